@@ -1,0 +1,1 @@
+"""cfz-platform: data platform for the carfilzomib myeloma trial."""
