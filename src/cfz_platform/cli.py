@@ -1,2 +1,204 @@
+"""The ``cfz`` command line. Each command is a thin wrapper over a module of the package.
+
+The command names and options are a stable contract: external scripts call them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
 import typer
-app = typer.Typer()
+
+app = typer.Typer(
+    help="cfz-platform: the data platform of the carfilzomib-for-bortezomib myeloma trial.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The warehouse database (embedded PostgreSQL by default).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "alembic", "urllib3", "matplotlib", "numexpr"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _not_implemented(name: str) -> None:
+    _fail(f"`cfz {name}` is not implemented yet", code=2)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    _setup_logging(verbose)
+
+
+# --------------------------------------------------------------------------- db
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Create (first time) and start the warehouse, and set up schemas and roles."""
+    from cfz_platform.config import external_database_url
+    from cfz_platform.db import embedded, warehouse
+
+    try:
+        if external_database_url():
+            owner = warehouse.ensure_warehouse()
+            typer.echo(f"using the external PostgreSQL at {owner.host}:{owner.port}/{owner.dbname}; schemas and roles are in place")
+            return
+        info, started = embedded.start()
+        owner = warehouse.ensure_warehouse()
+    except (embedded.EmbeddedClusterError, warehouse.WarehouseError) as exc:
+        _fail(str(exc))
+    if started:
+        typer.echo(f"started the embedded PostgreSQL on 127.0.0.1:{info.port} (data in {info.data_dir})")
+    else:
+        typer.echo(f"the embedded PostgreSQL is already running on 127.0.0.1:{info.port}")
+    typer.echo(f"warehouse database {owner.dbname!r} is ready (schemas raw, staging, marts, ml, audit)")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (data is kept)."""
+    from cfz_platform.config import external_database_url
+    from cfz_platform.db import embedded
+
+    if external_database_url():
+        _fail("CFZ_DATABASE_URL is set: the external server is not ours to stop")
+    if embedded.stop():
+        typer.echo("stopped the embedded PostgreSQL (data kept under .cfz/)")
+    else:
+        typer.echo("the embedded PostgreSQL is not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the warehouse is reachable, where, and what it holds."""
+    from cfz_platform.config import external_database_url
+    from cfz_platform.db import embedded, warehouse
+
+    if not external_database_url():
+        info = embedded.load_info()
+        if info is None:
+            typer.echo("the embedded PostgreSQL has not been created yet (run `cfz db start`)")
+            raise typer.Exit(3)
+        if not embedded.is_running(info):
+            typer.echo(f"the embedded PostgreSQL is stopped (data in {info.data_dir}, port {info.port})")
+            raise typer.Exit(3)
+    try:
+        with warehouse.connect() as conn:
+            rows = conn.execute(
+                "select n.nspname, count(c.oid) from pg_namespace n "
+                "left join pg_class c on c.relnamespace = n.oid and c.relkind in ('r','v','p','m') "
+                "where n.nspname = any(%s) group by 1 order by 1",
+                (["raw", "staging", "marts", "ml", "audit"],),
+            ).fetchall()
+    except Exception as exc:  # noqa: BLE001 - report any connection problem plainly
+        _fail(f"the warehouse is not reachable: {exc}")
+    owner = warehouse.settings()
+    kind = "external" if external_database_url() else "embedded"
+    typer.echo(f"running ({kind}) at {owner.host}:{owner.port}/{owner.dbname}")
+    for schema, n in rows:
+        typer.echo(f"  {schema:8s} {n} tables/views")
+
+
+@db_app.command("url")
+def db_url(
+    role: str = typer.Option("owner", help="owner (the pipeline), bi_reader (read-only), or mlflow."),
+) -> None:
+    """Print a connection URL for the warehouse."""
+    from cfz_platform.db import warehouse
+
+    try:
+        if role == "owner":
+            typer.echo(warehouse.settings().url())
+        elif role == "bi_reader":
+            typer.echo(warehouse.bi_settings().url())
+        elif role == "mlflow":
+            typer.echo(warehouse.settings().mlflow_url)
+        else:
+            _fail(f"unknown role {role!r}: use owner, bi_reader or mlflow")
+    except warehouse.WarehouseError as exc:
+        _fail(str(exc))
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+@app.command()
+def simulate(
+    patients: int = typer.Option(45, help="Enrolled subjects (screen failures come on top)."),
+    seed: int = typer.Option(20140127, help="Random seed; the same arguments give identical files."),
+    out: Path = typer.Option(Path("out/landing"), help="Landing folder to write deliveries into."),
+    deliveries: int = typer.Option(12, help="Number of deliveries."),
+    start_date: str = typer.Option("2026-01-05", help="First enrolment date (ISO)."),
+    error_rate: float = typer.Option(0.01, help="Share of records given feed mess."),
+    truth: Path | None = typer.Option(None, help="Ground-truth folder (default: OUT/../truth)."),
+) -> None:
+    """Simulate the trial and write SDTM feed deliveries plus a ground-truth folder."""
+    _not_implemented("simulate")
+
+
+@app.command()
+def ingest(landing: Path = typer.Option(..., help="Landing root holding one folder per delivery.")) -> None:
+    """Load new deliveries into the raw layer (ledger, rejects, quarantine)."""
+    _not_implemented("ingest")
+
+
+@app.command()
+def transform() -> None:
+    """Raw gate, dbt build into a candidate schema, mart gate, publish."""
+    _not_implemented("transform")
+
+
+@app.command()
+def validate() -> None:
+    """Run the quality gates against what is in the warehouse and report."""
+    _not_implemented("validate")
+
+
+@app.command()
+def train() -> None:
+    """Train the early-response model and register it in MLflow."""
+    _not_implemented("train")
+
+
+@app.command()
+def score() -> None:
+    """Score response-evaluable subjects with the champion model."""
+    _not_implemented("score")
+
+
+@app.command()
+def report(out: Path = typer.Option(Path("out/report"), help="Folder for the HTML report.")) -> None:
+    """Write the static HTML trial report from the marts."""
+    _not_implemented("report")
+
+
+@app.command()
+def nightly(landing: Path = typer.Option(..., help="Landing root.")) -> None:
+    """The nightly flow: ingest, gates, dbt, publish, train, score, report."""
+    _not_implemented("nightly")
+
+
+@app.command()
+def demo() -> None:
+    """From nothing to the report: database, simulated trial, nightly flow, outputs."""
+    _not_implemented("demo")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,121 @@
+"""Where the platform keeps its state and which database it talks to.
+
+Resolution order for the warehouse:
+1. ``CFZ_DATABASE_URL`` (an existing PostgreSQL server and database, the production case);
+2. otherwise the embedded cluster under ``<project>/.cfz/`` (see ``cfz_platform.db.embedded``).
+
+``CFZ_HOME`` overrides the project root (where ``.cfz/``, ``out/`` and ``dbt/`` are found).
+``CFZ_WAREHOUSE_DB`` picks another database name inside the embedded cluster (tests and
+parallel development use it so that they never share a warehouse).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+WAREHOUSE_SCHEMAS = ("raw", "staging", "marts", "ml", "audit")
+OWNER_ROLE = "cfz_owner"
+BI_ROLE = "bi_reader"
+DEFAULT_WAREHOUSE_DB = "cfz"
+
+
+def _looks_like_project_root(path: Path) -> bool:
+    pyproject = path / "pyproject.toml"
+    return pyproject.is_file() and 'name = "cfz-platform"' in pyproject.read_text()
+
+
+@lru_cache(maxsize=1)
+def project_root() -> Path:
+    """Return the project root: ``CFZ_HOME``, else the nearest ancestor holding our pyproject.
+
+    Steps:
+    1. honour ``CFZ_HOME`` when set;
+    2. walk up from the current directory, then from this file, to a ``pyproject.toml``
+       naming ``cfz-platform``;
+    3. fall back to the current directory.
+    """
+    env = os.environ.get("CFZ_HOME")
+    if env:
+        return Path(env).resolve()
+    for start in (Path.cwd(), Path(__file__).resolve()):
+        for candidate in (start, *start.parents):
+            if _looks_like_project_root(candidate):
+                return candidate
+    return Path.cwd()
+
+
+def state_dir() -> Path:
+    """The git-ignored folder holding the embedded cluster and local state."""
+    path = project_root() / ".cfz"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_dir() -> Path:
+    """Default folder for reports, data docs and other generated outputs."""
+    return Path(os.environ.get("CFZ_OUTPUT_DIR", project_root() / "out"))
+
+
+def external_database_url() -> str | None:
+    """The external warehouse URL, when one is configured."""
+    url = os.environ.get("CFZ_DATABASE_URL", "").strip()
+    return url or None
+
+
+def warehouse_db_name() -> str:
+    """Name of the warehouse database in the embedded cluster."""
+    return os.environ.get("CFZ_WAREHOUSE_DB", DEFAULT_WAREHOUSE_DB)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Connection settings for the warehouse and the MLflow tracking database."""
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str
+    mlflow_dbname: str
+
+    def url(self, dbname: str | None = None, driver: str = "postgresql") -> str:
+        from urllib.parse import quote
+
+        return (
+            f"{driver}://{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+            f"@{self.host}:{self.port}/{dbname or self.dbname}"
+        )
+
+    @property
+    def conninfo(self) -> str:
+        return self.url()
+
+    @property
+    def mlflow_url(self) -> str:
+        return self.url(self.mlflow_dbname, driver="postgresql+psycopg")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.url(driver="postgresql+psycopg")
+
+
+def settings_from_url(url: str) -> DatabaseSettings:
+    """Parse a ``postgresql://user:pw@host:port/db`` URL into settings."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(url.replace("postgresql+psycopg://", "postgresql://"))
+    if parsed.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"CFZ_DATABASE_URL must be a postgresql:// URL, got scheme {parsed.scheme!r}")
+    dbname = (parsed.path or "/").lstrip("/") or "postgres"
+    mlflow_db = os.environ.get("CFZ_MLFLOW_DB", f"{dbname}_mlflow")
+    return DatabaseSettings(
+        host=parsed.hostname or "localhost",
+        port=parsed.port or 5432,
+        dbname=dbname,
+        user=unquote(parsed.username or ""),
+        password=unquote(parsed.password or ""),
+        mlflow_dbname=mlflow_db,
+    )

@@ -1,0 +1,1 @@
+"""Raw layer to marts: dbt invocation, publishing and endpoint statistics."""

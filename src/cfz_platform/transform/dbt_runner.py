@@ -1,0 +1,102 @@
+"""Run dbt programmatically against the platform's warehouse.
+
+The profile is generated from the same settings as every other command (embedded cluster or
+``CFZ_DATABASE_URL``), so nothing needs configuring by hand. It is written to
+``.cfz/dbt/<database>/profiles.yml`` (git-ignored, mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from cfz_platform.config import project_root, state_dir
+from cfz_platform.db import warehouse
+
+log = logging.getLogger(__name__)
+
+
+class DbtError(RuntimeError):
+    """A dbt command failed; the message lists the failing nodes."""
+
+
+@dataclass
+class DbtResult:
+    success: bool
+    failures: list[str]
+    results: list
+
+
+def dbt_project_dir() -> Path:
+    return project_root() / "dbt"
+
+
+def write_profiles(threads: int = 4) -> Path:
+    """Write profiles.yml for the current warehouse; return its folder."""
+    s = warehouse.settings()
+    folder = state_dir() / "dbt" / s.dbname
+    folder.mkdir(parents=True, exist_ok=True)
+    profile = {
+        "cfz": {
+            "target": "warehouse",
+            "outputs": {
+                "warehouse": {
+                    "type": "postgres",
+                    "host": s.host,
+                    "port": s.port,
+                    "user": s.user,
+                    "password": s.password,
+                    "dbname": s.dbname,
+                    "schema": "staging",
+                    "threads": threads,
+                    "connect_timeout": 10,
+                }
+            },
+        }
+    }
+    path = folder / "profiles.yml"
+    path.write_text(yaml.safe_dump(profile))
+    path.chmod(0o600)
+    return folder
+
+
+def run_dbt(args: list[str], vars: dict | None = None, raise_on_failure: bool = True) -> DbtResult:
+    """Invoke dbt (in-process) with the generated profile and this project.
+
+    Steps:
+    1. write the profile for the current warehouse;
+    2. call ``dbtRunner().invoke`` with ``--project-dir``/``--profiles-dir``/``--target-path``
+       set so parallel warehouses never share a target folder;
+    3. collect failing nodes (error/fail status) and raise ``DbtError`` naming them.
+    """
+    from dbt.cli.main import dbtRunner
+
+    profiles_dir = write_profiles()
+    target_path = profiles_dir / "target"
+    cli = [
+        *args,
+        "--project-dir", str(dbt_project_dir()),
+        "--profiles-dir", str(profiles_dir),
+        "--target-path", str(target_path),
+        "--log-path", str(profiles_dir / "logs"),
+    ]
+    if vars:
+        cli += ["--vars", json.dumps(vars)]
+    log.info("dbt %s", " ".join(args))
+    res = dbtRunner().invoke(cli)
+    failures: list[str] = []
+    results = list(getattr(res.result, "results", None) or []) if res.result is not None else []
+    for r in results:
+        status = str(getattr(r, "status", ""))
+        if status in ("error", "fail", "runtime error"):
+            failures.append(f"{r.node.unique_id}: {status}: {(r.message or '').strip()[:500]}")
+    if res.exception is not None:
+        failures.append(f"dbt raised: {res.exception}")
+    success = bool(res.success) and not failures
+    if not success and raise_on_failure:
+        raise DbtError("dbt " + " ".join(args) + " failed:\n  " + "\n  ".join(failures or ["(see dbt log)"]))
+    return DbtResult(success=success, failures=failures, results=results)

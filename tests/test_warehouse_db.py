@@ -1,0 +1,109 @@
+"""The embedded warehouse: roles, grants, idempotent start, data kept across stop/start."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from cfz_platform.db import warehouse
+from tests.conftest import run_cfz
+
+
+@pytest.fixture(scope="module")
+def seeded(db):
+    """One table in each schema, as the pipeline would leave them."""
+    for schema in ("raw", "staging", "marts", "audit", "ml"):
+        db.execute(f"create table {schema}.probe (usubjid text)")
+        db.execute(f"insert into {schema}.probe values ('CFZ-001')")
+    return db
+
+
+def _bi_connect(name: str) -> psycopg.Connection:
+    return psycopg.connect(warehouse.bi_settings(name).conninfo, autocommit=True)
+
+
+def test_schemas_exist(db):
+    rows = {r[0] for r in db.execute("select nspname from pg_namespace").fetchall()}
+    assert {"raw", "staging", "marts", "ml", "audit"} <= rows
+
+
+def test_bi_reader_reads_marts(seeded, warehouse_db):
+    with _bi_connect(warehouse_db) as conn:
+        assert conn.execute("select usubjid from marts.probe").fetchall() == [("CFZ-001",)]
+
+
+@pytest.mark.parametrize("schema", ["raw", "staging", "audit", "ml"])
+def test_bi_reader_cannot_read_other_schemas(seeded, warehouse_db, schema):
+    with _bi_connect(warehouse_db) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(f"select * from {schema}.probe")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "insert into marts.probe values ('X')",
+        "update marts.probe set usubjid = 'X'",
+        "delete from marts.probe",
+        "create table marts.mine (x int)",
+        "create table public.mine (x int)",
+        "drop table marts.probe",
+    ],
+)
+def test_bi_reader_cannot_write(seeded, warehouse_db, statement):
+    with _bi_connect(warehouse_db) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(statement)
+
+
+def test_bi_reader_sees_future_mart_tables(seeded, warehouse_db):
+    seeded.execute("create table marts.later as select 1 as n")
+    with _bi_connect(warehouse_db) as conn:
+        assert conn.execute("select n from marts.later").fetchone() == (1,)
+
+
+def test_bi_reader_cannot_connect_to_mlflow_db(seeded, warehouse_db):
+    s = warehouse.bi_settings(warehouse_db)
+    with pytest.raises(psycopg.OperationalError, match="permission denied"):
+        psycopg.connect(s.url(s.mlflow_dbname))
+
+
+def test_db_start_twice_is_harmless(seeded, warehouse_db):
+    first = run_cfz("db", "start")
+    second = run_cfz("db", "start")
+    assert "ready" in first.stdout
+    assert "already running" in second.stdout
+    assert seeded.execute("select count(*) from marts.probe").fetchone() == (1,)
+
+
+@pytest.fixture()
+def private_home(tmp_path_factory):
+    """A second project home with its own cluster, so stopping it disturbs nobody else."""
+    home = tmp_path_factory.mktemp("cfzhome")
+    (home / "pyproject.toml").write_text('[project]\nname = "cfz-platform"\n')
+    env = {"CFZ_HOME": str(home), "CFZ_WAREHOUSE_DB": "cfz"}
+    yield env
+    run_cfz("db", "stop", env=env, check=False)
+
+
+def test_fresh_cluster_stop_then_start_keeps_data(private_home):
+    created = run_cfz("db", "start", env=private_home)
+    assert "started the embedded PostgreSQL" in created.stdout
+    url = run_cfz("db", "url", env=private_home).stdout.strip()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create table raw.kept as select 'CFZ-007'::text as usubjid")
+    assert "stopped" in run_cfz("db", "stop", env=private_home).stdout
+    status = run_cfz("db", "status", env=private_home, check=False)
+    assert status.returncode == 3 and "stopped" in status.stdout
+    assert "started" in run_cfz("db", "start", env=private_home).stdout
+    url = run_cfz("db", "url", env=private_home).stdout.strip()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select usubjid from raw.kept").fetchall() == [("CFZ-007",)]
+
+
+def test_url_prints_bi_reader(warehouse_db):
+    out = run_cfz("db", "url", "--role", "bi_reader").stdout.strip()
+    assert out.startswith("postgresql://bi_reader:") and "@127.0.0.1:" in out
+
+
+def test_unbuilt_command_says_not_implemented():
+    proc = run_cfz("validate", check=False)
+    assert proc.returncode != 0
