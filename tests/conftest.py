@@ -22,6 +22,9 @@ CONFORMANCE = SHARED / "conformance"
 
 os.environ.pop("CFZ_DATABASE_URL", None)
 os.environ.setdefault("CFZ_HOME", str(ROOT))
+from cfz_platform.config import apply_runtime_env  # noqa: E402
+
+apply_runtime_env()
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +53,15 @@ def warehouse_db(cluster, request) -> Iterator[str]:
         mp.undo()
         if not os.environ.get("CFZ_KEEP_TEST_DB"):
             warehouse.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A real (temporary) Prefect server for the whole session; flows run against it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,9 @@ def _not_implemented(name: str) -> None:
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    from cfz_platform.config import apply_runtime_env
+
+    apply_runtime_env()
     _setup_logging(verbose)
 
 

@@ -119,3 +119,17 @@ def settings_from_url(url: str) -> DatabaseSettings:
         password=unquote(parsed.password or ""),
         mlflow_dbname=mlflow_db,
     )
+
+
+def apply_runtime_env() -> None:
+    """Environment defaults every command shares (called by the CLI and the tests).
+
+    Steps: keep Prefect's home, and dbt's and MLflow's noise, inside ``.cfz/`` unless the
+    user chose otherwise.
+    """
+    os.environ.setdefault("PREFECT_HOME", str(state_dir() / "prefect"))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
