@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The warehouse database (embedded PostgreSQL by default).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+prefect_app = typer.Typer(help="The long-running local Prefect server (UI and API).", no_args_is_help=True)
+app.add_typer(prefect_app, name="prefect")
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -136,6 +138,40 @@ def db_url(
             _fail(f"unknown role {role!r}: use owner, bi_reader or mlflow")
     except warehouse.WarehouseError as exc:
         _fail(str(exc))
+
+
+# --------------------------------------------------------------------------- prefect
+
+
+@prefect_app.command("start")
+def prefect_start() -> None:
+    """Start the local Prefect server (state in the warehouse's PostgreSQL)."""
+    from cfz_platform.orchestration import prefect_server
+
+    url, started = prefect_server.start()
+    verb = "started" if started else "already running:"
+    typer.echo(f"Prefect server {verb} {url}")
+    typer.echo(f"UI: {url.removesuffix('/api')}   (export PREFECT_API_URL={url} to use it from a shell)")
+
+
+@prefect_app.command("stop")
+def prefect_stop() -> None:
+    """Stop the local Prefect server."""
+    from cfz_platform.orchestration import prefect_server
+
+    typer.echo("stopped the Prefect server" if prefect_server.stop() else "the Prefect server was not running")
+
+
+@prefect_app.command("status")
+def prefect_status() -> None:
+    """Print the local Prefect server's URL, or say it is not running."""
+    from cfz_platform.orchestration import prefect_server
+
+    url = prefect_server.running_api_url()
+    if url is None:
+        typer.echo("the Prefect server is not running (cfz prefect start)")
+        raise typer.Exit(3)
+    typer.echo(url)
 
 
 # --------------------------------------------------------------------------- pipeline

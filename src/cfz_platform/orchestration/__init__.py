@@ -1,0 +1,1 @@
+"""Orchestration helpers: the long-running Prefect server, run locks and run summaries."""
