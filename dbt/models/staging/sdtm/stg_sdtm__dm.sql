@@ -1,0 +1,57 @@
+{#-
+  Demographics, current version per USUBJID.
+  Steps: 1. rank versions by natural key (latest delivery, then line, wins);
+         2. type the columns (dates, numbers); 3. flag semantic problems.
+-#}
+with source as (
+    select * from {{ source('raw', 'dm') }}
+),
+
+ranked as (
+    select *, {{ latest_version_rank(["upper(btrim(usubjid))"]) }} as version_rank
+    from source
+),
+
+current_version as (
+    select * from ranked where version_rank = 1
+),
+
+typed as (
+    select
+        btrim(usubjid) as usubjid,
+        {{ norm_upper('studyid') }} as studyid,
+        btrim(siteid) as siteid,
+        {{ norm_upper('armcd') }} as armcd,
+        nullif(btrim(arm), '') as arm,
+        {{ safe_numeric('age') }} as age,
+        {{ norm_upper('sex') }} as sex,
+        {{ norm_upper('race') }} as race,
+        nullif(btrim(brthdtc), '') as brthdtc,
+        nullif(btrim(rfstdtc), '') as rfstdtc,
+        {{ iso_date('rfstdtc') }} as rfstdt,
+        nullif(btrim(dthdtc), '') as dthdtc,
+        {{ iso_date('dthdtc', impute='first') }} as dthdt,
+        {{ norm_upper('dthfl') }} as dthfl,
+        {{ safe_numeric('doselvl') }} as doselvl,
+        {{ norm_upper('cohort') }} as cohort,
+        {{ issue_items([
+            (iso_date_status('rfstdtc') ~ " = 'invalid'", 'rfstdtc', 'rfstdtc', 'unparseable date'),
+            (iso_date_status('dthdtc') ~ " = 'invalid'", 'dthdtc', 'dthdtc', 'unparseable date'),
+            ("nullif(btrim(age), '') is not null and " ~ safe_numeric('age') ~ " is null", 'age', 'age', 'non-numeric value'),
+            ("nullif(btrim(doselvl), '') is not null and " ~ safe_numeric('doselvl') ~ " is null", 'doselvl', 'doselvl', 'non-numeric value'),
+        ]) }} as issue_items,
+        _delivery_id,
+        _file,
+        _line
+    from current_version
+)
+
+select
+    usubjid, studyid, siteid, armcd, arm, age, sex, race, brthdtc, rfstdtc, rfstdt,
+    dthdtc, dthdt, dthfl, doselvl, cohort,
+    -- DM rows with a bad date or number stay in (the subject exists); only the bad column is null.
+    true as is_usable,
+    {{ issue_text('issue_items') }} as issue,
+    issue_items,
+    _delivery_id, _file, _line
+from typed

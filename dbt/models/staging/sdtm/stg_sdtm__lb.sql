@@ -1,0 +1,155 @@
+{#-
+  Laboratory results, current version per natural key (USUBJID, LBTESTCD, LBSPEC, LBDTC).
+  Steps:
+    1. keep the latest delivery's version of each natural key (as sent);
+    2. map the sent test code (and specimen) to LBTESTCD + LBSPEC with the alias seed,
+       an exact specimen match winning over a specimen-free alias;
+    3. read the result: numeric tests convert LBORRES from LBORRESU to the standard unit with
+       the per-test factor seed; when the original unit is unknown but LBSTRESN/LBSTRESU are
+       sent in a known unit, those are converted instead; units are never guessed;
+    4. convert the reference range with the same factor;
+    5. parse the date (partial dates cannot be placed in time and are flagged) and the
+       cycle/day from VISIT;
+    6. flag semantic problems (issue_items) and set is_usable.
+-#}
+with source as (
+    select * from {{ source('raw', 'lb') }}
+),
+
+aliases as (
+    select * from {{ ref('lab_test_aliases') }}
+),
+
+tests as (
+    select * from {{ ref('lab_tests') }}
+),
+
+conversions as (
+    select lbtestcd, lbspec, {{ norm_unit('from_unit') }} as unit_key, factor::numeric as factor
+    from {{ ref('lab_unit_conversions') }}
+),
+
+subjects as (
+    select usubjid from {{ ref('stg_sdtm__dm') }}
+),
+
+ranked as (
+    select *,
+        {{ latest_version_rank(["btrim(usubjid)", "upper(btrim(lbtestcd))", "upper(coalesce(btrim(lbspec), ''))", "btrim(lbdtc)"]) }} as version_rank
+    from source
+),
+
+current_version as (
+    select * from ranked where version_rank = 1
+),
+
+mapped as (
+    select
+        cv.*,
+        a.lbtestcd as std_lbtestcd,
+        a.lbspec as std_lbspec
+    from current_version cv
+    left join lateral (
+        select al.lbtestcd, al.lbspec
+        from aliases al
+        where upper(al.source_code) = upper(btrim(cv.lbtestcd))
+          and (al.source_spec is null or upper(al.source_spec) = upper(btrim(cv.lbspec)))
+        order by (al.source_spec is null)
+        limit 1
+    ) a on true
+),
+
+valued as (
+    select
+        m.*,
+        t.standard_unit,
+        t.result_type,
+        t.lbtest as std_lbtest,
+        {{ safe_numeric('m.lborres') }} as orres_num,
+        {{ safe_numeric('m.lbstresn') }} as stres_num,
+        co.factor as orres_factor,
+        cs.factor as stres_factor
+    from mapped m
+    left join tests t on t.lbtestcd = m.std_lbtestcd and t.lbspec = m.std_lbspec
+    left join conversions co
+        on co.lbtestcd = m.std_lbtestcd and co.lbspec = m.std_lbspec and co.unit_key = {{ norm_unit('m.lborresu') }}
+    left join conversions cs
+        on cs.lbtestcd = m.std_lbtestcd and cs.lbspec = m.std_lbspec and cs.unit_key = {{ norm_unit('m.lbstresu') }}
+        and nullif(btrim(m.lbstresu), '') is not null
+),
+
+standardized as (
+    select
+        v.*,
+        case
+            when v.result_type <> 'numeric' then null
+            when v.orres_num is not null and v.orres_factor is not null then 'original'
+            when v.stres_num is not null and v.stres_factor is not null then 'standardized'
+        end as value_source
+    from valued v
+),
+
+typed as (
+    select
+        btrim(s.usubjid) as usubjid,
+        s.std_lbtestcd as lbtestcd,
+        s.std_lbspec as lbspec,
+        coalesce(s.std_lbtest, nullif(btrim(s.lbtest), '')) as lbtest,
+        {{ norm_upper('s.lbcat') }} as lbcat,
+        upper(btrim(s.lbtestcd)) as lbtestcd_source,
+        nullif(upper(btrim(s.lbspec)), '') as lbspec_source,
+        nullif(btrim(s.lborres), '') as lborres,
+        nullif(btrim(s.lborresu), '') as lborresu,
+        {{ iso_date('s.lbdtc') }} as lbdt,
+        nullif(btrim(s.lbdtc), '') as lbdtc,
+        round(case s.value_source
+            when 'original' then s.orres_num * s.orres_factor
+            when 'standardized' then s.stres_num * s.stres_factor
+        end, 6) as lbstresn,
+        case when s.result_type = 'numeric' then s.standard_unit end as lbstresu,
+        case
+            when s.result_type = 'text' then upper(btrim(s.lborres))
+            when s.value_source = 'original' then (round(s.orres_num * s.orres_factor, 6))::text
+            when s.value_source = 'standardized' then (round(s.stres_num * s.stres_factor, 6))::text
+        end as lbstresc,
+        round(case s.value_source
+            when 'original' then {{ safe_numeric('s.lbornrlo') }} * s.orres_factor
+            when 'standardized' then {{ safe_numeric('s.lbstnrlo') }} * s.stres_factor
+        end, 6) as lbnrlo,
+        round(case s.value_source
+            when 'original' then {{ safe_numeric('s.lbornrhi') }} * s.orres_factor
+            when 'standardized' then {{ safe_numeric('s.lbstnrhi') }} * s.stres_factor
+        end, 6) as lbnrhi,
+        s.value_source,
+        {{ norm_upper('s.lbstat') }} as lbstat,
+        nullif(btrim(s.lbrefid), '') as lbrefid,
+        nullif(btrim(s.visit), '') as visit,
+        {{ visit_cycle('s.visit') }} as cycle,
+        {{ visit_day('s.visit') }} as cycle_day,
+        md5(concat_ws('|', btrim(s.usubjid), upper(btrim(s.lbtestcd)), upper(coalesce(btrim(s.lbspec), '')), btrim(s.lbdtc))) as lab_record_key,
+        {%- set not_done = "(upper(coalesce(s.lbstat, '')) = 'NOT DONE' or nullif(btrim(s.lborres), '') is null and nullif(btrim(s.lbstresn), '') is null)" %}
+        {{ not_done }} as is_not_done,
+        {{ issue_items([
+            ("sub.usubjid is null", 'usubjid', 's.usubjid', 'subject not in DM'),
+            ("s.std_lbtestcd is null", 'lbtestcd', "concat_ws('/', s.lbtestcd, nullif(s.lbspec, ''))", 'unknown test code'),
+            (iso_date_status('s.lbdtc') ~ " = 'invalid'", 'lbdtc', 's.lbdtc', 'unparseable date'),
+            (iso_date_status('s.lbdtc') ~ " in ('partial', 'missing')", 'lbdtc', 's.lbdtc', 'partial date'),
+            ("s.result_type = 'numeric' and not " ~ not_done ~ " and s.orres_num is null and s.stres_num is null", 'lborres', 's.lborres', 'non-numeric result'),
+            ("s.result_type = 'numeric' and s.value_source is null and (s.orres_num is not null or s.stres_num is not null)", 'lborresu', "concat_ws(' / ', s.lborresu, nullif(s.lbstresu, ''))", 'unknown unit'),
+        ]) }} as issue_items,
+        s._delivery_id,
+        s._file,
+        s._line
+    from standardized s
+    left join subjects sub on sub.usubjid = btrim(s.usubjid)
+)
+
+select
+    usubjid, lbtestcd, lbspec, lbtest, lbcat, lbdt, lbdtc, lbstresn, lbstresu, lbstresc,
+    lbnrlo, lbnrhi, visit, cycle, cycle_day, lborres, lborresu, lbtestcd_source, lbspec_source,
+    value_source, lbstat, lbrefid, lab_record_key,
+    jsonb_array_length(issue_items) = 0 and not is_not_done as is_usable,
+    coalesce({{ issue_text('issue_items') }}, case when is_not_done then 'test not done (no result)' end) as issue,
+    issue_items,
+    _delivery_id, _file, _line
+from typed

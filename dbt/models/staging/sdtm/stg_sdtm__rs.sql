@@ -1,0 +1,58 @@
+{#-
+  Disease response and related assessments (OVRLRESP, ECOG, SKELSURV, prior-therapy PD),
+  current version per (USUBJID, RSTESTCD, RSDTC, RSLNKGRP).
+  Steps: 1. latest delivery wins; 2. rsdt is the full date (null when partial), rsdt_imputed
+  the first day of a partial date; 3. cycle/day from VISIT; 4. flag problems.
+-#}
+with source as (
+    select * from {{ source('raw', 'rs') }}
+),
+
+subjects as (
+    select usubjid from {{ ref('stg_sdtm__dm') }}
+),
+
+ranked as (
+    select *,
+        {{ latest_version_rank(["btrim(usubjid)", "upper(btrim(rstestcd))", "btrim(rsdtc)", "coalesce(btrim(rslnkgrp), '')"]) }} as version_rank
+    from source
+),
+
+current_version as (
+    select * from ranked where version_rank = 1
+),
+
+typed as (
+    select
+        btrim(cv.usubjid) as usubjid,
+        upper(btrim(cv.rstestcd)) as rstestcd,
+        nullif(btrim(cv.rsstresc), '') as rsstresc,
+        nullif(btrim(cv.rsdtc), '') as rsdtc,
+        {{ iso_date('cv.rsdtc') }} as rsdt,
+        {{ iso_date('cv.rsdtc', impute='first') }} as rsdt_imputed,
+        {{ iso_date_status('cv.rsdtc') }} = 'partial' as rsdt_is_partial,
+        {{ norm_upper('cv.rseval') }} as rseval,
+        {{ norm_upper('cv.epoch') }} as epoch,
+        nullif(btrim(cv.rslnkgrp), '') as rslnkgrp,
+        nullif(btrim(cv.visit), '') as visit,
+        {{ visit_cycle('cv.visit') }} as cycle,
+        {{ visit_day('cv.visit') }} as cycle_day,
+        {{ issue_items([
+            ("sub.usubjid is null", 'usubjid', 'cv.usubjid', 'subject not in DM'),
+            (iso_date_status('cv.rsdtc') ~ " in ('invalid', 'missing')", 'rsdtc', 'cv.rsdtc', 'unparseable date'),
+        ]) }} as issue_items,
+        cv._delivery_id,
+        cv._file,
+        cv._line
+    from current_version cv
+    left join subjects sub on sub.usubjid = btrim(cv.usubjid)
+)
+
+select
+    usubjid, rstestcd, rsstresc, rsdtc, rsdt, rsdt_imputed, rsdt_is_partial, rseval, epoch,
+    rslnkgrp, visit, cycle, cycle_day,
+    jsonb_array_length(issue_items) = 0 as is_usable,
+    {{ issue_text('issue_items') }} as issue,
+    issue_items,
+    _delivery_id, _file, _line
+from typed

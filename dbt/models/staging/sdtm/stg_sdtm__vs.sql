@@ -1,0 +1,50 @@
+{#-
+  Vital signs, current version per (USUBJID, VSTESTCD, VSDTC).
+  Steps: 1. latest delivery wins; 2. numeric result and date typed; 3. flag problems.
+-#}
+with source as (
+    select * from {{ source('raw', 'vs') }}
+),
+
+subjects as (
+    select usubjid from {{ ref('stg_sdtm__dm') }}
+),
+
+ranked as (
+    select *, {{ latest_version_rank(["btrim(usubjid)", "upper(btrim(vstestcd))", "btrim(vsdtc)"]) }} as version_rank
+    from source
+),
+
+current_version as (
+    select * from ranked where version_rank = 1
+),
+
+typed as (
+    select
+        btrim(cv.usubjid) as usubjid,
+        upper(btrim(cv.vstestcd)) as vstestcd,
+        nullif(btrim(cv.vsorres), '') as vsorres,
+        {{ safe_numeric('cv.vsorres') }} as vsorresn,
+        nullif(btrim(cv.vsorresu), '') as vsorresu,
+        nullif(btrim(cv.vsdtc), '') as vsdtc,
+        {{ iso_date('cv.vsdtc') }} as vsdt,
+        nullif(btrim(cv.visit), '') as visit,
+        {{ issue_items([
+            ("sub.usubjid is null", 'usubjid', 'cv.usubjid', 'subject not in DM'),
+            (iso_date_status('cv.vsdtc') ~ " in ('invalid', 'missing')", 'vsdtc', 'cv.vsdtc', 'unparseable date'),
+            ("nullif(btrim(cv.vsorres), '') is not null and " ~ safe_numeric('cv.vsorres') ~ " is null", 'vsorres', 'cv.vsorres', 'non-numeric result'),
+        ]) }} as issue_items,
+        cv._delivery_id,
+        cv._file,
+        cv._line
+    from current_version cv
+    left join subjects sub on sub.usubjid = btrim(cv.usubjid)
+)
+
+select
+    usubjid, vstestcd, vsorres, vsorresn, vsorresu, vsdtc, vsdt, visit,
+    jsonb_array_length(issue_items) = 0 as is_usable,
+    {{ issue_text('issue_items') }} as issue,
+    issue_items,
+    _delivery_id, _file, _line
+from typed
