@@ -224,7 +224,14 @@ def score() -> None:
 @app.command()
 def report(out: Path = typer.Option(Path("out/report"), help="Folder for the HTML report.")) -> None:
     """Write the static HTML trial report from the marts."""
-    _not_implemented("report")
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.report import build_report
+
+    try:
+        index = build_report(out)
+    except WarehouseError as exc:
+        _fail(str(exc))
+    typer.echo(str(index.resolve()))
 
 
 @app.command()

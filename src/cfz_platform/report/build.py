@@ -1,0 +1,112 @@
+"""Assemble the static HTML report: run every section builder and render one page.
+
+The page is self-contained: CSS inline, figures as base64 PNG, no script, and a
+Content-Security-Policy that forbids any network fetch, so it opens from disk anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import psycopg
+
+from cfz_platform.report import model, sections
+from cfz_platform.report.figures import Figure
+from cfz_platform.report.marts import MartReader, Unavailable
+from cfz_platform.report.sections import ReportData, Section, Table
+
+log = logging.getLogger(__name__)
+
+# (id, title, source, builder): the order of the report.
+SECTIONS = [
+    ("consort", "Subject flow (CONSORT)", "marts.dim_subject, marts.fct_eligibility", sections.build_consort),
+    ("baseline", "Baseline characteristics by group", "marts.dim_subject", sections.build_baseline),
+    ("dose-escalation", "Dose escalation, DLTs and MTD", "marts.fct_dose_escalation",
+     sections.build_dose_escalation),
+    ("endpoints", "Study endpoints", "marts.rpt_study_endpoints", sections.build_endpoints),
+    ("swimmer", "Swimmer plot", "marts.dim_subject, marts.fct_response_assessments", sections.build_swimmer),
+    ("waterfall", "Waterfall: best % change in M-protein", "marts.fct_response_assessments",
+     sections.build_waterfall),
+    ("spider", "Spider plot", "marts.fct_response_assessments", sections.build_spider),
+    ("km", "Kaplan-Meier: TTP and maintenance PFS", "marts.rpt_survival_curves", sections.build_km),
+    ("adverse-events", "Adverse events by term and grade", "marts.fct_adverse_events",
+     sections.build_adverse_events),
+    ("lab-shift", "Lab toxicity shift (CTCAE v5)", "marts.fct_lab_results", sections.build_lab_shift),
+    ("eligibility", "Eligibility failures", "marts.fct_eligibility", sections.build_eligibility),
+    ("data-quality", "Data quality", "audit.*", sections.build_data_quality),
+    ("model", "Early-response model (C1D15)", "MLflow, ml.early_response_predictions", model.build_model),
+]
+SECTION_IDS = [s[0] for s in SECTIONS]
+
+
+def build_sections(reader: MartReader) -> list[Section]:
+    """Run each builder; a missing/empty mart (or a mart lacking a column) becomes a
+    'not available' section with the reason, never an exception.
+
+    Steps: 1. share one ReportData cache; 2. per builder, catch Unavailable and database
+    errors and keep the reason; 3. return the sections in report order.
+    """
+    data = ReportData(reader)
+    built = []
+    for sid, title, source, builder in SECTIONS:
+        try:
+            built.append(builder(data))
+        except Unavailable as exc:
+            built.append(Section(sid, title, source, unavailable=str(exc)))
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0]
+            log.warning("section %s: database error: %s", sid, reason)
+            built.append(Section(sid, title, source, unavailable=f"database error reading {source}: {reason}"))
+    return built
+
+
+def _data_as_of(reader: MartReader) -> str:
+    if not reader.exists("audit", "ingest_files"):
+        return "unknown (no ingestion ledger)"
+    row = reader.frame("select max(delivery_id) as d from audit.ingest_files where status = 'loaded'")
+    value = row["d"].iloc[0] if not row.empty else None
+    return f"delivery {value}" if value else "no delivery loaded"
+
+
+def render(sections_: list[Section], meta: dict) -> str:
+    """Render the page from the package template (autoescaped)."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("cfz_platform.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    css = resources.files("cfz_platform.report").joinpath("templates/report.css").read_text()
+    template = env.get_template("report.html.j2")
+    return template.render(sections=sections_, meta=meta, css=css, Table=Table, Figure=Figure,
+                           isinstance=isinstance)
+
+
+def build_report(out_dir: Path) -> Path:
+    """Build the report from the warehouse's published marts; return the index.html path.
+
+    Steps: 1. connect as the owner (autocommit: one failing query never poisons the next);
+    2. build every section; 3. render the template; 4. write ``out_dir/index.html``.
+    """
+    from cfz_platform.db import warehouse
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with warehouse.connect(autocommit=True) as conn:
+        reader = MartReader(conn)
+        built = build_sections(reader)
+        meta = {
+            "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "warehouse": warehouse.settings().dbname,
+            "as_of": _data_as_of(reader),
+            "n_available": sum(s.unavailable is None for s in built),
+            "n_sections": len(built),
+        }
+    html = render(built, meta)
+    index = out_dir / "index.html"
+    index.write_text(html, encoding="utf-8")
+    log.info("report written to %s (%d of %d sections available)", index, meta["n_available"], meta["n_sections"])
+    return index
