@@ -1,0 +1,62 @@
+{#-
+  Per treated subject, everything the response derivation needs besides the assessments.
+  Steps:
+    1. first study dose, maintenance start (int_subject__treatment);
+    2. baseline serum/urine M, kappa, lambda, FLC ratio, involved chain, BMPC
+       (int_subject__baseline_labs: last value on or before the first dose);
+    3. new anti-myeloma therapy: first CM record flagged anti-myeloma, not a prior regimen
+       (CMCAT <> prior_therapy_cmcat), starting after the first study dose;
+    4. death: DM.DTHDT, else the end/onset of a fatal AE; death from PD when a fatal AE's
+       AEDECOD is one of response_pd_death_terms.
+-#}
+with treatment as (
+    select * from {{ ref('int_subject__treatment') }} where trtsdt is not null
+),
+
+baseline as (
+    select * from {{ ref('int_subject__baseline_labs') }}
+),
+
+dm as (
+    select usubjid, dthdt from {{ ref('stg_sdtm__dm') }}
+),
+
+fatal_ae as (
+    select
+        usubjid,
+        min(coalesce(aeendt, aestdt)) as fatal_ae_date,
+        bool_or(upper(aedecod) in ({% for t in var('response_pd_death_terms') %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %})) as death_from_pd
+    from {{ ref('stg_sdtm__ae') }}
+    where is_usable and aeout = 'FATAL'
+    group by usubjid
+),
+
+new_therapy as (
+    select cm.usubjid, min(cm.cmstdt) as new_therapy_date
+    from {{ ref('stg_sdtm__cm') }} cm
+    join treatment t using (usubjid)
+    where cm.is_usable and cm.is_anti_myeloma and cm.cmstdt > t.trtsdt
+      and coalesce(cm.cmcat, '') <> '{{ var("prior_therapy_cmcat") }}'
+    group by cm.usubjid
+)
+
+select
+    t.usubjid,
+    t.trtsdt as first_dose_date,
+    t.maintenance_start_date,
+    coalesce(t.entered_maintenance, false) as entered_maintenance,
+    coalesce(dm.dthdt, fa.fatal_ae_date) as death_date,
+    coalesce(fa.death_from_pd, false) as death_from_pd,
+    nt.new_therapy_date,
+    b.baseline_serum_m as base_serum_m,
+    b.baseline_urine_m as base_urine_m,
+    b.baseline_kappa as base_kappa,
+    b.baseline_lambda as base_lambda,
+    b.baseline_flc_ratio as base_flc_ratio,
+    b.involved_chain,
+    b.baseline_bmpc as base_bmpc
+from treatment t
+left join baseline b using (usubjid)
+left join dm using (usubjid)
+left join fatal_ae fa using (usubjid)
+left join new_therapy nt using (usubjid)

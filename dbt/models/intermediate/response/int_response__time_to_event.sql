@@ -1,0 +1,113 @@
+{#-
+  Time-to-event rows (ADTTE shape) for TTP, PFSMAINT and DOR (domain.md 4).
+  Steps:
+    1. usable assessments: those dated before new anti-myeloma therapy; the first confirmed PD
+       among them (dated at the first of the two PD assessments); the last non-NE one;
+    2. TTP from the first study dose: event = confirmed PD, else death from PD; censored at
+       the last assessment (before new therapy; death from other causes is censored there);
+       no assessment: censored at the start date;
+    3. PFSMAINT from the first maintenance dose: event = the earlier of confirmed PD and death
+       from any cause (before new therapy), else censored as in TTP at the last assessment
+       on or after the start;
+    4. DOR from the first confirmed response >= response_dor_min_category: event and
+       censoring as TTP (a choice: the synopsis does not define DOR);
+    5. AVAL = ADT - STARTDT + 1, CNSR 0 = event, 1 = censored.
+-#}
+{%- set dor_rank = {'sCR': 7, 'CR': 6, 'VGPR': 5, 'PR': 4, 'MR': 3}[var('response_dor_min_category')] -%}
+with context as (
+    select * from {{ ref('int_response__subject_context') }}
+),
+
+usable as (
+    select a.*
+    from {{ ref('int_response__confirmed_assessments') }} a
+    where a.new_therapy_date is null or a.assessment_date < a.new_therapy_date
+),
+
+first_pd as (
+    select usubjid, min(assessment_date) as pd_date
+    from usable where confirmed_category = 'PD' group by usubjid
+),
+
+summary as (
+    select
+        c.*,
+        p.pd_date,
+        (select max(u.assessment_date) from usable u
+          where u.usubjid = c.usubjid and u.category <> 'NE' and (p.pd_date is null or u.assessment_date <= p.pd_date)) as last_assessment_date,
+        (select min(u.assessment_date) from usable u
+          where u.usubjid = c.usubjid and {{ response_rank('u.confirmed_category') }} >= {{ dor_rank }}
+            and (p.pd_date is null or u.assessment_date < p.pd_date)) as first_response_date,
+        (select max(u.assessment_date) from usable u
+          where u.usubjid = c.usubjid and u.category <> 'NE' and u.assessment_date >= c.maintenance_start_date
+            and (p.pd_date is null or u.assessment_date <= p.pd_date)) as last_maint_assessment_date,
+        c.death_date is not null and (c.new_therapy_date is null or c.death_date < c.new_therapy_date) as death_counts
+    from context c
+    left join first_pd p using (usubjid)
+),
+
+ttp as (
+    select
+        usubjid, 'TTP' as paramcd, 'Time to Progression (days)' as param, first_dose_date as startdt,
+        case when pd_date is not null then pd_date
+             when death_from_pd and death_counts then death_date
+             else coalesce(last_assessment_date, first_dose_date) end as adt,
+        case when pd_date is not null or (death_from_pd and death_counts) then 0 else 1 end as cnsr,
+        case when pd_date is not null then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
+             when death_from_pd and death_counts then 'DEATH DUE TO PROGRESSIVE DISEASE' end as evntdesc,
+        case when pd_date is not null or (death_from_pd and death_counts) then null
+             when new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
+             when death_date is not null then 'DEATH NOT DUE TO PD: LAST ASSESSMENT'
+             when last_assessment_date is null then 'NO POST-BASELINE ASSESSMENT: FIRST DOSE DATE'
+             else 'LAST RESPONSE ASSESSMENT WITHOUT PD' end as cnsdtdsc
+    from summary
+),
+
+pfs_base as (
+    select s.*,
+        case when s.pd_date >= s.maintenance_start_date then s.pd_date end as maint_pd_date,
+        case when s.death_counts and s.death_date >= s.maintenance_start_date then s.death_date end as maint_death_date
+    from summary s
+    where s.entered_maintenance and s.maintenance_start_date is not null
+),
+
+pfs as (
+    select
+        usubjid, 'PFSMAINT' as paramcd, 'Maintenance Progression-Free Survival (days)' as param,
+        maintenance_start_date as startdt,
+        coalesce(least(maint_pd_date, maint_death_date), last_maint_assessment_date, maintenance_start_date) as adt,
+        case when maint_pd_date is not null or maint_death_date is not null then 0 else 1 end as cnsr,
+        case when maint_pd_date is not null and (maint_death_date is null or maint_pd_date <= maint_death_date)
+                 then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
+             when maint_death_date is not null then 'DEATH' end as evntdesc,
+        case when maint_pd_date is not null or maint_death_date is not null then null
+             when new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
+             when last_maint_assessment_date is null then 'NO ASSESSMENT IN MAINTENANCE: MAINTENANCE START DATE'
+             else 'LAST RESPONSE ASSESSMENT WITHOUT PD' end as cnsdtdsc
+    from pfs_base
+),
+
+dor as (
+    select
+        usubjid, 'DOR' as paramcd, 'Duration of Response (days)' as param, first_response_date as startdt,
+        case when pd_date is not null then pd_date
+             when death_from_pd and death_counts then death_date
+             else coalesce(last_assessment_date, first_response_date) end as adt,
+        case when pd_date is not null or (death_from_pd and death_counts) then 0 else 1 end as cnsr,
+        case when pd_date is not null then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
+             when death_from_pd and death_counts then 'DEATH DUE TO PROGRESSIVE DISEASE' end as evntdesc,
+        case when pd_date is not null or (death_from_pd and death_counts) then null
+             when new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
+             when death_date is not null then 'DEATH NOT DUE TO PD: LAST ASSESSMENT'
+             else 'LAST RESPONSE ASSESSMENT WITHOUT PD' end as cnsdtdsc
+    from summary
+    where first_response_date is not null
+),
+
+unioned as (
+    select * from ttp
+    union all select * from pfs
+    union all select * from dor
+)
+
+select *, (adt - startdt + 1) as aval from unioned
