@@ -194,7 +194,25 @@ def simulate(
 @app.command()
 def ingest(landing: Path = typer.Option(..., help="Landing root holding one folder per delivery.")) -> None:
     """Load new deliveries into the raw layer (ledger, rejects, quarantine)."""
-    _not_implemented("ingest")
+    from cfz_platform.ingest import IngestError
+    from cfz_platform.ingest.summary import FileOutcome, IngestSummary
+
+    if not landing.is_dir():
+        _fail(f"landing folder {landing} does not exist")
+    from cfz_platform.config import project_root
+
+    if str(project_root()) not in sys.path:  # flows/ lives at the project root
+        sys.path.insert(0, str(project_root()))
+    from flows.ingest import ingest_feeds
+
+    try:
+        result = ingest_feeds(str(landing.resolve()))
+    except IngestError as exc:
+        _fail(str(exc))
+    fields = {k: result[k] for k in ("run_id", "landing", "notes", "seconds")}
+    summary = IngestSummary(**fields, files=[FileOutcome(**f) for f in result["files"]])
+    for line in summary.log_lines():
+        typer.echo(line)
 
 
 @app.command()

@@ -6,7 +6,9 @@ A reader never decides what is loaded; it reports what it saw. Each record is a 
   (XPT, first record = 1);
 - ``fields``: the values as text (``""`` for empty/missing);
 - ``flag``: ``None`` for a clean record, else one of ``UNDECODABLE``, ``NUL``, or a CSV parser
-  message starting with ``"csv:"``.
+  message starting with ``"csv:"``;
+- ``raw``: the record's bytes as sent (line terminator included) when it is one physical CSV
+  line, else ``None`` (multi-line records, XPT). The loader passes such lines on untouched.
 
 Problems that make the whole file unreadable raise ``Unreadable`` (the file is quarantined).
 """
@@ -18,6 +20,8 @@ import gzip
 import io
 import math
 import mmap
+import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +34,15 @@ XPT_RECORD = 80
 XPT_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
 XPT_LIB_HEADER = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
 XPT_CHUNK_ROWS = 20_000
+MAX_RECORD_LINES = 1_000
+#: One CSV line whose every field is either unquoted (no quote, CR) or fully quoted with
+#: doubled inner quotes: such a line is parsed identically by Python's csv and PostgreSQL.
+_FIELD = r'(?:[^",\r\n]*|"(?:[^"\r\n]|"")*")'
+_RFC4180_LINE = re.compile(rf"{_FIELD}(?:,{_FIELD})*\Z")
 
 csv.field_size_limit(2**31 - 1)
 
-Record = tuple[int, list[str], str | None]
+Record = tuple[int, list[str], str | None, bytes | None]
 
 
 class Unreadable(Exception):
@@ -85,13 +94,8 @@ def open_csv(path: Path) -> Source:
     Steps:
     1. read the first physical line and decode it strictly (else ``Unreadable``); an empty
        file or a blank header is ``Unreadable``;
-    2. stream the remaining physical lines (split on LF only), decoding each as UTF-8; a line
-       that fails is decoded with ``surrogateescape`` so the CSV structure survives, and the
-       record it belongs to is flagged ``UNDECODABLE``; lines with NUL are flagged ``NUL``;
-    3. feed the lines to ``csv.reader`` and yield each record with the physical line it
-       started on; a record the parser rejects is flagged ``csv: <message>``;
-    4. a record spanning several physical lines whose field count is wrong (a stray opening
-       quote) is parsed again line by line, so one bad quote cannot swallow the rest.
+    2. stream the records of the remaining lines (``_csv_records``), each with the physical
+       line it starts on.
     """
     try:
         fh = _open_binary(path)
@@ -114,68 +118,88 @@ def open_csv(path: Path) -> Source:
 
 
 def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int]) -> Iterator[Record]:
-    pending: list[str] = []  # decoded physical lines of the record being parsed
-    flags: list[str] = []
-    state = {"line": 1}
+    """Yield the records of a CSV body (after the header); see ``open_csv``.
 
-    def lines() -> Iterator[str]:
-        try:
-            for raw in fh:
-                state["line"] += 1
-                if (raw == b"\n" or raw == b"\r\n") and not pending:
-                    blank.append(state["line"])
-                    continue
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    text = raw.decode("utf-8", "surrogateescape")
-                    flags.append(UNDECODABLE)
-                    undecodable.append(state["line"])
-                if "\x00" in text:
-                    flags.append(NUL)
-                pending.append(text)
-                yield text
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise Unreadable(f"the file is cut short or corrupt after line {state['line']}: {exc}") from exc
-
-    reader = csv.reader(lines())
+    Steps per physical line (split on LF):
+    1. decode as UTF-8 (on failure decode with ``surrogateescape`` and flag ``UNDECODABLE``);
+       flag ``NUL`` when it holds a NUL;
+    2. a line with no quote character is one record: split on commas (what ``csv`` would do,
+       far faster) and hand on the raw bytes too, since PostgreSQL parses it the same way;
+       a bare CR inside such a line is a malformed record; a line with well-formed quoting
+       (``_RFC4180_LINE``) is parsed by ``csv`` and its raw bytes handed on as well;
+    3. a line with quotes is parsed by ``csv``; an odd number of quotes opens a quoted field
+       that continues on the next lines (RFC 4180) until the count is even again (at most
+       ``MAX_RECORD_LINES`` lines), and the block is parsed as one record; a block that does
+       not give exactly one record of the right width is parsed again line by line, so a
+       stray quote cannot swallow the rest of the file.
+    """
+    lineno = 1
+    texts: list[str] = []
+    flags: list[str | None] = []
+    quotes = 0
     try:
-        while True:
+        for raw in fh:
+            lineno += 1
+            flag = None
             try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                start = state["line"] - len(pending) + 1
-                yield start, ["".join(pending)], f"csv: {exc}"
-                pending.clear()
-                flags.clear()
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("utf-8", "surrogateescape")
+                flag = UNDECODABLE
+                undecodable.append(lineno)
+            if flag is None and "\x00" in text:
+                flag = NUL
+            if texts:
+                texts.append(text)
+                flags.append(flag)
+                quotes += text.count('"')
+                if quotes % 2 == 0 or len(texts) >= MAX_RECORD_LINES:
+                    yield from _parse_block(lineno - len(texts) + 1, texts, flags, n_fields)
+                    texts, flags = [], []
                 continue
-            start = state["line"] - len(pending) + 1
-            if len(pending) > 1 and len(fields) != n_fields:
-                yield from _reparse_lines(start, list(pending), n_fields)
-            else:
-                yield start, fields, (flags[0] if flags else None)
-            pending.clear()
-            flags.clear()
+            if raw == b"\n" or raw == b"\r\n":
+                blank.append(lineno)
+                continue
+            if '"' in text:
+                quotes = text.count('"')
+                if quotes % 2:
+                    texts, flags = [text], [flag]
+                    continue
+                body = text.rstrip("\r\n")
+                if flag is None and _RFC4180_LINE.match(body):
+                    # well-formed quoting: PostgreSQL reads it as csv does, pass it on too
+                    yield lineno, next(csv.reader([body])), None, raw
+                else:
+                    yield from _parse_block(lineno, [text], [flag], n_fields)
+                continue
+            body = text.rstrip("\r\n")
+            if "\r" in body:
+                yield lineno, [body], "csv: carriage return inside an unquoted field", None
+                continue
+            yield lineno, body.split(","), flag, raw
+        if texts:
+            yield from _parse_block(lineno - len(texts) + 1, texts, flags, n_fields)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise Unreadable(f"the file is cut short or corrupt after line {lineno}: {exc}") from exc
     finally:
         fh.close()
 
 
-def _reparse_lines(start: int, texts: list[str], n_fields: int) -> Iterator[Record]:
-    """Parse each physical line of a bad multi-line record on its own."""
-    for offset, text in enumerate(texts):
-        flag = None
-        if "\x00" in text:
-            flag = NUL
-        if any("\udc80" <= ch <= "\udcff" for ch in text):
-            flag = UNDECODABLE
-        try:
-            fields = next(csv.reader([text.rstrip("\r\n")]), [])
-        except csv.Error as exc:
-            yield start + offset, [text], f"csv: {exc}"
-            continue
-        yield start + offset, fields, flag
+def _parse_block(start: int, texts: list[str], flags: list[str | None], n_fields: int) -> Iterator[Record]:
+    """Parse one or more physical lines that should form one CSV record."""
+    flag = next((f for f in flags if f), None)
+    try:
+        records = list(csv.reader(texts))
+        problem = None
+    except csv.Error as exc:
+        records, problem = [], f"csv: {exc}"
+    if len(records) == 1 and (len(records[0]) == n_fields or len(texts) == 1):
+        yield start, records[0], flag, None
+    elif len(texts) == 1:
+        yield start, ["".join(texts)], problem or f"csv: the line holds {len(records)} records", None
+    else:
+        for offset, (text, line_flag) in enumerate(zip(texts, flags, strict=True)):
+            yield from _parse_block(start + offset, [text], [line_flag], n_fields)
 
 
 # ------------------------------------------------------------------------------------ XPT
@@ -253,7 +277,7 @@ def _xpt_records(path: Path) -> Iterator[Record]:
                 number += 1
                 fields = [_xpt_text(v) for v in row]
                 flag = NUL if any("\x00" in f for f in fields) else None
-                yield number, fields, flag
+                yield number, fields, flag, None
     except Unreadable:
         raise
     except Exception as exc:  # noqa: BLE001
