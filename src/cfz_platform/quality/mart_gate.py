@@ -1,0 +1,161 @@
+"""The mart gate: invariants BI users rely on, checked on a build before it is published.
+
+Mart queries are unqualified (``from dim_subject``): the GX datasource of the mart gate sets
+PostgreSQL's ``search_path`` to the schema under validation (``marts_candidate`` inside
+``cfz transform``, ``marts`` for ``cfz validate``), so one suite validates either.
+
+Checks (all blocking unless marked):
+1. one row per subject in ``dim_subject`` and ``fct_best_response``;
+2. best response from the IMWG categories; ``cnsr`` in (0, 1), ``aval >= 0``, known
+   ``paramcd`` and one row per subject and parameter in ``fct_time_to_event``;
+3. ORR between 0 and 1 and equal to the counts it is made of (``rpt_study_endpoints``), and
+   its denominator equal to the response-evaluable subjects in ``fct_best_response``;
+4. RDI within (0, 1.5] in ``fct_cycles``; every treated subject has cycles;
+5. exactly the 7 criteria E1-E7 per subject in ``fct_eligibility``;
+6. no subject in an efficacy endpoint who is not response-evaluable;
+7. (warning) subjects whose DM.ARMCD disagrees with the derived group (domain.md 1).
+"""
+
+from __future__ import annotations
+
+from cfz_platform.quality import reference as ref
+from cfz_platform.quality.specs import BLOCKING, WARNING, AssetSpec, Check, SuiteSpec, rows_check, sql_list
+
+#: The responder flag behind each ORR endpoint row of ``rpt_study_endpoints``.
+ORR_FLAGS = {"ORR_PROTOCOL": "is_clinical_benefit", "ORR_CONVENTIONAL": "is_responder"}
+#: Tolerance when comparing a stored proportion with the counts it comes from.
+ORR_TOLERANCE = 1e-9
+
+
+def _asset(table: str, keys: tuple[str, ...] = ("usubjid",)) -> AssetSpec:
+    return AssetSpec(name=table, query=f"select * from {table}", table=table, key_columns=keys)
+
+
+def _unique_subject(table: str) -> list[Check]:
+    return [
+        Check("usubjid_not_null", "ExpectColumnValuesToNotBeNull", {"column": "usubjid"}, BLOCKING,
+              f"every row of {table} names its subject"),
+        Check("usubjid_unique", "ExpectColumnValuesToBeUnique", {"column": "usubjid"}, BLOCKING,
+              f"one row per subject in {table}"),
+    ]
+
+
+def _rows(key: str, query: str, severity: str, description: str) -> Check:
+    return rows_check(key, query, severity, description)
+
+
+def dim_subject_suite() -> SuiteSpec:
+    checks = [
+        *_unique_subject("dim_subject"),
+        _rows("treated_subject_has_cycles",
+              "select d.usubjid, d.trtsdt from {batch} d where d.trtsdt is not null "
+              "and not exists (select 1 from fct_cycles c where c.usubjid = d.usubjid)",
+              BLOCKING, "every treated subject (first dose date known) has at least one cycle in fct_cycles"),
+        _rows("group_matches_armcd",
+              'select d.usubjid, d."group", d.imid_regimen from {batch} d where d.group_mismatch',
+              WARNING, "DM.ARMCD agrees with the group derived from the prior regimen (domain.md 1)"),
+    ]
+    return SuiteSpec("mart", _asset("dim_subject"), tuple(checks))
+
+
+def fct_best_response_suite() -> SuiteSpec:
+    checks = [
+        *_unique_subject("fct_best_response"),
+        Check("best_response_allowed", "ExpectColumnValuesToBeInSet",
+              {"column": "best_response", "value_set": list(ref.RESPONSE_CATEGORIES)}, BLOCKING,
+              "best response is an IMWG category (sCR, CR, VGPR, PR, MR, SD, PD, NE)"),
+        _rows("responders_are_response_evaluable",
+              "select b.usubjid, b.best_response from {batch} b left join dim_subject d using (usubjid) "
+              "where b.best_response is not null and b.best_response <> 'NE' "
+              "and not coalesce(d.respevalfl, false)",
+              BLOCKING, "no subject without response-evaluable status has a best response in the efficacy endpoints"),
+    ]
+    return SuiteSpec("mart", _asset("fct_best_response"), tuple(checks))
+
+
+def fct_time_to_event_suite() -> SuiteSpec:
+    checks = [
+        Check("cnsr_is_0_or_1", "ExpectColumnValuesToBeInSet", {"column": "cnsr", "value_set": [0, 1]},
+              BLOCKING, "CNSR is 0 (event) or 1 (censored)"),
+        Check("cnsr_not_null", "ExpectColumnValuesToNotBeNull", {"column": "cnsr"}, BLOCKING,
+              "CNSR is always given"),
+        Check("aval_not_negative", "ExpectColumnValuesToBeBetween", {"column": "aval", "min_value": 0},
+              BLOCKING, "AVAL (days) is >= 0"),
+        Check("paramcd_known", "ExpectColumnValuesToBeInSet",
+              {"column": "paramcd", "value_set": list(ref.TTE_PARAMS)}, BLOCKING,
+              "PARAMCD is one of TTP, PFSMAINT, DOR"),
+        Check("one_row_per_subject_and_param", "ExpectCompoundColumnsToBeUnique",
+              {"column_list": ["usubjid", "paramcd"]}, BLOCKING, "one row per subject and parameter"),
+        _rows("tte_subjects_are_response_evaluable",
+              "select t.usubjid, t.paramcd from {batch} t left join dim_subject d using (usubjid) "
+              "where not coalesce(d.respevalfl, false)",
+              BLOCKING, "every subject in a time-to-event endpoint is response-evaluable"),
+    ]
+    return SuiteSpec("mart", _asset("fct_time_to_event", ("usubjid", "paramcd")), tuple(checks))
+
+
+def fct_cycles_suite() -> SuiteSpec:
+    checks = [
+        Check("rdi_within_0_and_1_5", "ExpectColumnValuesToBeBetween",
+              {"column": "rdi", "min_value": 0, "max_value": ref.RDI_MAX, "strict_min": True}, BLOCKING,
+              f"relative dose intensity is within (0, {ref.RDI_MAX}]"),
+    ]
+    return SuiteSpec("mart", _asset("fct_cycles"), tuple(checks))
+
+
+def fct_eligibility_suite() -> SuiteSpec:
+    checks = [
+        Check("criterion_id_known", "ExpectColumnValuesToBeInSet",
+              {"column": "criterion_id", "value_set": list(ref.CRITERIA)}, BLOCKING, "criteria are E1-E7"),
+        Check("status_known", "ExpectColumnValuesToBeInSet",
+              {"column": "status", "value_set": list(ref.ELIGIBILITY_STATUSES)}, BLOCKING,
+              "status is met, not_met or not_evaluable"),
+        _rows("seven_criteria_per_subject",
+              "select e.usubjid, count(*) as n_rows, count(distinct e.criterion_id) as n_criteria "
+              "from {batch} e group by e.usubjid "
+              f"having count(*) <> {len(ref.CRITERIA)} or count(distinct e.criterion_id) <> {len(ref.CRITERIA)}",
+              BLOCKING, f"exactly {len(ref.CRITERIA)} criteria (E1-E7) per subject"),
+        _rows("every_subject_assessed",
+              "select d.usubjid from dim_subject d where not exists "
+              "(select 1 from {batch} e where e.usubjid = d.usubjid)",
+              BLOCKING, "every subject in dim_subject has an eligibility assessment"),
+    ]
+    return SuiteSpec("mart", _asset("fct_eligibility", ("usubjid", "criterion_id")), tuple(checks))
+
+
+def rpt_study_endpoints_suite() -> SuiteSpec:
+    orr = sql_list(list(ORR_FLAGS))
+    flag_case = " ".join(f"when '{k}' then b.{v}" for k, v in ORR_FLAGS.items())
+    checks = [
+        _rows("orr_between_0_and_1",
+              "select r.endpoint, r.population, r.estimate, r.ci_lower, r.ci_upper from {batch} r "
+              f"where r.endpoint in ({orr}) and (r.estimate < 0 or r.estimate > 1 "
+              "or r.ci_lower > r.estimate or r.ci_upper < r.estimate or r.ci_lower < 0 or r.ci_upper > 1)",
+              BLOCKING, "ORR and its confidence limits lie within [0, 1], lower <= estimate <= upper"),
+        _rows("orr_consistent_with_counts",
+              "select r.endpoint, r.population, r.n_subjects, r.n_count, r.estimate from {batch} r "
+              f"where r.endpoint in ({orr}) and (r.n_count > r.n_subjects or "
+              f"(r.n_subjects > 0 and abs(r.estimate - r.n_count::float8 / r.n_subjects) > {ORR_TOLERANCE}) "
+              "or (r.n_subjects = 0 and r.estimate is not null))",
+              BLOCKING, "ORR equals responders / subjects of the same row"),
+        _rows("orr_counts_match_best_response",
+              "with truth as (select e.endpoint, count(*) as n_subjects, "
+              f"count(*) filter (where case e.endpoint {flag_case} end) as n_count "
+              "from fct_best_response b join dim_subject d using (usubjid) "
+              f"cross join (values {', '.join(f'({k!r})' for k in ORR_FLAGS)}) as e(endpoint) "
+              "where coalesce(d.respevalfl, false) group by e.endpoint) "
+              "select r.endpoint, r.n_subjects, t.n_subjects as expected_subjects, "
+              "r.n_count, t.n_count as expected_count from {batch} r "
+              "left join truth t on t.endpoint = r.endpoint "
+              f"where r.endpoint in ({orr}) and r.population = 'OVERALL' "
+              "and (r.n_subjects is distinct from coalesce(t.n_subjects, 0) "
+              "or r.n_count is distinct from coalesce(t.n_count, 0))",
+              BLOCKING, "overall ORR counts equal the response-evaluable subjects and responders in fct_best_response"),
+    ]
+    return SuiteSpec("mart", _asset("rpt_study_endpoints", ("endpoint", "population")), tuple(checks))
+
+
+def mart_gate_suites() -> list[SuiteSpec]:
+    """The mart gate's suites, in a stable order."""
+    return [dim_subject_suite(), fct_best_response_suite(), fct_cycles_suite(), fct_eligibility_suite(),
+            fct_time_to_event_suite(), rpt_study_endpoints_suite()]

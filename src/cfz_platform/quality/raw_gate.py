@@ -1,0 +1,200 @@
+"""The raw gate: checks on the raw layer after ingestion, before dbt.
+
+Each contract domain (feeds.md) gets one suite over its *current* records (the latest
+delivery's version of each natural key, the same rule as staging), so a bad value that a
+later delivery corrected no longer blocks. Checks, per domain:
+
+1. required columns exist (blocking); natural-key columns non-null (blocking); other
+   required columns non-null (warning for any gap, blocking when more than
+   ``FLOOD_THRESHOLD`` of rows miss it);
+2. controlled terminology: lab test codes, units and specimens (from the dbt seeds), RS
+   response / ECOG / skeletal-survey values: warning for any unknown value, blocking for a
+   flood;
+3. lab values physically possible for the test, after converting to the standard unit with
+   the seed's factor (blocking);
+4. dates neither in the future nor before the study-start floor (blocking);
+5. no duplicate natural key within the delivery that supplies the current version
+   (blocking);
+6. every subject known to DM (orphans: warning, staging keeps them out until DM catches up).
+"""
+
+from __future__ import annotations
+
+from cfz_platform.ingest.contract import DOMAINS, DomainContract
+from cfz_platform.quality import reference as ref
+from cfz_platform.quality.specs import BLOCKING, WARNING, AssetSpec, Check, SuiteSpec, rows_check, sql_list
+
+#: Date columns checked per domain; birth dates only against the future.
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "dm": ("rfstdtc", "dthdtc"),
+    "lb": ("lbdtc",),
+    "ex": ("exstdtc", "exendtc"),
+    "cm": ("cmstdtc", "cmendtc"),
+    "ae": ("aestdtc", "aeendtc"),
+    "rs": ("rsdtc",),
+    "vs": ("vsdtc",),
+}
+FUTURE_ONLY_DATE_COLUMNS: dict[str, tuple[str, ...]] = {"dm": ("brthdtc",)}
+#: Prior-therapy history may legitimately predate the study: only a warning there.
+DATE_FLOOR_SEVERITY: dict[str, str] = {"cm": WARNING}
+LINEAGE = ("_delivery_id", "_file", "_line")
+
+
+def _nk(contract: DomainContract) -> list[str]:
+    return [c.lower() for c in contract.natural_key]
+
+
+def current_query(domain: str) -> str:
+    """The latest delivery's version of each natural key of ``raw.<domain>``."""
+    nk = ", ".join(_nk(DOMAINS[domain]))
+    return (
+        f"select distinct on ({nk}) * from raw.{domain} "
+        f"order by {nk}, _delivery_id desc, _line desc"
+    )
+
+
+def _required_checks(domain: str, contract: DomainContract) -> list[Check]:
+    checks: list[Check] = []
+    nk = set(_nk(contract))
+    for col in (c.lower() for c in contract.required):
+        checks.append(Check(f"{col}_exists", "ExpectColumnToExist", {"column": col}, BLOCKING,
+                            f"required column {col.upper()} is present in raw.{domain}"))
+    for col in (c.lower() for c in contract.required):
+        if col in contract.alternatives or col.upper() in contract.alternatives:
+            alts = [a.lower() for a in contract.alternatives.get(col.upper(), ())]
+            cond = " and ".join(f"b.{c} is null" for c in (col, *alts))
+            checks.append(rows_check(
+                f"{col}_or_alternative_not_null", f"select b.usubjid, {', '.join('b.' + c for c in LINEAGE)} "
+                                          f"from {{batch}} b where {cond}",
+                WARNING, f"{col.upper()} (or {', '.join(a.upper() for a in alts)}) is filled in"))
+            continue
+        if col in nk:
+            checks.append(Check(f"{col}_not_null", "ExpectColumnValuesToNotBeNull", {"column": col},
+                                BLOCKING, f"natural-key column {col.upper()} is never empty"))
+        else:
+            checks.append(Check(f"{col}_not_null", "ExpectColumnValuesToNotBeNull", {"column": col},
+                                WARNING, f"required column {col.upper()} is filled in"))
+            checks.append(Check(f"{col}_not_null_flood", "ExpectColumnValuesToNotBeNull",
+                                {"column": col, "mostly": 1 - ref.FLOOD_THRESHOLD}, BLOCKING,
+                                f"required column {col.upper()} is empty in at most "
+                                f"{ref.FLOOD_THRESHOLD:.0%} of current records"))
+    return checks
+
+
+def _in_set_checks(col: str, values: tuple[str, ...], what: str) -> list[Check]:
+    return [
+        Check(f"{col}_known", "ExpectColumnValuesToBeInSet", {"column": col, "value_set": list(values)},
+              WARNING, f"every {what} is known to the platform (unknown ones are flagged in staging)"),
+        Check(f"{col}_known_flood", "ExpectColumnValuesToBeInSet",
+              {"column": col, "value_set": list(values), "mostly": 1 - ref.FLOOD_THRESHOLD},
+              BLOCKING, f"at most {ref.FLOOD_THRESHOLD:.0%} of {what}s are unknown (a flood means a broken feed)"),
+    ]
+
+
+def _lab_range_query() -> str:
+    """Rows whose numeric result, converted to the standard unit, is physically impossible."""
+    aliases = ", ".join(f"({sql_list(a)})" for a in ref.lab_aliases())
+    conv = ", ".join(f"({sql_list(c[:3])}, {c[3]!r}::numeric)" for c in ref.unit_conversions())
+    lims = ", ".join(f"({sql_list((x.lbtestcd, x.lbspec))}, {x.low!r}::numeric, {x.high!r}::numeric)"
+                     for x in ref.lab_limits())
+    num = r"'^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'"
+    return (
+        f"with alias(source_code, source_spec, lbtestcd, lbspec) as (values {aliases}), "
+        f"conv(lbtestcd, lbspec, unit, factor) as (values {conv}), "
+        f"lim(lbtestcd, lbspec, low, high) as (values {lims}), "
+        "mapped as ("
+        " select b.*, coalesce(a1.lbtestcd, a2.lbtestcd) as std_testcd, coalesce(a1.lbspec, a2.lbspec) as std_spec"
+        " from {batch} b"
+        " left join alias a1 on a1.source_code = upper(b.lbtestcd) and a1.source_spec = upper(coalesce(b.lbspec, ''))"
+        " left join alias a2 on a2.source_code = upper(b.lbtestcd) and a2.source_spec = ''"
+        f" where b.lborres ~ {num}) "
+        "select m.usubjid, m.lbtestcd, m.lbspec, m.lbdtc, m.lborres, m.lborresu,"
+        " round(m.lborres::numeric * c.factor, 4) as value_standard_unit, l.low, l.high,"
+        " m._delivery_id, m._file, m._line"
+        " from mapped m"
+        " join conv c on c.lbtestcd = m.std_testcd and c.lbspec = m.std_spec and c.unit = coalesce(m.lborresu, '')"
+        " join lim l on l.lbtestcd = m.std_testcd and l.lbspec = m.std_spec"
+        " where m.lborres::numeric * c.factor not between l.low and l.high"
+    )
+
+
+def _rs_values_query(flood: bool) -> str:
+    bad = (
+        f"(b.rstestcd = 'OVRLRESP' and b.rsstresc not in ({sql_list(ref.RESPONSE_CATEGORIES)}))"
+        f" or (b.rstestcd = 'ECOG' and b.rsstresc not in ({sql_list(ref.ECOG_VALUES)}))"
+        f" or (b.rstestcd = 'SKELSURV' and b.rsstresc not in ({sql_list(ref.SKELETAL_SURVEY_VALUES)}))"
+    )
+    if not flood:
+        return (f"select b.usubjid, b.rstestcd, b.rsdtc, b.rsstresc, {', '.join('b.' + c for c in LINEAGE)} "
+                f"from {{batch}} b where b.rsstresc is not null and ({bad})")
+    return (f"select count(*) filter (where b.rsstresc is not null and ({bad})) as n_unknown, count(*) as n_rows "
+            f"from {{batch}} b having count(*) filter (where b.rsstresc is not null and ({bad}))"
+            f" > {ref.FLOOD_THRESHOLD} * count(*)")
+
+
+def _date_check(domain: str, col: str, floor: bool) -> Check:
+    v = f"left(b.{col}, 10)"
+    cond = f"{v} > left(to_char(current_date, 'YYYY-MM-DD'), length({v}))"
+    what = "not in the future"
+    if floor:
+        cond += f" or {v} < left('{ref.STUDY_START_FLOOR}', length({v}))"
+        what = f"not in the future and not before {ref.STUDY_START_FLOOR}"
+    severity = DATE_FLOOR_SEVERITY.get(domain, BLOCKING) if floor else BLOCKING
+    query = (f"select b.usubjid, b.{col}, {', '.join('b.' + c for c in LINEAGE)} from {{batch}} b "
+             f"where b.{col} ~ '^[0-9][0-9][0-9][0-9]' and ({cond})")
+    return rows_check(f"{col}_plausible", query,
+                 severity, f"{col.upper()} is {what}")
+
+
+def _duplicate_check(domain: str, contract: DomainContract) -> Check:
+    nk = _nk(contract)
+    on = " and ".join(f"r.{c} is not distinct from b.{c}" for c in nk)
+    cols = ", ".join(f"b.{c}" for c in nk)
+    query = (
+        f"select {cols}, b._delivery_id, count(*) as n_rows, "
+        f"string_agg(r._file || ':' || r._line, ', ' order by r._line) as lines "
+        f"from {{batch}} b join raw.{domain} r on {on} and r._delivery_id = b._delivery_id "
+        f"group by {cols}, b._delivery_id having count(*) > 1"
+    )
+    return rows_check("natural_key_unique_in_delivery", query, BLOCKING,
+                 f"no natural key ({', '.join(c.upper() for c in nk)}) twice in one delivery")
+
+
+def _orphan_check(domain: str) -> Check:
+    query = (f"select b.usubjid, {', '.join('b.' + c for c in LINEAGE)} from {{batch}} b "
+             f"where b.usubjid is not null and not exists "
+             f"(select 1 from raw.dm m where m.usubjid = b.usubjid)")
+    return rows_check("subject_known_to_dm", query,
+                 WARNING, "every subject is named in DM (orphans wait in staging until DM catches up)")
+
+
+def domain_suite(domain: str) -> SuiteSpec:
+    """The raw-gate suite of one contract domain."""
+    contract = DOMAINS[domain]
+    checks = _required_checks(domain, contract)
+    if domain == "lb":
+        checks += _in_set_checks("lbtestcd", ref.known_test_codes(), "lab test code")
+        checks += _in_set_checks("lborresu", ref.known_units(), "lab unit")
+        checks += _in_set_checks("lbspec", ref.SPECIMENS, "specimen")
+        checks.append(rows_check("lab_value_physically_possible", _lab_range_query(), BLOCKING,
+                            "numeric lab results are physically possible for the test, in its standard unit"))
+    if domain == "rs":
+        checks.append(rows_check("rs_values_known", _rs_values_query(flood=False), WARNING,
+                            "response, ECOG and skeletal-survey results use the controlled values"))
+        checks.append(rows_check("rs_values_known_flood", _rs_values_query(flood=True), BLOCKING,
+                            f"at most {ref.FLOOD_THRESHOLD:.0%} of RS results are outside the controlled values"))
+    for col in DATE_COLUMNS.get(domain, ()):
+        checks.append(_date_check(domain, col, floor=True))
+    for col in FUTURE_ONLY_DATE_COLUMNS.get(domain, ()):
+        checks.append(_date_check(domain, col, floor=False))
+    checks.append(_duplicate_check(domain, contract))
+    if domain != "dm":
+        checks.append(_orphan_check(domain))
+    key_columns = tuple(dict.fromkeys([*_nk(contract), *LINEAGE]))
+    asset = AssetSpec(name=domain, query=current_query(domain), table=f"raw.{domain}", key_columns=key_columns)
+    return SuiteSpec(gate="raw", asset=asset, checks=tuple(checks))
+
+
+def raw_gate_suites() -> list[SuiteSpec]:
+    """One suite per contract domain, in a stable order."""
+    return [domain_suite(d) for d in sorted(DOMAINS)]
