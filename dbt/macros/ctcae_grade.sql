@@ -26,6 +26,9 @@
   (null or omitted: whichever system's unit matches avalu). baseline_high_expr overrides the
   "baseline was abnormal" test, by default upper(bnrind) in var('ctcae_baseline_high_indicators').
 
+  Caller expressions are evaluated in a FROM-less subquery before the seeds are joined, so
+  input column names may collide with seed column names (term, direction, unit, ...).
+
   Algorithm (ctcae_grade_term), per input row:
   1. pick the term variant: same term (case-insensitive) and direction, and a unit that
      matches avalu case-insensitively, directly or through ctcae_unit_synonyms (variants with
@@ -74,7 +77,8 @@
         ({{ base_col }})::numeric as base,
         {{ baseline_high }} as baseline_high,
         upper(trim(({{ avalu_col }})::text)) as unit_u,
-        upper(trim(({{ term_col }})::text)) as term_u
+        upper(trim(({{ term_col }})::text)) as term_u,
+        {{ unit_system_col if unit_system_col is not none else 'null' }}::text as unit_system
       offset 0
     ) as x
     join {{ ref('ctcae_v5_terms') }} as v
@@ -91,9 +95,7 @@
                 and (s.term is null or upper(s.term) = upper(v.term))
           )
      )
-    {%- if unit_system_col is not none %}
-     and ({{ unit_system_col }} is null or v.unit_system in ({{ unit_system_col }}, 'BOTH'))
-    {%- endif %}
+     and (x.unit_system is null or v.unit_system in (x.unit_system, 'BOTH'))
     cross join lateral (
       select max(t.grade) as grade
       from (
@@ -144,13 +146,19 @@
   {%- set spec = "upper(trim((" ~ lbspec_col ~ ")::text))" if lbspec_col is not none else "null::text" -%}
   (
     select m.term
-    from {{ ref('ctcae_v5_lbtestcd_map') }} as m
-    where m.lbtestcd = upper(trim(({{ lbtestcd_col }})::text))
-      and m.direction = '{{ direction }}'
-      and case m.specimen_rule
-            when 'blood_only' then {{ spec }} in ({{ blood }})
-            else {{ spec }} is null or {{ spec }} in ({{ blood }})
-          end
+    from (
+      select
+        upper(trim(({{ lbtestcd_col }})::text)) as lbtestcd_u,
+        {{ spec }} as spec_u
+      offset 0
+    ) as x
+    join {{ ref('ctcae_v5_lbtestcd_map') }} as m
+      on m.lbtestcd = x.lbtestcd_u
+     and m.direction = '{{ direction }}'
+     and case m.specimen_rule
+           when 'blood_only' then x.spec_u in ({{ blood }})
+           else x.spec_u is null or x.spec_u in ({{ blood }})
+         end
     order by m.term
     limit 1
   )

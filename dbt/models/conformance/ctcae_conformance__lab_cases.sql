@@ -3,7 +3,7 @@
 with
 
 cases as (
-    select * from {{ source('ctcae_conformance', 'ctcae_hand_cases') }}
+    select * from {{ source('ctcae_conformance', 'ctcae_lab_cases') }}
 ),
 
 graded as (
