@@ -115,10 +115,27 @@ def compute_calibration_bins(p: np.ndarray, y: np.ndarray, n_bins: int = 5) -> p
     return frame.groupby("bin").agg(pred=("p", "mean"), observed=("y", "mean"), n=("y", "size")).reset_index()
 
 
+def compute_roc(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """ROC points and AUC (trapezoidal) for labels ``y`` (0/1) and scores ``p``.
+
+    Steps: 1. sort by descending score; 2. cumulative true/false positives at each distinct
+    threshold (ties move together); 3. normalise by positives/negatives, prepend (0, 0);
+    4. AUC by the trapezoid rule (equals the Mann-Whitney probability, ties counted 1/2).
+    """
+    y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(-p, kind="mergesort")
+    y, p = y[order], p[order]
+    last_of_tie = np.r_[np.nonzero(np.diff(p))[0], len(p) - 1]
+    tps = np.cumsum(y)[last_of_tie]
+    fps = (last_of_tie + 1) - tps
+    tpr = np.r_[0.0, tps / max(y.sum(), 1)]
+    fpr = np.r_[0.0, fps / max((1 - y).sum(), 1)]
+    return fpr, tpr, float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
 def build_model(data: ReportData) -> Section:
     """ROC and calibration of the early-response model, plus its MLflow metrics."""
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     model_name, features_table, label = _spec_names()
     items: list = []
     try:
@@ -157,8 +174,8 @@ def build_model(data: ReportData) -> Section:
             cap = (f"Source: ml.early_response_predictions joined with {features_table}.{label}; "
                    f"apparent (in-sample) performance on {len(joined)} scored subjects.")
             if kinds["roc"] is None:
-                fpr, tpr, _ = roc_curve(joined["y"], joined["p"])
-                kinds["roc"] = figures.plot_roc(fpr, tpr, roc_auc_score(joined["y"], joined["p"]), cap)
+                fpr, tpr, auc = compute_roc(joined["y"].to_numpy(), joined["p"].to_numpy())
+                kinds["roc"] = figures.plot_roc(fpr, tpr, auc, cap)
             if kinds["calibration"] is None:
                 cal = compute_calibration_bins(joined["p"].to_numpy(), joined["y"].to_numpy())
                 kinds["calibration"] = figures.plot_calibration(cal["pred"].to_numpy(), cal["observed"].to_numpy(),

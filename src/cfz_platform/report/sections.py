@@ -295,8 +295,13 @@ def build_swimmer(data: ReportData) -> Section:
         raise Unavailable("no treated subjects in marts.dim_subject")
     s["days_on_treatment"] = (s["last_dose_date"].fillna(s["first_dose_date"]) - s["first_dose_date"]).dt.days + 1
     s["maintenance_day"] = (s["maintenance_start_date"] - s["first_dose_date"]).dt.days + 1
-    a = data.assessments
-    events = []
+    events, note = [], None
+    try:
+        a = data.assessments
+    except Unavailable as exc:  # time on treatment is still worth showing (e.g. a non-myeloma study)
+        a = pd.DataFrame(columns=["usubjid", "day", "category"])
+        note = Markup(f'<div class="unavailable" data-part="responses">not available: response markers: '
+                      f'{escape(str(exc))}</div>')
     resp = a[a["category"].isin(PR_OR_BETTER)].groupby("usubjid")["day"].min()
     events += [{"usubjid": u, "day": d, "kind": "response"} for u, d in resp.items()]
     pd_days = _pd_days(data, a)
@@ -309,7 +314,7 @@ def build_swimmer(data: ReportData) -> Section:
                                       "marts.fct_response_assessments (responses), "
                                       "marts.fct_time_to_event (PD dates).")
     return Section("swimmer", "Swimmer plot", "marts.dim_subject, marts.fct_response_assessments, "
-                   "marts.fct_time_to_event", items=[fig])
+                   "marts.fct_time_to_event", items=[fig] + ([note] if note else []))
 
 
 def _pd_days(data: ReportData, a: pd.DataFrame) -> pd.Series:

@@ -1,0 +1,197 @@
+"""The report's content, checked against hand-worked numbers from the fixture marts.
+
+The fixture (tests/report/marts_fixture.py) has 14 screened subjects, 12 treated
+(8 in group A, 4 in B), 5 in maintenance, MTD 27 mg/m2, and a handful of AEs and lab
+grades whose counts are worked out by hand in the assertions below.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from cfz_platform.report import SECTION_IDS, build_report
+from cfz_platform.report.sections import compute_at_risk
+from tests.conftest import run_cfz
+from tests.report.html_parse import parse_report
+from tests.report.marts_fixture import build_fixture_marts
+
+
+@pytest.fixture(scope="module")
+def report(report_marts, tmp_path_factory):
+    index = build_report(tmp_path_factory.mktemp("report"))
+    html = index.read_text()
+    return parse_report(html), html
+
+
+def test_report_is_self_contained(report):
+    parsed, html = report
+    assert list(parsed.sections) == SECTION_IDS
+    assert parsed.scripts == 0 and parsed.external == []
+    assert "default-src 'none'" in html
+    for section in parsed.sections.values():
+        for img in section.images:
+            assert img["src"].startswith("data:image/png;base64,")
+            assert int(img["width"]) > 100 and int(img["height"]) > 100
+
+
+def test_every_section_names_its_source(report):
+    parsed, _ = report
+    sources = {
+        "consort": "marts.dim_subject", "baseline": "marts.dim_subject",
+        "dose-escalation": "marts.fct_dose_escalation", "endpoints": "marts.rpt_study_endpoints",
+        "swimmer": "marts.fct_response_assessments", "waterfall": "marts.fct_response_assessments",
+        "spider": "marts.fct_response_assessments", "km": "marts.rpt_survival_curves",
+        "adverse-events": "marts.fct_adverse_events", "lab-shift": "marts.fct_lab_results",
+        "eligibility": "marts.fct_eligibility", "data-quality": "audit.ingest_files",
+        "model": "ml.early_response_predictions",
+    }
+    for sid, source in sources.items():
+        section = parsed.sections[sid]
+        assert section.status == "ok", section.text[:300]
+        assert "Source: " in section.text and source in section.text, sid
+
+
+def test_consort_counts(report):
+    text = report[0].sections["consort"].text
+    for stage, n in (("Screened", 14), ("Eligible", 12), ("Enrolled", 12), ("Treated", 12),
+                     ("Entered maintenance", 5)):
+        assert f"{stage} {n}" in text
+    assert "E3 not met: 1" in text and "E6 not evaluable: 1" in text
+    assert "group A: 8 · group B: 4" in text
+
+
+def test_baseline_by_group(report):
+    rows = report[0].sections["baseline"].table_with("Characteristic")
+    by = {r["Characteristic"]: r for r in rows}
+    assert by["N"] == {"Characteristic": "N", "Group A": "8", "Group B": "4", "Total": "12"}
+    # imid_regimen is true exactly for group B in the fixture
+    assert by["IMiD-containing regimen: True"]["Group B"] == "4 (100%)"
+    assert by["Dose level: 36"]["Total"] == "3 (25%)"
+
+
+def test_mtd_and_dlts(report):
+    section = report[0].sections["dose-escalation"]
+    assert "MTD: dose level 27" in section.text
+    dlts = section.table_with("aedecod")
+    assert {(r["usubjid"], r["aedecod"]) for r in dlts} == {("CFZ-01", "THROMBOCYTOPENIA"), ("CFZ-10", "PNEUMONIA")}
+
+
+def test_ae_incidence(report):
+    rows = {r["Preferred term"]: r for r in report[0].sections["adverse-events"].table_with("Preferred term")}
+    # 6 subjects with a TEAE (CFZ-05's nausea is not treatment-emergent), 12 treated
+    assert rows["Any TEAE"]["Any grade"] == "6 (50%)"
+    assert rows["THROMBOCYTOPENIA"]["Any grade"] == "2 (17%)"
+    assert rows["THROMBOCYTOPENIA"]["Grade ≥3"] == "2 (17%)"
+    assert rows["FATIGUE"]["Grade 1"] == "2" and rows["FATIGUE"]["Grade 2"] == "1"
+    assert "NAUSEA" not in rows
+
+
+def test_lab_shift(report):
+    rows = report[0].sections["lab-shift"].table_with("Baseline grade")
+    key = {(r["Test"], r["Direction"], r["Baseline grade"]): r for r in rows}
+    # CFZ-01 0 -> 4, CFZ-03 0 -> 0, CFZ-02 1 -> 3 (the baseline record is not post-baseline)
+    assert key[("PLAT", "low", "0")]["Worst 4"] == "1" and key[("PLAT", "low", "0")]["Worst 0"] == "1"
+    assert key[("PLAT", "low", "1")]["Worst 3"] == "1" and key[("PLAT", "low", "1")]["Worst 1"] == "0"
+    assert key[("CREAT", "high", "0")]["Worst 2"] == "1"
+    assert not any(r["Test"] == "SODIUM" for r in rows)  # never graded
+
+
+def test_eligibility_listing(report):
+    listing = report[0].sections["eligibility"].table_with("evidence")
+    assert [(r["usubjid"], r["criterion_id"], r["status"]) for r in listing] == [
+        ("SF01", "E3", "not_met"), ("SF02", "E6", "not_evaluable")]
+    assert "limit 84" in listing[0]["evidence"]
+
+
+def test_km_numbers_at_risk(report):
+    section = report[0].sections["km"]
+    assert len(section.images) == 2
+    at_risk = section.table_with("day 0")
+    overall = next(r for r in at_risk if r["group"] == "Overall")
+    assert overall["day 0"] == "12"
+
+
+def test_compute_at_risk():
+    curve = pd.DataFrame({"time": [0, 10, 20], "at_risk": [5, 4, 2]})
+    assert [compute_at_risk(curve, t) for t in (0, 5, 10, 15, 20, 25)] == [5, 4, 4, 2, 2, 0]
+
+
+def test_waterfall_spider_swimmer_and_model_figures(report):
+    parsed = report[0]
+    for sid, n in (("swimmer", 1), ("waterfall", 1), ("spider", 1), ("model", 2), ("adverse-events", 1)):
+        assert len(parsed.sections[sid].images) == n, sid
+    assert "apparent (in-sample)" in parsed.sections["model"].text
+
+
+def test_data_quality_summary(report):
+    section = report[0].sections["data-quality"]
+    files = {r["delivery_id"]: r for r in section.table_with("rows_rejected")}
+    assert files["20260201T020000"]["rows_read"] == "114" and files["20260201T020000"]["rows_rejected"] == "2"
+    assert "unparseable date" in section.text and "unknown unit" in section.text
+    assert "not available: audit.quality_results has not been built" in section.text
+
+
+def test_cli_prints_the_report_path(report_marts, tmp_path):
+    proc = run_cfz("report", "--out", str(tmp_path / "r"))
+    path = proc.stdout.strip().splitlines()[-1]
+    assert path == str((tmp_path / "r" / "index.html").resolve())
+    assert os.path.getsize(path) > 10_000
+
+
+@pytest.fixture
+def empty_warehouse(cluster, monkeypatch):
+    from cfz_platform.db import warehouse
+
+    name = f"t_report_empty_{os.getpid()}"
+    warehouse.drop_database(name)
+    warehouse.ensure_warehouse(name)
+    monkeypatch.setenv("CFZ_WAREHOUSE_DB", name)
+    try:
+        yield name
+    finally:
+        monkeypatch.undo()
+        warehouse.drop_database(name)
+
+
+def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_path):
+    """Nothing built: every section says why; then a non-myeloma study (CDISC-pilot-like)."""
+    from cfz_platform.db import warehouse
+
+    parsed = parse_report(build_report(tmp_path / "empty").read_text())
+    assert all(s.status == "unavailable" for s in parsed.sections.values())
+    assert "not available: marts.dim_subject has not been built" in parsed.sections["consort"].text
+    assert "model has not been trained yet" in parsed.sections["model"].text
+
+    # only subjects, labs and AEs exist; the myeloma marts are built but empty
+    with warehouse.connect(autocommit=True) as conn:
+        build_fixture_marts(conn)
+        for table in ("fct_response_assessments", "fct_best_response", "rpt_survival_curves",
+                      "fct_dose_escalation", "rpt_study_endpoints"):
+            conn.execute(f"truncate marts.{table}")
+        conn.execute("drop table marts.fct_time_to_event")
+        conn.execute("drop table ml.early_response_predictions")
+    parsed = parse_report(build_report(tmp_path / "partial").read_text())
+    status = {sid: s.status for sid, s in parsed.sections.items()}
+    assert {sid for sid, st in status.items() if st == "ok"} == {
+        "consort", "baseline", "adverse-events", "lab-shift", "eligibility", "data-quality", "swimmer"}
+    assert "not available: marts.fct_response_assessments has no rows" in parsed.sections["waterfall"].text
+    assert "not available: response markers" in parsed.sections["swimmer"].text  # lanes still drawn
+    assert "not available: marts.rpt_survival_curves has no rows" in parsed.sections["km"].text
+    assert "not available: marts.fct_dose_escalation has no rows" in parsed.sections["dose-escalation"].text
+
+
+def test_compute_roc_matches_scikit_learn():
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from cfz_platform.report.model import compute_roc
+
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, 60)
+    p = np.round(rng.random(60), 1)  # many ties
+    fpr, tpr, auc = compute_roc(y, p)
+    assert abs(auc - roc_auc_score(y, p)) < 1e-12
+    assert fpr[0] == tpr[0] == 0 and fpr[-1] == tpr[-1] == 1
