@@ -8,7 +8,7 @@
     2. dFLC = involved - uninvolved FLC; percent change from baseline;
     3. running nadir = lowest of the baseline and all earlier assessments; change from nadir;
     4. PD: a driving parameter rises >= response_pd_pct % from its nadir with its absolute
-       minimum (serum 0.5 g/dL, 1.0 when the nadir >= 5; urine 200 mg/24h; dFLC > 10 mg/dL;
+       minimum (serum 0.5 g/dL; with a nadir >= 5 g/dL a 1.0 g/dL rise suffices; urine 200 mg/24h; dFLC > 10 mg/dL;
        BMPC 10 points), or the skeletal survey shows progression;
     5. NE when a driving parameter was not measured (and no PD);
     6. otherwise the best of: sCR (CR + normal FLC ratio), CR (negative serum and urine
@@ -72,10 +72,13 @@ flags as (
     select
         n.*,
         -- PD (step 4): rise >= pd_pct % from the nadir and the absolute minimum
-        coalesce(n.serum_drives and n.serum_m >= n.serum_m_nadir * (1 + {{ pd_pct }} / 100.0)
-            and n.serum_m - n.serum_m_nadir >= case when n.serum_m_nadir >= {{ var('response_pd_serum_high_nadir') }}
-                                                   then {{ var('response_pd_serum_abs_high_nadir') }}
-                                                   else {{ var('response_pd_serum_abs') }} end, false) as pd_serum,
+        -- serum: >= 25 % and >= 0.5 g/dL; when the nadir is >= 5 g/dL a rise of >= 1.0 g/dL is
+        -- enough on its own (IMWG; 25 % of >= 5 would always exceed 1.0 otherwise)
+        coalesce(n.serum_drives and (
+            (n.serum_m >= n.serum_m_nadir * (1 + {{ pd_pct }} / 100.0)
+             and n.serum_m - n.serum_m_nadir >= {{ var('response_pd_serum_abs') }})
+            or (n.serum_m_nadir >= {{ var('response_pd_serum_high_nadir') }}
+                and n.serum_m - n.serum_m_nadir >= {{ var('response_pd_serum_abs_high_nadir') }})), false) as pd_serum,
         coalesce(n.urine_drives and n.urine_m >= n.urine_m_nadir * (1 + {{ pd_pct }} / 100.0)
             and n.urine_m - n.urine_m_nadir >= {{ var('response_pd_urine_abs') }}, false) as pd_urine,
         coalesce(n.flc_drives and n.dflc >= n.dflc_nadir * (1 + {{ pd_pct }} / 100.0)
