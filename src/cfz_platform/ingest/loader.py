@@ -57,13 +57,15 @@ class _CsvLine:
 
     def __init__(self) -> None:
         self._buf = io.StringIO()
-        self._writer = csv.writer(self._buf, lineterminator="")
+        # csv quotes a field holding any character of the line terminator: use CR LF so
+        # that values with CR or LF are quoted, and strip the terminator afterwards
+        self._writer = csv.writer(self._buf, lineterminator="\r\n")
 
     def __call__(self, values: list) -> bytes:
         self._buf.seek(0)
         self._buf.truncate()
         self._writer.writerow(values)
-        return self._buf.getvalue().encode("utf-8")
+        return self._buf.getvalue()[:-2].encode("utf-8")
 
 
 def row_hash(values: list[str]) -> str:
