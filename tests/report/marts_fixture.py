@@ -73,16 +73,17 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
             elig)
 
     _create(cur, """create table marts.fct_dose_escalation (dose_level numeric, n_treated integer,
-        n_dlt_evaluable integer, n_dlts integer, decision text, is_mtd boolean)""",
-            [(20, 3, 3, 0, "escalate", False), (27, 6, 6, 1, "escalate", True),
-             (36, 3, 3, 2, "above MTD", False)])
+        n_dlt_evaluable integer, n_with_dlt integer, decision text, is_mtd boolean, mtd_status text,
+        mtd_reason text)""",
+            [(lvl, n, n, k, dec, lvl == 27, "MTD established", "MTD is 27 mg/m2")
+             for lvl, n, k, dec in ((20, 3, 0, "escalate"), (27, 6, 1, "escalate"), (36, 3, 2, "above MTD"))])
 
-    ae = [("CFZ-01", 1, "THROMBOCYTOPENIA", "4", True, True), ("CFZ-01", 2, "FATIGUE", "1", True, False),
-          ("CFZ-02", 1, "THROMBOCYTOPENIA", "3", True, False), ("CFZ-03", 1, "FATIGUE", "1", True, False),
-          ("CFZ-04", 1, "FATIGUE", "2", True, False), ("CFZ-05", 1, "NAUSEA", "1", False, False),
-          ("CFZ-10", 1, "PNEUMONIA", "3", True, True), ("CFZ-11", 1, "DYSPNOEA", "2", True, False)]
-    _create(cur, """create table marts.fct_adverse_events (usubjid text, aeseq integer, aedecod text, grade text,
-        is_teae boolean, is_dlt boolean)""", ae)
+    ae = [("CFZ-01", 1, "THROMBOCYTOPENIA", 4, True, True), ("CFZ-01", 2, "FATIGUE", 1, True, False),
+          ("CFZ-02", 1, "THROMBOCYTOPENIA", 3, True, False), ("CFZ-03", 1, "FATIGUE", 1, True, False),
+          ("CFZ-04", 1, "FATIGUE", 2, True, False), ("CFZ-05", 1, "NAUSEA", 1, False, False),
+          ("CFZ-10", 1, "PNEUMONIA", 3, True, True), ("CFZ-11", 1, "DYSPNOEA", 2, True, False)]
+    _create(cur, """create table marts.fct_adverse_events (usubjid text, aeseq integer, aedecod text,
+        aetoxgr integer, is_teae boolean, is_dlt boolean)""", ae)
 
     labs = []
     plat = {"CFZ-01": ("0", ["0", "2", "4"]), "CFZ-02": ("1", ["1", "3", "2"]), "CFZ-03": ("0", ["0", "0", "0"])}
@@ -104,31 +105,39 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
         for k in range(1, 7):
             pct = target * min(1.0, k / 3.0)
             cat = resp if k >= 3 else ("SD" if resp != "PD" else "SD")
-            assessments.append((u, first + timedelta(days=28 * k), 28 * k + 1, cat, pct, k >= 4))
+            driver = "FLC" if u == "CFZ-04" else "SERUM"  # CFZ-04 has light-chain-only disease
+            serum_pct, flc_pct = (None, pct) if driver == "FLC" else (pct, 900.0)
+            assessments.append((u, k, first + timedelta(days=28 * k), 28 * k + 1, driver, serum_pct, flc_pct,
+                                cat, k >= 4))
         best.append((u, resp, resp in {"CR", "VGPR", "PR"}, resp in {"CR", "VGPR", "PR", "MR"}))
         pd_event = resp == "PD"
         tte.append((u, "TTP", first, first + timedelta(days=85 if pd_event else 169),
                     85 if pd_event else 169, 0 if pd_event else 1))
-    _create(cur, """create table marts.fct_response_assessments (usubjid text, adt date, ady integer,
-        imwg_category text, driving_pchg numeric, is_confirmed boolean)""", assessments)
+    _create(cur, """create table marts.fct_response_assessments (usubjid text, assessment_seq integer,
+        assessment_date date, ady integer, response_driver text, serum_m_pct_change numeric,
+        dflc_pct_change numeric, imwg_category text, is_confirmed boolean)""", assessments)
     _create(cur, """create table marts.fct_best_response (usubjid text, best_response text, is_responder boolean,
         is_clinical_benefit boolean)""", best)
     _create(cur, """create table marts.fct_time_to_event (usubjid text, paramcd text, startdt date, adt date,
         aval integer, cnsr integer)""", tte)
 
-    curves = [("TTP", "Overall", 0, 12, 0, 1.0, 1.0, 1.0), ("TTP", "Overall", 85, 12, 2, 0.833, 0.48, 0.96),
-              ("TTP", "Overall", 169, 10, 0, 0.833, 0.48, 0.96),
-              ("TTP", "A", 0, 8, 0, 1.0, 1.0, 1.0), ("TTP", "A", 85, 8, 1, 0.875, 0.39, 0.98),
-              ("TTP", "A", 169, 7, 0, 0.875, 0.39, 0.98),
-              ("TTP", "B", 0, 4, 0, 1.0, 1.0, 1.0), ("TTP", "B", 85, 4, 1, 0.75, 0.13, 0.96),
-              ("TTP", "B", 169, 3, 0, 0.75, 0.13, 0.96),
-              ("PFSMAINT", "Overall", 0, 5, 0, 1.0, 1.0, 1.0), ("PFSMAINT", "Overall", 60, 5, 1, 0.8, 0.2, 0.97),
-              ("PFSMAINT", "Overall", 110, 4, 0, 0.8, 0.2, 0.97)]
-    _create(cur, """create table marts.rpt_survival_curves (endpoint text, "group" text, time numeric, at_risk integer,
-        events integer, survival numeric, ci_lower numeric, ci_upper numeric)""", curves)
-    _create(cur, """create table marts.rpt_study_endpoints (endpoint text, population text, n integer, estimate numeric,
-        ci_lower numeric, ci_upper numeric)""",
-            [("ORR_PROTOCOL", "Overall", 12, 8 / 12, 0.349, 0.901), ("ORR_CONVENTIONAL", "Overall", 12, 6 / 12, 0.211, 0.789)])
+    curves = [("TTP", "OVERALL", 0, 12, 0, 1.0, 1.0, 1.0), ("TTP", "OVERALL", 85, 12, 2, 0.833, 0.48, 0.96),
+              ("TTP", "OVERALL", 169, 10, 0, 0.833, 0.48, 0.96),
+              ("TTP", "GROUP A", 0, 8, 0, 1.0, 1.0, 1.0), ("TTP", "GROUP A", 85, 8, 1, 0.875, 0.39, 0.98),
+              ("TTP", "GROUP A", 169, 7, 0, 0.875, 0.39, 0.98),
+              ("TTP", "GROUP B", 0, 4, 0, 1.0, 1.0, 1.0), ("TTP", "GROUP B", 85, 4, 1, 0.75, 0.13, 0.96),
+              ("TTP", "GROUP B", 169, 3, 0, 0.75, 0.13, 0.96),
+              ("PFSMAINT", "OVERALL", 0, 5, 0, 1.0, 1.0, 1.0), ("PFSMAINT", "OVERALL", 60, 5, 1, 0.8, 0.2, 0.97),
+              ("PFSMAINT", "OVERALL", 110, 4, 0, 0.8, 0.2, 0.97),
+              ("DOR", "OVERALL", 0, 6, 0, 1.0, 1.0, 1.0)]
+    _create(cur, """create table marts.rpt_survival_curves (paramcd text, population text, time double precision,
+        n_at_risk integer, n_events integer, survival double precision, ci_lower double precision,
+        ci_upper double precision)""", curves)
+    _create(cur, """create table marts.rpt_study_endpoints (endpoint text, population text, n_subjects integer,
+        n_count integer, estimate double precision, ci_lower double precision, ci_upper double precision,
+        method text)""",
+            [("ORR_PROTOCOL", "OVERALL", 12, 8, 8 / 12, 0.349, 0.901, "Clopper-Pearson"),
+             ("ORR_CONVENTIONAL", "OVERALL", 12, 6, 6 / 12, 0.211, 0.789, "Clopper-Pearson")])
 
     cur.execute("""create table if not exists audit.ingest_files (file_id bigint, run_id text, delivery_id text,
         domain text, file_name text, rel_path text, sha256 text, size_bytes bigint, rows_read integer,
@@ -147,8 +156,8 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
     cur.execute("insert into audit.data_issues values ('lb','CFZ-03','PLAT/2026-02-01','lborresu','furlongs',"
                 "'unknown unit','20260201T020000','20260201T020000/lb.csv',12)")
 
-    _create(cur, "create table marts.fct_ml_features (usubjid text, label_pr integer)",
-            [(u, int(BEST[u][1] in {"CR", "VGPR", "PR"})) for u in TREATED])
+    _create(cur, "create table marts.fct_ml_features (usubjid text, label_pr boolean)",
+            [(u, BEST[u][1] in {"CR", "VGPR", "PR"}) for u in TREATED])
     probs = {u: round(0.9 - 0.06 * i, 2) for i, u in enumerate(TREATED)}
     _create(cur, """create table ml.early_response_predictions (usubjid text, model_version text,
         probability double precision, predicted_class integer)""",

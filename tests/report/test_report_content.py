@@ -195,3 +195,17 @@ def test_compute_roc_matches_scikit_learn():
     fpr, tpr, auc = compute_roc(y, p)
     assert abs(auc - roc_auc_score(y, p)) < 1e-12
     assert fpr[0] == tpr[0] == 0 and fpr[-1] == tpr[-1] == 1
+
+
+def test_waterfall_uses_each_subjects_driving_parameter(report_marts):
+    """CFZ-04 is light-chain only: its waterfall bar is the dFLC change (-30%), not serum."""
+    from cfz_platform.db import warehouse
+    from cfz_platform.report.marts import MartReader
+    from cfz_platform.report.sections import ReportData
+
+    with warehouse.connect(autocommit=True) as conn:
+        a = ReportData(MartReader(conn)).assessments
+    best = a[a["day"] > 1].groupby("usubjid")["pct"].min()
+    assert best["CFZ-04"] == pytest.approx(-30.0)
+    assert best["CFZ-01"] == pytest.approx(-95.0)
+    assert best["CFZ-11"] == pytest.approx(40.0 / 3)  # PD subject: best is the first, smallest rise

@@ -128,12 +128,35 @@ class ReportData:
             out["day"] = (dates - out["usubjid"].map(first)).dt.days + 1
         cat = pick(a, "imwg_category", "category", "response", "imwg_response", "avalc", source=src)
         out["category"] = a[cat].astype("string")
-        pct = pick(a, "driving_pchg", "driving_pct_change", "pct_change_driving", "pchg_driving",
-                   "driving_pct_chg", "pct_chg_driving", "pchg", source=src, required=False)
-        out["pct"] = pd.to_numeric(a[pct], errors="coerce") if pct else float("nan")
+        out["pct"] = compute_driving_pct(a, src)
         conf = pick(a, "is_confirmed", "confirmed", required=False)
         out["is_confirmed"] = as_bool(a[conf]) if conf else False
         return out
+
+
+DRIVER_PCT_COLUMNS = {"SERUM": "serum_m_pct_change", "SERUM+URINE": "serum_m_pct_change",
+                      "URINE": "urine_m_pct_change", "FLC": "dflc_pct_change", "BMPC": "bmpc_pct_change"}
+
+
+def compute_driving_pct(a: pd.DataFrame, source: str) -> pd.Series:
+    """% change from baseline of each assessment's driving parameter.
+
+    Steps: 1. a single driving-parameter column when the mart has one; 2. otherwise pick,
+    per row, the column named by ``response_driver`` (SERUM and SERUM+URINE -> serum M,
+    URINE -> urine M, FLC -> dFLC, BMPC -> marrow plasma cells); 3. NaN when neither.
+    """
+    single = pick(a, "driving_pct_change", "driving_pchg", "pct_change_driving", source=source, required=False)
+    if single:
+        return pd.to_numeric(a[single], errors="coerce")
+    driver = pick(a, "response_driver", "driving_parameter", source=source, required=False)
+    out = pd.Series(float("nan"), index=a.index, dtype=float)
+    if driver is None:
+        return out
+    for value, column in DRIVER_PCT_COLUMNS.items():
+        if column in a.columns:
+            rows = a[driver].astype(str).str.upper() == value
+            out[rows] = pd.to_numeric(a.loc[rows, column], errors="coerce")
+    return out
 
 
 def _n_pct(n: int, total: int) -> str:
@@ -266,10 +289,14 @@ def build_dose_escalation(data: ReportData) -> Section:
     mtd_col = pick(e, "is_mtd", source=src)
     e = e.sort_values(level)
     mtd = e[as_bool(e[mtd_col])]
+    reason = pick(e, "mtd_reason", required=False)
     if mtd.empty:
-        statement = "MTD not established: no dose level has yet been exceeded with enough evaluable subjects."
+        statement = (str(e[reason].iloc[0]) if reason and e[reason].notna().any() else
+                     "MTD not established: no dose level has yet been exceeded with enough evaluable subjects.")
     else:
         statement = f"MTD: dose level {mtd[level].iloc[0]}"
+        if reason and pd.notna(mtd[reason].iloc[0]):
+            statement += f" ({mtd[reason].iloc[0]})"
     items: list = [Markup(f'<p class="headline" data-mtd>{escape(statement)}</p>'),
                    Table(e, "One row per dose level, as in marts.fct_dose_escalation.")]
     if data.reader.exists("marts", "fct_adverse_events"):
@@ -277,8 +304,8 @@ def build_dose_escalation(data: ReportData) -> Section:
         dlt = pick(ae, "is_dlt", required=False)
         if dlt and not ae.empty:
             listing = ae[as_bool(ae[dlt])]
-            keep = [c for c in ("usubjid", "aedecod", "aeterm", "grade", "aetoxgr", "aestdtc",
-                                "aestdt", "aeendtc", "aerel") if c in listing.columns]
+            keep = [c for c in ("usubjid", "aedecod", "grade", "aetoxgr", "aestdtc", "aeendtc", "aerel",
+                                "dlt_rule") if c in listing.columns]
             items.append(Table(listing[keep], "Dose-limiting toxicities (marts.fct_adverse_events, is_dlt)."))
     return Section("dose-escalation", "Dose escalation, DLTs and MTD", src, items=items)
 
@@ -375,6 +402,14 @@ def _endpoint_kind(value: object) -> str | None:
     return None
 
 
+def _population_label(value: object) -> str:
+    """'OVERALL' -> 'Overall', 'GROUP A' -> 'A' (the legend's group names)."""
+    text = "Overall" if value is None or pd.isna(value) else str(value).strip()
+    if text.upper() in ("OVERALL", "ALL"):
+        return "Overall"
+    return text[6:].strip() if text.upper().startswith("GROUP ") else text
+
+
 def compute_at_risk(curve: pd.DataFrame, t: float) -> int:
     """Numbers at risk at time ``t`` from a KM table (``time``, ``at_risk`` ascending).
 
@@ -396,7 +431,7 @@ def build_km(data: ReportData) -> Section:
     src = "marts.rpt_survival_curves"
     norm = pd.DataFrame({
         "endpoint": c[pick(c, "endpoint", "paramcd", source=src)].map(_endpoint_kind),
-        "group": c[pick(c, "group", "population", "grp", source=src)].fillna("Overall").astype(str),
+        "group": c[pick(c, "group", "population", "grp", source=src)].map(_population_label),
         "time": pd.to_numeric(c[pick(c, "time", "timeline", "t", source=src)]),
         "at_risk": pd.to_numeric(c[pick(c, "at_risk", "n_at_risk", "n_risk", source=src)]),
         "survival": pd.to_numeric(c[pick(c, "survival", "surv", "km_estimate", source=src)]),
