@@ -6,13 +6,11 @@ the tests of this module can share one warehouse.
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
