@@ -130,6 +130,15 @@ def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> Endpoi
        the rows in.
     """
     s = sql.Identifier(marts_schema)
+    if not _table_exists(conn, marts_schema, "dim_subject"):
+        log.warning("%s.dim_subject is missing: endpoints are computed for all subjects, without groups", marts_schema)
+        best = _fetch(conn, sql.SQL(
+            "select usubjid, null::text as grp, best_response, is_responder, is_clinical_benefit "
+            "from {}.fct_best_response order by usubjid").format(s))
+        tte = _fetch(conn, sql.SQL(
+            "select usubjid, null::text as grp, paramcd, aval::float8 as aval, cnsr "
+            "from {}.fct_time_to_event order by 1, 3").format(s))
+        return _write(conn, marts_schema, best, tte)
     best = _fetch(conn, sql.SQL(
         "select b.usubjid, d.\"group\"::text as grp, b.best_response, b.is_responder, b.is_clinical_benefit "
         "from {}.fct_best_response b join {}.dim_subject d using (usubjid) "
@@ -137,6 +146,11 @@ def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> Endpoi
     tte = _fetch(conn, sql.SQL(
         "select t.usubjid, d.\"group\"::text as grp, t.paramcd, t.aval::float8 as aval, t.cnsr "
         "from {}.fct_time_to_event t join {}.dim_subject d using (usubjid) order by 1, 3").format(s, s))
+    return _write(conn, marts_schema, best, tte)
+
+
+def _write(conn: psycopg.Connection, marts_schema: str, best: list[dict], tte: list[dict]) -> EndpointTables:
+    s = sql.Identifier(marts_schema)
     escalation = None
     if _table_exists(conn, marts_schema, "fct_dose_escalation"):
         escalation = _fetch(conn, sql.SQL("select * from {}.fct_dose_escalation").format(s))
