@@ -42,6 +42,26 @@ def _not_implemented(name: str) -> None:
     _fail(f"`cfz {name}` is not implemented yet", code=2)
 
 
+def _load_flow(module: str, name: str):
+    """Import a Prefect flow from ``flows/`` and point Prefect at the local server.
+
+    The long-running local server (``cfz prefect start``) is started on first use, so flow
+    runs after the first cost ~1 s of orchestration instead of ~15 s for an ephemeral one.
+    Set ``PREFECT_API_URL`` to use another server.
+    """
+    import importlib
+    import os
+
+    from cfz_platform.config import project_root
+    from cfz_platform.orchestration import prefect_server
+
+    if str(project_root()) not in sys.path:  # flows/ lives at the project root
+        sys.path.insert(0, str(project_root()))
+    if not os.environ.get("CFZ_PREFECT_EPHEMERAL"):
+        prefect_server.use_local_server(start_if_needed=True)
+    return getattr(importlib.import_module(module), name)
+
+
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
     from cfz_platform.config import apply_runtime_env
@@ -230,13 +250,64 @@ def validate() -> None:
 @app.command()
 def train() -> None:
     """Train the early-response model and register it in MLflow."""
-    _not_implemented("train")
+    from cfz_platform.config import project_root
+    from cfz_platform.ml.features import FeaturesError
+
+    if str(project_root()) not in sys.path:  # flows/ lives at the project root
+        sys.path.insert(0, str(project_root()))
+    from flows.train import train_early_response_flow
+
+    try:
+        result = train_early_response_flow()
+    except (FeaturesError, ValueError) as exc:
+        _fail(str(exc))
+    from cfz_platform.ml.train import TrainResult, summary_lines
+
+    for line in summary_lines(TrainResult(**result)):
+        typer.echo(line)
 
 
 @app.command()
 def score() -> None:
     """Score response-evaluable subjects with the champion model."""
-    _not_implemented("score")
+    from cfz_platform.config import project_root
+    from cfz_platform.ml.features import FeaturesError
+    from cfz_platform.ml.scoring import ScoringError
+
+    if str(project_root()) not in sys.path:  # flows/ lives at the project root
+        sys.path.insert(0, str(project_root()))
+    from flows.score import score_early_response_flow
+
+    try:
+        r = score_early_response_flow()
+    except (FeaturesError, ScoringError) as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"scored {r['n_scored']} subjects with early_response v{r['model_version']} "
+        f"({r['n_predicted_responders']} predicted responders at probability >= {r['threshold']}); "
+        "table ml.early_response_predictions (rows of this run: is_current)"
+    )
+
+
+@app.command("mlflow-ui")
+def mlflow_ui(
+    port: int = typer.Option(5000, help="Port of the MLflow UI."),
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+) -> None:
+    """Open the MLflow UI on the project's tracking store (runs, plots, registered models)."""
+    import os
+    import subprocess
+
+    from cfz_platform.ml import tracking
+
+    from cfz_platform.db import warehouse
+
+    uri = tracking.tracking_uri()
+    store = warehouse.settings().mlflow_dbname
+    typer.echo(f"MLflow UI on http://{host}:{port} (store: PostgreSQL database {store!r}; Ctrl-C stops it)")
+    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
+           "--registry-store-uri", uri, "--host", host, "--port", str(port)]
+    raise typer.Exit(subprocess.call(cmd, env={**os.environ, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}))
 
 
 @app.command()
@@ -253,15 +324,77 @@ def report(out: Path = typer.Option(Path("out/report"), help="Folder for the HTM
 
 
 @app.command()
-def nightly(landing: Path = typer.Option(..., help="Landing root.")) -> None:
+def nightly(
+    landing: Path = typer.Option(..., help="Landing root."),
+    report_dir: Path = typer.Option(Path("out/report"), "--report-dir", help="Where the HTML report goes."),
+    train: bool | None = typer.Option(None, "--train/--no-train", help="Force or skip training (default: when new response data arrived)."),
+    force: bool = typer.Option(False, help="Rebuild and republish even when no new delivery arrived."),
+    wait: float = typer.Option(0.0, help="Seconds to wait for a running nightly to finish before giving up."),
+) -> None:
     """The nightly flow: ingest, gates, dbt, publish, train, score, report."""
-    _not_implemented("nightly")
+    if not landing.is_dir():
+        _fail(f"landing folder {landing} does not exist")
+    from cfz_platform.orchestration.lock import RunLockedError
+
+    flow_fn = _load_flow("flows.nightly", "nightly")
+    try:
+        result = flow_fn(
+            landing=str(landing.resolve()), report_dir=str(report_dir.resolve()),
+            train=train, force=force, wait_for_lock_seconds=wait,
+        )
+    except RunLockedError as exc:
+        _fail(str(exc), code=75)
+    except Exception as exc:  # noqa: BLE001 - the flow's message names the step and the reason
+        _fail(str(exc).splitlines()[0])
+    if result["outcome"] == "no-op":
+        typer.echo("no new delivery: nothing to do")
 
 
 @app.command()
-def demo() -> None:
-    """From nothing to the report: database, simulated trial, nightly flow, outputs."""
-    _not_implemented("demo")
+def demo(
+    out: Path = typer.Option(Path("out"), help="Folder for the landing, truth and report."),
+    patients: int = typer.Option(45, help="Enrolled subjects in the simulated trial."),
+    seed: int = typer.Option(20140127, help="Simulation seed."),
+) -> None:
+    """From nothing to the report: database, simulated trial, nightly flow, outputs.
+
+    Steps: start the warehouse (embedded unless CFZ_DATABASE_URL); simulate the default trial
+    into OUT/landing unless it is already there; run the nightly flow over every delivery;
+    print where the report is and how to open the Prefect and MLflow UIs. Rerunning is safe:
+    the simulation is reused and the nightly is a quick no-op.
+    """
+    from cfz_platform.config import external_database_url
+    from cfz_platform.db import embedded, warehouse
+
+    typer.echo("[demo] 1/3 warehouse")
+    try:
+        if not external_database_url():
+            info, started = embedded.start()
+            typer.echo(f"       embedded PostgreSQL {'started' if started else 'already running'} on 127.0.0.1:{info.port}")
+        warehouse.ensure_warehouse()
+    except (embedded.EmbeddedClusterError, warehouse.WarehouseError) as exc:
+        _fail(str(exc))
+    landing = out / "landing"
+    if landing.is_dir() and any(landing.iterdir()):
+        typer.echo(f"[demo] 2/3 reusing the simulated trial in {landing}")
+    else:
+        typer.echo(f"[demo] 2/3 simulating the default trial ({patients} enrolled subjects, seed {seed}) into {landing}")
+        simulate(patients=patients, seed=seed, out=landing, deliveries=12, start_date="2026-01-05",
+                 error_rate=0.01, truth=out / "truth")
+    typer.echo("[demo] 3/3 nightly flow over every delivery")
+    nightly(landing=landing, report_dir=out / "report", train=None, force=False, wait=60.0)
+    from cfz_platform.orchestration import prefect_server
+
+    report = (out / "report" / "index.html").resolve()
+    prefect_url = prefect_server.running_api_url()
+    typer.echo("")
+    typer.echo("outputs")
+    typer.echo(f"  trial report      {report}   (open it in a browser; it works from disk)")
+    typer.echo(f"  landing / truth   {landing.resolve()}  /  {(out / 'truth').resolve()}")
+    typer.echo(f"  marts (BI)        {warehouse.bi_settings().url()}")
+    if prefect_url:
+        typer.echo(f"  Prefect UI        {prefect_url.removesuffix('/api')}   (flow runs, artifacts)")
+    typer.echo("  MLflow UI         uv run cfz mlflow-ui   (runs, plots, registered model early_response)")
 
 
 if __name__ == "__main__":

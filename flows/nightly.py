@@ -1,0 +1,198 @@
+"""Prefect flow ``nightly``: ingest -> raw gate -> dbt -> mart gate -> publish -> train -> score -> report.
+
+Thin by design: each task calls one function of ``cfz_platform.orchestration.steps``.
+
+- Transient database errors (lost connections, deadlocks) are retried; data errors
+  (quality gate failures, dbt failures, bad input) are not.
+- A PostgreSQL advisory lock keeps two nightly runs off one warehouse; the second waits up
+  to ``wait_for_lock_seconds`` and then stops with a message naming the running one.
+- With no new delivery and a previous completed run, the flow is a quick no-op that says so.
+- The final state is Completed, or Failed naming the step and the reason. A summary is
+  printed, kept in ``audit.nightly_runs`` and published as Prefect artifacts.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
+
+from cfz_platform.db import warehouse
+from cfz_platform.orchestration import steps
+from cfz_platform.orchestration.lock import warehouse_lock
+from cfz_platform.orchestration.summary import RunSummary, StepResult, record_run
+
+log = logging.getLogger("cfz.nightly")
+
+
+class NightlyFailed(RuntimeError):
+    """The nightly run failed; the message names the step and the reason."""
+
+
+def _retry_transient(task, task_run, state) -> bool:  # noqa: ARG001 - Prefect's signature
+    exc = state.result(raise_on_failure=False)
+    return isinstance(exc, BaseException) and steps.is_transient(exc)
+
+
+_RETRY = {"retries": 2, "retry_delay_seconds": 5, "retry_condition_fn": _retry_transient}
+
+
+@task(name="ingest", **_RETRY)
+def ingest_task(landing: str, run_id: str) -> steps.IngestOutcome:
+    return steps.step_ingest(Path(landing), run_id=run_id)
+
+
+@task(name="raw_gate", **_RETRY)
+def raw_gate_task(run_id: str) -> StepResult:
+    return steps.step_gate("raw", run_id)
+
+
+@task(name="dbt", **_RETRY)
+def dbt_task(notes: list[str]) -> tuple[StepResult, str]:
+    return steps.step_build(notes)
+
+
+@task(name="mart_gate", **_RETRY)
+def mart_gate_task(run_id: str, candidate: str) -> StepResult:
+    return steps.step_gate("mart", run_id, marts_schema=candidate)
+
+
+@task(name="publish", **_RETRY)
+def publish_task() -> StepResult:
+    return steps.step_publish()
+
+
+@task(name="train", **_RETRY)
+def train_task() -> StepResult:
+    return steps.step_train()
+
+
+@task(name="score", **_RETRY)
+def score_task() -> StepResult:
+    return steps.step_score()
+
+
+@task(name="report", **_RETRY)
+def report_task(report_dir: str) -> tuple[StepResult, Path]:
+    return steps.step_report(Path(report_dir))
+
+
+def _previous_completed_run() -> str | None:
+    with warehouse.connect(autocommit=True) as conn:
+        exists = conn.execute("select to_regclass('audit.nightly_runs') is not null").fetchone()[0]
+        published = conn.execute("select to_regclass('marts.dim_subject') is not null").fetchone()[0]
+        if not exists or not published:
+            return None
+        row = conn.execute(
+            "select run_id from audit.nightly_runs where outcome in ('completed', 'no-op') "
+            "order by started_at desc limit 1"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _finish(summary: RunSummary) -> None:
+    from datetime import UTC, datetime
+
+    summary.finished_at = datetime.now(UTC)
+    with warehouse.connect(autocommit=True) as conn:
+        record_run(conn, summary)
+        if summary.outcome == "completed":
+            summary.tables.update(steps.headline_tables(conn, summary.run_id))
+    try:
+        create_markdown_artifact(key="nightly-summary", markdown=summary.render_markdown(),
+                                 description=f"nightly {summary.outcome}")
+        steps_table = [
+            {"step": s.name, "status": s.status, "seconds": round(s.seconds, 2), "detail": s.message}
+            for s in summary.steps
+        ]
+        create_table_artifact(key="nightly-steps", table=steps_table, description="nightly steps")
+        for title, rows in summary.tables.items():
+            if rows:
+                key = "nightly-" + "".join(c if c.isalnum() else "-" for c in title.lower())[:40].strip("-")
+                create_table_artifact(key=key, table=[{k: str(v) for k, v in r.items()} for r in rows],
+                                      description=title)
+    except Exception as exc:  # noqa: BLE001 - artifacts are a view, never the verdict
+        log.warning("could not publish the run summary artifacts: %s", exc)
+
+
+def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train: bool | None,
+                      force: bool) -> None:
+    """Run the steps in order, appending each result to ``summary`` (raises on failure)."""
+    run_id = summary.run_id
+    current = "ingest"
+    try:
+        log.info("[1/8] ingest: reading new deliveries under %s", landing)
+        ingested = ingest_task(landing, run_id)
+        summary.steps.append(ingested.result)
+        summary.tables["files loaded this run"] = [r for r in ingested.table_rows if r.get("status") != "skipped_duplicate"]
+        log.info("      %s", ingested.result.message)
+        previous = _previous_completed_run()
+        if ingested.files_loaded == 0 and previous and not force:
+            summary.outcome = "no-op"
+            summary.steps.append(StepResult("transform", "skipped", message=f"no new delivery since run {previous}"))
+            log.info("no new delivery since run %s: nothing to do (use --force to rebuild anyway)", previous)
+            return
+        current = "raw_gate"
+        log.info("[2/8] raw gate (Great Expectations on the raw layer)")
+        summary.steps.append(raw_gate_task(run_id))
+        current = "dbt"
+        log.info("[3/8] dbt build into the candidate schema")
+        notes: list[str] = []
+        build_result, candidate = dbt_task(notes)
+        summary.steps.append(build_result)
+        for note in notes:
+            log.info("      note: %s", note)
+        current = "mart_gate"
+        log.info("[4/8] mart gate on %s", candidate)
+        summary.steps.append(mart_gate_task(run_id, candidate))
+        current = "publish"
+        log.info("[5/8] publish")
+        summary.steps.append(publish_task())
+        current = "train"
+        should_train = ingested.new_response_data if train is None else train
+        if should_train:
+            log.info("[6/8] train the early-response model")
+            summary.steps.append(train_task())
+        else:
+            summary.steps.append(StepResult("train", "skipped", message="no new response data"))
+        current = "score"
+        log.info("[7/8] score with the champion model")
+        summary.steps.append(score_task())
+        current = "report"
+        log.info("[8/8] report")
+        report_result, path = report_task(report_dir)
+        summary.steps.append(report_result)
+        summary.outcome = "completed"
+    except Exception as exc:
+        summary.outcome = "failed"
+        summary.failed_step = current
+        summary.reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        summary.steps.append(StepResult(current, "failed", message=summary.reason))
+        raise NightlyFailed(f"nightly failed at step '{current}': {exc}") from exc
+
+
+@flow(name="nightly")
+def nightly(
+    landing: str = "out/landing",
+    report_dir: str = "out/report",
+    train: bool | None = None,
+    force: bool = False,
+    wait_for_lock_seconds: float = 0.0,
+) -> dict:
+    """The nightly run. ``train=None`` trains only when new response data arrived."""
+    run_id = str(flow_run.get_id() or "") or __import__("uuid").uuid4().hex
+    summary = RunSummary(run_id=run_id, landing=landing)
+    with warehouse_lock("nightly", wait_seconds=wait_for_lock_seconds):
+        try:
+            run_nightly_steps(summary, landing, report_dir, train, force)
+        finally:
+            _finish(summary)
+            print(summary.render_text())  # noqa: T201 - the run's summary for the terminal/log
+    return {
+        "run_id": summary.run_id,
+        "outcome": summary.outcome,
+        "steps": {s.name: {"status": s.status, "seconds": s.seconds, "message": s.message} for s in summary.steps},
+    }

@@ -1,0 +1,190 @@
+"""The nightly run's steps as plain functions (no Prefect here).
+
+``flows/nightly.py`` wraps each in a Prefect task; ``bench/nightly.py`` calls them directly
+to measure orchestration overhead. Each returns a ``StepResult`` (status, message, figures)
+plus whatever the next step needs, and raises on failure with a message that names the
+problem.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import psycopg.rows
+
+from cfz_platform.db import warehouse
+from cfz_platform.orchestration.summary import StepResult
+
+log = logging.getLogger(__name__)
+
+# the order of a full nightly run
+STEP_NAMES = ("ingest", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report")
+
+
+class NightlyStepError(RuntimeError):
+    """A step failed on data or configuration (never retried); the message says why."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors worth retrying: lost or refused database connections, deadlocks."""
+    transient = (
+        psycopg.OperationalError,
+        psycopg.errors.SerializationFailure,
+        psycopg.errors.DeadlockDetected,
+        ConnectionError,
+    )
+    return isinstance(exc, transient) and not isinstance(exc, psycopg.errors.QueryCanceled)
+
+
+@dataclass
+class IngestOutcome:
+    result: StepResult
+    files_loaded: int
+    new_response_data: bool
+    table_rows: list[dict]
+
+
+def _timed(name: str):
+    start = time.perf_counter()
+    return lambda status, message="", **figures: StepResult(
+        name=name, status=status, seconds=time.perf_counter() - start, message=message, figures=figures
+    )
+
+
+def step_ingest(landing: Path, run_id: str | None = None) -> IngestOutcome:
+    """Load new deliveries; report what arrived and whether response data is among it."""
+    from cfz_platform.ingest import run_ingest
+
+    done = _timed("ingest")
+    if not landing.is_dir():
+        raise NightlyStepError(f"landing folder {landing} does not exist")
+    summary = run_ingest(landing, run_id=run_id)
+    loaded = [f for f in summary.files if f.status == "loaded"]
+    quarantined = [f for f in summary.files if f.status == "quarantined"]
+    rows = sum(f.rows_loaded for f in loaded)
+    rejected = sum(f.rows_rejected for f in summary.files)
+    response_domains = {"lb", "rs", "dm"}
+    result = done(
+        "completed",
+        f"{len(loaded)} files loaded ({rows} rows), {len(quarantined)} quarantined, {rejected} rows rejected, "
+        f"{len(summary.files) - len(loaded) - len(quarantined)} already loaded",
+        files_loaded=len(loaded), rows_loaded=rows, rows_rejected=rejected, files_quarantined=len(quarantined),
+    )
+    return IngestOutcome(
+        result=result,
+        files_loaded=len(loaded),
+        new_response_data=any(f.domain in response_domains for f in loaded),
+        table_rows=summary.table_rows(),
+    )
+
+
+def step_gate(gate: str, run_id: str, marts_schema: str = "marts") -> StepResult:
+    """Run a quality gate; raise ``QualityGateFailed`` on a blocking failure."""
+    from cfz_platform.quality import QualityGateFailed
+    from cfz_platform.transform.pipeline import gate as run_gate
+
+    done = _timed(f"{gate}_gate")
+    report = run_gate(gate, run_id, marts_schema=marts_schema)
+    if not report.passed:
+        raise QualityGateFailed(report)
+    return done(
+        "completed",
+        f"{len(report.results)} expectations passed blocking checks, {len(report.warnings)} warnings",
+        expectations=len(report.results), warnings=len(report.warnings),
+    )
+
+
+def step_build(notes: list[str]) -> tuple[StepResult, str]:
+    """Prepare the candidate schema and build it with dbt (plus endpoint statistics)."""
+    from cfz_platform.transform import publish
+    from cfz_platform.transform.pipeline import build_candidate, ensure_raw
+
+    done = _timed("dbt")
+    ensure_raw()
+    with warehouse.connect() as conn:
+        candidate = publish.prepare_candidate(conn)
+    build_candidate(candidate, notes)
+    return done("completed", f"built {candidate}", notes=len(notes)), candidate
+
+
+def step_publish() -> StepResult:
+    """Swap the validated candidate in as ``marts`` (one transaction)."""
+    from cfz_platform.transform import publish
+
+    done = _timed("publish")
+    with warehouse.connect() as conn:
+        publish.publish_candidate(conn)
+    return done("completed", "marts replaced by the validated candidate")
+
+
+def step_train() -> StepResult:
+    """Train the early-response model; MLflow decides champion vs challenger."""
+    from cfz_platform.ml.train import train_early_response
+
+    done = _timed("train")
+    result = train_early_response()
+    auc = result.metrics.get("cv_auc")
+    return done(
+        "completed",
+        f"early_response v{result.model_version}: {result.decision.get('reason', '')}",
+        cv_auc=auc, promoted=result.promoted, model_version=result.model_version,
+    )
+
+
+def step_score() -> StepResult:
+    """Score subjects with the champion (skipped when there is no champion yet)."""
+    from cfz_platform.ml import tracking
+    from cfz_platform.ml.scoring import score_with_champion
+
+    done = _timed("score")
+    client = tracking.configure()
+    if tracking.current_champion(client, "early_response") is None:
+        return done("skipped", "no champion model registered yet")
+    result = score_with_champion()
+    return done(
+        "completed",
+        f"{result.n_scored} subjects scored with v{result.model_version} "
+        f"({result.n_predicted_responders} predicted responders)",
+        n_scored=result.n_scored,
+    )
+
+
+def step_report(out_dir: Path) -> tuple[StepResult, Path]:
+    """Write the static HTML report."""
+    from cfz_platform.report import build_report
+
+    done = _timed("report")
+    path = build_report(out_dir)
+    return done("completed", str(path)), path
+
+
+def headline_tables(conn: psycopg.Connection, run_id: str) -> dict[str, list[dict]]:
+    """Endpoint headline numbers and this run's quality findings, for the run summary.
+
+    Best effort: a table that does not exist (e.g. a pilot study without endpoints) is left out.
+    """
+    queries = {
+        "endpoint headlines (overall)": (
+            "select endpoint, n_subjects, n_count, n_events, estimate, ci_lower, ci_upper, unit "
+            "from marts.rpt_study_endpoints where population = 'OVERALL' order by endpoint",
+            {},
+        ),
+        "quality findings (this run)": (
+            "select gate, suite, expectation, severity, unexpected_count from audit.quality_results "
+            "where run_id = %(run_id)s and not success order by severity, suite, expectation limit 25",
+            {"run_id": run_id},
+        ),
+    }
+    tables: dict[str, list[dict]] = {}
+    for title, (query, params) in queries.items():
+        try:
+            with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+                cur.execute(query, params)
+                tables[title] = cur.fetchall()
+        except psycopg.Error:
+            continue
+    return tables
