@@ -208,7 +208,25 @@ def simulate(
     truth: Path | None = typer.Option(None, help="Ground-truth folder (default: OUT/../truth)."),
 ) -> None:
     """Simulate the trial and write SDTM feed deliveries plus a ground-truth folder."""
-    _not_implemented("simulate")
+    from datetime import date
+
+    from cfz_platform.simulate.params import SimConfig
+    from cfz_platform.simulate.trial import run_simulation
+
+    try:
+        start = date.fromisoformat(start_date)
+    except ValueError:
+        _fail(f"--start-date must be an ISO date (YYYY-MM-DD), got {start_date!r}")
+    if patients < 1 or deliveries < 1 or not 0.0 <= error_rate < 1.0:
+        _fail("--patients and --deliveries must be >= 1 and --error-rate in [0, 1)")
+    cfg = SimConfig(patients=patients, seed=seed, deliveries=deliveries, start_date=start, error_rate=error_rate)
+    summary = run_simulation(cfg, out, truth)
+    mtd = f"{summary['mtd']:g} mg/m2" if summary["mtd"] is not None else "not established"
+    typer.echo(
+        f"simulated {summary['enrolled']} enrolled + {summary['subjects'] - summary['enrolled']} screen failures: "
+        f"{summary['rows']} rows in {len(summary['deliveries'])} deliveries under {out} "
+        f"({summary['errors']} injected problems; MTD {mtd}) in {summary['seconds']:.1f}s; truth in {summary['truth']}"
+    )
 
 
 @app.command()
@@ -298,9 +316,8 @@ def mlflow_ui(
     import os
     import subprocess
 
-    from cfz_platform.ml import tracking
-
     from cfz_platform.db import warehouse
+    from cfz_platform.ml import tracking
 
     uri = tracking.tracking_uri()
     store = warehouse.settings().mlflow_dbname

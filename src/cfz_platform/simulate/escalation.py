@@ -1,0 +1,133 @@
+"""Phase I dose escalation played out by the 3+3 rules (domain.md section 5).
+
+The MTD is a consequence of the simulated DLTs, not a constant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class EscalationSlot:
+    """One escalation subject: the dose level index, and the drawn cycle-1 outcome."""
+
+    level: int
+    evaluable: bool
+    dlt: bool
+    cohort_no: int
+
+
+@dataclass
+class EscalationResult:
+    """The escalation path, its per-level summary and the MTD level index (or None)."""
+
+    slots: list[EscalationSlot]
+    per_level: list[dict] = field(default_factory=list)
+    mtd_level: int | None = None
+    expansion_level: int = 0
+
+
+def _treat(rng: np.random.Generator, level: int, n_evaluable: int, p: float, cohort_no: int,
+           non_eval_prob: float, budget: int, slots: list[EscalationSlot]) -> tuple[int, int]:
+    """Treat subjects at ``level`` until ``n_evaluable`` are evaluable; return (evaluable, dlts)."""
+    got = dlts = 0
+    while got < n_evaluable and len(slots) < budget:
+        dlt = bool(rng.random() < p)
+        evaluable = dlt or bool(rng.random() >= non_eval_prob)
+        slots.append(EscalationSlot(level, evaluable, dlt, cohort_no))
+        if evaluable:
+            got += 1
+            dlts += int(dlt)
+    return got, dlts
+
+
+def play_3plus3(rng: np.random.Generator, dlt_probs: tuple[float, ...], budget: int,
+                non_eval_prob: float) -> EscalationResult:
+    """Play 3+3 against true DLT probabilities.
+
+    Steps:
+    1. start at the lowest level; treat 3 evaluable subjects (non-evaluable ones are replaced);
+    2. 0/3 DLT: escalate; 1/3: treat 3 more, then <= 1/6 escalates and >= 2/6 exceeds;
+       >= 2/3: the level exceeds the MTD;
+    3. when a level is exceeded, the level below is the MTD if it has >= 6 evaluable with
+       <= 1 DLT; with only 3 there, 3 more are treated there first (de-escalation);
+    4. at the top level a safe cohort is always expanded to 6; if no level was exceeded the
+       MTD is not established and expansion runs at the top level;
+    5. if the lowest level is exceeded, no MTD and expansion runs at the lowest level.
+    The subject budget (enrolled subjects) can cut the path short: then no MTD.
+    """
+    n_levels = len(dlt_probs)
+    slots: list[EscalationSlot] = []
+    ev = [0] * n_levels
+    dl = [0] * n_levels
+    decision = ["not_tested"] * n_levels
+    cohort_no = 0
+    level = 0
+    mtd: int | None = None
+    exhausted = False
+    while True:
+        cohort_no += 1
+        g, d = _treat(rng, level, 3, dlt_probs[level], cohort_no, non_eval_prob, budget, slots)
+        ev[level] += g
+        dl[level] += d
+        if g < 3:
+            exhausted = True
+            break
+        exceeded = False
+        if dl[level] >= 2:
+            exceeded = True
+        elif dl[level] == 1 or level == n_levels - 1:
+            if ev[level] < 6:
+                cohort_no += 1
+                g, d = _treat(rng, level, 3, dlt_probs[level], cohort_no, non_eval_prob, budget, slots)
+                ev[level] += g
+                dl[level] += d
+                if g < 3:
+                    exhausted = True
+                    break
+            exceeded = dl[level] >= 2
+        if not exceeded:
+            if level == n_levels - 1:
+                decision[level] = "top_dose_safe"
+                break
+            decision[level] = "escalate"
+            level += 1
+            continue
+        decision[level] = "exceeds_mtd"
+        # walk down until a level holds >= 6 evaluable with <= 1 DLT
+        below = level - 1
+        while below >= 0:
+            if ev[below] < 6:
+                cohort_no += 1
+                g, d = _treat(rng, below, 6 - ev[below], dlt_probs[below], cohort_no,
+                              non_eval_prob, budget, slots)
+                ev[below] += g
+                dl[below] += d
+                if ev[below] < 6:
+                    exhausted = True
+                    break
+            if dl[below] <= 1:
+                mtd = below
+                decision[below] = "mtd"
+                break
+            decision[below] = "exceeds_mtd"
+            below -= 1
+        break
+    if exhausted:
+        mtd = None
+    treated = [sum(1 for s in slots if s.level == i) for i in range(n_levels)]
+    per_level = [
+        {"level_index": i, "treated": treated[i], "dlt_evaluable": ev[i], "dlts": dl[i],
+         "decision": decision[i] if treated[i] else "not_tested"}
+        for i in range(n_levels)
+    ]
+    if mtd is not None:
+        expansion = mtd
+    elif decision[-1] == "top_dose_safe" or exhausted:
+        expansion = max((s.level for s in slots), default=0) if decision[-1] == "top_dose_safe" else level
+    else:
+        expansion = 0
+    return EscalationResult(slots, per_level, mtd, expansion)

@@ -1,0 +1,126 @@
+"""Prior myeloma therapy (CM) and progression on it (RS, EPOCH "PRIOR THERAPY").
+
+The index regimen is the most recent bortezomib-containing one. Screen failures get prior
+therapy that breaks the criteria they fail (domain.md section 2):
+E1 bortezomib alone; E2 under-dosed (0.7 mg/m2) or weekly x3 per 28 days; E3 PD more than
+84 days after the last bortezomib dose; E4 a partner outside the allowed classes; E5 an
+IMiD index regimen followed by a later regimen. (E6 is made in the labs; E7 needs EX.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cfz_platform.simulate import params as P
+from cfz_platform.simulate.records import TAG_PARTIAL_END, Record, iso
+
+CAT = "PRIOR MYELOMA THERAPY"
+PARTNER_DOSE = {"DEXAMETHASONE": (40, "mg"), "METHYLPREDNISOLONE": (100, "mg"),
+                "PREDNISONE": (60, "mg/m2"), "LENALIDOMIDE": (25, "mg"), "THALIDOMIDE": (100, "mg"),
+                "CYCLOPHOSPHAMIDE": (300, "mg/m2"), "MELPHALAN": (9, "mg/m2"),
+                "DOXORUBICIN": (30, "mg/m2"), "PEGYLATED LIPOSOMAL DOXORUBICIN": (30, "mg/m2")}
+
+
+@dataclass
+class PriorSummary:
+    """What the truth needs to know about the prior therapy."""
+
+    index_grpid: str
+    index_partners: tuple[str, ...]
+    index_pd_day: int
+    last_bortezomib_day: int
+    n_regimens: int
+
+
+def _rs_pd(usubjid: str, grpid: str, day: int, avail: int) -> Record:
+    return Record("rs", avail, [P.STUDYID, "RS", usubjid, "OVRLRESP", "Overall Response", "IMWG",
+                                "PD", "PD", "INVESTIGATOR", "PRIOR THERAPY", "SCREENING", grpid, iso(day)])
+
+
+def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
+                        partners: tuple[str, ...], fails: frozenset[str], lag: int,
+                        records: list[Record]) -> PriorSummary:
+    """Append CM and RS prior-therapy records; return the index regimen summary.
+
+    Steps:
+    1. decide whether a later non-bortezomib regimen follows the index (always for E5
+       failures, sometimes for non-IMiD index regimens, never otherwise);
+    2. date the index PD before consent (or before the later regimen), the last bortezomib
+       dose before the PD (within 84 days, or 100-220 days for E3 failures), and the cycles
+       (days 1, 4, 8, 11 every 21 days at 1.3 mg/m2; E2 failures under-dosed or weekly x3);
+    3. place 0-2 earlier lines before the index (one of them may contain bortezomib);
+    4. write one CM row per bortezomib dose, one per partner drug (synonyms), and one RS PD
+       row per regimen linked by CMGRPID.
+    """
+    avail = consent + lag
+    imid = any(p in P.IMIDS for p in partners)
+    later = "E5" in fails or (not imid and rng.random() < 0.3)
+    regimens: list[tuple[tuple[str, ...], bool, int, int, int, list[tuple[int, float]]]] = []
+    # (drugs, has_bortezomib, start, end, pd_day, bortezomib doses)
+    cursor = consent
+    if later:
+        l_end = consent - int(rng.integers(20, 60))
+        l_start = l_end - int(rng.integers(60, 150))
+        later_drugs = ("MELPHALAN", "PREDNISONE") if imid else EARLIER_CHOICE(rng, imid_ok=True)
+        regimens.append((later_drugs, False, l_start, l_end, l_end + int(rng.integers(-10, 15)), []))
+        cursor = l_start - int(rng.integers(5, 20))
+        index_pd = cursor
+    else:
+        index_pd = consent - int(rng.integers(10, 90))
+    if "E3" in fails:
+        last_dose = index_pd - int(rng.integers(100, 220))
+    else:
+        last_dose = index_pd - int(rng.integers(0, 70))
+    n_cyc = int(rng.integers(2, 9))
+    doses: list[tuple[int, float]] = []
+    e2_mode = rng.integers(0, 2) if "E2" in fails else -1
+    if e2_mode == 1:  # weekly x3 every 28 days: never 4 doses within 28 days
+        first = last_dose - (n_cyc * 28 - 14)
+        for c in range(n_cyc):
+            doses += [(first + c * 28 + d, 1.3) for d in (0, 7, 14)]
+    else:
+        first = last_dose - (n_cyc * 21 - 11)
+        level = 0.7 if e2_mode == 0 else 1.3
+        for c in range(n_cyc):
+            for d in (0, 3, 7, 10):
+                lv = level
+                if e2_mode != 0 and c >= 2 and rng.random() < 0.15:
+                    lv = 1.0
+                doses.append((first + c * 21 + d, lv))
+    doses = [d for d in doses if d[0] <= last_dose]
+    regimens.append((partners, True, doses[0][0], doses[-1][0], index_pd, doses))
+    cursor = doses[0][0] - int(rng.integers(30, 120))
+    for _ in range(int(rng.integers(0, 3))):
+        e_end = cursor
+        e_start = e_end - int(rng.integers(90, 300))
+        if rng.random() < 0.2 and "E1" not in fails:
+            edoses = [(e_start + c * 21 + d, 1.3) for c in range(3) for d in (0, 3, 7, 10)]
+            regimens.append((("MELPHALAN", "PREDNISONE"), True, edoses[0][0], edoses[-1][0],
+                             edoses[-1][0] + int(rng.integers(20, 200)), edoses))
+        else:
+            regimens.append((EARLIER_CHOICE(rng, imid_ok=True), False, e_start, e_end, e_end, []))
+        cursor = e_start - int(rng.integers(30, 200))
+    regimens.sort(key=lambda r: r[2])
+    syn = {d: s[int(rng.integers(0, len(s)))] for d, s in P.CM_SYNONYMS.items()}
+    index_id = ""
+    for i, (drugs, _has_btz, start, end, pd_day, bdoses) in enumerate(regimens, start=1):
+        grp = f"REG{i}"
+        if bdoses is doses:
+            index_id = grp
+        for day, lv in bdoses:
+            records.append(Record("cm", avail, [P.STUDYID, "CM", usubjid, syn["BORTEZOMIB"], CAT, grp,
+                                                f"{lv:.1f}", "mg/m2", iso(day), iso(day)]))
+        for drug in drugs:
+            name = syn.get(drug, drug)
+            dose, unit = PARTNER_DOSE.get(drug, ("", ""))
+            records.append(Record("cm", avail, [P.STUDYID, "CM", usubjid, name, CAT, grp, str(dose), unit,
+                                                iso(start), iso(end)], TAG_PARTIAL_END))
+        records.append(_rs_pd(usubjid, grp, pd_day, avail))
+    return PriorSummary(index_id, partners, index_pd, last_dose, len(regimens))
+
+
+def EARLIER_CHOICE(rng: np.random.Generator, imid_ok: bool = True) -> tuple[str, ...]:  # noqa: N802
+    """An earlier (non-bortezomib) line of therapy."""
+    return P.EARLIER_REGIMENS[int(rng.integers(0, len(P.EARLIER_REGIMENS)))]

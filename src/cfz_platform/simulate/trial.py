@@ -1,0 +1,104 @@
+"""Run a whole simulated trial: plan, subjects one by one (streamed), deliveries, truth.
+
+Steps of ``run_simulation``:
+1. plan enrolment and the 3+3 path (``subjects.plan_trial``); delivery dates are spread
+   evenly from the start date to 15 days after the data cutoff;
+2. for each subject (in subject order, each with its own seeded generators so the work is
+   linear and the output byte-identical for the same arguments): simulate the course,
+   apply the feed mess, stream the rows to their delivery files, keep the truth row;
+3. write the truth folder: subjects.csv, dose_escalation.csv, study.json, errors.csv.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from cfz_platform.simulate import params as P
+from cfz_platform.simulate.course import simulate_screen_failure, simulate_subject
+from cfz_platform.simulate.mess import apply_mess
+from cfz_platform.simulate.subjects import plan_trial
+from cfz_platform.simulate.truth import (
+    ERROR_COLUMNS,
+    ESCALATION_COLUMNS,
+    SUBJECT_COLUMNS,
+    write_csv,
+    write_study,
+)
+from cfz_platform.simulate.writer import DeliveryWriter
+
+DELIVERY_RE = re.compile(r"^\d{8}T\d{6}$")
+
+
+def _clear(out: Path) -> None:
+    """Remove delivery folders left by an earlier run (and nothing else)."""
+    if out.is_dir():
+        for child in out.iterdir():
+            if child.is_dir() and DELIVERY_RE.match(child.name):
+                shutil.rmtree(child)
+
+
+def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -> dict:
+    """Simulate the trial and write deliveries plus truth; return a summary."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    truth_dir = Path(truth_dir) if truth_dir is not None else out.parent / "truth"
+    _clear(out)
+    out.mkdir(parents=True, exist_ok=True)
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    plan = plan_trial(cfg)
+    ids = [date.fromordinal(d).strftime("%Y%m%d") + "T020000" for d in plan.delivery_days]
+    writer = DeliveryWriter(out, ids)
+    sel_rng = np.random.default_rng([cfg.seed, 3])
+    enrolled = [s.index for s in plan.subjects if s.first_dose is not None]
+    n_dm_late = max(1, int(round(len(plan.subjects) * cfg.error_rate * 2))) if cfg.error_rate > 0 and enrolled else 0
+    dm_late = set(sel_rng.choice(enrolled, min(n_dm_late, len(enrolled)), replace=False).tolist()) if n_dm_late else set()
+    miss_rate = min(0.3, 2.0 * cfg.error_rate)
+    counter: dict = {}
+    truths: list[dict] = []
+    errors: list[dict] = []
+    for s in plan.subjects:
+        rng = np.random.default_rng([cfg.seed, 1, s.index])
+        mrng = np.random.default_rng([cfg.seed, 2, s.index])
+        if s.first_dose is None:
+            res = simulate_screen_failure(s, plan.cutoff, rng, mrng)
+        else:
+            res = simulate_subject(s, plan.cutoff, rng, mrng, miss_rate, cfg.mc_replicas, cfg.seed)
+        truths.append(res.truth)
+        for m in res.missing:
+            errors.append({"kind": "missing_visit", "category": "missing_visit", "delivery_id": "", "file": "",
+                           "line": "", "column": "VISIT", "value": m.visit, "usubjid": m.usubjid,
+                           "description": f"visit {m.visit} on {date.fromordinal(m.day).isoformat()} not done: "
+                                          "no samples, vitals or assessment"})
+        for o in apply_mess(res.records, s.usubjid, plan.delivery_days, mrng, cfg.error_rate, s.index in dm_late, ids,
+                            counter):
+            rel, line = writer.write(o.k, o.domain, o.row)
+            if o.err is not None:
+                errors.append({**o.err, "delivery_id": ids[o.k], "file": rel, "line": line})
+    writer.close()
+    for i, e in enumerate(errors, start=1):
+        e["error_id"] = f"E{i:06d}"
+    esc = plan.escalation
+    esc_rows = [{"doselvl": f"{cfg.dose_levels[r['level_index']]:g}", **{k: r[k] for k in ESCALATION_COLUMNS[1:]}}
+                for r in esc.per_level]
+    mtd = cfg.dose_levels[esc.mtd_level] if esc.mtd_level is not None else None
+    write_csv(truth_dir / "subjects.csv", SUBJECT_COLUMNS, truths)
+    write_csv(truth_dir / "dose_escalation.csv", ESCALATION_COLUMNS, esc_rows)
+    write_csv(truth_dir / "errors.csv", ERROR_COLUMNS, errors)
+    write_study(truth_dir / "study.json", {
+        "studyid": P.STUDYID, "seed": cfg.seed, "args": cfg.as_dict(), "mtd": mtd,
+        "mtd_established": mtd is not None,
+        "expansion_doselvl": cfg.dose_levels[esc.expansion_level],
+        "data_cutoff": date.fromordinal(plan.cutoff).isoformat(), "deliveries": ids,
+        "enrolled": len(enrolled), "screen_failures": len(plan.subjects) - len(enrolled),
+        "vendor_lbtestcd_aliases": P.VENDOR_ALIASES,
+        "held_dose_convention": "EX row with EXDOSE 0 and EXADJ 'HELD - ADVERSE EVENT' or 'HELD - OTHER'",
+    })
+    return {"rows": writer.rows_written, "subjects": len(plan.subjects), "enrolled": len(enrolled),
+            "errors": len(errors), "deliveries": ids, "mtd": mtd, "seconds": time.perf_counter() - t0,
+            "truth": str(truth_dir)}
