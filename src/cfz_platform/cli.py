@@ -237,12 +237,7 @@ def ingest(landing: Path = typer.Option(..., help="Landing root holding one fold
 
     if not landing.is_dir():
         _fail(f"landing folder {landing} does not exist")
-    from cfz_platform.config import project_root
-
-    if str(project_root()) not in sys.path:  # flows/ lives at the project root
-        sys.path.insert(0, str(project_root()))
-    from flows.ingest import ingest_feeds
-
+    ingest_feeds = _load_flow("flows.ingest", "ingest_feeds")
     try:
         result = ingest_feeds(str(landing.resolve()))
     except IngestError as exc:
@@ -268,13 +263,9 @@ def validate() -> None:
 @app.command()
 def train() -> None:
     """Train the early-response model and register it in MLflow."""
-    from cfz_platform.config import project_root
     from cfz_platform.ml.features import FeaturesError
 
-    if str(project_root()) not in sys.path:  # flows/ lives at the project root
-        sys.path.insert(0, str(project_root()))
-    from flows.train import train_early_response_flow
-
+    train_early_response_flow = _load_flow("flows.train", "train_early_response_flow")
     try:
         result = train_early_response_flow()
     except (FeaturesError, ValueError) as exc:
@@ -288,14 +279,10 @@ def train() -> None:
 @app.command()
 def score() -> None:
     """Score response-evaluable subjects with the champion model."""
-    from cfz_platform.config import project_root
     from cfz_platform.ml.features import FeaturesError
     from cfz_platform.ml.scoring import ScoringError
 
-    if str(project_root()) not in sys.path:  # flows/ lives at the project root
-        sys.path.insert(0, str(project_root()))
-    from flows.score import score_early_response_flow
-
+    score_early_response_flow = _load_flow("flows.score", "score_early_response_flow")
     try:
         r = score_early_response_flow()
     except (FeaturesError, ScoringError) as exc:
