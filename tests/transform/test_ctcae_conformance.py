@@ -275,3 +275,16 @@ def test_cdisc_pilot_labs_are_graded(graded):
         in_range = bool(aval and anrlo and anrhi) and Decimal(anrlo) <= Decimal(aval) <= Decimal(anrhi)
         if lbtestcd in ("PLAT", "WBC", "LYM", "HGB") and in_range:
             assert grl == "0", (lbtestcd, avalu, aval, anrlo, anrhi, grl)
+
+
+def test_set_based_and_scalar_interfaces_agree(graded):
+    """ctcae_grades (set-based) and ctcae_term/ctcae_grade (scalar) give the same answers."""
+    differ = graded.execute(
+        "select case_id, atoxdscl, expr_atoxdscl, atoxgrl, expr_atoxgrl, atoxdsch, expr_atoxdsch, atoxgrh, expr_atoxgrh "
+        "from conformance.ctcae_conformance__lab_cases "
+        "where (atoxdscl, atoxgrl, atoxdsch, atoxgrh) is distinct from "
+        "(expr_atoxdscl, expr_atoxgrl, expr_atoxdsch, expr_atoxgrh)").fetchall()
+    assert differ == []
+    n_graded = graded.execute(
+        "select count(*) from conformance.ctcae_conformance__lab_cases where atoxgrl is not null").fetchone()[0]
+    assert n_graded > 100

@@ -1,4 +1,5 @@
-{{ config(materialized='table', schema='conformance', enabled=var('ctcae_conformance', false)) }}
+{{ config(materialized='table', schema='conformance', enabled=var('ctcae_conformance', false),
+          pre_hook='set local jit = off') }}
 
 with
 

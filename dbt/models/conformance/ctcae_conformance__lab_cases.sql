@@ -1,4 +1,5 @@
-{{ config(materialized='table', schema='conformance', enabled=var('ctcae_conformance', false)) }}
+{{ config(materialized='table', schema='conformance', enabled=var('ctcae_conformance', false),
+          pre_hook='set local jit = off') }}
 
 with
 
@@ -7,13 +8,26 @@ cases as (
 ),
 
 graded as (
+    {{ ctcae_grades('cases', 'case_id', 'lbtestcd', 'aval', 'avalu', 'anrlo', 'anrhi', 'base', 'bnrind',
+                    lbspec_col='lbspec') }}
+),
+
+final as (
     select
         cases.*,
-        {{ ctcae_term('L', 'lbtestcd', 'lbspec') }} as atoxdscl,
-        {{ ctcae_grade('L', 'lbtestcd', 'aval', 'avalu', 'anrlo', 'anrhi', 'base', 'bnrind', lbspec_col='lbspec') }} as atoxgrl,
-        {{ ctcae_term('H', 'lbtestcd', 'lbspec') }} as atoxdsch,
-        {{ ctcae_grade('H', 'lbtestcd', 'aval', 'avalu', 'anrlo', 'anrhi', 'base', 'bnrind', lbspec_col='lbspec') }} as atoxgrh
+        graded.atoxdscl,
+        graded.atoxgrl,
+        graded.atoxdsch,
+        graded.atoxgrh,
+        {{ ctcae_term('L', 'cases.lbtestcd', 'cases.lbspec') }} as expr_atoxdscl,
+        {{ ctcae_grade('L', 'cases.lbtestcd', 'cases.aval', 'cases.avalu', 'cases.anrlo', 'cases.anrhi',
+                       'cases.base', 'cases.bnrind', lbspec_col='cases.lbspec') }} as expr_atoxgrl,
+        {{ ctcae_term('H', 'cases.lbtestcd', 'cases.lbspec') }} as expr_atoxdsch,
+        {{ ctcae_grade('H', 'cases.lbtestcd', 'cases.aval', 'cases.avalu', 'cases.anrlo', 'cases.anrhi',
+                       'cases.base', 'cases.bnrind', lbspec_col='cases.lbspec') }} as expr_atoxgrh
     from cases
+    left join graded
+      on graded.ctcae_key = cases.case_id
 )
 
-select * from graded
+select * from final
