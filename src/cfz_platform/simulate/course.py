@@ -363,9 +363,10 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     esc = plan.cohort == "ESCALATION"
     cycles_done = 0
     stop_reason = None
+    delay = 0  # of the next cycle's day 1, set at the end of each cycle
     for c in range(1, P.N_COMBINATION_CYCLES + 1):
         if c > 1:
-            cs = cs + P.CYCLE_DAYS + delay  # noqa: F821 - set at the end of the previous cycle
+            cs = cs + P.CYCLE_DAYS + delay
         if cs > cutoff:
             stop_reason = "CUTOFF"
             break
@@ -511,9 +512,9 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                 stop_reason = "TOX"
                 break
             dose = LOWER[dose]
-            int(rng.integers(7, 22)) if (c == 1 and dlt_ev is not None) else int(rng.integers(7, 15))
+            delay = int(rng.integers(7, 22)) if (c == 1 and dlt_ev is not None) else int(rng.integers(7, 15))
         else:
-            0 if rng.random() < 0.8 else int(rng.integers(1, 6))
+            delay = 0 if rng.random() < 0.8 else int(rng.integers(1, 6))
         if rng.random() < 0.015:
             stop_reason = "TOX"
             break

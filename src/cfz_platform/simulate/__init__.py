@@ -1,0 +1,8 @@
+"""The trial simulator behind ``cfz simulate``: SDTM feed deliveries plus a ground truth.
+
+Entry point: ``cfz_platform.simulate.trial.run_simulation``. Modules: params (settings,
+reference tables, vendor aliases, synonyms), escalation (3+3), subjects (enrolment plan),
+prior_therapy (CM + RS prior PD), kinetics (two-population M-protein model, Monte-Carlo
+label probability), labs (LB rows and units), safety (AE), response (IMWG truth), course
+(one subject's course), mess (feed errors), writer (deliveries), truth (truth folder).
+"""

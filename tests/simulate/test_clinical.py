@@ -1,0 +1,254 @@
+"""Clinical properties of the default simulated trial (45 patients, seed 20140127)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from cfz_platform.simulate import params as P
+from cfz_platform.simulate.response import RANK, ImwgAssessor, Panel, compute_best_response
+
+from .feeds import latest, read_domain, to_standard
+
+ALLOWED = {"DEXAMETHASONE", "DECADRON", "METHYLPREDNISOLONE", "MEDROL", "PREDNISONE", "LENALIDOMIDE", "REVLIMID",
+           "THALIDOMIDE", "THALOMID", "CYCLOPHOSPHAMIDE", "CYTOXAN", "MELPHALAN", "ALKERAN", "DOXORUBICIN",
+           "PEGYLATED LIPOSOMAL DOXORUBICIN", "PLD", "DOXIL"}
+BORTEZOMIB = {"BORTEZOMIB", "VELCADE"}
+
+
+def _d(s: str) -> date:
+    return date.fromisoformat(s)
+
+
+def test_enrolment_groups_and_screen_failures(trial):
+    """45 enrolled (30 regimen group A / 15 B), screen failures failing varied criteria, DM agrees."""
+    assert len(trial.enrolled) == 45
+    groups = [s["group"] for s in trial.enrolled]
+    assert groups.count("A") == 30 and groups.count("B") == 15
+    assert all((s["group"] == "B") == (s["imid_regimen"] == "true") for s in trial.enrolled)
+    mismatched = [s for s in trial.enrolled if s["armcd"] != s["group"]]
+    assert 1 <= len(mismatched) <= 2
+    sf = [s for s in trial.subjects if s["is_screen_failure"] == "true"]
+    crits = {c for s in sf for c in s["failed_criteria"].split(";")}
+    assert len(sf) >= 5 and len(crits) >= 5 and all(s["failed_criteria"] for s in sf)
+    dm = latest(read_domain(trial.landing, "dm"), ("USUBJID",))
+    for s in trial.subjects:
+        row = dm[(s["usubjid"],)]
+        assert row["ARMCD"] == s["armcd"]
+        if s["is_screen_failure"] == "true":
+            assert row["ARMCD"] == "SCRNFAIL" and row["RFSTDTC"] == ""
+        else:
+            assert row["DOSELVL"] == s["doselvl"] and row["COHORT"] == s["cohort"]
+            assert row["RFSTDTC"] == s["first_dose_date"]
+            assert row["ARM"] == P.ARM_TEXT[row["ARMCD"]]
+
+
+def _index_regimen(cm_rows: list[dict], grpid: str) -> tuple[list[tuple[date, float]], set[str]]:
+    doses, partners = [], set()
+    for r in cm_rows:
+        if r["CMGRPID"] != grpid:
+            continue
+        if r["CMTRT"].upper() in BORTEZOMIB:
+            doses.append((_d(r["CMSTDTC"]), float(r["CMDOSE"])))
+        else:
+            partners.add(r["CMTRT"].upper())
+    return sorted(doses), partners
+
+
+def _e2(doses: list[tuple[date, float]]) -> bool:
+    ok = [d for d, v in doses if v >= 1.0]
+    return any((ok[i + 3] - ok[i]).days <= 27 for i in range(len(ok) - 3))
+
+
+def test_prior_therapy_supports_eligibility(trial):
+    """Enrolled subjects meet E1-E4 on the CM/RS data; each screen failure's data breaks its criteria."""
+    cm = defaultdict(list)
+    for r in read_domain(trial.landing, "cm"):
+        assert r["CMCAT"] == "PRIOR MYELOMA THERAPY"
+        cm[r["USUBJID"]].append(r)
+    pd_rows = {(r["USUBJID"], r["RSLNKGRP"]): _d(r["RSDTC"]) for r in read_domain(trial.landing, "rs")
+               if r["EPOCH"] == "PRIOR THERAPY" and r["RSSTRESC"] == "PD"}
+    for s in trial.subjects:
+        doses, partners = _index_regimen(cm[s["usubjid"]], s["index_grpid"])
+        pd = pd_rows[(s["usubjid"], s["index_grpid"])]
+        e1 = bool(partners)
+        e2 = _e2(doses)
+        e3 = doses[0][0] <= pd <= date.fromordinal(doses[-1][0].toordinal() + 84)
+        e4 = partners <= ALLOWED
+        met = {"E1": e1, "E2": e2, "E3": e3, "E4": e4}
+        if s["is_screen_failure"] == "false":
+            assert all(met.values()), (s["usubjid"], met)
+        else:
+            for c in s["failed_criteria"].split(";"):
+                if c in met:
+                    assert not met[c], (s["usubjid"], c)
+    assert any(r["CMTRT"] in ("Medrol", "Revlimid", "PLD", "Cytoxan", "Decadron", "Alkeran", "Thalomid", "Doxil")
+               for rows in cm.values() for r in rows)
+
+
+def test_three_plus_three_path(trial):
+    """The per-level summary follows from the escalation subjects' DLTs and the 3+3 rules."""
+    by_level = defaultdict(lambda: [0, 0, 0])
+    for s in trial.enrolled:
+        if s["cohort"] == "ESCALATION":
+            lv = by_level[s["doselvl"]]
+            lv[0] += 1
+            lv[1] += s["dlt_evaluable"] == "true"
+            lv[2] += s["is_dlt"] == "true"
+    mtd = trial.study["mtd"]
+    exceeded = []
+    for row in trial.escalation:
+        treated, ev, dlts = by_level.get(row["doselvl"], [0, 0, 0])
+        assert (int(row["treated"]), int(row["dlt_evaluable"]), int(row["dlts"])) == (treated, ev, dlts)
+        if row["decision"] == "escalate":
+            assert ev in (3, 6) and (dlts == 0 or (ev == 6 and dlts <= 1))
+        if row["decision"] == "exceeds_mtd":
+            assert dlts >= 2
+            exceeded.append(float(row["doselvl"]))
+        if row["decision"] == "mtd":
+            assert ev >= 6 and dlts <= 1 and float(row["doselvl"]) == mtd
+    if mtd is not None:
+        assert min(exceeded) > mtd
+        assert {s["doselvl"] for s in trial.enrolled if s["cohort"] == "EXPANSION"} == {f"{mtd:g}"}
+
+
+def test_dlt_flags_follow_the_rule_in_the_ae_data(trial):
+    """DLT subjects have a qualifying cycle-1 event flagged AEDLT=Y; other escalation subjects have none."""
+    ae = defaultdict(list)
+    for r in latest(read_domain(trial.landing, "ae"), ("USUBJID", "AESPID")).values():
+        ae[r["USUBJID"]].append(r)
+    for s in trial.enrolled:
+        if s["cohort"] != "ESCALATION":
+            continue
+        fd = _d(s["first_dose_date"])
+        qualifying = []
+        for r in ae[s["usubjid"]]:
+            day = (_d(r["AESTDTC"]) - fd).days + 1
+            if not 1 <= day <= 28 or r["AEREL"] not in ("POSSIBLE", "PROBABLE", "DEFINITE"):
+                continue
+            g = int(r["AETOXGR"])
+            dur = (_d(r["AEENDTC"]) - _d(r["AESTDTC"])).days if len(r["AEENDTC"]) == 10 else 99
+            heme = r["AEDECOD"] in ("Neutropenia", "Thrombocytopenia", "Anaemia", "Febrile neutropenia")
+            if (r["AEDECOD"] == "Febrile neutropenia" or (r["AEDECOD"] == "Thrombocytopenia" and g == 4)
+                    or (r["AEDECOD"] == "Neutropenia" and g == 4 and dur > 7)
+                    or (not heme and g >= 3 and not (r["AEDECOD"] in ("Nausea", "Vomiting", "Diarrhoea")
+                                                     and g == 3 and dur <= 3))):
+                qualifying.append(r)
+        assert bool(qualifying) == (s["is_dlt"] == "true"), s["usubjid"]
+        if qualifying:
+            assert any(r["AEDLT"] == "Y" for r in qualifying)
+
+
+def test_carfilzomib_schedule_and_maintenance_dose(trial):
+    """Carfilzomib on days 1, 2, 8, 9, 15, 16 of 28-day cycles, <= 8 combination cycles, maintenance at the last dose."""
+    ex = defaultdict(list)
+    for r in latest(read_domain(trial.landing, "ex"), ("USUBJID", "EXTRT", "EXSTDTC")).values():
+        ex[r["USUBJID"]].append(r)
+    n_maint = 0
+    for s in trial.enrolled:
+        rows = sorted((r for r in ex[s["usubjid"]] if r["EXTRT"] == "CARFILZOMIB"), key=lambda r: r["EXSTDTC"])
+        assert rows and rows[0]["EXSTDTC"] == s["first_dose_date"] and rows[0]["VISIT"] == "C1D1"
+        d1 = {}
+        for r in rows:
+            vis = r["VISIT"].replace("MAINT ", "M")
+            cyc, day = vis.rsplit("D", 1)
+            assert int(day) in P.CARFILZOMIB_DAYS and r["EXDOSU"] == "mg/m2"
+            if int(day) == 1:
+                d1[cyc] = _d(r["EXSTDTC"])
+            else:
+                assert (_d(r["EXSTDTC"]) - d1[cyc]).days == int(day) - 1
+            if r["EXDOSE"] == "0":
+                assert r["EXADJ"].startswith("HELD")
+            assert r["EPOCH"] == ("MAINTENANCE" if r["VISIT"].startswith("MAINT") else "TREATMENT")
+        combo = [c for c in d1 if not c.startswith("M")]
+        assert len(combo) <= 8
+        partners = {r["EXTRT"] for r in ex[s["usubjid"]]} - {"CARFILZOMIB"}
+        assert partners == set(s["index_regimen"].split("+")[1:])
+        maint = [r for r in rows if r["EPOCH"] == "MAINTENANCE" and r["EXDOSE"] != "0"]
+        if maint:
+            n_maint += 1
+            last_combo = [r for r in rows if r["EPOCH"] == "TREATMENT" and r["EXDOSE"] != "0"][-1]
+            assert {r["EXDOSE"] for r in maint} == {last_combo["EXDOSE"]}
+            assert s["entered_maintenance"] == "true"
+    assert n_maint >= 5
+
+
+def test_every_imwg_category_and_time_to_event(trial):
+    """sCR..PD as best responses, confirmed and unconfirmed responses, TTP events and censoring, mPFS events."""
+    best = {s["true_best_response"] for s in trial.enrolled}
+    assert {"sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"} <= best
+    unconfirmed = [s for s in trial.enrolled
+                   if RANK[s["best_unconfirmed_response"]] > RANK.get(s["true_best_response"], -1)
+                   and RANK[s["best_unconfirmed_response"]] >= RANK["MR"]]
+    assert unconfirmed
+    ttp = [int(s["ttp_event"]) for s in trial.enrolled]
+    assert 0 < sum(ttp) < len(ttp)
+    assert any(s["mpfs_event"] == "1" for s in trial.enrolled)
+    assert any(s["death_cause"] == "PROGRESSIVE DISEASE" for s in trial.enrolled)
+    for s in trial.enrolled:
+        if s["ttp_event"] == "1":
+            assert (_d(s["pd_date"]) - _d(s["first_dose_date"])).days + 1 == int(s["ttp_days"])
+
+
+def test_truth_best_response_recomputed_from_feeds(trial):
+    """Reading the feeds back (latest delivery wins, units converted) gives the truth's best response."""
+    lb = defaultdict(lambda: defaultdict(dict))
+    for r in latest(read_domain(trial.landing, "lb"), ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC")).values():
+        key, val = to_standard(r)
+        if r["LBTESTCD"] == "IMFIX":
+            lb[r["USUBJID"]][r["LBDTC"]][f"IMFIX/{r['LBSPEC']}"] = r["LBORRES"] == "POSITIVE"
+        elif val is not None:
+            lb[r["USUBJID"]][r["LBDTC"]][key] = val
+    skel = {(r["USUBJID"], r["RSDTC"]) for r in read_domain(trial.landing, "rs")
+            if r["RSTESTCD"] == "SKELSURV" and r["RSSTRESC"] == "PROGRESSION"}
+    checked = 0
+    for s in trial.enrolled:
+        days = lb[s["usubjid"]]
+        fd = s["first_dose_date"]
+
+        def panel(v: dict) -> Panel:
+            return Panel(v.get("MPROTEIN/SERUM"), v.get("MPROTEIN/URINE"), v.get("IMFIX/SERUM"),
+                         v.get("IMFIX/URINE"), v.get("KLCFR"), v.get("LLCFR"), v.get("PLSCECE"))
+        bmpc0 = [v["PLSCECE"] for d, v in sorted(days.items()) if d <= fd and "PLSCECE" in v][-1]
+        a = ImwgAssessor(panel(days[fd]), bmpc0)
+        for d, v in sorted(days.items()):
+            if d > fd and "MPROTEIN/SERUM" in v:
+                a.assess((_d(d) - _d(fd)).days, panel(v), (s["usubjid"], d) in skel)
+        assert compute_best_response(a.history).best == s["true_best_response"], s["usubjid"]
+        checked += 1
+    assert checked == 45
+
+
+def test_early_label_is_predictable_but_imperfectly(trial):
+    """C1D15 M-protein change and the covariate-only oracle both carry real, imperfect signal."""
+    from sklearn.metrics import roc_auc_score
+
+    y = [int(s["early_label"]) for s in trial.enrolled]
+    assert 8 <= sum(y) <= 37
+    oracle = [float(s["true_response_prob"]) for s in trial.enrolled]
+    auc = roc_auc_score(y, oracle)
+    assert 0.6 < auc < 0.95
+    assert abs(sum(oracle) / len(oracle) - sum(y) / len(y)) < 0.2
+    lb = latest(read_domain(trial.landing, "lb"), ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC")).values()
+    serum = defaultdict(dict)
+    for r in lb:
+        key, v = to_standard(r)
+        if key == "MPROTEIN/SERUM" and v is not None:
+            serum[r["USUBJID"]][r["VISIT"]] = v
+    xs, ys = [], []
+    for s, lab in zip(trial.enrolled, y, strict=True):
+        v = serum[s["usubjid"]]
+        if v.get("C1D1", 0) >= 1.0 and "C1D15" in v:
+            xs.append(-(v["C1D15"] - v["C1D1"]) / v["C1D1"])
+            ys.append(lab)
+    assert 0.7 < roc_auc_score(ys, xs) < 1.0
+
+
+def test_thrombocytopenia_nadir_days_8_to_15(trial):
+    plat = defaultdict(list)
+    for r in read_domain(trial.landing, "lb"):
+        key, v = to_standard(r)
+        if key == "PLAT" and v is not None and r["VISIT"][:1] == "C":
+            plat[r["VISIT"].split("D")[-1]].append(v)
+    mean = {d: sum(v) / len(v) for d, v in plat.items()}
+    assert mean["8"] < 0.8 * mean["1"] and mean["15"] < 0.8 * mean["1"]
