@@ -4,7 +4,7 @@ Steps:
 1. load ../shared/conformance/ctcae/ctcae_v5_expected_grades.csv (as text, via COPY) and a
    table of lab rows keyed by LBTESTCD (hand-worked domain.md section 5 anchors plus a few
    CDISC pilot subjects) into schema ``conformance`` of the module's warehouse;
-2. ``dbt seed`` the CTCAE seeds and ``dbt run`` the conformance models (var
+2. ``dbt build`` the CTCAE seeds (with their data tests) and the conformance models (var
    ``ctcae_conformance``), which call the same macros the marts use
    (``ctcae_grade_term`` for admiral's cases, ``ctcae_term``/``ctcae_grade`` for LBTESTCD rows);
 3. compare the derived grades with the expected ones: agreement overall and per term
@@ -184,7 +184,6 @@ def graded(db):
                 cp.write_row(case[:9])
             for row in _pilot_rows():
                 cp.write_row(row)
-    run_dbt(["seed", "--select", *SEEDS], vars=DBT_VARS)
     run_dbt(["build", "--select", *SEEDS, "ctcae_conformance__expected_grades", "ctcae_conformance__lab_cases"],
             vars=DBT_VARS)
     return db
