@@ -56,9 +56,10 @@ def current_query(domain: str) -> str:
 def _required_checks(domain: str, contract: DomainContract) -> list[Check]:
     checks: list[Check] = []
     nk = set(_nk(contract))
-    for col in (c.lower() for c in contract.required):
-        checks.append(Check(f"{col}_exists", "ExpectColumnToExist", {"column": col}, BLOCKING,
-                            f"required column {col.upper()} is present in raw.{domain}"))
+    required = [c.lower() for c in contract.required if c not in contract.alternatives]
+    checks.append(Check("required_columns_present", "ExpectTableColumnsToMatchSet",
+                        {"column_set": required, "exact_match": False}, BLOCKING,
+                        f"required columns {', '.join(c.upper() for c in required)} are present in raw.{domain}"))
     for col in (c.lower() for c in contract.required):
         if col in contract.alternatives or col.upper() in contract.alternatives:
             alts = [a.lower() for a in contract.alternatives.get(col.upper(), ())]

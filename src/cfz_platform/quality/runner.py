@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 PARTIAL_COUNT = 20
 SAMPLE_ROWS = 5
+#: Mart queries are unqualified; their listing says which schema they read.
+SEARCH_PATH_PREFIX = "set search_path to {schema}; "
 GATES = ("raw", "mart")
 
 
@@ -92,7 +94,7 @@ def _error_message(res: Any) -> str | None:
     return None
 
 
-def _to_result(gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection) -> CheckResult:
+def _to_result(gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection, schema: str) -> CheckResult:
     meta = res.expectation_config.meta or {}
     check = spec.check_by_key(meta.get("check", ""))
     if check is None:  # an expectation not from our specs (hand-edited suite): keep it, as blocking
@@ -117,6 +119,8 @@ def _to_result(gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection) -
                 sample = _sample_rows(conn, listing)
             except psycopg.Error as exc:  # the listing is for people; never hide the failure itself
                 log.warning("could not sample rows of %s/%s: %s", spec.name, check.key, exc)
+        if listing and gate != "raw":
+            listing = f"{SEARCH_PATH_PREFIX.format(schema=schema)}{listing}"
     return CheckResult(
         gate=gate, suite=spec.name, check=check.key, expectation=res.expectation_config.type,
         column=check.column, severity=check.severity, success=bool(res.success),
@@ -153,11 +157,12 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
     run_id = run_id or uuid.uuid4().hex[:12]
     schema = "raw" if gate == "raw" else marts_schema
     gx_context.set_connection_env(marts_schema)
-    context = gx_context.build_context(root)
+    suites = suites_for(gate)
+    context = gx_context.build_context(root, suites=suites)
     report = GateReport(gate=gate, run_id=run_id, schema=schema)
     with warehouse.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("set search_path to {}, public").format(sql.Identifier(marts_schema)))
-        for spec in suites_for(gate):
+        for spec in suites:
             table = spec.asset.table if "." in spec.asset.table else f"{marts_schema}.{spec.asset.table}"
             if not _table_exists(conn, table):
                 report.results.append(_missing_table(gate, spec, schema))
@@ -173,7 +178,7 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
                 run_id=RunIdentifier(run_name=f"{gate}-{run_id}"),
             )
             for res in result.results:
-                report.results.append(_to_result(gate, spec, res, conn))
+                report.results.append(_to_result(gate, spec, res, conn, schema))
     if build_docs:
         try:
             sites = context.build_data_docs()

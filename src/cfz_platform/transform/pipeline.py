@@ -1,0 +1,117 @@
+"""``cfz transform`` and ``cfz validate``: gates, dbt build into a candidate, publish.
+
+``run_transform`` never lets an unvalidated build reach ``marts``: dbt writes to
+``marts_candidate``, the mart gate validates it there, and only a pass swaps it in
+(``cfz_platform.transform.publish``). Every gate run is recorded in ``audit.quality_results``
+and, inside a Prefect flow run, as a markdown artifact.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cfz_platform.db import warehouse
+from cfz_platform.quality import GateReport, QualityGateFailed, publish_artifact, record_report, run_gate
+from cfz_platform.transform import publish
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TransformResult:
+    """What one transform run did."""
+
+    run_id: str
+    published: bool
+    reports: list[GateReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list:
+        return [w for r in self.reports for w in r.warnings]
+
+
+def _optional(module: str, name: str) -> Callable | None:
+    """A function of another part of the platform, or None while it does not exist yet."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def gate(name: str, run_id: str, marts_schema: str = "marts") -> GateReport:
+    """Run one gate, record it (audit table, Prefect artifact), and return its report."""
+    report = run_gate(name, marts_schema=marts_schema, run_id=run_id)
+    with warehouse.connect(autocommit=True) as conn:
+        record_report(conn, report)
+    publish_artifact(report)
+    log.info("%s", report.explain())
+    return report
+
+
+def ensure_raw() -> None:
+    """Create the raw layer and audit tables when missing (ingestion's contract)."""
+    ensure_raw_layer = _optional("cfz_platform.ingest", "ensure_raw_layer")
+    if ensure_raw_layer is None:
+        raise RuntimeError("cfz_platform.ingest.ensure_raw_layer is not available")
+    with warehouse.connect() as conn:
+        ensure_raw_layer(conn)
+        conn.commit()
+
+
+def build_candidate(schema: str, notes: list[str]) -> None:
+    """dbt seed + build into ``schema``, then the endpoint statistics tables."""
+    build_marts = _optional("cfz_platform.transform.build", "build_marts")
+    if build_marts is None:
+        raise RuntimeError("cfz_platform.transform.build.build_marts is not available yet")
+    outcome = build_marts(schema)
+    for note in getattr(outcome, "notes", None) or []:
+        notes.append(str(note))
+    write_endpoint_tables = _optional("cfz_platform.stats", "write_endpoint_tables")
+    if write_endpoint_tables is not None:
+        with warehouse.connect() as conn:
+            write_endpoint_tables(conn, schema)
+            conn.commit()
+
+
+def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], None] | None = None) -> TransformResult:
+    """Raw gate -> dbt build into ``marts_candidate`` -> mart gate -> publish.
+
+    Steps:
+    1. ensure the raw layer exists; run the raw gate; a blocking failure stops here
+       (``QualityGateFailed``), nothing is built, ``marts`` untouched;
+    2. prepare ``marts_candidate`` (double buffer, see ``publish``) and build it (dbt, then
+       ``write_endpoint_tables``); ``build`` replaces this step in tests;
+    3. run the mart gate on ``marts_candidate``; a blocking failure raises
+       ``QualityGateFailed`` naming each failing expectation, sample rows and the SQL to list
+       them; ``marts`` keeps the last good build;
+    4. publish: swap the candidate in, in one transaction.
+    """
+    run_id = run_id or uuid.uuid4().hex[:12]
+    result = TransformResult(run_id=run_id, published=False)
+    ensure_raw()
+    raw = gate("raw", run_id)
+    result.reports.append(raw)
+    if not raw.passed:
+        raise QualityGateFailed(raw)
+    with warehouse.connect() as conn:
+        candidate = publish.prepare_candidate(conn)
+    (build or build_candidate)(candidate, result.notes)
+    mart = gate("mart", run_id, marts_schema=candidate)
+    result.reports.append(mart)
+    if not mart.passed:
+        raise QualityGateFailed(mart)
+    with warehouse.connect() as conn:
+        publish.publish_candidate(conn)
+    result.published = True
+    return result
+
+
+def run_validate(run_id: str | None = None, marts_schema: str = "marts") -> list[GateReport]:
+    """Run both gates against what is in the warehouse now (raw layer and ``marts_schema``)."""
+    run_id = run_id or uuid.uuid4().hex[:12]
+    return [gate("raw", run_id), gate("mart", run_id, marts_schema=marts_schema)]
