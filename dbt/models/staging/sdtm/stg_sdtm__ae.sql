@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 {#-
   Adverse events, current version per (USUBJID, AESPID).
   Steps: 1. latest delivery wins; 2. type dates (partial start -> first day, partial end ->

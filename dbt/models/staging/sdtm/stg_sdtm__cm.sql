@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 {#-
   Concomitant and prior medications, current version per (USUBJID, CMTRT, CMSTDTC).
   Steps: 1. latest delivery wins; 2. map CMTRT to drug/class (synonym seed);

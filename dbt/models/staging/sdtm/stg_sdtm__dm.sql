@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 {#-
   Demographics, current version per USUBJID.
   Steps: 1. rank versions by natural key (latest delivery, then line, wins);

@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 {#-
   Exposure (study drug and partner drug administrations), current version per
   (USUBJID, EXTRT, EXSTDTC).

@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 {#-
   Laboratory results, current version per natural key (USUBJID, LBTESTCD, LBSPEC, LBDTC).
   Steps:
@@ -46,17 +47,15 @@ current_version as (
 mapped as (
     select
         cv.*,
-        a.lbtestcd as std_lbtestcd,
-        a.lbspec as std_lbspec
+        coalesce(exact.lbtestcd, any_spec.lbtestcd) as std_lbtestcd,
+        coalesce(exact.lbspec, any_spec.lbspec) as std_lbspec
     from current_version cv
-    left join lateral (
-        select al.lbtestcd, al.lbspec
-        from aliases al
-        where upper(al.source_code) = upper(btrim(cv.lbtestcd))
-          and (al.source_spec is null or upper(al.source_spec) = upper(btrim(cv.lbspec)))
-        order by (al.source_spec is null)
-        limit 1
-    ) a on true
+    left join aliases exact
+        on upper(exact.source_code) = upper(btrim(cv.lbtestcd))
+       and upper(exact.source_spec) = upper(btrim(cv.lbspec))
+    left join aliases any_spec
+        on upper(any_spec.source_code) = upper(btrim(cv.lbtestcd))
+       and any_spec.source_spec is null
 ),
 
 valued as (

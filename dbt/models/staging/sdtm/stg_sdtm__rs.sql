@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 {#-
   Disease response and related assessments (OVRLRESP, ECOG, SKELSURV, prior-therapy PD),
   current version per (USUBJID, RSTESTCD, RSDTC, RSLNKGRP).

@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 {#-
   Vital signs, current version per (USUBJID, VSTESTCD, VSDTC).
   Steps: 1. latest delivery wins; 2. numeric result and date typed; 3. flag problems.

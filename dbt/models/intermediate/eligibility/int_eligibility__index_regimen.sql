@@ -1,0 +1,35 @@
+{#-
+  The index regimen per subject: the most recent prior regimen containing the index drug
+  (bortezomib), by regimen start date (then last index-drug dose, then regimen id).
+  Also: whether any other anti-myeloma regimen started after it (E5 evidence).
+-#}
+with regimens as (
+    select * from {{ ref('int_eligibility__prior_regimens') }}
+),
+
+index_regimen as (
+    select distinct on (usubjid) *
+    from regimens
+    where has_index_drug
+    order by usubjid, regimen_start_date desc nulls last, index_drug_last_dose desc nulls last, regimen_id desc
+),
+
+later as (
+    select
+        i.usubjid,
+        string_agg(r.regimen_id, ', ' order by r.regimen_start_date) as later_regimens
+    from index_regimen i
+    join regimens r
+      on r.usubjid = i.usubjid and r.regimen_id <> i.regimen_id and r.is_anti_myeloma
+     and r.regimen_start_date > i.regimen_start_date
+    group by i.usubjid
+),
+
+counts as (
+    select usubjid, count(*) as n_prior_regimens from regimens group by usubjid
+)
+
+select i.*, l.later_regimens, c.n_prior_regimens
+from index_regimen i
+left join later l using (usubjid)
+left join counts c using (usubjid)

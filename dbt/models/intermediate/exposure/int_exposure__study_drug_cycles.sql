@@ -1,0 +1,44 @@
+{#-
+  Assign every study-drug administration to a cycle (domain.md 3).
+  Steps:
+    1. the cycle comes from the EX VISIT label (CnDd) when present;
+    2. otherwise from dates: the latest cycle whose day-1 dose (known from labelled records)
+       is on or before the dose date;
+    3. otherwise (no labels at all): 28-day windows counted from the first dose;
+    4. a cycle is maintenance when EPOCH says MAINTENANCE, else combination.
+-#}
+with doses as (
+    select * from {{ ref('int_exposure__doses') }}
+    where is_study_treatment and study_drug_present
+),
+
+first_dose as (
+    select usubjid, min(exstdt) filter (where not is_held) as trtsdt from doses group by usubjid
+),
+
+labelled_starts as (
+    select usubjid, visit_cycle as cycle, min(exstdt) as start_date
+    from doses
+    where visit_cycle is not null and (visit_day = 1 or visit_day is null)
+    group by usubjid, visit_cycle
+),
+
+assigned as (
+    select
+        d.*,
+        coalesce(
+            d.visit_cycle,
+            (select max(ls.cycle) from labelled_starts ls where ls.usubjid = d.usubjid and ls.start_date <= d.exstdt),
+            floor((d.exstdt - f.trtsdt) / {{ var('cycle_length_days') }}::numeric)::int + 1
+        ) as cycle,
+        case when d.visit_cycle is not null then 'visit' else 'date' end as cycle_source
+    from doses d
+    join first_dose f using (usubjid)
+)
+
+select
+    usubjid, ex_record_key, drug, exdose, exdosu, exstdt, exendt, visit, visit_day, epoch,
+    exadj, is_held, not is_held as is_given, cycle, cycle_source,
+    case when epoch = '{{ var("maintenance_epoch") }}' then 'MAINTENANCE' else 'COMBINATION' end as phase
+from assigned
+where cycle is not null and cycle >= 1

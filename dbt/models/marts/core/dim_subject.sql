@@ -1,0 +1,138 @@
+{#-
+  dim_subject: one row per subject (DM), with group, regimen, doses, baselines, eligibility
+  and population flags.
+  Steps:
+    1. group: the letter of DM.ARMCD (A/B, 'GROUP A', 'GRPA' ...); imid_regimen: the index
+       regimen contains an IMiD; derived_group: via var group_label_source ('arm_list':
+       A = non-IMiD, B = IMiD; 'narrative': A = IMiD); group_mismatch when they differ;
+    2. first/last dose (TRTSDT/TRTEDT), maintenance, final-assessment due date;
+    3. baselines (B2M, albumin, ISS, serum/urine M, involved FLC, measurable-disease type);
+    4. is_eligible: all seven criteria met (not_evaluable counts as not met);
+    5. populations: saffl = received study drug; dltevalfl = escalation cohort, treated, and
+       all planned cycle-1 doses given or a DLT; respevalfl = eligible, treated, measurable
+       disease at baseline, and at least one post-baseline response assessment (an
+       investigator OVRLRESP other than NE, or a serum/urine M-protein or FLC result dated
+       after the first dose).
+-#}
+with dm as (
+    select * from {{ ref('stg_sdtm__dm') }}
+),
+
+treatment as (
+    select * from {{ ref('int_subject__treatment') }}
+),
+
+baseline as (
+    select * from {{ ref('int_subject__baseline_labs') }}
+),
+
+idx as (
+    select usubjid, regimen_id, has_imid, partner_drugs from {{ ref('int_eligibility__index_regimen') }}
+),
+
+eligibility as (
+    select
+        usubjid,
+        bool_and(status = 'met') as is_eligible,
+        string_agg(criterion_id, ', ' order by criterion_id) filter (where status <> 'met') as criteria_not_met
+    from {{ ref('fct_eligibility') }}
+    group by usubjid
+),
+
+dlts as (
+    select usubjid, count(*) filter (where is_dlt) as n_dlts
+    from {{ ref('fct_adverse_events') }}
+    group by usubjid
+),
+
+post_baseline as (
+    select r.usubjid
+    from {{ ref('stg_sdtm__rs') }} r
+    join treatment t using (usubjid)
+    where r.is_usable and r.rstestcd = 'OVRLRESP' and coalesce(r.epoch, '') <> '{{ var("prior_pd_epoch") }}'
+      and upper(coalesce(r.rsstresc, 'NE')) <> 'NE' and coalesce(r.rsdt, r.rsdt_imputed) > t.trtsdt
+    union
+    select l.usubjid
+    from {{ ref('stg_sdtm__lb') }} l
+    join treatment t using (usubjid)
+    where l.is_usable and l.lbtestcd in ('MPROTEIN', 'KLCFR', 'LLCFR') and l.lbdt > t.trtsdt
+),
+
+grouped as (
+    select
+        dm.*,
+        (regexp_match(coalesce(dm.armcd, ''), '^(?:GROUP|GRP|ARM)?[\s_-]*([AB])$'))[1] as group_label
+    from dm
+),
+
+final as (
+    select
+        g.usubjid,
+        g.studyid,
+        g.siteid,
+        g.armcd,
+        g.arm,
+        g.group_label as "group",
+        i.has_imid as imid_regimen,
+        case when i.has_imid is null then null
+             when '{{ var("group_label_source") }}' = 'narrative' then case when i.has_imid then 'A' else 'B' end
+             else case when i.has_imid then 'B' else 'A' end end as derived_group,
+        i.regimen_id as index_regimen_id,
+        i.partner_drugs as index_partner_drugs,
+        g.doselvl,
+        g.cohort,
+        g.age,
+        g.sex,
+        g.race,
+        g.rfstdt,
+        t.trtsdt as first_dose_date,
+        t.trtedt as last_dose_date,
+        t.n_study_doses,
+        t.cumulative_dose,
+        t.last_combination_cycle,
+        coalesce(t.entered_maintenance, false) as entered_maintenance,
+        t.maintenance_start_date,
+        t.final_assessment_due_date,
+        g.dthdt as death_date,
+        g.dthfl,
+        b.baseline_b2m,
+        b.baseline_albumin,
+        b.iss_stage,
+        b.baseline_serum_m,
+        b.baseline_urine_m,
+        b.baseline_kappa,
+        b.baseline_lambda,
+        b.baseline_flc_ratio,
+        b.involved_chain,
+        b.baseline_involved_flc,
+        b.baseline_bmpc,
+        b.measurable_disease_type,
+        coalesce(e.is_eligible, false) as is_eligible,
+        e.criteria_not_met,
+        t.trtsdt is not null as saffl,
+        coalesce(t.cycle1_doses_given, 0) as cycle1_doses_given,
+        coalesce(d.n_dlts, 0) as n_dlts,
+        g.cohort = '{{ var("dlt_cohort") }}' and t.trtsdt is not null
+            and (coalesce(t.cycle1_doses_given, 0) >= {{ var('planned_doses_per_cycle') }} or coalesce(d.n_dlts, 0) > 0) as dltevalfl_raw,
+        coalesce(e.is_eligible, false) and t.trtsdt is not null and b.measurable_disease_type is not null
+            and pb.usubjid is not null as respevalfl
+    from grouped g
+    left join treatment t using (usubjid)
+    left join baseline b using (usubjid)
+    left join idx i using (usubjid)
+    left join eligibility e using (usubjid)
+    left join dlts d using (usubjid)
+    left join (select distinct usubjid from post_baseline) pb using (usubjid)
+)
+
+select
+    usubjid, studyid, siteid, armcd, arm, "group", imid_regimen, derived_group,
+    coalesce("group" is not null and derived_group is not null and "group" <> derived_group, false) as group_mismatch,
+    index_regimen_id, index_partner_drugs, doselvl, cohort, age, sex, race, rfstdt,
+    first_dose_date, last_dose_date, n_study_doses, cumulative_dose, last_combination_cycle,
+    entered_maintenance, maintenance_start_date, final_assessment_due_date, death_date, dthfl,
+    baseline_b2m, baseline_albumin, iss_stage, baseline_serum_m, baseline_urine_m,
+    baseline_kappa, baseline_lambda, baseline_flc_ratio, involved_chain, baseline_involved_flc,
+    baseline_bmpc, measurable_disease_type, is_eligible, criteria_not_met, saffl,
+    cycle1_doses_given, n_dlts, coalesce(dltevalfl_raw, false) as dltevalfl, respevalfl
+from final

@@ -1,0 +1,142 @@
+{{
+  config(
+    materialized='incremental',
+    unique_key='lab_record_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    post_hook=[
+      "delete from {{ this }} t where not exists (select 1 from {{ ref('stg_sdtm__lb') }} s where s.lab_record_key = t.lab_record_key and s.is_usable and s.lbdt is not null)"
+    ]
+  )
+}}
+{#-
+  fct_lab_results: every standardized, usable lab result with baseline, change from
+  baseline and CTCAE v5 grades (ADaM BDS naming: AVAL, BASE, CHG, ATOXGRL/H, BTOXGRL/H).
+  Steps:
+    1. usable staged results with a full date;
+    2. baseline (ABLFL = Y): the subject's last result per test and specimen dated on or
+       before the first study dose; BASE/BNRIND from it; CHG and PCHG;
+    3. CTCAE grades in the low and high direction with the shared ctcae_grade macro
+       (null where no grade applies); baseline grades are the grades of the baseline record;
+    4. row_hash over every derived value.
+  Incremental (same schema): the whole set is derived again (cheap), and only rows that are
+  new or whose row_hash changed are written (delete+insert on lab_record_key); a post-hook
+  deletes rows that left staging or became unusable. A baseline correction therefore
+  rewrites all of that subject's affected rows, and rows unblocked by new seeds or DM come in.
+  When this model is built into a fresh (candidate) schema it is a full build.
+-#}
+with labs as (
+    select * from {{ ref('stg_sdtm__lb') }} where is_usable and lbdt is not null
+),
+
+ref_dates as (
+    select usubjid, trtsdt from {{ ref('int_subject__reference_dates') }}
+),
+
+baseline_pick as (
+    select distinct on (l.usubjid, l.lbtestcd, l.lbspec) l.lab_record_key
+    from labs l
+    join ref_dates r using (usubjid)
+    where r.trtsdt is not null and l.lbdt <= r.trtsdt
+      and (l.lbstresn is not null or l.lbstresc is not null)
+    order by l.usubjid, l.lbtestcd, l.lbspec, l.lbdt desc, l.lbdtc desc
+),
+
+with_baseline as (
+    select
+        l.*,
+        r.trtsdt,
+        bp.lab_record_key is not null as is_baseline
+    from labs l
+    left join ref_dates r using (usubjid)
+    left join baseline_pick bp using (lab_record_key)
+),
+
+base as (
+    select
+        w.*,
+        b.lbstresn as base,
+        b.lbstresc as basec,
+        case when b.lbstresn is null then null
+             when b.lbstresn < b.lbnrlo then 'LOW'
+             when b.lbstresn > b.lbnrhi then 'HIGH'
+             when b.lbnrlo is not null or b.lbnrhi is not null then 'NORMAL' end as bnrind,
+        b.lab_record_key as baseline_record_key
+    from with_baseline w
+    left join with_baseline b
+      on b.usubjid = w.usubjid and b.lbtestcd = w.lbtestcd and b.lbspec = w.lbspec and b.is_baseline
+),
+
+graded as (
+    select
+        b.*,
+        case when b.lbstresn < b.lbnrlo then 'LOW' when b.lbstresn > b.lbnrhi then 'HIGH'
+             when b.lbstresn is not null and (b.lbnrlo is not null or b.lbnrhi is not null) then 'NORMAL' end as anrind,
+        {%- if context.get('ctcae_grade') %}
+        {{ ctcae_grade('L', 'b.lbtestcd', 'b.lbstresn', 'b.lbstresu', 'b.lbnrlo', 'b.lbnrhi', 'b.base', 'b.bnrind', lbspec_col='b.lbspec') }} as atoxgrl,
+        {{ ctcae_grade('H', 'b.lbtestcd', 'b.lbstresn', 'b.lbstresu', 'b.lbnrlo', 'b.lbnrhi', 'b.base', 'b.bnrind', lbspec_col='b.lbspec') }} as atoxgrh
+        {%- else %}
+        null::text as atoxgrl,
+        null::text as atoxgrh
+        {%- endif %}
+    from base b
+),
+
+with_baseline_grades as (
+    select
+        g.*,
+        bg.atoxgrl as btoxgrl,
+        bg.atoxgrh as btoxgrh
+    from graded g
+    left join graded bg on bg.lab_record_key = g.baseline_record_key
+),
+
+final as (
+    select
+        lab_record_key,
+        usubjid,
+        lbtestcd,
+        lbspec,
+        lbtest,
+        lbcat,
+        lbdtc,
+        lbdt,
+        (lbdt - trtsdt + case when lbdt >= trtsdt then 1 else 0 end)::integer as ady,
+        visit,
+        cycle,
+        cycle_day,
+        lbstresn as aval,
+        lbstresu as avalu,
+        lbstresc as avalc,
+        lbnrlo as anrlo,
+        lbnrhi as anrhi,
+        anrind,
+        case when is_baseline then 'Y' end as ablfl,
+        base,
+        bnrind,
+        lbstresn - base as chg,
+        round(100 * (lbstresn - base) / nullif(base, 0), 4) as pchg,
+        atoxgrl::text as atoxgrl,
+        atoxgrh::text as atoxgrh,
+        btoxgrl::text as btoxgrl,
+        btoxgrh::text as btoxgrh,
+        value_source,
+        _delivery_id,
+        _file,
+        _line
+    from with_baseline_grades
+),
+
+hashed as (
+    select
+        f.*,
+        md5(concat_ws('|', f.usubjid, f.lbtestcd, f.lbspec, f.lbdtc, f.ady, f.visit, f.aval, f.avalu, f.avalc,
+            f.anrlo, f.anrhi, f.ablfl, f.base, f.bnrind, f.atoxgrl, f.atoxgrh, f.btoxgrl, f.btoxgrh,
+            f._delivery_id, f._file, f._line)) as row_hash
+    from final f
+)
+
+select * from hashed h
+{% if is_incremental() %}
+where not exists (select 1 from {{ this }} t where t.lab_record_key = h.lab_record_key and t.row_hash = h.row_hash)
+{% endif %}

@@ -1,0 +1,88 @@
+"""Build the dbt project (seeds, staging, intermediate, marts, tests) into a marts schema.
+
+``build_marts`` is the reusable core of ``cfz transform``: the quality gates and the safe
+publish call it with a candidate schema; the plain command calls it with ``marts``.
+``underivable_endpoints`` then says which myeloma endpoints the data could not support.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from cfz_platform.db import warehouse
+from cfz_platform.transform.dbt_runner import DbtResult, run_dbt
+
+log = logging.getLogger(__name__)
+
+
+def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select: list[str] | None = None) -> DbtResult:
+    """Run ``dbt seed`` then ``dbt build`` with ``var marts_schema``.
+
+    Steps:
+    1. make sure the raw layer exists (ingestion's ``ensure_raw_layer``), so a warehouse with
+       no deliveries yet still builds (empty marts);
+    2. ``dbt seed`` (reference data: aliases, units, drugs, CTCAE criteria);
+    3. ``dbt build`` (models, data tests and unit tests in DAG order) with the marts schema
+       var; ``full_refresh`` rebuilds incremental models from scratch;
+    4. return the DbtResult (raises ``DbtError`` naming the failing nodes).
+    """
+    from cfz_platform.ingest import ensure_raw_layer
+
+    with warehouse.connect(autocommit=True) as conn:
+        ensure_raw_layer(conn)
+    dbt_vars = {"marts_schema": marts_schema}
+    run_dbt(["seed"], vars=dbt_vars)
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select]
+    return run_dbt(args, vars=dbt_vars)
+
+
+@dataclass(frozen=True)
+class EndpointGap:
+    """A myeloma endpoint the data cannot support, and why."""
+
+    endpoint: str
+    reason: str
+
+
+def underivable_endpoints(marts_schema: str = "marts") -> list[EndpointGap]:
+    """List the myeloma endpoints that could not be derived from the data in ``marts_schema``.
+
+    Steps: count, in the marts and staging, the inputs each endpoint needs (study drug
+    cycles, prior-therapy records, M-protein labs, dose-escalation cohort, investigator
+    responses) and name every endpoint whose inputs are absent.
+    """
+    checks = [
+        ("eligibility E1-E5 (prior bortezomib regimen)",
+         "select count(*) from staging.stg_sdtm__cm where is_prior_myeloma_therapy",
+         "no CM records of category PRIOR MYELOMA THERAPY"),
+        ("eligibility E6, ISS stage, baseline M-protein / FLC (measurable disease)",
+         "select count(*) from staging.stg_sdtm__lb where is_usable and lbtestcd in ('MPROTEIN', 'KLCFR', 'LLCFR', 'B2MICG')",
+         "no M-protein, free light chain or beta-2 microglobulin results in LB"),
+        ("cycles, dose intensity, final-assessment date (carfilzomib)",
+         "select count(*) from {marts}.fct_cycles", "no carfilzomib administrations in EX"),
+        ("DLTs and 3+3 dose escalation / MTD",
+         "select count(*) from {marts}.fct_dose_escalation", "no treated subjects in the ESCALATION cohort (DM.COHORT, DM.DOSELVL)"),
+        ("IMWG response, ORR, best response, TTP",
+         "select count(*) from staging.stg_sdtm__rs where rstestcd = 'OVRLRESP'",
+         "no investigator overall responses (RS OVRLRESP)"),
+    ]
+    gaps: list[EndpointGap] = []
+    with warehouse.connect() as conn:
+        for endpoint, query, reason in checks:
+            q = sql.SQL(query.replace("{marts}", "{}")).format(sql.Identifier(marts_schema)) if "{marts}" in query else sql.SQL(query)
+            try:
+                n = conn.execute(q).fetchone()[0]
+            except Exception as exc:  # noqa: BLE001 - a missing relation means the endpoint is absent
+                conn.rollback()
+                gaps.append(EndpointGap(endpoint, f"not built ({type(exc).__name__})"))
+                continue
+            if not n:
+                gaps.append(EndpointGap(endpoint, reason))
+    return gaps
