@@ -251,13 +251,42 @@ def ingest(landing: Path = typer.Option(..., help="Landing root holding one fold
 @app.command()
 def transform() -> None:
     """Raw gate, dbt build into a candidate schema, mart gate, publish."""
-    _not_implemented("transform")
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.quality import QualityGateFailed
+    from cfz_platform.transform.dbt_runner import DbtError
+    from cfz_platform.transform.pipeline import run_transform
+    from cfz_platform.transform.publish import PublishError
+
+    try:
+        result = run_transform()
+    except QualityGateFailed as exc:
+        _fail(f"blocking expectations failed, nothing was published (marts keeps the last good build):\n{exc}")
+    except (DbtError, PublishError, WarehouseError, RuntimeError) as exc:
+        _fail(f"transform failed, nothing was published (marts keeps the last good build): {exc}")
+    for report in result.reports:
+        typer.echo(report.explain())
+    for note in result.notes:
+        typer.echo(f"  {note}")
+    typer.echo(f"published the validated build as marts (run {result.run_id}; results in audit.quality_results)")
 
 
 @app.command()
-def validate() -> None:
+def validate(
+    schema: str = typer.Option("marts", help="Mart schema to validate (e.g. marts_candidate)."),
+) -> None:
     """Run the quality gates against what is in the warehouse and report."""
-    _not_implemented("validate")
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.transform.pipeline import run_validate
+
+    try:
+        reports = run_validate(marts_schema=schema)
+    except WarehouseError as exc:
+        _fail(str(exc))
+    for report in reports:
+        typer.echo(report.explain())
+    failed = [r.gate for r in reports if not r.passed]
+    if failed:
+        _fail(f"blocking expectations failed ({', '.join(failed)} gate); see above and audit.quality_results")
 
 
 @app.command()

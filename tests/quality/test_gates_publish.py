@@ -126,25 +126,28 @@ def test_warning_publishes_and_is_reported(conn, published):
     assert row == ("warning", False, 1, "CFZ-99-0001")
 
 
-@pytest.mark.parametrize("plant,check", [("rdi", "rdi_within_0_and_1_5"),
-                                         ("missing_criterion", "seven_criteria_per_subject")])
-def test_mart_gate_names_the_failing_rows(conn, published, plant, check):
-    ids, _ = published
+@pytest.mark.parametrize("plant,suite,check,named", [
+    ("rdi", "fct_cycles", "rdi_within_0_and_1_5", {"usubjid": "CFZ-01-0001"}),
+    ("missing_criterion", "fct_eligibility", "seven_criteria_per_subject",
+     {"usubjid": "CFZ-01-0001", "n_criteria": 6}),
+    ("non_evaluable_in_tte", "rpt_study_endpoints", "km_endpoints_only_response_evaluable",
+     {"endpoint": "MEDIAN_TTP", "n_subjects": 12, "response_evaluable_subjects": 11}),
+])
+def test_mart_gate_names_the_failing_rows(conn, published, plant, suite, check, named):
     with warehouse.connect() as c:
         schema = publish.prepare_candidate(c)
     trial.build_marts(schema, plant=plant)
     report = run_gate("mart", marts_schema=schema, run_id=f"plant_{plant}")
-    assert [(f.suite.split(".")[1], f.check) for f in report.blocking_failures] == [
-        ("fct_cycles" if plant == "rdi" else "fct_eligibility", check)]
+    assert [(f.suite, f.check) for f in report.blocking_failures] == [(f"mart_gate.{suite}", check)]
     failure = report.blocking_failures[0]
     assert failure.unexpected_count == 1
-    assert failure.sample[0]["usubjid"] == ids[0]
+    assert {k: failure.sample[0][k] for k in named} == named
     set_path, listing = failure.listing_sql.split("; ", 1)
     assert set_path == f"set search_path to {schema}"
     with warehouse.connect() as c:
         c.execute(set_path)
         rows = c.execute(listing).fetchall()
-    assert len(rows) == 1 and ids[0] in rows[0]
+    assert len(rows) == 1 and named[next(iter(named))] in rows[0]
 
 
 def test_bi_reader_never_sees_a_missing_or_half_schema(conn, published):

@@ -76,9 +76,9 @@ MART_SQL = [
     "drop table if exists {s}.dim_subject, {s}.fct_cycles, {s}.fct_eligibility, {s}.fct_best_response, "
     "{s}.fct_time_to_event, {s}.rpt_study_endpoints, {s}.rpt_survival_curves cascade",
     "create table {s}.dim_subject as select d.usubjid, case when d.armcd = 'A' then 'A' else 'B' end as \"group\", "
-    "false as imid_regimen, false as group_mismatch, d.rfstdtc::date as trtsdt, true as respevalfl "
+    "false as imid_regimen, false as group_mismatch, d.rfstdtc::date as first_dose_date, true as respevalfl "
     "from (select distinct on (usubjid) * from raw.dm order by usubjid, _delivery_id desc, _line desc) d",
-    "create table {s}.fct_cycles as select usubjid, 1 as cycle, 1.0::numeric as rdi from {s}.dim_subject",
+    "create table {s}.fct_cycles as select usubjid, 1 as cycle, 1.0::numeric as relative_dose_intensity from {s}.dim_subject",
     "create table {s}.fct_eligibility as select d.usubjid, 'E' || g as criterion_id, 'met'::text as status "
     "from {s}.dim_subject d cross join generate_series(1, 7) g",
     "create table {s}.fct_best_response as select usubjid, 'PR'::text as best_response, true as is_responder, "
@@ -92,7 +92,8 @@ def build_marts(schema: str, notes: list[str] | None = None, plant: str | None =
     """Stand-in for dbt: write the gate's marts into ``schema``; ``plant`` injects a problem.
 
     Problems: ``duplicate_subject`` (a second dim_subject row), ``rdi`` (RDI 3.0 in one
-    cycle), ``missing_criterion`` (a subject with 6 criteria).
+    cycle), ``missing_criterion`` (a subject with 6 criteria), ``non_evaluable_in_tte`` (a
+    subject not response-evaluable left in fct_time_to_event, hence in the KM endpoint).
     """
     from cfz_platform.stats import write_endpoint_tables
 
@@ -104,8 +105,11 @@ def build_marts(schema: str, notes: list[str] | None = None, plant: str | None =
             conn.execute(sql.SQL("insert into {s}.dim_subject select * from {s}.dim_subject "
                                  "order by usubjid limit 1").format(s=s))
         elif plant == "rdi":
-            conn.execute(sql.SQL("update {s}.fct_cycles set rdi = 3.0 where usubjid = "
+            conn.execute(sql.SQL("update {s}.fct_cycles set relative_dose_intensity = 3.0 where usubjid = "
                                  "(select min(usubjid) from {s}.fct_cycles)").format(s=s))
+        elif plant == "non_evaluable_in_tte":
+            conn.execute(sql.SQL("update {s}.dim_subject set respevalfl = false where usubjid = "
+                                 "(select min(usubjid) from {s}.dim_subject)").format(s=s))
         elif plant == "missing_criterion":
             conn.execute(sql.SQL("delete from {s}.fct_eligibility where criterion_id = 'E7' and usubjid = "
                                  "(select min(usubjid) from {s}.fct_eligibility)").format(s=s))

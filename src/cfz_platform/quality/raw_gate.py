@@ -22,7 +22,15 @@ from __future__ import annotations
 
 from cfz_platform.ingest.contract import DOMAINS, DomainContract
 from cfz_platform.quality import reference as ref
-from cfz_platform.quality.specs import BLOCKING, WARNING, AssetSpec, Check, SuiteSpec, rows_check, sql_list
+from cfz_platform.quality.specs import (
+    BLOCKING,
+    WARNING,
+    AssetSpec,
+    Check,
+    SuiteSpec,
+    rows_check,
+    sql_list,
+)
 
 #: Date columns checked per domain; birth dates only against the future.
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {

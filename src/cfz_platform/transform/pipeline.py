@@ -15,7 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cfz_platform.db import warehouse
-from cfz_platform.quality import GateReport, QualityGateFailed, publish_artifact, record_report, run_gate
+from cfz_platform.quality import (
+    GateReport,
+    QualityGateFailed,
+    publish_artifact,
+    record_report,
+    run_gate,
+)
 from cfz_platform.transform import publish
 
 log = logging.getLogger(__name__)
@@ -64,18 +70,21 @@ def ensure_raw() -> None:
 
 
 def build_candidate(schema: str, notes: list[str]) -> None:
-    """dbt seed + build into ``schema``, then the endpoint statistics tables."""
+    """dbt seed + build into ``schema``, the endpoint statistics tables, and the endpoints the
+    data could not support (as notes)."""
     build_marts = _optional("cfz_platform.transform.build", "build_marts")
     if build_marts is None:
         raise RuntimeError("cfz_platform.transform.build.build_marts is not available yet")
-    outcome = build_marts(schema)
-    for note in getattr(outcome, "notes", None) or []:
-        notes.append(str(note))
+    build_marts(schema)
     write_endpoint_tables = _optional("cfz_platform.stats", "write_endpoint_tables")
     if write_endpoint_tables is not None:
         with warehouse.connect() as conn:
             write_endpoint_tables(conn, schema)
             conn.commit()
+    underivable_endpoints = _optional("cfz_platform.transform.build", "underivable_endpoints")
+    if underivable_endpoints is not None:
+        for gap in underivable_endpoints(schema):
+            notes.append(f"not derivable: {gap.endpoint}: {gap.reason}")
 
 
 def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], None] | None = None) -> TransformResult:
