@@ -9,6 +9,7 @@ on exactly what the feed says. Vendor aliases in use: see ``params.VENDOR_ALIASE
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from cfz_platform.simulate import params as P
 from cfz_platform.simulate.records import TAG_LB_NONCRIT, TAG_LB_NUM, Record, iso
@@ -35,14 +36,25 @@ def unit_decimals(key: str, factor: float) -> int:
     return int(min(4, max(0, P.LAB_TESTS[key].decimals - math.floor(math.log10(factor)))))
 
 
-def format_lab(key: str, std: float, unit: str) -> tuple[str, str, str, float]:
-    """Return (LBORRES, LBORNRLO, LBORNRHI, value sent converted back to standard unit)."""
+@lru_cache(maxsize=512)
+def _unit_spec(key: str, unit: str) -> tuple[float, int, str, str]:
+    """(factor, decimals, LBORNRLO, LBORNRHI) of a test sent in ``unit`` (cached)."""
     t = P.LAB_TESTS[key]
     f = unit_factor(key, unit)
     dec = unit_decimals(key, f)
-    sent = round(std * f, dec)
     lo = "" if t.lo is None or (t.lo == 0 and t.hi == 0) else f"{t.lo * f:.{dec}f}"
     hi = "" if t.hi is None or (t.lo == 0 and t.hi == 0) else f"{t.hi * f:.{dec}f}"
+    return f, dec, lo, hi
+
+
+def format_lab(key: str, std: float, unit: str) -> tuple[str, str, str, float]:
+    """Return (LBORRES, LBORNRLO, LBORNRHI, value sent converted back to standard unit).
+
+    Steps: look up the unit's factor, decimals and range (cached); round the converted
+    value to those decimals; convert the sent value back to the standard unit.
+    """
+    f, dec, lo, hi = _unit_spec(key, unit)
+    sent = round(std * f, dec)
     return f"{sent:.{dec}f}", lo, hi, sent / f
 
 

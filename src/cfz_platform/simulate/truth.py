@@ -1,4 +1,25 @@
-"""The ground-truth folder (NOT a feed): subjects.csv, dose_escalation.csv, study.json, errors.csv."""
+"""The ground-truth folder (NOT a feed): subjects.csv, dose_escalation.csv, study.json, errors.csv.
+
+subjects.csv, one row per subject (screen failures included, is_screen_failure=true):
+* group: A/B derived from the regimen (A = non-IMiD, the synopsis arm list); armcd is what
+  DM says (a few disagree on purpose); failed_criteria: ";"-separated E1..E6;
+* baseline_b2m (mg/L), baseline_albumin (g/dL), baseline_iss: from the C1D1 values sent;
+* m0 (g/dL), u0 (mg/24h), flc_excess0 (mg/dL), f, d, g (per day), h: kinetic parameters;
+* responder_prob: logistic probability of the latent responder phenotype (covariates);
+  true_response_prob: P(early_label = 1 | baseline covariates), Monte Carlo over the
+  responder draw, kinetics and assay noise; true_response_prob_latent: the same given the
+  subject's actual kinetic parameters (only assay noise left);
+* early_label(_mr, _vgpr): IMWG confirmed best response using assessments dated on or
+  before the end of cycle 4 (C4D1 + 27 days) is >= PR (>= MR, >= VGPR);
+* true_best_response: confirmed best response (rules in ``response.py``) on the values sent
+  (after corrections, before other mess); best_unconfirmed_response: best single assessment;
+* is_dlt / dlt_evaluable: escalation cohort only (domain.md); cycle1_dlt_event: a
+  DLT-type cycle-1 event in either cohort;
+* pd_date: confirmed PD (first of the two); ttp_days/ttp_event: ADaM days from the first
+  dose to PD, else censored at the last assessment; mpfs_days/mpfs_event: from the first
+  maintenance dose to PD or death, else censored at the last assessment;
+* death_cause: PROGRESSIVE DISEASE or ADVERSE EVENT.
+"""
 
 from __future__ import annotations
 
