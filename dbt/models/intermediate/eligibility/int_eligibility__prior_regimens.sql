@@ -30,7 +30,6 @@ select
     max(coalesce(cmendt, cmstdt)) filter (where is_usable) as regimen_end_date,
     string_agg(distinct drug, ', ' order by drug) filter (where is_usable) as drugs,
     string_agg(distinct drug, ', ' order by drug) filter (where is_usable and drug <> '{{ var("index_drug") }}') as partner_drugs,
-    array_agg(distinct drug order by drug) filter (where is_usable and drug <> '{{ var("index_drug") }}') as partner_drug_list,
     count(distinct drug) filter (where is_usable and drug <> '{{ var("index_drug") }}') as n_partner_drugs,
     coalesce(bool_or(drug = '{{ var("index_drug") }}') filter (where is_usable), false) as has_index_drug,
     coalesce(bool_or(drug_class = 'IMiD') filter (where is_usable), false) as has_imid,

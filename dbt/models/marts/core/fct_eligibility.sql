@@ -50,7 +50,7 @@ baseline as (
 ),
 
 on_study_partners as (
-    select usubjid, array_agg(distinct drug order by drug) as partner_drug_list, string_agg(distinct drug, ', ' order by drug) as partner_drugs
+    select usubjid, count(distinct drug) as n_partner_drugs, string_agg(distinct drug, ', ' order by drug) as partner_drugs
     from {{ ref('int_exposure__doses') }}
     where is_partner and not is_held
     group by usubjid
@@ -65,7 +65,6 @@ facts as (
         i.regimen_id as index_regimen_id,
         i.regimen_start_date,
         i.partner_drugs as index_partner_drugs,
-        i.partner_drug_list as index_partner_list,
         coalesce(i.n_partner_drugs, 0) as n_index_partners,
         i.has_imid,
         i.disallowed_partners,
@@ -86,7 +85,7 @@ facts as (
         b.baseline_flc_ratio,
         b.measurable_disease_type,
         o.partner_drugs as on_study_partner_drugs,
-        o.partner_drug_list as on_study_partner_list
+        coalesce(o.n_partner_drugs, 0) as n_on_study_partners
     from subjects s
     left join ref_dates r using (usubjid)
     left join regimen_counts rc using (usubjid)
@@ -187,13 +186,13 @@ criteria as (
     -- E7 regimen replicated on study
     select usubjid, 'E7', 'on-study partners replicate the index regimen',
         case when index_regimen_id is null or trtsdt is null then 'not_evaluable'
-             when coalesce(on_study_partner_list, array[]::text[]) = coalesce(index_partner_list, array[]::text[]) then 'met'
+             when coalesce(on_study_partner_drugs, '') = coalesce(index_partner_drugs, '') then 'met'
              else 'not_met' end,
         case when index_regimen_id is null then 'no index regimen'
              when trtsdt is null then 'not treated on study'
              else 'on study: ' || coalesce(on_study_partner_drugs, 'none') || '; index regimen: ' || coalesce(index_partner_drugs, 'none') end,
         index_regimen_id, trtsdt, null::date, null::integer,
-        coalesce(cardinality(on_study_partner_list), 0)::integer, null::numeric, on_study_partner_drugs
+        n_on_study_partners::integer, null::numeric, on_study_partner_drugs
     from facts
 )
 
