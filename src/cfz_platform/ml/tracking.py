@@ -5,8 +5,10 @@
 - Artifacts: a git-ignored local folder, ``CFZ_MLFLOW_ARTIFACTS`` or ``.cfz/mlartifacts``,
   one sub-folder per tracking database (an experiment keeps the location it was created with).
 - Registry: model ``early_response``; the alias ``champion`` moves to a new version only when
-  that version's CV AUC is strictly higher than the champion's on the same data; otherwise the
-  new version gets the alias ``challenger``. The decision is logged on the run and the version.
+  that version's CV AUC is higher than the champion's on the same data (the champion's logged
+  AUC when the snapshot hash is the same, else the champion's pipeline re-cross-validated on
+  the new data, where a tie goes to the new version); otherwise the new version gets the
+  alias ``challenger``. The decision is logged on the run and the version.
 """
 
 from __future__ import annotations
@@ -121,7 +123,8 @@ def decide_champion(client: MlflowClient, model_name: str, new_version: str, new
     2. the champion's run was trained on the same snapshot hash: compare with its logged
        ``cv_auc``; otherwise re-run the same CV for the champion's pipeline on this data
        (``reevaluate(model_uri)``), so both are compared on identical subjects and folds;
-    3. promote when the new AUC is strictly higher, else alias the new version ``challenger``;
+    3. promote when the new AUC is strictly higher (on a changed snapshot, also on a tie: the
+       new version is fitted on the newer data); else alias the new version ``challenger``;
     4. tag the version with the decision.
     """
     champ = current_champion(client, model_name)
@@ -135,8 +138,9 @@ def decide_champion(client: MlflowClient, model_name: str, new_version: str, new
         else:
             champ_auc = float(reevaluate(f"models:/{model_name}/{champ.version}"))
             compared_on = "re-evaluated"
-        promoted = new_cv_auc > champ_auc
-        verdict = "beats" if promoted else "does not beat"
+        # same data: strictly better only; new data: ties go to the version fitted on it
+        promoted = new_cv_auc > champ_auc if compared_on == "same_snapshot" else new_cv_auc >= champ_auc
+        verdict = "beats" if new_cv_auc > champ_auc else ("ties (fitted on newer data)" if promoted else "does not beat")
         decision = ChampionDecision(
             model_name, str(new_version), new_cv_auc, str(champ.version), champ_auc, compared_on,
             promoted, CHAMPION if promoted else CHALLENGER,

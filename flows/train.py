@@ -1,0 +1,27 @@
+"""Prefect flow ``train_early_response``: train, log to MLflow, register, decide the champion.
+
+Thin by design: the work is ``cfz_platform.ml.train.train_early_response``. Steps: run it;
+publish the summary as a markdown artifact and in the log; return the result as a dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from cfz_platform.ml.train import summary_lines, train_early_response
+
+
+@flow(name="train_early_response")
+def train_early_response_flow() -> dict:
+    """Train the early-response model on marts.fct_ml_features (see models/early_response)."""
+    logger = get_run_logger()
+    result = train_early_response()
+    lines = summary_lines(result)
+    for line in lines:
+        logger.info(line)
+    create_markdown_artifact(key="early-response-training", markdown="\n".join(f"- {x}" for x in lines),
+                             description=result.decision["reason"])
+    return asdict(result)
