@@ -203,7 +203,7 @@ def simulate(
     seed: int = typer.Option(20140127, help="Random seed; the same arguments give identical files."),
     out: Path = typer.Option(Path("out/landing"), help="Landing folder to write deliveries into."),
     deliveries: int = typer.Option(12, help="Number of deliveries."),
-    start_date: str = typer.Option("2026-01-05", help="First enrolment date (ISO)."),
+    start_date: str = typer.Option("2024-01-08", help="First enrolment date (ISO). The default trial ends before today, so no record is dated in the future."),
     error_rate: float = typer.Option(0.01, help="Share of records given feed mess."),
     truth: Path | None = typer.Option(None, help="Ground-truth folder (default: OUT/../truth)."),
 ) -> None:
@@ -412,7 +412,7 @@ def demo(
         typer.echo(f"[demo] 2/3 reusing the simulated trial in {landing}")
     else:
         typer.echo(f"[demo] 2/3 simulating the default trial ({patients} enrolled subjects, seed {seed}) into {landing}")
-        simulate(patients=patients, seed=seed, out=landing, deliveries=12, start_date="2026-01-05",
+        simulate(patients=patients, seed=seed, out=landing, deliveries=12, start_date="2024-01-08",
                  error_rate=0.01, truth=out / "truth")
     typer.echo("[demo] 3/3 nightly flow over every delivery")
     nightly(landing=landing, report_dir=out / "report", train=None, force=False, wait=60.0)

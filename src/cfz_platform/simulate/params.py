@@ -200,7 +200,7 @@ class SimConfig:
     patients: int = 45
     seed: int = 20140127
     deliveries: int = 12
-    start_date: date = date(2026, 1, 5)
+    start_date: date = date(2024, 1, 8)  # the default trial ends before today (no future dates)
     error_rate: float = 0.01
     dose_levels: tuple[float, ...] = DOSE_LEVELS
     dlt_probs: tuple[float, ...] = DLT_PROBS
