@@ -7,9 +7,9 @@ it, else creates the contract tables itself from ``cfz_platform.ingest.contract.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
-import csv
 
 import psycopg
 from psycopg import sql
