@@ -4,15 +4,19 @@ Each contract domain (feeds.md) gets one suite over its *current* records (the l
 delivery's version of each natural key, the same rule as staging), so a bad value that a
 later delivery corrected no longer blocks. Checks, per domain:
 
-1. required columns exist (blocking); natural-key columns non-null (blocking); other
-   required columns non-null (warning for any gap, blocking when more than
-   ``FLOOD_THRESHOLD`` of rows miss it);
+1. required columns exist (blocking); natural-key columns non-null (blocking); result
+   columns (LBORRES, EXDOSE, RSSTRESC, AETERM, VSORRES) non-null (warning for any gap,
+   blocking when more than ``FLOOD_THRESHOLD`` of rows miss it); other required columns
+   non-null (warning: e.g. screen failures legitimately have no RFSTDTC; numeric lab results
+   only need a unit);
 2. controlled terminology: lab test codes, units and specimens (from the dbt seeds), RS
    response / ECOG / skeletal-survey values: warning for any unknown value, blocking for a
    flood;
 3. lab values physically possible for the test, after converting to the standard unit with
    the seed's factor (blocking);
-4. dates neither in the future nor before the study-start floor (blocking);
+4. dates neither after the delivery that carries them (the delivery id is its timestamp)
+   nor before the study-start floor (blocking for start / collection dates, warning for end
+   dates and prior-therapy history);
 5. no duplicate natural key within the delivery that supplies the current version
    (blocking);
 6. every subject known to DM (orphans: warning, staging keeps them out until DM catches up).
@@ -45,7 +49,12 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
 FUTURE_ONLY_DATE_COLUMNS: dict[str, tuple[str, ...]] = {"dm": ("brthdtc",)}
 #: Prior-therapy history may legitimately predate the study: only a warning there.
 DATE_FLOOR_SEVERITY: dict[str, str] = {"cm": WARNING}
+#: End dates do not anchor any derivation's start (onset, dose, collection dates do): an
+#: impossible end date is reported as a warning, not a reason to stop the build.
+SECONDARY_DATE_COLUMNS = ("aeendtc", "exendtc", "cmendtc")
 LINEAGE = ("_delivery_id", "_file", "_line")
+#: Required columns holding the result itself: a flood of empty results blocks the build.
+RESULT_COLUMNS = ("lborres", "exdose", "rsstresc", "aeterm", "vsorres")
 
 
 def _nk(contract: DomainContract) -> list[str]:
@@ -80,6 +89,14 @@ def _required_checks(domain: str, contract: DomainContract) -> list[Check]:
         if col in nk:
             checks.append(Check(f"{col}_not_null", "ExpectColumnValuesToNotBeNull", {"column": col},
                                 BLOCKING, f"natural-key column {col.upper()} is never empty"))
+        elif col == "lborresu":
+            checks.append(rows_check(
+                "lborresu_not_null_numeric", _numeric_lab_without_unit_query(), WARNING,
+                "numeric lab results carry a unit (text results such as immunofixation need none)"))
+        elif col not in RESULT_COLUMNS:
+            checks.append(Check(f"{col}_not_null", "ExpectColumnValuesToNotBeNull", {"column": col},
+                                WARNING, f"required column {col.upper()} is filled in (e.g. screen "
+                                         "failures have no RFSTDTC; staging decides)"))
         else:
             checks.append(Check(f"{col}_not_null", "ExpectColumnValuesToNotBeNull", {"column": col},
                                 WARNING, f"required column {col.upper()} is filled in"))
@@ -88,6 +105,13 @@ def _required_checks(domain: str, contract: DomainContract) -> list[Check]:
                                 f"required column {col.upper()} is empty in at most "
                                 f"{ref.FLOOD_THRESHOLD:.0%} of current records"))
     return checks
+
+
+def _numeric_lab_without_unit_query() -> str:
+    text_tests = sorted({a[0] for a in ref.lab_aliases() if a[2] in ref.text_result_tests()})
+    return (f"select b.usubjid, b.lbtestcd, b.lbspec, b.lbdtc, b.lborres, {', '.join('b.' + c for c in LINEAGE)} "
+            f"from {{batch}} b where b.lborresu is null and b.lborres is not null "
+            f"and upper(b.lbtestcd) not in ({sql_list(text_tests)})")
 
 
 def _in_set_checks(col: str, values: tuple[str, ...], what: str) -> list[Check]:
@@ -141,14 +165,27 @@ def _rs_values_query(flood: bool) -> str:
             f" > {ref.FLOOD_THRESHOLD} * count(*)")
 
 
+#: The day a delivery was sent, from its id (YYYYMMDDTHHMMSS); today when the id is odd.
+DELIVERY_DAY = ("case when b._delivery_id ~ '^[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T' "
+                "then to_char(to_date(left(b._delivery_id, 8), 'YYYYMMDD'), 'YYYY-MM-DD') "
+                "else to_char(current_date, 'YYYY-MM-DD') end")
+
+
 def _date_check(domain: str, col: str, floor: bool) -> Check:
+    """Dates (possibly partial) neither after the delivery that carries them nor before the floor.
+
+    A partial date is compared on the precision it has (``2026-03`` against ``2026-03``), so
+    it fails only when every date it could stand for is impossible.
+    """
     v = f"left(b.{col}, 10)"
-    cond = f"{v} > left(to_char(current_date, 'YYYY-MM-DD'), length({v}))"
-    what = "not in the future"
+    cond = f"{v} > left({DELIVERY_DAY}, length({v}))"
+    what = "not in the future (after the delivery that carries it)"
     if floor:
         cond += f" or {v} < left('{ref.STUDY_START_FLOOR}', length({v}))"
-        what = f"not in the future and not before {ref.STUDY_START_FLOOR}"
-    severity = DATE_FLOOR_SEVERITY.get(domain, BLOCKING) if floor else BLOCKING
+        what = f"not after its delivery and not before {ref.STUDY_START_FLOOR}"
+    severity = BLOCKING
+    if col in SECONDARY_DATE_COLUMNS or (floor and DATE_FLOOR_SEVERITY.get(domain) == WARNING):
+        severity = WARNING
     query = (f"select b.usubjid, b.{col}, {', '.join('b.' + c for c in LINEAGE)} from {{batch}} b "
              f"where b.{col} ~ '^[0-9][0-9][0-9][0-9]' and ({cond})")
     return rows_check(f"{col}_plausible", query,

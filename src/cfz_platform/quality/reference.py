@@ -74,6 +74,12 @@ def known_test_codes() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
+def text_result_tests() -> frozenset[str]:
+    """Standard test codes whose result is text (no unit), e.g. immunofixation."""
+    return frozenset(r["lbtestcd"] for r in _seed("lab_tests.csv") if r.get("result_type") == "text")
+
+
+@lru_cache(maxsize=1)
 def unit_conversions() -> tuple[tuple[str, str, str, float], ...]:
     """(lbtestcd, lbspec, from_unit, factor to the standard unit), sorted; standard units too."""
     rows = {(r["lbtestcd"], r["lbspec"], r["from_unit"], float(r["factor"]))
