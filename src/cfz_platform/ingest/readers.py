@@ -10,6 +10,9 @@ A reader never decides what is loaded; it reports what it saw. Each record is a 
 - ``raw``: the record's bytes as sent (line terminator included) when it is one physical CSV
   line, else ``None`` (multi-line records, XPT). The loader passes such lines on untouched.
 
+A CSV ``Source`` also hands over ``body``, the open binary file positioned after the header,
+for the chunked fast path (``ingest.chunks``); a caller uses either ``records`` or ``body``.
+
 Problems that make the whole file unreadable raise ``Unreadable`` (the file is quarantined).
 """
 
@@ -59,6 +62,8 @@ class Source:
     blank_lines: list[int]
     #: data lines that could not be decoded as UTF-8, filled while iterating.
     undecodable_lines: list[int]
+    #: CSV only: the binary file positioned after the header line (closed by whoever reads it).
+    body: io.BufferedIOBase | None = None
 
 
 # ------------------------------------------------------------------------------------ CSV
@@ -114,11 +119,14 @@ def open_csv(path: Path) -> Source:
     header = [h.strip() for h in header]
     blank: list[int] = []
     undecodable: list[int] = []
-    return Source(header, _csv_records(fh, len(header), blank, undecodable), blank, undecodable)
+    return Source(header, _csv_records(fh, len(header), blank, undecodable), blank, undecodable, fh)
 
 
-def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int]) -> Iterator[Record]:
+def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int], first_line: int = 2) -> Iterator[Record]:
     """Yield the records of a CSV body (after the header); see ``open_csv``.
+
+    ``fh`` is any iterable of LF-terminated byte lines (an open file, closed at the end, or a
+    list of lines), the first of them being physical line ``first_line``.
 
     Steps per physical line (split on LF):
     1. decode as UTF-8 (on failure decode with ``surrogateescape`` and flag ``UNDECODABLE``);
@@ -133,7 +141,7 @@ def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int]) ->
        not give exactly one record of the right width is parsed again line by line, so a
        stray quote cannot swallow the rest of the file.
     """
-    lineno = 1
+    lineno = first_line - 1
     texts: list[str] = []
     flags: list[str | None] = []
     quotes = 0
@@ -182,7 +190,9 @@ def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int]) ->
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise Unreadable(f"the file is cut short or corrupt after line {lineno}: {exc}") from exc
     finally:
-        fh.close()
+        close = getattr(fh, "close", None)
+        if close is not None:
+            close()
 
 
 def _parse_block(start: int, texts: list[str], flags: list[str | None], n_fields: int) -> Iterator[Record]:
