@@ -9,6 +9,7 @@ kinetics, so the comparison is sensitive.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from pathlib import Path
 
@@ -55,10 +56,8 @@ def _rewrite_labs(db, landing: Path, delivery: str, where: str) -> int:
         for row in rows:
             rec = dict(zip(cols, row, strict=True))
             for c in ("lborres", "lbstresn", "lbstresc"):
-                try:
+                with contextlib.suppress(TypeError, ValueError, KeyError):
                     rec[c] = repr(float(rec[c]) * 3)
-                except (TypeError, ValueError, KeyError):
-                    pass
             out.writerow([rec[c] for c in cols])
     return len(rows)
 
