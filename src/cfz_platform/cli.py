@@ -338,9 +338,11 @@ def mlflow_ui(
     uri = tracking.tracking_uri()
     store = warehouse.settings().mlflow_dbname
     typer.echo(f"MLflow UI on http://{host}:{port} (store: PostgreSQL database {store!r}; Ctrl-C stops it)")
-    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
-           "--registry-store-uri", uri, "--host", host, "--port", str(port)]
-    raise typer.Exit(subprocess.call(cmd, env={**os.environ, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}))
+    # the store URLs go by environment, so the password never shows in the process list
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", host, "--port", str(port)]
+    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": uri, "MLFLOW_REGISTRY_STORE_URI": uri,
+           "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
+    raise typer.Exit(subprocess.call(cmd, env=env))
 
 
 @app.command()
