@@ -33,7 +33,7 @@ def generate_raw(conn, n_subjects: int) -> int:
 
     ensure_raw_layer(conn)
     conn.execute("truncate raw.dm, raw.lb, raw.rs, raw.ex, raw.cm, raw.ae, raw.vs")
-    lineage = "1, '20260301T020000', '20260301T020000/{d}.csv', {line}, md5(g::text)"
+    lineage = "1, '20261231T020000', '20261231T020000/{d}.csv', {line}, md5(g::text)"
     conn.execute(
         "insert into raw.dm (_file_id, _delivery_id, _file, _line, _row_hash, usubjid, siteid, armcd, rfstdtc) "
         f"select {lineage.format(d='dm', line='g + 1')}, 'S' || lpad(g::text, 6, '0'), '01', 'A', '2026-01-05' "

@@ -101,7 +101,7 @@ def fct_cycles_suite() -> SuiteSpec:
               {"column": "relative_dose_intensity", "min_value": 0, "max_value": ref.RDI_MAX, "strict_min": True}, BLOCKING,
               f"relative dose intensity is within (0, {ref.RDI_MAX}]"),
     ]
-    return SuiteSpec("mart", _asset("fct_cycles"), tuple(checks))
+    return SuiteSpec("mart", _asset("fct_cycles", ("usubjid", "cycle")), tuple(checks))
 
 
 def fct_eligibility_suite() -> SuiteSpec:

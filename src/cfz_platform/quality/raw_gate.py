@@ -193,17 +193,24 @@ def _date_check(domain: str, col: str, floor: bool) -> Check:
 
 
 def _duplicate_check(domain: str, contract: DomainContract) -> Check:
+    """Current records whose delivery holds their natural key more than once.
+
+    Steps: group the raw history by natural key and delivery, keep groups of two or more
+    rows (few, so cheap), and join them to the current records on the key (NULL-safe via
+    ``coalesce``, which keeps the join hashable) and on the delivery. A duplicate that a later
+    delivery superseded no longer blocks.
+    """
     nk = _nk(contract)
-    on = " and ".join(f"r.{c} is not distinct from b.{c}" for c in nk)
-    cols = ", ".join(f"b.{c}" for c in nk)
+    on = " and ".join(f"coalesce(d.{c}, '') = coalesce(b.{c}, '')" for c in nk)
+    cols = ", ".join(nk)
     query = (
-        f"select {cols}, b._delivery_id, count(*) as n_rows, "
-        f"string_agg(r._file || ':' || r._line, ', ' order by r._line) as lines "
-        f"from {{batch}} b join raw.{domain} r on {on} and r._delivery_id = b._delivery_id "
-        f"group by {cols}, b._delivery_id having count(*) > 1"
+        f"select {', '.join('b.' + c for c in nk)}, b._delivery_id, d.n_rows, d.lines "
+        f"from {{batch}} b join (select {cols}, _delivery_id, count(*) as n_rows, "
+        f"string_agg(_file || ':' || _line, ', ' order by _line) as lines from raw.{domain} "
+        f"group by {cols}, _delivery_id having count(*) > 1) d on {on} and d._delivery_id = b._delivery_id"
     )
     return rows_check("natural_key_unique_in_delivery", query, BLOCKING,
-                 f"no natural key ({', '.join(c.upper() for c in nk)}) twice in one delivery")
+                      f"no natural key ({', '.join(c.upper() for c in nk)}) twice in one delivery")
 
 
 def _orphan_check(domain: str) -> Check:
