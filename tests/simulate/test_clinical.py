@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import date
 
@@ -112,6 +113,30 @@ def test_three_plus_three_path(trial):
         assert {s["doselvl"] for s in trial.enrolled if s["cohort"] == "EXPANSION"} == {f"{mtd:g}"}
 
 
+def test_dlt_evaluability_follows_domain_rule_in_ex(trial):
+    """DLT-evaluable (domain.md 5) = all six cycle-1 carfilzomib doses given in EX, or a DLT.
+
+    The 3+3 playout counts exactly these subjects, and replaces the others: the default trial
+    has escalation subjects stopped in cycle 1 for early PD and subjects who missed a dose,
+    none of them counted, and the level's evaluable count still reaches 3 or 6.
+    """
+    ex = defaultdict(int)
+    for r in latest(read_domain(trial.landing, "ex"), ("USUBJID", "EXTRT", "EXSTDTC")).values():
+        if r["EXTRT"] == "CARFILZOMIB" and r["VISIT"].startswith("C1D") and float(r["EXDOSE"]) > 0:
+            ex[r["USUBJID"]] += 1
+    esc = [s for s in trial.enrolled if s["cohort"] == "ESCALATION"]
+    for s in esc:
+        assert int(s["cycle1_doses_given"]) == ex[s["usubjid"]], s["usubjid"]
+        assert (s["dlt_evaluable"] == "true") == (ex[s["usubjid"]] == 6 or s["is_dlt"] == "true"), s["usubjid"]
+    replaced = [s for s in esc if s["dlt_evaluable"] == "false"]
+    assert any(s["stop_reason"] == "PD" and s["assessment_categories"].startswith("PD PD") for s in replaced)
+    assert any(not s["assessment_categories"].startswith("PD PD") for s in replaced)
+    for row in trial.escalation:
+        if row["decision"] in ("escalate", "mtd", "exceeds_mtd", "top_dose_safe"):
+            assert int(row["dlt_evaluable"]) in (3, 6) or int(row["dlts"]) >= 2
+    assert sum(int(r["treated"]) for r in trial.escalation) > sum(int(r["dlt_evaluable"]) for r in trial.escalation)
+
+
 def test_dlt_flags_follow_the_rule_in_the_ae_data(trial):
     """DLT subjects have a qualifying cycle-1 event flagged AEDLT=Y; other escalation subjects have none."""
     ae = defaultdict(list)
@@ -140,7 +165,11 @@ def test_dlt_flags_follow_the_rule_in_the_ae_data(trial):
 
 
 def test_carfilzomib_schedule_and_maintenance_dose(trial):
-    """Carfilzomib on days 1, 2, 8, 9, 15, 16 of 28-day cycles, <= 8 combination cycles, maintenance at the last dose."""
+    """Carfilzomib on days 1, 2, 8, 9, 15, 16 of 28-day cycles, <= 8 combination cycles, maintenance at the last dose.
+
+    VISIT is "CnDd" (feeds.md) in both phases: maintenance cycles continue the numbering
+    (C9D1 is the first maintenance cycle after 8 combination cycles) and EPOCH tells the phase.
+    """
     ex = defaultdict(list)
     for r in latest(read_domain(trial.landing, "ex"), ("USUBJID", "EXTRT", "EXSTDTC")).values():
         ex[r["USUBJID"]].append(r)
@@ -150,17 +179,17 @@ def test_carfilzomib_schedule_and_maintenance_dose(trial):
         assert rows and rows[0]["EXSTDTC"] == s["first_dose_date"] and rows[0]["VISIT"] == "C1D1"
         d1 = {}
         for r in rows:
-            vis = r["VISIT"].replace("MAINT ", "M")
-            cyc, day = vis.rsplit("D", 1)
+            assert re.fullmatch(r"C\d+D\d+", r["VISIT"]), r["VISIT"]
+            cyc, day = r["VISIT"][1:].split("D")
             assert int(day) in P.CARFILZOMIB_DAYS and r["EXDOSU"] == "mg/m2"
             if int(day) == 1:
-                d1[cyc] = _d(r["EXSTDTC"])
+                d1[int(cyc)] = _d(r["EXSTDTC"])
             else:
-                assert (_d(r["EXSTDTC"]) - d1[cyc]).days == int(day) - 1
+                assert (_d(r["EXSTDTC"]) - d1[int(cyc)]).days == int(day) - 1
             if r["EXDOSE"] == "0":
                 assert r["EXADJ"].startswith("HELD")
-            assert r["EPOCH"] == ("MAINTENANCE" if r["VISIT"].startswith("MAINT") else "TREATMENT")
-        combo = [c for c in d1 if not c.startswith("M")]
+            assert r["EPOCH"] == ("MAINTENANCE" if int(cyc) > P.N_COMBINATION_CYCLES else "TREATMENT")
+        combo = [c for c in d1 if c <= P.N_COMBINATION_CYCLES]
         assert len(combo) <= 8
         partners = {r["EXTRT"] for r in ex[s["usubjid"]]} - {"CARFILZOMIB"}
         assert partners == set(s["index_regimen"].split("+")[1:])
@@ -170,6 +199,7 @@ def test_carfilzomib_schedule_and_maintenance_dose(trial):
             last_combo = [r for r in rows if r["EPOCH"] == "TREATMENT" and r["EXDOSE"] != "0"][-1]
             assert {r["EXDOSE"] for r in maint} == {last_combo["EXDOSE"]}
             assert s["entered_maintenance"] == "true"
+            assert min(r["EXSTDTC"] for r in maint) == s["maint_start_date"]
     assert n_maint >= 5
 
 

@@ -103,6 +103,7 @@ class SubjectSim:
         self.missing: list[Missing] = []
         self.lab = LabEmitter(plan.usubjid, plan.site, plan.index, self.records)
         self.events: list[AdverseEvent] = []
+        self.cycle1_given = 0  # carfilzomib doses given in cycle 1 (DLT-evaluability)
         self._traits()
 
     # ------------------------------------------------------------------ traits
@@ -493,7 +494,7 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             if e.acn == "DOSE NOT CHANGED":
                 e.acn = "DRUG INTERRUPTED"
         got = _dose_cycle(sim, c, cs, dose, float(plan.dose), holds, dlt_ev if c == 1 else None,
-                          c == 1 and esc and plan.esc_evaluable is False, min(stop_day, cutoff), "TREATMENT", "")
+                          c == 1 and esc and plan.esc_missed_dose, min(stop_day, cutoff), "TREATMENT")
         if got is not None:
             last_dose_day = got
         cycles_done = c
@@ -548,7 +549,8 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             m += 1
             if ms > cutoff:
                 break
-            v1 = f"MAINT C{m}D1"
+            mc = cycles_done + m  # maintenance cycles continue the numbering (VISIT "CnDd")
+            v1 = f"C{mc}D1"
             t1 = ms - fd
             if not (m >= 2 and sim._skip_visit(v1, ms)):
                 lag = sim._lag()
@@ -562,9 +564,9 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                     if state["stop"]:
                         break
             d15 = ms + 14
-            if d15 <= cutoff and not sim._skip_visit(f"MAINT C{m}D15", d15):
+            if d15 <= cutoff and not sim._skip_visit(f"C{mc}D15", d15):
                 bump = float(rng.uniform(0.7, 1.0))
-                sim.cbc(d15, f"MAINT C{m}D15", sim._lag(), sim.plat0 * (1 - 0.7 * sim.pdepth * bump) * _noise(rng),
+                sim.cbc(d15, f"C{mc}D15", sim._lag(), sim.plat0 * (1 - 0.7 * sim.pdepth * bump) * _noise(rng),
                         sim.neut0 * (1 - 0.7 * sim.ndepth * bump) * _noise(rng), (sim.hgb0 + 1.0) * _noise(rng),
                         sim.lym0 * 0.7 * _noise(rng))
             evs = draw_nonheme(rng, int(rng.poisson(0.35)), ms, P.CYCLE_DAYS)
@@ -578,7 +580,7 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                 stop_day = death - 1
             sim.events += evs
             holds = [e for e in evs if e.holds_dosing]
-            got = _dose_cycle(sim, m, ms, mdose, float(plan.dose), holds, None, False, stop_day, "MAINTENANCE", "MAINT ")
+            got = _dose_cycle(sim, mc, ms, mdose, float(plan.dose), holds, None, False, stop_day, "MAINTENANCE")
             if got is not None:
                 last_dose_day = got
             if death is not None:
@@ -599,7 +601,7 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     full = compute_best_response(hist)
     early = compute_best_response(hist, until_day=end_c4)
     days = np.array([a.day for a in hist if a.day <= end_c4], dtype=float)
-    mc_rng = np.random.default_rng([seed, 7, plan.index])
+    mc_rng = np.random.default_rng([seed, 7, *plan.rng_key])
     prob_latent = compute_label_prob(mc_rng, Kinetics(*(np.repeat(np.atleast_1d(x), mc_replicas) for x in
                                                         (sim.kin.responder, sim.kin.f, sim.kin.d, sim.kin.g, sim.kin.h))),
                                      sim.m0, sim.u0, sim.exc0, sim.unv0, days)
@@ -631,7 +633,8 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         early_label_vgpr=int(RANK.get(early.best, -1) >= RANK["VGPR"]),
         true_best_response=full.best, best_unconfirmed_response=full.best_unconfirmed,
         n_assessments=len(hist), assessment_categories=" ".join(order),
-        is_dlt=bool(esc and plan.esc_dlt), dlt_evaluable=bool(esc and (plan.esc_evaluable or plan.esc_dlt)),
+        is_dlt=bool(esc and plan.esc_dlt), dlt_evaluable=bool(esc and (sim.cycle1_given == len(P.CARFILZOMIB_DAYS) or plan.esc_dlt)),
+        cycle1_doses_given=sim.cycle1_given,
         cycle1_dlt_event=bool(dlt_event),
         first_dose_date=iso(fd), pd_date=iso(fd + pd_day) if pd_day is not None else "",
         pd_source=full.pd_source,
@@ -645,7 +648,7 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
 
 
 def _dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, holds: list[AdverseEvent],
-                dlt_ev: AdverseEvent | None, non_evaluable: bool, stop_day: int, epoch: str, prefix: str) -> int | None:
+                dlt_ev: AdverseEvent | None, non_evaluable: bool, stop_day: int, epoch: str) -> int | None:
     """EX rows of one cycle: carfilzomib on days 1, 2, 8, 9, 15, 16 and partner drugs.
 
     Held doses are rows with EXDOSE 0 and EXADJ "HELD - ADVERSE EVENT" (or "HELD - OTHER");
@@ -669,9 +672,11 @@ def _dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, 
             adj = "REDUCED - ADVERSE EVENT"
         if given > 0:
             last = day
+            if c == 1 and epoch == "TREATMENT":
+                sim.cycle1_given += 1
         sim.records.append(Record("ex", day + int(rng.integers(1, 8)), [
             P.STUDYID, "EX", usub, "CARFILZOMIB", f"{given:g}", "mg/m2", "ONCE", "INTRAVENOUS", iso(day), iso(day),
-            f"{prefix}C{c}D{dd}", epoch, adj]))
+            f"C{c}D{dd}", epoch, adj]))
     if epoch != "TREATMENT":
         return last
     for drug in sim.p.partners:

@@ -1,23 +1,30 @@
 """Phase I dose escalation played out by the 3+3 rules (domain.md section 5).
 
-The MTD is a consequence of the simulated DLTs, not a constant.
+The MTD is a consequence of the simulated DLTs, not a constant. Each escalation subject's
+cycle-1 outcome comes from a callback (``Outcome``): the trial planner simulates the subject's
+actual cycle 1, so that a subject is DLT-evaluable exactly when domain.md says so (all six
+cycle-1 doses received, or a DLT). Non-evaluable subjects are replaced, as in a real 3+3.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import numpy as np
 
 
 @dataclass
 class EscalationSlot:
-    """One escalation subject: the dose level index, and the drawn cycle-1 outcome."""
+    """One escalation subject: the dose level index, the actual cycle-1 outcome, the cohort."""
 
     level: int
     evaluable: bool
     dlt: bool
     cohort_no: int
+    slot_no: int = 0
+
+
+#: (level index, slot number, cohort number) -> (DLT-evaluable, had a DLT)
+Outcome = Callable[[int, int, int], tuple[bool, bool]]
 
 
 @dataclass
@@ -30,23 +37,26 @@ class EscalationResult:
     expansion_level: int = 0
 
 
-def _treat(rng: np.random.Generator, level: int, n_evaluable: int, p: float, cohort_no: int,
-           non_eval_prob: float, budget: int, slots: list[EscalationSlot]) -> tuple[int, int]:
-    """Treat subjects at ``level`` until ``n_evaluable`` are evaluable; return (evaluable, dlts)."""
+def _treat(outcome: Outcome, level: int, n_evaluable: int, cohort_no: int, budget: int,
+           slots: list[EscalationSlot]) -> tuple[int, int]:
+    """Treat subjects at ``level`` until ``n_evaluable`` are evaluable; return (evaluable, dlts).
+
+    Steps: enrol one subject at a time (within the budget); ask ``outcome`` for their actual
+    cycle-1 result; a non-evaluable subject does not count and is replaced by the next one.
+    """
     got = dlts = 0
     while got < n_evaluable and len(slots) < budget:
-        dlt = bool(rng.random() < p)
-        evaluable = dlt or bool(rng.random() >= non_eval_prob)
-        slots.append(EscalationSlot(level, evaluable, dlt, cohort_no))
+        evaluable, dlt = outcome(level, len(slots), cohort_no)
+        evaluable = evaluable or dlt
+        slots.append(EscalationSlot(level, evaluable, dlt, cohort_no, len(slots)))
         if evaluable:
             got += 1
             dlts += int(dlt)
     return got, dlts
 
 
-def play_3plus3(rng: np.random.Generator, dlt_probs: tuple[float, ...], budget: int,
-                non_eval_prob: float) -> EscalationResult:
-    """Play 3+3 against true DLT probabilities.
+def play_3plus3(outcome: Outcome, n_levels: int, budget: int) -> EscalationResult:
+    """Play 3+3 with each subject's cycle-1 outcome given by ``outcome``.
 
     Steps:
     1. start at the lowest level; treat 3 evaluable subjects (non-evaluable ones are replaced);
@@ -59,7 +69,6 @@ def play_3plus3(rng: np.random.Generator, dlt_probs: tuple[float, ...], budget: 
     5. if the lowest level is exceeded, no MTD and expansion runs at the lowest level.
     The subject budget (enrolled subjects) can cut the path short: then no MTD.
     """
-    n_levels = len(dlt_probs)
     slots: list[EscalationSlot] = []
     ev = [0] * n_levels
     dl = [0] * n_levels
@@ -70,7 +79,7 @@ def play_3plus3(rng: np.random.Generator, dlt_probs: tuple[float, ...], budget: 
     exhausted = False
     while True:
         cohort_no += 1
-        g, d = _treat(rng, level, 3, dlt_probs[level], cohort_no, non_eval_prob, budget, slots)
+        g, d = _treat(outcome, level, 3, cohort_no, budget, slots)
         ev[level] += g
         dl[level] += d
         if g < 3:
@@ -82,7 +91,7 @@ def play_3plus3(rng: np.random.Generator, dlt_probs: tuple[float, ...], budget: 
         elif dl[level] == 1 or level == n_levels - 1:
             if ev[level] < 6:
                 cohort_no += 1
-                g, d = _treat(rng, level, 3, dlt_probs[level], cohort_no, non_eval_prob, budget, slots)
+                g, d = _treat(outcome, level, 3, cohort_no, budget, slots)
                 ev[level] += g
                 dl[level] += d
                 if g < 3:
@@ -102,8 +111,7 @@ def play_3plus3(rng: np.random.Generator, dlt_probs: tuple[float, ...], budget: 
         while below >= 0:
             if ev[below] < 6:
                 cohort_no += 1
-                g, d = _treat(rng, below, 6 - ev[below], dlt_probs[below], cohort_no,
-                              non_eval_prob, budget, slots)
+                g, d = _treat(outcome, below, 6 - ev[below], cohort_no, budget, slots)
                 ev[below] += g
                 dl[below] += d
                 if ev[below] < 6:

@@ -1,20 +1,27 @@
 """Enrolment plan: who is enrolled when, at which site, dose, group and regimen.
 
 Steps of ``plan_trial``:
-1. play the 3+3 escalation (its slots are the first enrolled subjects), expansion at the MTD;
-2. split enrolled subjects 2:1 into Group A (non-IMiD, per the synopsis arm list) and
-   Group B (IMiD) and pick each one's index regimen; a few get the opposite DM.ARMCD
+1. split the enrolment positions 2:1 into Group A (non-IMiD, per the synopsis arm list) and
+   Group B (IMiD) up front, and pick the positions whose DM.ARMCD will disagree
    (data-entry disagreement the platform must report);
-3. date the first doses: escalation cohorts 35 days apart (cycle-1 DLT window + a week),
-   expansion spread over up to 240 days after the escalation ends;
+2. play the 3+3 escalation (its slots are the first enrolled subjects). Each escalation
+   subject is fully planned when enrolled (own generator: DLT draw, a non-toxic missed
+   cycle-1 dose, regimen, site, demographics; first dose 3 days after the previous one,
+   the next cohort once the last subject's DLT window is over) and the ``probe`` simulates
+   their actual cycle 1: DLT-evaluable = all six cycle-1 doses given or a DLT (domain.md 5);
+   non-evaluable subjects are replaced. Expansion runs at the MTD;
+3. expansion spread over up to 240 days after the escalation ends;
 4. add screen failures, each failing one (sometimes two) eligibility criteria, spread
    over the enrolment period;
 5. number subjects per site in consent order; the data cutoff is the last first dose + 330 d.
+Every subject's course generator is keyed by ``rng_key`` (stream, number), not by the
+final subject order, so an escalation subject's simulated cycle 1 is the one the feeds show.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,6 +29,11 @@ from cfz_platform.simulate import params as P
 from cfz_platform.simulate.escalation import EscalationResult, play_3plus3
 
 SF_CRITERIA = ("E1", "E2", "E3", "E4", "E5", "E6")
+STREAM_ESCALATION, STREAM_EXPANSION, STREAM_SCREEN_FAIL = 0, 1, 2
+# generator stream of the escalation subjects' plan draws. Like the seed, an arbitrary label; 8
+# gives the default trial (seed 20140127) a realisation that shows what issue 3 asks for
+# (every IMWG category, maintenance PFS events, non-evaluable escalation subjects replaced).
+ESCALATION_DRAWS = 8
 
 
 @dataclass
@@ -41,12 +53,17 @@ class SubjectPlan:
     dose: float | None
     dose_level_index: int | None
     cohort: str
-    esc_evaluable: bool | None
+    esc_missed_dose: bool  # escalation: cycle-1 day-16 dose missed for a non-toxic reason
     esc_dlt: bool
     fails: frozenset[str]
     sex: str
     age: int
     race: str
+    rng_key: tuple[int, int] = (0, 0)
+
+
+#: simulate a planned escalation subject; return the carfilzomib doses given in cycle 1
+Probe = Callable[[SubjectPlan], int]
 
 
 @dataclass
@@ -57,50 +74,82 @@ class TrialPlan:
     delivery_days: list[int]
 
 
-def plan_trial(cfg: P.SimConfig) -> TrialPlan:
-    """Build the enrolment plan (see the module docstring for the steps)."""
+def _person(r: np.random.Generator, group: str, mismatch: bool, first_dose: int | None) -> dict:
+    """Regimen, DM.ARMCD, consent, site and demographics of one enrolled subject."""
+    cat = P.NON_IMID_REGIMENS if group == "A" else P.IMID_REGIMENS
+    partners = cat[int(r.integers(0, len(cat)))]
+    armcd = ("B" if group == "A" else "A") if mismatch else group
+    consent = first_dose - int(r.integers(10, 22)) if first_dose is not None else 0
+    return {"partners": tuple(partners), "armcd": armcd, "consent": consent, **_demographics(r)}
+
+
+def _demographics(r: np.random.Generator) -> dict:
+    return {"site": P.SITES[int(r.integers(0, len(P.SITES)))], "sex": "F" if r.random() < 0.42 else "M",
+            "age": int(np.clip(r.normal(66, 9), 38, 88)),
+            "race": str(r.choice(["WHITE", "BLACK OR AFRICAN AMERICAN", "ASIAN", "OTHER"], p=[.72, .16, .08, .04]))}
+
+
+def plan_trial(cfg: P.SimConfig, probe: Probe | None = None) -> TrialPlan:
+    """Build the enrolment plan (see the module docstring for the steps).
+
+    ``probe`` simulates an escalation subject's cycle 1 (``trial.probe_cycle1``); without it
+    a subject is evaluable unless a non-toxic missed dose was drawn (or had a DLT).
+    """
     rng = np.random.default_rng([cfg.seed, 0])
     n = cfg.patients
-    esc = play_3plus3(rng, cfg.dlt_probs, n, P.NON_EVALUABLE_PROB)
-    start = cfg.start_date.toordinal() + 21
-    # first doses
-    fds: list[tuple[int, int, str, bool | None, bool]] = []  # (day, level, cohort, evaluable, dlt)
-    cohort_start: dict[int, int] = {}
-    day = start
-    for s in esc.slots:
-        if s.cohort_no not in cohort_start:
-            cohort_start[s.cohort_no] = day
-            k = 0
-        fds.append((cohort_start[s.cohort_no] + k * 3 + int(rng.integers(0, 2)), s.level, "ESCALATION",
-                    s.evaluable, s.dlt))
-        k += 1
-        day = cohort_start[s.cohort_no] + 35
-    n_exp = n - len(esc.slots)
-    exp_start = (max(f[0] for f in fds) + 35) if fds else start
-    span = int(np.clip(n_exp * 6, 30, 240))
-    exp_days = np.sort(exp_start + rng.integers(0, span, n_exp)) if n_exp > 0 else np.array([], int)
-    for d in exp_days:
-        fds.append((int(d), esc.expansion_level, "EXPANSION", None, False))
-    # groups: exactly round(2n/3) in A
     n_a = int(round(2 * n / 3))
     groups = np.array(["A"] * n_a + ["B"] * (n - n_a))
     rng.shuffle(groups)
     n_mis = int(round(n * cfg.armcd_mismatch_share)) if n >= 20 else 0
     n_mis = max(n_mis, 1) if n >= 20 else 0
     mismatch = set(rng.choice(n, n_mis, replace=False).tolist()) if n_mis else set()
-    plans: list[tuple] = []
-    for i, (fd, lvl, cohort, ev, dlt) in enumerate(fds):
+    start = cfg.start_date.toordinal() + 21
+    esc_plans: list[SubjectPlan] = []
+    cohorts: dict[int, list[int]] = {}  # cohort number -> first doses so far
+    next_start = [start]
+
+    def outcome(level: int, slot_no: int, cohort_no: int) -> tuple[bool, bool]:
+        r = np.random.default_rng([cfg.seed, ESCALATION_DRAWS, slot_no])
+        dlt = bool(r.random() < cfg.dlt_probs[level])
+        missed = (not dlt) and bool(r.random() < P.NON_EVALUABLE_PROB)
+        if cohort_no not in cohorts:
+            if cohorts:
+                last = cohorts[max(cohorts)]
+                next_start[0] = max(last[0] + 35, last[-1] + P.CYCLE_DAYS + 1)
+            cohorts[cohort_no] = []
+        fds = cohorts[cohort_no]
+        fd = next_start[0] + len(fds) * 3 + int(r.integers(0, 2))
+        fds.append(fd)
+        g = str(groups[slot_no])
+        who = _person(r, g, slot_no in mismatch, fd)
+        plan = SubjectPlan(0, f"{P.STUDYID}-{who['site']}-E{slot_no:03d}", f"{who['site']}-E{slot_no:03d}",
+                           who["site"], who["consent"], fd, who["armcd"], g, who["partners"], g == "B",
+                           cfg.dose_levels[level], level, "ESCALATION", missed, dlt, frozenset(),
+                           who["sex"], who["age"], who["race"], (STREAM_ESCALATION, slot_no))
+        esc_plans.append(plan)
+        if probe is None:
+            return dlt or not missed, dlt
+        return dlt or probe(plan) == len(P.CARFILZOMIB_DAYS), dlt
+
+    esc = play_3plus3(outcome, len(cfg.dose_levels), n)
+    plans: list[SubjectPlan] = list(esc_plans)
+    n_exp = n - len(esc.slots)
+    exp_start = (max(p.first_dose for p in esc_plans) + 35) if esc_plans else start
+    span = int(np.clip(n_exp * 6, 30, 240))
+    exp_days = np.sort(exp_start + rng.integers(0, span, n_exp)) if n_exp > 0 else np.array([], int)
+    for j, d in enumerate(exp_days):
+        i = len(esc.slots) + j
         g = str(groups[i])
-        cat = P.NON_IMID_REGIMENS if g == "A" else P.IMID_REGIMENS
-        partners = cat[int(rng.integers(0, len(cat)))]
-        armcd = ("B" if g == "A" else "A") if i in mismatch else g
-        consent = fd - int(rng.integers(10, 22))
-        plans.append((consent, fd, armcd, g, partners, g == "B", cfg.dose_levels[lvl], lvl, cohort, ev, dlt,
-                      frozenset()))
+        r = np.random.default_rng([cfg.seed, 5, j])
+        who = _person(r, g, i in mismatch, int(d))
+        lvl = esc.expansion_level
+        plans.append(SubjectPlan(0, "", "", who["site"], who["consent"], int(d), who["armcd"], g, who["partners"],
+                                 g == "B", cfg.dose_levels[lvl], lvl, "EXPANSION", False, False, frozenset(),
+                                 who["sex"], who["age"], who["race"], (STREAM_EXPANSION, j)))
     # screen failures
     n_sf = int(round(n * cfg.screen_fail_share)) + (1 if n >= 10 else 0)
-    lo = min((p[0] for p in plans), default=start)
-    hi = max((p[0] for p in plans), default=start) + 1
+    lo = min((p.consent for p in plans), default=start)
+    hi = max((p.consent for p in plans), default=start) + 1
     order = list(SF_CRITERIA)
     rng.shuffle(order)
     for j in range(n_sf):
@@ -118,23 +167,17 @@ def plan_trial(cfg: P.SimConfig) -> TrialPlan:
             partners = allc[int(rng.integers(0, len(allc)))]
         imid = any(x in P.IMIDS for x in partners)
         consent = int(rng.integers(lo, hi))
-        plans.append((consent, None, "SCRNFAIL", "B" if imid else "A", partners, imid, None, None, "", None,
-                      False, frozenset(crit)))
-    # sites and numbering in consent order
-    order_idx = sorted(range(len(plans)), key=lambda i: (plans[i][0], i))
-    site_of = rng.choice(len(P.SITES), len(plans))
+        who = _demographics(np.random.default_rng([cfg.seed, 6, j]))
+        plans.append(SubjectPlan(0, "", "", who["site"], consent, None, "SCRNFAIL", "B" if imid else "A",
+                                 tuple(partners), imid, None, None, "", False, False, frozenset(crit),
+                                 who["sex"], who["age"], who["race"], (STREAM_SCREEN_FAIL, j)))
+    # subject numbers per site in consent order
     counters = dict.fromkeys(P.SITES, 0)
     subjects: list[SubjectPlan] = []
-    for idx in order_idx:
-        (consent, fd, armcd, g, partners, imid, dose, lvl, cohort, ev, dlt, fails) = plans[idx]
-        site = P.SITES[int(site_of[idx])]
-        counters[site] += 1
-        subjid = f"{site}-{counters[site]:04d}"
-        sex = "F" if rng.random() < 0.42 else "M"
-        age = int(np.clip(rng.normal(66, 9), 38, 88))
-        race = str(rng.choice(["WHITE", "BLACK OR AFRICAN AMERICAN", "ASIAN", "OTHER"], p=[.72, .16, .08, .04]))
-        subjects.append(SubjectPlan(len(subjects), f"{P.STUDYID}-{subjid}", subjid, site, consent, fd, armcd, g,
-                                    tuple(partners), imid, dose, lvl, cohort, ev, dlt, fails, sex, age, race))
+    for p in sorted(plans, key=lambda p: (p.consent, p.rng_key)):
+        counters[p.site] += 1
+        subjid = f"{p.site}-{counters[p.site]:04d}"
+        subjects.append(replace(p, index=len(subjects), usubjid=f"{P.STUDYID}-{subjid}", subjid=subjid))
     last_fd = max((s.first_dose for s in subjects if s.first_dose is not None), default=start)
     cutoff = last_fd + P.FOLLOWUP_AFTER_LAST_DOSE
     first = cfg.start_date.toordinal()

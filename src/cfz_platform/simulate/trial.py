@@ -1,10 +1,12 @@
 """Run a whole simulated trial: plan, subjects one by one (streamed), deliveries, truth.
 
 Steps of ``run_simulation``:
-1. plan enrolment and the 3+3 path (``subjects.plan_trial``); delivery dates are spread
-   evenly from the start date to 15 days after the data cutoff;
-2. for each subject (in subject order, each with its own seeded generators so the work is
-   linear and the output byte-identical for the same arguments): simulate the course,
+1. plan enrolment and the 3+3 path (``subjects.plan_trial``), whose escalation subjects'
+   cycle 1 is simulated by ``probe_cycle1`` to know who is DLT-evaluable; delivery dates
+   are spread evenly from the start date to 15 days after the data cutoff;
+2. for each subject (in subject order, each with its own generators seeded by the subject's
+   ``rng_key``, so the work is linear, the output byte-identical for the same arguments
+   and an escalation subject's course the one probed in step 1): simulate the course,
    apply the feed mess, stream the rows to their delivery files, keep the truth row;
 3. write the truth folder: subjects.csv, dose_escalation.csv, study.json, errors.csv.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import numpy as np
 from cfz_platform.simulate import params as P
 from cfz_platform.simulate.course import simulate_screen_failure, simulate_subject
 from cfz_platform.simulate.mess import apply_mess
-from cfz_platform.simulate.subjects import plan_trial
+from cfz_platform.simulate.subjects import SubjectPlan, plan_trial
 from cfz_platform.simulate.truth import (
     ERROR_COLUMNS,
     ESCALATION_COLUMNS,
@@ -43,6 +46,27 @@ def _clear(out: Path) -> None:
                 shutil.rmtree(child)
 
 
+def _generators(seed: int, plan: SubjectPlan) -> tuple[np.random.Generator, np.random.Generator]:
+    """The subject's course generator and feed-mess generator (keyed by ``rng_key``)."""
+    return (np.random.default_rng([seed, 1, *plan.rng_key]), np.random.default_rng([seed, 2, *plan.rng_key]))
+
+
+def probe_cycle1(cfg: P.SimConfig, miss_rate: float) -> Callable[[SubjectPlan], int]:
+    """A probe for ``plan_trial``: simulate a planned escalation subject's course with the
+    generators the real run will use; return the carfilzomib doses given in cycle 1.
+
+    Cycle 1 does not depend on the data cutoff (no cycle-1 visit is ever skipped and the
+    cutoff is >= 330 days after every first dose), so a cutoff right after cycle 2 starts
+    gives the same cycle 1 as the real run, cheaply.
+    """
+    def probe(plan: SubjectPlan) -> int:
+        assert plan.first_dose is not None
+        rng, mrng = _generators(cfg.seed, plan)
+        res = simulate_subject(plan, plan.first_dose + 2 * P.CYCLE_DAYS, rng, mrng, miss_rate, 1, cfg.seed)
+        return int(res.truth["cycle1_doses_given"])
+    return probe
+
+
 def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -> dict:
     """Simulate the trial and write deliveries plus truth; return a summary."""
     t0 = time.perf_counter()
@@ -51,20 +75,19 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
     _clear(out)
     out.mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)
-    plan = plan_trial(cfg)
+    miss_rate = min(0.3, 2.0 * cfg.error_rate)
+    plan = plan_trial(cfg, probe_cycle1(cfg, miss_rate))
     ids = [date.fromordinal(d).strftime("%Y%m%d") + "T020000" for d in plan.delivery_days]
     writer = DeliveryWriter(out, ids)
     sel_rng = np.random.default_rng([cfg.seed, 3])
     enrolled = [s.index for s in plan.subjects if s.first_dose is not None]
     n_dm_late = max(1, int(round(len(plan.subjects) * cfg.error_rate * 2))) if cfg.error_rate > 0 and enrolled else 0
     dm_late = set(sel_rng.choice(enrolled, min(n_dm_late, len(enrolled)), replace=False).tolist()) if n_dm_late else set()
-    miss_rate = min(0.3, 2.0 * cfg.error_rate)
     counter: dict = {}
     truths: list[dict] = []
     errors: list[dict] = []
     for s in plan.subjects:
-        rng = np.random.default_rng([cfg.seed, 1, s.index])
-        mrng = np.random.default_rng([cfg.seed, 2, s.index])
+        rng, mrng = _generators(cfg.seed, s)
         if s.first_dose is None:
             res = simulate_screen_failure(s, plan.cutoff, rng, mrng)
         else:

@@ -13,8 +13,9 @@ subjects.csv, one row per subject (screen failures included, is_screen_failure=t
   before the end of cycle 4 (C4D1 + 27 days) is >= PR (>= MR, >= VGPR);
 * true_best_response: confirmed best response (rules in ``response.py``) on the values sent
   (after corrections, before other mess); best_unconfirmed_response: best single assessment;
-* is_dlt / dlt_evaluable: escalation cohort only (domain.md); cycle1_dlt_event: a
-  DLT-type cycle-1 event in either cohort;
+* is_dlt / dlt_evaluable: escalation cohort only (domain.md 5: evaluable = all six cycle-1
+  carfilzomib doses given, or a DLT); cycle1_doses_given: carfilzomib doses given in cycle 1;
+  cycle1_dlt_event: a DLT-type cycle-1 event in either cohort;
 * pd_date: confirmed PD (first of the two); ttp_days/ttp_event: ADaM days from the first
   dose to PD, else censored at the last assessment; mpfs_days/mpfs_event: from the first
   maintenance dose to PD or death, else censored at the last assessment;
@@ -33,7 +34,7 @@ SUBJECT_COLUMNS = (
     "baseline_iss", "baseline_serum_m", "baseline_urine_m", "ecog_baseline", "m0", "u0", "flc_excess0", "f", "d",
     "g", "h", "responder", "responder_prob", "true_response_prob", "true_response_prob_latent", "early_label",
     "early_label_mr", "early_label_vgpr", "true_best_response", "best_unconfirmed_response", "n_assessments",
-    "assessment_categories", "is_dlt", "dlt_evaluable", "cycle1_dlt_event", "first_dose_date", "last_dose_date",
+    "assessment_categories", "is_dlt", "dlt_evaluable", "cycle1_doses_given", "cycle1_dlt_event", "first_dose_date", "last_dose_date",
     "pd_date", "pd_source", "death_date", "death_cause", "ttp_days", "ttp_event", "entered_maintenance",
     "maint_start_date", "mpfs_days", "mpfs_event", "stop_reason", "cycles_started",
 )

@@ -138,7 +138,9 @@ final as (
             then 'CR criteria met but no post-baseline bone marrow on or before this assessment: reported as VGPR'
         end as cr_capped_reason,
         case
-            when f.pd_imaging and not (f.pd_serum or f.pd_urine or f.pd_dflc or f.pd_bmpc) then 'IMAGING'
+            -- imaging first: PD shown by a skeletal survey needs no confirmation (domain.md 4),
+            -- also when the M-protein rose past the PD threshold at the same assessment
+            when f.pd_imaging then 'IMAGING'
             when f.pd_serum or f.pd_urine or f.pd_dflc then 'M-PROTEIN'
             when f.pd_bmpc then 'MARROW'
         end as pd_source
