@@ -62,7 +62,8 @@ def held_out(truth_dir: Path) -> None:
     spec = load_spec()
     with warehouse.connect() as conn:
         frame = load_features(conn, spec)
-    truth = pd.read_csv(truth_dir / "subjects.csv")[["usubjid", "true_response_prob", "early_label"]]
+    truth = pd.read_csv(truth_dir / "subjects.csv")[["usubjid", "true_response_prob",
+                                                        "true_response_prob_latent", "early_label"]]
     frame = frame.merge(truth, on="usubjid", how="left")
     X, y = training_frame(frame, spec)
     oracle_p = frame.loc[X.index, "true_response_prob"].to_numpy()
@@ -82,6 +83,9 @@ def held_out(truth_dir: Path) -> None:
     print(f"held-out AUC, comparator (boosting): {auc_comp:.3f}")
     print(f"held-out AUC, oracle true_response_prob: {auc_oracle:.3f}")
     print(f"ratio champion / oracle: {auc / auc_oracle:.3f} (target >= 0.9)")
+    latent = frame.loc[X_te.index, "true_response_prob_latent"]
+    if latent.notna().all():
+        print(f"(for reference) held-out AUC of truth true_response_prob_latent: {roc_auc_score(y_te, latent):.3f}")
 
 
 def trial45(base_db: str, out: Path) -> None:
