@@ -65,8 +65,9 @@ def test_prior_therapy_supports_eligibility(trial):
     """Enrolled subjects meet E1-E4 on the CM/RS data; each screen failure's data breaks its criteria."""
     cm = defaultdict(list)
     for r in read_domain(trial.landing, "cm"):
-        assert r["CMCAT"] == "PRIOR MYELOMA THERAPY"
-        cm[r["USUBJID"]].append(r)
+        assert r["CMCAT"] in ("PRIOR MYELOMA THERAPY", "SUBSEQUENT MYELOMA THERAPY")
+        if r["CMCAT"] == "PRIOR MYELOMA THERAPY":
+            cm[r["USUBJID"]].append(r)
     pd_rows = {(r["USUBJID"], r["RSLNKGRP"]): _d(r["RSDTC"]) for r in read_domain(trial.landing, "rs")
                if r["EPOCH"] == "PRIOR THERAPY" and r["RSSTRESC"] == "PD"}
     for s in trial.subjects:
@@ -137,11 +138,50 @@ def test_dlt_evaluability_follows_domain_rule_in_ex(trial):
     assert sum(int(r["treated"]) for r in trial.escalation) > sum(int(r["dlt_evaluable"]) for r in trial.escalation)
 
 
-def test_dlt_flags_follow_the_rule_in_the_ae_data(trial):
-    """DLT subjects have a qualifying cycle-1 event flagged AEDLT=Y; other escalation subjects have none."""
+BLEEDING = ("Epistaxis", "Haematoma", "Petechiae")
+
+
+def _ae_by_subject(trial) -> dict[str, list[dict]]:
     ae = defaultdict(list)
     for r in latest(read_domain(trial.landing, "ae"), ("USUBJID", "AESPID")).values():
         ae[r["USUBJID"]].append(r)
+    return ae
+
+
+def _cycle2_delay(trial) -> dict[str, int]:
+    """Days by which C2D1 came later than C1D1 + 28, from the carfilzomib EX rows."""
+    d1 = defaultdict(dict)
+    for r in latest(read_domain(trial.landing, "ex"), ("USUBJID", "EXTRT", "EXSTDTC")).values():
+        if r["EXTRT"] == "CARFILZOMIB" and r["VISIT"] in ("C1D1", "C2D1"):
+            d1[r["USUBJID"]][r["VISIT"]] = _d(r["EXSTDTC"])
+    return {u: (v["C2D1"] - v["C1D1"]).days - 28 for u, v in d1.items() if len(v) == 2}
+
+
+def _dlt_rule(r: dict, rows: list[dict], delay2: int | None) -> str | None:
+    """The domain.md 5 DLT rule a related cycle-1 AE meets (None: none)."""
+    g = int(r["AETOXGR"])
+    dur = (_d(r["AEENDTC"]) - _d(r["AESTDTC"])).days if len(r["AEENDTC"]) == 10 else 99
+    heme = r["AEDECOD"] in ("Neutropenia", "Thrombocytopenia", "Anaemia", "Febrile neutropenia")
+    if r["AEDECOD"] == "Febrile neutropenia":
+        return "febrile neutropenia"
+    if r["AEDECOD"] == "Thrombocytopenia" and g == 4:
+        return "grade 4 thrombocytopenia"
+    if r["AEDECOD"] == "Thrombocytopenia" and g == 3 and any(
+            b["AEDECOD"] in BLEEDING and b["AESTDTC"] <= r["AEENDTC"] and b["AEENDTC"] >= r["AESTDTC"] for b in rows):
+        return "grade 3 thrombocytopenia with bleeding"
+    if r["AEDECOD"] == "Neutropenia" and g == 4 and dur > 7:
+        return "grade 4 neutropenia > 7 days"
+    if not heme and g >= 3 and not (r["AEDECOD"] in ("Nausea", "Vomiting", "Diarrhoea") and g == 3 and dur <= 3):
+        return "non-haematologic grade >= 3"
+    if r["AEACN"] == "DRUG INTERRUPTED" and delay2 is not None and delay2 > 14:
+        return "cycle 2 delayed > 14 days"
+    return None
+
+
+def test_dlt_flags_follow_the_rule_in_the_ae_data(trial):
+    """DLT subjects have a qualifying cycle-1 event flagged AEDLT=Y; other escalation subjects have none."""
+    ae = _ae_by_subject(trial)
+    delay2 = _cycle2_delay(trial)
     for s in trial.enrolled:
         if s["cohort"] != "ESCALATION":
             continue
@@ -151,17 +191,93 @@ def test_dlt_flags_follow_the_rule_in_the_ae_data(trial):
             day = (_d(r["AESTDTC"]) - fd).days + 1
             if not 1 <= day <= 28 or r["AEREL"] not in ("POSSIBLE", "PROBABLE", "DEFINITE"):
                 continue
-            g = int(r["AETOXGR"])
-            dur = (_d(r["AEENDTC"]) - _d(r["AESTDTC"])).days if len(r["AEENDTC"]) == 10 else 99
-            heme = r["AEDECOD"] in ("Neutropenia", "Thrombocytopenia", "Anaemia", "Febrile neutropenia")
-            if (r["AEDECOD"] == "Febrile neutropenia" or (r["AEDECOD"] == "Thrombocytopenia" and g == 4)
-                    or (r["AEDECOD"] == "Neutropenia" and g == 4 and dur > 7)
-                    or (not heme and g >= 3 and not (r["AEDECOD"] in ("Nausea", "Vomiting", "Diarrhoea")
-                                                     and g == 3 and dur <= 3))):
+            if _dlt_rule(r, ae[s["usubjid"]], delay2.get(s["usubjid"])):
                 qualifying.append(r)
         assert bool(qualifying) == (s["is_dlt"] == "true"), s["usubjid"]
         if qualifying:
             assert any(r["AEDLT"] == "Y" for r in qualifying)
+
+
+def test_grade3_thrombocytopenia_with_bleeding(trial):
+    """Bleeding AEs (grade 1-2) overlap grade >= 3 thrombocytopenia, with a platelet count < 50 x 10^9/L
+    behind it; in one escalation subject it is their cycle-1 DLT (grade 3, not 4: the bleeding rule)."""
+    ae = _ae_by_subject(trial)
+    plat = defaultdict(list)
+    for r in read_domain(trial.landing, "lb"):
+        key, v = to_standard(r)
+        if key == "PLAT" and v is not None:
+            plat[r["USUBJID"]].append((_d(r["LBDTC"]), v))
+    pairs = []
+    for u, rows in ae.items():
+        for t in rows:
+            if t["AEDECOD"] != "Thrombocytopenia" or int(t["AETOXGR"]) < 3 or len(t["AEENDTC"]) != 10:
+                continue
+            for b in rows:
+                if b["AEDECOD"] in BLEEDING and b["AESTDTC"] <= t["AEENDTC"] and b["AEENDTC"] >= t["AESTDTC"]:
+                    assert int(b["AETOXGR"]) <= 2 and b["AEBODSYS"]
+                    assert min(v for d, v in plat[u] if _d(t["AESTDTC"]) <= d <= _d(t["AEENDTC"])) < 50
+                    pairs.append((u, t, b))
+    assert len(pairs) >= 2
+    by_id = {s["usubjid"]: s for s in trial.enrolled}
+    dlt = [(u, t) for u, t, _b in pairs if by_id[u]["cohort"] == "ESCALATION" and t["AEDLT"] == "Y"]
+    assert any(int(t["AETOXGR"]) == 3 and by_id[u]["is_dlt"] == "true" for u, t in dlt)
+
+
+def test_cycle2_delay_dlt(trial):
+    """An escalation subject's only DLT is a grade-2 related toxicity that interrupted cycle 1 and
+    delayed cycle 2 by more than 14 days (EX: C2D1 later than C1D1 + 28 + 14)."""
+    ae = _ae_by_subject(trial)
+    delay2 = _cycle2_delay(trial)
+    found = []
+    for s in trial.enrolled:
+        if s["cohort"] != "ESCALATION" or s["is_dlt"] != "true":
+            continue
+        fd = _d(s["first_dose_date"])
+        rules = {_dlt_rule(r, ae[s["usubjid"]], delay2.get(s["usubjid"])) for r in ae[s["usubjid"]]
+                 if 1 <= (_d(r["AESTDTC"]) - fd).days + 1 <= 28 and r["AEREL"] in ("POSSIBLE", "PROBABLE", "DEFINITE")}
+        if rules - {None} == {"cycle 2 delayed > 14 days"}:
+            assert 14 < delay2[s["usubjid"]] <= 21
+            found.append(s["usubjid"])
+    assert found
+    # non-DLT escalation subjects are never delayed that long
+    assert all(delay2.get(s["usubjid"], 0) <= 14 for s in trial.enrolled
+               if s["cohort"] == "ESCALATION" and s["is_dlt"] == "false")
+
+
+def test_new_anti_myeloma_therapy_after_pd_or_off_study(trial):
+    """Some subjects start a new anti-myeloma regimen (CM, not PRIOR MYELOMA THERAPY) after confirmed PD
+    or after stopping for toxicity; then TTP is censored at the last assessment before it."""
+    new = defaultdict(list)
+    for r in read_domain(trial.landing, "cm"):
+        if r["CMCAT"] != "PRIOR MYELOMA THERAPY":
+            new[r["USUBJID"]].append(r)
+    assert len(new) >= 3
+    rs = defaultdict(list)
+    for r in read_domain(trial.landing, "rs"):
+        if r["RSTESTCD"] == "OVRLRESP" and r["EPOCH"] != "PRIOR THERAPY":
+            rs[r["USUBJID"]].append(_d(r["RSDTC"]))
+    by_id = {s["usubjid"]: s for s in trial.enrolled}
+    after_tox = []
+    for u, rows in new.items():
+        s = by_id[u]
+        start = {_d(r["CMSTDTC"]) for r in rows}
+        assert len(start) == 1 and {r["CMENDTC"] for r in rows} == {""}
+        start_d = start.pop()
+        assert start_d.isoformat() == s["new_therapy_date"]
+        assert {r["CMTRT"].upper() for r in rows} <= {"POMALIDOMIDE", "POMALYST", "DARATUMUMAB", "DEXAMETHASONE",
+                                                        "DECADRON", "BENDAMUSTINE", "PREDNISONE"}
+        assert start_d > _d(s["last_dose_date"])  # off study treatment first
+        assert s["stop_reason"] in ("PD", "TOX")
+        if s["stop_reason"] == "PD":
+            assert start_d > _d(s["pd_date"]) and s["ttp_event"] == "1"
+        else:
+            after_tox.append(u)
+            assert s["ttp_event"] == "0"
+            censor = _d(s["first_dose_date"]).toordinal() + int(s["ttp_days"]) - 1
+            assert censor < start_d.toordinal()
+    # at least one subject has a response assessment after starting new therapy (so it must be ignored)
+    assert any(max(rs[u]) > _d(by_id[u]["new_therapy_date"]) for u in after_tox)
+    assert {s["stop_reason"] for s in trial.enrolled if s["new_therapy_date"]} == {"PD", "TOX"}
 
 
 def test_carfilzomib_schedule_and_maintenance_dose(trial):

@@ -7,15 +7,23 @@ Steps of ``simulate_subject`` (enrolled subject):
    skeletal survey, ECOG, vitals);
 3. up to 8 combination cycles of 28 days: day-1 visit (myeloma panel from C2, assessment,
    investigator response, ECOG, vitals), cycle-1 day 8/15 panels for early kinetics, CBC on
-   days 8 and 15 (platelet nadir days 8-15), AEs (haematologic ones from the counts), the
-   cycle-1 DLT of the escalation draw, holds/reductions/delays, carfilzomib on days 1, 2, 8,
-   9, 15, 16 and the regimen's partner drugs;
+   days 8 and 15 (platelet nadir days 8-15), AEs (haematologic ones from the counts, with a
+   bleeding AE now and then beside grade >= 3 thrombocytopenia), the cycle-1 DLT of the
+   escalation plan (its kind: grade 4 / grade 3 + bleeding thrombocytopenia, grade 4
+   neutropenia > 7 days, febrile neutropenia, grade 3 non-haematologic, or a grade 2
+   toxicity that interrupts cycle 1 and delays cycle 2 by 15-21 days), holds/reductions/
+   delays, carfilzomib on days 1, 2, 8, 9, 15, 16 and the regimen's partner drugs;
 4. stop at confirmed PD (2 consecutive M-protein PDs, or imaging), death, toxicity or cutoff;
 5. final assessment 28 days after the last combination cycle ends (EOT), then maintenance
-   (single-agent carfilzomib at the last dose) for those without PD, until PD/death/cutoff;
+   (single-agent carfilzomib at the last dose, cycles numbered on: VISIT C9D1, ...) for those
+   without PD, until PD/death/cutoff;
 6. deaths: from PD after confirmed PD (AE "Disease progression", grade 5) or from an AE;
-7. the truth row: IMWG best response by the simulator's own rules, the early labels, TTP
-   and maintenance PFS, and the Monte-Carlo response probabilities.
+   some subjects start a new anti-myeloma regimen (CM, CMCAT SUBSEQUENT MYELOMA THERAPY)
+   after PD or after stopping for toxicity (then before their final assessment);
+7. the truth row: IMWG best response by the simulator's own rules (no confirmation across
+   new therapy), the early labels, TTP (censored before new therapy) and maintenance PFS,
+   DLT-evaluability from the cycle-1 doses actually given, and the Monte-Carlo response
+   probabilities.
 Missing visits (feed mess) are decided here with a separate generator and treated as visits
 that were not done, so the truth reflects them.
 """
@@ -42,6 +50,8 @@ from cfz_platform.simulate.prior_therapy import build_prior_therapy
 from cfz_platform.simulate.records import TAG_DM_FIRST, Record, iso
 from cfz_platform.simulate.response import RANK, ImwgAssessor, Panel, compute_best_response
 from cfz_platform.simulate.safety import (
+    BLEEDING,
+    DELAY_TERMS,
     DLT_NONHEME,
     FATAL,
     GI_TERMS,
@@ -305,6 +315,7 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     sim = SubjectSim(plan, cutoff, rng, mess_rng, miss_rate)
     fd = plan.first_dose
     assert fd is not None
+    aux = np.random.default_rng([seed, 9, *plan.rng_key])  # bleeding, cycle-2 delay, new therapy
     prior = build_prior_therapy(rng, plan.usubjid, plan.consent, plan.partners, plan.fails,
                                 int(rng.integers(3, 11)), sim.records)
     scr = fd - int(rng.integers(3, 8))
@@ -395,6 +406,8 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         dtype = None
         if c == 1 and dlt_event:
             dtype = ("PLAT4", "NEUT4", "FN", "NONHEME")[int(rng.integers(0, 4))]
+            if esc and plan.esc_dlt_kind:
+                dtype = plan.esc_dlt_kind
         counts = {}
         for dd, bump in ((8, rng.uniform(0.6, 1.0)), (15, rng.uniform(0.75, 1.0))):
             plat = sim.plat0 * (1 - pdep * bump) * _noise(rng)
@@ -403,6 +416,8 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                 plat, neut = max(plat, 26.0), max(neut, 0.55)
             if dtype == "PLAT4" and dd == 8:
                 plat = float(rng.uniform(12, 24))
+            if dtype == "PLAT3BLEED":
+                plat = float(aux.uniform(27, 45)) if dd == 8 else max(plat, 30.0)
             if dtype == "NEUT4":
                 neut = float(rng.uniform(0.2, 0.45))
             if dtype == "FN" and dd == 15:
@@ -439,7 +454,9 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                         e.grade = 2
         cyc_events += nh
         dlt_ev = None
-        if dtype in ("FN", "NONHEME"):
+        if dtype == "DELAY" and (state["pending_pd"] or state["stop"]):
+            dtype = "NONHEME"  # cycle 2 may not be given: make the DLT a grade 3 event instead
+        if dtype in ("FN", "NONHEME", "DELAY"):
             on = cs + int(rng.integers(9, 20)) if dtype == "FN" else cs + int(rng.integers(2, 24))
             if dtype == "FN":
                 dlt_ev = AdverseEvent("Febrile neutropenia", HEME["Febrile neutropenia"][1], HEME["Febrile neutropenia"][0],
@@ -449,6 +466,11 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                 bodsys, terms, _w = NONHEME[dec]
                 dlt_ev = AdverseEvent(dec, terms[0], bodsys, 3, on, on + int(rng.integers(5, 20)), "PROBABLE",
                                       bool(rng.random() < 0.6), True)
+                if dtype == "DELAY":  # grade 2: a DLT only because it delays cycle 2 by > 14 days
+                    dec = DELAY_TERMS[int(aux.integers(0, len(DELAY_TERMS)))]
+                    bodsys, terms, _w = NONHEME[dec]
+                    dlt_ev = AdverseEvent(dec, terms[0], bodsys, 2, min(on, cs + 15), min(on, cs + 15) + 21,
+                                          "PROBABLE", False, True)
             dlt_ev.protect_dates = True
             dlt_ev.acn = "DRUG INTERRUPTED"
             cyc_events.append(dlt_ev)
@@ -467,7 +489,7 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             if c == 1 and dtype == "NEUT4" and decod == "Neutropenia":
                 end = onset + int(rng.integers(9, 14))
                 is_dlt = True
-            if c == 1 and dtype == "PLAT4" and decod == "Thrombocytopenia":
+            if c == 1 and dtype in ("PLAT4", "PLAT3BLEED") and decod == "Thrombocytopenia":
                 is_dlt = True
             bodsys, term = HEME[decod]
             ev = AdverseEvent(decod, term, bodsys, grade, onset, end, "PROBABLE", False, is_dlt)
@@ -475,6 +497,16 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             if is_dlt:
                 dlt_ev = ev
             cyc_events.append(ev)
+            # bleeding with grade >= 3 thrombocytopenia: the planned DLT, or now and then outside
+            # the escalation cycle 1 (where it would be a DLT the plan did not draw)
+            if decod == "Thrombocytopenia" and grade >= 3 and (
+                    (c == 1 and dtype == "PLAT3BLEED") or (not (c == 1 and esc) and aux.random() < 0.3)):
+                bdec = tuple(BLEEDING)[int(aux.integers(0, len(BLEEDING)))]
+                b_on = onset + int(aux.integers(0, 3))
+                bleed = AdverseEvent(bdec, BLEEDING[bdec][1], BLEEDING[bdec][0], int(aux.integers(1, 3)), b_on,
+                                     min(b_on + int(aux.integers(1, 6)), end), ("UNLIKELY", "POSSIBLE")[int(aux.integers(0, 2))])
+                bleed.protect_dates = c == 1 and esc
+                cyc_events.append(bleed)
         if dlt_ev is not None:
             dlt_ev.dlt = True
             dlt_ev.acn = "DRUG INTERRUPTED"
@@ -516,7 +548,9 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             delay = int(rng.integers(7, 22)) if (c == 1 and dlt_ev is not None) else int(rng.integers(7, 15))
         else:
             delay = 0 if rng.random() < 0.8 else int(rng.integers(1, 6))
-        if rng.random() < 0.015:
+        if c == 1 and dtype == "DELAY":
+            delay = 15 + int(aux.integers(0, 7))  # the interrupting toxicity delays cycle 2 by 15-21 days
+        if rng.random() < 0.015 and not (c == 1 and dtype == "DELAY"):
             stop_reason = "TOX"
             break
     else:
@@ -593,13 +627,24 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             death, death_cause = dday, "PROGRESSIVE DISEASE"
             bodsys, term = FATAL["Disease progression"]
             sim.events.append(AdverseEvent("Disease progression", term, bodsys, 5, dday, dday, "NOT RELATED", True))
+    # ---- new anti-myeloma therapy after PD or after stopping for toxicity (off study)
+    new_therapy = None
+    if stop_reason == "PD" and state["pd_confirm"] is not None and aux.random() < 0.6:
+        new_therapy = state["pd_confirm"] + int(aux.integers(14, 43))
+    elif stop_reason == "TOX" and aux.random() < 0.6:
+        new_therapy = (last_dose_day or cs) + int(aux.integers(10, 27))  # before the final assessment
+    if new_therapy is not None and (new_therapy > cutoff or (death is not None and new_therapy >= death)):
+        new_therapy = None
+    if new_therapy is not None:
+        _new_therapy_records(sim, new_therapy, aux)
     sim.records += ae_records(plan.usubjid, sim.events, cutoff, rng)
     sim.dm(fd + int(rng.integers(1, 6)), death)
     # ---- truth
     hist = assessor.history
     end_c4 = (c4_start - fd + 27) if c4_start is not None else 111
-    full = compute_best_response(hist)
-    early = compute_best_response(hist, until_day=end_c4)
+    nt_rel = (new_therapy - fd) if new_therapy is not None else None
+    full = compute_best_response(hist, new_therapy_day=nt_rel)
+    early = compute_best_response(hist, until_day=end_c4, new_therapy_day=nt_rel)
     days = np.array([a.day for a in hist if a.day <= end_c4], dtype=float)
     mc_rng = np.random.default_rng([seed, 7, *plan.rng_key])
     prob_latent = compute_label_prob(mc_rng, Kinetics(*(np.repeat(np.atleast_1d(x), mc_replicas) for x in
@@ -608,8 +653,9 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     prob_cov = compute_label_prob(mc_rng, draw_kinetics(mc_rng, sim.cov, mc_replicas), sim.m0, sim.u0, sim.exc0,
                                   sim.unv0, days)
     truth = _truth_base(sim, prior)
-    last_assess = hist[-1].day if hist else 0
-    pd_day = full.pd_day
+    before_nt = [a for a in hist if nt_rel is None or a.day < nt_rel]  # TTP: censored before new therapy
+    last_assess = before_nt[-1].day if before_nt else 0
+    pd_day = full.pd_day if (full.pd_day is not None and (nt_rel is None or full.pd_day < nt_rel)) else None
     ttp_event = pd_day is not None
     ttp_date = fd + (pd_day if ttp_event else last_assess)
     death_rel = (death - fd) if death is not None else None
@@ -642,9 +688,32 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         ttp_days=ttp_date - fd + 1, ttp_event=int(ttp_event),
         entered_maintenance=bool(maint_start is not None and maint_start <= cutoff), **mp,
         stop_reason=stop_reason or "", cycles_started=cycles_done,
+        new_therapy_date=iso(new_therapy) if new_therapy is not None else "",
         last_dose_date=iso(last_dose_day) if last_dose_day else "",
     )
     return SubjectResult(sim.records, truth, sim.missing)
+
+
+NEW_THERAPIES: tuple[tuple[tuple[str, str, str], ...], ...] = (
+    (("Pomalidomide", "4", "mg"), ("Dexamethasone", "40", "mg")),
+    (("Daratumumab", "16", "mg/kg"), ("Dexamethasone", "20", "mg")),
+    (("Pomalyst", "4", "mg"), ("Decadron", "40", "mg")),
+    (("Bendamustine", "90", "mg/m2"), ("Prednisone", "60", "mg/m2")),
+)
+NEW_THERAPY_CMCAT = "SUBSEQUENT MYELOMA THERAPY"
+
+
+def _new_therapy_records(sim: SubjectSim, start: int, aux: np.random.Generator) -> None:
+    """CM rows of a new anti-myeloma regimen started on ``start`` (ongoing: no CMENDTC).
+
+    Steps: pick a salvage regimen (synonyms such as Pomalyst/Decadron included); one CM row
+    per drug with CMCAT "SUBSEQUENT MYELOMA THERAPY" and CMGRPID "POST1"; available 7-20 days later.
+    """
+    drugs = NEW_THERAPIES[int(aux.integers(0, len(NEW_THERAPIES)))]
+    avail = min(start + int(aux.integers(7, 21)), sim.cutoff + P.MAX_LAG_DAYS)
+    for trt, dose, unit in drugs:
+        sim.records.append(Record("cm", avail, [P.STUDYID, "CM", sim.p.usubjid, trt, NEW_THERAPY_CMCAT, "POST1",
+                                                dose, unit, iso(start), ""]))
 
 
 def _dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, holds: list[AdverseEvent],

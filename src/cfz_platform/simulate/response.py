@@ -24,7 +24,7 @@ Operational choices (where domain.md leaves room), all applied to standard units
   no MR or VGPR for FLC/BMPC drivers (except the IFE-negative VGPR above);
 * NE: a measurable driver's value is missing;
 * confirmation: two consecutive non-NE assessments confirm the lower of their two
-  categories when it is >= MR; PD by M-protein needs two consecutive PD assessments (date
+  categories when it is >= MR and no new anti-myeloma therapy started before the second; PD by M-protein needs two consecutive PD assessments (date
   = the first), PD by imaging needs none; assessments after confirmed PD are ignored;
 * best overall response: best confirmed category; else SD when any assessment before PD
   was SD or better (an unconfirmed response counts as SD); else PD when confirmed; else NE.
@@ -189,14 +189,16 @@ class BestResponse:
     confirmed_days: list[int]
 
 
-def compute_best_response(history: list[Assessment], until_day: int | None = None) -> BestResponse:
+def compute_best_response(history: list[Assessment], until_day: int | None = None,
+                          new_therapy_day: int | None = None) -> BestResponse:
     """Best confirmed response from assessments in date order.
 
     Steps:
     1. keep non-NE assessments (dated <= until_day when given);
     2. find confirmed PD: imaging PD at once, M-protein PD when the next one is PD too
        (date = the first); drop assessments after the confirming one;
-    3. for each consecutive pair before PD, the lower category is confirmed when >= MR;
+    3. for each consecutive pair before PD, the lower category is confirmed when >= MR and
+       no new anti-myeloma therapy started before the second one (``new_therapy_day``);
     4. best = best confirmed; else SD if any SD-or-better; else PD if confirmed; else NE.
     """
     seq = [a for a in history if a.category != "NE" and (until_day is None or a.day <= until_day)]
@@ -216,6 +218,8 @@ def compute_best_response(history: list[Assessment], until_day: int | None = Non
     best_rank = -1
     confirmed_days = []
     for a, b in zip(pre, pre[1:], strict=False):
+        if new_therapy_day is not None and b.day > new_therapy_day:
+            continue
         r = min(RANK[a.category], RANK[b.category])
         if r >= RANK["MR"]:
             confirmed_days.append(a.day)

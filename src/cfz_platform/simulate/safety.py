@@ -1,6 +1,7 @@
 """Adverse events: the term catalogue, grade and relatedness draws, and AE rows.
 
-Death from progressive disease is recorded as an AE with AEDECOD "Disease progression",
+Grade >= 3 thrombocytopenia is sometimes accompanied by a bleeding AE (``BLEEDING``, grade 1-2,
+overlapping it). Death from progressive disease is recorded as an AE with AEDECOD "Disease progression",
 AETOXGR 5 and AEOUT "FATAL" (besides DM.DTHDTC/DTHFL); other deaths are grade-5 AEs of
 their cause (e.g. "Sepsis"). AEDLT is the investigator's flag, "Y" on the event that makes
 a cycle-1 DLT (the flag is also set on such events in the expansion cohort).
@@ -45,6 +46,11 @@ GI_TERMS = frozenset({"Nausea", "Vomiting", "Diarrhoea"})
 DLT_NONHEME = ("Acute kidney injury", "Dyspnoea", "Hypertension", "Pneumonia")
 HEME = {"Thrombocytopenia": (BLOOD, "Low platelets"), "Neutropenia": (BLOOD, "Neutropenia"),
         "Anaemia": (BLOOD, "Anemia"), "Febrile neutropenia": (BLOOD, "Febrile neutropenia")}
+# bleeding AEs (grade 1-2) that accompany grade >= 3 thrombocytopenia
+BLEEDING = {"Epistaxis": (RESP, "Nose bleed"), "Haematoma": ("VASCULAR DISORDERS", "Bruising"),
+            "Petechiae": ("SKIN AND SUBCUTANEOUS TISSUE DISORDERS", "Petechiae")}
+# grade-2 toxicities that interrupt cycle 1 and delay cycle 2 (the cycle-2 delay DLT)
+DELAY_TERMS = ("Fatigue", "Peripheral sensory neuropathy", "Diarrhoea")
 FATAL = {"Sepsis": (INF, "Sepsis"), "Cardiac failure": ("CARDIAC DISORDERS", "Heart failure"),
          "Disease progression": (GEN, "Disease progression")}
 RELATED = ("POSSIBLE", "PROBABLE", "DEFINITE")

@@ -6,7 +6,8 @@ Steps of ``plan_trial``:
    (data-entry disagreement the platform must report);
 2. play the 3+3 escalation (its slots are the first enrolled subjects). Each escalation
    subject is fully planned when enrolled (own generator: DLT draw, a non-toxic missed
-   cycle-1 dose, regimen, site, demographics; first dose 3 days after the previous one,
+   cycle-1 dose, regimen, site, demographics; DLTs meet the ``DLT_KINDS`` rules in turn;
+   first dose 3 days after the previous one,
    the next cohort once the last subject's DLT window is over) and the ``probe`` simulates
    their actual cycle 1: DLT-evaluable = all six cycle-1 doses given or a DLT (domain.md 5);
    non-evaluable subjects are replaced. Expansion runs at the MTD;
@@ -29,6 +30,9 @@ from cfz_platform.simulate import params as P
 from cfz_platform.simulate.escalation import EscalationResult, play_3plus3
 
 SF_CRITERIA = ("E1", "E2", "E3", "E4", "E5", "E6")
+# the DLT rules of domain.md 5, cycled over the escalation DLTs in order, so that a small
+# trial shows the rare ones too (grade 3 thrombocytopenia with bleeding, cycle-2 delay)
+DLT_KINDS = ("PLAT3BLEED", "DELAY", "PLAT4", "NONHEME", "NEUT4", "FN")
 STREAM_ESCALATION, STREAM_EXPANSION, STREAM_SCREEN_FAIL = 0, 1, 2
 # generator stream of the escalation subjects' plan draws. Like the seed, an arbitrary label; 8
 # gives the default trial (seed 20140127) a realisation that shows what issue 3 asks for
@@ -60,6 +64,7 @@ class SubjectPlan:
     age: int
     race: str
     rng_key: tuple[int, int] = (0, 0)
+    esc_dlt_kind: str = ""  # escalation DLT subjects: which DLT rule their cycle-1 event meets
 
 
 #: simulate a planned escalation subject; return the carfilzomib doses given in cycle 1
@@ -126,6 +131,8 @@ def plan_trial(cfg: P.SimConfig, probe: Probe | None = None) -> TrialPlan:
                            who["site"], who["consent"], fd, who["armcd"], g, who["partners"], g == "B",
                            cfg.dose_levels[level], level, "ESCALATION", missed, dlt, frozenset(),
                            who["sex"], who["age"], who["race"], (STREAM_ESCALATION, slot_no))
+        if dlt:
+            plan = replace(plan, esc_dlt_kind=DLT_KINDS[sum(p.esc_dlt for p in esc_plans) % len(DLT_KINDS)])
         esc_plans.append(plan)
         if probe is None:
             return dlt or not missed, dlt

@@ -19,7 +19,10 @@ subjects.csv, one row per subject (screen failures included, is_screen_failure=t
 * pd_date: confirmed PD (first of the two); ttp_days/ttp_event: ADaM days from the first
   dose to PD, else censored at the last assessment; mpfs_days/mpfs_event: from the first
   maintenance dose to PD or death, else censored at the last assessment;
-* death_cause: PROGRESSIVE DISEASE or ADVERSE EVENT.
+* death_cause: PROGRESSIVE DISEASE or ADVERSE EVENT;
+* new_therapy_date: start of a new anti-myeloma regimen (CM, CMCAT SUBSEQUENT MYELOMA
+  THERAPY) after PD or after stopping for toxicity; TTP is censored at the last assessment
+  before it, and no response is confirmed by an assessment after it.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ SUBJECT_COLUMNS = (
     "early_label_mr", "early_label_vgpr", "true_best_response", "best_unconfirmed_response", "n_assessments",
     "assessment_categories", "is_dlt", "dlt_evaluable", "cycle1_doses_given", "cycle1_dlt_event", "first_dose_date", "last_dose_date",
     "pd_date", "pd_source", "death_date", "death_cause", "ttp_days", "ttp_event", "entered_maintenance",
-    "maint_start_date", "mpfs_days", "mpfs_event", "stop_reason", "cycles_started",
+    "maint_start_date", "mpfs_days", "mpfs_event", "stop_reason", "cycles_started", "new_therapy_date",
 )
 ERROR_COLUMNS = ("error_id", "kind", "category", "delivery_id", "file", "line", "column", "value", "usubjid",
                  "description")
