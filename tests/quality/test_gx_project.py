@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from cfz_platform.config import project_root
-from cfz_platform.quality.context import build_context, suite_files
+from cfz_platform.quality.context import build_context, set_connection_env, suite_files
+
+
+@pytest.fixture(autouse=True)
+def _datasource_env(warehouse_db):
+    """GX tests a datasource's connection when it adds it: point it at this module's database."""
+    set_connection_env()
 
 
 def _mtimes(root):

@@ -15,7 +15,7 @@ from psycopg import sql
 from cfz_platform.db import warehouse
 
 LINEAGE = ("_file_id", "_delivery_id", "_file", "_line", "_row_hash")
-FIRST_DELIVERY = "20260301T020000"
+FIRST_DELIVERY = "20260315T020000"
 
 
 def insert_raw(conn: psycopg.Connection, domain: str, delivery: str, rows: Iterable[dict], first_line: int = 2) -> None:
