@@ -2,8 +2,8 @@
   Assign every study-drug administration to a cycle (domain.md 3).
   Steps:
     1. the cycle comes from the EX VISIT label (CnDd) when present;
-    2. otherwise from dates: the latest cycle whose day-1 dose (known from labelled records)
-       is on or before the dose date;
+    2. otherwise from dates: counted in cycle-length steps from the latest labelled day-1
+       dose on or before the dose date (a dose 30 days after C8D1 is in cycle 9);
     3. otherwise (no labels at all): 28-day windows counted from the first dose;
     4. a cycle is maintenance when EPOCH says MAINTENANCE, else combination.
 -#}
@@ -28,7 +28,13 @@ assigned as (
         d.*,
         coalesce(
             d.visit_cycle,
-            (select max(ls.cycle) from labelled_starts ls where ls.usubjid = d.usubjid and ls.start_date <= d.exstdt),
+            (
+                select ls.cycle + floor((d.exstdt - ls.start_date) / {{ var('cycle_length_days') }}::numeric)::int
+                from labelled_starts ls
+                where ls.usubjid = d.usubjid and ls.start_date <= d.exstdt
+                order by ls.start_date desc
+                limit 1
+            ),
             floor((d.exstdt - f.trtsdt) / {{ var('cycle_length_days') }}::numeric)::int + 1
         ) as cycle,
         case when d.visit_cycle is not null then 'visit' else 'date' end as cycle_source
