@@ -38,10 +38,6 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _not_implemented(name: str) -> None:
-    _fail(f"`cfz {name}` is not implemented yet", code=2)
-
-
 def _load_flow(module: str, name: str):
     """Import a Prefect flow from ``flows/`` and point Prefect at the local server.
 

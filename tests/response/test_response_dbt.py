@@ -19,7 +19,9 @@ def built(db):
     from cfz_platform.ingest.schema import ensure_raw_layer
 
     ensure_raw_layer(db)
-    return run_dbt(["build", "--select", "+fct_best_response", "+fct_time_to_event", "+fct_response_assessments"])
+    # cautious: only the tests whose every parent is selected (not relationships to unbuilt marts)
+    return run_dbt(["build", "--select", "+fct_best_response", "+fct_time_to_event", "+fct_response_assessments",
+                    "--indirect-selection", "cautious"])
 
 
 def test_imwg_unit_tests_pass(built):
