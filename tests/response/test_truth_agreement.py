@@ -138,3 +138,13 @@ def test_orr_rows_with_clopper_pearson_intervals(chain, db):
     assert (got[("ORR_PROTOCOL", "OVERALL")][1], got[("ORR_CONVENTIONAL", "OVERALL")][1]) == tuple(derived)
     truth_cb = sum(t["true_best_response"] in ("sCR", "CR", "VGPR", "PR", "MR") for t in chain.values())
     assert abs(got[("ORR_PROTOCOL", "OVERALL")][1] - truth_cb) <= 2
+
+
+def test_mtd_and_dlt_count_rows_match_truth(chain, db):
+    """rpt_study_endpoints carries the MTD and the number of DLTs of the escalation (as in truth)."""
+    rows = {e: (n, k, est) for e, n, k, est in db.execute(
+        "select endpoint, n_subjects, n_count, estimate from marts.rpt_study_endpoints "
+        "where endpoint in ('MTD', 'DLT_COUNT') and population = 'OVERALL'").fetchall()}
+    truth_dlts = sum(t["is_dlt"] == "true" and t["cohort"] == "ESCALATION" for t in chain.values())
+    assert rows["DLT_COUNT"][1] == truth_dlts > 0
+    assert rows["MTD"][2] == 36.0  # the default trial's MTD (truth/study.json)

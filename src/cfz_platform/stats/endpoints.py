@@ -92,7 +92,7 @@ def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[di
                                km.survival[i], km.ci_lower[i], km.ci_upper[i]))
     if escalation is not None:
         mtd = [r for r in escalation if r.get("is_mtd")]
-        dlts = sum(int(r.get("n_dlt") or 0) for r in escalation)
+        dlts = sum(int(r.get("n_with_dlt") or 0) for r in escalation)
         evaluable = sum(int(r.get("n_dlt_evaluable") or 0) for r in escalation)
         endpoints.append(("MTD", "OVERALL", None, None, None, None,
                           float(mtd[0]["dose_level"]) if mtd else None, None, None, "mg/m2", "3+3",
