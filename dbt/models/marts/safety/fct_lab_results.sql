@@ -4,6 +4,7 @@
     unique_key='lab_record_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    pre_hook="set local jit = off",
     post_hook=[
       "delete from {{ this }} t where not exists (select 1 from {{ ref('stg_sdtm__lb') }} s where s.lab_record_key = t.lab_record_key and s.is_usable and s.lbdt is not null)"
     ]
@@ -16,8 +17,9 @@
     1. usable staged results with a full date;
     2. baseline (ABLFL = Y): the subject's last result per test and specimen dated on or
        before the first study dose; BASE/BNRIND from it; CHG and PCHG;
-    3. CTCAE grades in the low and high direction with the shared ctcae_grade macro
-       (null where no grade applies); baseline grades are the grades of the baseline record;
+    3. CTCAE grades in the low and high direction with the shared set-based ctcae_grades
+       macro (one pass over the table, JIT off; null where no grade applies); baseline
+       grades are the grades of the baseline record;
     4. row_hash over every derived value.
   Incremental (same schema): the whole set is derived again (cheap), and only rows that are
   new or whose row_hash changed are written (delete+insert on lab_record_key); a post-hook
@@ -67,19 +69,20 @@ base as (
       on b.usubjid = w.usubjid and b.lbtestcd = w.lbtestcd and b.lbspec = w.lbspec and b.is_baseline
 ),
 
+ctcae as (
+    {{ ctcae_grades('base', 'lab_record_key', 'lbtestcd', 'lbstresn', 'lbstresu', 'lbnrlo', 'lbnrhi',
+                    'base', 'bnrind', lbspec_col='lbspec') }}
+),
+
 graded as (
     select
         b.*,
         case when b.lbstresn < b.lbnrlo then 'LOW' when b.lbstresn > b.lbnrhi then 'HIGH'
              when b.lbstresn is not null and (b.lbnrlo is not null or b.lbnrhi is not null) then 'NORMAL' end as anrind,
-        {%- if context.get('ctcae_grade') %}
-        {{ ctcae_grade('L', 'b.lbtestcd', 'b.lbstresn', 'b.lbstresu', 'b.lbnrlo', 'b.lbnrhi', 'b.base', 'b.bnrind', lbspec_col='b.lbspec') }} as atoxgrl,
-        {{ ctcae_grade('H', 'b.lbtestcd', 'b.lbstresn', 'b.lbstresu', 'b.lbnrlo', 'b.lbnrhi', 'b.base', 'b.bnrind', lbspec_col='b.lbspec') }} as atoxgrh
-        {%- else %}
-        null::text as atoxgrl,
-        null::text as atoxgrh
-        {%- endif %}
+        g.atoxgrl,
+        g.atoxgrh
     from base b
+    left join ctcae g on g.ctcae_key = b.lab_record_key
 ),
 
 with_baseline_grades as (

@@ -1,0 +1,352 @@
+"""Benchmark: the whole nightly flow at 45, 1,000 and 10,000 subjects, incremental vs full,
+orchestration overhead, ingestion vs plain COPY.
+
+Steps:
+1. simulate each trial size (fixed seed, ``--deliveries`` deliveries) into
+   ``out/bench/n<size>_s<seed>/landing`` unless it is there already (git-ignored cache);
+2. per size, in a fresh worker process and a fresh warehouse ``bench_<size>``: run the
+   nightly flow (Prefect, long-running local server) over all deliveries; record the wall time
+   of each step, the flow's total, the worker's peak RSS (``resource.getrusage(RUSAGE_SELF)
+   .ru_maxrss``: dbt, GX and scikit-learn all run inside that process), and the rows in
+   ``raw.*`` and ``marts.*``;
+3. incremental (largest size): fresh warehouse ``bench_<size>_inc``; a nightly over the first
+   K-1 deliveries (not measured), then a nightly over all K (measured: one new delivery);
+   compared with the full rebuild of step 2 (a fresh warehouse, all K deliveries);
+4. orchestration overhead (``--overhead-size``, default 1,000): fresh warehouse
+   ``bench_<size>_direct``; the same steps called directly (``cfz_platform.orchestration.steps``)
+   without Prefect; ratio nightly total / direct total;
+5. ingestion vs plain COPY (largest size): every landing file, with structurally broken lines
+   removed beforehand (COPY would stop at them), ``\\copy``-ed by ONE ``psql`` session into bare
+   text tables; compared with the nightly's ingest step on the same landing (rows/s);
+6. print the fixed table layout described in ``bench/README.md``; drop the bench warehouses
+   (``--keep`` keeps them).
+
+Run: ``.venv/bin/python bench/nightly.py [--sizes 45,1000,10000] [--seed N] [--deliveries 12]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "out" / "bench"
+STEPS = ("ingest", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report")
+MARK = "BENCH_RESULT "
+
+
+# --------------------------------------------------------------------------- landing cache
+
+
+def trial_dir(size: int, seed: int, deliveries: int) -> Path:
+    suffix = "" if deliveries == 12 else f"_k{deliveries}"
+    return CACHE / f"n{size}_s{seed}{suffix}"
+
+
+def ensure_landing(size: int, seed: int, deliveries: int) -> Path:
+    """Simulate the trial once; a ``.complete`` marker makes reruns skip it."""
+    base = trial_dir(size, seed, deliveries)
+    landing = base / "landing"
+    if (base / ".complete").exists():
+        return landing
+    from cfz_platform.simulate.params import SimConfig
+    from cfz_platform.simulate.trial import run_simulation
+
+    t0 = time.perf_counter()
+    run_simulation(SimConfig(patients=size, seed=seed, deliveries=deliveries), landing, base / "truth")
+    (base / ".complete").write_text(f"{time.perf_counter() - t0:.1f}\n")
+    print(f"simulated {size} subjects in {time.perf_counter() - t0:.0f} s -> {landing}", flush=True)
+    return landing
+
+
+def partial_landing(landing: Path) -> Path:
+    """A landing root with all deliveries but the last (symlinks to the cached folders)."""
+    deliveries = sorted(p for p in landing.iterdir() if p.is_dir())
+    part = landing.parent / f"landing_first{len(deliveries) - 1}"
+    part.mkdir(exist_ok=True)
+    for d in deliveries[:-1]:
+        link = part / d.name
+        if not link.exists():
+            link.symlink_to(d.resolve(), target_is_directory=True)
+    return part
+
+
+def clean_copies(landing: Path) -> list[tuple[str, Path, list[str]]]:
+    """Per landing CSV: (domain, cleaned copy, header) with lines COPY would reject removed."""
+    out_root = landing.parent / "copy_clean"
+    files = []
+    for path in sorted(landing.glob("*/*.csv")):
+        dest = out_root / path.parent.name / path.name
+        header: list[str] | None = None
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, encoding="utf-8", errors="surrogateescape", newline="") as src, \
+                    open(dest.with_suffix(".tmp"), "w", encoding="utf-8", newline="") as dst:
+                reader, writer = csv.reader(src), csv.writer(dst, lineterminator="\n")
+                header = next(reader)
+                writer.writerow(header)
+                for row in reader:
+                    if len(row) != len(header) or any("\udc80" <= ch <= "\udcff" for v in row for ch in v):
+                        continue
+                    writer.writerow(row)
+            dest.with_suffix(".tmp").rename(dest)
+        if header is None:
+            with open(dest, encoding="utf-8", newline="") as fh:
+                header = next(csv.reader(fh))
+        files.append((path.stem.lower(), dest, header))
+    return files
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def _fresh_warehouse(db: str) -> None:
+    from cfz_platform.db import warehouse
+
+    warehouse.drop_database(db)
+    warehouse.ensure_warehouse(db)
+
+
+def _row_counts() -> dict[str, int]:
+    from cfz_platform.db import warehouse
+
+    counts = {"raw": 0, "marts": 0}
+    with warehouse.connect(autocommit=True) as conn:
+        tables = conn.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('raw', 'marts') and table_type = 'BASE TABLE'"
+        ).fetchall()
+        from psycopg import sql
+
+        for schema, table in tables:
+            n = conn.execute(sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(table))).fetchone()[0]
+            counts[schema] += n
+    return counts
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def worker_nightly(args: argparse.Namespace) -> dict:
+    """Fresh warehouse; optional unmeasured nightly on ``--pre-landing``; measured nightly."""
+    from cfz_platform.orchestration import prefect_server
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    prefect_server.use_local_server(start_if_needed=True)
+    from flows.nightly import nightly
+
+    _fresh_warehouse(args.db)
+    report_dir = str(CACHE / "report" / args.db)
+    if args.pre_landing:
+        nightly(landing=args.pre_landing, report_dir=report_dir)
+    t0 = time.perf_counter()
+    result = nightly(landing=args.landing, report_dir=report_dir, force=args.force)
+    total = time.perf_counter() - t0
+    steps = {name: s["seconds"] for name, s in result["steps"].items() if s["status"] != "skipped"}
+    ingest_msg = result["steps"].get("ingest", {}).get("message", "")
+    return {"outcome": result["outcome"], "steps": steps, "total": total, "rss_mb": _maxrss_mb(),
+            "rows": _row_counts(), "ingest": ingest_msg,
+            "skipped": [n for n, s in result["steps"].items() if s["status"] == "skipped"]}
+
+
+def worker_direct(args: argparse.Namespace) -> dict:
+    """Fresh warehouse; the nightly's steps called directly, no Prefect."""
+    from cfz_platform.orchestration import steps
+
+    _fresh_warehouse(args.db)
+    run_id = f"bench-direct-{os.getpid()}"
+    t0 = time.perf_counter()
+    results = []
+    ingested = steps.step_ingest(Path(args.landing), run_id=run_id)
+    results.append(ingested.result)
+    results.append(steps.step_gate("raw", run_id))
+    build, candidate = steps.step_build([])
+    results.append(build)
+    results.append(steps.step_gate("mart", run_id, marts_schema=candidate))
+    results.append(steps.step_publish())
+    if ingested.new_response_data:
+        results.append(steps.step_train())
+    results.append(steps.step_score())
+    results.append(steps.step_report(CACHE / "report" / args.db)[0])
+    total = time.perf_counter() - t0
+    return {"outcome": "completed", "steps": {r.name: r.seconds for r in results if r.status != "skipped"},
+            "total": total, "rss_mb": _maxrss_mb(), "rows": _row_counts(), "skipped": []}
+
+
+def worker_copy(args: argparse.Namespace) -> dict:
+    """``\\copy`` every cleaned landing file in one psql session into bare text tables."""
+    from cfz_platform.db import warehouse
+
+    warehouse.ensure_warehouse(args.db)
+    files = clean_copies(Path(args.landing))
+    url = warehouse.settings(args.db).url()
+    domains: dict[str, list[str]] = {}
+    for domain, _, header in files:
+        cols = domains.setdefault(domain, [])
+        cols += [h.lower() for h in header if h.lower() not in cols]
+    setup = ["drop schema if exists bench_plain cascade;", "create schema bench_plain;"]
+    for domain, cols in domains.items():
+        setup.append(f"create table bench_plain.{domain} ({', '.join(f'{c} text' for c in cols)});")
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", "\n".join(setup)], check=True)
+    script = CACHE / f"copy_{args.db}.sql"
+    rows = 0
+    with open(script, "w") as fh:
+        for domain, path, header in files:
+            cols = ", ".join(h.lower() for h in header)
+            fh.write(f"\\copy bench_plain.{domain} ({cols}) from '{path}' csv header\n")
+            with open(path, "rb") as data:
+                rows += sum(1 for _ in data) - 1
+    t0 = time.perf_counter()
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-f", str(script)], check=True)
+    seconds = time.perf_counter() - t0
+    subprocess.run(["psql", url, "-q", "-c", "drop schema bench_plain cascade"], check=True)
+    return {"rows": rows, "seconds": seconds, "files": len(files)}
+
+
+WORKERS = {"nightly": worker_nightly, "direct": worker_direct, "copy": worker_copy}
+
+
+def run_worker(kind: str, db: str, landing: Path, pre_landing: Path | None = None, force: bool = False) -> dict:
+    """Run one measurement in a fresh Python process (clean peak-RSS figure)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--db", db, "--landing", str(landing)]
+    if pre_landing:
+        cmd += ["--pre-landing", str(pre_landing)]
+    if force:
+        cmd.append("--force")
+    env = {**os.environ, "CFZ_WAREHOUSE_DB": db}
+    print(f"[bench] {kind} on {db} ({landing.parent.name})", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    log = CACHE / f"{kind}_{db}.log"
+    log.write_text(proc.stdout + "\n---- stderr\n" + proc.stderr)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"[bench] {kind} on {db} failed (exit {proc.returncode}); see {log}")
+    result = json.loads(lines[-1][len(MARK):])
+    print(f"[bench]   done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return result
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def row_line(label: str, r: dict) -> str:
+    cells = [f"{label:<13}"] + [f"{_fmt(r['steps'].get(s)):>8}" for s in STEPS]
+    cells += [f"{r['total']:>8.1f}", f"{r['rss_mb']:>8.0f}",
+              f"{r['rows']['raw']:>10,}", f"{r['rows']['marts']:>10,}"]
+    return " | ".join(cells)
+
+
+def print_table(meta: dict, runs: dict[str, dict], extra: dict) -> None:
+    print()
+    print(f"cfz nightly bench  {meta['when']}  seed {meta['seed']}  deliveries {meta['deliveries']}  "
+          f"load avg before {meta['load_before']}  after {meta['load_after']}  cores {os.cpu_count()}")
+    print("peak RSS = resource.getrusage(RUSAGE_SELF).ru_maxrss of the worker process (MB)")
+    head = [f"{'run':<13}"] + [f"{s:>8}" for s in STEPS] + [f"{'total':>8}", f"{'rss_MB':>8}",
+                                                            f"{'raw_rows':>10}", f"{'mart_rows':>10}"]
+    print(" | ".join(head))
+    print("-+-".join("-" * len(h) for h in head))
+    for label, r in runs.items():
+        print(row_line(label, r))
+    print()
+    for line in extra["lines"]:
+        print(line)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="45,1000,10000", help="Comma-separated trial sizes.")
+    parser.add_argument("--seed", type=int, default=20140127)
+    parser.add_argument("--deliveries", type=int, default=12)
+    parser.add_argument("--overhead-size", type=int, default=1000, help="Size for the orchestration-overhead run.")
+    parser.add_argument("--skip", default="", help="Comma-separated: incremental,overhead,copy")
+    parser.add_argument("--keep", action="store_true", help="Keep the bench warehouses.")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--landing", help=argparse.SUPPRESS)
+    parser.add_argument("--pre-landing", help=argparse.SUPPRESS)
+    parser.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    from cfz_platform.config import apply_runtime_env
+
+    apply_runtime_env()
+    if args.worker:
+        result = WORKERS[args.worker](args)
+        print(MARK + json.dumps(result), flush=True)
+        return 0
+
+    sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    meta = {"when": datetime.now().strftime("%Y-%m-%d %H:%M"), "seed": args.seed, "deliveries": args.deliveries,
+            "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    landings = {n: ensure_landing(n, args.seed, args.deliveries) for n in sizes}
+    dbs: list[str] = []
+    runs: dict[str, dict] = {}
+    lines: list[str] = []
+    try:
+        for n in sizes:
+            db = f"bench_{n}"
+            dbs.append(db)
+            runs[f"{n}"] = run_worker("nightly", db, landings[n])
+        for a, b in zip(sizes, sizes[1:], strict=False):
+            ratio = runs[str(b)]["total"] / runs[str(a)]["total"]
+            target = "  (target <= 12)" if (a, b) == (1000, 10000) else ""
+            lines.append(f"scaling      time({b})/time({a}) = {runs[str(b)]['total']:.1f}/{runs[str(a)]['total']:.1f} "
+                         f"= {ratio:.2f}{target}")
+        big = sizes[-1]
+        if "incremental" not in skip:
+            db = f"bench_{big}_inc"
+            dbs.append(db)
+            inc = run_worker("nightly", db, landings[big], pre_landing=partial_landing(landings[big]))
+            runs[f"{big} +1 deliv"] = inc
+            full = runs[str(big)]["total"]
+            lines.append(f"incremental  {big}: one new delivery {inc['total']:.1f} s vs full rebuild (fresh warehouse) "
+                         f"{full:.1f} s = {inc['total'] / full:.2f}  (target <= 0.25)")
+        if "overhead" not in skip and args.overhead_size in sizes:
+            n = args.overhead_size
+            db = f"bench_{n}_direct"
+            dbs.append(db)
+            direct = run_worker("direct", db, landings[n])
+            runs[f"{n} direct"] = direct
+            lines.append(f"orchestration {n}: Prefect nightly {runs[str(n)]['total']:.1f} s vs direct step calls "
+                         f"{direct['total']:.1f} s = {runs[str(n)]['total'] / direct['total']:.2f}  (target <= 1.3)")
+        if "copy" not in skip:
+            copy = run_worker("copy", f"bench_{big}", landings[big])
+            ingest_s = runs[str(big)]["steps"]["ingest"]
+            ours = runs[str(big)]["rows"]["raw"] / ingest_s
+            plain = copy["rows"] / copy["seconds"]
+            lines.append(f"ingestion    {big}: run_ingest {runs[str(big)]['rows']['raw']:,} rows in {ingest_s:.1f} s "
+                         f"= {ours:,.0f} rows/s vs psql \\copy {copy['rows']:,} rows ({copy['files']} files) in "
+                         f"{copy['seconds']:.1f} s = {plain:,.0f} rows/s: ratio {ours / plain:.2f}  (target >= 0.5)")
+    finally:
+        if not args.keep:
+            from cfz_platform.db import warehouse
+
+            for db in dbs:
+                warehouse.drop_database(db)
+    meta["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print_table(meta, runs, {"lines": lines})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
