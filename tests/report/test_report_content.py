@@ -209,3 +209,25 @@ def test_waterfall_uses_each_subjects_driving_parameter(report_marts):
     assert best["CFZ-04"] == pytest.approx(-30.0)
     assert best["CFZ-01"] == pytest.approx(-95.0)
     assert best["CFZ-11"] == pytest.approx(40.0 / 3)  # PD subject: best is the first, smallest rise
+
+
+@pytest.mark.parametrize(
+    ("row", "text"),
+    [
+        ({"endpoint": "ORR_PROTOCOL", "unit": "proportion", "n_subjects": 45, "n_count": 27, "estimate": 0.6,
+          "ci_lower": 0.4433, "ci_upper": 0.7430}, "27/45 = 0.6 (0.443–0.743)"),
+        ({"endpoint": "MEDIAN_TTP", "unit": "days", "estimate": 113.0, "ci_lower": 87.0, "ci_upper": 288.0,
+          "n_events": 34, "n_censored": 11}, "113 d (87–288); 34 events, 11 censored"),
+        ({"endpoint": "MEDIAN_PFSMAINT", "unit": "days", "estimate": None, "ci_lower": None, "ci_upper": None,
+          "n_events": 2, "n_censored": 3}, "not reached; 2 events, 3 censored"),
+        ({"endpoint": "MTD", "unit": "mg/m2", "estimate": 36.0}, "36 mg/m2"),
+        ({"endpoint": "MTD", "unit": "mg/m2", "estimate": None}, "not established"),
+        ({"endpoint": "DLT_COUNT", "unit": "count", "n_subjects": 15, "n_count": 4, "estimate": None}, "4 of 15 evaluable"),
+    ],
+)
+def test_endpoint_cells_read_like_a_results_table(row, text):
+    import pandas as pd
+
+    from cfz_platform.report.sections import compute_endpoint_cell
+
+    assert compute_endpoint_cell(pd.Series(row)) == text

@@ -386,11 +386,55 @@ def build_spider(data: ReportData) -> Section:
     return Section("spider", "Spider plot", "marts.fct_response_assessments", items=[fig])
 
 
+def compute_endpoint_cell(row: pd.Series) -> str:
+    """One endpoint value as a person reads it: '27/45 = 0.6 (0.443–0.743)', '113 d (87–288)'."""
+
+    def num(v: object) -> str | None:
+        return None if v is None or pd.isna(v) else compute_display_number(float(v))
+
+    est, lo, hi = num(row.get("estimate")), num(row.get("ci_lower")), num(row.get("ci_upper"))
+    ci = f" ({lo}–{hi})" if lo is not None and hi is not None else ""
+    unit = str(row.get("unit") or "")
+    if unit == "proportion":
+        k, n = num(row.get("n_count")), num(row.get("n_subjects"))
+        return f"{k}/{n} = {est}{ci}" if est is not None else "–"
+    if unit == "days":
+        events, cens = num(row.get("n_events")), num(row.get("n_censored"))
+        value = f"{est} d{ci}" if est is not None else "not reached"
+        return f"{value}; {events} events, {cens} censored"
+    if unit == "count":
+        k, n = num(row.get("n_count")), num(row.get("n_subjects"))
+        return f"{k} of {n} evaluable" if n is not None else f"{k}"
+    if est is None:
+        return "not established" if str(row.get("endpoint")) == "MTD" else "–"
+    return f"{est} {unit}".strip()
+
+
 def build_endpoints(data: ReportData) -> Section:
-    """The study endpoints exactly as the mart states them (ORR, medians, MTD ...)."""
+    """The study endpoints as the mart states them, one row per endpoint, populations side by side.
+
+    Steps: read marts.rpt_study_endpoints; render each value with its count and CI
+    (``compute_endpoint_cell``); pivot populations to columns; list each endpoint's method
+    and note once, under the table.
+    """
     e = data.reader.table("marts", "rpt_study_endpoints")
-    return Section("endpoints", "Study endpoints", "marts.rpt_study_endpoints",
-                   items=[Table(e, "One row per endpoint and population, as in marts.rpt_study_endpoints.")])
+    if e.empty:
+        return Section("endpoints", "Study endpoints", "marts.rpt_study_endpoints",
+                       unavailable="marts.rpt_study_endpoints is empty")
+    e = e.assign(value=e.apply(compute_endpoint_cell, axis=1))
+    order = list(dict.fromkeys(e["endpoint"]))
+    pops = list(dict.fromkeys(e["population"]))
+    wide = (e.pivot_table(index="endpoint", columns="population", values="value", aggfunc="first")
+              .reindex(index=order, columns=pops).reset_index().fillna("–"))
+    wide.columns = ["endpoint", *[_population_label(p) for p in pops]]
+    notes = (e.drop_duplicates("endpoint").reindex(columns=["endpoint", "method", "note"])
+               .fillna("").loc[lambda f: (f["method"] != "") | (f["note"] != "")])
+    items = [Table(wide, "Proportions: k/n = estimate (exact Clopper–Pearson 95% CI); medians: Kaplan–Meier "
+                         "median in days (95% CI, log-log). ORR_PROTOCOL counts ≥ MR (the protocol's "
+                         "definition); ORR_CONVENTIONAL counts ≥ PR.")]
+    if not notes.empty:
+        items.append(Table(notes, "How each endpoint is derived (method and note columns of the mart)."))
+    return Section("endpoints", "Study endpoints", "marts.rpt_study_endpoints", items=items)
 
 
 def _endpoint_kind(value: object) -> str | None:
