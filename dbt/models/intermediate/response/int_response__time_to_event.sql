@@ -46,21 +46,30 @@ summary as (
     left join first_pd p using (usubjid)
 ),
 
+progression as (
+    -- TTP and DOR share one event rule: confirmed PD, or death from PD (domain.md 4)
+    select
+        s.*,
+        case when s.pd_date is not null then s.pd_date
+             when s.death_from_pd and s.death_counts then s.death_date end as event_date,
+        case when s.pd_date is not null then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
+             when s.death_from_pd and s.death_counts then 'DEATH DUE TO PROGRESSIVE DISEASE' end as event_desc,
+        case when s.new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
+             when s.death_date is not null then 'DEATH NOT DUE TO PD: LAST ASSESSMENT' end as censor_reason
+    from summary s
+),
+
 ttp as (
     select
         usubjid, 'TTP' as paramcd, 'Time to Progression (days)' as param, first_dose_date as startdt,
-        case when pd_date is not null then pd_date
-             when death_from_pd and death_counts then death_date
-             else coalesce(last_assessment_date, first_dose_date) end as adt,
-        case when pd_date is not null or (death_from_pd and death_counts) then 0 else 1 end as cnsr,
-        case when pd_date is not null then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
-             when death_from_pd and death_counts then 'DEATH DUE TO PROGRESSIVE DISEASE' end as evntdesc,
-        case when pd_date is not null or (death_from_pd and death_counts) then null
-             when new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
-             when death_date is not null then 'DEATH NOT DUE TO PD: LAST ASSESSMENT'
+        coalesce(event_date, last_assessment_date, first_dose_date) as adt,
+        case when event_date is not null then 0 else 1 end as cnsr,
+        event_desc as evntdesc,
+        case when event_date is not null then null
+             when censor_reason is not null then censor_reason
              when last_assessment_date is null then 'NO POST-BASELINE ASSESSMENT: FIRST DOSE DATE'
              else 'LAST RESPONSE ASSESSMENT WITHOUT PD' end as cnsdtdsc
-    from summary
+    from progression
 ),
 
 pfs_base as (
@@ -90,17 +99,12 @@ pfs as (
 dor as (
     select
         usubjid, 'DOR' as paramcd, 'Duration of Response (days)' as param, first_response_date as startdt,
-        case when pd_date is not null then pd_date
-             when death_from_pd and death_counts then death_date
-             else coalesce(last_assessment_date, first_response_date) end as adt,
-        case when pd_date is not null or (death_from_pd and death_counts) then 0 else 1 end as cnsr,
-        case when pd_date is not null then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
-             when death_from_pd and death_counts then 'DEATH DUE TO PROGRESSIVE DISEASE' end as evntdesc,
-        case when pd_date is not null or (death_from_pd and death_counts) then null
-             when new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
-             when death_date is not null then 'DEATH NOT DUE TO PD: LAST ASSESSMENT'
-             else 'LAST RESPONSE ASSESSMENT WITHOUT PD' end as cnsdtdsc
-    from summary
+        coalesce(event_date, last_assessment_date, first_response_date) as adt,
+        case when event_date is not null then 0 else 1 end as cnsr,
+        event_desc as evntdesc,
+        case when event_date is not null then null
+             else coalesce(censor_reason, 'LAST RESPONSE ASSESSMENT WITHOUT PD') end as cnsdtdsc
+    from progression
     where first_response_date is not null
 ),
 
