@@ -115,7 +115,25 @@ def apply_mess(records: list[Record], usubjid: str, delivery_days: list[int], rn
             out.append(_unit_mix(rng, k, row, rec.meta, usubjid))
         else:
             out.append(Out(k, dom, row))
-    return out
+    return _one_dm_row_per_delivery(out)
+
+
+def _one_dm_row_per_delivery(out: list[Out]) -> list[Out]:
+    """A DM update (death) landing in the same delivery as the first DM row replaces it there.
+
+    A delivery never holds one natural key twice (feeds.md); the first row's error (e.g. a
+    late DM row) moves to the row that is sent.
+    """
+    dm = [i for i, o in enumerate(out) if o.domain == "dm"]
+    drop: set[int] = set()
+    for a_pos, a in enumerate(dm):
+        for b in dm[a_pos + 1:]:
+            if out[a].k == out[b].k:
+                drop.add(a)
+                if out[a].err is not None and out[b].err is None:
+                    out[b].err = out[a].err
+                break
+    return [o for i, o in enumerate(out) if i not in drop] if drop else out
 
 
 def _next(counter: dict, name: str, n: int) -> int:
