@@ -139,3 +139,27 @@ def test_a_blocking_problem_fails_naming_the_step(runs, trial, db):
         assert row == ("failed", "raw_gate")
     finally:
         shutil.rmtree(bad)
+
+
+def test_real_report_renders_every_section_in_chromium(runs):
+    """The report of the real nightly, opened from disk in headless Chromium: all sections ok."""
+    from tests.report.chromium import HeadlessChromium, chromium_binary
+
+    if chromium_binary() is None:
+        pytest.skip("chromium is not installed (CFZ_NEED_BROWSER=1 scripts/ensure-system-deps.sh)")
+    from cfz_platform.report import SECTION_IDS
+    from tests.report.test_report_browser import FIGURES, PAGE_STATE
+
+    with HeadlessChromium() as browser:
+        browser.open((runs["report_dir"] / "index.html").resolve().as_uri())
+        state = browser.evaluate(PAGE_STATE)
+        browser.screenshot(project_root() / "out" / "screenshots" / "nightly-report.png")
+        errors = browser.errors()
+    by_id = {s["id"]: s for s in state["sections"]}
+    assert list(by_id) == SECTION_IDS
+    assert {sid: s["status"] for sid, s in by_id.items() if s["status"] != "ok"} == {}
+    for sid, n in FIGURES.items():
+        images = by_id[sid]["images"]
+        assert len(images) >= n and all(i["complete"] and i["w"] > 100 for i in images), sid
+    assert "MTD: dose level 36" in by_id["dose-escalation"]["text"]
+    assert errors == []
