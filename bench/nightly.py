@@ -226,10 +226,10 @@ def run_worker(kind: str, db: str, landing: Path, pre_landing: Path | None = Non
     env = {**os.environ, "CFZ_WAREHOUSE_DB": db}
     print(f"[bench] {kind} on {db} ({landing.parent.name})", flush=True)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     log = CACHE / f"{kind}_{db}.log"
-    log.write_text(proc.stdout + "\n---- stderr\n" + proc.stderr)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
+    with open(log, "w") as fh:
+        proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, text=True)
+    lines = [ln for ln in log.read_text().splitlines() if ln.startswith(MARK)]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"[bench] {kind} on {db} failed (exit {proc.returncode}); see {log}")
     result = json.loads(lines[-1][len(MARK):])

@@ -20,9 +20,26 @@ later delivery corrected no longer blocks. Checks, per domain:
 5. no duplicate natural key within the delivery that supplies the current version
    (blocking);
 6. every subject known to DM (orphans: warning, staging keeps them out until DM catches up).
+
+Incremental batches (cost proportional to what arrived, not to the whole history): before the
+validations, ``prepare_batches`` materializes, per domain, the current records that come from
+deliveries after the raw gate's watermark into ``quality_batch.<domain>`` (one sort per domain
+instead of one per expectation); the suites' assets read those tables. The watermark is the
+latest delivery covered by the last *passing* raw gate of the pipeline (``record_pass``, kept
+in ``audit.raw_gate_watermarks`` with a fingerprint of the suites, so changed checks or
+reference data mean a full re-check). A failing gate does not move it, so a blocked delivery
+is checked again until it is corrected. Records of older deliveries that are still current
+passed an earlier gate. Flood thresholds therefore apply to the current records of the new
+deliveries (a broken feed shows up in the delivery that broke it).
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
+
+import psycopg
+from psycopg import sql
 
 from cfz_platform.ingest.contract import DOMAINS, DomainContract
 from cfz_platform.quality import reference as ref
@@ -55,6 +72,9 @@ SECONDARY_DATE_COLUMNS = ("aeendtc", "exendtc", "cmendtc")
 LINEAGE = ("_delivery_id", "_file", "_line")
 #: Required columns holding the result itself: a flood of empty results blocks the build.
 RESULT_COLUMNS = ("lborres", "exdose", "rsstresc", "aeterm", "vsorres")
+#: Schema of the materialized batches (current records of the deliveries to check).
+BATCH_SCHEMA = "quality_batch"
+WATERMARKS = "raw_gate_watermarks"  # in schema audit
 
 
 def _nk(contract: DomainContract) -> list[str]:
@@ -68,6 +88,73 @@ def current_query(domain: str) -> str:
         f"select distinct on ({nk}) * from raw.{domain} "
         f"order by {nk}, _delivery_id desc, _line desc"
     )
+
+
+def batch_query(domain: str) -> str:
+    """The asset query of a domain's suite: its materialized batch (see ``prepare_batches``)."""
+    return f"select * from {BATCH_SCHEMA}.{domain}"
+
+
+def suites_fingerprint(suites: list[SuiteSpec] | None = None) -> str:
+    """md5 of every raw-gate check (kind, arguments, severity) and the current-record rule."""
+    payload = [
+        [s.name, current_query(s.asset.name),
+         [[c.key, c.expectation, c.kwargs, c.severity] for c in s.checks]]
+        for s in (suites if suites is not None else raw_gate_suites())
+    ]
+    return hashlib.md5(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _ensure_watermarks(cur: psycopg.Cursor) -> None:
+    cur.execute(sql.SQL(
+        "create table if not exists audit.{} (run_id text not null, covered_through text not null, "
+        "fingerprint text not null, passed_at timestamptz not null default now())"
+    ).format(sql.Identifier(WATERMARKS)))
+
+
+def prepare_batches(conn: psycopg.Connection, suites: list[SuiteSpec] | None = None) -> str | None:
+    """Materialize each domain's batch; return the latest delivery it covers (None: nothing new).
+
+    Steps (one transaction):
+    1. read the watermark: the latest delivery covered by a passing raw gate with the same
+       suites fingerprint ('' when none: a full check);
+    2. per contract domain, (re)create ``quality_batch.<domain>`` as the latest version of
+       each natural key among the rows of deliveries after the watermark, and analyze it;
+    3. return the latest delivery id found in the batches.
+    """
+    fingerprint = suites_fingerprint(suites)
+    latest: str | None = None
+    with conn.transaction(), conn.cursor() as cur:
+        _ensure_watermarks(cur)
+        cur.execute(sql.SQL("select coalesce(max(covered_through), '') from audit.{} where fingerprint = %s")
+                    .format(sql.Identifier(WATERMARKS)), (fingerprint,))
+        since = cur.fetchone()[0]
+        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(BATCH_SCHEMA)))
+        for domain, contract in sorted(DOMAINS.items()):
+            nk = sql.SQL(", ").join(sql.Identifier(c) for c in _nk(contract))
+            table = sql.Identifier(BATCH_SCHEMA, domain)
+            cur.execute(sql.SQL("drop table if exists {}").format(table))
+            cur.execute(sql.SQL(
+                "create unlogged table {} as select distinct on ({}) * from {} where _delivery_id > %s "
+                "order by {}, _delivery_id desc, _line desc"
+            ).format(table, nk, sql.Identifier("raw", domain), nk), (since,))
+            cur.execute(sql.SQL("analyze {}").format(table))
+            cur.execute(sql.SQL("select max(_delivery_id) from {}").format(table))
+            top = cur.fetchone()[0]
+            if top is not None and (latest is None or top > latest):
+                latest = top
+    return latest
+
+
+def record_pass(conn: psycopg.Connection, run_id: str, covered_through: str | None,
+                suites: list[SuiteSpec] | None = None) -> None:
+    """Move the watermark after a passing raw gate (nothing to do when the batch was empty)."""
+    if covered_through is None:
+        return
+    with conn.transaction(), conn.cursor() as cur:
+        _ensure_watermarks(cur)
+        cur.execute(sql.SQL("insert into audit.{} (run_id, covered_through, fingerprint) values (%s, %s, %s)")
+                    .format(sql.Identifier(WATERMARKS)), (run_id, covered_through, suites_fingerprint(suites)))
 
 
 def _required_checks(domain: str, contract: DomainContract) -> list[Check]:
@@ -195,8 +282,8 @@ def _date_check(domain: str, col: str, floor: bool) -> Check:
 def _duplicate_check(domain: str, contract: DomainContract) -> Check:
     """Current records whose delivery holds their natural key more than once.
 
-    Steps: group the raw history by natural key and delivery, keep groups of two or more
-    rows (few, so cheap), and join them to the current records on the key (NULL-safe via
+    Steps: group the raw rows of the batch's deliveries by natural key and delivery, keep
+    groups of two or more rows (few, so cheap), and join them to the current records on the key (NULL-safe via
     ``coalesce``, which keeps the join hashable) and on the delivery. A duplicate that a later
     delivery superseded no longer blocks.
     """
@@ -207,6 +294,7 @@ def _duplicate_check(domain: str, contract: DomainContract) -> Check:
         f"select {', '.join('b.' + c for c in nk)}, b._delivery_id, d.n_rows, d.lines "
         f"from {{batch}} b join (select {cols}, _delivery_id, count(*) as n_rows, "
         f"string_agg(_file || ':' || _line, ', ' order by _line) as lines from raw.{domain} "
+        f"where _delivery_id >= (select coalesce(min(_delivery_id), '~') from {BATCH_SCHEMA}.{domain}) "
         f"group by {cols}, _delivery_id having count(*) > 1) d on {on} and d._delivery_id = b._delivery_id"
     )
     return rows_check("natural_key_unique_in_delivery", query, BLOCKING,
@@ -244,7 +332,7 @@ def domain_suite(domain: str) -> SuiteSpec:
     if domain != "dm":
         checks.append(_orphan_check(domain))
     key_columns = tuple(dict.fromkeys([*_nk(contract), *LINEAGE]))
-    asset = AssetSpec(name=domain, query=current_query(domain), table=f"raw.{domain}", key_columns=key_columns)
+    asset = AssetSpec(name=domain, query=batch_query(domain), table=f"raw.{domain}", key_columns=key_columns)
     return SuiteSpec(gate="raw", asset=asset, checks=tuple(checks))
 
 

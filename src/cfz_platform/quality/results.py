@@ -45,6 +45,8 @@ class GateReport:
     schema: str
     results: list[CheckResult] = field(default_factory=list)
     data_docs: str | None = None
+    #: raw gate: the latest delivery its batch covered (None: no new rows were checked)
+    covered_through: str | None = None
 
     @property
     def blocking_failures(self) -> list[CheckResult]:

@@ -45,16 +45,19 @@ def _table_exists(conn: psycopg.Connection, table: str) -> bool:
     return conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()[0]
 
 
-def _listing_sql(spec: SuiteSpec, check: Check) -> str | None:
+def _listing_sql(spec: SuiteSpec, check: Check, asset_query: str | None = None) -> str | None:
     """SQL a person can run to see every offending row of ``check`` (None: nothing to list).
 
-    Values in these statements come from the specs (reference data), never from feeds.
+    ``asset_query`` replaces the suite's asset (the raw gate lists over all current records,
+    not over the night's batch table, which the next run replaces). Values in these
+    statements come from the specs (reference data), never from feeds.
     """
     kw = check.kwargs
-    base = f"select b.* from ({spec.asset.query}) b"
+    asset_query = asset_query or spec.asset.query
+    base = f"select b.* from ({asset_query}) b"
     col = kw.get("column")
     if check.expectation == "UnexpectedRowsExpectation":
-        return substitute_batch(kw["unexpected_rows_query"], spec.asset.query)
+        return substitute_batch(kw["unexpected_rows_query"], asset_query)
     if check.expectation == "ExpectColumnValuesToNotBeNull":
         return f"{base} where b.{col} is null"
     if check.expectation == "ExpectColumnValuesToBeInSet":
@@ -67,12 +70,12 @@ def _listing_sql(spec: SuiteSpec, check: Check) -> str | None:
             conds.append(f"b.{col} {'>=' if kw.get('strict_max') else '>'} {float(kw['max_value'])!r}")
         return f"{base} where {' or '.join(conds)}"
     if check.expectation == "ExpectColumnValuesToBeUnique":
-        return (f"{base} where b.{col} in (select x.{col} from ({spec.asset.query}) x "
+        return (f"{base} where b.{col} in (select x.{col} from ({asset_query}) x "
                 f"group by x.{col} having count(*) > 1) order by b.{col}")
     if check.expectation == "ExpectCompoundColumnsToBeUnique":
         cols = ", ".join(kw["column_list"])
         bcols = ", ".join(f"b.{c}" for c in kw["column_list"])
-        return (f"{base} where ({bcols}) in (select {cols} from ({spec.asset.query}) x "
+        return (f"{base} where ({bcols}) in (select {cols} from ({asset_query}) x "
                 f"group by {cols} having count(*) > 1) order by {bcols}")
     return None
 
@@ -116,9 +119,13 @@ def _to_result(gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection, s
         listing = _listing_sql(spec, check)
         if check.expectation == "UnexpectedRowsExpectation" and listing:
             try:
-                sample = _sample_rows(conn, listing)
+                sample = _sample_rows(conn, listing)  # over the batch: cheap
             except psycopg.Error as exc:  # the listing is for people; never hide the failure itself
                 log.warning("could not sample rows of %s/%s: %s", spec.name, check.key, exc)
+        if gate == "raw":
+            from cfz_platform.quality.raw_gate import current_query
+
+            listing = _listing_sql(spec, check, current_query(spec.asset.name))
         if listing and gate != "raw":
             listing = f"{SEARCH_PATH_PREFIX.format(schema=schema)}{listing}"
     return CheckResult(
@@ -145,12 +152,13 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
     Steps:
     1. point the GX datasources at the warehouse (mart queries read ``marts_schema``) and
        build/refresh the GX project (idempotent);
-    2. per suite: if its table is missing, record a blocking ``table_exists`` failure;
+    2. raw gate: materialize the batches of new deliveries (``raw_gate.prepare_batches``);
+    3. per suite: if its table is missing, record a blocking ``table_exists`` failure;
        otherwise run its validation definition with SUMMARY results (bounded examples,
        natural keys of offending rows, GX's SQL to list them);
-    3. turn GX results into ``CheckResult``s, sampling a few offending rows of each failing
+    4. turn GX results into ``CheckResult``s, sampling a few offending rows of each failing
        custom-SQL expectation in PostgreSQL;
-    4. build Data Docs (git-ignored, under the project's ``uncommitted/``).
+    5. build Data Docs (git-ignored, under the project's ``uncommitted/``).
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -162,6 +170,10 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
     report = GateReport(gate=gate, run_id=run_id, schema=schema)
     with warehouse.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("set search_path to {}, public").format(sql.Identifier(marts_schema)))
+        if gate == "raw":
+            from cfz_platform.quality.raw_gate import prepare_batches
+
+            report.covered_through = prepare_batches(conn, suites)
         for spec in suites:
             table = spec.asset.table if "." in spec.asset.table else f"{marts_schema}.{spec.asset.table}"
             if not _table_exists(conn, table):

@@ -50,10 +50,17 @@ def _optional(module: str, name: str) -> Callable | None:
 
 
 def gate(name: str, run_id: str, marts_schema: str = "marts") -> GateReport:
-    """Run one gate, record it (audit table, Prefect artifact), and return its report."""
+    """Run one gate, record it (audit table, Prefect artifact), and return its report.
+
+    A passing raw gate moves the raw gate's watermark (``raw_gate.record_pass``): the next
+    run checks only deliveries that arrived after it."""
     report = run_gate(name, marts_schema=marts_schema, run_id=run_id)
     with warehouse.connect(autocommit=True) as conn:
         record_report(conn, report)
+        if name == "raw" and report.passed:
+            from cfz_platform.quality.raw_gate import record_pass
+
+            record_pass(conn, run_id, report.covered_through)
     publish_artifact(report)
     log.info("%s", report.explain())
     return report
