@@ -43,9 +43,25 @@ class TrainResult:
     snapshot: dict
 
 
+def compute_cv_repeats(n_repeats: int, n_subjects: int, subject_repeats: int | None, min_repeats: int = 2) -> int:
+    """CV repeats for a cohort of ``n_subjects``: the spec's ``n_repeats`` for small trials,
+    fewer for large cohorts (cost stays proportional to the data).
+
+    Steps: no budget -> ``n_repeats``; else ``subject_repeats // n_subjects`` (repeats whose
+    out-of-fold predictions cover that many subject-predictions in all), clipped to
+    ``[min_repeats, n_repeats]``. The split-to-split variance that repeats average away
+    shrinks with n, so a large cohort needs only a few.
+    """
+    if not subject_repeats or n_subjects <= 0:
+        return n_repeats
+    return max(min(min_repeats, n_repeats), min(n_repeats, subject_repeats // n_subjects))
+
+
 def _cv(spec: ModelSpec, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> CvResult:
+    repeats = compute_cv_repeats(int(spec.cv["n_repeats"]), len(y), spec.cv.get("subject_repeats"),
+                                 int(spec.cv.get("min_repeats", 2)))
     return cross_validate(pipeline, X, y, n_splits=int(spec.cv["n_splits"]),
-                          n_repeats=int(spec.cv["n_repeats"]), seed=int(spec.cv["seed"]),
+                          n_repeats=repeats, seed=int(spec.cv["seed"]),
                           n_boot=int(spec.cv.get("bootstrap", 1000)))
 
 
