@@ -4,7 +4,7 @@
     unique_key='lab_record_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    pre_hook="set local jit = off",
+    pre_hook=["set local jit = off", "set local enable_nestloop = off"],
     post_hook=[
       "delete from {{ this }} t where not exists (select 1 from {{ ref('stg_sdtm__lb') }} s where s.lab_record_key = t.lab_record_key and s.is_usable and s.lbdt is not null)"
     ]
@@ -16,7 +16,9 @@
   Steps:
     1. usable staged results with a full date;
     2. baseline (ABLFL = Y): the subject's last result per test and specimen dated on or
-       before the first study dose; BASE/BNRIND from it; CHG and PCHG;
+       before the first study dose; BASE/BNRIND from it; CHG and PCHG (window functions over
+       subject/test/specimen, no self-joins: the planner cannot estimate those and chose
+       nested loops that grew quadratically);
     3. CTCAE grades in the low and high direction with the shared set-based ctcae_grades
        macro (one pass over the table, JIT off; null where no grade applies); baseline
        grades are the grades of the baseline record;
@@ -35,38 +37,44 @@ ref_dates as (
     select usubjid, trtsdt from {{ ref('int_subject__reference_dates') }}
 ),
 
-baseline_pick as (
-    select distinct on (l.usubjid, l.lbtestcd, l.lbspec) l.lab_record_key
-    from labs l
-    join ref_dates r using (usubjid)
-    where r.trtsdt is not null and l.lbdt <= r.trtsdt
-      and (l.lbstresn is not null or l.lbstresc is not null)
-    order by l.usubjid, l.lbtestcd, l.lbspec, l.lbdt desc, l.lbdtc desc
-),
-
 with_baseline as (
+    {#- baseline: per subject, test and specimen, the last result (by date, then LBDTC) on or
+        before the first dose; a window instead of a self-join keeps the plan linear -#}
     select
-        l.*,
-        r.trtsdt,
-        bp.lab_record_key is not null as is_baseline
-    from labs l
-    left join ref_dates r using (usubjid)
-    left join baseline_pick bp using (lab_record_key)
+        c.*,
+        c.is_candidate and row_number() over (
+            partition by c.usubjid, c.lbtestcd, c.lbspec
+            order by c.is_candidate desc, c.lbdt desc, c.lbdtc desc) = 1 as is_baseline
+    from (
+        select
+            l.*,
+            r.trtsdt,
+            coalesce(r.trtsdt is not null and l.lbdt <= r.trtsdt
+                     and (l.lbstresn is not null or l.lbstresc is not null), false) as is_candidate
+        from labs l
+        left join ref_dates r using (usubjid)
+    ) c
 ),
 
 base as (
     select
         w.*,
-        b.lbstresn as base,
-        b.lbstresc as basec,
-        case when b.lbstresn is null then null
-             when b.lbstresn < b.lbnrlo then 'LOW'
-             when b.lbstresn > b.lbnrhi then 'HIGH'
-             when b.lbnrlo is not null or b.lbnrhi is not null then 'NORMAL' end as bnrind,
-        b.lab_record_key as baseline_record_key
-    from with_baseline w
-    left join with_baseline b
-      on b.usubjid = w.usubjid and b.lbtestcd = w.lbtestcd and b.lbspec = w.lbspec and b.is_baseline
+        b_lbstresn as base,
+        b_lbstresc as basec,
+        case when b_lbstresn is null then null
+             when b_lbstresn < b_lbnrlo then 'LOW'
+             when b_lbstresn > b_lbnrhi then 'HIGH'
+             when b_lbnrlo is not null or b_lbnrhi is not null then 'NORMAL' end as bnrind
+    from (
+        select
+            wb.*,
+            max(wb.lbstresn) filter (where wb.is_baseline) over grp as b_lbstresn,
+            max(wb.lbstresc) filter (where wb.is_baseline) over grp as b_lbstresc,
+            max(wb.lbnrlo) filter (where wb.is_baseline) over grp as b_lbnrlo,
+            max(wb.lbnrhi) filter (where wb.is_baseline) over grp as b_lbnrhi
+        from with_baseline wb
+        window grp as (partition by wb.usubjid, wb.lbtestcd, wb.lbspec)
+    ) w
 ),
 
 ctcae as (
@@ -88,10 +96,10 @@ graded as (
 with_baseline_grades as (
     select
         g.*,
-        bg.atoxgrl as btoxgrl,
-        bg.atoxgrh as btoxgrh
+        max(g.atoxgrl) filter (where g.is_baseline) over grp as btoxgrl,
+        max(g.atoxgrh) filter (where g.is_baseline) over grp as btoxgrh
     from graded g
-    left join graded bg on bg.lab_record_key = g.baseline_record_key
+    window grp as (partition by g.usubjid, g.lbtestcd, g.lbspec)
 ),
 
 final as (
