@@ -98,8 +98,8 @@ def fct_time_to_event_suite() -> SuiteSpec:
 def fct_cycles_suite() -> SuiteSpec:
     checks = [
         Check("rdi_within_0_and_1_5", "ExpectColumnValuesToBeBetween",
-              {"column": "relative_dose_intensity", "min_value": 0, "max_value": ref.RDI_MAX, "strict_min": True}, BLOCKING,
-              f"relative dose intensity is within (0, {ref.RDI_MAX}]"),
+              {"column": "relative_dose_intensity", "min_value": 0, "max_value": ref.RDI_MAX}, BLOCKING,
+              f"relative dose intensity is within [0, {ref.RDI_MAX}] (0: every dose of the cycle held)"),
     ]
     return SuiteSpec("mart", _asset("fct_cycles", ("usubjid", "cycle")), tuple(checks))
 

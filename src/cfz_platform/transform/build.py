@@ -18,15 +18,21 @@ from cfz_platform.transform.dbt_runner import DbtResult, run_dbt
 log = logging.getLogger(__name__)
 
 
-def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select: list[str] | None = None) -> DbtResult:
+def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select: list[str] | None = None,
+                unit_tests: bool = True) -> DbtResult:
     """Run ``dbt seed`` then ``dbt build`` with ``var marts_schema``.
+
+    dbt unit tests check the SQL logic on fixed inputs, not the data: they run in CI
+    (tests/transform, tests/response, the default here); the production build of the
+    candidate (``pipeline.build_candidate``: nightly, ``cfz transform``) passes
+    ``unit_tests=False`` (they cost ~15 s of fixed time per build and test no data).
 
     Steps:
     1. make sure the raw layer exists (ingestion's ``ensure_raw_layer``), so a warehouse with
        no deliveries yet still builds (empty marts);
     2. ``dbt seed`` (reference data: aliases, units, drugs, CTCAE criteria);
-    3. ``dbt build`` (models, data tests and unit tests in DAG order) with the marts schema
-       var; ``full_refresh`` rebuilds incremental models from scratch;
+    3. ``dbt build`` (models and data tests in DAG order; unit tests only when asked) with the
+       marts schema var; ``full_refresh`` rebuilds incremental models from scratch;
     4. return the DbtResult (raises ``DbtError`` naming the failing nodes).
     """
     from cfz_platform.ingest import ensure_raw_layer
@@ -38,6 +44,8 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     if select:
         args += ["--select", *select]
     return run_dbt(args, vars=dbt_vars)
