@@ -8,6 +8,8 @@ publish call it with a candidate schema; the plain command calls it with ``marts
 from __future__ import annotations
 
 import logging
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -34,12 +36,37 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
     3. ``dbt build`` (models and data tests in DAG order; unit tests only when asked) with the
        marts schema var; ``full_refresh`` rebuilds incremental models from scratch;
     4. return the DbtResult (raises ``DbtError`` naming the failing nodes).
+    dbt's connections run with JIT off (``_jit_off``).
     """
     from cfz_platform.ingest import ensure_raw_layer
 
     with warehouse.connect(autocommit=True) as conn:
         ensure_raw_layer(conn)
     dbt_vars = {"marts_schema": marts_schema}
+    with _jit_off():
+        return _seed_and_build(dbt_vars, full_refresh, select, unit_tests)
+
+
+@contextmanager
+def _jit_off():
+    """PostgreSQL JIT off for dbt's connections (libpq ``PGOPTIONS``), restored afterwards.
+
+    The models are many mid-sized set-based statements: JIT compiles ~100 functions per
+    statement (seconds each, more once ``jit_optimize_above_cost`` is crossed on large
+    trials) and gains nothing.
+    """
+    before = os.environ.get("PGOPTIONS")
+    os.environ["PGOPTIONS"] = f"{before or ''} -c jit=off".strip()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PGOPTIONS", None)
+        else:
+            os.environ["PGOPTIONS"] = before
+
+
+def _seed_and_build(dbt_vars: dict, full_refresh: bool, select: list[str] | None, unit_tests: bool) -> DbtResult:
     run_dbt(["seed"], vars=dbt_vars)
     args = ["build"]
     if full_refresh:
