@@ -98,7 +98,7 @@ def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
         if rng.random() < 0.2 and "E1" not in fails:
             edoses = [(e_start + c * 21 + d, 1.3) for c in range(3) for d in (0, 3, 7, 10)]
             regimens.append((("MELPHALAN", "PREDNISONE"), True, edoses[0][0], edoses[-1][0],
-                             edoses[-1][0] + int(rng.integers(20, 200)), edoses))
+                             min(edoses[-1][0] + int(rng.integers(20, 200)), e_end), edoses))
         else:
             regimens.append((EARLIER_CHOICE(rng, imid_ok=True), False, e_start, e_end, e_end, []))
         cursor = e_start - int(rng.integers(30, 200))
