@@ -270,14 +270,23 @@ def print_table(meta: dict, runs: dict[str, dict], extra: dict) -> None:
 # --------------------------------------------------------------------------- main
 
 
+def _run_order(item: tuple[str, dict]) -> tuple[int, str]:
+    label = item[0]
+    return int(label.split()[0]), label
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="45,1000,10000", help="Comma-separated trial sizes.")
     parser.add_argument("--seed", type=int, default=20140127)
     parser.add_argument("--deliveries", type=int, default=12)
     parser.add_argument("--overhead-size", type=int, default=1000, help="Size for the orchestration-overhead run.")
-    parser.add_argument("--skip", default="", help="Comma-separated: incremental,overhead,copy")
+    parser.add_argument("--skip", default="", help="Comma-separated: incremental,overhead,copy "
+                        "(and sizes: with --merge, reuse stored per-size runs)")
     parser.add_argument("--keep", action="store_true", help="Keep the bench warehouses.")
+    parser.add_argument("--merge", action="store_true",
+                        help="Add to the runs saved by earlier invocations (out/bench/results.json) "
+                             "and print the table over all of them (same code and data only).")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--landing", help=argparse.SUPPRESS)
@@ -300,14 +309,19 @@ def main() -> int:
             "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
     landings = {n: ensure_landing(n, args.seed, args.deliveries) for n in sizes}
     dbs: list[str] = []
-    runs: dict[str, dict] = {}
+    saved = CACHE / "results.json"
+    stored = json.loads(saved.read_text()) if args.merge and saved.exists() else {"runs": {}, "lines": {}}
+    runs: dict[str, dict] = stored["runs"]
     lines: list[str] = []
     try:
         for n in sizes:
+            if "sizes" in skip and str(n) in runs:  # --merge --skip sizes: reuse the stored full run
+                continue
             db = f"bench_{n}"
             dbs.append(db)
             runs[f"{n}"] = run_worker("nightly", db, landings[n])
-        for a, b in zip(sizes, sizes[1:], strict=False):
+        all_sizes = sorted(int(k) for k in runs if k.isdigit())
+        for a, b in zip(all_sizes, all_sizes[1:], strict=False):
             ratio = runs[str(b)]["total"] / runs[str(a)]["total"]
             target = "  (target <= 12)" if (a, b) == (1000, 10000) else ""
             lines.append(f"scaling      time({b})/time({a}) = {runs[str(b)]['total']:.1f}/{runs[str(a)]['total']:.1f} "
@@ -344,7 +358,13 @@ def main() -> int:
             for db in dbs:
                 warehouse.drop_database(db)
     meta["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print_table(meta, runs, {"lines": lines})
+    kinds = ("scaling", "incremental", "orchestration", "ingestion")
+    kept = dict(stored["lines"])
+    for ln in lines:
+        kept[f"{ln.split()[0]}:{ln.split()[1]}" if ln.startswith("scaling") else ln.split()[0]] = ln
+    merged = [v for k in kinds for key, v in sorted(kept.items()) if key.startswith(k)]
+    saved.write_text(json.dumps({"runs": runs, "lines": kept}, indent=1))
+    print_table(meta, dict(sorted(runs.items(), key=_run_order)), {"lines": merged})
     return 0
 
 
