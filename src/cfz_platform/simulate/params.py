@@ -142,7 +142,7 @@ LAB_TESTS: dict[str, LabTest] = {
 # (serum M-spike is bounded by total protein, ~12 g/dL; immunoglobulins likewise), so a
 # large simulated cohort stays inside the raw gate's physically possible ranges.
 LAB_CEILING: dict[str, float] = {"MPROTEIN/SERUM": 12.0, "IGG": 15000.0, "IGA": 15000.0, "IGM": 15000.0,
-                                 "KLCFR": 10000.0, "LLCFR": 10000.0}
+                                 "KLCFR": 10000.0, "LLCFR": 10000.0, "MPROTEIN/URINE": 20000.0}
 
 # Alternative units: (unit, factor) with value_in_unit = value_in_standard * factor.
 ALT_UNITS: dict[str, tuple[tuple[str, float], ...]] = {
