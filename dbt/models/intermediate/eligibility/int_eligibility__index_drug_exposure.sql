@@ -35,14 +35,32 @@ qualifying as (
 
 spans as (
     select usubjid, cmstdt, nth_dose_date, nth_dose_date - cmstdt as span_days from qualifying
+),
+
+shortest as (
+    -- set-based (one sort), not a correlated subquery per subject (quadratic on large trials)
+    select distinct on (usubjid) usubjid, span_days as shortest_span_days, cmstdt as shortest_span_start
+    from spans
+    where span_days is not null
+    order by usubjid, span_days, cmstdt
+),
+
+counts as (
+    select
+        d.usubjid,
+        count(*) as n_index_drug_doses,
+        count(*) filter (where d.cmdose >= {{ var('e2_min_dose_mg_m2') }}) as n_qualifying_doses,
+        count(*) filter (where d.cmdose is null) as n_doses_without_amount
+    from doses d
+    group by d.usubjid
 )
 
 select
-    d.usubjid,
-    count(*) as n_index_drug_doses,
-    count(*) filter (where d.cmdose >= {{ var('e2_min_dose_mg_m2') }}) as n_qualifying_doses,
-    count(*) filter (where d.cmdose is null) as n_doses_without_amount,
-    (select min(s.span_days) from spans s where s.usubjid = d.usubjid) as shortest_span_days,
-    (select s.cmstdt from spans s where s.usubjid = d.usubjid and s.span_days is not null order by s.span_days, s.cmstdt limit 1) as shortest_span_start
-from doses d
-group by d.usubjid
+    c.usubjid,
+    c.n_index_drug_doses,
+    c.n_qualifying_doses,
+    c.n_doses_without_amount,
+    s.shortest_span_days,
+    s.shortest_span_start
+from counts c
+left join shortest s using (usubjid)

@@ -29,21 +29,35 @@ first_pd as (
     from usable where confirmed_category = 'PD' group by usubjid
 ),
 
+assessment_dates as (
+    -- one grouped pass over the assessments (no correlated subquery per subject)
+    select
+        c.usubjid,
+        max(u.assessment_date) filter (
+            where u.category <> 'NE' and (p.pd_date is null or u.assessment_date <= p.pd_date)) as last_assessment_date,
+        min(u.assessment_date) filter (
+            where {{ response_rank('u.confirmed_category') }} >= {{ dor_rank }}
+              and (p.pd_date is null or u.assessment_date < p.pd_date)) as first_response_date,
+        max(u.assessment_date) filter (
+            where u.category <> 'NE' and u.assessment_date >= c.maintenance_start_date
+              and (p.pd_date is null or u.assessment_date <= p.pd_date)) as last_maint_assessment_date
+    from context c
+    left join first_pd p on p.usubjid = c.usubjid
+    left join usable u on u.usubjid = c.usubjid
+    group by c.usubjid
+),
+
 summary as (
     select
         c.*,
         p.pd_date,
-        (select max(u.assessment_date) from usable u
-          where u.usubjid = c.usubjid and u.category <> 'NE' and (p.pd_date is null or u.assessment_date <= p.pd_date)) as last_assessment_date,
-        (select min(u.assessment_date) from usable u
-          where u.usubjid = c.usubjid and {{ response_rank('u.confirmed_category') }} >= {{ dor_rank }}
-            and (p.pd_date is null or u.assessment_date < p.pd_date)) as first_response_date,
-        (select max(u.assessment_date) from usable u
-          where u.usubjid = c.usubjid and u.category <> 'NE' and u.assessment_date >= c.maintenance_start_date
-            and (p.pd_date is null or u.assessment_date <= p.pd_date)) as last_maint_assessment_date,
+        ad.last_assessment_date,
+        ad.first_response_date,
+        ad.last_maint_assessment_date,
         c.death_date is not null and (c.new_therapy_date is null or c.death_date < c.new_therapy_date) as death_counts
     from context c
     left join first_pd p using (usubjid)
+    left join assessment_dates ad using (usubjid)
 ),
 
 progression as (
