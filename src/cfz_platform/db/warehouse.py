@@ -112,6 +112,10 @@ def cursor(dbname: str | None = None) -> Iterator[psycopg.Cursor]:
         yield cur
 
 
+# Key of the session advisory lock that serializes role and database creation.
+_SETUP_LOCK_KEY = 0x0CF2_5E70
+
+
 def _ensure_role(cur: psycopg.Cursor, role: str, password: str, extra: str = "") -> None:
     cur.execute("select 1 from pg_roles where rolname = %s", (role,))
     verb = "alter" if cur.fetchone() else "create"
@@ -151,6 +155,9 @@ def ensure_warehouse(dbname: str | None = None) -> DatabaseSettings:
         info = _embedded_info()
         admin = admin_settings()
         with psycopg.connect(admin.conninfo, autocommit=True) as conn, conn.cursor() as cur:
+            # Roles and databases are cluster-wide: concurrent setups (parallel test workers,
+            # two commands started at once) take turns, or both would try to create them.
+            cur.execute("select pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
             _ensure_role(cur, OWNER_ROLE, info.owner_password, " createdb")
             _ensure_role(cur, BI_ROLE, info.bi_password)
             _ensure_database(cur, owner.dbname, OWNER_ROLE)
@@ -164,6 +171,7 @@ def ensure_warehouse(dbname: str | None = None) -> DatabaseSettings:
 
 def _ensure_external(owner: DatabaseSettings) -> None:
     with psycopg.connect(owner.conninfo, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("select pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
         try:
             _ensure_role(cur, BI_ROLE, _external_bi_password())
         except psycopg.errors.InsufficientPrivilege as exc:
