@@ -428,7 +428,7 @@ def build_endpoints(data: ReportData) -> Section:
               .reindex(index=order, columns=pops).reset_index().fillna("–"))
     wide.columns = ["endpoint", *[_population_label(p) for p in pops]]
     notes = (e.drop_duplicates("endpoint").reindex(columns=["endpoint", "method", "note"])
-               .fillna("").loc[lambda f: (f["method"] != "") | (f["note"] != "")])
+               .astype(object).fillna("").loc[lambda f: (f["method"] != "") | (f["note"] != "")])
     items = [Table(wide, "Proportions: k/n = estimate (exact Clopper–Pearson 95% CI); medians: Kaplan–Meier "
                          "median in days (95% CI, log-log). ORR_PROTOCOL counts ≥ MR (the protocol's "
                          "definition); ORR_CONVENTIONAL counts ≥ PR.")]
