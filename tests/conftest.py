@@ -17,8 +17,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# The public conformance data lives beside the repo (../shared), never inside it;
+# CFZ_SHARED_DIR points elsewhere when the clone is not a sibling of that folder.
+SHARED = Path(os.environ.get("CFZ_SHARED_DIR", ROOT.parent / "shared"))
 CONFORMANCE = SHARED / "conformance"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop at once, with the reason, when the conformance data is not where the tests read it."""
+    if not CONFORMANCE.is_dir():
+        raise pytest.UsageError(
+            f"the public conformance data is not at {CONFORMANCE}: clone the repo beside the "
+            "'shared' folder (../shared) or set CFZ_SHARED_DIR to that folder"
+        )
 
 os.environ.pop("CFZ_DATABASE_URL", None)
 os.environ.setdefault("CFZ_HOME", str(ROOT))
