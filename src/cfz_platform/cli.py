@@ -29,7 +29,7 @@ def _setup_logging(verbose: bool = False) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "alembic", "urllib3", "matplotlib", "numexpr"):
+    for noisy in ("httpx", "httpcore", "alembic", "urllib3", "matplotlib", "numexpr", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
