@@ -190,10 +190,18 @@ def _semantic(counter, k, row, meta, usubjid) -> Out:
 
 
 def _correction(rng, k, last, row, usubjid, ids) -> list[Out]:
+    """A result sent with a decimal slip (a tenth of the true value: 11.4 -> 1.14), resent
+    corrected one to three deliveries later.
+
+    The slip goes down, not up: a tenth of a real result is always physically possible, so
+    the nights between the slip and its correction publish (a wrong but possible value, as
+    real feeds have), instead of every night of a large trial being blocked by the raw gate's
+    physical limits (a deliberately impossible value is a planted problem in the gate tests).
+    """
     ix = COL_INDEX["lb"]["LBORRES"]
     good = row[ix]
     dec = len(good.split(".")[1]) if "." in good else 0
-    wrong = f"{float(good) * 10:.{dec}f}" if float(good) != 0 else "1"
+    wrong = f"{float(good) / 10:.{dec + 1}f}" if float(good) != 0 else "1"
     bad = list(row)
     bad[ix] = wrong
     k2 = min(last, k + int(rng.integers(1, 4)))
