@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from cfz_platform.report import SECTION_IDS, build_report
-from cfz_platform.report.sections import compute_at_risk
+from cfz_platform.report.sections import compute_at_risk, compute_display_subjects
 from tests.conftest import run_cfz
 from tests.report.html_parse import parse_report
 from tests.report.marts_fixture import build_fixture_marts
@@ -117,6 +117,18 @@ def test_km_numbers_at_risk(report):
 def test_compute_at_risk():
     curve = pd.DataFrame({"time": [0, 10, 20], "at_risk": [5, 4, 2]})
     assert [compute_at_risk(curve, t) for t in (0, 5, 10, 15, 20, 25)] == [5, 4, 4, 2, 2, 0]
+
+
+def test_compute_display_subjects_is_a_fixed_selection_above_the_limit():
+    few = pd.Series(["S3", "S1", "S2", "S1"])
+    assert compute_display_subjects(few, 3) == {"S1", "S2", "S3"}
+    many = pd.Series([f"CFZ-{i:05d}" for i in range(1000)])
+    shown = compute_display_subjects(many, 60)
+    assert len(shown) == 60 and shown <= set(many)
+    # independent of row order (and so of any sort by outcome)
+    assert compute_display_subjects(many[::-1], 60) == shown
+    # not simply the first or last subjects
+    assert shown != set(many[:60]) and shown != set(many[-60:])
 
 
 def test_waterfall_spider_swimmer_and_model_figures(report):

@@ -8,6 +8,7 @@ endpoints, for example).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -310,6 +311,33 @@ def build_dose_escalation(data: ReportData) -> Section:
     return Section("dose-escalation", "Dose escalation, DLTs and MTD", src, items=items)
 
 
+# Per-subject figures stay readable (and cheap to draw) on large cohorts: above these sizes
+# they show a fixed selection of subjects and say so; waterfall and KM always use everyone.
+MAX_SWIMMER_LANES = 60
+MAX_SPIDER_LINES = 300
+
+
+def compute_display_subjects(usubjids: pd.Series, limit: int) -> set[str]:
+    """The subjects a per-subject figure shows: all of them up to ``limit``, else a fixed
+    pseudo-random selection.
+
+    Steps: 1. all subjects when there are at most ``limit``; 2. otherwise rank subjects by
+    the md5 of their USUBJID (stable across runs and machines, independent of order and of
+    outcome) and keep the first ``limit``.
+    """
+    ids = [str(u) for u in pd.unique(usubjids)]
+    if len(ids) <= limit:
+        return set(ids)
+    return set(sorted(ids, key=lambda u: hashlib.md5(u.encode()).hexdigest())[:limit])
+
+
+def _shown_note(shown: int, total: int) -> str:
+    if shown >= total:
+        return ""
+    return (f" Showing {shown:,} of {total:,} subjects (a fixed selection by a hash of USUBJID, "
+            "not by outcome); every subject is in the source tables.")
+
+
 def build_swimmer(data: ReportData) -> Section:
     """Swimmer plot: lanes from dim_subject, events from response assessments and ADTTE.
 
@@ -337,9 +365,11 @@ def build_swimmer(data: ReportData) -> Section:
     events += [{"usubjid": u, "day": d, "kind": "death"} for u, d in zip(s["usubjid"], death, strict=False)
                if pd.notna(d)]
     ev = pd.DataFrame(events, columns=["usubjid", "day", "kind"])
-    fig = figures.plot_swimmer(s, ev, "Source: marts.dim_subject (dose dates, maintenance start, death), "
-                                      "marts.fct_response_assessments (responses), "
-                                      "marts.fct_time_to_event (PD dates).")
+    shown = compute_display_subjects(s["usubjid"], MAX_SWIMMER_LANES)
+    fig = figures.plot_swimmer(s[s["usubjid"].isin(shown)], ev[ev["usubjid"].isin(shown)],
+                               "Source: marts.dim_subject (dose dates, maintenance start, death), "
+                               "marts.fct_response_assessments (responses), "
+                               "marts.fct_time_to_event (PD dates)." + _shown_note(len(shown), len(s)))
     return Section("swimmer", "Swimmer plot", "marts.dim_subject, marts.fct_response_assessments, "
                    "marts.fct_time_to_event", items=[fig] + ([note] if note else []))
 
@@ -382,7 +412,11 @@ def build_spider(data: ReportData) -> Section:
     except Unavailable:
         br = pd.DataFrame({"usubjid": series["usubjid"].unique(), "best_response": "NE"})
     series = series.merge(br, on="usubjid", how="left").fillna({"best_response": "NE"})
-    fig = figures.plot_spider(series, "Source: marts.fct_response_assessments; colour: marts.fct_best_response.")
+    subjects = series["usubjid"].drop_duplicates()
+    shown = compute_display_subjects(subjects, MAX_SPIDER_LINES)
+    fig = figures.plot_spider(series[series["usubjid"].isin(shown)],
+                              "Source: marts.fct_response_assessments; colour: marts.fct_best_response."
+                              + _shown_note(len(shown), len(subjects)))
     return Section("spider", "Spider plot", "marts.fct_response_assessments", items=[fig])
 
 

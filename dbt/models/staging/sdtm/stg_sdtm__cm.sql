@@ -27,7 +27,7 @@ current_version as (
     select * from ranked where version_rank = 1
 ),
 
-typed as (
+typed as materialized (  -- computed once: the final select reads issue_items three times
     select
         btrim(cv.usubjid) as usubjid,
         upper(btrim(cv.cmtrt)) as cmtrt,

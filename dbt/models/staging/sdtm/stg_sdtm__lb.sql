@@ -88,7 +88,7 @@ standardized as (
     from valued v
 ),
 
-typed as (
+typed as materialized (  -- computed once: the final select reads issue_items three times
     select
         btrim(s.usubjid) as usubjid,
         s.std_lbtestcd as lbtestcd,
