@@ -129,14 +129,14 @@ def plot_waterfall(best: pd.DataFrame, caption: str) -> Figure:
 def plot_spider(series: pd.DataFrame, caption: str) -> Figure:
     """Spider plot (``usubjid, day, pct, best_response``): one line per subject."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    ordered = series.sort_values(["usubjid", "day"])
-    lines, colors = [], []
-    for _, sub in ordered.groupby("usubjid", sort=False):
-        lines.append(np.column_stack([sub["day"].to_numpy(float), sub["pct"].clip(upper=200).to_numpy(float)]))
-        colors.append(RESPONSE_COLORS.get(str(sub["best_response"].iloc[0]), "#969696"))
-    ax.add_collection(LineCollection(lines, colors=colors, linewidths=1, alpha=0.85))
-    ax.scatter(ordered["day"], ordered["pct"].clip(upper=200), s=4,
-               c=[RESPONSE_COLORS.get(str(r), "#969696") for r in ordered["best_response"]], alpha=0.85)
+    ordered = series.sort_values(["usubjid", "day"]).assign(
+        y=lambda f: f["pct"].clip(upper=200),
+        color=lambda f: f["best_response"].astype(str).map(RESPONSE_COLORS).fillna("#969696"),
+    )
+    per_subject = ordered.groupby("usubjid", sort=False)
+    lines = [sub[["day", "y"]].to_numpy(float) for _, sub in per_subject]
+    ax.add_collection(LineCollection(lines, colors=per_subject["color"].first().tolist(), linewidths=1, alpha=0.85))
+    ax.scatter(ordered["day"], ordered["y"], s=4, c=ordered["color"].tolist(), alpha=0.85)
     ax.autoscale_view()
     present = [r for r in RESPONSE_ORDER if r in set(series["best_response"].astype(str))]
     if present:
