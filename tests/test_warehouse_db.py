@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+import time
+
 import psycopg
 import pytest
 
 from cfz_platform.db import warehouse
-from tests.conftest import run_cfz
+from tests.conftest import ROOT, run_cfz
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +108,45 @@ def test_fresh_cluster_stop_then_start_keeps_data(private_home):
 def test_url_prints_bi_reader(warehouse_db):
     out = run_cfz("db", "url", "--role", "bi_reader").stdout.strip()
     assert out.startswith("postgresql://bi_reader:") and "@127.0.0.1:" in out
+
+
+def test_concurrent_setups_take_turns(cluster):
+    """Role and database creation is cluster-wide: a second setup waits for the first
+    (on a fresh cluster, parallel setups both tried to create bi_reader and one failed)."""
+    name = f"t_setup_turns_{os.getpid()}"
+    warehouse.drop_database(name)
+    admin = warehouse.admin_settings()
+    errors: list[BaseException] = []
+
+    def setup() -> None:
+        try:
+            warehouse.ensure_warehouse(name)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    with psycopg.connect(admin.conninfo, autocommit=True) as holder:
+        holder.execute("select pg_advisory_lock(%s)", (warehouse._SETUP_LOCK_KEY,))
+        worker = threading.Thread(target=setup)
+        worker.start()
+        time.sleep(1.5)
+        assert worker.is_alive(), "setup did not wait for the setup already in progress"
+        assert holder.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is None
+        holder.execute("select pg_advisory_unlock(%s)", (warehouse._SETUP_LOCK_KEY,))
+        worker.join(60)
+    assert errors == [] and not worker.is_alive()
+    try:
+        with psycopg.connect(warehouse.settings(name).conninfo) as conn:
+            schemas = {r[0] for r in conn.execute("select nspname from pg_namespace")}
+        assert {"raw", "staging", "marts", "ml", "audit"} <= schemas
+    finally:
+        warehouse.drop_database(name)
+
+
+def test_missing_conformance_data_stops_the_run_naming_the_folder(tmp_path):
+    missing = tmp_path / "nowhere"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "tests/test_warehouse_db.py"],
+        cwd=ROOT, env={**os.environ, "CFZ_SHARED_DIR": str(missing)}, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR
+    assert f"the public conformance data is not at {missing / 'conformance'}" in proc.stderr + proc.stdout

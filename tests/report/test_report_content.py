@@ -131,6 +131,24 @@ def test_compute_display_subjects_is_a_fixed_selection_above_the_limit():
     assert shown != set(many[:60]) and shown != set(many[-60:])
 
 
+def test_large_cohorts_show_a_stated_subset_in_per_subject_figures(report_marts, tmp_path, monkeypatch):
+    """Above the lane/line limits the swimmer and spider draw a fixed subset and say how many
+    of how many subjects they show (the fixture has 12 treated subjects)."""
+    from cfz_platform.report import sections
+
+    monkeypatch.setattr(sections, "MAX_SWIMMER_LANES", 5)
+    monkeypatch.setattr(sections, "MAX_SPIDER_LINES", 4)
+    parsed = parse_report(build_report(tmp_path).read_text())
+    assert "Showing 5 of 12 subjects" in parsed.sections["swimmer"].text
+    assert "Showing 4 of " in parsed.sections["spider"].text
+    assert len(parsed.sections["swimmer"].images) == 1 and len(parsed.sections["spider"].images) == 1
+
+
+def test_small_cohorts_show_every_subject(report):
+    assert "Showing" not in report[0].sections["swimmer"].text
+    assert "Showing" not in report[0].sections["spider"].text
+
+
 def test_waterfall_spider_swimmer_and_model_figures(report):
     parsed = report[0]
     for sid, n in (("swimmer", 1), ("waterfall", 1), ("spider", 1), ("model", 2), ("adverse-events", 1)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from decimal import Decimal
 from pathlib import Path
 
 from cfz_platform.simulate.params import SimConfig
@@ -94,6 +95,25 @@ def test_every_error_is_where_errors_csv_says(trial):
     late_dm = next(e for e in trial.errors if e["kind"] == "subject_not_yet_in_dm")
     earlier = [r for r in lb if r["USUBJID"] == late_dm["usubjid"] and r["_delivery"] < late_dm["delivery_id"]]
     assert earlier
+
+
+def test_a_correction_first_sends_a_tenth_of_the_true_value(trial):
+    """The first version of a corrected result is a decimal slip downwards (11.4 sent as
+    1.14): wrong but physically possible, so the nights before the correction can publish."""
+    lb = read_domain(trial.landing, "lb")
+    by_key: dict[tuple, list[dict]] = {}
+    for r in lb:
+        by_key.setdefault((r["USUBJID"], r["LBTESTCD"], r["LBSPEC"], r["LBDTC"]), []).append(r)
+    corrections = [e for e in trial.errors if e["kind"] == "corrected_result"]
+    assert corrections
+    for e in corrections:
+        first = next(r for r in lb if r["_delivery"] == e["delivery_id"] and r["_line"] == int(e["line"]))
+        corrected = by_key[(first["USUBJID"], first["LBTESTCD"], first["LBSPEC"], first["LBDTC"])][-1]
+        if Decimal(corrected["LBORRES"]) == 0:
+            assert first["LBORRES"] == "1"
+        else:
+            assert Decimal(first["LBORRES"]) * 10 == Decimal(corrected["LBORRES"]), e
+            assert 0 <= Decimal(first["LBORRES"]) < Decimal(corrected["LBORRES"])
 
 
 def _tree_hash(root: Path) -> str:
