@@ -66,8 +66,8 @@ def publish_task() -> StepResult:
 
 
 @task(name="train", **_RETRY)
-def train_task() -> StepResult:
-    return steps.step_train()
+def train_task(skip_if_unchanged: bool = True) -> StepResult:
+    return steps.step_train(skip_if_unchanged)
 
 
 @task(name="score", **_RETRY)
@@ -155,7 +155,7 @@ def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train:
         should_train = ingested.new_response_data if train is None else train
         if should_train:
             log.info("[6/8] train the early-response model")
-            summary.steps.append(train_task())
+            summary.steps.append(train_task(skip_if_unchanged=train is None))
         else:
             summary.steps.append(StepResult("train", "skipped", message="no new response data"))
         current = "score"
@@ -182,7 +182,8 @@ def nightly(
     force: bool = False,
     wait_for_lock_seconds: float = 0.0,
 ) -> dict:
-    """The nightly run. ``train=None`` trains only when new response data arrived."""
+    """The nightly run. ``train=None`` trains only when new response data arrived and the
+    training data or model spec changed since the newest registered version."""
     run_id = str(flow_run.get_id() or "") or __import__("uuid").uuid4().hex
     summary = RunSummary(run_id=run_id, landing=landing)
     with warehouse_lock("nightly", wait_seconds=wait_for_lock_seconds):

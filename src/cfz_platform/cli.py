@@ -245,7 +245,11 @@ def ingest(landing: Path = typer.Option(..., help="Landing root holding one fold
 
 
 @app.command()
-def transform() -> None:
+def transform(
+    full_refresh: bool = typer.Option(False, "--full-refresh",
+                                      help="Rebuild every incremental model from scratch (normally only "
+                                           "after a change to the dbt project, which is detected by itself)."),
+) -> None:
     """Raw gate, dbt build into a candidate schema, mart gate, publish."""
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.quality import QualityGateFailed
@@ -254,7 +258,7 @@ def transform() -> None:
     from cfz_platform.transform.publish import PublishError
 
     try:
-        result = run_transform()
+        result = run_transform(full_refresh=full_refresh)
     except QualityGateFailed as exc:
         _fail(f"blocking expectations failed, nothing was published (marts keeps the last good build):\n{exc}")
     except (DbtError, PublishError, WarehouseError, RuntimeError) as exc:

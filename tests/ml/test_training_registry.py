@@ -118,6 +118,15 @@ def test_second_training_on_identical_data_keeps_the_champion(trained):
     assert "does not beat" in run.data.tags["registry_decision"]
 
 
+def test_retraining_is_skipped_only_while_data_and_spec_are_unchanged(trained, fast_spec):
+    from cfz_platform.ml.train import already_trained_version
+
+    # the newest version was trained on exactly this feature table and spec: nothing to redo
+    assert already_trained_version(fast_spec) == trained["second"].model_version
+    # another spec (more CV repeats) on the same data is a different training
+    assert already_trained_version(dataclasses.replace(fast_spec, cv={**fast_spec.cv, "n_repeats": 3})) is None
+
+
 def test_run_holds_metrics_plots_snapshot_and_model(trained):
     import mlflow
 
@@ -168,6 +177,9 @@ def test_new_data_is_compared_on_the_new_data(trained, db, fast_spec):
     from cfz_platform.ml.train import train_early_response
 
     _write_features(db, _cohort(2, n=60))
+    from cfz_platform.ml.train import already_trained_version
+
+    assert already_trained_version(fast_spec) is None  # new data: the nightly trains
     third = train_early_response(fast_spec)
     assert third.decision["compared_on"] == "re-evaluated"
     assert third.decision["champion_cv_auc_on_this_data"] is not None

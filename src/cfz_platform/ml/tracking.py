@@ -113,6 +113,27 @@ def current_champion(client: MlflowClient, model_name: str):
         return None
 
 
+def latest_version_trained_on(client: MlflowClient, model_name: str, snapshot_hash: str,
+                              spec_hash: str) -> str | None:
+    """The newest registered version, if its run was trained on exactly this data and spec.
+
+    Steps: find the highest version number of ``model_name``; read its run's
+    ``snapshot_hash`` and ``spec_hash`` tags; return the version when both match, else None
+    (also when nothing is registered yet or the run predates the ``spec_hash`` tag).
+    """
+    try:
+        versions = client.search_model_versions(f"name = '{model_name}'")
+    except MlflowException:
+        return None
+    if not versions:
+        return None
+    newest = max(versions, key=lambda v: int(v.version))
+    tags = client.get_run(newest.run_id).data.tags
+    if tags.get("snapshot_hash") == snapshot_hash and tags.get("spec_hash") == spec_hash:
+        return str(newest.version)
+    return None
+
+
 def decide_champion(client: MlflowClient, model_name: str, new_version: str, new_cv_auc: float,
                     snapshot_hash: str,
                     reevaluate: Callable[[str], float]) -> ChampionDecision:

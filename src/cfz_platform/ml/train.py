@@ -8,10 +8,11 @@ decides whether it becomes the champion.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mlflow
@@ -95,6 +96,28 @@ def _importances(spec: ModelSpec, model: Pipeline, X: pd.DataFrame, y: pd.Series
     return coefs, means, stds
 
 
+def compute_spec_hash(spec: ModelSpec) -> str:
+    """sha256 of the model spec (features, label, models, CV settings) as sorted JSON."""
+    return hashlib.sha256(json.dumps(asdict(spec), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def already_trained_version(spec: ModelSpec | None = None) -> str | None:
+    """The registered version trained on today's exact training data and spec, if any.
+
+    Steps: load the feature mart; hash it the way a training run does (``snapshot_hash``:
+    subjects, features, label); ask the registry whether its newest version carries that hash
+    and this spec's hash. A retraining would then reproduce that version (same data, same
+    seeds), so the nightly skips it.
+    """
+    spec = spec or load_spec()
+    with warehouse.connect() as conn:
+        frame = load_features(conn, spec)
+        snapshot = data_snapshot(conn, frame, spec)
+    client = tracking.configure()
+    return tracking.latest_version_trained_on(client, spec.registered_model, snapshot["snapshot_hash"],
+                                              compute_spec_hash(spec))
+
+
 def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
     """Train, evaluate, log, register and decide the champion.
 
@@ -137,7 +160,7 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
     with mlflow.start_run(run_name=f"{spec.name}-{snapshot['snapshot_hash'][:8]}") as run, \
             tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        mlflow.set_tags({"snapshot_hash": snapshot["snapshot_hash"],
+        mlflow.set_tags({"snapshot_hash": snapshot["snapshot_hash"], "spec_hash": compute_spec_hash(spec),
                          "last_delivery": str(snapshot["last_delivery"]),
                          "label": spec.label, "primary_kind": spec.primary["kind"]})
         mlflow.log_params({

@@ -121,11 +121,20 @@ def step_publish() -> StepResult:
     return done("completed", "marts replaced by the validated candidate")
 
 
-def step_train() -> StepResult:
-    """Train the early-response model; MLflow decides champion vs challenger."""
-    from cfz_platform.ml.train import train_early_response
+def step_train(skip_if_unchanged: bool = True) -> StepResult:
+    """Train the early-response model; MLflow decides champion vs challenger.
+
+    With ``skip_if_unchanged`` (the nightly's automatic choice) nothing is trained when the
+    newest registered version was trained on exactly today's training data and model spec:
+    the run would reproduce it.
+    """
+    from cfz_platform.ml.train import already_trained_version, train_early_response
 
     done = _timed("train")
+    if skip_if_unchanged:
+        version = already_trained_version()
+        if version is not None:
+            return done("skipped", f"training data and model spec unchanged since early_response v{version}")
     result = train_early_response()
     auc = result.metrics.get("cv_auc")
     return done(

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from psycopg import sql
 
 from cfz_platform.db import warehouse
+from cfz_platform.transform import build_state
 from cfz_platform.transform.dbt_runner import DbtResult, run_dbt
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select: list[str] | None = None,
                 unit_tests: bool = True) -> DbtResult:
-    """Run ``dbt seed`` then ``dbt build`` with ``var marts_schema``.
+    """Run ``dbt seed`` then ``dbt build`` with ``var marts_schema``, incrementally when it can.
 
     dbt unit tests check the SQL logic on fixed inputs, not the data: they run in CI
     (tests/transform, tests/response, the default here); the production build of the
@@ -32,19 +33,39 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
     Steps:
     1. make sure the raw layer exists (ingestion's ``ensure_raw_layer``), so a warehouse with
        no deliveries yet still builds (empty marts);
-    2. ``dbt seed`` (reference data: aliases, units, drugs, CTCAE criteria);
-    3. ``dbt build`` (models and data tests in DAG order; unit tests only when asked) with the
-       marts schema var; ``full_refresh`` rebuilds incremental models from scratch;
-    4. return the DbtResult (raises ``DbtError`` naming the failing nodes).
+    2. plan the build (``build_state.plan_build``): incremental since the file ids recorded
+       for ``staging`` and ``marts_schema`` when both were built with this exact dbt project,
+       else a full refresh (also when ``full_refresh`` is asked for); a full refresh first
+       forgets both states, so a build that fails half-way is never taken as a baseline;
+    3. full build only: ``dbt seed`` (reference data: aliases, units, drugs, CTCAE criteria);
+       an incremental build has the same seed files (they are in the fingerprint) and skips
+       reloading them;
+    4. ``dbt build`` (models and data tests in DAG order; unit tests only when asked) with the
+       marts schema var and the plan's watermark vars;
+    5. on success of a whole-project build (no ``select``), record the new state of both
+       schemas; return the DbtResult (raises ``DbtError`` naming the failing nodes).
     dbt's connections run with JIT off (``_jit_off``).
     """
     from cfz_platform.ingest import ensure_raw_layer
 
     with warehouse.connect(autocommit=True) as conn:
         ensure_raw_layer(conn)
-    dbt_vars = {"marts_schema": marts_schema}
+    dbt_vars: dict = {"marts_schema": marts_schema}
+    fingerprint = build_state.compute_project_fingerprint()
+    with warehouse.connect(autocommit=True) as conn:
+        plan = build_state.plan_build(conn, marts_schema, fingerprint)
+        if full_refresh:
+            plan = replace(plan, full_refresh=True, reason="full refresh asked for")
+        if plan.full_refresh:
+            build_state.forget(conn, build_state.STAGING_SCHEMA)
+            build_state.forget(conn, marts_schema)
+    log.info("dbt build of %s: %s", marts_schema, plan.reason)
     with _jit_off():
-        return _seed_and_build(dbt_vars, full_refresh, select, unit_tests)
+        result = _seed_and_build({**dbt_vars, **plan.dbt_vars()}, plan.full_refresh, select, unit_tests)
+    if not select:
+        with warehouse.connect(autocommit=True) as conn:
+            build_state.record_build(conn, marts_schema, plan)
+    return result
 
 
 @contextmanager
@@ -67,12 +88,18 @@ def _jit_off():
 
 
 def _seed_and_build(dbt_vars: dict, full_refresh: bool, select: list[str] | None, unit_tests: bool) -> DbtResult:
-    run_dbt(["seed"], vars=dbt_vars)
+    """``dbt seed`` + ``dbt build``; an incremental build (same project fingerprint, hence the
+    same seed files) leaves the loaded seeds alone."""
+    excluded = [] if unit_tests else ["unit_test"]
+    if full_refresh:
+        run_dbt(["seed"], vars=dbt_vars)
+    else:
+        excluded.append("seed")
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
-    if not unit_tests:
-        args += ["--exclude-resource-type", "unit_test"]
+    if excluded:
+        args += ["--exclude-resource-type", *excluded]
     if select:
         args += ["--select", *select]
     return run_dbt(args, vars=dbt_vars)

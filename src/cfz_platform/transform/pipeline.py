@@ -76,13 +76,15 @@ def ensure_raw() -> None:
         conn.commit()
 
 
-def build_candidate(schema: str, notes: list[str]) -> None:
-    """dbt seed + build into ``schema``, the endpoint statistics tables, and the endpoints the
-    data could not support (as notes)."""
+def build_candidate(schema: str, notes: list[str], full_refresh: bool = False) -> None:
+    """dbt seed + build into ``schema`` (incremental unless ``full_refresh`` or the dbt project
+    changed), the endpoint statistics tables, and the endpoints the data could not support
+    (as notes)."""
     build_marts = _optional("cfz_platform.transform.build", "build_marts")
     if build_marts is None:
         raise RuntimeError("cfz_platform.transform.build.build_marts is not available yet")
-    build_marts(schema, unit_tests=False)  # unit tests test SQL logic, not data: they run in CI
+    # unit tests test SQL logic, not data: they run in CI
+    build_marts(schema, full_refresh=full_refresh, unit_tests=False)
     write_endpoint_tables = _optional("cfz_platform.stats", "write_endpoint_tables")
     if write_endpoint_tables is not None:
         with warehouse.connect() as conn:
@@ -94,14 +96,16 @@ def build_candidate(schema: str, notes: list[str]) -> None:
             notes.append(f"not derivable: {gap.endpoint}: {gap.reason}")
 
 
-def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], None] | None = None) -> TransformResult:
+def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], None] | None = None,
+                  full_refresh: bool = False) -> TransformResult:
     """Raw gate -> dbt build into ``marts_candidate`` -> mart gate -> publish.
 
     Steps:
     1. ensure the raw layer exists; run the raw gate; a blocking failure stops here
        (``QualityGateFailed``), nothing is built, ``marts`` untouched;
-    2. prepare ``marts_candidate`` (double buffer, see ``publish``) and build it (dbt, then
-       ``write_endpoint_tables``); ``build`` replaces this step in tests;
+    2. prepare ``marts_candidate`` (double buffer, see ``publish``) and build it (dbt,
+       incremental unless ``full_refresh``, then ``write_endpoint_tables``); ``build``
+       replaces this step in tests;
     3. run the mart gate on ``marts_candidate``; a blocking failure raises
        ``QualityGateFailed`` naming each failing expectation, sample rows and the SQL to list
        them; ``marts`` keeps the last good build;
@@ -116,7 +120,10 @@ def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], N
         raise QualityGateFailed(raw)
     with warehouse.connect() as conn:
         candidate = publish.prepare_candidate(conn)
-    (build or build_candidate)(candidate, result.notes)
+    if build is not None:
+        build(candidate, result.notes)
+    else:
+        build_candidate(candidate, result.notes, full_refresh=full_refresh)
     mart = gate("mart", run_id, marts_schema=candidate)
     result.reports.append(mart)
     if not mart.passed:

@@ -6,10 +6,13 @@ validates here), ``marts_previous`` (the build that was published before the cur
 Double-buffer choice: ``prepare_candidate`` turns ``marts_previous`` into the next
 ``marts_candidate`` (instead of starting from an empty schema), so dbt's incremental models
 (``fct_lab_results``) find their previous state and only catch up on new rows; tables that
-are not incremental are rebuilt by dbt anyway. A candidate left over from a failed gate is
-dropped first (its data was not trusted, so nothing incremental builds on it); the build after
-a failure is therefore a full one. The cost: between ``prepare_candidate`` and the next
-publish there is no ``marts_previous``; ``marts`` itself is untouched throughout.
+are not incremental are rebuilt by dbt anyway. When there is no ``marts_previous`` (the
+first build after the first publish, or after a failed gate) the incremental tables are
+copied from ``marts`` instead, so no nightly after the first builds them from scratch. A
+candidate left over from a failed gate is dropped first (its data was not trusted, so nothing
+incremental builds on it). Each rename, copy and drop moves the schema's row of
+``audit.build_state`` in the same transaction. The cost: between ``prepare_candidate`` and
+the next publish there is no ``marts_previous``; ``marts`` itself is untouched throughout.
 
 ``publish_candidate`` swaps in ONE transaction: drop ``marts_previous``, rename ``marts`` to
 ``marts_previous`` and ``marts_candidate`` to ``marts``, re-grant ``bi_reader`` and take
@@ -26,12 +29,15 @@ from psycopg import sql
 
 from cfz_platform.config import BI_ROLE
 from cfz_platform.db.warehouse import grant_bi_reader
+from cfz_platform.transform import build_state
 
 log = logging.getLogger(__name__)
 
 PUBLISHED = "marts"
 CANDIDATE = "marts_candidate"
 PREVIOUS = "marts_previous"
+#: dbt models materialized incrementally in the marts schema (copied into a cold candidate).
+INCREMENTAL_MART_TABLES = ("fct_lab_results",)
 #: Advisory lock key serialising prepare/publish across processes.
 PUBLISH_LOCK_KEY = 7_200_417
 #: How long the swap may wait for a reader's lock before giving up (marts stays as it was).
@@ -60,19 +66,47 @@ def prepare_candidate(conn: psycopg.Connection) -> str:
 
     Steps (one transaction, under the publish lock):
     1. drop a leftover candidate (a build that failed its gate or was interrupted);
-    2. if ``marts_previous`` exists, rename it to ``marts_candidate`` (double buffer), else
-       create an empty ``marts_candidate``;
-    3. make sure ``bi_reader`` cannot read the candidate.
+    2. if ``marts_previous`` exists, rename it to ``marts_candidate`` (double buffer); else
+       create ``marts_candidate`` and copy ``marts``' incremental tables into it (with their
+       indexes), when ``marts`` has them;
+    3. move the build state with the schema; make sure ``bi_reader`` cannot read the candidate.
     """
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_KEY,))
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(CANDIDATE)))
-        if _schema_exists(cur, PREVIOUS):
+        build_state.drop_state(cur, CANDIDATE)
+        if _has_incremental_tables(cur, PREVIOUS):
             cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(PREVIOUS), sql.Identifier(CANDIDATE)))
+            build_state.rename_state(cur, PREVIOUS, CANDIDATE)
         else:
+            # no usable previous build (none yet, or the empty schema the warehouse started with)
+            cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS)))
+            build_state.drop_state(cur, PREVIOUS)
             cur.execute(sql.SQL("create schema {}").format(sql.Identifier(CANDIDATE)))
+            if _copy_incremental_tables(cur, PUBLISHED, CANDIDATE):
+                build_state.copy_state(cur, PUBLISHED, CANDIDATE)
         _revoke_bi_reader(cur, CANDIDATE)
     return CANDIDATE
+
+
+def _has_incremental_tables(cur: psycopg.Cursor, schema: str) -> bool:
+    return all(
+        cur.execute("select to_regclass(%s) is not null", (sql.Identifier(schema, t).as_string(cur),)).fetchone()[0]
+        for t in INCREMENTAL_MART_TABLES
+    )
+
+
+def _copy_incremental_tables(cur: psycopg.Cursor, source: str, target: str) -> bool:
+    """Copy every incremental mart table of ``source`` into ``target``; False if any is missing."""
+    if not _has_incremental_tables(cur, source):
+        return False
+    for name in INCREMENTAL_MART_TABLES:
+        src, dst = sql.Identifier(source, name), sql.Identifier(target, name)
+        cur.execute(sql.SQL("create table {} (like {} including all)").format(dst, src))
+        cur.execute(sql.SQL("insert into {} select * from {}").format(dst, src))
+        cur.execute(sql.SQL("analyze {}").format(dst))
+    log.info("cold candidate: copied %s from %s", ", ".join(INCREMENTAL_MART_TABLES), source)
+    return True
 
 
 def discard_candidate(conn: psycopg.Connection) -> None:
@@ -80,6 +114,7 @@ def discard_candidate(conn: psycopg.Connection) -> None:
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_KEY,))
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(CANDIDATE)))
+        build_state.drop_state(cur, CANDIDATE)
 
 
 def publish_candidate(conn: psycopg.Connection) -> None:
@@ -102,9 +137,12 @@ def publish_candidate(conn: psycopg.Connection) -> None:
             if not _schema_exists(cur, CANDIDATE):
                 raise PublishError(f"schema {CANDIDATE!r} does not exist: nothing to publish")
             cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS)))
+            build_state.drop_state(cur, PREVIOUS)
             if _schema_exists(cur, PUBLISHED):
                 cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(PUBLISHED), sql.Identifier(PREVIOUS)))
+                build_state.rename_state(cur, PUBLISHED, PREVIOUS)
             cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(CANDIDATE), sql.Identifier(PUBLISHED)))
+            build_state.rename_state(cur, CANDIDATE, PUBLISHED)
             grant_bi_reader(cur, PUBLISHED)
             if _schema_exists(cur, PREVIOUS):
                 _revoke_bi_reader(cur, PREVIOUS)

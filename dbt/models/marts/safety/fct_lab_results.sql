@@ -4,12 +4,16 @@
     unique_key='lab_record_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    indexes=[
+      {'columns': ['lab_record_key'], 'unique': True},
+      {'columns': ['usubjid', 'lbtestcd']},
+    ],
     pre_hook=["set local jit = off", "set local enable_nestloop = off"],
-    post_hook=[
-      "delete from {{ this }} t where not exists (select 1 from {{ ref('stg_sdtm__lb') }} s where s.lab_record_key = t.lab_record_key and s.is_usable and s.lbdt is not null)"
-    ]
+    post_hook=["{{ fct_lab_results_drop_unusable() }}"]
   )
 }}
+{%- set since = incremental_since('marts_since_file_id') %}
+{%- set scope_model = ref('int_lab_results__rederive_scope') %}{#- a dependency on every build -#}
 {#-
   fct_lab_results: every standardized, usable lab result with baseline, change from
   baseline and CTCAE v5 grades (ADaM BDS naming: AVAL, BASE, CHG, ATOXGRL/H, BTOXGRL/H).
@@ -23,18 +27,46 @@
        macro (one pass over the table, JIT off; null where no grade applies); baseline
        grades are the grades of the baseline record;
     4. row_hash over every derived value.
-  Incremental (same schema): the whole set is derived again (cheap), and only rows that are
-  new or whose row_hash changed are written (delete+insert on lab_record_key); a post-hook
-  deletes rows that left staging or became unusable. A baseline correction therefore
-  rewrites all of that subject's affected rows, and rows unblocked by new seeds or DM come in.
-  When this model is built into a fresh (candidate) schema it is a full build.
+  Incremental (var marts_since_file_id, see macros/incremental.sql): only what can have
+  changed since this table was built is derived again.
+    a. the scope (int_lab_results__rederive_scope): every record of a re-based subject,
+       whose baseline may move, and the changed records of the other subjects;
+    b. a changed record of a subject that is not re-based is post-baseline: it takes BASE,
+       BNRIND and the baseline grades of its group from the rows already in this table;
+    c. delete+insert on lab_record_key; the post-hook deletes changed records that are no
+       longer usable.
+  A full build (first build, a changed model or seed, a fresh candidate schema) derives
+  everything, and tests/transform/test_incremental.py checks both give the same table.
 -#}
-with labs as (
-    select * from {{ ref('stg_sdtm__lb') }} where is_usable and lbdt is not null
+with staged as (
+    select * from {{ ref('stg_sdtm__lb') }}
 ),
 
 ref_dates as (
     select usubjid, trtsdt from {{ ref('int_subject__reference_dates') }}
+),
+{%- if since is not none %}
+
+scope as (
+    select * from {{ scope_model }}
+),
+
+previous_baseline as (
+    -- groups whose baseline did not move keep the one stored in this table
+    select t.usubjid, t.lbtestcd, t.lbspec, t.base as prev_base, t.bnrind as prev_bnrind,
+        t.btoxgrl as prev_btoxgrl, t.btoxgrh as prev_btoxgrh
+    from {{ this }} t
+    where t.ablfl = 'Y'
+      and t.usubjid in (select usubjid from scope where not is_rebased)
+),
+{%- endif %}
+
+labs as (
+    select s.* from staged s
+    {%- if since is not none %}
+    join scope using (lab_record_key)
+    {%- endif %}
+    where s.is_usable and s.lbdt is not null
 ),
 
 with_baseline as (
@@ -59,22 +91,32 @@ with_baseline as (
 base as (
     select
         w.*,
+        {%- if since is not none %}
+        coalesce(b_lbstresn, pb.prev_base) as base,
+        {%- else %}
         b_lbstresn as base,
-        b_lbstresc as basec,
-        case when b_lbstresn is null then null
+        {%- endif %}
+        case when b_lbstresn is null then {{ "pb.prev_bnrind" if since is not none else "null" }}
              when b_lbstresn < b_lbnrlo then 'LOW'
              when b_lbstresn > b_lbnrhi then 'HIGH'
              when b_lbnrlo is not null or b_lbnrhi is not null then 'NORMAL' end as bnrind
+        {%- if since is not none %},
+        pb.prev_btoxgrl,
+        pb.prev_btoxgrh
+        {%- endif %}
     from (
         select
             wb.*,
             max(wb.lbstresn) filter (where wb.is_baseline) over grp as b_lbstresn,
-            max(wb.lbstresc) filter (where wb.is_baseline) over grp as b_lbstresc,
             max(wb.lbnrlo) filter (where wb.is_baseline) over grp as b_lbnrlo,
             max(wb.lbnrhi) filter (where wb.is_baseline) over grp as b_lbnrhi
         from with_baseline wb
         window grp as (partition by wb.usubjid, wb.lbtestcd, wb.lbspec)
     ) w
+    {%- if since is not none %}
+    left join previous_baseline pb
+        on pb.usubjid = w.usubjid and pb.lbtestcd = w.lbtestcd and pb.lbspec = w.lbspec
+    {%- endif %}
 ),
 
 ctcae as (
@@ -129,8 +171,13 @@ final as (
         round(100 * (lbstresn - base) / nullif(base, 0), 4) as pchg,
         atoxgrl::text as atoxgrl,
         atoxgrh::text as atoxgrh,
+        {%- if since is not none %}
+        coalesce(btoxgrl::text, prev_btoxgrl) as btoxgrl,
+        coalesce(btoxgrh::text, prev_btoxgrh) as btoxgrh,
+        {%- else %}
         btoxgrl::text as btoxgrl,
         btoxgrh::text as btoxgrh,
+        {%- endif %}
         value_source,
         _delivery_id,
         _file,
@@ -147,7 +194,4 @@ hashed as (
     from final f
 )
 
-select * from hashed h
-{% if is_incremental() %}
-where not exists (select 1 from {{ this }} t where t.lab_record_key = h.lab_record_key and t.row_hash = h.row_hash)
-{% endif %}
+select * from hashed

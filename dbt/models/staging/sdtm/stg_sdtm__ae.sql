@@ -1,4 +1,5 @@
-{{ config(materialized="table") }}
+{{ staging_incremental_config() }}
+{%- set key_cols = ["btrim(usubjid)", "btrim(aespid)"] %}
 {#-
   Adverse events, current version per (USUBJID, AESPID).
   Steps: 1. latest delivery wins; 2. type dates (partial start -> first day, partial end ->
@@ -7,7 +8,7 @@
   4. flag problems.
 -#}
 with source as (
-    select * from {{ source('raw', 'ae') }}
+    {{ incremental_source('ae') }}
 ),
 
 subjects as (
@@ -15,12 +16,13 @@ subjects as (
 ),
 
 ranked as (
-    select *, {{ latest_version_rank(["btrim(usubjid)", "btrim(aespid)"]) }} as version_rank
+    select *, {{ latest_version_rank(key_cols) }} as version_rank,
+        {{ natural_key(key_cols) }} as _natural_key
     from source
 ),
 
 current_version as (
-    select * from ranked where version_rank = 1
+    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
@@ -55,6 +57,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
             ("nullif(btrim(cv.aetoxgr), '') is not null and (regexp_match(btrim(cv.aetoxgr), '^(?:GRADE\\s*)?([1-5])(?:\\.0+)?$', 'i')) is null", 'aetoxgr', 'cv.aetoxgr', 'non-numeric value'),
         ]) }} as issue_items,
         cv._delivery_id,
+        cv._file_id,
+        cv._natural_key,
         cv._file,
         cv._line
     from current_version cv
@@ -67,5 +71,5 @@ select
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    _delivery_id, _file, _line
+    _delivery_id, _file_id, _file, _line, _natural_key
 from typed

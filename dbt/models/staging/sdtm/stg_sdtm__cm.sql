@@ -1,4 +1,5 @@
-{{ config(materialized="table") }}
+{{ staging_incremental_config() }}
+{%- set key_cols = ["btrim(usubjid)", "upper(btrim(cmtrt))", "btrim(cmstdtc)"] %}
 {#-
   Concomitant and prior medications, current version per (USUBJID, CMTRT, CMSTDTC).
   Steps: 1. latest delivery wins; 2. map CMTRT to drug/class (synonym seed);
@@ -7,7 +8,7 @@
   name is a problem only on prior myeloma therapy (CMCAT), where eligibility depends on it.
 -#}
 with source as (
-    select * from {{ source('raw', 'cm') }}
+    {{ incremental_source('cm') }}
 ),
 
 drugs as (
@@ -19,12 +20,13 @@ subjects as (
 ),
 
 ranked as (
-    select *, {{ latest_version_rank(["btrim(usubjid)", "upper(btrim(cmtrt))", "btrim(cmstdtc)"]) }} as version_rank
+    select *, {{ latest_version_rank(key_cols) }} as version_rank,
+        {{ natural_key(key_cols) }} as _natural_key
     from source
 ),
 
 current_version as (
-    select * from ranked where version_rank = 1
+    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
@@ -54,6 +56,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
             ("nullif(btrim(cv.cmdose), '') is not null and " ~ safe_numeric('cv.cmdose') ~ " is null", 'cmdose', 'cv.cmdose', 'non-numeric value'),
         ]) }} as issue_items,
         cv._delivery_id,
+        cv._file_id,
+        cv._natural_key,
         cv._file,
         cv._line
     from current_version cv
@@ -68,5 +72,5 @@ select
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    _delivery_id, _file, _line
+    _delivery_id, _file_id, _file, _line, _natural_key
 from typed

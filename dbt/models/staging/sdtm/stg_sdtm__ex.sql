@@ -1,4 +1,5 @@
-{{ config(materialized="table") }}
+{{ staging_incremental_config() }}
+{%- set key_cols = ["btrim(usubjid)", "upper(btrim(extrt))", "btrim(exstdtc)"] %}
 {#-
   Exposure (study drug and partner drug administrations), current version per
   (USUBJID, EXTRT, EXSTDTC).
@@ -6,7 +7,7 @@
   seed); 3. type dose and dates, parse cycle/day from VISIT ('C3D8'); 4. flag problems.
 -#}
 with source as (
-    select * from {{ source('raw', 'ex') }}
+    {{ incremental_source('ex') }}
 ),
 
 drugs as (
@@ -18,12 +19,13 @@ subjects as (
 ),
 
 ranked as (
-    select *, {{ latest_version_rank(["btrim(usubjid)", "upper(btrim(extrt))", "btrim(exstdtc)"]) }} as version_rank
+    select *, {{ latest_version_rank(key_cols) }} as version_rank,
+        {{ natural_key(key_cols) }} as _natural_key
     from source
 ),
 
 current_version as (
-    select * from ranked where version_rank = 1
+    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
@@ -55,6 +57,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
             ("nullif(btrim(cv.exdose), '') is not null and " ~ safe_numeric('cv.exdose') ~ " is null", 'exdose', 'cv.exdose', 'non-numeric value'),
         ]) }} as issue_items,
         cv._delivery_id,
+        cv._file_id,
+        cv._natural_key,
         cv._file,
         cv._line
     from current_version cv
@@ -69,5 +73,5 @@ select
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    _delivery_id, _file, _line
+    _delivery_id, _file_id, _file, _line, _natural_key
 from typed

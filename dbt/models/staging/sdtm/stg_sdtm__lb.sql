@@ -1,8 +1,10 @@
-{{ config(materialized="table") }}
+{{ staging_incremental_config(extra_indexes=[{'columns': ['lab_record_key'], 'unique': True}]) }}
+{%- set key_cols = ["btrim(usubjid)", "upper(btrim(lbtestcd))", "upper(coalesce(btrim(lbspec), ''))", "btrim(lbdtc)"] %}
 {#-
   Laboratory results, current version per natural key (USUBJID, LBTESTCD, LBSPEC, LBDTC).
   Steps:
-    1. keep the latest delivery's version of each natural key (as sent);
+    1. keep the latest delivery's version of each natural key (as sent); an incremental
+       build reads only what arrived since the last one (macros/incremental.sql);
     2. map the sent test code (and specimen) to LBTESTCD + LBSPEC with the alias seed,
        an exact specimen match winning over a specimen-free alias;
     3. read the result: numeric tests convert LBORRES from LBORRESU to the standard unit with
@@ -14,7 +16,7 @@
     6. flag semantic problems (issue_items) and set is_usable.
 -#}
 with source as (
-    select * from {{ source('raw', 'lb') }}
+    {{ incremental_source('lb') }}
 ),
 
 aliases as (
@@ -36,12 +38,13 @@ subjects as (
 
 ranked as (
     select *,
-        {{ latest_version_rank(["btrim(usubjid)", "upper(btrim(lbtestcd))", "upper(coalesce(btrim(lbspec), ''))", "btrim(lbdtc)"]) }} as version_rank
+        {{ latest_version_rank(key_cols) }} as version_rank,
+        {{ natural_key(key_cols) }} as _natural_key
     from source
 ),
 
 current_version as (
-    select * from ranked where version_rank = 1
+    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
 ),
 
 mapped as (
@@ -137,6 +140,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
             ("s.result_type = 'numeric' and s.value_source is null and (s.orres_num is not null or s.stres_num is not null)", 'lborresu', "concat_ws(' / ', s.lborresu, nullif(s.lbstresu, ''))", 'unknown unit'),
         ]) }} as issue_items,
         s._delivery_id,
+        s._file_id,
+        s._natural_key,
         s._file,
         s._line
     from standardized s
@@ -150,5 +155,5 @@ select
     jsonb_array_length(issue_items) = 0 and not is_not_done as is_usable,
     coalesce({{ issue_text('issue_items') }}, case when is_not_done then 'test not done (no result)' end) as issue,
     issue_items,
-    _delivery_id, _file, _line
+    _delivery_id, _file_id, _file, _line, _natural_key
 from typed

@@ -1,4 +1,5 @@
-{{ config(materialized="table") }}
+{{ staging_incremental_config() }}
+{%- set key_cols = ["btrim(usubjid)", "upper(btrim(rstestcd))", "btrim(rsdtc)", "coalesce(btrim(rslnkgrp), '')"] %}
 {#-
   Disease response and related assessments (OVRLRESP, ECOG, SKELSURV, prior-therapy PD),
   current version per (USUBJID, RSTESTCD, RSDTC, RSLNKGRP).
@@ -6,7 +7,7 @@
   the first day of a partial date; 3. cycle/day from VISIT; 4. flag problems.
 -#}
 with source as (
-    select * from {{ source('raw', 'rs') }}
+    {{ incremental_source('rs') }}
 ),
 
 subjects as (
@@ -15,12 +16,13 @@ subjects as (
 
 ranked as (
     select *,
-        {{ latest_version_rank(["btrim(usubjid)", "upper(btrim(rstestcd))", "btrim(rsdtc)", "coalesce(btrim(rslnkgrp), '')"]) }} as version_rank
+        {{ latest_version_rank(key_cols) }} as version_rank,
+        {{ natural_key(key_cols) }} as _natural_key
     from source
 ),
 
 current_version as (
-    select * from ranked where version_rank = 1
+    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
@@ -43,6 +45,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
             (iso_date_status('cv.rsdtc') ~ " in ('invalid', 'missing')", 'rsdtc', 'cv.rsdtc', 'unparseable date'),
         ]) }} as issue_items,
         cv._delivery_id,
+        cv._file_id,
+        cv._natural_key,
         cv._file,
         cv._line
     from current_version cv
@@ -55,5 +59,5 @@ select
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    _delivery_id, _file, _line
+    _delivery_id, _file_id, _file, _line, _natural_key
 from typed

@@ -1,10 +1,11 @@
-{{ config(materialized="table") }}
+{{ staging_incremental_config() }}
+{%- set key_cols = ["btrim(usubjid)", "upper(btrim(vstestcd))", "btrim(vsdtc)"] %}
 {#-
   Vital signs, current version per (USUBJID, VSTESTCD, VSDTC).
   Steps: 1. latest delivery wins; 2. numeric result and date typed; 3. flag problems.
 -#}
 with source as (
-    select * from {{ source('raw', 'vs') }}
+    {{ incremental_source('vs') }}
 ),
 
 subjects as (
@@ -12,12 +13,13 @@ subjects as (
 ),
 
 ranked as (
-    select *, {{ latest_version_rank(["btrim(usubjid)", "upper(btrim(vstestcd))", "btrim(vsdtc)"]) }} as version_rank
+    select *, {{ latest_version_rank(key_cols) }} as version_rank,
+        {{ natural_key(key_cols) }} as _natural_key
     from source
 ),
 
 current_version as (
-    select * from ranked where version_rank = 1
+    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
@@ -36,6 +38,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
             ("nullif(btrim(cv.vsorres), '') is not null and " ~ safe_numeric('cv.vsorres') ~ " is null", 'vsorres', 'cv.vsorres', 'non-numeric result'),
         ]) }} as issue_items,
         cv._delivery_id,
+        cv._file_id,
+        cv._natural_key,
         cv._file,
         cv._line
     from current_version cv
@@ -47,5 +51,5 @@ select
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    _delivery_id, _file, _line
+    _delivery_id, _file_id, _file, _line, _natural_key
 from typed

@@ -1,0 +1,188 @@
+"""What each built schema contains, so the next dbt build can be incremental.
+
+``audit.build_state`` keeps one row per schema dbt builds into (``staging`` and the marts
+schemas): the last ``audit.ingest_files.file_id`` included (raw is append-only and file ids
+grow with every loaded file) and the fingerprint of the dbt project (models, macros, seeds,
+``dbt_project.yml``) and vars it was built with. ``plan_build`` turns that into the dbt vars
+``staging_since_file_id`` / ``marts_since_file_id`` (see ``dbt/macros/incremental.sql``) or
+into a full refresh when the code or reference data changed. The publish double buffer
+renames schemas; ``rename_state`` / ``drop_state`` keep the rows with them inside the same
+transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import psycopg
+
+from cfz_platform.ingest.ledger import RUN_LOCK_KEY
+from cfz_platform.transform.dbt_runner import dbt_project_dir
+
+log = logging.getLogger(__name__)
+
+STAGING_SCHEMA = "staging"
+
+DDL = """
+create table if not exists audit.build_state (
+    schema_name     text primary key,
+    through_file_id bigint not null,
+    fingerprint     text not null,
+    built_at        timestamptz not null default now()
+)
+"""
+_PROJECT_PARTS = ("models", "macros", "seeds", "tests", "dbt_project.yml")
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """How the next dbt build runs: full or incremental since the recorded file ids."""
+
+    full_refresh: bool
+    reason: str
+    through_file_id: int
+    fingerprint: str
+    staging_since: int | None = None
+    marts_since: int | None = None
+
+    def dbt_vars(self) -> dict[str, int]:
+        if self.full_refresh:
+            return {}
+        return {"staging_since_file_id": self.staging_since, "marts_since_file_id": self.marts_since}
+
+
+def compute_project_fingerprint(dbt_vars: Mapping[str, object] | None = None) -> str:
+    """sha256 of every file of the dbt project that shapes the data, plus the vars.
+
+    Steps: walk models/, macros/, seeds/, tests/ and dbt_project.yml in path order; hash each
+    relative path and its bytes; add the vars as sorted JSON. Any change to a model, macro,
+    seed or threshold therefore forces a full rebuild.
+    """
+    root = dbt_project_dir()
+    h = hashlib.sha256()
+    for part in _PROJECT_PARTS:
+        base = root / part
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
+        for f in files:
+            h.update(str(f.relative_to(root)).encode())
+            h.update(b"\0")
+            h.update(f.read_bytes())
+    h.update(json.dumps(dict(dbt_vars or {}), sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def ensure_table(conn: psycopg.Connection) -> None:
+    conn.execute(DDL)
+
+
+def loaded_through(conn: psycopg.Connection) -> int:
+    """The highest file id whose rows are all committed in raw.
+
+    Steps: wait for the ingestion run lock (an ingest in progress may hold a lower file id
+    that is not committed yet), read ``max(file_id)`` of loaded files, release the lock.
+    """
+    conn.execute("select pg_advisory_lock(%s)", (RUN_LOCK_KEY,))
+    try:
+        row = conn.execute(
+            "select coalesce(max(file_id), 0) from audit.ingest_files where status = 'loaded'"
+        ).fetchone()
+    finally:
+        conn.execute("select pg_advisory_unlock(%s)", (RUN_LOCK_KEY,))
+    return int(row[0])
+
+
+def read_state(conn: psycopg.Connection, schema: str) -> tuple[int, str] | None:
+    row = conn.execute(
+        "select through_file_id, fingerprint from audit.build_state where schema_name = %s", (schema,)
+    ).fetchone()
+    return (int(row[0]), row[1]) if row else None
+
+
+def _schema_has_tables(conn: psycopg.Connection, schema: str) -> bool:
+    return conn.execute(
+        "select exists (select 1 from pg_tables where schemaname = %s)", (schema,)
+    ).fetchone()[0]
+
+
+def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str) -> BuildPlan:
+    """Decide between an incremental and a full build of ``staging`` + ``marts_schema``.
+
+    Steps:
+    1. read the file id raw is complete through (``loaded_through``);
+    2. read the recorded state of ``staging`` and of ``marts_schema``;
+    3. full refresh when either has no state (first build, a candidate started empty) or was
+       built with another fingerprint (a model, macro, seed or var changed); an empty marts
+       schema needs no refresh flag (dbt builds it from scratch) but staging is refreshed
+       only when its own state says so;
+    4. otherwise incremental, each schema since its own file id.
+    """
+    ensure_table(conn)
+    through = loaded_through(conn)
+    staging = read_state(conn, STAGING_SCHEMA)
+    marts = read_state(conn, marts_schema)
+    if staging is None or staging[1] != fingerprint:
+        why = "no recorded staging build" if staging is None else "the dbt project or its vars changed"
+        return BuildPlan(True, why, through, fingerprint)
+    if marts is None or marts[1] != fingerprint:
+        if marts is None and not _schema_has_tables(conn, marts_schema):
+            # empty candidate: marts models build from scratch anyway; staging stays incremental
+            return BuildPlan(False, f"{marts_schema} is empty: marts built in full, staging incremental",
+                             through, fingerprint, staging_since=staging[0], marts_since=None)
+        why = f"no recorded build of {marts_schema}" if marts is None else "the dbt project or its vars changed"
+        return BuildPlan(True, why, through, fingerprint)
+    return BuildPlan(False, f"incremental: staging since file {staging[0]}, {marts_schema} since file {marts[0]}",
+                     through, fingerprint, staging_since=staging[0], marts_since=marts[0])
+
+
+def record_build(conn: psycopg.Connection, marts_schema: str, plan: BuildPlan) -> None:
+    """After a successful build: both schemas now include every file up to the plan's."""
+    ensure_table(conn)
+    for schema in (STAGING_SCHEMA, marts_schema):
+        conn.execute(
+            """
+            insert into audit.build_state (schema_name, through_file_id, fingerprint, built_at)
+            values (%s, %s, %s, now())
+            on conflict (schema_name) do update
+              set through_file_id = excluded.through_file_id, fingerprint = excluded.fingerprint,
+                  built_at = excluded.built_at
+            """,
+            (schema, plan.through_file_id, plan.fingerprint),
+        )
+
+
+def forget(conn: psycopg.Connection, schema: str) -> None:
+    """A schema about to be (re)built from unknown contents has no usable state."""
+    if _table_exists(conn):
+        conn.execute("delete from audit.build_state where schema_name = %s", (schema,))
+
+
+def drop_state(cur: psycopg.Cursor, schema: str) -> None:
+    """The schema was dropped (same transaction as the drop)."""
+    if _table_exists(cur):
+        cur.execute("delete from audit.build_state where schema_name = %s", (schema,))
+
+
+def rename_state(cur: psycopg.Cursor, old: str, new: str) -> None:
+    """The schema was renamed (same transaction as the rename)."""
+    if _table_exists(cur):
+        cur.execute("delete from audit.build_state where schema_name = %s", (new,))
+        cur.execute("update audit.build_state set schema_name = %s where schema_name = %s", (new, old))
+
+
+def copy_state(cur: psycopg.Cursor, source: str, target: str) -> None:
+    """``target`` now holds copies of ``source``'s incremental tables."""
+    if _table_exists(cur):
+        cur.execute("delete from audit.build_state where schema_name = %s", (target,))
+        cur.execute(
+            """insert into audit.build_state (schema_name, through_file_id, fingerprint, built_at)
+               select %s, through_file_id, fingerprint, built_at from audit.build_state where schema_name = %s""",
+            (target, source),
+        )
+
+
+def _table_exists(conn_or_cur: psycopg.Connection | psycopg.Cursor) -> bool:
+    return conn_or_cur.execute("select to_regclass('audit.build_state') is not null").fetchone()[0]

@@ -1,0 +1,221 @@
+"""Incremental dbt builds give exactly the tables a full build gives, and rewrite only what changed.
+
+The default simulated trial arrives one delivery at a time (each followed by a build, as the
+nightly does), then three planted deliveries exercise the lab paths by hand:
+- a corrected pre-dose (baseline) result: the subject is re-based, every later result of that
+  test gets the new BASE and CHG;
+- a new post-baseline result of another subject: it takes its group's stored baseline and no
+  other row of that subject is rewritten;
+- a result re-sent in an unknown unit: it leaves fct_lab_results.
+After each step the tables are compared with a full refresh of the same data.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cfz
+
+STAGING_TABLES = ("stg_sdtm__dm", "stg_sdtm__lb", "stg_sdtm__ex", "stg_sdtm__cm", "stg_sdtm__ae",
+                  "stg_sdtm__rs", "stg_sdtm__vs")
+LB_COLUMNS = ("STUDYID", "DOMAIN", "USUBJID", "LBREFID", "LBTESTCD", "LBTEST", "LBCAT", "LBSPEC", "LBORRES",
+              "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESN", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBSTAT",
+              "VISIT", "LBDTC")
+
+
+def _snapshot(db) -> dict[str, tuple]:
+    """Row count and an order-independent digest of every staging model and mart table."""
+    tables = [f"staging.{t}" for t in STAGING_TABLES]
+    tables += [f"marts.{r[0]}" for r in db.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE' "
+        "order by 1")]
+    return {
+        t: db.execute(f"select count(*), md5(coalesce(string_agg(md5(x::text), '' order by md5(x::text)), '')) from {t} x").fetchone()
+        for t in tables
+    }
+
+
+def _build(**kwargs):
+    from cfz_platform.transform.build import build_marts
+
+    result = build_marts("marts", unit_tests=False, **kwargs)
+    assert result.success, result.failures
+    return result
+
+
+def _assert_same_as_full_build(db) -> None:
+    incremental = _snapshot(db)
+    _build(full_refresh=True)
+    full = _snapshot(db)
+    differing = [t for t in full if incremental.get(t) != full[t]]
+    assert not differing, differing
+
+
+def _plant_lb(landing: Path, delivery: str, rows: list[dict]) -> None:
+    folder = landing / delivery
+    folder.mkdir()
+    with open(folder / "lb.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=LB_COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: r.get(c.lower()) or "" for c in LB_COLUMNS})
+
+
+@pytest.fixture(scope="module")
+def trial(warehouse_db, tmp_path_factory):
+    """Simulated deliveries, linked one by one into a landing root that grows like a real one."""
+    out = tmp_path_factory.mktemp("sim")
+    run_cfz("simulate", "--out", str(out / "all"), "--truth", str(out / "truth"))
+    deliveries = sorted(p for p in (out / "all").iterdir() if p.is_dir())
+    landing = out / "landing"
+    landing.mkdir()
+    return deliveries, landing
+
+
+def _deliver(landing: Path, delivery: Path) -> None:
+    from cfz_platform.ingest import run_ingest
+
+    (landing / delivery.name).symlink_to(delivery, target_is_directory=True)
+    run_ingest(landing)
+
+
+def test_delivery_by_delivery_equals_full_build(trial, db):
+    from cfz_platform.transform import build_state
+
+    deliveries, landing = trial
+    for d in deliveries[:-1]:
+        _deliver(landing, d)
+    _build()
+    _deliver(landing, deliveries[-1])
+    with db.transaction():
+        plan = build_state.plan_build(db, "marts", build_state.compute_project_fingerprint())
+    assert not plan.full_refresh and plan.staging_since is not None and plan.marts_since == plan.staging_since
+    result = _build()
+    # the new delivery is a small part of the lab history: the incremental run wrote only that part
+    lab = next(r for r in result.results if r.node.name == "stg_sdtm__lb")
+    total = db.execute("select count(*) from staging.stg_sdtm__lb").fetchone()[0]
+    assert 0 < lab.adapter_response.get("rows_affected") < total / 2
+    _assert_same_as_full_build(db)
+
+
+def _fct(db, usubjid: str, lbtestcd: str) -> list[tuple]:
+    return db.execute(
+        "select lbdtc, aval, base, chg, ablfl, xmin::text from marts.fct_lab_results "
+        "where usubjid = %s and lbtestcd = %s order by lbdt", (usubjid, lbtestcd)).fetchall()
+
+
+def _raw_current(db, usubjid: str, lbtestcd: str, lbdtc: str) -> dict:
+    cur = db.execute(
+        "select * from raw.lb where btrim(usubjid) = %s and upper(btrim(lbtestcd)) = %s and btrim(lbdtc) = %s "
+        "order by _delivery_id desc, _line desc limit 1", (usubjid, lbtestcd, lbdtc))
+    names = [c.name for c in cur.description]
+    return dict(zip(names, cur.fetchone(), strict=True))
+
+
+def test_corrected_baseline_rebases_the_subject(trial, db):
+    # a subject with a serum albumin baseline and later results
+    usubjid, base_dtc = db.execute(
+        "select usubjid, lbdtc from marts.fct_lab_results f where ablfl = 'Y' and lbtestcd = 'ALB' "
+        "and (select count(*) from marts.fct_lab_results g where g.usubjid = f.usubjid and g.lbtestcd = 'ALB') >= 4 "
+        "order by usubjid limit 1").fetchone()
+    old_base = next(r[1] for r in _fct(db, usubjid, "ALB") if r[4] == "Y")
+    row = _raw_current(db, usubjid, "ALB", base_dtc)
+    new_value = round(float(row["lborres"]) * 1.2, 3)
+    _, landing = trial
+    _plant_lb(landing, "29990101T020000", [{**row, "lborres": str(new_value)}])
+    from cfz_platform.ingest import run_ingest
+
+    run_ingest(landing)
+    _build()
+    rows = _fct(db, usubjid, "ALB")
+    baseline = [r for r in rows if r[4] == "Y"]
+    assert len(baseline) == 1 and baseline[0][0] == base_dtc
+    assert float(baseline[0][1]) == pytest.approx(float(old_base) * 1.2, rel=1e-3)
+    for _, aval, base, chg, _, _ in rows:
+        assert base == baseline[0][1]
+        assert chg == aval - base
+    _assert_same_as_full_build(db)
+
+
+def test_new_post_baseline_result_takes_the_stored_baseline(trial, db):
+    # another subject's creatinine: its latest result, re-dated a week later, is a new record
+    usubjid, last_dtc = db.execute(
+        "select usubjid, max(lbdtc) from marts.fct_lab_results where lbtestcd = 'CREAT' and base is not null "
+        "and usubjid <> (select min(usubjid) from marts.fct_lab_results where ablfl = 'Y' and lbtestcd = 'ALB') "
+        "group by usubjid order by usubjid limit 1").fetchone()
+    before = {r[0]: r for r in _fct(db, usubjid, "CREAT")}
+    row = _raw_current(db, usubjid, "CREAT", last_dtc)
+    from datetime import date, timedelta
+
+    new_dtc = (date.fromisoformat(last_dtc[:10]) + timedelta(days=7)).isoformat()
+    _, landing = trial
+    _plant_lb(landing, "29990102T020000", [{**row, "lbdtc": new_dtc}])
+    from cfz_platform.ingest import run_ingest
+
+    run_ingest(landing)
+    result = _build()
+    after = {r[0]: r for r in _fct(db, usubjid, "CREAT")}
+    assert set(after) == set(before) | {new_dtc}
+    new = after[new_dtc]
+    stored_base = next(iter(before.values()))[2]
+    assert new[2] == stored_base and new[3] == new[1] - stored_base
+    # no other row of the subject was rewritten (same row version)
+    assert all(after[k][5] == before[k][5] for k in before)
+    fct = next(r for r in result.results if r.node.name == "fct_lab_results")
+    assert fct.adapter_response.get("rows_affected") == 1
+    _assert_same_as_full_build(db)
+
+
+def test_result_resent_in_unknown_unit_leaves_the_mart(trial, db):
+    usubjid, lbdtc = db.execute(
+        "select usubjid, lbdtc from marts.fct_lab_results where lbtestcd = 'HGB' and ablfl is null "
+        "order by usubjid desc, lbdtc limit 1").fetchone()
+    row = _raw_current(db, usubjid, "HGB", lbdtc)
+    _, landing = trial
+    _plant_lb(landing, "29990103T020000", [{**row, "lborresu": "furlongs", "lbstresn": "", "lbstresu": ""}])
+    from cfz_platform.ingest import run_ingest
+
+    run_ingest(landing)
+    _build()
+    assert not _fct(db, usubjid, "HGB") or lbdtc not in {r[0] for r in _fct(db, usubjid, "HGB")}
+    issue = db.execute("select issue from staging.stg_sdtm__lb where usubjid = %s and lbtestcd = 'HGB' and lbdtc = %s",
+                       (usubjid, lbdtc)).fetchone()[0]
+    assert "unknown unit" in issue
+    _assert_same_as_full_build(db)
+
+
+def test_a_changed_model_or_seed_forces_a_full_refresh(trial, db):
+    from cfz_platform.transform import build_state
+
+    with db.transaction():
+        same = build_state.plan_build(db, "marts", build_state.compute_project_fingerprint())
+        changed = build_state.plan_build(db, "marts", "another-fingerprint")
+    assert not same.full_refresh
+    assert changed.full_refresh and "changed" in changed.reason
+
+
+def test_publish_carries_the_incremental_state_with_the_schemas(trial, db):
+    """Cold candidate: a copy of marts' fct_lab_results and its state; after publish the state
+    follows the schemas; the next candidate is marts_previous, with its own state."""
+    from cfz_platform.transform import build_state, publish
+
+    marts_state = build_state.read_state(db, "marts")
+    n_labs = db.execute("select count(*) from marts.fct_lab_results").fetchone()[0]
+    with db.transaction():
+        db.execute("drop schema if exists marts_previous cascade")
+        db.execute("delete from audit.build_state where schema_name = 'marts_previous'")
+    publish.prepare_candidate(db)
+    assert db.execute("select count(*) from marts_candidate.fct_lab_results").fetchone()[0] == n_labs
+    assert build_state.read_state(db, "marts_candidate") == marts_state
+    publish.publish_candidate(db)
+    assert build_state.read_state(db, "marts") == marts_state
+    assert build_state.read_state(db, "marts_previous") == marts_state
+    assert build_state.read_state(db, "marts_candidate") is None
+    publish.prepare_candidate(db)
+    assert build_state.read_state(db, "marts_candidate") == marts_state
+    assert build_state.read_state(db, "marts_previous") is None
+    publish.discard_candidate(db)
+    assert build_state.read_state(db, "marts_candidate") is None
