@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize, minimize_scalar
+from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
@@ -72,20 +73,36 @@ def compute_calibration(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     return slope, intercept
 
 
+def compute_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney statistic (ties count one half), equal to
+    ``sklearn.metrics.roc_auc_score`` without its per-call validation (the bootstrap calls it
+    thousands of times: 18 s of a 10,000-subject training went there).
+
+    Steps: 1. rank the scores, tied scores sharing their mean rank; 2. AUC = (sum of the
+    positives' ranks - n1 (n1 + 1) / 2) / (n1 n0).
+    """
+    y = np.asarray(y).astype(bool)
+    ranks = rankdata(p)
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
 def compute_bootstrap_auc_ci(y: np.ndarray, p: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
     """Percentile 95% interval of the AUC over subject-level bootstrap resamples.
 
     Steps: 1. resample subjects with replacement; 2. skip resamples with one class only;
-    3. take the 2.5th and 97.5th percentiles of the AUCs.
+    3. take the 2.5th and 97.5th percentiles of the AUCs (``compute_auc``).
     """
     rng = np.random.default_rng(seed)
     y = np.asarray(y)
+    p = np.asarray(p)
     aucs = []
     for _ in range(n_boot):
         idx = rng.integers(0, len(y), len(y))
         if y[idx].min() == y[idx].max():
             continue
-        aucs.append(roc_auc_score(y[idx], p[idx]))
+        aucs.append(compute_auc(y[idx], p[idx]))
     if not aucs:
         return float("nan"), float("nan")
     return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
