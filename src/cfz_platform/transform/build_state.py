@@ -3,7 +3,7 @@
 ``audit.build_state`` keeps one row per schema dbt builds into (``staging`` and the marts
 schemas): the last ``audit.ingest_files.file_id`` included (raw is append-only and file ids
 grow with every loaded file) and the fingerprint of the dbt project (models, macros, seeds,
-``dbt_project.yml``) and vars it was built with. ``plan_build`` turns that into the dbt vars
+``dbt_project.yml`` with its vars) it was built with. ``plan_build`` turns that into the dbt vars
 ``staging_since_file_id`` / ``marts_since_file_id`` (see ``dbt/macros/incremental.sql``) or
 into a full refresh when the code or reference data changed. The publish double buffer
 renames schemas; ``rename_state`` / ``drop_state`` keep the rows with them inside the same
@@ -13,9 +13,7 @@ transaction.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import psycopg
@@ -35,7 +33,8 @@ create table if not exists audit.build_state (
     built_at        timestamptz not null default now()
 )
 """
-_PROJECT_PARTS = ("models", "macros", "seeds", "tests", "dbt_project.yml")
+#: What shapes the tables (data tests under tests/ only read them, so they are left out).
+_PROJECT_PARTS = ("models", "macros", "seeds", "dbt_project.yml")
 
 
 @dataclass(frozen=True)
@@ -55,12 +54,12 @@ class BuildPlan:
         return {"staging_since_file_id": self.staging_since, "marts_since_file_id": self.marts_since}
 
 
-def compute_project_fingerprint(dbt_vars: Mapping[str, object] | None = None) -> str:
-    """sha256 of every file of the dbt project that shapes the data, plus the vars.
+def compute_project_fingerprint() -> str:
+    """sha256 of every file of the dbt project that shapes the data.
 
-    Steps: walk models/, macros/, seeds/, tests/ and dbt_project.yml in path order; hash each
-    relative path and its bytes; add the vars as sorted JSON. Any change to a model, macro,
-    seed or threshold therefore forces a full rebuild.
+    Steps: walk models/, macros/, seeds/ and dbt_project.yml in path order; hash each
+    relative path and its bytes. Any change to a model, macro, seed or threshold var therefore
+    forces a full rebuild.
     """
     root = dbt_project_dir()
     h = hashlib.sha256()
@@ -71,7 +70,6 @@ def compute_project_fingerprint(dbt_vars: Mapping[str, object] | None = None) ->
             h.update(str(f.relative_to(root)).encode())
             h.update(b"\0")
             h.update(f.read_bytes())
-    h.update(json.dumps(dict(dbt_vars or {}), sort_keys=True, default=str).encode())
     return h.hexdigest()
 
 
