@@ -187,6 +187,59 @@ def test_result_resent_in_unknown_unit_leaves_the_mart(trial, db):
     _assert_same_as_full_build(db)
 
 
+def _plant(landing: Path, delivery: str, domain: str, rows: list[dict]) -> None:
+    """A delivery folder with one domain file; columns = the raw columns of ``rows`` (no lineage)."""
+    columns = [c for c in rows[0] if not c.startswith("_")]
+    folder = landing / delivery
+    folder.mkdir()
+    with open(folder / f"{domain}.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([c.upper() for c in columns])
+        for r in rows:
+            w.writerow([r[c] or "" for c in columns])
+
+
+def test_late_delivery_of_an_older_version_does_not_replace_the_staged_one(trial, db):
+    from cfz_platform.ingest import run_ingest
+
+    usubjid, lbdtc, aval = db.execute(
+        "select usubjid, lbdtc, aval from marts.fct_lab_results where lbtestcd = 'PLAT' and ablfl is null "
+        "order by usubjid, lbdtc limit 1").fetchone()
+    row = _raw_current(db, usubjid, "PLAT", lbdtc)
+    _, landing = trial
+    # a delivery dated before every other one arrives now, with another value for that result
+    _plant(landing, "20000101T020000", "lb", [{**row, "lborres": str(float(row["lborres"]) + 50)}])
+    run_ingest(landing)
+    _build()
+    assert db.execute("select aval from marts.fct_lab_results where usubjid = %s and lbtestcd = 'PLAT' "
+                      "and lbdtc = %s", (usubjid, lbdtc)).fetchone()[0] == aval
+    _assert_same_as_full_build(db)
+
+
+def test_results_waiting_for_dm_come_in_when_the_subject_arrives(trial, db):
+    from cfz_platform.ingest import run_ingest
+
+    template = db.execute("select usubjid from marts.fct_lab_results where lbtestcd = 'HGB' "
+                          "order by usubjid limit 1").fetchone()[0]
+    lab = _raw_current(db, template, "HGB", db.execute(
+        "select min(lbdtc) from marts.fct_lab_results where usubjid = %s and lbtestcd = 'HGB'", (template,)).fetchone()[0])
+    newcomer = "CFZ-MM-01-999-9999"
+    _, landing = trial
+    _plant(landing, "29990201T020000", "lb", [{**lab, "usubjid": newcomer}])
+    run_ingest(landing)
+    _build()
+    assert db.execute("select issue from staging.stg_sdtm__lb where usubjid = %s", (newcomer,)).fetchone()[0] \
+        .startswith("subject not in DM")
+    assert not db.execute("select 1 from marts.fct_lab_results where usubjid = %s", (newcomer,)).fetchall()
+    cur = db.execute("select * from raw.dm where btrim(usubjid) = %s order by _delivery_id desc limit 1", (template,))
+    dm = dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
+    _plant(landing, "29990202T020000", "dm", [{**dm, "usubjid": newcomer}])
+    run_ingest(landing)
+    _build()
+    assert db.execute("select count(*) from marts.fct_lab_results where usubjid = %s", (newcomer,)).fetchone()[0] == 1
+    _assert_same_as_full_build(db)
+
+
 def test_a_changed_model_or_seed_forces_a_full_refresh(trial, db):
     from cfz_platform.transform import build_state
 
