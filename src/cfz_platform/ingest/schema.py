@@ -67,26 +67,44 @@ _LINEAGE_DDL = [
 ]
 
 
+def _existing_columns(cur: psycopg.Cursor, domain: str) -> set[str]:
+    cur.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
+        (domain,),
+    )
+    return {r[0] for r in cur.fetchall()}
+
+
 def create_raw_table(cur: psycopg.Cursor, domain: str, columns: tuple[str, ...] = ("studyid", "domain")) -> None:
-    """Create ``raw.<domain>`` (lineage columns, then the given text columns) when missing."""
+    """Create ``raw.<domain>`` (lineage columns, then the given text columns) when missing.
+
+    Steps: create the table if it does not exist; add only the columns it lacks and the BRIN
+    index on ``_file_id`` only when absent (``alter table``/``create index`` take table locks
+    even when they end up doing nothing, and this runs before every ingest and build).
+    """
     parts = [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(decl)) for name, decl in _LINEAGE_DDL]
     parts += [sql.SQL("{} text").format(sql.Identifier(c)) for c in columns]
     cur.execute(
         sql.SQL("create table if not exists {} ({})").format(sql.Identifier("raw", domain), sql.SQL(", ").join(parts))
     )
+    existing = _existing_columns(cur, domain)
     for col in columns:
-        cur.execute(
-            sql.SQL("alter table {} add column if not exists {} text").format(
-                sql.Identifier("raw", domain), sql.Identifier(col)
+        if col not in existing:
+            cur.execute(
+                sql.SQL("alter table {} add column if not exists {} text").format(
+                    sql.Identifier("raw", domain), sql.Identifier(col)
+                )
             )
-        )
     # incremental dbt builds read "rows since file N": raw is append-only, so _file_id follows
     # the physical order and a BRIN index (a few pages, near-free to maintain) finds them
-    cur.execute(
-        sql.SQL("create index if not exists {} on {} using brin (_file_id)").format(
-            sql.Identifier(f"{domain}_file_id_brin"), sql.Identifier("raw", domain)
+    brin = f"{domain}_file_id_brin"
+    cur.execute("select to_regclass(%s) is null", (sql.Identifier("raw", brin).as_string(cur),))
+    if cur.fetchone()[0]:
+        cur.execute(
+            sql.SQL("create index if not exists {} on {} using brin (_file_id)").format(
+                sql.Identifier(brin), sql.Identifier("raw", domain)
+            )
         )
-    )
 
 
 def ensure_raw_layer(conn: psycopg.Connection) -> None:
@@ -109,11 +127,7 @@ def ensure_columns(conn: psycopg.Connection, domain: str, columns: list[str]) ->
     """Create ``raw.<domain>`` if needed and add any of ``columns`` it lacks (own transaction)."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-        cur.execute(
-            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
-            (domain,),
-        )
-        existing = {r[0] for r in cur.fetchall()}
+        existing = _existing_columns(cur, domain)
         if existing and all(c in existing for c in columns):
             return
         create_raw_table(cur, domain, tuple(c for c in columns if c not in existing) or ("studyid", "domain"))

@@ -57,8 +57,8 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
         if full_refresh:
             plan = replace(plan, full_refresh=True, reason="full refresh asked for")
         if plan.full_refresh:
-            build_state.forget(conn, build_state.STAGING_SCHEMA)
-            build_state.forget(conn, marts_schema)
+            build_state.drop_state(conn, build_state.STAGING_SCHEMA)
+            build_state.drop_state(conn, marts_schema)
     log.info("dbt build of %s: %s", marts_schema, plan.reason)
     with _jit_off():
         result = _seed_and_build({**dbt_vars, **plan.dbt_vars()}, plan.full_refresh, select, unit_tests)

@@ -152,14 +152,9 @@ def record_build(conn: psycopg.Connection, marts_schema: str, plan: BuildPlan) -
         )
 
 
-def forget(conn: psycopg.Connection, schema: str) -> None:
-    """A schema about to be (re)built from unknown contents has no usable state."""
-    if _table_exists(conn):
-        conn.execute("delete from audit.build_state where schema_name = %s", (schema,))
-
-
-def drop_state(cur: psycopg.Cursor, schema: str) -> None:
-    """The schema was dropped (same transaction as the drop)."""
+def drop_state(cur: psycopg.Connection | psycopg.Cursor, schema: str) -> None:
+    """``schema`` has no usable state: it was dropped (same transaction as the drop), or it is
+    about to be rebuilt in full."""
     if _table_exists(cur):
         cur.execute("delete from audit.build_state where schema_name = %s", (schema,))
 
