@@ -18,6 +18,20 @@ def _physical_line(path: Path, line: int) -> bytes:
     return path.read_bytes().split(b"\r\n")[line - 1]
 
 
+def _corrected_results(trial, lb: list[dict], field: str, value: str) -> list[tuple[dict, dict, list[dict]]]:
+    """(error record, first version as sent, every version in delivery order) for each
+    corrected LB result in errors.csv whose ``field`` is ``value``; there is at least one."""
+    by_key: dict[tuple, list[dict]] = {}
+    for r in lb:
+        by_key.setdefault((r["USUBJID"], r["LBTESTCD"], r["LBSPEC"], r["LBDTC"]), []).append(r)
+    out = []
+    for e in (e for e in trial.errors if e[field] == value):
+        first = next(r for r in lb if r["_delivery"] == e["delivery_id"] and r["_line"] == int(e["line"]))
+        out.append((e, first, by_key[(first["USUBJID"], first["LBTESTCD"], first["LBSPEC"], first["LBDTC"])]))
+    assert out
+    return out
+
+
 def test_landing_layout_and_contract(trial):
     """Delivery folders sort in delivery order; every file has the contract header, STUDYID and DOMAIN."""
     dirs = sorted(p.name for p in trial.landing.iterdir())
@@ -79,14 +93,8 @@ def test_every_error_is_where_errors_csv_says(trial):
             if e["column"]:
                 assert fields[COLUMNS[path.stem].index(e["column"])] == e["value"], e
     lb = read_domain(trial.landing, "lb")
-    by_key: dict[tuple, list[dict]] = {}
-    for r in lb:
-        by_key.setdefault((r["USUBJID"], r["LBTESTCD"], r["LBSPEC"], r["LBDTC"]), []).append(r)
-    corrections = [e for e in trial.errors if e["category"] == "correction"]
-    assert corrections
-    for e in corrections:
-        first = next(r for r in lb if r["_delivery"] == e["delivery_id"] and r["_line"] == int(e["line"]))
-        versions = by_key[(first["USUBJID"], first["LBTESTCD"], first["LBSPEC"], first["LBDTC"])]
+    corrections = _corrected_results(trial, lb, "category", "correction")
+    for e, first, versions in corrections:
         assert len(versions) == 2 and versions[-1]["_delivery"] > first["_delivery"]
         assert versions[-1]["LBORRES"] != first["LBORRES"] == e["value"]
     dm_names = {r["USUBJID"] for r in read_domain(trial.landing, "dm")}
@@ -100,15 +108,8 @@ def test_every_error_is_where_errors_csv_says(trial):
 def test_a_correction_first_sends_a_tenth_of_the_true_value(trial):
     """The first version of a corrected result is a decimal slip downwards (11.4 sent as
     1.14): wrong but physically possible, so the nights before the correction can publish."""
-    lb = read_domain(trial.landing, "lb")
-    by_key: dict[tuple, list[dict]] = {}
-    for r in lb:
-        by_key.setdefault((r["USUBJID"], r["LBTESTCD"], r["LBSPEC"], r["LBDTC"]), []).append(r)
-    corrections = [e for e in trial.errors if e["kind"] == "corrected_result"]
-    assert corrections
-    for e in corrections:
-        first = next(r for r in lb if r["_delivery"] == e["delivery_id"] and r["_line"] == int(e["line"]))
-        corrected = by_key[(first["USUBJID"], first["LBTESTCD"], first["LBSPEC"], first["LBDTC"])][-1]
+    for e, first, versions in _corrected_results(trial, read_domain(trial.landing, "lb"), "kind", "corrected_result"):
+        corrected = versions[-1]
         if Decimal(corrected["LBORRES"]) == 0:
             assert first["LBORRES"] == "1"
         else:

@@ -17,13 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from cfz_platform.ingest import run_ingest
 from tests.conftest import run_cfz
 
 STAGING_TABLES = ("stg_sdtm__dm", "stg_sdtm__lb", "stg_sdtm__ex", "stg_sdtm__cm", "stg_sdtm__ae",
                   "stg_sdtm__rs", "stg_sdtm__vs")
-LB_COLUMNS = ("STUDYID", "DOMAIN", "USUBJID", "LBREFID", "LBTESTCD", "LBTEST", "LBCAT", "LBSPEC", "LBORRES",
-              "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESN", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBSTAT",
-              "VISIT", "LBDTC")
 
 
 def _snapshot(db) -> dict[str, tuple]:
@@ -54,14 +52,18 @@ def _assert_same_as_full_build(db) -> None:
     assert not differing, differing
 
 
-def _plant_lb(landing: Path, delivery: str, rows: list[dict]) -> None:
+def _deliver_rows(landing: Path, delivery: str, domain: str, rows: list[dict]) -> None:
+    """A new delivery folder with one domain file (columns: the raw columns of ``rows``,
+    lineage left out), ingested."""
+    columns = [c for c in rows[0] if not c.startswith("_")]
     folder = landing / delivery
     folder.mkdir()
-    with open(folder / "lb.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=LB_COLUMNS)
-        w.writeheader()
+    with open(folder / f"{domain}.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([c.upper() for c in columns])
         for r in rows:
-            w.writerow({c: r.get(c.lower()) or "" for c in LB_COLUMNS})
+            w.writerow([r[c] or "" for c in columns])
+    run_ingest(landing)
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +78,6 @@ def trial(warehouse_db, tmp_path_factory):
 
 
 def _deliver(landing: Path, delivery: Path) -> None:
-    from cfz_platform.ingest import run_ingest
-
     (landing / delivery.name).symlink_to(delivery, target_is_directory=True)
     run_ingest(landing)
 
@@ -107,12 +107,14 @@ def _fct(db, usubjid: str, lbtestcd: str) -> list[tuple]:
         "where usubjid = %s and lbtestcd = %s order by lbdt", (usubjid, lbtestcd)).fetchall()
 
 
+def _first_row(cur) -> dict:
+    return dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
+
+
 def _raw_current(db, usubjid: str, lbtestcd: str, lbdtc: str) -> dict:
-    cur = db.execute(
+    return _first_row(db.execute(
         "select * from raw.lb where btrim(usubjid) = %s and upper(btrim(lbtestcd)) = %s and btrim(lbdtc) = %s "
-        "order by _delivery_id desc, _line desc limit 1", (usubjid, lbtestcd, lbdtc))
-    names = [c.name for c in cur.description]
-    return dict(zip(names, cur.fetchone(), strict=True))
+        "order by _delivery_id desc, _line desc limit 1", (usubjid, lbtestcd, lbdtc)))
 
 
 def test_corrected_baseline_rebases_the_subject(trial, db):
@@ -125,10 +127,7 @@ def test_corrected_baseline_rebases_the_subject(trial, db):
     row = _raw_current(db, usubjid, "ALB", base_dtc)
     new_value = round(float(row["lborres"]) * 1.2, 3)
     _, landing = trial
-    _plant_lb(landing, "29990101T020000", [{**row, "lborres": str(new_value)}])
-    from cfz_platform.ingest import run_ingest
-
-    run_ingest(landing)
+    _deliver_rows(landing, "29990101T020000", "lb", [{**row, "lborres": str(new_value)}])
     _build()
     rows = _fct(db, usubjid, "ALB")
     baseline = [r for r in rows if r[4] == "Y"]
@@ -152,10 +151,7 @@ def test_new_post_baseline_result_takes_the_stored_baseline(trial, db):
 
     new_dtc = (date.fromisoformat(last_dtc[:10]) + timedelta(days=7)).isoformat()
     _, landing = trial
-    _plant_lb(landing, "29990102T020000", [{**row, "lbdtc": new_dtc}])
-    from cfz_platform.ingest import run_ingest
-
-    run_ingest(landing)
+    _deliver_rows(landing, "29990102T020000", "lb", [{**row, "lbdtc": new_dtc}])
     result = _build()
     after = {r[0]: r for r in _fct(db, usubjid, "CREAT")}
     assert set(after) == set(before) | {new_dtc}
@@ -175,10 +171,7 @@ def test_result_resent_in_unknown_unit_leaves_the_mart(trial, db):
         "order by usubjid desc, lbdtc limit 1").fetchone()
     row = _raw_current(db, usubjid, "HGB", lbdtc)
     _, landing = trial
-    _plant_lb(landing, "29990103T020000", [{**row, "lborresu": "furlongs", "lbstresn": "", "lbstresu": ""}])
-    from cfz_platform.ingest import run_ingest
-
-    run_ingest(landing)
+    _deliver_rows(landing, "29990103T020000", "lb", [{**row, "lborresu": "furlongs", "lbstresn": "", "lbstresu": ""}])
     _build()
     assert not _fct(db, usubjid, "HGB") or lbdtc not in {r[0] for r in _fct(db, usubjid, "HGB")}
     issue = db.execute("select issue from staging.stg_sdtm__lb where usubjid = %s and lbtestcd = 'HGB' and lbdtc = %s",
@@ -187,29 +180,14 @@ def test_result_resent_in_unknown_unit_leaves_the_mart(trial, db):
     _assert_same_as_full_build(db)
 
 
-def _plant(landing: Path, delivery: str, domain: str, rows: list[dict]) -> None:
-    """A delivery folder with one domain file; columns = the raw columns of ``rows`` (no lineage)."""
-    columns = [c for c in rows[0] if not c.startswith("_")]
-    folder = landing / delivery
-    folder.mkdir()
-    with open(folder / f"{domain}.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow([c.upper() for c in columns])
-        for r in rows:
-            w.writerow([r[c] or "" for c in columns])
-
-
 def test_late_delivery_of_an_older_version_does_not_replace_the_staged_one(trial, db):
-    from cfz_platform.ingest import run_ingest
-
     usubjid, lbdtc, aval = db.execute(
         "select usubjid, lbdtc, aval from marts.fct_lab_results where lbtestcd = 'PLAT' and ablfl is null "
         "order by usubjid, lbdtc limit 1").fetchone()
     row = _raw_current(db, usubjid, "PLAT", lbdtc)
     _, landing = trial
     # a delivery dated before every other one arrives now, with another value for that result
-    _plant(landing, "20000101T020000", "lb", [{**row, "lborres": str(float(row["lborres"]) + 50)}])
-    run_ingest(landing)
+    _deliver_rows(landing, "20000101T020000", "lb", [{**row, "lborres": str(float(row["lborres"]) + 50)}])
     _build()
     assert db.execute("select aval from marts.fct_lab_results where usubjid = %s and lbtestcd = 'PLAT' "
                       "and lbdtc = %s", (usubjid, lbdtc)).fetchone()[0] == aval
@@ -217,24 +195,20 @@ def test_late_delivery_of_an_older_version_does_not_replace_the_staged_one(trial
 
 
 def test_results_waiting_for_dm_come_in_when_the_subject_arrives(trial, db):
-    from cfz_platform.ingest import run_ingest
-
     template = db.execute("select usubjid from marts.fct_lab_results where lbtestcd = 'HGB' "
                           "order by usubjid limit 1").fetchone()[0]
     lab = _raw_current(db, template, "HGB", db.execute(
         "select min(lbdtc) from marts.fct_lab_results where usubjid = %s and lbtestcd = 'HGB'", (template,)).fetchone()[0])
     newcomer = "CFZ-MM-01-999-9999"
     _, landing = trial
-    _plant(landing, "29990201T020000", "lb", [{**lab, "usubjid": newcomer}])
-    run_ingest(landing)
+    _deliver_rows(landing, "29990201T020000", "lb", [{**lab, "usubjid": newcomer}])
     _build()
     assert db.execute("select issue from staging.stg_sdtm__lb where usubjid = %s", (newcomer,)).fetchone()[0] \
         .startswith("subject not in DM")
     assert not db.execute("select 1 from marts.fct_lab_results where usubjid = %s", (newcomer,)).fetchall()
-    cur = db.execute("select * from raw.dm where btrim(usubjid) = %s order by _delivery_id desc limit 1", (template,))
-    dm = dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
-    _plant(landing, "29990202T020000", "dm", [{**dm, "usubjid": newcomer}])
-    run_ingest(landing)
+    dm = _first_row(db.execute("select * from raw.dm where btrim(usubjid) = %s order by _delivery_id desc limit 1",
+                               (template,)))
+    _deliver_rows(landing, "29990202T020000", "dm", [{**dm, "usubjid": newcomer}])
     _build()
     assert db.execute("select count(*) from marts.fct_lab_results where usubjid = %s", (newcomer,)).fetchone()[0] == 1
     _assert_same_as_full_build(db)
