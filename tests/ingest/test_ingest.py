@@ -205,10 +205,13 @@ def test_fuzzed_field_contents_never_crash_and_every_row_is_accounted(db, tmp_pa
 KILL_SCRIPT = "import sys; from pathlib import Path; from cfz_platform.ingest import run_ingest; run_ingest(Path(sys.argv[1]))"
 
 
-@pytest.mark.parametrize("point", ["after_hash", "before_copy", "mid_copy", "before_rejects", "before_commit", "after_commit"])
+KILL_POINTS = ["after_read", "before_copy", "mid_copy", "before_rejects", "before_commit", "after_commit"]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
 def test_sigkill_mid_file_leaves_nothing_and_next_run_completes(db, tmp_path, point):
     landing = tmp_path / "landing"
-    d = f"20260401T0{['after_hash', 'before_copy', 'mid_copy', 'before_rejects', 'before_commit', 'after_commit'].index(point)}0000"
+    d = f"20260401T0{KILL_POINTS.index(point)}0000"
     write(landing, d, "dm.csv", csv_text(DM_HEADER, ["CFZ,DM,CFZ-001,01,A,2026-01-05,61,F"]))
     write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(20) + ["CFZ,LB,,HGB,BLOOD,1,g/dL,2026-03-02,C1D1"]))
     env = {**os.environ, "CFZ_INGEST_CRASH_AT": f"{point}@lb.csv", "CFZ_INGEST_COPY_BATCH": "7"}

@@ -9,11 +9,13 @@ Steps of ``ChunkedCsv.payloads`` (one ``bytes`` payload per chunk):
    quote characters is extended line by line (at most ``MAX_RECORD_LINES``) so that a quoted
    line break does not straddle two chunks;
 2. a chunk where some line holds an odd number of quotes (a record over several lines, or a
-   stray quote) goes wholly through the careful reader (``readers._csv_records``), exactly as
-   before the fast path existed;
+   stray quote) goes wholly through the careful reader (``readers._csv_records``), which may
+   read on past the chunk while a quoted field is open (a field over more lines than the
+   extension, or a stray quote near the chunk's end);
 3. otherwise CR LF endings are made LF, and every line is checked at once with numpy over the
    positions of line breaks, commas and quotes: number of delimiters (commas outside quotes),
-   empty natural-key field (empty or ``""``), blank line, NUL, bare CR, UTF-8 (one decode of
+   empty natural-key field (empty, ``""``, or starting with a blank: the careful path
+   rejects it when it holds only blanks), blank line, NUL, bare CR, UTF-8 (one decode of
    the chunk); quotes must open a field and close it (RFC 4180 without ``""`` escapes), so that
    PostgreSQL parses the line exactly as Python's csv does;
 4. a line failing any check goes, alone, through the careful reader (which rejects it with the
@@ -37,6 +39,10 @@ from cfz_platform.ingest.validation import Reject, RowChecker
 
 CHUNK_BYTES = 1 << 20
 _COMMA, _LF, _QUOTE, _CR, _NUL = 44, 10, 34, 13, 0
+#: First bytes (UTF-8) of the characters ``str.strip`` removes: a key field starting with one
+#: may be only blank, and goes to the careful path, which rejects it when it is.
+_BLANK_LEAD = np.zeros(256, bool)
+_BLANK_LEAD[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0xC2, 0xE1, 0xE2, 0xE3]] = True
 
 
 def row_hash(values: list[str]) -> str:
@@ -90,7 +96,7 @@ class RowSink:
         md5, n, key_pos, tail = hashlib.md5, self.n, self._key_pos, self.tail
         for line, fields, flag, raw in records:
             self.read += 1
-            if flag is not None or len(fields) != n or not all(fields[p] for p in key_pos):
+            if flag is not None or len(fields) != n or not all(fields[p].strip() for p in key_pos):
                 reject = self.checker.check(line, fields, flag)
                 if reject is not None:
                     self.rejects.append(reject)
@@ -118,6 +124,7 @@ class ChunkedCsv:
         self.undecodable = undecodable
         self.chunk_bytes = chunk_bytes
         self._fmt = (b"%s,%d,%s" + sink.tail).__mod__
+        self._extra_lines = 0  # lines the careful reader took beyond its chunk (an open quoted field)
 
     # ------------------------------------------------------------------ reading
 
@@ -143,7 +150,8 @@ class ChunkedCsv:
                 if not chunk.endswith(b"\n"):
                     chunk += b"\n"
                 yield line, chunk
-                line += chunk.count(b"\n")
+                line += chunk.count(b"\n") + self._extra_lines
+                self._extra_lines = 0
         finally:
             fh.close()
 
@@ -154,8 +162,15 @@ class ChunkedCsv:
 
     # ------------------------------------------------------------------ one chunk
 
-    def _careful_lines(self, lines: list[bytes], first: int) -> list[bytes]:
-        records = _csv_records(lines, self.sink.n, self.blank, self.undecodable, first_line=first)
+    def _more(self) -> bytes:
+        """The next physical line after the current chunk (for a quoted field still open)."""
+        raw = self.body.readline()
+        if raw:
+            self._extra_lines += 1
+        return raw
+
+    def _careful_lines(self, lines: list[bytes], first: int, more=None) -> list[bytes]:
+        records = _csv_records(lines, self.sink.n, self.blank, self.undecodable, first_line=first, more=more)
         return self.sink.careful(records)
 
     def _chunk_payload(self, first: int, chunk: bytes) -> bytes:
@@ -170,7 +185,7 @@ class ChunkedCsv:
             qpos = np.flatnonzero(a == _QUOTE)
             if np.any(np.bincount(np.searchsorted(nl, qpos), minlength=total) % 2):
                 # a record over several lines, or a stray quote: record by record
-                return b"".join(self._careful_lines([ln + b"\n" for ln in lines], first))
+                return b"".join(self._careful_lines([ln + b"\n" for ln in lines], first, self._more))
         sent = lines  # the lines as sent, for the record-by-record path
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n")
@@ -227,7 +242,9 @@ class ChunkedCsv:
             for k in sink._key_pos:
                 begin = starts[cand] if k == 0 else commas[base + k - 1] + 1
                 end = nl[cand] if k == n - 1 else commas[base + k]
-                empty = (end == begin) | ((end - begin == 2) & (a[begin] == _QUOTE))
+                # empty, "", or starting with a (possibly quoted) blank: the careful path decides
+                lead = np.where(a[begin] == _QUOTE, a[np.minimum(begin + 1, len(a) - 1)], a[begin])
+                empty = (end == begin) | ((end - begin == 2) & (a[begin] == _QUOTE)) | _BLANK_LEAD[lead]
                 ok[cand[empty]] = False
         keep = np.flatnonzero(ok)
         n_ok = len(keep)

@@ -5,7 +5,8 @@ place. Steps a caller follows:
 1. ``domain_for_file_name`` maps a landing file name to an SDTM domain (or says why not);
 2. ``DOMAINS[domain]`` gives the contract of the seven trial domains (other SDTM domains have
    no required columns and no natural key checks);
-3. ``COLUMN_NAME`` is the strict pattern every header name must match.
+3. ``COLUMN_NAME`` is the strict pattern every header name must match (always with
+   ``fullmatch``: ``$`` would let a trailing newline through).
 """
 
 from __future__ import annotations
@@ -14,15 +15,22 @@ import re
 from dataclasses import dataclass, field
 
 #: A header name we accept as a column (SAS/SDTM style); lineage names start with "_".
-COLUMN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 #: SDTM domain codes: two letters, SUPP-- qualifiers, RELREC; custom X*/Y*/Z* fit the first.
-DOMAIN_NAME = re.compile(r"^(?:[a-z]{2}|supp[a-z]{2}|relrec)$")
+DOMAIN_NAME = re.compile(r"(?:[a-z]{2}|supp[a-z]{2}|relrec)")
 #: Delivery folder names sort in delivery order.
-DELIVERY_ID = re.compile(r"^\d{8}T\d{6}$")
+DELIVERY_ID = re.compile(r"\d{8}T\d{6}")
 #: File extensions we can read, longest first.
 EXTENSIONS = (".csv.gz", ".csv", ".xpt")
 
 LINEAGE_COLUMNS = ("_file_id", "_delivery_id", "_file", "_line", "_loaded_at", "_row_hash")
+#: PostgreSQL's system column names: a table cannot have a user column of that name, so a
+#: feed column named like one is stored under ``SYSTEM_COLUMN_PREFIX + name`` (``col_ctid``).
+SYSTEM_COLUMNS = frozenset({"tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"})
+SYSTEM_COLUMN_PREFIX = "col_"
+#: At most this many columns in one file: PostgreSQL allows 1,600 per table (lineage and
+#: earlier extra columns included) and an SDTM domain has fewer than 100 variables.
+MAX_FILE_COLUMNS = 400
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,6 @@ def domain_for_file_name(name: str) -> tuple[str | None, str | None, str | None]
     if parts is None:
         return None, None, f"file name {name!r} has no readable extension (.csv, .csv.gz, .xpt)"
     stem, ext = parts
-    if not DOMAIN_NAME.match(stem):
+    if not DOMAIN_NAME.fullmatch(stem):
         return None, ext, f"file name {name!r} is not an SDTM domain name (expected e.g. lb.csv)"
     return stem, ext.lower(), None

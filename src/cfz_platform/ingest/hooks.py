@@ -2,8 +2,9 @@
 
 When the variable names a point (and the file being loaded ends with the suffix, if given),
 the process kills itself with SIGKILL there, exactly as an operator's ``kill -9`` or an OOM
-kill would. Points: ``after_hash``, ``before_copy``, ``mid_copy`` (after the first batch
-was sent), ``before_ledger``, ``before_rejects``, ``before_commit``, ``after_commit``.
+kill would. Points: ``mid_read`` (after each block read of the landing file), ``after_read``
+(the private copy is complete and hashed), ``before_copy``, ``mid_copy`` (after the first
+batch was sent), ``before_ledger``, ``before_rejects``, ``before_commit``, ``after_commit``.
 Unset in production, where each check is one dictionary lookup.
 """
 

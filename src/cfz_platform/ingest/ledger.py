@@ -1,22 +1,22 @@
-"""The ledger: ``audit.ingest_files`` rows, file fingerprints and the run lock.
+"""The ledger: ``audit.ingest_files`` rows and the run lock.
 
 Steps a run follows: take ``run_lock`` (a session advisory lock: two ingests never overlap);
-for each file compute ``fingerprint`` (sha256, size); ``find_version`` says whether this
-path with this content was already processed (loaded or quarantined), in which case
-``record`` writes a ``skipped_duplicate`` row; otherwise the loader writes the file's row
-inside the file's own transaction.
+``known_versions`` fetches, in one query, the versions (path, sha256) of the landing's paths
+already processed (loaded or quarantined); a file whose version is known is skipped, and
+``mark_seen`` counts all of them on their original rows in one statement at the end of the
+run (``seen_count``, ``last_seen_at``, ``last_seen_run``: no row per file per run); a new
+version's row is written by the loader inside the file's own transaction, or by ``record``
+when the file is quarantined.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import psycopg
 
@@ -44,17 +44,7 @@ class LedgerRow:
     rows_loaded: int = 0
     rows_rejected: int = 0
     file_id: int | None = None
-
-
-def fingerprint(path: Path, block: int = 1 << 20) -> tuple[str, int]:
-    """sha256 (hex) and size in bytes of the file as it lies in the landing folder."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+    read_again: bool = False
 
 
 @contextmanager
@@ -84,30 +74,52 @@ def next_file_id(cur: psycopg.Cursor) -> int:
     return int(cur.fetchone()[0])
 
 
-def find_version(conn: psycopg.Connection, rel_path: str, sha256: str) -> tuple[int, str] | None:
-    """``(file_id, status)`` of an earlier processed version with this path and content, if any."""
-    row = conn.execute(
-        "select file_id, status from audit.ingest_files "
-        "where rel_path = %s and sha256 = %s and status <> 'skipped_duplicate' order by file_id limit 1",
-        (rel_path, sha256),
-    ).fetchone()
-    return (int(row[0]), row[1]) if row else None
+def known_versions(conn: psycopg.Connection, rel_paths: list[str]) -> dict[tuple[str, str], tuple[int, str]]:
+    """``(rel_path, sha256) -> (file_id, status)`` of the versions of these paths already processed.
+
+    A file quarantined because it changed while it was read (``read_again``) is not a known
+    version: the next run reads it again.
+    """
+    rows = conn.execute(
+        "select rel_path, sha256, min(file_id), min(status) from audit.ingest_files "
+        "where rel_path = any(%s) and status <> 'skipped_duplicate' and not read_again group by rel_path, sha256",
+        (rel_paths,),
+    ).fetchall()
+    return {(r[0], r[1]): (int(r[2]), r[3]) for r in rows}
 
 
-def record(cur: psycopg.Cursor, row: LedgerRow) -> int:
+def mark_seen(conn: psycopg.Connection, run_id: str, file_ids: list[int]) -> None:
+    """Count one more run that met each of these versions (one statement for all of them)."""
+    if file_ids:
+        conn.execute(
+            "update audit.ingest_files set seen_count = seen_count + 1, last_seen_at = now(), last_seen_run = %s "
+            "where file_id = any(%s)", (run_id, file_ids),
+        )
+
+
+def stored_text(text: str) -> str:
+    """Text PostgreSQL can store: undecodable bytes of a file name as ``\\xNN``, no NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.replace("\x00", "\\x00")
+
+
+def record(cur: psycopg.Cursor | psycopg.Connection, row: LedgerRow) -> int:
     """Insert one ledger row (with ``row.file_id`` when reserved); return its file id."""
-    cur.execute(
+    result = cur.execute(
         """
         insert into audit.ingest_files (file_id, run_id, delivery_id, domain, file_name, rel_path,
             sha256, size_bytes, rows_read, rows_loaded, rows_rejected, status, reason,
-            started_at, finished_at)
+            started_at, finished_at, read_again, last_seen_at, last_seen_run)
         values (coalesce(%s, nextval(pg_get_serial_sequence('audit.ingest_files', 'file_id'))),
-                %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())
+                %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp(), %s, clock_timestamp(), %s)
         returning file_id
         """,
-        (row.file_id, row.run_id, row.delivery_id, row.domain, row.file_name, row.rel_path,
+        (row.file_id, row.run_id, row.delivery_id, row.domain, stored_text(row.file_name), stored_text(row.rel_path),
          row.sha256, row.size_bytes, row.rows_read, row.rows_loaded, row.rows_rejected,
-         row.status, row.reason, row.started_at),
+         row.status, stored_text(row.reason) if row.reason else None, row.started_at, row.read_again, row.run_id),
     )
-    row.file_id = int(cur.fetchone()[0])
+    row.file_id = int(result.fetchone()[0])
     return row.file_id

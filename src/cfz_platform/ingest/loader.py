@@ -1,7 +1,8 @@
 """The loader: one landing file into ``raw.<domain>`` with COPY, in one transaction.
 
-Steps of ``load_file``:
-1. open the file (reader) and validate its header; a problem raises ``Quarantine``;
+Steps of ``load_file`` (given the file's private copy, ``snapshot.Snapshot``: the bytes that
+were hashed are the bytes that are loaded):
+1. open the copy (reader) and validate its header; a problem raises ``Quarantine``;
 2. add any new columns to ``raw.<domain>`` (own short transaction: empty columns are harmless);
 3. in ONE transaction: reserve a file id; stream every clean record into
    ``COPY raw.<domain> (<columns>, _line, _row_hash, _file_id, _delivery_id, _file)``
@@ -13,14 +14,13 @@ Steps of ``load_file``:
    write the ledger row; COPY the rejects into ``audit.ingest_rejects``; commit.
    An error or a kill anywhere before the commit leaves nothing behind.
 4. A file that turns out unreadable part-way (cut-short gzip, mostly undecodable) rolls the
-   transaction back and raises ``Quarantine``.
+   transaction back and raises ``Quarantine``; any other error rolls it back too and is the
+   caller's to judge (``run.is_infrastructure_error``).
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,14 +33,18 @@ from psycopg.copy import QueuedLibpqWriter
 from cfz_platform.ingest import hooks, ledger
 from cfz_platform.ingest.chunks import CHUNK_BYTES, ChunkedCsv, RowSink, _CsvLine, row_hash
 from cfz_platform.ingest.discovery import LandingFile
-from cfz_platform.ingest.readers import Unreadable, open_source
+from cfz_platform.ingest.readers import READ_ERRORS, Unreadable, open_source
 from cfz_platform.ingest.schema import ensure_columns
-from cfz_platform.ingest.validation import HeaderProblem, Reject, RowChecker, check_header
+from cfz_platform.ingest.snapshot import Snapshot
+from cfz_platform.ingest.validation import (
+    HeaderProblem,
+    Reject,
+    RowChecker,
+    check_header,
+    renamed_columns_note,
+)
 
 __all__ = ["LoadResult", "Quarantine", "load_file", "row_hash"]
-
-#: Errors of a cut-short or corrupt (gzip) file met while reading the body.
-_READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
 
 BATCH_ROWS = 5_000
 
@@ -59,14 +63,16 @@ class LoadResult:
     note: str | None = None
 
 
-def load_file(conn: psycopg.Connection, lf: LandingFile, run_id: str, sha256: str, size: int,
+def load_file(conn: psycopg.Connection, lf: LandingFile, snapshot: Snapshot, run_id: str,
               started_at: datetime) -> LoadResult:
     """Load one landing file atomically (see the module docstring); ``conn`` is autocommit."""
+    sha256, size = snapshot.sha256, snapshot.size
     try:
-        source = open_source(lf.path, lf.ext or ".csv")
+        source = open_source(snapshot, lf.ext or ".csv")
         columns = check_header(lf.domain or "", source.header)
     except (Unreadable, HeaderProblem) as exc:
         raise Quarantine(str(exc)) from exc
+    renamed = renamed_columns_note(source.header, columns)
     ensure_columns(conn, lf.domain, columns)
     checker = RowChecker(lf.domain, columns)
     batch_rows = int(os.environ.get("CFZ_INGEST_COPY_BATCH", BATCH_ROWS))
@@ -97,7 +103,8 @@ def load_file(conn: psycopg.Connection, lf: LandingFile, run_id: str, sha256: st
                     f"(first at line {source.undecodable_lines[0]}); is the file Latin-1?"
                 )
             hooks.crash_point("before_ledger", lf.rel_path)
-            note = f"{len(source.blank_lines)} blank line(s) skipped" if source.blank_lines else None
+            blank = f"{len(source.blank_lines)} blank line(s) skipped" if source.blank_lines else None
+            note = "; ".join(n for n in (renamed, blank) if n) or None
             ledger.record(cur, ledger.LedgerRow(
                 run_id=run_id, delivery_id=lf.delivery_id, domain=lf.domain, file_name=lf.file_name,
                 rel_path=lf.rel_path, sha256=sha256, size_bytes=size, status=ledger.LOADED,
@@ -121,7 +128,7 @@ def _payloads(source, sink: RowSink, batch_rows: int):
         chunked = ChunkedCsv(source.body, sink, source.blank_lines, source.undecodable_lines, chunk_bytes)
         try:
             yield from chunked.payloads()
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             raise Unreadable(
                 f"the file is cut short or corrupt after line {sink.read + len(source.blank_lines) + 1}: {exc}"
             ) from exc

@@ -25,11 +25,13 @@ import math
 import mmap
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyreadstat
+
+from cfz_platform.ingest.snapshot import Snapshot
 
 UNDECODABLE = "undecodable"
 NUL = "nul"
@@ -38,6 +40,8 @@ XPT_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
 XPT_LIB_HEADER = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
 XPT_CHUNK_ROWS = 20_000
 MAX_RECORD_LINES = 1_000
+#: Characters of an oversized record kept as the reject's value.
+_OVERSIZED_KEEP = 100_000
 #: One CSV line whose every field is either unquoted (no quote, CR) or fully quoted with
 #: doubled inner quotes: such a line is parsed identically by Python's csv and PostgreSQL.
 _FIELD = r'(?:[^",\r\n]*|"(?:[^"\r\n]|"")*")'
@@ -69,10 +73,14 @@ class Source:
 # ------------------------------------------------------------------------------------ CSV
 
 
-def _open_binary(path: Path) -> io.BufferedIOBase:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")  # noqa: SIM115 - closed by the record generator
+#: What a cut-short or corrupt file (a gzip stream above all) raises while it is read.
+READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def _open_binary(stream: io.BufferedIOBase, gz: bool) -> io.BufferedIOBase:
+    if gz:
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream
 
 
 def _decode_header(raw: bytes) -> str:
@@ -93,8 +101,8 @@ def _decode_header(raw: bytes) -> str:
         raise Unreadable(f"bad encoding: the header line is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
 
 
-def open_csv(path: Path) -> Source:
-    """Open a CSV or CSV.GZ file (UTF-8, comma, RFC 4180 quoting).
+def open_csv(stream: io.BufferedIOBase, gz: bool = False) -> Source:
+    """Open a CSV or CSV.GZ file, given as a binary stream (UTF-8, comma, RFC 4180 quoting).
 
     Steps:
     1. read the first physical line and decode it strictly (else ``Unreadable``); an empty
@@ -103,10 +111,10 @@ def open_csv(path: Path) -> Source:
        line it starts on.
     """
     try:
-        fh = _open_binary(path)
+        fh = _open_binary(stream, gz)
         first = fh.readline()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise Unreadable(f"cannot read the file: {exc}") from exc
+    except READ_ERRORS as exc:
+        raise Unreadable(f"cannot read the file{' (corrupt gzip stream)' if gz else ''}: {exc}") from exc
     if not first.strip():
         fh.close()
         raise Unreadable("empty file (no header line)")
@@ -122,11 +130,29 @@ def open_csv(path: Path) -> Source:
     return Source(header, _csv_records(fh, len(header), blank, undecodable), blank, undecodable, fh)
 
 
-def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int], first_line: int = 2) -> Iterator[Record]:
+def _decode_line(lineno: int, raw: bytes, undecodable: list[int]) -> tuple[str, str | None]:
+    """Decode one physical line: ``(text, flag)``; see ``_csv_records`` step 1."""
+    flag = None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "surrogateescape")
+        flag = UNDECODABLE
+        undecodable.append(lineno)
+    if flag is None and "\x00" in text:
+        flag = NUL
+    return text, flag
+
+
+def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int], first_line: int = 2,
+                 more: Callable[[], bytes] | None = None) -> Iterator[Record]:
     """Yield the records of a CSV body (after the header); see ``open_csv``.
 
     ``fh`` is any iterable of LF-terminated byte lines (an open file, closed at the end, or a
-    list of lines), the first of them being physical line ``first_line``.
+    list of lines), the first of them being physical line ``first_line``. ``more`` (optional)
+    gives the physical lines after ``fh`` (``b""`` at the end of the file); it is called only
+    while a quoted field is open at the end of ``fh`` (the chunked path hands on the rest of
+    the file this way, so a record is never cut at a chunk boundary).
 
     Steps per physical line (split on LF):
     1. decode as UTF-8 (on failure decode with ``surrogateescape`` and flag ``UNDECODABLE``);
@@ -136,63 +162,119 @@ def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int], fi
        a bare CR inside such a line is a malformed record; a line with well-formed quoting
        (``_RFC4180_LINE``) is parsed by ``csv`` and its raw bytes handed on as well;
     3. a line with quotes is parsed by ``csv``; an odd number of quotes opens a quoted field
-       that continues on the next lines (RFC 4180) until the count is even again (at most
-       ``MAX_RECORD_LINES`` lines), and the block is parsed as one record; a block that does
-       not give exactly one record of the right width is parsed again line by line, so a
-       stray quote cannot swallow the rest of the file.
+       that continues on the next lines (RFC 4180) until the count is even again, and the
+       block is parsed as one record; a block that does not give exactly one record of the
+       right width is parsed again line by line, so a stray quote cannot swallow the rest;
+    4. a quoted field still open after ``MAX_RECORD_LINES`` lines (or at the end of the file):
+       when most lines after the opening one read as records of the right width on their
+       own, the opening line holds a stray quote: that line alone is rejected and reading
+       goes on from the next line; otherwise the field really is that long: every line up to
+       its closing quote (or the end of the file) is ONE record, rejected as one unit with
+       one reason (flag ``oversized:<last line>:<1 if it ran to the end of the file>``).
     """
-    lineno = first_line - 1
-    texts: list[str] = []
-    flags: list[str | None] = []
+    source = iter(fh)
+    pushback: list[tuple[int, bytes, str, str | None]] = []  # lines to read again (last first)
+    block: list[tuple[int, bytes, str, str | None]] = []  # an open quoted field's lines
     quotes = 0
+    lineno = first_line - 1
+
+    def next_line() -> tuple[int, bytes, str, str | None] | None:
+        nonlocal lineno
+        if pushback:
+            return pushback.pop()
+        raw = next(source, None)
+        if raw is None and block and more is not None:
+            raw = more() or None
+        if raw is None:
+            return None
+        lineno += 1
+        return (lineno, raw, *_decode_line(lineno, raw, undecodable))
+
+    def close_open_field() -> Iterator[Record]:
+        """Step 4: the stray quote (one line rejected, the rest read again) or one oversized record."""
+        nonlocal quotes
+        start, _, first_text, first_flag = block[0]
+        if len(block) == 1 or _stray_quote([b[2] for b in block[1:]], n_fields):
+            yield start, [first_text.rstrip("\r\n")], "csv: unbalanced quote (a quoted field opened on this line never closes)", None
+            pushback.extend(reversed(block[1:]))
+            return
+        kept = [b[2] for b in block]
+        size = sum(map(len, kept))
+        last, at_end = block[-1][0], True
+        while (item := next_line()) is not None:
+            last = item[0]
+            quotes += item[2].count('"')
+            if size < _OVERSIZED_KEEP:
+                kept.append(item[2])
+                size += len(item[2])
+            if quotes % 2 == 0:
+                at_end = False
+                break
+        yield start, ["".join(kept)[:_OVERSIZED_KEEP]], f"oversized:{last}:{int(at_end)}", None
+
     try:
-        for raw in fh:
-            lineno += 1
-            flag = None
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = raw.decode("utf-8", "surrogateescape")
-                flag = UNDECODABLE
-                undecodable.append(lineno)
-            if flag is None and "\x00" in text:
-                flag = NUL
-            if texts:
-                texts.append(text)
-                flags.append(flag)
+        while True:
+            item = next_line()
+            if item is None:
+                if not block:
+                    break
+                # the end of the file inside a quoted field: a stray quote, or a field never closed
+                yield from close_open_field()
+                block = []
+                continue
+            ln, raw, text, flag = item
+            if block:
+                block.append(item)
                 quotes += text.count('"')
-                if quotes % 2 == 0 or len(texts) >= MAX_RECORD_LINES:
-                    yield from _parse_block(lineno - len(texts) + 1, texts, flags, n_fields)
-                    texts, flags = [], []
+                if quotes % 2 == 0:
+                    yield from _parse_block(block[0][0], [b[2] for b in block], [b[3] for b in block], n_fields)
+                    block = []
+                elif len(block) >= MAX_RECORD_LINES:
+                    yield from close_open_field()
+                    block = []
                 continue
             if raw == b"\n" or raw == b"\r\n":
-                blank.append(lineno)
+                blank.append(ln)
                 continue
             if '"' in text:
                 quotes = text.count('"')
                 if quotes % 2:
-                    texts, flags = [text], [flag]
+                    block = [item]
                     continue
                 body = text.rstrip("\r\n")
                 if flag is None and _RFC4180_LINE.match(body):
                     # well-formed quoting: PostgreSQL reads it as csv does, pass it on too
-                    yield lineno, next(csv.reader([body])), None, raw
+                    yield ln, next(csv.reader([body])), None, raw
                 else:
-                    yield from _parse_block(lineno, [text], [flag], n_fields)
+                    yield from _parse_block(ln, [text], [flag], n_fields)
                 continue
             body = text.rstrip("\r\n")
             if "\r" in body:
-                yield lineno, [body], "csv: carriage return inside an unquoted field", None
+                yield ln, [body], "csv: carriage return inside an unquoted field", None
                 continue
-            yield lineno, body.split(","), flag, raw
-        if texts:
-            yield from _parse_block(lineno - len(texts) + 1, texts, flags, n_fields)
-    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            yield ln, body.split(","), flag, raw
+    except READ_ERRORS as exc:
         raise Unreadable(f"the file is cut short or corrupt after line {lineno}: {exc}") from exc
     finally:
         close = getattr(fh, "close", None)
         if close is not None:
             close()
+
+
+def _stray_quote(following: list[str], n_fields: int) -> bool:
+    """True when most of ``following`` lines read as records of the right width on their own."""
+    if not following:
+        return False
+    good = 0
+    for text in following:
+        if text.count('"') % 2:
+            continue
+        try:
+            records = list(csv.reader([text]))
+        except csv.Error:
+            continue
+        good += len(records) == 1 and len(records[0]) == n_fields
+    return good * 2 > len(following)
 
 
 def _parse_block(start: int, texts: list[str], flags: list[str | None], n_fields: int) -> Iterator[Record]:
@@ -294,8 +376,8 @@ def _xpt_records(path: Path) -> Iterator[Record]:
         raise Unreadable(f"cannot read the XPT file after record {number}: {exc}") from exc
 
 
-def open_source(path: Path, ext: str) -> Source:
-    """Open a landing file by its extension (``.csv``, ``.csv.gz`` or ``.xpt``)."""
+def open_source(snapshot: Snapshot, ext: str) -> Source:
+    """Open the private copy of a landing file by its extension (``.csv``, ``.csv.gz`` or ``.xpt``)."""
     if ext == ".xpt":
-        return open_xpt(path)
-    return open_csv(path)
+        return open_xpt(snapshot.path())
+    return open_csv(snapshot.stream(), gz=ext == ".csv.gz")

@@ -3,16 +3,26 @@
 Steps of ``run_ingest``:
 1. connect to the warehouse; take the run lock (two ingests never overlap);
 2. ``ensure_raw_layer`` (audit tables and the seven contract raw tables);
-3. discover the delivery files in delivery order;
-4. per file: fingerprint (sha256, size); skip a version already processed (ledger row
-   ``skipped_duplicate``); quarantine a file whose name is not a domain; otherwise load it
-   atomically (``loader.load_file``), quarantining it when it proves unreadable. Files are
-   loaded by ``workers`` threads (``CFZ_INGEST_WORKERS``, default 2), each with its own
-   connection and one transaction per file: PostgreSQL's side of COPY into the lineage-rich
-   raw tables, not Python, limits a single stream (2.0 s against 1.3 s for a 650,000-row
-   file), so two streams use both cores; a SIGKILL still takes down the whole process;
-5. log progress per file as it completes and return an ``IngestSummary`` (files in
-   discovery order).
+3. discover the delivery entries in delivery order (``lstat`` only); fetch the versions of
+   their paths already processed (``ledger.known_versions``, one query);
+4. per entry (``ingest_file``): anything but a regular file (symbolic link, FIFO, device) is
+   quarantined unread; a regular file is read ONCE into a private copy, hashed as it is read
+   (``snapshot.read_snapshot``: the bytes hashed are the bytes loaded; a file that changes
+   while it is read is quarantined for this run and read again by the next); a known version
+   is skipped; a file whose name is not a domain is quarantined; otherwise it is loaded
+   atomically (``loader.load_file``). Any failure caused by the file's content (unreadable,
+   a header PostgreSQL refuses, a corrupt gzip stream, whatever the error) rolls the file's
+   transaction back and quarantines it with the reason; only an infrastructure error (the
+   connection lost, the server shutting down, out of disk, a lock or statement timeout:
+   ``is_infrastructure_error``) stops the run. Files are loaded by ``workers`` threads
+   (``CFZ_INGEST_WORKERS``, default 2), each with its own connection and one transaction
+   per file: PostgreSQL's side of COPY into the lineage-rich raw tables, not Python, limits
+   a single stream (2.0 s against 1.3 s for a 650,000-row file), so two streams use both
+   cores; a SIGKILL still takes down the whole process;
+5. log progress per file as it completes (names escaped: a newline in a file name cannot
+   forge an output line); count the skipped versions on their ledger rows
+   (``ledger.mark_seen``, one statement); return an ``IngestSummary`` (files in discovery
+   order).
 """
 
 from __future__ import annotations
@@ -28,16 +38,21 @@ from pathlib import Path
 import psycopg
 
 from cfz_platform.db import warehouse
-from cfz_platform.ingest import hooks, ledger
-from cfz_platform.ingest.discovery import LandingFile, discover
+from cfz_platform.ingest import ledger
+from cfz_platform.ingest.discovery import LandingFile, compute_unread_fingerprint, discover
 from cfz_platform.ingest.loader import Quarantine, load_file
 from cfz_platform.ingest.schema import ensure_raw_layer
+from cfz_platform.ingest.snapshot import Changed, NotRegular, read_snapshot
 from cfz_platform.ingest.summary import FileOutcome, IngestSummary
+from cfz_platform.ingest.text import escape_text
 
 log = logging.getLogger("cfz_platform.ingest")
 
-#: Errors caused by a file's content that PostgreSQL refuses: quarantine the file, go on.
-_CONTENT_ERRORS = (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded)
+#: SQLSTATE classes that say the database or the machine failed, not the file: connection
+#: exception, transaction rollback (deadlock, serialization), insufficient resources (disk,
+#: memory), object not in prerequisite state (lock not available), operator intervention
+#: (shutdown, statement timeout), system error, internal error.
+_INFRASTRUCTURE_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "55", "57", "58", "XX"})
 
 
 class IngestError(RuntimeError):
@@ -62,7 +77,12 @@ def run_ingest(landing: Path, run_id: str | None = None, logger: logging.Logger 
         files, notes = discover(landing)
         summary.notes = notes
         logger.info("ingest %s: %d file(s) in %s", summary.run_id, len(files), landing)
-        summary.files = _ingest_files(files, summary.run_id, logger, compute_workers(len(files)))
+        with warehouse.connect(autocommit=True) as conn:
+            known = ledger.known_versions(conn, [ledger.stored_text(f.rel_path) for f in files])
+        summary.files = _ingest_files(files, summary.run_id, logger, compute_workers(len(files)), known)
+        seen = [f.file_id for f in summary.files if f.status == ledger.SKIPPED and f.file_id is not None]
+        with warehouse.connect(autocommit=True) as conn:
+            ledger.mark_seen(conn, summary.run_id, seen)
     summary.seconds = time.perf_counter() - t0
     for line in summary.log_lines():
         logger.info(line)
@@ -75,7 +95,8 @@ def compute_workers(n_files: int, default: int = 2) -> int:
     return max(1, min(wanted, n_files))
 
 
-def _ingest_files(files: list[LandingFile], run_id: str, logger, workers: int) -> list[FileOutcome]:
+def _ingest_files(files: list[LandingFile], run_id: str, logger, workers: int,
+                  known: dict[tuple[str, str], tuple[int, str]]) -> list[FileOutcome]:
     """Ingest ``files`` with ``workers`` threads; outcomes in the order of ``files``.
 
     Steps: each thread opens its own connection and takes the next file from a shared
@@ -96,15 +117,16 @@ def _ingest_files(files: list[LandingFile], run_id: str, logger, workers: int) -
                         if i >= len(files) or state["error"] is not None:
                             return
                         state["next"] += 1
-                    outcome = ingest_file(conn, files[i], run_id)
+                    outcome = ingest_file(conn, files[i], run_id, known)
                     outcomes[i] = outcome
                     with guard:
                         state["done"] += 1
                         done = state["done"]
                     logger.info(
                         "[%d/%d] %s: %s, read %d, loaded %d, rejected %d%s (%.1f s)", done, len(files),
-                        files[i].rel_path, outcome.status, outcome.rows_read, outcome.rows_loaded,
-                        outcome.rows_rejected, f"; {outcome.reason}" if outcome.reason else "", outcome.seconds,
+                        escape_text(files[i].rel_path), outcome.status, outcome.rows_read, outcome.rows_loaded,
+                        outcome.rows_rejected, f"; {escape_text(outcome.reason)}" if outcome.reason else "",
+                        outcome.seconds,
                     )
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
             with guard:
@@ -123,33 +145,90 @@ def _ingest_files(files: list[LandingFile], run_id: str, logger, workers: int) -
     return [o for o in outcomes if o is not None]
 
 
-def ingest_file(conn: psycopg.Connection, lf: LandingFile, run_id: str) -> FileOutcome:
-    """Process one landing file and return its outcome (its ledger row is written)."""
+def is_infrastructure_error(exc: BaseException, conn: psycopg.Connection) -> bool:
+    """True when ``exc`` says the database or the machine failed, not the file being loaded.
+
+    Steps: a closed or broken connection is infrastructure; a PostgreSQL error is when its
+    SQLSTATE class is one of ``_INFRASTRUCTURE_SQLSTATE_CLASSES`` (an operational error
+    without a SQLSTATE is a client-side connection failure); ``MemoryError`` is; anything
+    else (a data or syntax error PostgreSQL raised about the file's columns or values, a
+    program limit such as too many columns, a Python error while reading the file) is a
+    problem of the file.
+    """
+    if conn.closed or conn.broken or isinstance(exc, MemoryError):
+        return True
+    if isinstance(exc, psycopg.Error):
+        sqlstate = exc.sqlstate or ""
+        if not sqlstate:
+            return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+        return sqlstate[:2] in _INFRASTRUCTURE_SQLSTATE_CLASSES
+    return False
+
+
+def compute_failure_reason(exc: BaseException) -> str:
+    """One line naming what failed, for a file quarantined on an unexpected error."""
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    if isinstance(exc, psycopg.Error):
+        return f"PostgreSQL refused the file: {first} (SQLSTATE {exc.sqlstate})"
+    return f"the file could not be read ({type(exc).__name__}: {first or 'no detail'})"
+
+
+def ingest_file(conn: psycopg.Connection, lf: LandingFile, run_id: str,
+                known: dict[tuple[str, str], tuple[int, str]] | None = None) -> FileOutcome:
+    """Process one landing entry and return its outcome (see the module docstring, step 4).
+
+    ``known`` maps ``(rel_path, sha256)`` to the ``(file_id, status)`` of versions already
+    processed (``ledger.known_versions``); without it the ledger is asked for this path.
+    """
     t0 = time.perf_counter()
     started = datetime.now(UTC)
-    sha256, size = ledger.fingerprint(lf.path)
-    hooks.crash_point("after_hash", lf.rel_path)
+    if known is None:
+        known = ledger.known_versions(conn, [ledger.stored_text(lf.rel_path)])
     row = ledger.LedgerRow(
         run_id=run_id, delivery_id=lf.delivery_id, domain=lf.domain, file_name=lf.file_name,
-        rel_path=lf.rel_path, sha256=sha256, size_bytes=size, status=ledger.QUARANTINED,
+        rel_path=lf.rel_path, sha256="", size_bytes=0, status=ledger.QUARANTINED,
         reason=lf.problem, started_at=started,
     )
-    earlier = ledger.find_version(conn, lf.rel_path, sha256)
-    if earlier is not None:
-        row.status = ledger.SKIPPED
-        row.reason = f"same content as file_id {earlier[0]} ({earlier[1]})"
-    elif lf.problem is None:
+    snapshot = None
+    if not lf.readable:
+        row.sha256 = compute_unread_fingerprint(lf)
+    else:
         try:
-            result = load_file(conn, lf, run_id, sha256, size, started)
-        except Quarantine as exc:
-            row.reason = str(exc)
-        except _CONTENT_ERRORS as exc:
-            row.reason = f"PostgreSQL refused the file: {str(exc).splitlines()[0]}"
+            snapshot = read_snapshot(lf.path, lf.rel_path)
+        except Changed as exc:
+            row.sha256, row.size_bytes, row.reason, row.read_again = exc.sha256, exc.size, str(exc), True
+        except NotRegular as exc:
+            row.sha256, row.reason = compute_unread_fingerprint(lf), str(exc)
+        except OSError as exc:
+            # ELOOP: swapped for a symbolic link after discovery; ENOENT: removed; EACCES...
+            row.sha256 = compute_unread_fingerprint(lf)
+            row.reason = f"cannot open the file ({exc.strerror or exc}): not read; the next run tries again"
+            row.read_again = True
         else:
-            return FileOutcome(
-                lf.rel_path, lf.domain, ledger.LOADED, result.file_id, result.rows_read, result.rows_loaded,
-                result.rows_rejected, dict(result.rejects_by_kind), result.note, time.perf_counter() - t0,
-            )
-    with conn.transaction(), conn.cursor() as cur:
-        file_id = ledger.record(cur, row)
+            row.sha256, row.size_bytes = snapshot.sha256, snapshot.size
+    earlier = known.get((ledger.stored_text(lf.rel_path), row.sha256)) if not row.read_again else None
+    if earlier is not None:
+        if snapshot is not None:
+            snapshot.close()
+        reason = f"same content as file_id {earlier[0]} ({earlier[1]})"
+        return FileOutcome(lf.rel_path, lf.domain, ledger.SKIPPED, earlier[0], reason=reason,
+                           seconds=time.perf_counter() - t0)
+    if snapshot is not None:
+        with snapshot:
+            if lf.problem is None:
+                try:
+                    result = load_file(conn, lf, snapshot, run_id, started)
+                except Quarantine as exc:
+                    row.reason = str(exc)
+                except Exception as exc:
+                    if is_infrastructure_error(exc, conn):
+                        raise
+                    log.debug("quarantining %s", escape_text(lf.rel_path), exc_info=True)
+                    row.reason = compute_failure_reason(exc)
+                else:
+                    return FileOutcome(
+                        lf.rel_path, lf.domain, ledger.LOADED, result.file_id, result.rows_read, result.rows_loaded,
+                        result.rows_rejected, dict(result.rejects_by_kind), result.note, time.perf_counter() - t0,
+                    )
+    file_id = ledger.record(conn, row)
     return FileOutcome(lf.rel_path, lf.domain, row.status, file_id, reason=row.reason, seconds=time.perf_counter() - t0)

@@ -36,11 +36,6 @@ _AUDIT_DDL = [
         constraint ingest_files_rows_reconcile check (rows_read = rows_loaded + rows_rejected)
     )
     """,
-    # one processed version per (path, content): reruns can only add skipped_duplicate rows
-    """
-    create unique index if not exists ingest_files_version_uq
-        on audit.ingest_files (rel_path, sha256) where status <> 'skipped_duplicate'
-    """,
     """
     create table if not exists audit.ingest_rejects (
         reject_id   bigint generated always as identity primary key,
@@ -56,6 +51,22 @@ _AUDIT_DDL = [
     """,
     "create index if not exists ingest_rejects_file_idx on audit.ingest_rejects (file_id)",
 ]
+
+#: Ledger columns added after the first release (a warehouse created earlier gets them too):
+#: a rerun that meets a version again counts it on that version's row (no new row), and a
+#: file that changed while it was read is quarantined for this run only (read again next run).
+_LEDGER_COLUMNS = [
+    ("seen_count", "integer not null default 1"),
+    ("last_seen_at", "timestamptz"),
+    ("last_seen_run", "text"),
+    ("read_again", "boolean not null default false"),
+]
+#: One processed version per (path, content), a file to read again aside. It replaces
+#: ``ingest_files_version_uq`` (which did not know ``read_again``).
+_VERSION_INDEX = (
+    "create unique index if not exists ingest_files_version_key on audit.ingest_files (rel_path, sha256) "
+    "where status <> 'skipped_duplicate' and not read_again"
+)
 
 _LINEAGE_DDL = [
     ("_file_id", "bigint not null"),
@@ -107,6 +118,25 @@ def create_raw_table(cur: psycopg.Cursor, domain: str, columns: tuple[str, ...] 
         )
 
 
+def _upgrade_ledger(cur: psycopg.Cursor) -> None:
+    """Add the later ledger columns and the version index when missing (no DDL when present)."""
+    cur.execute(
+        "select column_name from information_schema.columns where table_schema = 'audit' and table_name = 'ingest_files'"
+    )
+    existing = {r[0] for r in cur.fetchall()}
+    for name, decl in _LEDGER_COLUMNS:
+        if name not in existing:
+            cur.execute(sql.SQL("alter table audit.ingest_files add column if not exists {} {}").format(
+                sql.Identifier(name), sql.SQL(decl)))
+    cur.execute("select to_regclass('audit.ingest_files_version_key') is null, "
+                "to_regclass('audit.ingest_files_version_uq') is not null")
+    missing, old = cur.fetchone()
+    if missing:
+        cur.execute(_VERSION_INDEX)
+    if old:
+        cur.execute("drop index if exists audit.ingest_files_version_uq")
+
+
 def ensure_raw_layer(conn: psycopg.Connection) -> None:
     """Create the audit tables and the seven contract raw tables when missing.
 
@@ -119,6 +149,7 @@ def ensure_raw_layer(conn: psycopg.Connection) -> None:
         cur.execute("select pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
         for stmt in _AUDIT_DDL:
             cur.execute(stmt)
+        _upgrade_ledger(cur)
         for name, contract in DOMAINS.items():
             create_raw_table(cur, name, contract.columns)
 

@@ -2,13 +2,17 @@
 
 Steps: each file's outcome is a ``FileOutcome``; ``IngestSummary`` adds them up (files
 loaded / skipped / quarantined, rows read / loaded / rejected, rejects by kind) and renders a
-headline, log lines and table rows.
+headline, log lines and table rows. File names, reasons and notes are escaped
+(``text.escape_text``) wherever they are rendered: a file name holding a newline or a
+terminal escape cannot forge or colour an output line.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+
+from cfz_platform.ingest.text import escape_text
 
 
 @dataclass
@@ -77,23 +81,27 @@ class IngestSummary:
             f"{self.seconds:.1f} s{rate}"
         )
 
+    def quarantined_paths(self) -> list[str]:
+        """The files quarantined by this run (escaped for printing)."""
+        return [escape_text(f.rel_path) for f in self.by_status("quarantined")]
+
     def log_lines(self) -> list[str]:
         lines = [self.headline()]
         for f in self.files:
             if f.status == "quarantined":
-                lines.append(f"QUARANTINED {f.rel_path}: {f.reason}")
+                lines.append(f"QUARANTINED {escape_text(f.rel_path)}: {escape_text(f.reason or '')}")
         for note in self.notes:
-            lines.append(f"not read: {note}")
+            lines.append(f"not read: {escape_text(note)}")
         return lines
 
     def table_rows(self) -> list[dict]:
         """One row per file, for ``prefect.artifacts.create_table_artifact``."""
         return [
             {
-                "file": f.rel_path, "domain": f.domain or "", "status": f.status,
+                "file": escape_text(f.rel_path), "domain": f.domain or "", "status": f.status,
                 "rows_read": f.rows_read, "rows_loaded": f.rows_loaded, "rows_rejected": f.rows_rejected,
                 "rejects_by_reason": ", ".join(f"{k} {v}" for k, v in sorted(f.rejects_by_kind.items())),
-                "reason": f.reason or "", "seconds": round(f.seconds, 2),
+                "reason": escape_text(f.reason or ""), "seconds": round(f.seconds, 2),
             }
             for f in self.files
         ]

@@ -2,10 +2,12 @@
 
 Only structure is checked here (feeds.md "Bad input"): meaning (dates, numbers, units, codes,
 subjects) is left to staging. Steps:
-1. ``check_header``: every name matches the strict column pattern, no duplicates, the
-   contract's required columns are present; otherwise the file is quarantined;
-2. ``RowChecker.check``: a record is rejected for a parser error, the wrong number of fields,
-   bytes that are not UTF-8, a NUL byte, or an empty natural-key column; otherwise it loads.
+1. ``check_header``: not too many columns, every name matches the strict column pattern,
+   system column names get a safe stored name, no duplicates, the contract's required
+   columns are present; otherwise the file is quarantined;
+2. ``RowChecker.check``: a record is rejected for a quoted field over too many lines (one
+   reject for the whole record), a parser error, the wrong number of fields, bytes that are
+   not UTF-8, a NUL byte, or an empty (or only blank) natural-key column; otherwise it loads.
 """
 
 from __future__ import annotations
@@ -13,8 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cfz_platform.ingest.contract import COLUMN_NAME, DOMAINS
-from cfz_platform.ingest.readers import NUL, UNDECODABLE
+from cfz_platform.ingest.contract import (
+    COLUMN_NAME,
+    DOMAINS,
+    MAX_FILE_COLUMNS,
+    SYSTEM_COLUMN_PREFIX,
+    SYSTEM_COLUMNS,
+)
+from cfz_platform.ingest.readers import MAX_RECORD_LINES, NUL, UNDECODABLE
 
 #: Reject kinds (``audit.ingest_rejects.kind``).
 WRONG_FIELD_COUNT = "wrong_field_count"
@@ -22,6 +30,7 @@ UNDECODABLE_BYTES = "undecodable_bytes"
 NUL_BYTE = "nul_byte"
 EMPTY_NATURAL_KEY = "empty_natural_key"
 MALFORMED_CSV = "malformed_csv"
+OVERSIZED_RECORD = "oversized_record"
 
 MAX_REJECT_VALUE = 100_000
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -41,17 +50,24 @@ class Reject:
 
 
 def check_header(domain: str, header: list[str]) -> list[str]:
-    """Validate a header and return the lower-cased column names.
+    """Validate a header and return the column names as stored in ``raw.<domain>``.
 
-    Steps: each name must match ``COLUMN_NAME`` (so it is safe and portable as an identifier);
-    lower-cased names must be unique; every required column of a contract domain must be
-    present (or one of its SDTM alternatives).
+    Steps: at most ``MAX_FILE_COLUMNS`` columns; each name must match ``COLUMN_NAME`` (so it
+    is safe and portable as an identifier); names are lower-cased, and a PostgreSQL system
+    column name (``ctid``, ``xmin``...) is stored as ``col_<name>`` (an extra column is kept,
+    feeds.md); the stored names must be unique; every required column of a contract domain
+    must be present (or one of its SDTM alternatives).
     """
-    bad = [h for h in header if not COLUMN_NAME.match(h)]
+    if len(header) > MAX_FILE_COLUMNS:
+        raise HeaderProblem(
+            f"too many columns: the header has {len(header):,}, at most {MAX_FILE_COLUMNS:,} are accepted "
+            "(an SDTM domain has fewer than 100; PostgreSQL allows 1,600 per table)"
+        )
+    bad = [h for h in header if not COLUMN_NAME.fullmatch(h)]
     if bad:
         shown = ", ".join(repr(printable(h)[:40]) for h in bad[:5])
         raise HeaderProblem(f"bad column name(s) in the header: {shown} (letters, digits, _; start with a letter)")
-    cols = [h.lower() for h in header]
+    cols = [compute_stored_name(h) for h in header]
     dupes = sorted({c for c in cols if cols.count(c) > 1})
     if dupes:
         raise HeaderProblem(f"duplicate column(s) in the header: {', '.join(dupes)}")
@@ -66,6 +82,20 @@ def check_header(domain: str, header: list[str]) -> list[str]:
         if missing:
             raise HeaderProblem(f"missing required column(s) for {domain.upper()}: {', '.join(missing)}")
     return cols
+
+
+def compute_stored_name(name: str) -> str:
+    """The raw-table column for a header name: lower case; a system column name gets ``col_``."""
+    low = name.lower()
+    return SYSTEM_COLUMN_PREFIX + low if low in SYSTEM_COLUMNS else low
+
+
+def renamed_columns_note(header: list[str], stored: list[str]) -> str | None:
+    """Say which header columns were stored under another name (None when none was)."""
+    renamed = [f"{h} as {c}" for h, c in zip(header, stored, strict=True) if h.lower() != c]
+    if not renamed:
+        return None
+    return f"column(s) named like PostgreSQL system columns stored as: {', '.join(renamed)}"
 
 
 def printable(value: str) -> str:
@@ -96,6 +126,14 @@ class RowChecker:
         column); NUL byte (named column; PostgreSQL text cannot hold NUL, so the row is
         rejected rather than silently altered); empty natural-key column.
         """
+        if flag is not None and flag.startswith("oversized:"):
+            _, last, at_end = flag.split(":")
+            where = "the end of the file" if at_end == "1" else f"its closing quote on line {int(last):,}"
+            return Reject(
+                line, None, printable(fields[0]), OVERSIZED_RECORD,
+                f"a quoted field opened on line {line:,} runs over more than {MAX_RECORD_LINES:,} lines, to "
+                f"{where}: lines {line:,}-{int(last):,} rejected as one record (a missing closing quote?)",
+            )
         if flag is not None and flag.startswith("csv:"):
             return Reject(line, None, printable(fields[0]), MALFORMED_CSV, f"the CSV parser failed: {flag[4:].strip()}")
         if len(fields) != self.n:
@@ -110,8 +148,9 @@ class RowChecker:
             col, val = self._first(fields, lambda v: "\x00" in v)
             return Reject(line, col, printable(val), NUL_BYTE, f"NUL byte in column {col} (not storable as text)")
         for pos, name in self.key_positions:
-            if not fields[pos]:
-                return Reject(line, name, fields[pos], EMPTY_NATURAL_KEY, f"empty natural-key column {name.upper()}")
+            if not fields[pos].strip():
+                what = "empty" if not fields[pos] else "blank (only spaces)"
+                return Reject(line, name, fields[pos], EMPTY_NATURAL_KEY, f"{what} natural-key column {name.upper()}")
         return None
 
     def _first(self, fields: list[str], test) -> tuple[str | None, str]:
