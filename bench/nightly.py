@@ -34,6 +34,7 @@ import csv
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -71,7 +72,8 @@ def ensure_landing(size: int, seed: int, deliveries: int) -> Path:
 
 
 def partial_landing(landing: Path, drop_last: int = 1) -> Path:
-    """A landing root without the last ``drop_last`` deliveries (symlinks to the cached folders)."""
+    """A landing root without the last ``drop_last`` deliveries (hard links to the cached files:
+    the ingestion quarantines symbolic links unread)."""
     deliveries = sorted(p for p in landing.iterdir() if p.is_dir())
     keep = deliveries[:-drop_last]
     part = landing.parent / f"landing_first{len(keep)}"
@@ -79,7 +81,7 @@ def partial_landing(landing: Path, drop_last: int = 1) -> Path:
     for d in keep:
         link = part / d.name
         if not link.exists():
-            link.symlink_to(d.resolve(), target_is_directory=True)
+            shutil.copytree(d.resolve(), link, copy_function=os.link)
     return part
 
 

@@ -225,9 +225,19 @@ def simulate(
     )
 
 
+#: ``cfz ingest`` exit status when the run completed but quarantined one or more files.
+EXIT_QUARANTINED = 3
+
+
 @app.command()
 def ingest(landing: Path = typer.Option(..., help="Landing root holding one folder per delivery.")) -> None:
-    """Load new deliveries into the raw layer (ledger, rejects, quarantine)."""
+    """Load new deliveries into the raw layer (ledger, rejects, quarantine).
+
+    Exit status: 0 every new file loaded (or nothing new); 3 the run completed but quarantined
+    files (listed; every other file loaded); 1 the run could not start or stopped (warehouse).
+    """
+    import psycopg
+
     from cfz_platform.ingest import IngestError
     from cfz_platform.ingest.summary import FileOutcome, IngestSummary
 
@@ -238,10 +248,19 @@ def ingest(landing: Path = typer.Option(..., help="Landing root holding one fold
         result = ingest_feeds(str(landing.resolve()))
     except IngestError as exc:
         _fail(str(exc))
+    except psycopg.Error as exc:
+        _fail(f"ingest stopped, the warehouse failed (files committed so far stay loaded; rerun): "
+              f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}")
     fields = {k: result[k] for k in ("run_id", "landing", "notes", "seconds")}
     summary = IngestSummary(**fields, files=[FileOutcome(**f) for f in result["files"]])
     for line in summary.log_lines():
         typer.echo(line)
+    quarantined = summary.quarantined_paths()
+    if quarantined:
+        typer.secho(f"quarantined: {len(quarantined)} file(s) (every other file loaded; reasons in "
+                    f"audit.ingest_files): {', '.join(quarantined[:10])}{' ...' if len(quarantined) > 10 else ''}",
+                    fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(EXIT_QUARANTINED)
 
 
 @app.command()

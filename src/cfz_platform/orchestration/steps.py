@@ -68,9 +68,11 @@ def step_ingest(landing: Path, run_id: str | None = None) -> IngestOutcome:
     rows = sum(f.rows_loaded for f in loaded)
     rejected = sum(f.rows_rejected for f in summary.files)
     response_domains = {"lb", "rs", "dm"}
+    shown = ", ".join(summary.quarantined_paths()[:10]) + (" ..." if len(quarantined) > 10 else "")
     result = done(
         "completed",
-        f"{len(loaded)} files loaded ({rows} rows), {len(quarantined)} quarantined, {rejected} rows rejected, "
+        f"{len(loaded)} files loaded ({rows} rows), {len(quarantined)} quarantined"
+        f"{f' ({shown})' if quarantined else ''}, {rejected} rows rejected, "
         f"{len(summary.files) - len(loaded) - len(quarantined)} already loaded",
         files_loaded=len(loaded), rows_loaded=rows, rows_rejected=rejected, files_quarantined=len(quarantined),
     )

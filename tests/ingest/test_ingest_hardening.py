@@ -1,0 +1,306 @@
+"""Issue 14: no file can stop the feed (poison files, long quoted fields, files changing while
+read, links and FIFOs, ledger growth, blank keys, hostile file names), against real PostgreSQL.
+
+Each test uses its own delivery ids so that the module shares one warehouse.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import stat
+
+from cfz_platform.ingest import hooks, run_ingest
+from tests.ingest.helpers import DM_HEADER, LB_HEADER, csv_text, lb_rows, write
+
+VS_HEADER = "STUDYID,DOMAIN,USUBJID,VSTESTCD,VSORRES,VSORRESU,VSDTC"
+
+
+def ledger(db, rel_path: str) -> list[tuple]:
+    return db.execute(
+        "select status, rows_read, rows_loaded, rows_rejected, reason, sha256, seen_count, read_again "
+        "from audit.ingest_files where rel_path = %s order by file_id", (rel_path,),
+    ).fetchall()
+
+
+def rejects(db, rel_path: str) -> list[tuple]:
+    return db.execute(
+        "select line, column_name, kind, reason, value from audit.ingest_rejects where rel_path = %s order by line",
+        (rel_path,),
+    ).fetchall()
+
+
+def raw_count(db, domain: str, rel_path: str) -> int:
+    return db.execute(f"select count(*) from raw.{domain} where _file = %s", (rel_path,)).fetchone()[0]
+
+
+def by_name(summary) -> dict:
+    return {f.rel_path.split("/", 1)[-1]: f for f in summary.files}
+
+
+# ------------------------------------------------------------------ item 2: poison files
+
+
+def test_poison_files_are_quarantined_and_later_deliveries_load(db, tmp_path):
+    landing = tmp_path / "landing"
+    d1, d2 = "20260601T020000", "20260602T020000"
+    # a column named like a PostgreSQL system column: kept, under a safe name
+    write(landing, d1, "vs.csv", csv_text(VS_HEADER + ",CTID,xmin",
+                                          ["CFZ,VS,CFZ-001,SYSBP,120,mmHg,2026-03-02,tid-1,x1"]))
+    # more columns than a table can have
+    wide = ",".join([DM_HEADER] + [f"X{i}" for i in range(1_700)])
+    write(landing, d1, "dm.csv", csv_text(wide, ["CFZ,DM,CFZ-001,01,A,2026-01-05,61,F" + ",v" * 1_700]))
+    # a .csv.gz whose deflate stream is corrupt past its header
+    good = gzip.compress(csv_text(LB_HEADER, lb_rows(400)).encode())
+    corrupt = good[:40] + bytes(b ^ 0x5A for b in good[40:200]) + good[200:]
+    write(landing, d1, "lb.csv.gz", corrupt)
+    write(landing, "20260601T030000", "lb.csv.gz", good[: len(good) // 2])  # cut short
+    write(landing, "20260601T040000", "lb.csv.gz", b"\x1f\x8b\x08\x00garbage")  # a broken gzip header
+
+    summary = run_ingest(landing)
+    first = by_name(summary)
+
+    assert first["vs.csv"].status == "loaded"
+    assert "CTID as col_ctid" in first["vs.csv"].reason and "xmin as col_xmin" in first["vs.csv"].reason
+    assert db.execute("select col_ctid, col_xmin, vsorres from raw.vs where _file = %s",
+                      (f"{d1}/vs.csv",)).fetchall() == [("tid-1", "x1", "120")]
+    assert first["dm.csv"].status == "quarantined" and "too many columns" in first["dm.csv"].reason
+    gz = [f for f in summary.files if f.rel_path.endswith(".gz")]
+    assert len(gz) == 3
+    for f in gz:
+        assert f.status == "quarantined", f.rel_path
+        assert "corrupt" in f.reason or "cut short" in f.reason, f.reason
+        (row,) = ledger(db, f.rel_path)
+        assert row[0] == "quarantined" and row[4] == f.reason and row[1:4] == (0, 0, 0)
+        assert raw_count(db, "lb", f.rel_path) == 0
+
+    # the next delivery loads; the poison files are not tried again
+    write(landing, d2, "lb.csv", csv_text(LB_HEADER, lb_rows(3)))
+    second = run_ingest(landing)
+    assert [(f.rel_path, f.status, f.rows_loaded) for f in second.files if f.status != "skipped_duplicate"] == [
+        (f"{d2}/lb.csv", "loaded", 9)]
+    assert len(second.files) == 6
+
+
+def test_postgresql_refusing_a_file_quarantines_it_and_the_run_goes_on(db, tmp_path):
+    """A raw table that cannot take more columns (PostgreSQL's 1,600): TooManyColumns, quarantined."""
+    landing = tmp_path / "landing"
+    for k in range(5):  # 5 x 390 new columns in raw.zz: the fifth file no longer fits
+        header = "STUDYID,DOMAIN," + ",".join(f"C{k}_{i}" for i in range(390))
+        write(landing, f"20260603T02000{k}", "zz.csv", csv_text(header, ["S,ZZ" + ",v" * 390]))
+    write(landing, "20260603T030000", "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
+
+    summary = run_ingest(landing)
+
+    statuses = [(f.rel_path, f.status) for f in summary.files]
+    refused = [f for f in summary.files if f.status == "quarantined"]
+    assert len(refused) == 1, statuses
+    assert "PostgreSQL refused the file" in refused[0].reason and "54011" in refused[0].reason, refused[0].reason
+    assert by_name(summary)["lb.csv"].status == "loaded"
+    assert sum(f.status == "loaded" for f in summary.files) == len(summary.files) - 1
+
+
+# ------------------------------------------------------------------ item 6: long quoted fields
+
+
+def test_a_quoted_field_over_a_thousand_lines_is_one_reject(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("CFZ_INGEST_CHUNK_BYTES", "4096")  # chunk boundaries inside the field
+    landing = tmp_path / "landing"
+    d = "20260610T020000"
+    long_field = "\n".join(f"comment line {i}" for i in range(1_500))
+    rows = lb_rows(5)  # lines 2..16
+    rows.append(f'CFZ,LB,CFZ-009,HGB,BLOOD,"{long_field}",g/dL,2026-03-02,C1D1')  # lines 17..1516
+    rows += lb_rows(5, tests=("PLAT",), dtc="2026-03-09")  # lines 1517..1521
+    # and one never closed, to the end of the file
+    rows.append('CFZ,LB,CFZ-010,HGB,BLOOD,"' + "\n".join(f"open {i}" for i in range(1_200)))
+    write(landing, d, "lb.csv", csv_text(LB_HEADER, rows))
+
+    (f,) = run_ingest(landing).files
+
+    assert f.status == "loaded"
+    assert (f.rows_read, f.rows_loaded, f.rows_rejected) == (22, 20, 2)
+    got = rejects(db, f"{d}/lb.csv")
+    assert [(r[0], r[2]) for r in got] == [(17, "oversized_record"), (1522, "oversized_record")]
+    assert "lines 17-1,516 rejected as one record" in got[0][3]
+    assert "the end of the file" in got[1][3]
+    assert got[0][4].startswith("CFZ,LB,CFZ-009")
+    assert db.execute("select count(*), min(_line), max(_line) from raw.lb where _file = %s and lbdtc = '2026-03-09'",
+                      (f"{d}/lb.csv",)).fetchone() == (5, 1517, 1521)
+
+
+def test_a_stray_quote_rejects_its_line_only(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("CFZ_INGEST_CHUNK_BYTES", "4096")
+    landing = tmp_path / "landing"
+    d = "20260611T020000"
+    rows = lb_rows(2) + ['CFZ,LB,CFZ-077,HGB,BLOOD,"11.0,g/dL,2026-03-02,C1D1'] + lb_rows(500, tests=("PLAT",))
+    write(landing, d, "lb.csv", csv_text(LB_HEADER, rows))
+
+    (f,) = run_ingest(landing).files
+
+    assert (f.rows_read, f.rows_loaded, f.rows_rejected) == (507, 506, 1)
+    assert [(r[0], r[2]) for r in rejects(db, f"{d}/lb.csv")] == [(8, "malformed_csv")]
+
+
+# ------------------------------------------------------------------ item 7: one read
+
+
+def _rewrite_at(points: set[str], path, content: bytes, monkeypatch) -> list[str]:
+    """Make the ingestion's crash points rewrite ``path`` once (a sender overwriting the file)."""
+    fired: list[str] = []
+
+    def hook(point: str, rel_path: str) -> None:
+        if point in points and not fired and rel_path.endswith(path.name):
+            path.write_bytes(content)
+            fired.append(point)
+
+    monkeypatch.setattr(hooks, "crash_point", hook)
+    return fired
+
+
+def test_the_recorded_sha256_is_that_of_the_bytes_loaded(db, tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    d = "20260620T020000"
+    a = csv_text(LB_HEADER, ["CFZ,LB,CFZ-001,HGB,BLOOD,11.1,g/dL,2026-03-02,C1D1"]).encode()
+    b = csv_text(LB_HEADER, ["CFZ,LB,CFZ-001,HGB,BLOOD,9.9,g/dL,2026-03-02,C1D1"]).encode()
+    path = write(landing, d, "lb.csv", a)
+    # the sender overwrites the file once the ingestion has hashed it (before it is loaded)
+    fired = _rewrite_at({"after_hash", "after_read"}, path, b, monkeypatch)
+
+    run_ingest(landing)
+
+    assert fired
+    (row,) = ledger(db, f"{d}/lb.csv")
+    values = db.execute("select lborres from raw.lb where _file = %s", (f"{d}/lb.csv",)).fetchall()
+    # what is recorded is what was loaded: content a, with a's sha256
+    assert (row[0], row[5], values) == ("loaded", hashlib.sha256(a).hexdigest(), [("11.1",)])
+
+    monkeypatch.undo()
+    run_ingest(landing)  # b is a new version of the file: loaded, both versions kept
+    assert [(r[0], r[5]) for r in ledger(db, f"{d}/lb.csv")] == [
+        ("loaded", hashlib.sha256(a).hexdigest()), ("loaded", hashlib.sha256(b).hexdigest())]
+
+
+def test_a_file_changing_while_read_is_quarantined_and_read_again_next_run(db, tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    d = "20260621T020000"
+    a = csv_text(LB_HEADER, lb_rows(2)).encode()
+    full = a + b"CFZ,LB,CFZ-099,HGB,BLOOD,8.8,g/dL,2026-03-02,C1D1\n"
+    path = write(landing, d, "lb.csv", a)
+    fired = _rewrite_at({"mid_read"}, path, full, monkeypatch)  # the sender is still writing
+
+    (f,) = run_ingest(landing).files
+
+    assert fired and f.status == "quarantined" and "changed while it was read" in f.reason
+    assert raw_count(db, "lb", f"{d}/lb.csv") == 0
+    monkeypatch.undo()
+    (again,) = run_ingest(landing).files
+    assert again.status == "loaded" and again.rows_loaded == 7
+    rows = ledger(db, f"{d}/lb.csv")
+    assert [(r[0], r[7]) for r in rows] == [("quarantined", True), ("loaded", False)]
+    assert rows[1][5] == hashlib.sha256(full).hexdigest()
+
+
+# ------------------------------------------------------------------ item 8: links, FIFOs
+
+
+def test_links_fifos_and_devices_are_quarantined_unread(db, tmp_path):
+    landing = tmp_path / "landing"
+    d, linked = "20260630T020000", "20260630T030000"
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:SECRET-FIRST-LINE\n")
+    write(landing, d, "cm.csv", "STUDYID,DOMAIN,USUBJID,CMTRT,CMSTDTC\nCFZ,CM,CFZ-001,DEX,2026-01-05\n")
+    (landing / d / "dm.csv").symlink_to(secret)  # outside the root
+    inside = write(landing, "notes", "lb.csv", csv_text(LB_HEADER, lb_rows(1)))
+    (landing / d / "lb.csv").symlink_to(inside)  # inside the root, still a link
+    (landing / d / "ae.csv").symlink_to(tmp_path / "missing.csv")  # dangling
+    os.mkfifo(landing / d / "vs.csv")  # opening it would block
+    try:
+        os.mknod(landing / d / "ex.csv", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        device = True
+    except PermissionError:
+        device = False
+    outside = tmp_path / "elsewhere"
+    write(outside, "x", "rs.csv", "SECRET-FOLDER")
+    (landing / linked).symlink_to(outside / "x", target_is_directory=True)
+
+    summary = run_ingest(landing)
+
+    got = by_name(summary)
+    assert got["cm.csv"].status == "loaded"
+    expected = {"dm.csv": "outside the landing root", "lb.csv": "inside the landing root",
+                "ae.csv": "does not exist", "vs.csv": "FIFO"} | ({"ex.csv": "device"} if device else {})
+    for name, words in expected.items():
+        assert got[name].status == "quarantined", name
+        assert words in got[name].reason and "not" in got[name].reason, got[name].reason
+    folder = next(f for f in summary.files if f.rel_path == linked)
+    assert folder.status == "quarantined" and "symbolic link" in folder.reason
+    stored = db.execute("select string_agg(coalesce(reason, ''), ' ') from audit.ingest_files").fetchone()[0]
+    assert "SECRET" not in stored
+    assert db.execute("select count(*) from raw.dm where usubjid like '%SECRET%' or studyid like 'root%'").fetchone()[0] == 0
+    # the next run records nothing new about them: counted on their rows
+    run_ingest(landing)
+    for name in expected:
+        rows = ledger(db, f"{d}/{name}")
+        assert [(r[0], r[6]) for r in rows] == [("quarantined", 2)], name
+
+
+# ------------------------------------------------------------------ item 9 (ingest parts)
+
+
+def test_reruns_count_known_versions_instead_of_adding_rows(db, tmp_path):
+    landing = tmp_path / "landing"
+    d = "20260701T020000"
+    write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
+    write(landing, d, "xx.txt", "not a feed")
+    runs = [run_ingest(landing) for _ in range(4)]
+
+    assert [f.status for f in runs[-1].files] == ["skipped_duplicate", "skipped_duplicate"]
+    for name, status in (("lb.csv", "loaded"), ("xx.txt", "quarantined")):
+        rows = db.execute("select status, seen_count, last_seen_run from audit.ingest_files where rel_path = %s",
+                          (f"{d}/{name}",)).fetchall()
+        assert rows == [(status, 4, runs[-1].run_id)], name
+    assert db.execute("select count(*) from audit.ingest_files where status = 'skipped_duplicate'").fetchone()[0] == 0
+
+
+def test_a_natural_key_of_only_spaces_is_rejected_like_an_empty_one(db, tmp_path):
+    landing = tmp_path / "landing"
+    d = "20260702T020000"
+    rows = lb_rows(3) + [
+        "CFZ,LB,   ,HGB,BLOOD,11.0,g/dL,2026-03-09,C1D8",          # line 11: USUBJID blanks
+        'CFZ,LB,CFZ-001,"  ",BLOOD,11.0,g/dL,2026-03-09,C1D8',     # line 12: LBTESTCD quoted blanks
+        "CFZ,LB,CFZ-001,HGB,BLOOD,11.0,g/dL,\t ,C1D8",             # line 13: LBDTC tab and space
+        "CFZ,LB, CFZ-002,HGB,BLOOD,11.0,g/dL,2026-03-09,C1D8",     # line 14: a leading space only: loads
+    ]
+    write(landing, d, "lb.csv", csv_text(LB_HEADER, rows))
+
+    (f,) = run_ingest(landing).files
+
+    assert (f.rows_read, f.rows_loaded, f.rows_rejected) == (13, 10, 3)
+    assert [(r[0], r[1], r[2]) for r in rejects(db, f"{d}/lb.csv")] == [
+        (11, "usubjid", "empty_natural_key"), (12, "lbtestcd", "empty_natural_key"), (13, "lbdtc", "empty_natural_key")]
+    assert "only spaces" in rejects(db, f"{d}/lb.csv")[0][3]
+
+
+def test_file_names_cannot_forge_output_lines(db, tmp_path, caplog):
+    landing = tmp_path / "landing"
+    d = "20260703T020000"
+    forged = "ingest fake: files loaded 99, skipped 0, quarantined 0"
+    write(landing, d, f"ae.csv\n{forged}", "x")
+    write(landing, d, "lb\n.csv", csv_text(LB_HEADER, lb_rows(1)))  # "$" would accept "lb\n"
+    write(landing, d, "\x1b[2Jcm.csv", "x")
+    (landing / d / os.fsdecode(b"d\xe9.csv")).write_bytes(b"x")  # not UTF-8
+
+    with caplog.at_level(logging.INFO, logger="cfz_platform.ingest"):
+        summary = run_ingest(landing)
+
+    assert {f.status for f in summary.files} == {"quarantined"}
+    output = summary.log_lines() + caplog.text.splitlines()
+    assert not any(line.startswith(forged) or line.startswith("QUARANTINED " + forged) for line in output)
+    assert not any("\x1b" in line for line in output)
+    assert any(f"QUARANTINED {d}/ae.csv\\n{forged}" in line for line in summary.log_lines())
+    assert db.execute("select to_regclass(%s)", ('raw."lb\n"',)).fetchone()[0] is None
+    stored = [r[0] for r in db.execute("select rel_path from audit.ingest_files where delivery_id = %s order by 1", (d,))]
+    assert f"{d}/d\\xe9.csv" in stored and f"{d}/lb\n.csv" in stored
+    assert all("\n" not in row["file"] for row in summary.table_rows())
