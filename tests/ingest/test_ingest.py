@@ -205,7 +205,7 @@ def test_fuzzed_field_contents_never_crash_and_every_row_is_accounted(db, tmp_pa
 KILL_SCRIPT = "import sys; from pathlib import Path; from cfz_platform.ingest import run_ingest; run_ingest(Path(sys.argv[1]))"
 
 
-KILL_POINTS = ["after_read", "before_copy", "mid_copy", "before_rejects", "before_commit", "after_commit"]
+KILL_POINTS = ["mid_read", "after_read", "before_copy", "mid_copy", "before_rejects", "before_commit", "after_commit"]
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)

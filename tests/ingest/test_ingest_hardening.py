@@ -13,6 +13,7 @@ import os
 import stat
 
 from cfz_platform.ingest import hooks, run_ingest
+from tests.conftest import CONFORMANCE
 from tests.ingest.helpers import DM_HEADER, LB_HEADER, csv_text, lb_rows, write
 
 VS_HEADER = "STUDYID,DOMAIN,USUBJID,VSTESTCD,VSORRES,VSORRESU,VSDTC"
@@ -201,6 +202,20 @@ def test_a_file_changing_while_read_is_quarantined_and_read_again_next_run(db, t
     rows = ledger(db, f"{d}/lb.csv")
     assert [(r[0], r[7]) for r in rows] == [("quarantined", True), ("loaded", False)]
     assert rows[1][5] == hashlib.sha256(full).hexdigest()
+
+
+def test_files_larger_than_the_memory_spool_load_from_a_private_temporary_file(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("CFZ_INGEST_SPOOL_BYTES", "4096")
+    landing = tmp_path / "landing"
+    d = "20260622T020000"
+    write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(200)))
+    write(landing, d, "vs.csv.gz", gzip.compress(csv_text(VS_HEADER, [
+        f"CFZ,VS,CFZ-{i:03d},SYSBP,120,mmHg,2026-03-02" for i in range(300)]).encode()))
+    write(landing, d, "dm.xpt", (CONFORMANCE / "cdiscpilot01" / "dm.xpt").read_bytes())
+
+    got = {f.rel_path.split("/")[1]: (f.status, f.rows_loaded) for f in run_ingest(landing).files}
+
+    assert got == {"dm.xpt": ("loaded", 306), "lb.csv": ("loaded", 600), "vs.csv.gz": ("loaded", 300)}
 
 
 # ------------------------------------------------------------------ item 8: links, FIFOs

@@ -72,3 +72,40 @@ def test_flow_ingest_feeds_under_prefect_publishes_a_table_artifact(db, tmp_path
     arts = [a for a in asyncio.run(artifacts()) if a.key == "ingest-summary"]
     assert arts and "files loaded 1" in (arts[0].description or "")
     assert "20260501T020000/notes.csv" in str(arts[0].data)
+
+
+def test_cfz_ingest_exits_3_naming_the_quarantined_files_while_the_others_load(db, tmp_path, prefect_harness,
+                                                                             monkeypatch):
+    from typer.testing import CliRunner
+
+    from cfz_platform.cli import EXIT_QUARANTINED, app
+
+    monkeypatch.setenv("CFZ_PREFECT_EPHEMERAL", "1")  # the flow runs against the test harness
+    landing = tmp_path / "landing"
+    d = "20260502T020000"
+    write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
+    write(landing, d, "dm.csv", "STUDYID,DOMAIN,USUBJID,ctid,CTID\nCFZ,DM,CFZ-001,1,2\n")  # a duplicate column
+    (landing / d / "ae.csv").symlink_to("/etc/passwd")
+
+    first = CliRunner().invoke(app, ["ingest", "--landing", str(landing)])
+    again = CliRunner().invoke(app, ["ingest", "--landing", str(landing)])
+
+    assert first.exit_code == EXIT_QUARANTINED == 3, first.output
+    assert f"quarantined: 2 file(s) (every other file loaded; reasons in audit.ingest_files): {d}/ae.csv, {d}/dm.csv" in first.output
+    assert f"QUARANTINED {d}/ae.csv: symbolic link" in first.output and "root:" not in first.output
+    assert db.execute("select status from audit.ingest_files where rel_path = %s", (f"{d}/lb.csv",)).fetchone() == ("loaded",)
+    # nothing new the second time: the quarantined files were recorded once, exit 0
+    assert again.exit_code == 0, again.output
+
+
+def test_the_nightly_ingest_step_goes_on_and_names_the_quarantined_files(db, tmp_path):
+    from cfz_platform.orchestration.steps import step_ingest
+
+    landing = tmp_path / "landing"
+    d = "20260503T020000"
+    write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
+    write(landing, d, "rs.csv.gz", b"\x1f\x8b\x08\x00corrupt")
+    outcome = step_ingest(landing)
+    assert outcome.result.status == "completed" and outcome.files_loaded == 1 and outcome.new_response_data
+    assert f"1 quarantined ({d}/rs.csv.gz)" in outcome.result.message
+    assert [r["status"] for r in outcome.table_rows] == ["loaded", "quarantined"]

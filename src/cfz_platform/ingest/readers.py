@@ -119,6 +119,9 @@ def open_csv(stream: io.BufferedIOBase, gz: bool = False) -> Source:
         fh.close()
         raise Unreadable("empty file (no header line)")
     header_text = _decode_header(first)
+    if "\r" in header_text.rstrip("\r\n"):
+        fh.close()
+        raise Unreadable("the lines end with a bare CR (classic Mac OS): feeds must end lines with LF or CR LF")
     try:
         header = next(csv.reader([header_text]))
     except (csv.Error, StopIteration) as exc:

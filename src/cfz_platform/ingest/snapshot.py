@@ -61,8 +61,21 @@ class Snapshot:
         return io.BufferedReader(_Reopen(self.spill.fileno()), READ_BLOCK)
 
     def path(self) -> Path:
-        """A private file holding the copy, for readers that need a path (pyreadstat)."""
+        """A private file holding the copy, for readers that need a path (pyreadstat).
+
+        On Linux an unnamed temporary file reached through ``/proc/self/fd`` (nothing is left
+        behind even when the process is killed); elsewhere a named temporary file.
+        """
         if self._path_copy is None:
+            if self.data is None and Path("/proc/self/fd").is_dir():
+                self._path_copy = Path(f"/proc/self/fd/{self.spill.fileno()}")
+                return self._path_copy
+            if Path("/proc/self/fd").is_dir():
+                self.spill = tempfile.TemporaryFile(prefix="cfz-ingest-")  # noqa: SIM115 - closed by close()
+                self.spill.write(self.data)
+                self.spill.flush()
+                self._path_copy = Path(f"/proc/self/fd/{self.spill.fileno()}")
+                return self._path_copy
             fd, name = tempfile.mkstemp(prefix="cfz-ingest-", suffix=".bin")
             with os.fdopen(fd, "wb") as out, self.stream() as src:
                 while block := src.read(READ_BLOCK):
@@ -76,7 +89,8 @@ class Snapshot:
             self.spill.close()
             self.spill = None
         if self._path_copy is not None:
-            self._path_copy.unlink(missing_ok=True)
+            if not str(self._path_copy).startswith("/proc/"):
+                self._path_copy.unlink(missing_ok=True)
             self._path_copy = None
 
     def __enter__(self) -> Snapshot:
@@ -87,7 +101,8 @@ class Snapshot:
 
 
 class _Reopen(io.RawIOBase):
-    """A read-only stream over an open file descriptor, by position (its own offset)."""
+    """A read-only stream over an open file descriptor, by position (its own offset; closing
+    the stream leaves the descriptor, which belongs to the snapshot, open)."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
@@ -101,9 +116,6 @@ class _Reopen(io.RawIOBase):
         buf[: len(data)] = data
         self._pos += len(data)
         return len(data)
-
-    def close(self) -> None:  # the descriptor belongs to the snapshot
-        super().close()
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:

@@ -128,11 +128,16 @@ class RowChecker:
         """
         if flag is not None and flag.startswith("oversized:"):
             _, last, at_end = flag.split(":")
-            where = "the end of the file" if at_end == "1" else f"its closing quote on line {int(last):,}"
+            span = int(last) - line + 1
+            if span > MAX_RECORD_LINES:
+                what = f"runs over more than {MAX_RECORD_LINES:,} lines, to "
+                what += "the end of the file" if at_end == "1" else f"its closing quote on line {int(last):,}"
+            else:
+                what = "is never closed (the file ends first)"
             return Reject(
                 line, None, printable(fields[0]), OVERSIZED_RECORD,
-                f"a quoted field opened on line {line:,} runs over more than {MAX_RECORD_LINES:,} lines, to "
-                f"{where}: lines {line:,}-{int(last):,} rejected as one record (a missing closing quote?)",
+                f"a quoted field opened on line {line:,} {what}: lines {line:,}-{int(last):,} rejected as one "
+                "record (a missing closing quote?)",
             )
         if flag is not None and flag.startswith("csv:"):
             return Reject(line, None, printable(fields[0]), MALFORMED_CSV, f"the CSV parser failed: {flag[4:].strip()}")
