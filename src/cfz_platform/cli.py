@@ -30,6 +30,7 @@ def _setup_logging(verbose: bool = False) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    logging.getLogger("cfz_platform").setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "alembic", "urllib3", "matplotlib", "numexpr", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
