@@ -15,6 +15,7 @@ app = typer.Typer(
     help="cfz-platform: the data platform of the carfilzomib-for-bortezomib myeloma trial.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,  # plain tracebacks with --debug, and never local variables
 )
 db_app = typer.Typer(help="The warehouse database (embedded PostgreSQL by default).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -29,6 +30,7 @@ def _setup_logging(verbose: bool = False) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    logging.getLogger("cfz_platform").setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "alembic", "urllib3", "matplotlib", "numexpr", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -59,7 +61,10 @@ def _load_flow(module: str, name: str):
 
 
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+def _main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an unexpected error."),
+) -> None:
     from cfz_platform.config import apply_runtime_env
 
     apply_runtime_env()
@@ -154,6 +159,27 @@ def db_url(
             _fail(f"unknown role {role!r}: use owner, bi_reader or mlflow")
     except warehouse.WarehouseError as exc:
         _fail(str(exc))
+
+
+@db_app.command("env")
+def db_env(
+    role: str = typer.Option("owner", help="owner (the pipeline) or bi_reader (read-only)."),
+) -> None:
+    """Print libpq's PG* variables for the warehouse (eval "$(cfz db env)"; psql, dbt/profiles.yml)."""
+    import shlex
+
+    from cfz_platform.db import warehouse
+
+    if role not in ("owner", "bi_reader"):
+        _fail(f"unknown role {role!r}: use owner or bi_reader")
+    try:
+        s = warehouse.settings() if role == "owner" else warehouse.bi_settings()
+    except warehouse.WarehouseError as exc:
+        _fail(str(exc))
+    values = {"PGHOST": s.host, "PGPORT": s.port, "PGUSER": s.user, "PGPASSWORD": s.password,
+              "PGDATABASE": s.dbname}
+    for name, value in values.items():
+        typer.echo(f"export {name}={shlex.quote(str(value))}")
 
 
 # --------------------------------------------------------------------------- prefect
@@ -311,12 +337,18 @@ def validate(
 @app.command()
 def train() -> None:
     """Train the early-response model and register it in MLflow."""
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.ml import tracking
     from cfz_platform.ml.features import FeaturesError
 
+    try:
+        tracking.check_store()  # before starting Prefect and reading features
+    except WarehouseError as exc:
+        _fail(str(exc))
     train_early_response_flow = _load_flow("flows.train", "train_early_response_flow")
     try:
         result = train_early_response_flow()
-    except (FeaturesError, ValueError) as exc:
+    except (FeaturesError, WarehouseError, ValueError) as exc:
         _fail(str(exc))
     from cfz_platform.ml.train import TrainResult, summary_lines
 
@@ -327,19 +359,83 @@ def train() -> None:
 @app.command()
 def score() -> None:
     """Score response-evaluable subjects with the champion model."""
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.ml import tracking
     from cfz_platform.ml.features import FeaturesError
     from cfz_platform.ml.scoring import ScoringError
 
+    try:
+        tracking.check_store()
+    except WarehouseError as exc:
+        _fail(str(exc))
     score_early_response_flow = _load_flow("flows.score", "score_early_response_flow")
     try:
         r = score_early_response_flow()
-    except (FeaturesError, ScoringError) as exc:
+    except (FeaturesError, ScoringError, WarehouseError) as exc:
         _fail(str(exc))
     typer.echo(
         f"scored {r['n_scored']} subjects with early_response v{r['model_version']} "
         f"({r['n_predicted_responders']} predicted responders at probability >= {r['threshold']}); "
         "table ml.early_response_predictions (rows of this run: is_current)"
     )
+
+
+@app.command(
+    "dbt",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def dbt_command(ctx: typer.Context) -> None:
+    """Run any dbt command on the warehouse: cfz dbt -- build -s stg_sdtm__lb.
+
+    The profile is the warehouse's own (embedded cluster or CFZ_DATABASE_URL). The target is
+    `dev` unless you pass --target: models build into dev_staging, dev_marts, ..., reading the
+    real raw layer, and never touch the published marts. `--target warehouse` reaches the
+    pipeline's schemas: use it for read-only commands (ls, docs, source freshness, test);
+    `cfz transform` is the one way to build and publish marts behind the quality gates.
+    """
+    from cfz_platform.db import warehouse
+    from cfz_platform.ingest import ensure_raw_layer
+    from cfz_platform.transform.dbt_runner import run_dbt
+
+    args = list(ctx.args)
+    if not args:
+        _fail("give a dbt command after --, e.g. cfz dbt -- ls -s staging")
+    try:
+        with warehouse.connect(autocommit=True) as conn:
+            ensure_raw_layer(conn)  # the sources exist even before the first delivery
+    except warehouse.WarehouseError as exc:
+        _fail(str(exc))
+    if "--target" not in args and "-t" not in args:
+        args += ["--target", "dev"]
+    result = run_dbt(args, raise_on_failure=False)
+    raise typer.Exit(0 if result.success else 1)
+
+
+@app.command()
+def docs(out: Path = typer.Option(Path("out/dbt-docs"), help="Folder for the static dbt docs site.")) -> None:
+    """Write the dbt docs (models, columns, lineage, catalog of the published tables) as a static site.
+
+    One self-contained index.html that opens from disk, plus manifest.json and catalog.json.
+    """
+    import shutil
+
+    from cfz_platform.db import warehouse
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.ingest import ensure_raw_layer
+    from cfz_platform.transform.dbt_runner import DbtError, run_dbt, write_profiles
+
+    try:
+        with warehouse.connect(autocommit=True) as conn:
+            ensure_raw_layer(conn)
+        run_dbt(["docs", "generate", "--static", "--target", "warehouse"])
+    except (DbtError, WarehouseError) as exc:
+        _fail(f"dbt docs generate failed: {exc}")
+    target = write_profiles() / "target"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(target / "static_index.html", out / "index.html")
+    for name in ("manifest.json", "catalog.json"):
+        shutil.copyfile(target / name, out / name)
+    typer.echo(str((out / "index.html").resolve()))
 
 
 @app.command("mlflow-ui")
@@ -451,5 +547,32 @@ def demo(
     typer.echo("  MLflow UI         uv run cfz mlflow-ui   (runs, plots, registered model early_response)")
 
 
+def _one_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message, with its type when that says more."""
+    text = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def main() -> None:
+    """Entry point of ``cfz``: expected errors are one line; a traceback only with ``--debug``.
+
+    Steps: run the Typer app (it exits by itself on success, usage errors and ``_fail``); any
+    other exception is an unexpected error: with ``--debug`` it propagates with its traceback,
+    otherwise one line names it and says how to see more (exit 1).
+    """
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app(prog_name="cfz")
+    except KeyboardInterrupt:
+        typer.secho("interrupted", fg=typer.colors.RED, err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are turned into a line
+        if debug:
+            raise
+        typer.secho(f"error: {_one_line(exc)} (rerun with --debug for the traceback)",
+                    fg=typer.colors.RED, err=True)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

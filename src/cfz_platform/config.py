@@ -11,6 +11,7 @@ parallel development use it so that they never share a warehouse).
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -128,7 +129,17 @@ def apply_runtime_env() -> None:
     user chose otherwise.
     """
     os.environ.setdefault("PREFECT_HOME", str(state_dir() / "prefect"))
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Prefect UI: the run logger and the package's own loggers ship INFO to the API (each flow
+    # run's log), while Prefect's console handler stays at WARNING: the command line prints its
+    # own progress, and Prefect's chatter ("Beginning flow run ...") would drown it.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "cfz_platform")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
+    package_logger = logging.getLogger("cfz_platform")
+    if package_logger.level == logging.NOTSET:  # INFO reaches the run log whatever the root's level
+        package_logger.setLevel(logging.INFO)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

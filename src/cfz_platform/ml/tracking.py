@@ -46,8 +46,28 @@ def tracking_uri() -> str:
     return warehouse.settings().mlflow_url
 
 
+def check_store() -> None:
+    """Fail in one line, saying what to do, when the MLflow tracking database is unreachable.
+
+    Steps: connect to ``<warehouse>_mlflow`` (or ``CFZ_MLFLOW_DB``) as the pipeline's owner;
+    on failure raise ``WarehouseError`` naming the database and the fix. MLflow itself would
+    print a 70-line SQLAlchemy traceback instead.
+    """
+    store = warehouse.settings().mlflow_dbname
+    try:
+        with warehouse.connect(store):
+            pass
+    except Exception as exc:  # noqa: BLE001 - any connection failure means the same fix
+        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        raise warehouse.WarehouseError(
+            f"the MLflow tracking database {store!r} is not reachable ({first.strip()}): run "
+            "`cfz db start` to create it, or set CFZ_MLFLOW_DB to an existing database"
+        ) from exc
+
+
 def configure() -> MlflowClient:
-    """Point MLflow's tracking and registry at the project's PostgreSQL store."""
+    """Point MLflow's tracking and registry at the project's PostgreSQL store (checked first)."""
+    check_store()
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

@@ -122,6 +122,7 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
     """Train, evaluate, log, register and decide the champion.
 
     Steps:
+    0. check the MLflow store is reachable (before minutes of work, not after);
     1. read the spec and the feature mart; keep labelled subjects; identify the data snapshot;
     2. repeated stratified CV of the primary model, the comparator, baseline-only (b2m +
        albumin) and kinetics-only models;
@@ -132,6 +133,7 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
        as a new version of ``spec.registered_model``;
     5. champion decision (``tracking.decide_champion``), logged on the run.
     """
+    tracking.check_store()
     spec = spec or load_spec()
     with warehouse.connect() as conn:
         frame = load_features(conn, spec)

@@ -2,7 +2,9 @@
 
 The profile is generated from the same settings as every other command (embedded cluster or
 ``CFZ_DATABASE_URL``), so nothing needs configuring by hand. It is written to
-``.cfz/dbt/<database>/profiles.yml`` (git-ignored, mode 0600).
+``.cfz/dbt/<database>/profiles.yml`` (git-ignored, mode 0600), with the same two targets as
+the committed ``dbt/profiles.yml``: ``warehouse`` (the pipeline's schemas, the default here)
+and ``dev`` (``dev_*`` schemas, the default of ``cfz dbt``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ class DbtResult:
     results: list
 
 
+DEV_SCHEMA = "dev"  # the dev target builds into dev_staging, dev_marts, ... (generate_schema_name)
+
+
 def dbt_project_dir() -> Path:
     return project_root() / "dbt"
 
@@ -40,22 +45,21 @@ def write_profiles(threads: int = 4) -> Path:
     s = warehouse.settings()
     folder = state_dir() / "dbt" / s.dbname
     folder.mkdir(parents=True, exist_ok=True)
+    output = {
+        "type": "postgres",
+        "host": s.host,
+        "port": s.port,
+        "user": s.user,
+        "password": s.password,
+        "dbname": s.dbname,
+        "schema": "staging",
+        "threads": threads,
+        "connect_timeout": 10,
+    }
     profile = {
         "cfz": {
             "target": "warehouse",
-            "outputs": {
-                "warehouse": {
-                    "type": "postgres",
-                    "host": s.host,
-                    "port": s.port,
-                    "user": s.user,
-                    "password": s.password,
-                    "dbname": s.dbname,
-                    "schema": "staging",
-                    "threads": threads,
-                    "connect_timeout": 10,
-                }
-            },
+            "outputs": {"warehouse": output, "dev": {**output, "schema": DEV_SCHEMA}},
         }
     }
     path = folder / "profiles.yml"
