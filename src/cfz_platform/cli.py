@@ -345,6 +345,30 @@ def mlflow_ui(
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
+export_app = typer.Typer(help="Export published data (ADaM datasets as SAS XPORT).", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("adam")
+def export_adam_cmd(out: Path = typer.Option(..., help="Folder for the .xpt files and define.json / define.html.")) -> None:
+    """Export the published ADaM datasets (schema adam) as SAS XPORT v5 files plus metadata.
+
+    One file per non-empty dataset; an empty dataset (e.g. ADRS/ADTTE on a study without
+    myeloma response data) is not written and is listed in the metadata with the reason.
+    """
+    from cfz_platform.db import warehouse
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.export import AdamExportError, export_adam
+
+    try:
+        with warehouse.connect() as conn:
+            result = export_adam(conn, out)
+    except (AdamExportError, WarehouseError) as exc:
+        _fail(str(exc))
+    for line in result.lines():
+        typer.echo(line)
+
+
 @app.command()
 def report(out: Path = typer.Option(Path("out/report"), help="Folder for the HTML report.")) -> None:
     """Write the static HTML trial report from the marts."""
