@@ -88,7 +88,7 @@ def db_start() -> None:
         typer.echo(f"started the embedded PostgreSQL on 127.0.0.1:{info.port} (data in {info.data_dir})")
     else:
         typer.echo(f"the embedded PostgreSQL is already running on 127.0.0.1:{info.port}")
-    typer.echo(f"warehouse database {owner.dbname!r} is ready (schemas raw, staging, marts, ml, audit)")
+    typer.echo(f"warehouse database {owner.dbname!r} is ready (schemas raw, staging, marts, adam, ml, audit)")
 
 
 @db_app.command("stop")
