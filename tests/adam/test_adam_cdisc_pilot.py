@@ -105,7 +105,10 @@ def test_adae_differences_are_the_documented_conventions(adae_merged):
        imputes 1 January with ASTDTF = 'M' (admiral's highest imputation 'M');
     2. ADURN/ADURU: the pilot gives no duration when the start date was imputed (ASTDTF 'D');
        the platform computes it from the imputed date (flagged in ASTDTF);
-    3. nothing else differs in ASTDT, ASTDTF, ADURN, TRTEMFL (pilot 'N' = platform null), AENDT."""
+    3. AOCCFL (first treatment-emergent AE) differs only for subjects whose first AE is one of
+       the records staging does not hold yet (repeated AESPID): on subjects with every AE present
+       it agrees on every record;
+    4. nothing else differs in ASTDT, ASTDTF, ADURN, TRTEMFL (pilot 'N' = platform null), AENDT."""
     m = adae_merged
 
     def differs(ours: str, ref: str) -> pd.Series:
@@ -119,6 +122,11 @@ def test_adae_differences_are_the_documented_conventions(adae_merged):
     assert adurn["ADURN"].isna().all() and adurn["astdtf"].notna().all(), adurn[["USUBJID", "AESEQ", "ASTDTF"]]
     for ours, ref in (("aendt", "AENDT"), ("trtemfl", "TRTEMFL")):
         assert not differs(ours, ref).any(), ref
+    n_ref = _read_ref("adae").groupby("USUBJID").size()
+    n_ours = m.groupby("USUBJID").size()
+    complete = n_ours[n_ours == n_ref.reindex(n_ours.index)].index
+    assert len(complete) > 50
+    assert not differs("aoccfl", "AOCCFL")[m["USUBJID"].isin(complete)].any()
 
 
 @pytest.mark.xfail(strict=False, reason="staging keys AE by (USUBJID, AESPID) and the pilot reuses AESPID: "
