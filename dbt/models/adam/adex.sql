@@ -90,7 +90,7 @@ subject_params as (
     select
         s.usubjid,
         'TOTDOSE' as paramcd,
-        'Total dose of study treatment given' as param,
+        'Sum of EXDOSE over the study-treatment records given' as param,
         'SUBJECT' as parcat1,
         null::text as extrt,
         s.cumulative_dose as aval,
