@@ -267,7 +267,7 @@ def transform(
         typer.echo(report.explain())
     for note in result.notes:
         typer.echo(f"  {note}")
-    typer.echo(f"published the validated build as marts (run {result.run_id}; results in audit.quality_results)")
+    typer.echo(f"published the validated build as marts and adam (run {result.run_id}; results in audit.quality_results)")
 
 
 @app.command()
