@@ -93,7 +93,7 @@ def db_start() -> None:
         typer.echo(f"started the embedded PostgreSQL on 127.0.0.1:{info.port} (data in {info.data_dir})")
     else:
         typer.echo(f"the embedded PostgreSQL is already running on 127.0.0.1:{info.port}")
-    typer.echo(f"warehouse database {owner.dbname!r} is ready (schemas raw, staging, marts, ml, audit)")
+    typer.echo(f"warehouse database {owner.dbname!r} is ready (schemas raw, staging, marts, adam, ml, audit)")
 
 
 @db_app.command("stop")
@@ -312,7 +312,7 @@ def transform(
         typer.echo(report.explain())
     for note in result.notes:
         typer.echo(f"  {note}")
-    typer.echo(f"published the validated build as marts (run {result.run_id}; results in audit.quality_results)")
+    typer.echo(f"published the validated build as marts and adam (run {result.run_id}; results in audit.quality_results)")
 
 
 @app.command()
@@ -458,6 +458,30 @@ def mlflow_ui(
     env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": uri, "MLFLOW_REGISTRY_STORE_URI": uri,
            "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
     raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+export_app = typer.Typer(help="Export published data (ADaM datasets as SAS XPORT).", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("adam")
+def export_adam_cmd(out: Path = typer.Option(..., help="Folder for the .xpt files and define.json / define.html.")) -> None:
+    """Export the published ADaM datasets (schema adam) as SAS XPORT v5 files plus metadata.
+
+    One file per non-empty dataset; an empty dataset (e.g. ADRS/ADTTE on a study without
+    myeloma response data) is not written and is listed in the metadata with the reason.
+    """
+    from cfz_platform.db import warehouse
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.export import AdamExportError, export_adam
+
+    try:
+        with warehouse.connect() as conn:
+            result = export_adam(conn, out)
+    except (AdamExportError, WarehouseError) as exc:
+        _fail(str(exc))
+    for line in result.lines():
+        typer.echo(line)
 
 
 @app.command()

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-WAREHOUSE_SCHEMAS = ("raw", "staging", "marts", "ml", "audit")
+WAREHOUSE_SCHEMAS = ("raw", "staging", "marts", "adam", "ml", "audit")
+#: Schemas bi_reader may read (published builds only; granted again after each publish).
+BI_READABLE_SCHEMAS = ("marts", "adam")
 OWNER_ROLE = "cfz_owner"
 BI_ROLE = "bi_reader"
 DEFAULT_WAREHOUSE_DB = "cfz"

@@ -82,25 +82,44 @@ MART_SQL = [
     "create table {s}.fct_eligibility as select d.usubjid, 'E' || g as criterion_id, 'met'::text as status "
     "from {s}.dim_subject d cross join generate_series(1, 7) g",
     "create table {s}.fct_best_response as select usubjid, 'PR'::text as best_response, true as is_responder, "
-    "true as is_clinical_benefit from {s}.dim_subject",
+    "true as is_clinical_benefit, null::date as best_response_date from {s}.dim_subject",
     "create table {s}.fct_time_to_event as select usubjid, 'TTP'::text as paramcd, 90::numeric as aval, "
-    "1 as cnsr from {s}.dim_subject",
+    "1 as cnsr, first_dose_date as startdt, first_dose_date + 89 as adt from {s}.dim_subject",
+    "drop table if exists {s}.fct_response_assessments",
+    "create table {s}.fct_response_assessments as select usubjid, 1 as assessment_seq, "
+    "first_dose_date + 56 as assessment_date from {s}.dim_subject",
+]
+
+#: Stand-in ADaM datasets (the columns the mart gate reads), derived from the stand-in marts.
+ADAM_SQL = [
+    "create schema if not exists {a}",
+    "drop table if exists {a}.adsl, {a}.adae, {a}.adex, {a}.adrs, {a}.adtte cascade",
+    "create table {a}.adsl as select usubjid, first_dose_date as trtsdt from {s}.dim_subject",
+    "create table {a}.adae (usubjid text, aeseq integer, aespid text)",
+    "create table {a}.adex (usubjid text, paramcd text, srckey text)",
+    "create table {a}.adrs as select usubjid, 'CBOR'::text as paramcd, best_response as avalc, "
+    "best_response_date as adt, null::integer as aseq from {s}.fct_best_response",
+    "create table {a}.adtte as select usubjid, paramcd, startdt, adt, aval, cnsr from {s}.fct_time_to_event",
 ]
 
 
 def build_marts(schema: str, notes: list[str] | None = None, plant: str | None = None) -> None:
-    """Stand-in for dbt: write the gate's marts into ``schema``; ``plant`` injects a problem.
+    """Stand-in for dbt: write the gate's marts into ``schema`` (and the ADaM tables the gate
+    reads into its ADaM schema); ``plant`` injects a problem.
 
     Problems: ``duplicate_subject`` (a second dim_subject row), ``rdi`` (RDI 3.0 in one
     cycle), ``missing_criterion`` (a subject with 6 criteria), ``non_evaluable_in_tte`` (a
     subject not response-evaluable left in fct_time_to_event, hence in the KM endpoint).
     """
     from cfz_platform.stats import write_endpoint_tables
+    from cfz_platform.transform.publish import adam_schema_for
 
-    s = sql.Identifier(schema)
+    s, a = sql.Identifier(schema), sql.Identifier(adam_schema_for(schema))
     with warehouse.connect() as conn:
         for stmt in MART_SQL:
             conn.execute(sql.SQL(stmt).format(s=s))
+        for stmt in ADAM_SQL:
+            conn.execute(sql.SQL(stmt).format(s=s, a=a))
         if plant == "duplicate_subject":
             conn.execute(sql.SQL("insert into {s}.dim_subject select * from {s}.dim_subject "
                                  "order by usubjid limit 1").format(s=s))

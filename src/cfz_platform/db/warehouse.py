@@ -2,8 +2,8 @@
 
 ``ensure_warehouse`` is idempotent. It creates (when missing) the owner role, the read-only
 ``bi_reader`` role, the warehouse database, the MLflow tracking database and the schemas
-``raw``, ``staging``, ``marts``, ``ml`` and ``audit``, and grants ``bi_reader`` SELECT on
-``marts`` only (plus published ML predictions, granted table by table).
+``raw``, ``staging``, ``marts``, ``adam``, ``ml`` and ``audit``, and grants ``bi_reader`` SELECT on
+``marts`` and ``adam`` only (plus published ML predictions, granted table by table).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from cfz_platform.config import (
+    BI_READABLE_SCHEMAS,
     BI_ROLE,
     OWNER_ROLE,
     WAREHOUSE_SCHEMAS,
@@ -201,7 +202,8 @@ def _ensure_schemas(owner: DatabaseSettings) -> None:
                 raise WarehouseError(
                     f"the user {owner.user!r} may not create schema {schema!r} in {owner.dbname!r}"
                 ) from exc
-        grant_bi_reader(cur)
+        for schema in BI_READABLE_SCHEMAS:
+            grant_bi_reader(cur, schema)
 
 
 def grant_bi_reader(cur: psycopg.Cursor, schema: str = "marts") -> None:

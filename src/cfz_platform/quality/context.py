@@ -49,7 +49,8 @@ def set_connection_env(marts_schema: str = "marts") -> None:
 
     Steps: take the owner's SQLAlchemy URL (``postgresql+psycopg://``); the raw datasource
     uses it as is (its queries name ``raw.<domain>``); the mart datasource adds
-    ``search_path=<marts_schema>`` so the unqualified mart queries read that schema.
+    ``search_path=<marts_schema>,<its adam schema>`` so the unqualified mart (and ADaM)
+    queries read that build.
     """
     from urllib.parse import quote
 
@@ -57,7 +58,15 @@ def set_connection_env(marts_schema: str = "marts") -> None:
 
     url = warehouse.settings().sqlalchemy_url
     os.environ[RAW_URL_VAR] = url
-    os.environ[MARTS_URL_VAR] = f"{url}?options={quote('-csearch_path=' + marts_schema, safe='')}"
+    os.environ[MARTS_URL_VAR] = f"{url}?options={quote('-csearch_path=' + mart_search_path(marts_schema), safe='')}"
+
+
+def mart_search_path(marts_schema: str) -> str:
+    """The mart gate's search path: the marts schema, then its ADaM schema (adam_candidate
+    beside marts_candidate), so the ADaM checks can compare both builds unqualified."""
+    from cfz_platform.transform.publish import adam_schema_for
+
+    return f"{marts_schema},{adam_schema_for(marts_schema)}"
 
 
 def all_suites() -> list[SuiteSpec]:

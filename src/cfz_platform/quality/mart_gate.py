@@ -15,7 +15,14 @@ Checks (all blocking unless marked):
 6. no subject in an efficacy endpoint who is not response-evaluable: the ORR and
    Kaplan-Meier rows of ``rpt_study_endpoints`` count exactly the response-evaluable subjects
    (``dim_subject.respevalfl``) of ``fct_best_response`` / ``fct_time_to_event``;
-7. (warning) subjects whose DM.ARMCD disagrees with the derived group (domain.md 1).
+7. (warning) subjects whose DM.ARMCD disagrees with the derived group (domain.md 1);
+8. the ADaM datasets built beside the marts (``adam_candidate`` beside ``marts_candidate``,
+   on the gate's search path): ADSL has one row per subject of ``dim_subject`` with the same
+   TRTSDT; keys unique in ADAE (USUBJID, AESEQ, AESPID), ADEX (USUBJID, PARAMCD, SRCKEY),
+   ADRS (USUBJID, PARAMCD, ASEQ) and ADTTE (USUBJID, PARAMCD); when the study has response
+   data (``fct_response_assessments`` not empty) ADTTE equals ``fct_time_to_event`` row for
+   row and ADRS CBOR equals ``fct_best_response``, and without it both are empty. ADLB's key
+   is ``fct_lab_results.lab_record_key`` (unique index), selected one to one.
 """
 
 from __future__ import annotations
@@ -33,6 +40,10 @@ from cfz_platform.quality.specs import (
 
 #: The responder flag behind each ORR endpoint row of ``rpt_study_endpoints``.
 ORR_FLAGS = {"ORR_PROTOCOL": "is_clinical_benefit", "ORR_CONVENTIONAL": "is_responder"}
+#: ADaM tables the mart gate reads from the ADaM schema of the build (publish.adam_schema_for).
+ADAM_TABLES = ("adsl", "adae", "adex", "adrs", "adtte")
+#: "The study has response data": the condition under which ADRS/ADTTE must mirror the marts.
+HAS_RESPONSE_DATA = "exists (select 1 from fct_response_assessments)"
 #: Tolerance when comparing a stored proportion with the counts it comes from.
 ORR_TOLERANCE = 1e-9
 
@@ -166,7 +177,75 @@ def rpt_study_endpoints_suite() -> SuiteSpec:
     return SuiteSpec("mart", _asset("rpt_study_endpoints", ("endpoint", "population")), tuple(checks))
 
 
+def _duplicate_keys(table: str, keys: tuple[str, ...]) -> Check:
+    cols = ", ".join(f"k.{k}" for k in keys)
+    return _rows("keys_unique", f"select {cols}, count(*) as n_rows from {{batch}} k group by {cols} having count(*) > 1",
+                 BLOCKING, f"one row per {', '.join(k.upper() for k in keys)} in {table.upper()}")
+
+
+def adsl_suite() -> SuiteSpec:
+    checks = [
+        *_unique_subject("adsl"),
+        _rows("one_row_per_dim_subject",
+              "select coalesce(d.usubjid, a.usubjid) as usubjid, d.first_dose_date, a.trtsdt "
+              "from dim_subject d full join {batch} a on a.usubjid = d.usubjid "
+              "where a.usubjid is null or d.usubjid is null or a.trtsdt is distinct from d.first_dose_date",
+              BLOCKING, "ADSL has exactly the subjects of dim_subject, with TRTSDT = first_dose_date"),
+    ]
+    return SuiteSpec("mart", _asset("adsl"), tuple(checks))
+
+
+def adae_suite() -> SuiteSpec:
+    keys = ("usubjid", "aeseq", "aespid")
+    return SuiteSpec("mart", _asset("adae", keys), (_duplicate_keys("adae", keys),))
+
+
+def adex_suite() -> SuiteSpec:
+    keys = ("usubjid", "paramcd", "srckey")
+    return SuiteSpec("mart", _asset("adex", keys), (_duplicate_keys("adex", keys),))
+
+
+def adrs_suite() -> SuiteSpec:
+    keys = ("usubjid", "paramcd", "aseq")
+    checks = [
+        _duplicate_keys("adrs", keys),
+        _rows("cbor_equals_fct_best_response",
+              "select coalesce(b.usubjid, a.usubjid) as usubjid, b.best_response, a.avalc as adrs_cbor, "
+              "b.best_response_date, a.adt as adrs_adt "
+              "from fct_best_response b full join {batch} a on a.usubjid = b.usubjid and a.paramcd = 'CBOR' "
+              f"where {HAS_RESPONSE_DATA} and (a.paramcd is null or a.paramcd = 'CBOR') "
+              "and (a.usubjid is null or b.usubjid is null or a.avalc is distinct from b.best_response "
+              "or a.adt is distinct from b.best_response_date)",
+              BLOCKING, "ADRS CBOR equals fct_best_response (subject, category, date) when the study has response data"),
+        _rows("empty_without_response_data",
+              f"select a.usubjid, a.paramcd from {{batch}} a where not {HAS_RESPONSE_DATA}",
+              BLOCKING, "ADRS is empty when the study has no response assessment"),
+    ]
+    return SuiteSpec("mart", _asset("adrs", ("usubjid", "paramcd")), tuple(checks))
+
+
+def adtte_suite() -> SuiteSpec:
+    keys = ("usubjid", "paramcd")
+    checks = [
+        _duplicate_keys("adtte", keys),
+        _rows("equals_fct_time_to_event",
+              "select coalesce(t.usubjid, a.usubjid) as usubjid, coalesce(t.paramcd, a.paramcd) as paramcd, "
+              "t.adt, a.adt as adtte_adt, t.aval, a.aval as adtte_aval, t.cnsr, a.cnsr as adtte_cnsr "
+              "from fct_time_to_event t full join {batch} a on a.usubjid = t.usubjid and a.paramcd = t.paramcd "
+              f"where {HAS_RESPONSE_DATA} and (a.usubjid is null or t.usubjid is null "
+              "or a.startdt is distinct from t.startdt or a.adt is distinct from t.adt "
+              "or a.aval is distinct from t.aval or a.cnsr is distinct from t.cnsr)",
+              BLOCKING, "ADTTE equals fct_time_to_event (STARTDT, ADT, AVAL, CNSR per subject and parameter) "
+                        "when the study has response data"),
+        _rows("empty_without_response_data",
+              f"select a.usubjid, a.paramcd from {{batch}} a where not {HAS_RESPONSE_DATA}",
+              BLOCKING, "ADTTE is empty when the study has no response assessment"),
+    ]
+    return SuiteSpec("mart", _asset("adtte", keys), tuple(checks))
+
+
 def mart_gate_suites() -> list[SuiteSpec]:
     """The mart gate's suites, in a stable order."""
     return [dim_subject_suite(), fct_best_response_suite(), fct_cycles_suite(), fct_eligibility_suite(),
-            fct_time_to_event_suite(), rpt_study_endpoints_suite()]
+            fct_time_to_event_suite(), rpt_study_endpoints_suite(),
+            adsl_suite(), adae_suite(), adex_suite(), adrs_suite(), adtte_suite()]

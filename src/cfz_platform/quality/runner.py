@@ -127,7 +127,7 @@ def _to_result(gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection, s
 
             listing = _listing_sql(spec, check, current_query(spec.asset.name))
         if listing and gate != "raw":
-            listing = f"{SEARCH_PATH_PREFIX.format(schema=schema)}{listing}"
+            listing = f"{SEARCH_PATH_PREFIX.format(schema=gx_context.mart_search_path(schema))}{listing}"
     return CheckResult(
         gate=gate, suite=spec.name, check=check.key, expectation=res.expectation_config.type,
         column=check.column, severity=check.severity, success=bool(res.success),
@@ -169,13 +169,19 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
     context = gx_context.build_context(root, suites=suites)
     report = GateReport(gate=gate, run_id=run_id, schema=schema)
     with warehouse.connect(autocommit=True) as conn:
-        conn.execute(sql.SQL("set search_path to {}, public").format(sql.Identifier(marts_schema)))
+        from cfz_platform.quality.mart_gate import ADAM_TABLES
+        from cfz_platform.transform.publish import adam_schema_for
+
+        adam_schema = adam_schema_for(marts_schema)
+        conn.execute(sql.SQL("set search_path to {}, {}, public").format(
+            sql.Identifier(marts_schema), sql.Identifier(adam_schema)))
         if gate == "raw":
             from cfz_platform.quality.raw_gate import prepare_batches
 
             report.covered_through = prepare_batches(conn, suites)
         for spec in suites:
-            table = spec.asset.table if "." in spec.asset.table else f"{marts_schema}.{spec.asset.table}"
+            home = adam_schema if spec.asset.table in ADAM_TABLES else marts_schema
+            table = spec.asset.table if "." in spec.asset.table else f"{home}.{spec.asset.table}"
             if not _table_exists(conn, table):
                 report.results.append(_missing_table(gate, spec, schema))
                 continue

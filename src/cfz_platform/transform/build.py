@@ -25,6 +25,10 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
                 unit_tests: bool = True) -> DbtResult:
     """Run ``dbt seed`` then ``dbt build`` with ``var marts_schema``, incrementally when it can.
 
+    The ADaM datasets (models/adam) are built beside the marts, into
+    ``publish.adam_schema_for(marts_schema)`` (``marts`` -> ``adam``, ``marts_candidate`` ->
+    ``adam_candidate``).
+
     dbt unit tests check the SQL logic on fixed inputs, not the data: they run in CI
     (tests/transform, tests/response, the default here); the production build of the
     candidate (``pipeline.build_candidate``: nightly, ``cfz transform``) passes
@@ -50,7 +54,9 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
 
     with warehouse.connect(autocommit=True) as conn:
         ensure_raw_layer(conn)
-    dbt_vars: dict = {"marts_schema": marts_schema}
+    from cfz_platform.transform.publish import adam_schema_for
+
+    dbt_vars: dict = {"marts_schema": marts_schema, "adam_schema": adam_schema_for(marts_schema)}
     fingerprint = build_state.compute_project_fingerprint()
     with warehouse.connect(autocommit=True) as conn:
         plan = build_state.plan_build(conn, marts_schema, fingerprint)

@@ -18,6 +18,13 @@ the next publish there is no ``marts_previous``; ``marts`` itself is untouched t
 ``marts_previous`` and ``marts_candidate`` to ``marts``, re-grant ``bi_reader`` and take
 ``bi_reader``'s access away from the non-published schemas. PostgreSQL's catalog changes
 become visible at commit, so a reader sees either the old or the new ``marts``, never none.
+
+The ADaM datasets (dbt ``models/adam``) are derived from the marts, so they travel with them:
+dbt builds them into ``adam_candidate`` beside ``marts_candidate`` (``adam_schema_for``), the
+mart gate validates both, and the same transaction swaps ``adam_candidate`` in as ``adam``
+(the previous build kept as ``adam_previous``). A reader never sees ``adam`` and ``marts`` from
+different builds. ADaM tables are all rebuilt by each build (none is incremental), so
+``prepare_candidate`` only drops a leftover ``adam_candidate``.
 """
 
 from __future__ import annotations
@@ -36,6 +43,11 @@ log = logging.getLogger(__name__)
 PUBLISHED = "marts"
 CANDIDATE = "marts_candidate"
 PREVIOUS = "marts_previous"
+#: The ADaM schemas that go with each marts schema (published, candidate, previous).
+ADAM_PUBLISHED = "adam"
+ADAM_CANDIDATE = "adam_candidate"
+ADAM_PREVIOUS = "adam_previous"
+_ADAM_FOR = {PUBLISHED: ADAM_PUBLISHED, CANDIDATE: ADAM_CANDIDATE, PREVIOUS: ADAM_PREVIOUS}
 #: dbt models materialized incrementally in the marts schema (copied into a cold candidate).
 INCREMENTAL_MART_TABLES = ("fct_lab_results",)
 #: Advisory lock key serialising prepare/publish across processes.
@@ -46,6 +58,15 @@ LOCK_TIMEOUT = "60s"
 
 class PublishError(RuntimeError):
     """The candidate could not be published; ``marts`` is unchanged."""
+
+
+def adam_schema_for(marts_schema: str) -> str:
+    """The schema dbt builds the ADaM datasets into beside ``marts_schema``.
+
+    ``marts`` -> ``adam``, ``marts_candidate`` -> ``adam_candidate``, ``marts_previous`` ->
+    ``adam_previous``; any other marts schema (tests) ``<schema>_adam``.
+    """
+    return _ADAM_FOR.get(marts_schema, f"{marts_schema}_adam")
 
 
 def _schema_exists(cur: psycopg.Cursor, schema: str) -> bool:
@@ -74,6 +95,7 @@ def prepare_candidate(conn: psycopg.Connection) -> str:
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_KEY,))
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(CANDIDATE)))
+        cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE)))
         build_state.drop_state(cur, CANDIDATE)
         if _has_incremental_tables(cur, PREVIOUS):
             cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(PREVIOUS), sql.Identifier(CANDIDATE)))
@@ -110,11 +132,24 @@ def _copy_incremental_tables(cur: psycopg.Cursor, source: str, target: str) -> b
 
 
 def discard_candidate(conn: psycopg.Connection) -> None:
-    """Drop ``marts_candidate`` (after a failed gate, when the caller wants it gone)."""
+    """Drop ``marts_candidate`` and ``adam_candidate`` (after a failed gate, when the caller wants them gone)."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_KEY,))
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(CANDIDATE)))
+        cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE)))
         build_state.drop_state(cur, CANDIDATE)
+
+
+def _swap_adam(cur: psycopg.Cursor) -> None:
+    """Swap ``adam_candidate`` in as ``adam`` (inside the caller's publish transaction)."""
+    if not _schema_exists(cur, ADAM_CANDIDATE):
+        return
+    cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_PREVIOUS)))
+    if _schema_exists(cur, ADAM_PUBLISHED):
+        cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(ADAM_PUBLISHED), sql.Identifier(ADAM_PREVIOUS)))
+        _revoke_bi_reader(cur, ADAM_PREVIOUS)
+    cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(ADAM_CANDIDATE), sql.Identifier(ADAM_PUBLISHED)))
+    grant_bi_reader(cur, ADAM_PUBLISHED)
 
 
 def publish_candidate(conn: psycopg.Connection) -> None:
@@ -127,7 +162,10 @@ def publish_candidate(conn: psycopg.Connection) -> None:
        ``marts_candidate`` -> ``marts``;
     4. grant ``bi_reader`` on the new ``marts`` (usage, select, default privileges) and
        revoke it on ``marts_previous``;
-    5. commit: readers switch from the old to the new schema at once. Any error rolls back
+    5. the same for the ADaM schemas when the build made ``adam_candidate``: drop
+       ``adam_previous``, rename ``adam`` -> ``adam_previous`` and ``adam_candidate`` ->
+       ``adam``, grant ``bi_reader`` on ``adam``, revoke it on ``adam_previous``;
+    6. commit: readers switch from the old to the new schema at once. Any error rolls back
        the whole swap, leaving ``marts`` as it was.
     """
     try:
@@ -146,6 +184,7 @@ def publish_candidate(conn: psycopg.Connection) -> None:
             grant_bi_reader(cur, PUBLISHED)
             if _schema_exists(cur, PREVIOUS):
                 _revoke_bi_reader(cur, PREVIOUS)
+            _swap_adam(cur)
     except psycopg.Error as exc:
         raise PublishError(f"publishing {CANDIDATE!r} failed, {PUBLISHED!r} is unchanged: {exc}") from exc
     log.info("published %s as %s (previous build kept as %s)", CANDIDATE, PUBLISHED, PREVIOUS)

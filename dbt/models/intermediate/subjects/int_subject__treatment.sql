@@ -3,7 +3,9 @@
   final-assessment due date.
   Steps:
     1. trtsdt / trtedt: first and last given study-treatment date in EX (any EX record when
-       the study drug never appears, so non-myeloma studies still get dates);
+       the study drug never appears, so non-myeloma studies still get dates); the last date is
+       the end of exposure (int_exposure__doses.exposure_end_date: an open-ended continuing
+       record runs to DM.RFENDTC);
     2. cycle-1 doses given (for DLT-evaluability), last combination cycle, first maintenance
        dose;
     3. final_assessment_due_date = end of the last combination cycle (day 1 +
@@ -21,7 +23,7 @@ treatment as (
     select
         usubjid,
         min(exstdt) filter (where is_study_treatment and not is_held) as trtsdt,
-        max(coalesce(exendt, exstdt)) filter (where is_study_treatment and not is_held) as trtedt,
+        max(coalesce(exposure_end_date, exstdt)) filter (where is_study_treatment and not is_held) as trtedt,
         count(*) filter (where is_study_treatment and not is_held) as n_study_doses,
         sum(exdose) filter (where is_study_treatment and not is_held) as cumulative_dose
     from doses

@@ -85,6 +85,7 @@ rules as (
 select
     usubjid,
     aespid,
+    aeseq,
     aeterm,
     aedecod,
     aebodsys,

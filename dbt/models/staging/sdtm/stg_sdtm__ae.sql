@@ -29,6 +29,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
     select
         btrim(cv.usubjid) as usubjid,
         btrim(cv.aespid) as aespid,
+        {{ safe_numeric(optional_raw_column('ae', 'aeseq', 'cv')) }}::integer as aeseq,  -- SDTM AESEQ when sent (ADAE key)
         nullif(btrim(cv.aeterm), '') as aeterm,
         coalesce({{ norm_upper('cv.aedecod') }}, {{ norm_upper('cv.aeterm') }}) as aedecod,
         {{ norm_upper('cv.aebodsys') }} as aebodsys,
@@ -66,7 +67,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
 )
 
 select
-    usubjid, aespid, aeterm, aedecod, aebodsys, aestdtc, aestdt, aestdt_imputed, aeendtc,
+    usubjid, aespid, aeseq, aeterm, aedecod, aebodsys, aestdtc, aestdt, aestdt_imputed, aeendtc,
     aeendt, aeendt_imputed, aetoxgr, grade_source, aesev, aeser, aerel, aeout, aeacn, aedlt,
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,

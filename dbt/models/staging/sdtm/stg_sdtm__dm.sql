@@ -30,6 +30,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         nullif(btrim(brthdtc), '') as brthdtc,
         nullif(btrim(rfstdtc), '') as rfstdtc,
         {{ iso_date('rfstdtc') }} as rfstdt,
+        {{ iso_date(optional_raw_column('dm', 'rfendtc', 'current_version')) }} as rfendt,  -- RFENDTC when sent
         nullif(btrim(dthdtc), '') as dthdtc,
         {{ iso_date('dthdtc', impute='first') }} as dthdt,
         {{ norm_upper('dthfl') }} as dthfl,
@@ -48,7 +49,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
 )
 
 select
-    usubjid, studyid, siteid, armcd, arm, age, sex, race, brthdtc, rfstdtc, rfstdt,
+    usubjid, studyid, siteid, armcd, arm, age, sex, race, brthdtc, rfstdtc, rfstdt, rfendt,
     dthdtc, dthdt, dthfl, doselvl, cohort,
     -- DM rows with a bad date or number stay in (the subject exists); only the bad column is null.
     true as is_usable,

@@ -1,0 +1,63 @@
+{#-
+  ADLB (BDS): one row per lab result of fct_lab_results (one derivation, two shapes: AVAL,
+  BASE, CHG, PCHG, ANRIND and the CTCAE grades are fct_lab_results' columns renamed).
+  Steps:
+    1. PARAMCD = LBTESTCD for blood-based specimens (var adam_blood_specimens, or none
+       given); other specimens add their first two letters to the first six of the code
+       (MPROTEIN in URINE -> MPROTEUR), so each PARAMCD is one test in one specimen;
+       PARAM = test name, specimen when not blood-based, and the standard unit;
+    2. ADT = collection date, ADY = CDISC study day (fct_lab_results.ady), AVISIT = VISIT;
+    3. SRCDOM/SRCKEY: the source domain and fct_lab_results.lab_record_key.
+-#}
+{%- set blood = "'" ~ var('adam_blood_specimens') | join("', '") ~ "'" %}
+with labs as (
+    select * from {{ ref('fct_lab_results') }}
+),
+
+adsl as (
+    select studyid, usubjid, trtsdt from {{ ref('adsl') }}
+),
+
+coded as (
+    select
+        l.*,
+        s.studyid,
+        s.trtsdt,
+        coalesce(upper(l.lbspec), 'BLOOD') in ({{ blood }}) as blood_based
+    from labs l
+    left join adsl s using (usubjid)
+)
+
+select
+    studyid::text as studyid,
+    usubjid::text as usubjid,
+    (case when blood_based then lbtestcd
+          else left(lbtestcd, 6) || left(upper(lbspec), 2) end)::text as paramcd,
+    (coalesce(lbtest, lbtestcd)
+        || case when blood_based then '' else ', ' || initcap(lbspec) end
+        || case when avalu is not null then ' (' || avalu || ')' else '' end)::text as param,
+    lbcat::text as parcat1,
+    lbtestcd::text as lbtestcd,
+    lbspec::text as lbspec,
+    trtsdt::date as trtsdt,
+    lbdt::date as adt,
+    ady::integer as ady,
+    visit::text as avisit,
+    aval::numeric as aval,
+    avalc::text as avalc,
+    avalu::text as avalu,
+    anrlo::numeric as anrlo,
+    anrhi::numeric as anrhi,
+    anrind::text as anrind,
+    ablfl::text as ablfl,
+    base::numeric as base,
+    bnrind::text as bnrind,
+    chg::numeric as chg,
+    pchg::numeric as pchg,
+    atoxgrl::text as atoxgrl,
+    atoxgrh::text as atoxgrh,
+    btoxgrl::text as btoxgrl,
+    btoxgrh::text as btoxgrh,
+    'LB'::text as srcdom,
+    lab_record_key::text as srckey
+from coded

@@ -1,0 +1,163 @@
+"""ADaM on a study that is not myeloma: the CDISC pilot, loaded untouched, against the sponsor's
+own ADaM (reference/adsl.xpt, adae.xpt, read with pyreadstat).
+
+Core variables must agree on >= 99% of records (issue 16): ADSL TRTSDT, TRTEDT, AGE, SEX, RACE,
+SAFFL by USUBJID; ADAE ASTDT, AENDT, ASTDY, TRTEMFL by USUBJID and AESEQ. Every other variable
+that both have is printed, and each known difference is asserted to be exactly the pilot
+convention the platform chose not to copy (see the README, "For statisticians").
+
+Built like tests/transform/test_marts_cdisc_pilot.py (ingest, then build_marts around the
+gates): until the extended natural keys (feeds.md) are merged, the raw gate blocks the pilot
+and staging keeps one AE per (USUBJID, AESPID), so ADAE holds 883 of the 1,191 AEs; the
+coverage test is xfail until then.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from tests.adam.agreement import compute_agreement, compute_norm, format_table
+from tests.conftest import CONFORMANCE
+
+PILOT = CONFORMANCE / "cdiscpilot01"
+REFERENCE = CONFORMANCE / "reference"
+CORE_MIN = 0.99
+
+ADSL_CORE = [("trtsdt", "TRTSDT"), ("trtedt", "TRTEDT"), ("age", "AGE"), ("sex", "SEX"), ("race", "RACE"),
+             ("saffl", "SAFFL")]
+ADSL_OTHER = [("studyid", "STUDYID"), ("siteid", "SITEID"), ("ageu", "AGEU"), ("arm", "ARM"),
+              ("trt01p", "TRT01P"), ("trt01a", "TRT01A"), ("trtdurd", "TRTDUR"), ("ittfl", "ITTFL"),
+              ("dthfl", "DTHFL")]
+ADAE_CORE = [("astdt", "ASTDT"), ("aendt", "AENDT"), ("astdy", "ASTDY"), ("trtemfl", "TRTEMFL")]
+ADAE_OTHER = [("studyid", "STUDYID"), ("siteid", "SITEID"), ("trtsdt", "TRTSDT"), ("trtedt", "TRTEDT"),
+              ("saffl", "SAFFL"), ("aeterm", "AETERM"), ("aedecod", "AEDECOD"), ("aebodsys", "AEBODSYS"),
+              ("aeser", "AESER"), ("aerel", "AEREL"), ("aeacn", "AEACN"), ("aeout", "AEOUT"),
+              ("astdtf", "ASTDTF"), ("aendy", "AENDY"), ("adurn", "ADURN"), ("aduru", "ADURU"),
+              ("aoccfl", "AOCCFL")]
+
+
+@pytest.fixture(scope="module")
+def built(warehouse_db, tmp_path_factory):
+    from cfz_platform.ingest import run_ingest
+    from cfz_platform.transform.build import build_marts
+
+    landing = tmp_path_factory.mktemp("pilot")
+    delivery = landing / "20140101T000000"
+    delivery.mkdir()
+    for name in ("dm.xpt", "ex.xpt", "ae.xpt", "cm.xpt", "lb.csv.gz"):
+        (delivery / name).symlink_to(PILOT / name)
+    run_ingest(landing)
+    result = build_marts("marts", unit_tests=False)
+    assert result.success, result.failures
+
+
+def _read_ref(name: str) -> pd.DataFrame:
+    frame, _ = pyreadstat.read_xport(str(REFERENCE / f"{name}.xpt"))
+    return frame
+
+
+def _ours(db, table: str) -> pd.DataFrame:
+    cur = db.execute(f"select * from adam.{table}")
+    return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+@pytest.fixture(scope="module")
+def adsl_merged(built, db):
+    ref = _read_ref("adsl")
+    merged = ref.merge(_ours(db, "adsl"), left_on="USUBJID", right_on="usubjid", how="left")
+    assert merged["usubjid"].notna().all(), "every reference subject is in ADSL"
+    return merged
+
+
+@pytest.fixture(scope="module")
+def adae_merged(built, db):
+    ours = _ours(db, "adae")
+    ours["aeseq"] = ours["aeseq"].astype(float)
+    return _read_ref("adae").merge(ours, left_on=["USUBJID", "AESEQ"], right_on=["usubjid", "aeseq"], how="inner")
+
+
+def test_adsl_core_variables_agree_with_the_sponsor(adsl_merged, capsys):
+    rows = [compute_agreement(adsl_merged, o, r, ["USUBJID"]) for o, r in ADSL_CORE]
+    other = [compute_agreement(adsl_merged, o, r, ["USUBJID"]) for o, r in ADSL_OTHER]
+    with capsys.disabled():
+        print("\n" + format_table(f"ADSL vs reference/adsl.xpt ({len(adsl_merged)} subjects), core", rows))
+        print(format_table("ADSL, other variables", other))
+    assert len(adsl_merged) == 254
+    assert all(r.rate >= CORE_MIN for r in rows), [(r.ref, r.rate) for r in rows]
+    # the other ADSL variables the reference has agree on every subject
+    assert all(r.rate == 1.0 for r in other), [(r.ref, r.rate, r.examples) for r in other]
+
+
+def test_adae_core_variables_agree_with_the_sponsor(adae_merged, capsys):
+    rows = [compute_agreement(adae_merged, o, r, ["USUBJID", "AESEQ"]) for o, r in ADAE_CORE]
+    other = [compute_agreement(adae_merged, o, r, ["USUBJID", "AESEQ"]) for o, r in ADAE_OTHER]
+    with capsys.disabled():
+        print("\n" + format_table(f"ADAE vs reference/adae.xpt ({len(adae_merged)} AEs matched by USUBJID, AESEQ), core", rows))
+        print(format_table("ADAE, other variables", other))
+    assert all(r.rate >= CORE_MIN for r in rows), [(r.ref, r.rate) for r in rows]
+
+
+def test_adae_differences_are_the_documented_conventions(adae_merged):
+    """Each ADAE difference is a pilot convention the platform chose not to copy:
+    1. a start date with only a year: the pilot leaves ASTDT (and ASTDY) empty, the platform
+       imputes 1 January with ASTDTF = 'M' (admiral's highest imputation 'M');
+    2. ADURN/ADURU: the pilot gives no duration when the start date was imputed (ASTDTF 'D');
+       the platform computes it from the imputed date (flagged in ASTDTF);
+    3. AOCCFL (first treatment-emergent AE) differs only for subjects whose first AE is one of
+       the records staging does not hold yet (repeated AESPID): on subjects with every AE present
+       it agrees on every record;
+    4. nothing else differs in ASTDT, ASTDTF, ADURN, TRTEMFL (pilot 'N' = platform null), AENDT."""
+    m = adae_merged
+
+    def differs(ours: str, ref: str) -> pd.Series:
+        flag = ref.endswith("FL")
+        return pd.Series([compute_norm(a, flag) != compute_norm(b, flag) for a, b in zip(m[ours], m[ref], strict=True)], index=m.index)
+
+    astdt = m[differs("astdt", "ASTDT")]
+    assert len(astdt) > 0 and astdt["ASTDT"].isna().all() and (astdt["astdtf"] == "M").all()
+    assert (m[differs("astdtf", "ASTDTF")].index == astdt.index).all()
+    adurn = m[differs("adurn", "ADURN")]
+    assert adurn["ADURN"].isna().all() and adurn["astdtf"].notna().all(), adurn[["USUBJID", "AESEQ", "ASTDTF"]]
+    for ours, ref in (("aendt", "AENDT"), ("trtemfl", "TRTEMFL")):
+        assert not differs(ours, ref).any(), ref
+    n_ref = _read_ref("adae").groupby("USUBJID").size()
+    n_ours = m.groupby("USUBJID").size()
+    complete = n_ours[n_ours == n_ref.reindex(n_ours.index)].index
+    assert len(complete) > 50
+    assert not differs("aoccfl", "AOCCFL")[m["USUBJID"].isin(complete)].any()
+
+
+@pytest.mark.xfail(strict=False, reason="staging keys AE by (USUBJID, AESPID) and the pilot reuses AESPID: "
+                   "883 of 1,191 AEs until the extended natural keys of feeds.md are merged (h-keys)")
+def test_adae_holds_every_reference_record(adae_merged):
+    assert len(adae_merged) >= CORE_MIN * len(_read_ref("adae"))
+
+
+def test_myeloma_datasets_are_empty_with_the_reason(built, db):
+    rows = {r[0]: r[1:] for r in db.execute("select dataset, records, status, reason from adam.adam_datasets")}
+    for name in ("ADSL", "ADAE", "ADLB", "ADEX"):
+        assert rows[name][1] == "populated" and rows[name][0] > 0, (name, rows[name])
+    for name in ("ADRS", "ADTTE"):
+        records, status, reason = rows[name]
+        assert (records, status) == (0, "empty") and "myeloma-only" in reason and "response" in reason
+    comment = db.execute("select obj_description('adam.adtte'::regclass)").fetchone()[0]
+    assert "empty when the study has no response data" in comment
+
+
+def test_adlb_and_adex_carry_the_marts(built, db):
+    # ADLB is fct_lab_results in ADaM names: same rows, same values and grades
+    diff = db.execute(
+        "select count(*) from marts.fct_lab_results f full join adam.adlb a on a.srckey = f.lab_record_key "
+        "where a.srckey is null or f.lab_record_key is null or a.aval is distinct from f.aval "
+        "or a.base is distinct from f.base or a.atoxgrl is distinct from f.atoxgrl or a.atoxgrh is distinct from f.atoxgrh"
+    ).fetchone()[0]
+    assert diff == 0
+    # creatinine (mg/dL, blood) keeps its test code as PARAMCD; baseline flagged once per subject and test
+    n, subjects = db.execute(
+        "select count(*), count(distinct usubjid) from adam.adlb where paramcd = 'CREAT' and ablfl = 'Y'").fetchone()
+    assert n == subjects and subjects >= 250
+    # ADEX: one DOSE record per EX record; the subject of 01-701-1015 took placebo from 2014-01-02
+    first = db.execute("select min(astdt)::text, min(astdy) from adam.adex where usubjid = '01-701-1015' and paramcd = 'DOSE'").fetchone()
+    assert first == ("2014-01-02", 1)
