@@ -62,6 +62,7 @@ from cfz_platform.simulate.safety import (
     draw_nonheme,
 )
 from cfz_platform.simulate.subjects import SubjectPlan
+from cfz_platform.simulate.truth_rules import CRITERIA, compute_dlt, compute_eligibility
 
 NORMAL_FLC = {"K": 1.3, "L": 1.6}  # normal free kappa / lambda, mg/dL
 LOWER = {56.0: 45.0, 45.0: 36.0, 36.0: 27.0, 27.0: 20.0, 20.0: 15.0, 15.0: 15.0}
@@ -114,7 +115,10 @@ class SubjectSim:
         self.lab = LabEmitter(plan.usubjid, plan.site, plan.index, self.records)
         self.events: list[AdverseEvent] = []
         self.cycle1_given = 0  # carfilzomib doses given in cycle 1 (DLT-evaluability)
+        self.doses_given = 0  # EX rows with a dose given, any study drug (safety population)
         self._traits()
+        if plan.scenario == "nadir-above-5":
+            self._high_nadir_traits()
 
     # ------------------------------------------------------------------ traits
     def _traits(self) -> None:
@@ -164,6 +168,19 @@ class SubjectSim:
         self.responder = bool(kin.responder[0])
         self.f, self.d, self.g, self.h = (float(kin.f[0]), float(kin.d[0]), float(kin.g[0]), float(kin.h[0]))
         self.t_bone = float(r.exponential(1100.0 if self.responder else 450.0))
+
+    def _high_nadir_traits(self) -> None:
+        """Scenario nadir-above-5: IgG disease with serum M ~7-8.5 g/dL, a small sensitive fraction
+        and slow regrowth, no urine or bone driver: the nadir stays above 5 g/dL and a later
+        rise of >= 1 g/dL comes before the rise reaches 25%."""
+        r = self.rng
+        self.dtype = "IGG"
+        self.m0, self.u0 = float(r.uniform(7.0, 8.5)), 0.0
+        self.f, self.d, self.g = float(r.uniform(0.18, 0.28)), 0.05, float(r.uniform(0.0018, 0.0028))
+        self.responder = False
+        self.t_bone = 1e9
+        self.kin = Kinetics(np.array([False]), np.array([self.f]), np.array([self.d]), np.array([self.g]),
+                            np.array([self.h]))
 
     # ------------------------------------------------------------------ emitters
     def _lag(self, lo: int = 2, hi: int = 6) -> int:
@@ -283,14 +300,22 @@ def simulate_screen_failure(plan: SubjectPlan, cutoff: int, rng: np.random.Gener
                                 int(rng.integers(3, 11)), sim.records)
     sim.screening(scr)
     sim.dm(scr + int(rng.integers(5, 15)), None)
-    truth = _truth_base(sim, prior)
-    truth.update(is_screen_failure=True, failed_criteria=";".join(sorted(plan.fails)))
+    truth = _truth_base(sim, prior, sim.scr_panel, None)
+    truth.update(is_screen_failure=True, failed_criteria=";".join(sorted(plan.fails)), saffl=False,
+                 respevalfl=False, dlt_evaluable=False, is_dlt=False)
     return SubjectResult(sim.records, truth, sim.missing)
 
 
-def _truth_base(sim: SubjectSim, prior) -> dict:
+def _truth_base(sim: SubjectSim, prior, baseline: Panel, on_study_partners: tuple[str, ...] | None) -> dict:
+    """Truth columns common to enrolled subjects and screen failures, with E1-E7 by rule
+    (``truth_rules.compute_eligibility``) and the failed criteria they give."""
     p = sim.p
+    elig = compute_eligibility(prior, baseline, on_study_partners)
     return {
+        **{c.lower(): elig[c] for c in CRITERIA},
+        "is_eligible": all(v == "met" for v in elig.values()),
+        "criteria_not_met": ";".join(c for c in CRITERIA if elig[c] != "met"),
+        "scenario": p.scenario,
         "usubjid": p.usubjid, "siteid": p.site, "armcd": p.armcd, "group": p.group,
         "imid_regimen": p.imid, "index_regimen": "+".join(("BORTEZOMIB",) + p.partners),
         "index_grpid": prior.index_grpid, "doselvl": f"{p.dose:g}" if p.dose else "", "cohort": p.cohort,
@@ -316,8 +341,9 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     fd = plan.first_dose
     assert fd is not None
     aux = np.random.default_rng([seed, 9, *plan.rng_key])  # bleeding, cycle-2 delay, new therapy
+    scenario = plan.scenario
     prior = build_prior_therapy(rng, plan.usubjid, plan.consent, plan.partners, plan.fails,
-                                int(rng.integers(3, 11)), sim.records)
+                                int(rng.integers(3, 11)), sim.records, partial=scenario == "partial-dates")
     scr = fd - int(rng.integers(3, 8))
     sim.screening(scr)
     # baseline (C1D1, pre-dose)
@@ -376,12 +402,22 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     cycles_done = 0
     stop_reason = None
     delay = 0  # of the next cycle's day 1, set at the end of each cycle
+    c2_start: int | None = None
+    new_therapy: int | None = None
+    # scenarios: the cycle whose day-1 visit is not reached (consent withdrawn) or where new
+    # therapy starts on the assessment day
+    stop_cycle = int(aux.integers(2, 6)) if scenario in ("consent-withdrawn", "new-therapy-on-assessment") else 0
     for c in range(1, P.N_COMBINATION_CYCLES + 1):
         if c > 1:
             cs = cs + P.CYCLE_DAYS + delay
         if cs > cutoff:
             stop_reason = "CUTOFF"
             break
+        if scenario == "consent-withdrawn" and c == stop_cycle:
+            stop_reason = "WITHDRAWN"
+            break
+        if c == 2:
+            c2_start = cs
         if c == 4:
             c4_start = cs
         t1 = cs - fd
@@ -399,6 +435,9 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             assess(cs, v1, pan, "TREATMENT", True, c in (4, 7), lag)
             if state["stop"]:
                 stop_reason = "PD"
+                break
+            if scenario == "new-therapy-on-assessment" and c >= stop_cycle + 1:
+                new_therapy, stop_reason = cs, "NEW THERAPY"  # started on this assessment day
                 break
         # ---- counts on days 8 and 15
         pdep = sim.pdepth * float(rng.uniform(0.8, 1.2))
@@ -426,6 +465,13 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                           sim.lym0 * (1 - 0.4 * bump) * _noise(rng))
         cyc_events: list[AdverseEvent] = []
         stop_day = cutoff
+        if scenario == "early-death" and c == 1:  # before the first response assessment (C1D8)
+            death = fd + int(aux.integers(2, 7))
+            bodsys, term = FATAL["Sepsis"]
+            cyc_events.append(AdverseEvent("Sepsis", term, bodsys, 5, death - int(aux.integers(0, 2)), death,
+                                           "UNLIKELY", True))
+            death_cause = "ADVERSE EVENT"
+            stop_day = death - 1
         sent_counts: dict[int, dict] = {}
         for dd in (8, 15):
             day = cs + dd - 1
@@ -456,9 +502,13 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         dlt_ev = None
         if dtype == "DELAY" and (state["pending_pd"] or state["stop"]):
             dtype = "NONHEME"  # cycle 2 may not be given: make the DLT a grade 3 event instead
-        if dtype in ("FN", "NONHEME", "DELAY"):
+        if dtype in ("FN", "NONHEME", "DELAY", "GI_ONGOING"):
             on = cs + int(rng.integers(9, 20)) if dtype == "FN" else cs + int(rng.integers(2, 24))
-            if dtype == "FN":
+            if dtype == "GI_ONGOING":  # grade 3 nausea/vomiting/diarrhoea, not resolved at the cut
+                dec = sorted(GI_TERMS)[int(aux.integers(0, len(GI_TERMS)))]
+                bodsys, terms, _w = NONHEME[dec]
+                dlt_ev = AdverseEvent(dec, terms[0], bodsys, 3, on, None, "PROBABLE", False, True)
+            elif dtype == "FN":
                 dlt_ev = AdverseEvent("Febrile neutropenia", HEME["Febrile neutropenia"][1], HEME["Febrile neutropenia"][0],
                                       3, on, on + int(rng.integers(3, 9)), "POSSIBLE", True, True)
             else:
@@ -510,8 +560,10 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         if dlt_ev is not None:
             dlt_ev.dlt = True
             dlt_ev.acn = "DRUG INTERRUPTED"
+        if death is not None:  # early death: nothing starts after it
+            cyc_events = [e for e in cyc_events if e.start <= death]
         # non-PD death (never in cycle 1)
-        if c >= 2 and rng.random() < 0.006:
+        if c >= 2 and death is None and rng.random() < 0.006:
             death = cs + int(rng.integers(0, P.CYCLE_DAYS))
             cause = ("Sepsis", "Cardiac failure")[int(rng.integers(0, 2))]
             bodsys, term = FATAL[cause]
@@ -526,7 +578,8 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             if e.acn == "DOSE NOT CHANGED":
                 e.acn = "DRUG INTERRUPTED"
         got = _dose_cycle(sim, c, cs, dose, float(plan.dose), holds, dlt_ev if c == 1 else None,
-                          c == 1 and esc and plan.esc_missed_dose, min(stop_day, cutoff), "TREATMENT")
+                          c == 1 and esc and plan.esc_missed_dose, min(stop_day, cutoff), "TREATMENT",
+                          hold_day1=c == 1 and scenario == "cfz-held-c1d1")
         if got is not None:
             last_dose_day = got
         cycles_done = c
@@ -620,16 +673,21 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             if death is not None:
                 break
             ms = ms + P.CYCLE_DAYS + (0 if rng.random() < 0.8 else int(rng.integers(1, 6)))
+    nt_on_pd = scenario == "new-therapy-on-assessment" and stop_reason == "PD"
     # ---- death from PD
-    if state["stop"] == "PD" and death is None and rng.random() < 0.35:
+    if state["stop"] == "PD" and death is None and not nt_on_pd and rng.random() < 0.35:
         dday = state["pd_confirm"] + int(rng.integers(15, 200))
         if dday <= cutoff:
             death, death_cause = dday, "PROGRESSIVE DISEASE"
             bodsys, term = FATAL["Disease progression"]
             sim.events.append(AdverseEvent("Disease progression", term, bodsys, 5, dday, dday, "NOT RELATED", True))
-    # ---- new anti-myeloma therapy after PD or after stopping for toxicity (off study)
-    new_therapy = None
-    if stop_reason == "PD" and state["pd_confirm"] is not None and aux.random() < 0.6:
+    # ---- new anti-myeloma therapy after PD or after stopping for toxicity (off study); scenario
+    # new-therapy-on-assessment: on the day of the PD-confirming assessment (or a day-1 visit)
+    if nt_on_pd:
+        new_therapy = state["pd_confirm"]
+    elif new_therapy is not None:
+        pass
+    elif stop_reason == "PD" and state["pd_confirm"] is not None and aux.random() < 0.6:
         new_therapy = state["pd_confirm"] + int(aux.integers(14, 43))
     elif stop_reason == "TOX" and aux.random() < 0.6:
         new_therapy = (last_dose_day or cs) + int(aux.integers(10, 27))  # before the final assessment
@@ -637,6 +695,12 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         new_therapy = None
     if new_therapy is not None:
         _new_therapy_records(sim, new_therapy, aux)
+    if scenario == "ae-ongoing":
+        _ongoing_ae(sim, fd, death, aux)
+    if scenario == "partial-dates":
+        later = [e for e in sim.events if e.start > fd + 27 and e.grade <= 2 and e.decod in NONHEME]
+        if later:
+            later[int(aux.integers(0, len(later)))].partial_start = True
     sim.records += ae_records(plan.usubjid, sim.events, cutoff, rng)
     sim.dm(fd + int(rng.integers(1, 6)), death)
     # ---- truth
@@ -652,7 +716,8 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                                      sim.m0, sim.u0, sim.exc0, sim.unv0, days)
     prob_cov = compute_label_prob(mc_rng, draw_kinetics(mc_rng, sim.cov, mc_replicas), sim.m0, sim.u0, sim.exc0,
                                   sim.unv0, days)
-    truth = _truth_base(sim, prior)
+    truth = _truth_base(sim, prior, base, plan.partners)
+    truth["failed_criteria"] = ";".join(sorted(plan.fails))
     before_nt = [a for a in hist if nt_rel is None or a.day < nt_rel]  # TTP: censored before new therapy
     last_assess = before_nt[-1].day if before_nt else 0
     pd_day = full.pd_day if (full.pd_day is not None and (nt_rel is None or full.pd_day < nt_rel)) else None
@@ -669,7 +734,13 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             end, ev = max(last_assess, ms_rel), 0
         mp = {"maint_start_date": iso(maint_start), "mpfs_days": end - ms_rel + 1, "mpfs_event": ev}
     order = [a.category for a in hist]
+    dlt = compute_dlt(sim.events, fd, c2_start, cutoff) if esc else None
+    is_dlt = bool(dlt and dlt.is_dlt)
+    pd_rule = next((a.reason for a in hist if pd_day is not None and a.day == pd_day and a.category == "PD"), "")
+    saffl = sim.doses_given > 0
     truth.update(
+        saffl=saffl, respevalfl=bool(truth["is_eligible"] and saffl and truth["e6"] == "met"),
+        dlt_rules="; ".join(dlt.rules) if dlt else "", label_cutoff_date=iso(fd + end_c4), pd_rule=pd_rule,
         baseline_b2m=round(b2m_base, 4), baseline_albumin=round(alb_base, 3), baseline_iss=_iss(b2m_base, alb_base),
         baseline_serum_m=base.serum, baseline_urine_m=base.urine, ecog_baseline=sim.ecog,
         responder_prob=round(compute_responder_prob(sim.cov), 6),
@@ -679,7 +750,7 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         early_label_vgpr=int(RANK.get(early.best, -1) >= RANK["VGPR"]),
         true_best_response=full.best, best_unconfirmed_response=full.best_unconfirmed,
         n_assessments=len(hist), assessment_categories=" ".join(order),
-        is_dlt=bool(esc and plan.esc_dlt), dlt_evaluable=bool(esc and (sim.cycle1_given == len(P.CARFILZOMIB_DAYS) or plan.esc_dlt)),
+        is_dlt=is_dlt, dlt_evaluable=bool(esc and (sim.cycle1_given == len(P.CARFILZOMIB_DAYS) or is_dlt)),
         cycle1_doses_given=sim.cycle1_given,
         cycle1_dlt_event=bool(dlt_event),
         first_dose_date=iso(fd), pd_date=iso(fd + pd_day) if pd_day is not None else "",
@@ -716,11 +787,30 @@ def _new_therapy_records(sim: SubjectSim, start: int, aux: np.random.Generator) 
                                                 dose, unit, iso(start), ""]))
 
 
+def _ongoing_ae(sim: SubjectSim, fd: int, death: int | None, aux: np.random.Generator) -> None:
+    """Scenario ae-ongoing: a grade 1-2 AE with no end date (not resolved at the data cut).
+
+    Steps: take a resolved grade 1-2 non-haematologic AE started after cycle 1, or add a grade 2
+    peripheral sensory neuropathy from day 31 (when the subject is alive then); drop its end.
+    """
+    cands = [e for e in sim.events if fd + 27 < e.start <= sim.cutoff and e.grade <= 2 and e.decod in NONHEME
+             and (death is None or e.start < death)]
+    if cands:
+        cands[int(aux.integers(0, len(cands)))].end = None
+        return
+    on = fd + 30
+    if on <= sim.cutoff and (death is None or on < death):
+        bodsys, terms, _w = NONHEME["Peripheral sensory neuropathy"]
+        sim.events.append(AdverseEvent("Peripheral sensory neuropathy", terms[0], bodsys, 2, on, None, "POSSIBLE"))
+
+
 def _dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, holds: list[AdverseEvent],
-                dlt_ev: AdverseEvent | None, non_evaluable: bool, stop_day: int, epoch: str) -> int | None:
+                dlt_ev: AdverseEvent | None, non_evaluable: bool, stop_day: int, epoch: str,
+                hold_day1: bool = False) -> int | None:
     """EX rows of one cycle: carfilzomib on days 1, 2, 8, 9, 15, 16 and partner drugs.
 
-    Held doses are rows with EXDOSE 0 and EXADJ "HELD - ADVERSE EVENT" (or "HELD - OTHER");
+    ``hold_day1`` (scenario cfz-held-c1d1): carfilzomib held on day 1 (HELD - OTHER) while the
+    partner drugs start. Held doses are rows with EXDOSE 0 and EXADJ "HELD - ADVERSE EVENT" (or "HELD - OTHER");
     doses below the assigned level carry EXADJ "REDUCED - ADVERSE EVENT". Doses after
     ``stop_day`` (PD, death, cutoff) are not given and have no row. Returns the last day given.
     """
@@ -735,12 +825,13 @@ def _dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, 
         given = dose
         if any(e.start <= day < e.start + 7 for e in holds) or (dlt_ev is not None and day >= dlt_ev.start):
             given, adj = 0.0, "HELD - ADVERSE EVENT"
-        elif non_evaluable and dd == 16:
+        elif (non_evaluable and dd == 16) or (hold_day1 and dd == 1):
             given, adj = 0.0, "HELD - OTHER"
         elif dose < assigned:
             adj = "REDUCED - ADVERSE EVENT"
         if given > 0:
             last = day
+            sim.doses_given += 1
             if c == 1 and epoch == "TREATMENT":
                 sim.cycle1_given += 1
         sim.records.append(Record("ex", day + int(rng.integers(1, 8)), [
@@ -753,6 +844,7 @@ def _dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, 
         if is_range:
             a, b = cs + days[0] - 1, min(cs + days[1] - 1, stop_day)
             if a <= b:
+                sim.doses_given += 1
                 sim.records.append(Record("ex", b + int(rng.integers(1, 8)), [
                     P.STUDYID, "EX", usub, drug, f"{pdose:g}", unit, freq, route, iso(a), iso(b),
                     f"C{c}D{days[0]}", epoch, ""]))
@@ -761,6 +853,7 @@ def _dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, 
                 day = cs + dd - 1
                 if day > stop_day:
                     break
+                sim.doses_given += 1
                 sim.records.append(Record("ex", day + int(rng.integers(1, 8)), [
                     P.STUDYID, "EX", usub, drug, f"{pdose:g}", unit, freq, route, iso(day), iso(day),
                     f"C{c}D{dd}", epoch, ""]))

@@ -40,10 +40,12 @@ SUBJECT_COLUMNS = (
     "assessment_categories", "is_dlt", "dlt_evaluable", "cycle1_doses_given", "cycle1_dlt_event", "first_dose_date", "last_dose_date",
     "pd_date", "pd_source", "death_date", "death_cause", "ttp_days", "ttp_event", "entered_maintenance",
     "maint_start_date", "mpfs_days", "mpfs_event", "stop_reason", "cycles_started", "new_therapy_date",
+    "scenario", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "is_eligible", "criteria_not_met", "saffl", "respevalfl",
+    "dlt_rules", "label_cutoff_date", "pd_rule",
 )
 ERROR_COLUMNS = ("error_id", "kind", "category", "delivery_id", "file", "line", "column", "value", "usubjid",
                  "description")
-ESCALATION_COLUMNS = ("doselvl", "treated", "dlt_evaluable", "dlts", "decision")
+ESCALATION_COLUMNS = ("doselvl", "treated", "dlt_evaluable", "dlts", "decision", "decision_rule", "is_mtd")
 
 
 def _fmt(v) -> str:
