@@ -75,9 +75,12 @@ def parse_scenarios(text: str | None) -> tuple[frozenset[str], bool]:
 
 
 def compute_fits(scenario: str, partners: tuple[str, ...], imid: bool) -> bool:
-    """Whether a planned expansion subject can carry ``scenario`` (held C1D1 needs a day-1 partner)."""
+    """Whether a planned expansion subject can carry ``scenario``: held C1D1 needs a day-1 partner;
+    bortezomib monotherapy replaces a non-IMiD regimen (the subject stays in group A)."""
     if scenario == "cfz-held-c1d1":
         return bool(DAY1_PARTNERS & set(partners))
+    if scenario == "btz-monotherapy":
+        return not imid
     return True
 
 

@@ -98,15 +98,14 @@ def _demographics(r: np.random.Generator) -> dict:
 
 def _apply_scenario(seed: int, j: int, p: SubjectPlan, name: str) -> SubjectPlan:
     """Plan-level part of a scenario: a waiver fails one criterion (E2, E3, E6, or E5 when the
-    index regimen holds an IMiD); bortezomib monotherapy has no partner drug (E1 fails; group A)."""
+    index regimen holds an IMiD); bortezomib monotherapy has no partner drug (E1 fails; a
+    non-IMiD subject, so the group stays A)."""
     if name == "waiver":
         options = ("E2", "E3", "E6") + (("E5",) if p.imid else ())
         crit = options[int(np.random.default_rng([seed, S.STREAM_SCENARIO, 2, j]).integers(0, len(options)))]
         return replace(p, scenario=name, fails=frozenset({crit}))
-    if name == "btz-monotherapy":
-        mismatch = p.armcd != p.group
-        return replace(p, scenario=name, fails=frozenset({"E1"}), partners=(), imid=False, group="A",
-                       armcd="B" if mismatch else "A")
+    if name == "btz-monotherapy":  # only non-IMiD (group A) subjects are picked
+        return replace(p, scenario=name, fails=frozenset({"E1"}), partners=())
     return replace(p, scenario=name)
 
 
