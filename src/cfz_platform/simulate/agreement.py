@@ -13,7 +13,8 @@ every disagreement. Fields (truth column -> mart column):
 * ``best_response`` -> fct_best_response (enrolled);
 * ``ttp_cnsr``/``ttp_aval``, ``pfsmaint_cnsr``/``pfsmaint_aval`` -> fct_time_to_event (TTP
   for the enrolled; PFSMAINT where either side has a row);
-* ``label_pr``/``label_mr``/``label_vgpr``/``label_cutoff_date`` -> fct_ml_features;
+* ``label_pr``/``label_mr``/``label_vgpr``/``label_cutoff_date`` -> fct_ml_features (the
+  truth's response-evaluable subjects);
 * ``decision``/``is_mtd`` per escalation dose level -> fct_dose_escalation (truth
   ``decision_rule``: escalate, expand_to_6, above_mtd, enrolling).
 """
@@ -139,6 +140,8 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
                                      ("label_vgpr", "early_label_vgpr"), ("label_cutoff_date", "label_cutoff_date"))):
         fa = FieldAgreement(name)
         for u, t in sorted(enrolled.items()):
+            if t["respevalfl"] != "true":  # the label's population: response-evaluable subjects
+                continue
             truth = t[col] if name == "label_cutoff_date" else t[col] == "1"
             fa.add(u, truth, ml[u][i] if u in ml else None)
         out.append(fa)

@@ -116,6 +116,7 @@ class SubjectSim:
         self.events: list[AdverseEvent] = []
         self.cycle1_given = 0  # carfilzomib doses given in cycle 1 (DLT-evaluability)
         self.doses_given = 0  # EX rows with a dose given, any study drug (safety population)
+        self.partners_given: set[str] = set()  # partner drugs with a dose given (E7 reads EX)
         self._traits()
         if plan.scenario == "nadir-above-5":
             self._high_nadir_traits()
@@ -716,9 +717,10 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                                      sim.m0, sim.u0, sim.exc0, sim.unv0, days)
     prob_cov = compute_label_prob(mc_rng, draw_kinetics(mc_rng, sim.cov, mc_replicas), sim.m0, sim.u0, sim.exc0,
                                   sim.unv0, days)
-    truth = _truth_base(sim, prior, base, plan.partners)
+    truth = _truth_base(sim, prior, base, tuple(sorted(sim.partners_given)))
     truth["failed_criteria"] = ";".join(sorted(plan.fails))
-    before_nt = [a for a in hist if nt_rel is None or a.day < nt_rel]  # TTP: censored before new therapy
+    # TTP censoring: the last evaluable (non-NE) assessment before new therapy; none: the first dose
+    before_nt = [a for a in hist if (nt_rel is None or a.day < nt_rel) and a.category != "NE"]
     last_assess = before_nt[-1].day if before_nt else 0
     pd_day = full.pd_day if (full.pd_day is not None and (nt_rel is None or full.pd_day < nt_rel)) else None
     ttp_event = pd_day is not None
@@ -845,6 +847,7 @@ def _dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, 
             a, b = cs + days[0] - 1, min(cs + days[1] - 1, stop_day)
             if a <= b:
                 sim.doses_given += 1
+                sim.partners_given.add(drug)
                 sim.records.append(Record("ex", b + int(rng.integers(1, 8)), [
                     P.STUDYID, "EX", usub, drug, f"{pdose:g}", unit, freq, route, iso(a), iso(b),
                     f"C{c}D{days[0]}", epoch, ""]))
@@ -854,6 +857,7 @@ def _dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, 
                 if day > stop_day:
                     break
                 sim.doses_given += 1
+                sim.partners_given.add(drug)
                 sim.records.append(Record("ex", day + int(rng.integers(1, 8)), [
                     P.STUDYID, "EX", usub, drug, f"{pdose:g}", unit, freq, route, iso(day), iso(day),
                     f"C{c}D{dd}", epoch, ""]))
