@@ -26,6 +26,13 @@ Steps of ``simulate_subject`` (enrolled subject):
    probabilities.
 Missing visits (feed mess) are decided here with a separate generator and treated as visits
 that were not done, so the truth reflects them.
+
+Scenarios (``plan.scenario``, simulate/scenarios.py) hook in where they happen: high-nadir
+kinetics in the traits; partial prior-therapy dates in ``build_prior_therapy``; a cycle-1
+death before C1D8; consent withdrawn before a day-1 visit; new therapy started on a day-1
+assessment (or on the PD-confirming assessment); carfilzomib held on C1D1 in ``_dose_cycle``;
+an ongoing AE (``_ongoing_ae``) and a month-only AE start before the AE rows are written;
+the escalation DLT kind GI_ONGOING (grade-3 GI event with no end date).
 """
 
 from __future__ import annotations
