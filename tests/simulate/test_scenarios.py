@@ -100,6 +100,9 @@ def test_waivers_are_treated_but_not_response_evaluable(sim):
         assert t["is_eligible"] == "false" and t["respevalfl"] == "false"
     crits = {sim.subjects[u]["failed_criteria"] for u in sim.by_scenario["waiver"]}
     assert len(crits) >= 2
+    # no measurable disease (E6): every assessment is NE, so TTP is censored at the first dose
+    e6 = [sim.subjects[u] for u in sim.by_scenario["waiver"] if sim.subjects[u]["failed_criteria"] == "E6"]
+    assert e6 and all((t["true_best_response"], t["ttp_days"], t["ttp_event"]) == ("NE", "1", "0") for t in e6)
 
 
 def test_bortezomib_monotherapy_fails_e1_and_meets_e4_vacuously(sim):
@@ -192,6 +195,21 @@ def test_death_before_the_first_assessment(sim):
         assert _d(t["death_date"]) - _d(t["first_dose_date"]) < 7 and t["death_cause"] == "ADVERSE EVENT"
         assert (t["true_best_response"], t["ttp_days"], t["ttp_event"], t["n_assessments"]) == ("NE", "1", "0", "0")
         assert t["saffl"] == "true"
+
+
+def test_e7_reads_the_partner_drugs_given(sim):
+    """E7 compares the partner drugs actually given (EX, EXDOSE > 0) with the index regimen's: a
+    subject who died before the day-8 doxorubicin of a PLD regimen does not meet it."""
+    given = defaultdict(set)
+    for r in read_domain(sim.landing, "ex"):
+        if r["EXTRT"] != "CARFILZOMIB" and float(r["EXDOSE"]) > 0:
+            given[r["USUBJID"]].add(r["EXTRT"])
+    for u, t in sim.subjects.items():
+        if t["is_screen_failure"] == "true":
+            assert t["e7"] == "not_evaluable"
+            continue
+        index = set(t["index_regimen"].split("+")) - {"BORTEZOMIB"}
+        assert t["e7"] == ("met" if given[u] == index else "not_met"), u
 
 
 def test_consent_withdrawn_leaves_no_later_data(sim):
