@@ -228,11 +228,19 @@ def simulate(
     start_date: str = typer.Option("2024-01-08", help="First enrolment date (ISO). The default trial ends before today, so no record is dated in the future."),
     error_rate: float = typer.Option(0.01, help="Share of records given feed mess."),
     truth: Path | None = typer.Option(None, help="Ground-truth folder (default: OUT/../truth)."),
+    scenarios: str = typer.Option(
+        "default",
+        help="Real-trial shapes to plant. 'default': each at a realistic (low) rate; 'all': every one boosted "
+             "(about 4% of the expansion cohort each, at least 2); 'none': no shape; or a comma-separated list "
+             "of names to boost (the others stay at their realistic rates): waiver, btz-monotherapy, "
+             "cfz-held-c1d1, ae-ongoing, partial-dates, new-therapy-on-assessment, armcd-mismatch, early-death, "
+             "consent-withdrawn, two-early-dlts, nadir-above-5. Which subject got which: truth/study.json."),
 ) -> None:
     """Simulate the trial and write SDTM feed deliveries plus a ground-truth folder."""
     from datetime import date
 
     from cfz_platform.simulate.params import SimConfig
+    from cfz_platform.simulate.scenarios import parse_scenarios
     from cfz_platform.simulate.trial import run_simulation
 
     try:
@@ -241,7 +249,12 @@ def simulate(
         _fail(f"--start-date must be an ISO date (YYYY-MM-DD), got {start_date!r}")
     if patients < 1 or deliveries < 1 or not 0.0 <= error_rate < 1.0:
         _fail("--patients and --deliveries must be >= 1 and --error-rate in [0, 1)")
-    cfg = SimConfig(patients=patients, seed=seed, deliveries=deliveries, start_date=start, error_rate=error_rate)
+    try:
+        boosted, realistic = parse_scenarios(scenarios)
+    except ValueError as exc:
+        _fail(f"--scenarios: {exc}")
+    cfg = SimConfig(patients=patients, seed=seed, deliveries=deliveries, start_date=start, error_rate=error_rate,
+                    scenarios=boosted, realistic_scenarios=realistic)
     summary = run_simulation(cfg, out, truth)
     mtd = f"{summary['mtd']:g} mg/m2" if summary["mtd"] is not None else "not established"
     typer.echo(

@@ -337,7 +337,8 @@ def test_every_imwg_category_and_time_to_event(trial):
 
 
 def test_truth_best_response_recomputed_from_feeds(trial):
-    """Reading the feeds back (latest delivery wins, units converted) gives the truth's best response."""
+    """Reading the feeds back (latest delivery wins, units converted; assessments on or after the
+    start of new anti-myeloma therapy in CM ignored) gives the truth's best response."""
     lb = defaultdict(lambda: defaultdict(dict))
     for r in latest(read_domain(trial.landing, "lb"), ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC")).values():
         key, val = to_standard(r)
@@ -347,10 +348,15 @@ def test_truth_best_response_recomputed_from_feeds(trial):
             lb[r["USUBJID"]][r["LBDTC"]][key] = val
     skel = {(r["USUBJID"], r["RSDTC"]) for r in read_domain(trial.landing, "rs")
             if r["RSTESTCD"] == "SKELSURV" and r["RSSTRESC"] == "PROGRESSION"}
+    new_therapy: dict[str, str] = {}
+    for r in read_domain(trial.landing, "cm"):
+        if r["CMCAT"] == "SUBSEQUENT MYELOMA THERAPY":
+            new_therapy[r["USUBJID"]] = min(new_therapy.get(r["USUBJID"], r["CMSTDTC"]), r["CMSTDTC"])
     checked = 0
     for s in trial.enrolled:
         days = lb[s["usubjid"]]
         fd = s["first_dose_date"]
+        nt = new_therapy.get(s["usubjid"])
 
         def panel(v: dict) -> Panel:
             return Panel(v.get("MPROTEIN/SERUM"), v.get("MPROTEIN/URINE"), v.get("IMFIX/SERUM"),
@@ -360,7 +366,8 @@ def test_truth_best_response_recomputed_from_feeds(trial):
         for d, v in sorted(days.items()):
             if d > fd and "MPROTEIN/SERUM" in v:
                 a.assess((_d(d) - _d(fd)).days, panel(v), (s["usubjid"], d) in skel)
-        assert compute_best_response(a.history).best == s["true_best_response"], s["usubjid"]
+        nt_day = (_d(nt) - _d(fd)).days if nt else None  # assessments on or after new therapy are ignored
+        assert compute_best_response(a.history, new_therapy_day=nt_day).best == s["true_best_response"], s["usubjid"]
         checked += 1
     assert checked == 45
 

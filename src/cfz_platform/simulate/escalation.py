@@ -38,14 +38,16 @@ class EscalationResult:
 
 
 def _treat(outcome: Outcome, level: int, n_evaluable: int, cohort_no: int, budget: int,
-           slots: list[EscalationSlot]) -> tuple[int, int]:
+           slots: list[EscalationSlot], prior_dlts: int = 0) -> tuple[int, int]:
     """Treat subjects at ``level`` until ``n_evaluable`` are evaluable; return (evaluable, dlts).
 
     Steps: enrol one subject at a time (within the budget); ask ``outcome`` for their actual
-    cycle-1 result; a non-evaluable subject does not count and is replaced by the next one.
+    cycle-1 result; a non-evaluable subject does not count and is replaced by the next one;
+    stop as soon as the level holds two DLTs (with ``prior_dlts`` from earlier cohorts): it is
+    above the MTD at once, however few are evaluable (domain.md 5).
     """
     got = dlts = 0
-    while got < n_evaluable and len(slots) < budget:
+    while got < n_evaluable and len(slots) < budget and prior_dlts + dlts < 2:
         evaluable, dlt = outcome(level, len(slots), cohort_no)
         evaluable = evaluable or dlt
         slots.append(EscalationSlot(level, evaluable, dlt, cohort_no, len(slots)))
@@ -61,7 +63,7 @@ def play_3plus3(outcome: Outcome, n_levels: int, budget: int) -> EscalationResul
     Steps:
     1. start at the lowest level; treat 3 evaluable subjects (non-evaluable ones are replaced);
     2. 0/3 DLT: escalate; 1/3: treat 3 more, then <= 1/6 escalates and >= 2/6 exceeds;
-       >= 2/3: the level exceeds the MTD;
+       >= 2/3: the level exceeds the MTD; two DLTs exceed it at once (no more subjects there);
     3. when a level is exceeded, the level below is the MTD if it has >= 6 evaluable with
        <= 1 DLT; with only 3 there, 3 more are treated there first (de-escalation);
     4. at the top level a safe cohort is always expanded to 6; if no level was exceeded the
@@ -82,7 +84,7 @@ def play_3plus3(outcome: Outcome, n_levels: int, budget: int) -> EscalationResul
         g, d = _treat(outcome, level, 3, cohort_no, budget, slots)
         ev[level] += g
         dl[level] += d
-        if g < 3:
+        if g < 3 and dl[level] < 2:
             exhausted = True
             break
         exceeded = False
@@ -91,10 +93,10 @@ def play_3plus3(outcome: Outcome, n_levels: int, budget: int) -> EscalationResul
         elif dl[level] == 1 or level == n_levels - 1:
             if ev[level] < 6:
                 cohort_no += 1
-                g, d = _treat(outcome, level, 3, cohort_no, budget, slots)
+                g, d = _treat(outcome, level, 3, cohort_no, budget, slots, dl[level])
                 ev[level] += g
                 dl[level] += d
-                if g < 3:
+                if g < 3 and dl[level] < 2:
                     exhausted = True
                     break
             exceeded = dl[level] >= 2
@@ -111,10 +113,10 @@ def play_3plus3(outcome: Outcome, n_levels: int, budget: int) -> EscalationResul
         while below >= 0:
             if ev[below] < 6:
                 cohort_no += 1
-                g, d = _treat(outcome, below, 6 - ev[below], cohort_no, budget, slots)
+                g, d = _treat(outcome, below, 6 - ev[below], cohort_no, budget, slots, dl[below])
                 ev[below] += g
                 dl[below] += d
-                if ev[below] < 6:
+                if ev[below] < 6 and dl[below] < 2:
                     exhausted = True
                     break
             if dl[below] <= 1:

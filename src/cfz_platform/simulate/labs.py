@@ -75,9 +75,9 @@ class LabEmitter:
                 t.spec, orres, unit, lo, hi, "", "", "", "", "", visit, iso(day)]
 
     def num(self, key: str, std: float, day: int, visit: str, lag: int) -> float:
-        """Emit a numeric result (capped at the test's physiologic ceiling); return the sent
-        value in the standard unit."""
-        std = min(std, P.LAB_CEILING.get(key, std))
+        """Emit a numeric result (clipped to [0, the test's physiologic ceiling]: every value
+        sent is physically possible); return the sent value in the standard unit."""
+        std = max(0.0, min(std, P.LAB_CEILING.get(key, std)))
         unit = self.units.get(key, P.LAB_TESTS[key].unit)
         orres, lo, hi, back = format_lab(key, std, unit)
         tag = TAG_LB_NUM | (TAG_LB_NONCRIT if key in NONCRITICAL else 0)

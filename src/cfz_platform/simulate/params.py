@@ -141,8 +141,11 @@ LAB_TESTS: dict[str, LabTest] = {
 # Physiologic ceilings (standard unit): a kinetic tail never sends a value above these
 # (serum M-spike is bounded by total protein, ~12 g/dL; immunoglobulins likewise), so a
 # large simulated cohort stays inside the raw gate's physically possible ranges.
+# Marrow plasma cells are a share of all nucleated marrow cells: never above 100% (a packed
+# marrow is ~95-98% plasma cells at most).
 LAB_CEILING: dict[str, float] = {"MPROTEIN/SERUM": 12.0, "IGG": 15000.0, "IGA": 15000.0, "IGM": 15000.0,
-                                 "KLCFR": 10000.0, "LLCFR": 10000.0, "MPROTEIN/URINE": 20000.0}
+                                 "KLCFR": 10000.0, "LLCFR": 10000.0, "MPROTEIN/URINE": 20000.0,
+                                 "PLSCECE": 98.0}
 
 # Alternative units: (unit, factor) with value_in_unit = value_in_standard * factor.
 ALT_UNITS: dict[str, tuple[tuple[str, float], ...]] = {
@@ -213,6 +216,8 @@ class SimConfig:
     screen_fail_share: float = 0.16
     armcd_mismatch_share: float = 0.02
     mc_replicas: int = 400
+    scenarios: frozenset[str] = frozenset()  # boosted scenarios (simulate/scenarios.py)
+    realistic_scenarios: bool = True  # the other scenarios at their realistic rates
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -220,4 +225,5 @@ class SimConfig:
             "patients": self.patients, "seed": self.seed, "deliveries": self.deliveries,
             "start_date": self.start_date.isoformat(), "error_rate": self.error_rate,
             "dose_levels": list(self.dose_levels), "dlt_probs": list(self.dlt_probs),
+            "scenarios": sorted(self.scenarios), "realistic_scenarios": self.realistic_scenarios,
         }

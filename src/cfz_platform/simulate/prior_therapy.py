@@ -25,13 +25,16 @@ PARTNER_DOSE = {"DEXAMETHASONE": (40, "mg"), "METHYLPREDNISOLONE": (100, "mg"),
 
 @dataclass
 class PriorSummary:
-    """What the truth needs to know about the prior therapy."""
+    """What the truth needs to know about the prior therapy (days are ordinals)."""
 
     index_grpid: str
     index_partners: tuple[str, ...]
     index_pd_day: int
     last_bortezomib_day: int
     n_regimens: int
+    bortezomib_doses: list[tuple[int, float]]  # the index regimen's (day, mg/m2)
+    index_pd_text: str  # RSDTC as sent (month-only in the partial-dates scenario)
+    later_regimen: bool  # another regimen started after the index regimen (before consent)
 
 
 def _rs_pd(usubjid: str, grpid: str, day: int, avail: int) -> Record:
@@ -41,7 +44,7 @@ def _rs_pd(usubjid: str, grpid: str, day: int, avail: int) -> Record:
 
 def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
                         partners: tuple[str, ...], fails: frozenset[str], lag: int,
-                        records: list[Record]) -> PriorSummary:
+                        records: list[Record], partial: bool = False) -> PriorSummary:
     """Append CM and RS prior-therapy records; return the index regimen summary.
 
     Steps:
@@ -53,6 +56,10 @@ def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
     3. place 0-2 earlier lines before the index (one of them may contain bortezomib);
     4. write one CM row per bortezomib dose, one per partner drug (synonyms), and one RS PD
        row per regimen linked by CMGRPID.
+    ``partial`` (scenario partial-dates): the index PD is sent month-only (every other such
+    subject with the PD 75-84 days after the last bortezomib dose, so that E3 may depend on
+    the missing day) and an earlier line's CMSTDTC is sent month-only. E2 failures never get
+    an earlier bortezomib line (E2 reads the index regimen).
     """
     avail = consent + lag
     imid = any(p in P.IMIDS for p in partners)
@@ -69,8 +76,11 @@ def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
         index_pd = cursor
     else:
         index_pd = consent - int(rng.integers(10, 90))
+    near_window_end = partial and rng.random() < 0.5
     if "E3" in fails:
         last_dose = index_pd - int(rng.integers(100, 220))
+    elif near_window_end:
+        last_dose = index_pd - int(rng.integers(75, 85))
     else:
         last_dose = index_pd - int(rng.integers(0, 70))
     n_cyc = int(rng.integers(2, 9))
@@ -95,7 +105,7 @@ def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
     for _ in range(int(rng.integers(0, 3))):
         e_end = cursor
         e_start = e_end - int(rng.integers(90, 300))
-        if rng.random() < 0.2 and "E1" not in fails:
+        if rng.random() < 0.2 and "E1" not in fails and "E2" not in fails:
             edoses = [(e_start + c * 21 + d, 1.3) for c in range(3) for d in (0, 3, 7, 10)]
             regimens.append((("MELPHALAN", "PREDNISONE"), True, edoses[0][0], edoses[-1][0],
                              min(edoses[-1][0] + int(rng.integers(20, 200)), e_end), edoses))
@@ -105,9 +115,13 @@ def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
     regimens.sort(key=lambda r: r[2])
     syn = {d: s[int(rng.integers(0, len(s)))] for d, s in P.CM_SYNONYMS.items()}
     index_id = ""
+    index_pd_text = iso(index_pd)
+    index_start = doses[0][0]
+    partial_cm_done = False
     for i, (drugs, _has_btz, start, end, pd_day, bdoses) in enumerate(regimens, start=1):
         grp = f"REG{i}"
-        if bdoses is doses:
+        is_index = bdoses is doses
+        if is_index:
             index_id = grp
         for day, lv in bdoses:
             records.append(Record("cm", avail, [P.STUDYID, "CM", usubjid, syn["BORTEZOMIB"], CAT, grp,
@@ -115,10 +129,17 @@ def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
         for drug in drugs:
             name = syn.get(drug, drug)
             dose, unit = PARTNER_DOSE.get(drug, ("", ""))
+            st = iso(start)
+            if partial and not is_index and not bdoses and start < index_start and not partial_cm_done:
+                st, partial_cm_done = st[:7], True  # an earlier line's start, month-only
             records.append(Record("cm", avail, [P.STUDYID, "CM", usubjid, name, CAT, grp, str(dose), unit,
-                                                iso(start), iso(end)], TAG_PARTIAL_END))
-        records.append(_rs_pd(usubjid, grp, pd_day, avail))
-    return PriorSummary(index_id, partners, index_pd, last_dose, len(regimens))
+                                                st, iso(end)], 0 if len(st) == 7 else TAG_PARTIAL_END))
+        rs = _rs_pd(usubjid, grp, pd_day, avail)
+        if is_index and partial:
+            rs.row[-1] = index_pd_text = iso(pd_day)[:7]
+        records.append(rs)
+    later = any(r[2] > index_start for r in regimens if r[5] is not doses)
+    return PriorSummary(index_id, partners, index_pd, last_dose, len(regimens), list(doses), index_pd_text, later)
 
 
 def EARLIER_CHOICE(rng: np.random.Generator, imid_ok: bool = True) -> tuple[str, ...]:  # noqa: N802

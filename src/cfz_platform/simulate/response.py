@@ -10,8 +10,9 @@ Operational choices (where domain.md leaves room), all applied to standard units
 * an assessment = every post-baseline date with a myeloma panel (C1D8, C1D15, CnD1 n>=2,
   EOT, maintenance CnD1 n>=2); a skeletal survey with PROGRESSION on that date is PD;
 * PD: >= 25% and the absolute rise over the nadir (lowest value so far, baseline included)
-  in a measurable driver; serum rise >= 0.5 g/dL (1.0 when nadir >= 5); urine >= 200;
-  dFLC > 10 mg/dL (FLC driver only);
+  in a measurable driver; serum rise >= 0.5 g/dL; urine >= 200; dFLC > 10 mg/dL (FLC
+  driver only); and, with a serum nadir >= 5 g/dL, a serum rise >= 1.0 g/dL even below 25%
+  (Rajkumar 2011; domain.md 4);
 * CR: serum and urine immunofixation negative and a post-baseline marrow dated on or before
   the assessment with BMPC < 5%; sCR: CR with a kappa/lambda ratio in [0.26, 1.65]; both
   IFE negative but no such marrow: VGPR ("no post-baseline marrow");
@@ -23,8 +24,10 @@ Operational choices (where domain.md leaves room), all applied to standard units
 * MR: serum M down >= 25% (serum measurable) and urine M down >= 50% (urine measurable);
   no MR or VGPR for FLC/BMPC drivers (except the IFE-negative VGPR above);
 * NE: a measurable driver's value is missing;
+* new anti-myeloma therapy: an assessment dated on or after its start is ignored everywhere
+  (confirmation of a response or of PD, best response, TTP);
 * confirmation: two consecutive non-NE assessments confirm the lower of their two
-  categories when it is >= MR and no new anti-myeloma therapy started before the second; PD by M-protein needs two consecutive PD assessments (date
+  categories when it is >= MR; PD by M-protein needs two consecutive PD assessments (date
   = the first), PD by imaging needs none; assessments after confirmed PD are ignored;
 * best overall response: best confirmed category; else SD when any assessment before PD
   was SD or better (an unconfirmed response counts as SD); else PD when confirmed; else NE.
@@ -118,8 +121,12 @@ class ImwgAssessor:
         dflc = self._dflc(p)
         if self.driver == "SU":
             if self.serum_meas and p.serum is not None and ns is not None:
-                need = 1.0 if ns >= 5.0 else 0.5
-                if p.serum >= 1.25 * ns and p.serum - ns >= need:
+                if ns >= 5.0 and p.serum - ns >= 1.0:
+                    reason = "serum M rise >= 1.0 g/dL from a nadir >= 5 g/dL"
+                    if p.serum < 1.25 * ns:
+                        reason += " (below 25%)"
+                    return Assessment(day, "PD", "mprotein", reason)
+                if p.serum >= 1.25 * ns and p.serum - ns >= 0.5:
                     return Assessment(day, "PD", "mprotein", "serum M rise from nadir")
             if (self.urine_meas and p.urine is not None and nu is not None
                     and p.urine >= 1.25 * nu and p.urine - nu >= 200.0):
@@ -194,14 +201,16 @@ def compute_best_response(history: list[Assessment], until_day: int | None = Non
     """Best confirmed response from assessments in date order.
 
     Steps:
-    1. keep non-NE assessments (dated <= until_day when given);
+    1. keep non-NE assessments dated before ``new_therapy_day`` (when given; an assessment
+       on or after the start of new anti-myeloma therapy is ignored) and <= until_day;
     2. find confirmed PD: imaging PD at once, M-protein PD when the next one is PD too
        (date = the first); drop assessments after the confirming one;
     3. for each consecutive pair before PD, the lower category is confirmed when >= MR and
-       no new anti-myeloma therapy started before the second one (``new_therapy_day``);
+       both are before the new therapy (step 1);
     4. best = best confirmed; else SD if any SD-or-better; else PD if confirmed; else NE.
     """
-    seq = [a for a in history if a.category != "NE" and (until_day is None or a.day <= until_day)]
+    seq = [a for a in history if a.category != "NE" and (until_day is None or a.day <= until_day)
+           and (new_therapy_day is None or a.day < new_therapy_day)]
     pd_idx = None
     pd_confirm = None
     pd_source = ""
@@ -218,8 +227,6 @@ def compute_best_response(history: list[Assessment], until_day: int | None = Non
     best_rank = -1
     confirmed_days = []
     for a, b in zip(pre, pre[1:], strict=False):
-        if new_therapy_day is not None and b.day > new_therapy_day:
-            continue
         r = min(RANK[a.category], RANK[b.category])
         if r >= RANK["MR"]:
             confirmed_days.append(a.day)

@@ -76,6 +76,7 @@ class AdverseEvent:
     dlt: bool = False
     acn: str = "DOSE NOT CHANGED"
     protect_dates: bool = False  # keep full dates (cycle-1 escalation window)
+    partial_start: bool = False  # AESTDTC sent month-only (scenario partial-dates)
 
     @property
     def related(self) -> bool:
@@ -127,7 +128,8 @@ def ae_records(usubjid: str, events: list[AdverseEvent], cutoff: int, rng: np.ra
         avail = min(base + int(rng.integers(3, P.MAX_LAG_DAYS + 1)), cutoff + P.MAX_LAG_DAYS)
         row = [P.STUDYID, "AE", usubjid, str(i), e.term, e.decod, e.bodsys, str(e.grade),
                "Y" if (e.ser or e.grade >= 4) else "N", e.rel, e.acn, out, "Y" if e.dlt else "N",
-               iso(e.start), iso(end) if end is not None else ""]
-        tag = TAG_PARTIAL_END if (end is not None and not e.protect_dates and e.grade < 5) else 0
+               iso(e.start)[:7] if e.partial_start else iso(e.start), iso(end) if end is not None else ""]
+        tag = TAG_PARTIAL_END if (end is not None and not e.protect_dates and e.grade < 5
+                                  and not e.partial_start) else 0
         rows.append(Record("ae", avail, row, tag))
     return rows

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cfz_platform.simulate import params as P
+from cfz_platform.simulate import scenarios as S
 from cfz_platform.simulate.escalation import EscalationResult, play_3plus3
 
 SF_CRITERIA = ("E1", "E2", "E3", "E4", "E5", "E6")
@@ -65,6 +66,7 @@ class SubjectPlan:
     race: str
     rng_key: tuple[int, int] = (0, 0)
     esc_dlt_kind: str = ""  # escalation DLT subjects: which DLT rule their cycle-1 event meets
+    scenario: str = ""  # a real-trial shape planted on this subject (simulate/scenarios.py)
 
 
 #: simulate a planned escalation subject; return the carfilzomib doses given in cycle 1
@@ -94,6 +96,19 @@ def _demographics(r: np.random.Generator) -> dict:
             "race": str(r.choice(["WHITE", "BLACK OR AFRICAN AMERICAN", "ASIAN", "OTHER"], p=[.72, .16, .08, .04]))}
 
 
+def _apply_scenario(seed: int, j: int, p: SubjectPlan, name: str) -> SubjectPlan:
+    """Plan-level part of a scenario: a waiver fails one criterion (E2, E3, E6, or E5 when the
+    index regimen holds an IMiD); bortezomib monotherapy has no partner drug (E1 fails; a
+    non-IMiD subject, so the group stays A)."""
+    if name == "waiver":
+        options = ("E2", "E3", "E6") + (("E5",) if p.imid else ())
+        crit = options[int(np.random.default_rng([seed, S.STREAM_SCENARIO, 2, j]).integers(0, len(options)))]
+        return replace(p, scenario=name, fails=frozenset({crit}))
+    if name == "btz-monotherapy":  # only non-IMiD (group A) subjects are picked
+        return replace(p, scenario=name, fails=frozenset({"E1"}), partners=())
+    return replace(p, scenario=name)
+
+
 def plan_trial(cfg: P.SimConfig, probe: Probe | None = None) -> TrialPlan:
     """Build the enrolment plan (see the module docstring for the steps).
 
@@ -105,18 +120,23 @@ def plan_trial(cfg: P.SimConfig, probe: Probe | None = None) -> TrialPlan:
     n_a = int(round(2 * n / 3))
     groups = np.array(["A"] * n_a + ["B"] * (n - n_a))
     rng.shuffle(groups)
-    n_mis = int(round(n * cfg.armcd_mismatch_share)) if n >= 20 else 0
+    share = S.BOOSTED_ARMCD_SHARE if "armcd-mismatch" in cfg.scenarios else cfg.armcd_mismatch_share
+    n_mis = int(round(n * share)) if n >= 20 else 0
     n_mis = max(n_mis, 1) if n >= 20 else 0
     mismatch = set(rng.choice(n, n_mis, replace=False).tolist()) if n_mis else set()
     start = cfg.start_date.toordinal() + 21
     esc_plans: list[SubjectPlan] = []
     cohorts: dict[int, list[int]] = {}  # cohort number -> first doses so far
     next_start = [start]
+    dlt_kinds = (("GI_ONGOING",) + DLT_KINDS) if "ae-ongoing" in cfg.scenarios else DLT_KINDS
+    two_dlt_level = min(2, len(cfg.dose_levels) - 1) if "two-early-dlts" in cfg.scenarios else None
 
     def outcome(level: int, slot_no: int, cohort_no: int) -> tuple[bool, bool]:
         r = np.random.default_rng([cfg.seed, ESCALATION_DRAWS, slot_no])
         dlt = bool(r.random() < cfg.dlt_probs[level])
         missed = (not dlt) and bool(r.random() < P.NON_EVALUABLE_PROB)
+        if level == two_dlt_level and sum(p.dose_level_index == level for p in esc_plans) < 2:
+            dlt, missed = True, False  # scenario two-early-dlts: the level's first two subjects
         if cohort_no not in cohorts:
             if cohorts:
                 last = cohorts[max(cohorts)]
@@ -132,7 +152,8 @@ def plan_trial(cfg: P.SimConfig, probe: Probe | None = None) -> TrialPlan:
                            cfg.dose_levels[level], level, "ESCALATION", missed, dlt, frozenset(),
                            who["sex"], who["age"], who["race"], (STREAM_ESCALATION, slot_no))
         if dlt:
-            plan = replace(plan, esc_dlt_kind=DLT_KINDS[sum(p.esc_dlt for p in esc_plans) % len(DLT_KINDS)])
+            plan = replace(plan, esc_dlt_kind=dlt_kinds[sum(p.esc_dlt for p in esc_plans) % len(dlt_kinds)],
+                           scenario="two-early-dlts" if level == two_dlt_level else "")
         esc_plans.append(plan)
         if probe is None:
             return dlt or not missed, dlt
@@ -144,15 +165,19 @@ def plan_trial(cfg: P.SimConfig, probe: Probe | None = None) -> TrialPlan:
     exp_start = (max(p.first_dose for p in esc_plans) + 35) if esc_plans else start
     span = int(np.clip(n_exp * 6, 30, 240))
     exp_days = np.sort(exp_start + rng.integers(0, span, n_exp)) if n_exp > 0 else np.array([], int)
+    exp_plans: list[SubjectPlan] = []
     for j, d in enumerate(exp_days):
         i = len(esc.slots) + j
         g = str(groups[i])
         r = np.random.default_rng([cfg.seed, 5, j])
         who = _person(r, g, i in mismatch, int(d))
         lvl = esc.expansion_level
-        plans.append(SubjectPlan(0, "", "", who["site"], who["consent"], int(d), who["armcd"], g, who["partners"],
-                                 g == "B", cfg.dose_levels[lvl], lvl, "EXPANSION", False, False, frozenset(),
-                                 who["sex"], who["age"], who["race"], (STREAM_EXPANSION, j)))
+        exp_plans.append(SubjectPlan(0, "", "", who["site"], who["consent"], int(d), who["armcd"], g,
+                                     who["partners"], g == "B", cfg.dose_levels[lvl], lvl, "EXPANSION", False, False,
+                                     frozenset(), who["sex"], who["age"], who["race"], (STREAM_EXPANSION, j)))
+    picks = S.assign_scenarios(cfg.seed, [(p.partners, p.imid) for p in exp_plans], cfg.scenarios,
+                               cfg.realistic_scenarios)
+    plans += [_apply_scenario(cfg.seed, j, p, name) for j, (p, name) in enumerate(zip(exp_plans, picks, strict=True))]
     # screen failures
     n_sf = int(round(n * cfg.screen_fail_share)) + (1 if n >= 10 else 0)
     lo = min((p.consent for p in plans), default=start)

@@ -25,6 +25,7 @@ import numpy as np
 from cfz_platform.simulate import params as P
 from cfz_platform.simulate.course import simulate_screen_failure, simulate_subject
 from cfz_platform.simulate.mess import apply_mess
+from cfz_platform.simulate.scenarios import SCENARIOS
 from cfz_platform.simulate.subjects import SubjectPlan, plan_trial
 from cfz_platform.simulate.truth import (
     ERROR_COLUMNS,
@@ -33,6 +34,7 @@ from cfz_platform.simulate.truth import (
     write_csv,
     write_study,
 )
+from cfz_platform.simulate.truth_rules import compute_escalation
 from cfz_platform.simulate.writer import DeliveryWriter
 
 DELIVERY_RE = re.compile(r"^\d{8}T\d{6}$")
@@ -107,8 +109,19 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
     for i, e in enumerate(errors, start=1):
         e["error_id"] = f"E{i:06d}"
     esc = plan.escalation
-    esc_rows = [{"doselvl": f"{cfg.dose_levels[r['level_index']]:g}", **{k: r[k] for k in ESCALATION_COLUMNS[1:]}}
-                for r in esc.per_level]
+    by_rule, mtd_rule = compute_escalation(truths)
+    rule = {r["level"]: r for r in by_rule}
+    esc_rows = []
+    for r in esc.per_level:
+        lv = cfg.dose_levels[r["level_index"]]
+        got = rule.get(lv)
+        if got is not None:  # the counts by rule from the subjects' truth (they match the 3+3 play)
+            assert (got["treated"], got["dlt_evaluable"], got["dlts"]) == (r["treated"], r["dlt_evaluable"], r["dlts"]), \
+                (lv, got, r)
+        esc_rows.append({"doselvl": f"{lv:g}", "treated": r["treated"], "dlt_evaluable": r["dlt_evaluable"],
+                         "dlts": r["dlts"], "decision": r["decision"],
+                         "decision_rule": got["decision_rule"] if got else "not_tested",
+                         "is_mtd": mtd_rule == lv})
     mtd = cfg.dose_levels[esc.mtd_level] if esc.mtd_level is not None else None
     write_csv(truth_dir / "subjects.csv", SUBJECT_COLUMNS, truths)
     write_csv(truth_dir / "dose_escalation.csv", ESCALATION_COLUMNS, esc_rows)
@@ -121,6 +134,9 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
         "enrolled": len(enrolled), "screen_failures": len(plan.subjects) - len(enrolled),
         "vendor_lbtestcd_aliases": P.VENDOR_ALIASES,
         "held_dose_convention": "EX row with EXDOSE 0 and EXADJ 'HELD - ADVERSE EVENT' or 'HELD - OTHER'",
+        "mtd_by_rule": mtd_rule,
+        "scenario_subjects": {name: sorted(t["usubjid"] for t in truths if (t.get("scenario") == name or (
+            name == "armcd-mismatch" and not t["is_screen_failure"] and t["armcd"] != t["group"]))) for name in SCENARIOS},
     })
     return {"rows": writer.rows_written, "subjects": len(plan.subjects), "enrolled": len(enrolled),
             "errors": len(errors), "deliveries": ids, "mtd": mtd, "seconds": time.perf_counter() - t0,
