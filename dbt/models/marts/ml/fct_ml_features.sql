@@ -11,9 +11,13 @@
     3. kinetics on that parameter: % change from baseline at the result nearest to C1D8 and
        C1D15 (within +/- ml_kinetic_window_days, never after as_of_date), and the least-squares
        slope of ln(value) against study day over days 1-15 (baseline placed on day 1).
-    4. labels: best confirmed category (fct_response_assessments.confirmed_category, the
-       category met by this and the next assessment) among assessments dated on or before
-       the end of cycle ml_label_cycles (first_dose_date + cycles*28 - 1): >= PR / MR / VGPR.
+    4. labels (domain.md 7): the best confirmed category (fct_response_assessments.
+       confirmed_category, the category met by this and the next non-NE assessment) reached
+       by the end of cycle ml_label_cycles, label_cutoff_date = first_dose_date +
+       ml_label_cycles * cycle_length_days - 1 (study day 112 by default): a confirmed
+       response counts only when the response AND the assessment that confirms it
+       (confirming_assessment_date) are both dated on or before the cut-off; a response
+       confirmed only by a later assessment does not. >= PR / MR / VGPR.
 -#}
 
 with
@@ -185,7 +189,9 @@ labels as (
     select
         e.usubjid,
         coalesce(max({{ response_rank('ra.confirmed_category') }}) filter (
-            where ra.assessment_date <= e.label_cutoff_date), 0)
+            where ra.assessment_date <= e.label_cutoff_date
+              and ({{ response_rank('ra.confirmed_category') }} < {{ response_rank("'MR'") }}
+                   or ra.confirming_assessment_date <= e.label_cutoff_date)), 0)
             as best_rank_by_cutoff
     from evaluable as e
     left join response_assessments as ra on ra.usubjid = e.usubjid
