@@ -13,8 +13,10 @@
        slope of ln(value) against study day over days 1-15 (baseline placed on day 1).
     4. labels (domain.md 7): the best confirmed category (fct_response_assessments.
        confirmed_category, the category met by this and the next non-NE assessment) reached
-       by the end of cycle ml_label_cycles, label_cutoff_date = first_dose_date +
-       ml_label_cycles * cycle_length_days - 1 (study day 112 by default): a confirmed
+       by the end of cycle ml_label_cycles: label_cutoff_date = the end of that cycle in
+       fct_cycles (its day-1 date + cycle_length_days - 1, domain.md 3, so a delayed cycle 4
+       ends later), or, for a subject who never started it, first_dose_date +
+       ml_label_cycles * cycle_length_days - 1 (study day 112 by default). A confirmed
        response counts only when the response AND the assessment that confirms it
        (confirming_assessment_date) are both dated on or before the cut-off; a response
        confirmed only by a later assessment does not. >= PR / MR / VGPR.
@@ -48,6 +50,12 @@ response_assessments as (
     select * from {{ ref('fct_response_assessments') }}
 ),
 
+label_cycle as (
+    select usubjid, cycle_end_date
+    from {{ ref('fct_cycles') }}
+    where cycle = {{ var('ml_label_cycles') }}
+),
+
 evaluable as (
     select
         s.usubjid,
@@ -55,7 +63,7 @@ evaluable as (
         s.doselvl as dose_level,
         s.first_dose_date,
         (s.first_dose_date + ({{ var('ml_as_of_study_day') }} - 1))::date as as_of_date,
-        (s.first_dose_date
+        coalesce(lc.cycle_end_date, s.first_dose_date
             + ({{ var('ml_label_cycles') }} * {{ var('cycle_length_days') }} - 1))::date
             as label_cutoff_date,
         s.baseline_b2m,
@@ -67,6 +75,7 @@ evaluable as (
         s.measurable_disease_type,
         s.involved_chain
     from subjects as s
+    left join label_cycle as lc on lc.usubjid = s.usubjid
     where s.respevalfl
       and s.first_dose_date is not null
 ),
