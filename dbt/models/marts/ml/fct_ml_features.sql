@@ -13,10 +13,11 @@
        slope of ln(value) against study day over days 1-15 (baseline placed on day 1).
     4. labels (domain.md 7): the best confirmed category (fct_response_assessments.
        confirmed_category, the category met by this and the next non-NE assessment) reached
-       by the end of cycle ml_label_cycles: label_cutoff_date = the end of that cycle in
-       fct_cycles (its day-1 date + cycle_length_days - 1, domain.md 3, so a delayed cycle 4
-       ends later), or, for a subject who never started it, first_dose_date +
-       ml_label_cycles * cycle_length_days - 1 (study day 112 by default). A confirmed
+       by the end of cycle ml_label_cycles (L = 4): label_cutoff_date = day 1 of cycle L +
+       cycle_length_days - 1 (domain.md 3, so a delayed cycle 4 ends later). Day 1 of cycle L
+       is its start in fct_cycles; for a subject who stopped earlier it is projected from the
+       latest cycle n < L that started: its day 1 + (L - n) * cycle_length_days (without any
+       cycle: first_dose_date + (L - 1) * cycle_length_days, study day 112 the end). A confirmed
        response counts only when the response AND the assessment that confirms it
        (confirming_assessment_date) are both dated on or before the cut-off; a response
        confirmed only by a later assessment does not. >= PR / MR / VGPR.
@@ -51,9 +52,14 @@ response_assessments as (
 ),
 
 label_cycle as (
-    select usubjid, cycle_end_date
+    -- the latest cycle up to ml_label_cycles that started, projected to the end of that cycle
+    select distinct on (usubjid)
+        usubjid,
+        (cycle_start_date + ({{ var('ml_label_cycles') }} - cycle + 1) * {{ var('cycle_length_days') }} - 1)::date
+            as label_cutoff_date
     from {{ ref('fct_cycles') }}
-    where cycle = {{ var('ml_label_cycles') }}
+    where cycle <= {{ var('ml_label_cycles') }} and cycle_start_date is not null
+    order by usubjid, cycle desc
 ),
 
 evaluable as (
@@ -63,7 +69,7 @@ evaluable as (
         s.doselvl as dose_level,
         s.first_dose_date,
         (s.first_dose_date + ({{ var('ml_as_of_study_day') }} - 1))::date as as_of_date,
-        coalesce(lc.cycle_end_date, s.first_dose_date
+        coalesce(lc.label_cutoff_date, s.first_dose_date
             + ({{ var('ml_label_cycles') }} * {{ var('cycle_length_days') }} - 1))::date
             as label_cutoff_date,
         s.baseline_b2m,
