@@ -15,9 +15,10 @@
        confirmed_category, the category met by this and the next non-NE assessment) reached
        by the end of cycle ml_label_cycles (L = 4): label_cutoff_date = day 1 of cycle L +
        cycle_length_days - 1 (domain.md 3, so a delayed cycle 4 ends later). Day 1 of cycle L
-       is its start in fct_cycles; for a subject who stopped earlier it is projected from the
-       latest cycle n < L that started: its day 1 + (L - n) * cycle_length_days (without any
-       cycle: first_dose_date + (L - 1) * cycle_length_days, study day 112 the end). A confirmed
+       is its start in fct_cycles (the C4D1 dose); without a cycle-L dose, the date of the
+       CLD1 visit (the earliest lab or RS record with VISIT 'C4D1', e.g. the response panel
+       of a subject found progressing there); without either, first_dose_date +
+       (L - 1) * cycle_length_days (the end is study day 112). A confirmed
        response counts only when the response AND the assessment that confirms it
        (confirming_assessment_date) are both dated on or before the cut-off; a response
        confirmed only by a later assessment does not. >= PR / MR / VGPR.
@@ -51,15 +52,28 @@ response_assessments as (
     select * from {{ ref('fct_response_assessments') }}
 ),
 
+label_cycle_visits as (
+    -- day 1 of cycle ml_label_cycles: its dose (fct_cycles), else its day-1 visit in LB / RS
+    select usubjid, cycle_start_date as day1, 1 as priority
+    from {{ ref('fct_cycles') }}
+    where cycle = {{ var('ml_label_cycles') }}
+    union all
+    select usubjid, lbdt, 2
+    from {{ ref('stg_sdtm__lb') }}
+    where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1'
+    union all
+    select usubjid, rsdt, 2
+    from {{ ref('stg_sdtm__rs') }}
+    where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1'
+),
+
 label_cycle as (
-    -- the latest cycle up to ml_label_cycles that started, projected to the end of that cycle
     select distinct on (usubjid)
         usubjid,
-        (cycle_start_date + ({{ var('ml_label_cycles') }} - cycle + 1) * {{ var('cycle_length_days') }} - 1)::date
-            as label_cutoff_date
-    from {{ ref('fct_cycles') }}
-    where cycle <= {{ var('ml_label_cycles') }} and cycle_start_date is not null
-    order by usubjid, cycle desc
+        (day1 + {{ var('cycle_length_days') }} - 1)::date as label_cutoff_date
+    from label_cycle_visits
+    where day1 is not null
+    order by usubjid, priority, day1
 ),
 
 evaluable as (
