@@ -72,7 +72,8 @@ def _in_population(rows: list[dict]) -> list[dict]:
 
 
 def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[dict] | None,
-                          group_source: str | None = None) -> EndpointTables:
+                          group_source: str | None = None,
+                          response_population: tuple[str, str | None] = RESPONSE_POPULATION) -> EndpointTables:
     """Compute every endpoint row and KM curve row from plain records.
 
     Steps:
@@ -83,7 +84,8 @@ def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[di
     3. per time-to-event parameter and subgroup: KM median with log-log 95% CI, events,
        censored; the curve rows for plotting;
     4. MTD and DLT count (DLT-evaluable subjects) from the dose-escalation mart when it exists;
-    5. every row names its analysis population and flag, and for group rows the group source.
+    5. every row names its analysis population and flag (``response_population`` for the
+       response and time-to-event rows), and for group rows the group source.
     """
     endpoints: list[tuple] = []
     curves: list[tuple] = []
@@ -101,12 +103,12 @@ def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[di
             x = sum(1 for r in rows if r[key])
             p, lo, hi = compute_clopper_pearson(x, n)
             endpoints.append((endpoint, pop, n, x, None, None, p, lo, hi, "proportion",
-                              "Clopper-Pearson exact 95% CI", label, *tag(pop, RESPONSE_POPULATION)))
+                              "Clopper-Pearson exact 95% CI", label, *tag(pop, response_population)))
         for cat in RESPONSE_ORDER:
             x = sum(1 for r in rows if r["best_response"] == cat)
             endpoints.append((f"BOR_{cat.upper()}", pop, n, x, None, None, (x / n) if n else None, None, None,
                               "proportion", "count", f"subjects with best confirmed response {cat}",
-                              *tag(pop, RESPONSE_POPULATION)))
+                              *tag(pop, response_population)))
     for param in TTE_PARAMS:
         prow = [r for r in tte if r["paramcd"] == param]
         for pop, rows in _populations(prow).items():
@@ -115,7 +117,7 @@ def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[di
             endpoints.append((f"MEDIAN_{param}", pop, km.n_subjects, None, km.total_events,
                               km.n_subjects - km.total_events, km.median, km.median_lower, km.median_upper,
                               "days", "Kaplan-Meier, Greenwood variance, log-log 95% CI (Brookmeyer-Crowley)", note,
-                              *tag(pop, RESPONSE_POPULATION)))
+                              *tag(pop, response_population)))
             for i, t in enumerate(km.time):
                 curves.append((param, pop, t, km.n_at_risk[i], km.n_events[i], km.n_censored[i],
                                km.survival[i], km.ci_lower[i], km.ci_upper[i]))
@@ -176,7 +178,7 @@ def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> Endpoi
         tte = _fetch(conn, sql.SQL(
             "select usubjid, null::text as grp, paramcd, aval::float8 as aval, cnsr "
             "from {}.fct_time_to_event order by 1, 3").format(s))
-        return _write(conn, marts_schema, best, tte, None)
+        return _write(conn, marts_schema, best, tte, None, ("all treated subjects (no dim_subject)", None))
     cols = _columns(conn, marts_schema, "dim_subject")
     grp = sql.Identifier("analysis_group" if "analysis_group" in cols else "group")
     group_source = None
@@ -196,12 +198,13 @@ def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> Endpoi
 
 
 def _write(conn: psycopg.Connection, marts_schema: str, best: list[dict], tte: list[dict],
-           group_source: str | None) -> EndpointTables:
+           group_source: str | None,
+           response_population: tuple[str, str | None] = RESPONSE_POPULATION) -> EndpointTables:
     s = sql.Identifier(marts_schema)
     escalation = None
     if _table_exists(conn, marts_schema, "fct_dose_escalation"):
         escalation = _fetch(conn, sql.SQL("select * from {}.fct_dose_escalation").format(s))
-    tables = compute_endpoint_rows(best, tte, escalation, group_source)
+    tables = compute_endpoint_rows(best, tte, escalation, group_source, response_population)
     with conn.transaction():
         _replace_table(conn, marts_schema, "rpt_study_endpoints", ENDPOINT_COLUMNS, tables.endpoints)
         _replace_table(conn, marts_schema, "rpt_survival_curves", CURVE_COLUMNS, tables.curves)
