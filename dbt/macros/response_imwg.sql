@@ -12,6 +12,17 @@
     end
 {%- endmacro %}
 
+{#-
+  THE new-therapy boundary (domain.md 4: one rule, one place). An assessment dated on or after
+  the start of new anti-myeloma therapy is ignored everywhere: for confirming a response, for
+  confirming PD, for best response, for TTP/PFS/DOR and for the early-response label.
+  Every model and macro that needs it calls this macro; nothing else compares assessment
+  dates with new_therapy_date.
+-#}
+{% macro before_new_therapy(assessment_date, new_therapy_date) -%}
+    ({{ new_therapy_date }} is null or {{ assessment_date }} < {{ new_therapy_date }})
+{%- endmacro %}
+
 {#- The category of a rank (inverse of response_rank). -#}
 {% macro response_of_rank(rank) -%}
     (array['NE', 'PD', 'SD', 'MR', 'PR', 'VGPR', 'CR', 'sCR'])[({{ rank }}) + 1]
@@ -23,16 +34,18 @@
   pd_by_imaging (bool), pd_death_confirms (bool: death from PD follows this assessment),
   new_therapy_date (date, null when none).
   Steps:
-    1. drop NE assessments and find each one's next non-NE assessment (date, category);
+    1. drop NE assessments and those dated on or after new anti-myeloma therapy
+       (before_new_therapy); find each remaining one's next non-NE assessment (date,
+       category), so an assessment on or after the new therapy's start never confirms;
     2. a response (MR or better) is confirmed at the lower of its own and the next category
-       when the next one is MR or better and no new therapy started before the next one;
-       otherwise (next SD, PD, none, or after new therapy) it counts as SD;
+       when the next one is MR or better; otherwise (next SD, PD or none) it counts as SD;
     3. SD needs no confirmation;
     4. PD is confirmed by imaging, by a next assessment that is PD, or by death from PD;
        an unconfirmed PD counts as NE; the PD date is this (the first) assessment's date;
-    5. NE assessments are added back unchanged.
+    5. NE assessments and assessments on or after new therapy are added back as NE
+       (after_new_therapy tells the latter apart).
   Output: the input columns plus next_assessment_date, next_category, confirmed_category,
-  is_confirmed (the category stands as assessed).
+  is_confirmed (the category stands as assessed), after_new_therapy.
 -#}
 {% macro imwg_confirm_responses(relation) -%}
     with evaluable as (
@@ -41,7 +54,7 @@
             lead(r.category) over w as next_category,
             lead(r.assessment_date) over w as next_assessment_date
         from {{ relation }} r
-        where r.category <> 'NE'
+        where r.category <> 'NE' and {{ before_new_therapy('r.assessment_date', 'r.new_therapy_date') }}
         window w as (partition by r.usubjid order by r.assessment_date, r.assessment_seq)
     ),
 
@@ -52,7 +65,6 @@
                 when {{ response_rank('e.category') }} >= 3 then
                     case
                         when {{ response_rank('e.next_category') }} >= 3
-                             and (e.new_therapy_date is null or e.next_assessment_date <= e.new_therapy_date)
                         then {{ response_of_rank('least(' ~ response_rank('e.category') ~ ', ' ~ response_rank('e.next_category') ~ ')') }}
                         else 'SD'
                     end
@@ -74,19 +86,21 @@
             null::date as next_assessment_date,
             'NE'::text as confirmed_category
         from {{ relation }} r
-        where r.category = 'NE'
+        where r.category = 'NE' or not {{ before_new_therapy('r.assessment_date', 'r.new_therapy_date') }}
     )
 
-    select *, confirmed_category = category as is_confirmed from confirmed
+    select *, confirmed_category = category as is_confirmed, false as after_new_therapy from confirmed
     union all
-    select *, false as is_confirmed from not_evaluable
+    select *, false as is_confirmed,
+        not {{ before_new_therapy('assessment_date', 'new_therapy_date') }} as after_new_therapy
+    from not_evaluable
 {%- endmacro %}
 
 {#-
   Best confirmed response per subject from a relation of confirmed assessments
   (output of imwg_confirm_responses).
   Steps:
-    1. keep assessments dated before the start of new anti-myeloma therapy;
+    1. keep assessments dated before the start of new anti-myeloma therapy (before_new_therapy);
     2. keep them up to and including the first confirmed PD;
     3. the best response is the confirmed category of highest rank (sCR > CR > VGPR > PR >
        MR > SD > PD > NE); its date is the first assessment reaching it.
@@ -99,7 +113,7 @@
             min(case when c.confirmed_category = 'PD' then c.assessment_date end)
                 over (partition by c.usubjid) as first_pd_date
         from {{ relation }} c
-        where c.new_therapy_date is null or c.assessment_date < c.new_therapy_date
+        where {{ before_new_therapy('c.assessment_date', 'c.new_therapy_date') }}
     ),
 
     up_to_pd as (

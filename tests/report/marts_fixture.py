@@ -59,6 +59,14 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
         baseline_b2m numeric, baseline_albumin numeric, iss_stage text, measurable_disease_type text,
         is_eligible boolean, saffl text, dltevalfl text, respevalfl text, entered_maintenance boolean,
         maintenance_start_date date, death_date date, armcd text)""", subjects)
+    # CFZ-09: assigned to group B (ARMCD) but derived group A (as if its index regimen had no
+    # IMiD): the endpoints section lists it; by-group endpoints use the assigned group
+    cur.execute("""alter table marts.dim_subject add column derived_group text, add column group_mismatch boolean,
+        add column analysis_group text, add column analysis_group_source text""")
+    cur.execute("""update marts.dim_subject set derived_group = case when usubjid = 'CFZ-09' then 'A' else "group" end,
+        analysis_group = "group", analysis_group_source = case when "group" is not null then 'assigned' end""")
+    cur.execute("update marts.dim_subject set group_mismatch = derived_group is distinct from \"group\" "
+                "and derived_group is not null")
 
     elig = []
     for u, *_ in subjects:

@@ -261,3 +261,16 @@ def test_endpoint_cells_read_like_a_results_table(row, text):
     from cfz_platform.report.sections import compute_endpoint_cell
 
     assert compute_endpoint_cell(pd.Series(row)) == text
+
+
+def test_endpoints_name_their_population_and_group(report):
+    """domain.md 4: the report says which population each endpoint counts, which group the
+    by-group columns use, and lists the subjects whose assigned and derived groups differ
+    (CFZ-09: ARMCD B, derived group A)."""
+    section = report[0].sections["endpoints"]
+    notes = {r["endpoint"]: r["population"] for r in section.table_with("population")}
+    assert notes["ORR_PROTOCOL"] == "response-evaluable (dim_subject.respevalfl)"
+    assert notes["ORR_CONVENTIONAL"] == "response-evaluable (dim_subject.respevalfl)"
+    assert "By-group columns use the group as assigned (DM.ARMCD" in section.text
+    differ = section.table_with("derived_group")
+    assert [(r["usubjid"], r["group"], r["derived_group"]) for r in differ] == [("CFZ-09", "B", "A")]

@@ -53,3 +53,23 @@ def test_endpoint_rows_hand_worked():
     # KM: S(10) = 3/4, S(30) = 3/4 * 1/2 = 0.375 -> median 30; 3 events, 1 censored
     med = rows[("MEDIAN_TTP", "OVERALL")]
     assert med[6] == 30 and med[4] == 3 and med[5] == 1
+
+
+def test_endpoint_rows_count_only_the_response_evaluable():
+    """domain.md 4: a waiver (treated, not eligible, so respevalfl false) has a best response and
+    a TTP row, but no endpoint counts it: ORR 1/2, MEDIAN_TTP over 2 subjects with 1 event. Each
+    row names its population; group rows say which group they use."""
+    best = [{"grp": "A", "best_response": "PR", "is_responder": True, "is_clinical_benefit": True, "respevalfl": True},
+            {"grp": "A", "best_response": "SD", "is_responder": False, "is_clinical_benefit": False,
+             "respevalfl": True},
+            {"grp": "B", "best_response": "VGPR", "is_responder": True, "is_clinical_benefit": True,
+             "respevalfl": False}]
+    tte = [{"grp": "A", "paramcd": "TTP", "aval": 30, "cnsr": 0, "respevalfl": True},
+           {"grp": "A", "paramcd": "TTP", "aval": 60, "cnsr": 1, "respevalfl": True},
+           {"grp": "B", "paramcd": "TTP", "aval": 10, "cnsr": 0, "respevalfl": False}]
+    rows = {(r[0], r[1]): r for r in compute_endpoint_rows(best, tte, None, "assigned").endpoints}
+    assert rows[("ORR_CONVENTIONAL", "OVERALL")][2:4] == (2, 1)
+    assert rows[("MEDIAN_TTP", "OVERALL")][2] == 2 and rows[("MEDIAN_TTP", "OVERALL")][4] == 1
+    assert ("ORR_CONVENTIONAL", "GROUP B") not in rows and ("MEDIAN_TTP", "GROUP B") not in rows
+    assert rows[("ORR_CONVENTIONAL", "OVERALL")][12:] == ("response-evaluable", "respevalfl", None)
+    assert rows[("ORR_CONVENTIONAL", "GROUP A")][12:] == ("response-evaluable", "respevalfl", "assigned")

@@ -42,6 +42,20 @@ def test_every_unit_test_passes(unit_results):
         "tte_event_and_censoring",
         "unlabelled_dose_cycle",
         "cycles_dose_intensity",
+        # issue 15: first study dose, ongoing AEs, 3+3 with two early DLTs, E4 vacuous, partial
+        # dates, new-therapy boundary, early-response label, populations and group setting,
+        # serum M PD with a nadir >= 5 g/dL (PD_HIGH_NADIR_* in imwg_category_every_rule_and_pd_edge)
+        "first_study_dose_ignores_held_carfilzomib",
+        "trtsdt_is_first_dose_of_any_study_drug",
+        "cycle_starts_on_held_day1_visit",
+        "three_plus_three_two_early_dlts",
+        "eligibility_partial_dates_and_vacuous_e4",
+        "e2_window_partial_dose_dates",
+        "e5_partial_regimen_start_possibly_later",
+        "early_response_label_needs_confirmation_by_end_of_cycle_4",
+        "populations_defined_once_and_assigned_groups",
+        "populations_regimen_derived_groups_setting",
+        "imwg_category_every_rule_and_pd_edge",
     ],
 )
 def test_the_tricky_rules_are_covered(unit_results, fragment):

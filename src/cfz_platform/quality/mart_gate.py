@@ -14,9 +14,14 @@ Checks (all blocking unless marked):
 5. exactly the 7 criteria E1-E7 per subject in ``fct_eligibility``;
 6. no subject in an efficacy endpoint who is not response-evaluable: the ORR and
    Kaplan-Meier rows of ``rpt_study_endpoints`` count exactly the response-evaluable subjects
-   (``dim_subject.respevalfl``) of ``fct_best_response`` / ``fct_time_to_event``;
-7. (warning) subjects whose DM.ARMCD disagrees with the derived group (domain.md 1);
-8. the ADaM datasets built beside the marts (``adam_candidate`` beside ``marts_candidate``,
+   (``dim_subject.respevalfl``) of ``fct_best_response`` / ``fct_time_to_event``. Those two
+   marts hold a row for EVERY treated subject (waivers included, so listings show them); the
+   endpoint writer (``cfz_platform.stats.endpoints``) filters on the flag, and this check
+   proves it did;
+7. every endpoint row of ``rpt_study_endpoints`` names the population it counts
+   (``analysis_population``: response-evaluable, DLT-evaluable);
+8. (warning) subjects whose DM.ARMCD disagrees with the derived group (domain.md 1);
+9. the ADaM datasets built beside the marts (``adam_candidate`` beside ``marts_candidate``,
    on the gate's search path): ADSL has one row per subject of ``dim_subject`` with the same
    TRTSDT; keys unique in ADAE (USUBJID, AESEQ, AESPID), ADEX (USUBJID, PARAMCD, SRCKEY),
    ADRS (USUBJID, PARAMCD, ASEQ) and ADTTE (USUBJID, PARAMCD); when the study has response
@@ -173,6 +178,9 @@ def rpt_study_endpoints_suite() -> SuiteSpec:
               "and r.n_subjects is distinct from coalesce(t.n_subjects, 0)",
               BLOCKING, "time-to-event endpoints count exactly the response-evaluable subjects "
                         "(no subject in an efficacy endpoint who is not response-evaluable)"),
+        _rows("endpoints_name_their_population",
+              "select r.endpoint, r.population from {batch} r where r.analysis_population is null",
+              BLOCKING, "every endpoint row names the population it counts (analysis_population, domain.md 4)"),
     ]
     return SuiteSpec("mart", _asset("rpt_study_endpoints", ("endpoint", "population")), tuple(checks))
 

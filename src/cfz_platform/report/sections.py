@@ -444,30 +444,90 @@ def compute_endpoint_cell(row: pd.Series) -> str:
     return f"{est} {unit}".strip()
 
 
+#: The population each endpoint family counts (domain.md 4), for marts that do not name it.
+ENDPOINT_POPULATIONS = {"ORR": "response-evaluable", "BOR": "response-evaluable", "MEDIAN": "response-evaluable",
+                        "MTD": "DLT-evaluable", "DLT": "DLT-evaluable"}
+POPULATION_FLAGS = {"response-evaluable": "respevalfl", "DLT-evaluable": "dltevalfl"}
+GROUP_SOURCE_TEXT = {
+    "assigned": "the group as assigned (DM.ARMCD; setting endpoint_group_source = assigned)",
+    "derived": "the group derived from the index regimen (setting endpoint_group_source = derived)",
+}
+
+
+def compute_endpoint_population(row: pd.Series) -> str:
+    """'response-evaluable (dim_subject.respevalfl)' for one endpoint row.
+
+    Steps: the row's analysis_population (and population_flag) when the mart names them;
+    otherwise the population domain.md 4 assigns to the endpoint's family (ORR, BOR, KM
+    medians: response-evaluable; MTD, DLT count: DLT-evaluable).
+    """
+    pop = row.get("analysis_population")
+    if pop is None or pd.isna(pop):
+        pop = ENDPOINT_POPULATIONS.get(str(row.get("endpoint")).split("_")[0])
+    if pop is None:
+        return ""
+    flag = row.get("population_flag")
+    flag = POPULATION_FLAGS.get(str(pop)) if flag is None or pd.isna(flag) else flag
+    return f"{pop} (dim_subject.{flag})" if flag else str(pop)
+
+
+def _group_items(data: ReportData, e: pd.DataFrame) -> list:
+    """Which group the by-group columns use, and the subjects whose two groups differ."""
+    source = None
+    if "group_source" in e.columns and e["group_source"].notna().any():
+        source = str(e["group_source"].dropna().iloc[0])
+    d = data.dim_subject
+    if source is None and "analysis_group_source" in d.columns and d["analysis_group_source"].notna().any():
+        source = str(d["analysis_group_source"].dropna().iloc[0])
+    source = source or "assigned"
+    text = GROUP_SOURCE_TEXT.get(source, source)
+    items: list = [Markup(f'<p data-group-source="{escape(source)}">By-group columns use {escape(text)}.</p>')]
+    if "group_mismatch" in d.columns:
+        keep = [c for c in ("usubjid", "armcd", "group", "derived_group", "imid_regimen", "analysis_group")
+                if c in d.columns]
+        differ = d[as_bool(d["group_mismatch"])][keep].sort_values("usubjid")
+        if differ.empty:
+            items.append(Markup("<p data-group-mismatch>No subject's assigned group (DM.ARMCD) differs from the "
+                                "group derived from the index regimen.</p>"))
+        else:
+            items.append(Table(differ, f"{len(differ)} subject(s) whose assigned group (DM.ARMCD) differs from the "
+                                       "group derived from the index regimen (domain.md 1); by-group results count "
+                                       "them in analysis_group."))
+    return items
+
+
 def build_endpoints(data: ReportData) -> Section:
     """The study endpoints as the mart states them, one row per endpoint, populations side by side.
 
     Steps: read marts.rpt_study_endpoints; render each value with its count and CI
-    (``compute_endpoint_cell``); pivot populations to columns; list each endpoint's method
-    and note once, under the table.
+    (``compute_endpoint_cell``); pivot subgroups (overall, groups) to columns; list each
+    endpoint's analysis population (``compute_endpoint_population``), method and note once,
+    under the table; say which group the by-group columns use and list the subjects whose
+    assigned and regimen-derived groups differ.
     """
     e = data.reader.table("marts", "rpt_study_endpoints")
     if e.empty:
         return Section("endpoints", "Study endpoints", "marts.rpt_study_endpoints",
                        unavailable="marts.rpt_study_endpoints is empty")
-    e = e.assign(value=e.apply(compute_endpoint_cell, axis=1))
+    e = e.assign(value=e.apply(compute_endpoint_cell, axis=1),
+                 analysis_population=e.apply(compute_endpoint_population, axis=1))
     order = list(dict.fromkeys(e["endpoint"]))
     pops = list(dict.fromkeys(e["population"]))
     wide = (e.pivot_table(index="endpoint", columns="population", values="value", aggfunc="first")
               .reindex(index=order, columns=pops).reset_index().fillna("–"))
     wide.columns = ["endpoint", *[_population_label(p) for p in pops]]
-    notes = (e.drop_duplicates("endpoint").reindex(columns=["endpoint", "method", "note"])
-               .astype(object).fillna("").loc[lambda f: (f["method"] != "") | (f["note"] != "")])
+    notes = (e.drop_duplicates("endpoint").reindex(columns=["endpoint", "analysis_population", "method", "note"])
+               .astype(object).fillna("")
+               .loc[lambda f: (f["analysis_population"] != "") | (f["method"] != "") | (f["note"] != "")]
+               .rename(columns={"analysis_population": "population"}))
     items = [Table(wide, "Proportions: k/n = estimate (exact Clopper–Pearson 95% CI); medians: Kaplan–Meier "
                          "median in days (95% CI, log-log). ORR_PROTOCOL counts ≥ MR (the protocol's "
-                         "definition); ORR_CONVENTIONAL counts ≥ PR.")]
+                         "definition); ORR_CONVENTIONAL counts ≥ PR. ORR, best-response counts and medians count "
+                         "the response-evaluable subjects only; MTD and DLT count the DLT-evaluable subjects.")]
     if not notes.empty:
-        items.append(Table(notes, "How each endpoint is derived (method and note columns of the mart)."))
+        items.append(Table(notes, "The population each endpoint counts (a flag of marts.dim_subject), and how it "
+                                  "is derived (method and note columns of the mart)."))
+    items.extend(_group_items(data, e))
     return Section("endpoints", "Study endpoints", "marts.rpt_study_endpoints", items=items)
 
 

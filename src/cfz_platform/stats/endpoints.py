@@ -3,7 +3,15 @@
 Both tables are rebuilt in one transaction from the efficacy marts of the same schema
 (``fct_best_response``, ``fct_time_to_event``, ``dim_subject`` and, when present,
 ``fct_dose_escalation``). Column types are fixed here (see ``ENDPOINT_COLUMNS`` and
-``CURVE_COLUMNS``) and documented in dbt/models/marts/efficacy/_efficacy__sources.yml.
+``CURVE_COLUMNS``) and documented in dbt/models/marts/efficacy/_efficacy__models.yml.
+
+Populations (domain.md 4): every endpoint counts only its population's subjects, read from
+the flags of ``dim_subject`` (defined there once): ORR, BOR counts and Kaplan-Meier medians
+the response-evaluable subjects (``respevalfl``), DLT counts and the MTD the DLT-evaluable
+ones (``dltevalfl``, through ``fct_dose_escalation``). Best response and time-to-event rows
+exist for every treated subject; only the counting here filters. Each endpoint row names its
+population (``analysis_population``, ``population_flag``) and, for by-group rows, which group
+(``group_source``: as assigned or regimen-derived, dim_subject.analysis_group).
 """
 
 from __future__ import annotations
@@ -21,12 +29,16 @@ log = logging.getLogger(__name__)
 
 RESPONSE_ORDER = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
 TTE_PARAMS = ["TTP", "PFSMAINT", "DOR"]
+#: (analysis population, dim_subject flag) of each family of endpoints (domain.md 4, 5)
+RESPONSE_POPULATION = ("response-evaluable", "respevalfl")
+DLT_POPULATION = ("DLT-evaluable", "dltevalfl")
 
 ENDPOINT_COLUMNS: list[tuple[str, str]] = [
     ("endpoint", "text"), ("population", "text"), ("n_subjects", "integer"), ("n_count", "integer"),
     ("n_events", "integer"), ("n_censored", "integer"), ("estimate", "double precision"),
     ("ci_lower", "double precision"), ("ci_upper", "double precision"), ("unit", "text"),
-    ("method", "text"), ("note", "text"),
+    ("method", "text"), ("note", "text"), ("analysis_population", "text"), ("population_flag", "text"),
+    ("group_source", "text"),
 ]
 CURVE_COLUMNS: list[tuple[str, str]] = [
     ("paramcd", "text"), ("population", "text"), ("time", "double precision"), ("n_at_risk", "integer"),
@@ -53,18 +65,35 @@ def _populations(rows: list[dict]) -> dict[str, list[dict]]:
     return pops
 
 
-def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[dict] | None) -> EndpointTables:
+def _in_population(rows: list[dict]) -> list[dict]:
+    """Rows of response-evaluable subjects: ``respevalfl`` true (rows without the key count:
+    the caller already filtered them)."""
+    return [r for r in rows if r.get("respevalfl", True)]
+
+
+def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[dict] | None,
+                          group_source: str | None = None,
+                          response_population: tuple[str, str | None] = RESPONSE_POPULATION) -> EndpointTables:
     """Compute every endpoint row and KM curve row from plain records.
 
     Steps:
-    1. response endpoints per population (response-evaluable subjects): protocol ORR (>= MR)
-       and conventional ORR (>= PR) with Clopper-Pearson 95% CIs; counts per best response;
-    2. per time-to-event parameter and population: KM median with log-log 95% CI, events,
+    1. keep only response-evaluable subjects (``respevalfl``, when the records carry it) for
+       the response and time-to-event endpoints;
+    2. response endpoints per subgroup (OVERALL, GROUP x): protocol ORR (>= MR) and
+       conventional ORR (>= PR) with Clopper-Pearson 95% CIs; counts per best response;
+    3. per time-to-event parameter and subgroup: KM median with log-log 95% CI, events,
        censored; the curve rows for plotting;
-    3. MTD and DLT count from the dose-escalation mart when it exists.
+    4. MTD and DLT count (DLT-evaluable subjects) from the dose-escalation mart when it exists;
+    5. every row names its analysis population and flag (``response_population`` for the
+       response and time-to-event rows), and for group rows the group source.
     """
     endpoints: list[tuple] = []
     curves: list[tuple] = []
+    best, tte = _in_population(best), _in_population(tte)
+
+    def tag(pop: str, population: tuple[str, str]) -> tuple:
+        return (*population, group_source if pop != "OVERALL" else None)
+
     for pop, rows in _populations(best).items():
         n = len(rows)
         for endpoint, key, label in (
@@ -74,11 +103,12 @@ def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[di
             x = sum(1 for r in rows if r[key])
             p, lo, hi = compute_clopper_pearson(x, n)
             endpoints.append((endpoint, pop, n, x, None, None, p, lo, hi, "proportion",
-                              "Clopper-Pearson exact 95% CI", label))
+                              "Clopper-Pearson exact 95% CI", label, *tag(pop, response_population)))
         for cat in RESPONSE_ORDER:
             x = sum(1 for r in rows if r["best_response"] == cat)
             endpoints.append((f"BOR_{cat.upper()}", pop, n, x, None, None, (x / n) if n else None, None, None,
-                              "proportion", "count", f"subjects with best confirmed response {cat}"))
+                              "proportion", "count", f"subjects with best confirmed response {cat}",
+                              *tag(pop, response_population)))
     for param in TTE_PARAMS:
         prow = [r for r in tte if r["paramcd"] == param]
         for pop, rows in _populations(prow).items():
@@ -86,7 +116,8 @@ def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[di
             note = None if km.median is not None else "median not reached"
             endpoints.append((f"MEDIAN_{param}", pop, km.n_subjects, None, km.total_events,
                               km.n_subjects - km.total_events, km.median, km.median_lower, km.median_upper,
-                              "days", "Kaplan-Meier, Greenwood variance, log-log 95% CI (Brookmeyer-Crowley)", note))
+                              "days", "Kaplan-Meier, Greenwood variance, log-log 95% CI (Brookmeyer-Crowley)", note,
+                              *tag(pop, response_population)))
             for i, t in enumerate(km.time):
                 curves.append((param, pop, t, km.n_at_risk[i], km.n_events[i], km.n_censored[i],
                                km.survival[i], km.ci_lower[i], km.ci_upper[i]))
@@ -96,9 +127,10 @@ def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[di
         evaluable = sum(int(r.get("n_dlt_evaluable") or 0) for r in escalation)
         endpoints.append(("MTD", "OVERALL", None, None, None, None,
                           float(mtd[0]["dose_level"]) if mtd else None, None, None, "mg/m2", "3+3",
-                          None if mtd else "MTD not established"))
+                          None if mtd else "MTD not established", *tag("OVERALL", DLT_POPULATION)))
         endpoints.append(("DLT_COUNT", "OVERALL", evaluable, dlts, None, None, None, None, None, "count",
-                          "DLT rules (domain.md 5)", "DLTs among DLT-evaluable subjects"))
+                          "DLT rules (domain.md 5)", "subjects with a DLT among DLT-evaluable subjects",
+                          *tag("OVERALL", DLT_POPULATION)))
     return EndpointTables(endpoints=endpoints, curves=curves)
 
 
@@ -119,13 +151,21 @@ def _replace_table(conn: psycopg.Connection, schema: str, table: str, columns: l
             copy.write_row(row)
 
 
+def _columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]:
+    return {r[0] for r in conn.execute(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        (schema, table))}
+
+
 def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> EndpointTables:
     """Rebuild rpt_study_endpoints and rpt_survival_curves in ``marts_schema``.
 
     Steps:
-    1. read best responses joined to dim_subject (group, response-evaluable flag) and the
-       time-to-event rows; dose escalation when that mart exists;
-    2. compute the rows (``compute_endpoint_rows``);
+    1. read best responses and time-to-event rows of every treated subject joined to
+       dim_subject: the by-group column (``analysis_group``, else ``group``) and the
+       response-evaluable flag (``respevalfl``); dose escalation when that mart exists;
+    2. compute the rows (``compute_endpoint_rows``), which count only the response-evaluable
+       subjects for ORR, BOR and KM medians;
     3. in one transaction, drop and recreate both tables with fixed column types and COPY
        the rows in.
     """
@@ -138,23 +178,33 @@ def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> Endpoi
         tte = _fetch(conn, sql.SQL(
             "select usubjid, null::text as grp, paramcd, aval::float8 as aval, cnsr "
             "from {}.fct_time_to_event order by 1, 3").format(s))
-        return _write(conn, marts_schema, best, tte)
+        return _write(conn, marts_schema, best, tte, None, ("all treated subjects (no dim_subject)", None))
+    cols = _columns(conn, marts_schema, "dim_subject")
+    grp = sql.Identifier("analysis_group" if "analysis_group" in cols else "group")
+    group_source = None
+    if "analysis_group_source" in cols:
+        found = conn.execute(sql.SQL("select min(analysis_group_source) from {}.dim_subject").format(s)).fetchone()
+        group_source = found[0] if found else None
+    group_source = group_source or "assigned"
     best = _fetch(conn, sql.SQL(
-        "select b.usubjid, d.\"group\"::text as grp, b.best_response, b.is_responder, b.is_clinical_benefit "
-        "from {}.fct_best_response b join {}.dim_subject d using (usubjid) "
-        "where coalesce(d.respevalfl, false) order by b.usubjid").format(s, s))
+        "select b.usubjid, d.{}::text as grp, b.best_response, b.is_responder, b.is_clinical_benefit, "
+        "coalesce(d.respevalfl, false) as respevalfl "
+        "from {}.fct_best_response b join {}.dim_subject d using (usubjid) order by b.usubjid").format(grp, s, s))
     tte = _fetch(conn, sql.SQL(
-        "select t.usubjid, d.\"group\"::text as grp, t.paramcd, t.aval::float8 as aval, t.cnsr "
-        "from {}.fct_time_to_event t join {}.dim_subject d using (usubjid) order by 1, 3").format(s, s))
-    return _write(conn, marts_schema, best, tte)
+        "select t.usubjid, d.{}::text as grp, t.paramcd, t.aval::float8 as aval, t.cnsr, "
+        "coalesce(d.respevalfl, false) as respevalfl "
+        "from {}.fct_time_to_event t join {}.dim_subject d using (usubjid) order by 1, 3").format(grp, s, s))
+    return _write(conn, marts_schema, best, tte, group_source)
 
 
-def _write(conn: psycopg.Connection, marts_schema: str, best: list[dict], tte: list[dict]) -> EndpointTables:
+def _write(conn: psycopg.Connection, marts_schema: str, best: list[dict], tte: list[dict],
+           group_source: str | None,
+           response_population: tuple[str, str | None] = RESPONSE_POPULATION) -> EndpointTables:
     s = sql.Identifier(marts_schema)
     escalation = None
     if _table_exists(conn, marts_schema, "fct_dose_escalation"):
         escalation = _fetch(conn, sql.SQL("select * from {}.fct_dose_escalation").format(s))
-    tables = compute_endpoint_rows(best, tte, escalation)
+    tables = compute_endpoint_rows(best, tte, escalation, group_source, response_population)
     with conn.transaction():
         _replace_table(conn, marts_schema, "rpt_study_endpoints", ENDPOINT_COLUMNS, tables.endpoints)
         _replace_table(conn, marts_schema, "rpt_survival_curves", CURVE_COLUMNS, tables.curves)

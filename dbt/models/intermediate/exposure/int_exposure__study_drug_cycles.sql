@@ -4,7 +4,9 @@
     1. the cycle comes from the EX VISIT label (CnDd) when present;
     2. otherwise from dates: counted in cycle-length steps from the latest labelled day-1
        dose on or before the dose date (a dose 30 days after C8D1 is in cycle 9);
-    3. otherwise (no labels at all): 28-day windows counted from the first dose;
+    3. otherwise (no labels at all): 28-day windows counted from the first study dose (first
+       dose given of any study drug, int_exposure__doses.is_dose_given: the same TRTSDT as
+       int_subject__treatment);
     4. a cycle is maintenance when EPOCH says MAINTENANCE, else combination.
 -#}
 with doses as (
@@ -13,7 +15,9 @@ with doses as (
 ),
 
 first_dose as (
-    select usubjid, min(exstdt) filter (where not is_held) as trtsdt from doses group by usubjid
+    select usubjid, min(exstdt) filter (where is_dose_given) as trtsdt
+    from {{ ref('int_exposure__doses') }}
+    group by usubjid
 ),
 
 labelled_starts as (

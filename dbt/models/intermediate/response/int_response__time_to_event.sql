@@ -21,7 +21,7 @@ with context as (
 usable as (
     select a.*
     from {{ ref('int_response__confirmed_assessments') }} a
-    where a.new_therapy_date is null or a.assessment_date < a.new_therapy_date
+    where {{ before_new_therapy('a.assessment_date', 'a.new_therapy_date') }}
 ),
 
 first_pd as (
@@ -54,7 +54,7 @@ summary as (
         ad.last_assessment_date,
         ad.first_response_date,
         ad.last_maint_assessment_date,
-        c.death_date is not null and (c.new_therapy_date is null or c.death_date < c.new_therapy_date) as death_counts
+        c.death_date is not null and {{ before_new_therapy('c.death_date', 'c.new_therapy_date') }} as death_counts
     from context c
     left join first_pd p using (usubjid)
     left join assessment_dates ad using (usubjid)

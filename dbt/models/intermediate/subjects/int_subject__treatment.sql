@@ -2,10 +2,10 @@
   Per subject: first and last dose of study treatment, cycle-1 completeness, maintenance,
   final-assessment due date.
   Steps:
-    1. trtsdt / trtedt: first and last given study-treatment date in EX (any EX record when
-       the study drug never appears, so non-myeloma studies still get dates); the last date is
-       the end of exposure (int_exposure__doses.exposure_end_date: an open-ended continuing
-       record runs to DM.RFENDTC);
+    1. trtsdt / trtedt (ADaM TRTSDT/TRTEDT): first and last date a dose of any study drug
+       (carfilzomib or a partner) was actually given (int_exposure__doses.is_dose_given: not
+       held, EXDOSE > 0); a carfilzomib dose held on C1D1 does not move them (domain.md 2).
+       n_study_doses / cumulative_dose count carfilzomib only;
     2. cycle-1 doses given (for DLT-evaluability), last combination cycle, first maintenance
        dose;
     3. final_assessment_due_date = end of the last combination cycle (day 1 +
@@ -22,8 +22,9 @@ cycles as (
 treatment as (
     select
         usubjid,
-        min(exstdt) filter (where is_study_treatment and not is_held) as trtsdt,
-        max(coalesce(exposure_end_date, exstdt)) filter (where is_study_treatment and not is_held) as trtedt,
+        min(exstdt) filter (where is_dose_given) as trtsdt,
+        max(coalesce(exposure_end_date, exstdt)) filter (where is_dose_given) as trtedt,
+        min(exstdt) filter (where is_study_treatment and not is_held) as first_study_drug_date,
         count(*) filter (where is_study_treatment and not is_held) as n_study_doses,
         sum(exdose) filter (where is_study_treatment and not is_held) as cumulative_dose
     from doses
@@ -47,6 +48,7 @@ select
     t.usubjid,
     t.trtsdt,
     t.trtedt,
+    t.first_study_drug_date,
     t.n_study_doses,
     t.cumulative_dose,
     coalesce(c.cycle1_doses_given, 0) as cycle1_doses_given,

@@ -8,11 +8,17 @@
     2. first/last dose (TRTSDT/TRTEDT), maintenance, final-assessment due date;
     3. baselines (B2M, albumin, ISS, serum/urine M, involved FLC, measurable-disease type);
     4. is_eligible: all seven criteria met (not_evaluable counts as not met);
-    5. populations: saffl = received study drug; dltevalfl = escalation cohort, treated, and
-       all planned cycle-1 doses given or a DLT; respevalfl = eligible, treated, measurable
-       disease at baseline, and at least one post-baseline response assessment (an
-       investigator OVRLRESP other than NE, or a serum/urine M-protein or FLC result dated
-       after the first dose).
+    5. populations (domain.md 4 "Populations", 5), defined here once and read by every
+       endpoint (dbt marts and cfz_platform.stats alike):
+       saffl = received any study drug (a dose given of carfilzomib or a partner, eligible or
+       not: waivers happen); dltevalfl = escalation cohort, treated, and all
+       planned_doses_per_cycle cycle-1 carfilzomib doses given or a DLT; respevalfl =
+       eligible (all of E1-E7 met), treated, measurable disease at baseline. A subject who
+       dies or stops before the first assessment stays response-evaluable (best response NE,
+       a non-responder in the ORR denominator);
+    6. analysis_group: the group by-group endpoints use, var endpoint_group_source:
+       'assigned' (default: "group", DM.ARMCD) or 'derived' (derived_group, from the index
+       regimen through group_label_source); group_mismatch lists where they differ.
 -#}
 with dm as (
     select * from {{ ref('stg_sdtm__dm') }}
@@ -43,19 +49,6 @@ dlts as (
     select usubjid, count(*) filter (where is_dlt) as n_dlts
     from {{ ref('fct_adverse_events') }}
     group by usubjid
-),
-
-post_baseline as (
-    select r.usubjid
-    from {{ ref('stg_sdtm__rs') }} r
-    join treatment t using (usubjid)
-    where r.is_usable and r.rstestcd = 'OVRLRESP' and coalesce(r.epoch, '') <> '{{ var("prior_pd_epoch") }}'
-      and upper(coalesce(r.rsstresc, 'NE')) <> 'NE' and coalesce(r.rsdt, r.rsdt_imputed) > t.trtsdt
-    union
-    select l.usubjid
-    from {{ ref('stg_sdtm__lb') }} l
-    join treatment t using (usubjid)
-    where l.is_usable and l.lbtestcd in ('MPROTEIN', 'KLCFR', 'LLCFR') and l.lbdt > t.trtsdt
 ),
 
 grouped as (
@@ -114,25 +107,38 @@ final as (
         coalesce(d.n_dlts, 0) as n_dlts,
         g.cohort = '{{ var("dlt_cohort") }}' and t.trtsdt is not null
             and (coalesce(t.cycle1_doses_given, 0) >= {{ var('planned_doses_per_cycle') }} or coalesce(d.n_dlts, 0) > 0) as dltevalfl_raw,
-        coalesce(e.is_eligible, false) and t.trtsdt is not null and b.measurable_disease_type is not null
-            and pb.usubjid is not null as respevalfl
+        coalesce(e.is_eligible, false) and t.trtsdt is not null and b.measurable_disease_type is not null as respevalfl
     from grouped g
     left join treatment t using (usubjid)
     left join baseline b using (usubjid)
     left join idx i using (usubjid)
     left join eligibility e using (usubjid)
     left join dlts d using (usubjid)
-    left join (select distinct usubjid from post_baseline) pb using (usubjid)
+),
+
+grouped_final as (
+    select
+        f.*,
+        coalesce(f."group" is not null and f.derived_group is not null and f."group" <> f.derived_group, false) as group_mismatch,
+        {%- if var('endpoint_group_source') == 'derived' %}
+        f.derived_group as analysis_group,
+        {%- elif var('endpoint_group_source') == 'assigned' %}
+        f."group" as analysis_group,
+        {%- else %}
+        {{ exceptions.raise_compiler_error("var endpoint_group_source must be 'assigned' or 'derived', not '" ~ var('endpoint_group_source') ~ "'") }}
+        {%- endif %}
+        '{{ var("endpoint_group_source") }}'::text as analysis_group_source
+    from final f
 )
 
 select
-    usubjid, studyid, siteid, armcd, arm, "group", imid_regimen, derived_group,
-    coalesce("group" is not null and derived_group is not null and "group" <> derived_group, false) as group_mismatch,
+    usubjid, studyid, siteid, armcd, arm, "group", imid_regimen, derived_group, group_mismatch,
     index_regimen_id, index_partner_drugs, doselvl, cohort, age, sex, race, rfstdt,
     first_dose_date, last_dose_date, n_study_doses, cumulative_dose, last_combination_cycle,
     entered_maintenance, maintenance_start_date, final_assessment_due_date, death_date, dthfl,
     baseline_b2m, baseline_albumin, iss_stage, baseline_serum_m, baseline_urine_m,
     baseline_kappa, baseline_lambda, baseline_flc_ratio, involved_chain, baseline_involved_flc,
     baseline_bmpc, measurable_disease_type, is_eligible, criteria_not_met, saffl,
-    cycle1_doses_given, n_dlts, coalesce(dltevalfl_raw, false) as dltevalfl, respevalfl
-from final
+    cycle1_doses_given, n_dlts, coalesce(dltevalfl_raw, false) as dltevalfl, respevalfl,
+    analysis_group, analysis_group_source
+from grouped_final

@@ -2,8 +2,9 @@
   fct_cycles: one row per subject and study-drug cycle (domain.md 3).
   Steps:
     1. group the subject's study-drug administrations by cycle (see
-       int_exposure__study_drug_cycles); the cycle starts on its day-1 dose (the first given
-       dose of the cycle when day 1 is absent) and lasts cycle_length_days;
+       int_exposure__study_drug_cycles); the cycle starts on its day-1 dose (given, else the
+       day-1 record of a held dose: the visit took place and the partners may have been
+       given; else the first given dose of the cycle) and lasts cycle_length_days;
     2. dose level: combination cycles use DM.DOSELVL (the highest dose given when DOSELVL is
        missing); maintenance cycles use the last dose given in the last combination cycle;
     3. planned = planned_doses_per_cycle doses at that level; delivered = sum of given doses;
@@ -28,7 +29,8 @@ cycle_base as (
         usubjid,
         cycle,
         case when bool_or(phase = 'MAINTENANCE') then 'MAINTENANCE' else 'COMBINATION' end as phase,
-        coalesce(min(exstdt) filter (where visit_day = 1 and is_given), min(exstdt) filter (where is_given), min(exstdt)) as cycle_start_date,
+        coalesce(min(exstdt) filter (where visit_day = 1 and is_given), min(exstdt) filter (where visit_day = 1),
+                 min(exstdt) filter (where is_given), min(exstdt)) as cycle_start_date,
         count(*) filter (where is_given) as doses_given,
         count(*) filter (where is_held) as doses_held,
         coalesce(sum(exdose) filter (where is_given), 0) as delivered_mg_m2,

@@ -6,6 +6,13 @@
        on the index regimen, baseline measurable disease, on-study partner drugs;
     2. evaluate each criterion into (status, readable evidence, typed evidence columns);
     3. stack the seven criteria.
+  A criterion with nothing to test is met vacuously: E4 for an index regimen without partner
+  drugs is met (E1 carries that failure).
+  Partial dates (month-only, year-only; domain.md 2): every date is an interval of possible
+  days. When every possible day gives the same outcome, that outcome stands; when the outcome
+  depends on the missing part, the criterion is not_evaluable and its evidence says which
+  partial date decides it. E2 (dose spans), E3 (PD inside [first bortezomib dose, last + 84
+  days]) and E5 (a later regimen) use the bounds of the intermediate models.
 -#}
 with subjects as (
     select usubjid from {{ ref('stg_sdtm__dm') }}
@@ -28,7 +35,14 @@ exposure as (
 ),
 
 prior_pd as (
-    select rs.usubjid, rs.rslnkgrp, coalesce(rs.rsdt, rs.rsdt_imputed) as pd_date
+    select
+        rs.usubjid,
+        rs.rslnkgrp,
+        coalesce(rs.rsdt, rs.rsdt_imputed) as pd_date,
+        case when rs.rsdt_is_partial then {{ iso_date('rs.rsdtc', impute='last') }}
+             else coalesce(rs.rsdt, rs.rsdt_imputed) end as pd_date_latest,
+        coalesce(rs.rsdt_is_partial, false) as pd_date_is_partial,
+        rs.rsdtc as pd_dtc
     from {{ ref('stg_sdtm__rs') }} rs
     where rs.is_usable and rs.rstestcd = 'OVRLRESP' and upper(rs.rsstresc) = 'PD'
       and rs.epoch = '{{ var("prior_pd_epoch") }}'
@@ -37,7 +51,15 @@ prior_pd as (
 index_pd as (
     select
         i.usubjid,
-        min(p.pd_date) filter (where p.pd_date between i.index_drug_first_dose and i.index_drug_last_dose + {{ var('e3_pd_window_days') }}) as qualifying_pd_date,
+        -- inside the window whatever the missing day: earliest PD day on/after the latest
+        -- possible first dose, latest PD day on/before the earliest possible last dose + 84
+        min(p.pd_date) filter (where p.pd_date >= coalesce(i.index_drug_first_dose_latest, i.index_drug_first_dose)
+                                 and p.pd_date_latest <= coalesce(i.index_drug_last_dose_earliest, i.index_drug_last_dose)
+                                                         + {{ var('e3_pd_window_days') }}) as qualifying_pd_date,
+        -- inside the window for some choice of the missing days (equal to the above with full dates)
+        min(p.pd_dtc) filter (where p.pd_date_latest >= i.index_drug_first_dose
+                                and p.pd_date <= coalesce(i.index_drug_last_dose_latest, i.index_drug_last_dose)
+                                                 + {{ var('e3_pd_window_days') }}) as possible_pd_dtc,
         min(p.pd_date) as first_pd_date,
         count(p.pd_date) as n_pd_records
     from idx i
@@ -77,7 +99,11 @@ facts as (
         e.shortest_span_days,
         e.shortest_span_start,
         p.qualifying_pd_date,
+        p.possible_pd_dtc,
         p.first_pd_date,
+        e.possible_shortest_span_days,
+        coalesce(e.n_partial_dates, 0) as n_partial_dose_dates,
+        i.possibly_later_regimens,
         p.n_pd_records,
         b.baseline_serum_m,
         b.baseline_urine_m,
@@ -116,11 +142,17 @@ criteria as (
         case when index_regimen_id is null then 'not_evaluable'
              when shortest_span_days <= {{ var('e2_max_span_days') }} then 'met'
              when coalesce(n_doses_without_amount, 0) > 0 then 'not_evaluable'
+             when possible_shortest_span_days <= {{ var('e2_max_span_days') }} then 'not_evaluable'
              else 'not_met' end,
         case when index_regimen_id is null then 'no index regimen'
              else coalesce(n_qualifying_doses, 0) || ' dose(s) >= {{ var("e2_min_dose_mg_m2") }} mg/m2; shortest span of {{ var("e2_min_doses") }} qualifying doses: '
                   || coalesce(shortest_span_days || ' days from ' || shortest_span_start, 'none (fewer than {{ var("e2_min_doses") }})')
-                  || case when coalesce(n_doses_without_amount, 0) > 0 then '; ' || n_doses_without_amount || ' dose(s) without amount' else '' end end,
+                  || case when coalesce(n_doses_without_amount, 0) > 0 then '; ' || n_doses_without_amount || ' dose(s) without amount' else '' end
+                  || case when not (shortest_span_days <= {{ var('e2_max_span_days') }})
+                               and possible_shortest_span_days <= {{ var('e2_max_span_days') }}
+                          then '; ' || n_partial_dose_dates || ' partial dose date(s): the span is ' || possible_shortest_span_days
+                               || ' to ' || shortest_span_days || ' days depending on the missing day, so <= {{ var("e2_max_span_days") }} cannot be decided'
+                          else '' end end,
         index_regimen_id, shortest_span_start, shortest_span_start + shortest_span_days,
         shortest_span_days, coalesce(n_qualifying_doses, 0)::integer, null::numeric, null::text
     from facts
@@ -129,9 +161,15 @@ criteria as (
     -- E3 bortezomib-resistant
     select usubjid, 'E3', 'bortezomib-resistant (PD within 84 days of last dose)',
         case when index_regimen_id is null then 'not_evaluable'
-             when qualifying_pd_date is not null then 'met' else 'not_met' end,
+             when qualifying_pd_date is not null then 'met'
+             when possible_pd_dtc is not null then 'not_evaluable'
+             else 'not_met' end,
         case when index_regimen_id is null then 'no index regimen'
              when n_pd_records = 0 then 'no PD recorded for index regimen ' || index_regimen_id
+             when qualifying_pd_date is null and possible_pd_dtc is not null
+                 then 'PD dated ' || possible_pd_dtc || ' (partial date): whether it lies between the first '
+                      || '{{ var("index_drug") }} dose (' || index_drug_first_dose || ') and {{ var("e3_pd_window_days") }} days after the last ('
+                      || index_drug_last_dose || ') depends on the missing day'
              else 'PD on ' || coalesce(qualifying_pd_date, first_pd_date) || ', '
                   || (coalesce(qualifying_pd_date, first_pd_date) - index_drug_last_dose) || ' days after last {{ var("index_drug") }} dose on ' || index_drug_last_dose end,
         index_regimen_id, index_drug_first_dose, coalesce(qualifying_pd_date, first_pd_date),
@@ -144,10 +182,11 @@ criteria as (
         case when index_regimen_id is null then 'not_evaluable'
              when coalesce(n_flagged_records, 0) > 0 then 'not_evaluable'
              when disallowed_partners is not null then 'not_met'
-             when n_index_partners >= 1 then 'met' else 'not_met' end,
+             else 'met' end,
         case when index_regimen_id is null then 'no index regimen'
              when coalesce(n_flagged_records, 0) > 0 then n_flagged_records || ' prior-therapy record(s) flagged in audit.data_issues'
              when disallowed_partners is not null then 'partners not allowed: ' || disallowed_partners
+             when n_index_partners = 0 then 'no partner drug: met vacuously (E1 carries the failure)'
              else 'partners: ' || coalesce(index_partner_drugs, 'none') end,
         index_regimen_id, null::date, null::date, null::integer, n_index_partners::integer, null::numeric,
         coalesce(disallowed_partners, index_partner_drugs)
@@ -158,9 +197,14 @@ criteria as (
     select usubjid, 'E5', 'recency (IMiD index regimen is the most recent)',
         case when index_regimen_id is null then 'not_evaluable'
              when not has_imid then 'met'
-             when later_regimens is null then 'met' else 'not_met' end,
+             when later_regimens is not null then 'not_met'
+             when possibly_later_regimens is not null then 'not_evaluable'
+             else 'met' end,
         case when index_regimen_id is null then 'no index regimen'
              when not has_imid then 'non-IMiD index regimen qualifies regardless of time'
+             when later_regimens is null and possibly_later_regimens is not null
+                 then 'regimen(s) ' || possibly_later_regimens || ' may have started after the IMiD index regimen: '
+                      || 'the order depends on the missing day/month of a partial start date'
              when later_regimens is null then 'IMiD index regimen is the most recent anti-myeloma regimen'
              else 'later anti-myeloma regimen(s): ' || later_regimens end,
         index_regimen_id, regimen_start_date, reference_date, (reference_date - index_drug_last_dose)::integer,

@@ -20,7 +20,7 @@ first_response as (
         min(assessment_date) filter (where {{ response_rank('confirmed_category') }} >= 4) as first_response_date,
         min(assessment_date) filter (where {{ response_rank('confirmed_category') }} >= 3) as first_mr_or_better_date
     from confirmed
-    where new_therapy_date is null or assessment_date < new_therapy_date
+    where {{ before_new_therapy('assessment_date', 'new_therapy_date') }}
     group by usubjid
 ),
 

@@ -41,6 +41,7 @@ select
     confirmed_category::text as confirmed_category,
     is_confirmed::boolean as is_confirmed,
     next_assessment_date::date as confirming_assessment_date,
+    after_new_therapy::boolean as after_new_therapy,
     investigator_response::text as investigator_response,
     (investigator_response = category)::boolean as agrees_with_investigator
 from confirmed

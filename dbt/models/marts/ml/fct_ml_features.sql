@@ -11,9 +11,17 @@
     3. kinetics on that parameter: % change from baseline at the result nearest to C1D8 and
        C1D15 (within +/- ml_kinetic_window_days, never after as_of_date), and the least-squares
        slope of ln(value) against study day over days 1-15 (baseline placed on day 1).
-    4. labels: best confirmed category (fct_response_assessments.confirmed_category, the
-       category met by this and the next assessment) among assessments dated on or before
-       the end of cycle ml_label_cycles (first_dose_date + cycles*28 - 1): >= PR / MR / VGPR.
+    4. labels (domain.md 7): the best confirmed category (fct_response_assessments.
+       confirmed_category, the category met by this and the next non-NE assessment) reached
+       by the end of cycle ml_label_cycles (L = 4): label_cutoff_date = day 1 of cycle L +
+       cycle_length_days - 1 (domain.md 3, so a delayed cycle 4 ends later). Day 1 of cycle L
+       is its start in fct_cycles (the C4D1 dose); without a cycle-L dose, the date of the
+       CLD1 visit (the earliest lab or RS record with VISIT 'C4D1', e.g. the response panel
+       of a subject found progressing there); without either, first_dose_date +
+       (L - 1) * cycle_length_days (the end is study day 112). A confirmed
+       response counts only when the response AND the assessment that confirms it
+       (confirming_assessment_date) are both dated on or before the cut-off; a response
+       confirmed only by a later assessment does not. >= PR / MR / VGPR.
 -#}
 
 with
@@ -44,6 +52,30 @@ response_assessments as (
     select * from {{ ref('fct_response_assessments') }}
 ),
 
+label_cycle_visits as (
+    -- day 1 of cycle ml_label_cycles: its dose (fct_cycles), else its day-1 visit in LB / RS
+    select usubjid, cycle_start_date as day1, 1 as priority
+    from {{ ref('fct_cycles') }}
+    where cycle = {{ var('ml_label_cycles') }}
+    union all
+    select usubjid, lbdt, 2
+    from {{ ref('stg_sdtm__lb') }}
+    where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1'
+    union all
+    select usubjid, rsdt, 2
+    from {{ ref('stg_sdtm__rs') }}
+    where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1'
+),
+
+label_cycle as (
+    select distinct on (usubjid)
+        usubjid,
+        (day1 + {{ var('cycle_length_days') }} - 1)::date as label_cutoff_date
+    from label_cycle_visits
+    where day1 is not null
+    order by usubjid, priority, day1
+),
+
 evaluable as (
     select
         s.usubjid,
@@ -51,7 +83,7 @@ evaluable as (
         s.doselvl as dose_level,
         s.first_dose_date,
         (s.first_dose_date + ({{ var('ml_as_of_study_day') }} - 1))::date as as_of_date,
-        (s.first_dose_date
+        coalesce(lc.label_cutoff_date, s.first_dose_date
             + ({{ var('ml_label_cycles') }} * {{ var('cycle_length_days') }} - 1))::date
             as label_cutoff_date,
         s.baseline_b2m,
@@ -63,6 +95,7 @@ evaluable as (
         s.measurable_disease_type,
         s.involved_chain
     from subjects as s
+    left join label_cycle as lc on lc.usubjid = s.usubjid
     where s.respevalfl
       and s.first_dose_date is not null
 ),
@@ -185,7 +218,9 @@ labels as (
     select
         e.usubjid,
         coalesce(max({{ response_rank('ra.confirmed_category') }}) filter (
-            where ra.assessment_date <= e.label_cutoff_date), 0)
+            where ra.assessment_date <= e.label_cutoff_date
+              and ({{ response_rank('ra.confirmed_category') }} < {{ response_rank("'MR'") }}
+                   or ra.confirming_assessment_date <= e.label_cutoff_date)), 0)
             as best_rank_by_cutoff
     from evaluable as e
     left join response_assessments as ra on ra.usubjid = e.usubjid

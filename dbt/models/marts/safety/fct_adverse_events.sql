@@ -8,8 +8,13 @@
     3. related: AEREL in dlt_related_values;
     4. DLT rules, each only for related AEs in the window:
        a. non-haematologic grade >= dlt_nonhaem_min_grade, except grade 3 nausea/vomiting/
-          diarrhoea that resolved within dlt_gi_resolve_days;
-       b. grade 4 neutropenia lasting more than dlt_neutropenia_min_days (open-ended counts);
+          diarrhoea that resolved within dlt_gi_resolve_days (AEENDT - AESTDT <=
+          dlt_gi_resolve_days); an AE with no end date (ongoing at the data cut) has not
+          resolved, so an ongoing grade 3 N/V/D is a DLT;
+       b. grade 4 neutropenia lasting more than dlt_neutropenia_min_days, the duration counted
+          in days inclusive (AEENDT - AESTDT + 1: onset day 1 to end day 8 lasted 8 days); with
+          no end date the neutropenia is ongoing at the data cut and has not resolved, so it
+          counts as lasting more than dlt_neutropenia_min_days (a DLT), the same rule as a.;
        c. febrile neutropenia;
        d. grade 4 thrombocytopenia, or grade 3 with a bleeding AE overlapping it;
        e. an AE that interrupted/delayed the drug (AEACN) when cycle 2 started more than
@@ -47,6 +52,7 @@ flagged as (
                  and ae.aestdt <= t.trtsdt + {{ var('dlt_window_days') }} - 1, false) as in_dlt_window,
         coalesce(ae.aerel in ({% for v in var('dlt_related_values') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %}), false) as is_related,
         (ae.aeendt - ae.aestdt) as duration_days,
+        ae.aeendt is null as is_ongoing,
         ae.aedecod in ({% for v in var('dlt_haem_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %}) as is_haematologic
     from ae
     left join dm using (usubjid)
@@ -61,7 +67,7 @@ rules as (
             when f.aedecod in ({% for v in var('dlt_febrile_neutropenia_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
                 then 'febrile neutropenia'
             when f.aedecod in ({% for v in var('dlt_neutropenia_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
-                 and f.aetoxgr >= 4 and (f.aeendt is null or f.duration_days > {{ var('dlt_neutropenia_min_days') }})
+                 and f.aetoxgr >= 4 and (f.is_ongoing or f.duration_days + 1 > {{ var('dlt_neutropenia_min_days') }})
                 then 'grade 4 neutropenia > {{ var("dlt_neutropenia_min_days") }} days'
             when f.aedecod in ({% for v in var('dlt_thrombocytopenia_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
                  and f.aetoxgr >= 4
@@ -73,7 +79,7 @@ rules as (
                 then 'grade 3 thrombocytopenia with bleeding'
             when not f.is_haematologic and f.aetoxgr >= {{ var('dlt_nonhaem_min_grade') }}
                  and not (f.aetoxgr = 3 and f.aedecod in ({% for v in var('dlt_gi_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
-                          and f.duration_days <= {{ var('dlt_gi_resolve_days') }})
+                          and not f.is_ongoing and f.duration_days <= {{ var('dlt_gi_resolve_days') }})
                 then 'non-haematologic grade >= {{ var("dlt_nonhaem_min_grade") }}'
             when f.aeacn in ({% for v in var('dlt_delay_aeacn') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
                  and f.cycle2_delay_days > {{ var('dlt_cycle2_delay_days') }}
@@ -95,6 +101,7 @@ select
     aeendt,
     aestdy::integer as aestdy,
     duration_days::integer as duration_days,
+    is_ongoing,
     aetoxgr::integer as aetoxgr,
     grade_source,
     aeser = 'Y' as is_serious,

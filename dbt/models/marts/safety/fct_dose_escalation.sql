@@ -5,8 +5,9 @@
     1. per dose level (DM.DOSELVL, escalation cohort): subjects treated, DLT-evaluable
        (dim_subject.dltevalfl), subjects with >= 1 DLT;
     2. decision, with n = evaluable and d = subjects with a DLT:
-       n < 3 -> 'enrolling'; d >= 2 -> 'above MTD'; n < 6 and d = 0 and n >= 3 -> 'escalate';
-       n < 6 and d = 1 -> 'expand to 6'; n >= 6 and d <= 1 -> 'escalate';
+       d >= 2 -> 'above MTD' at once, however few are evaluable yet (domain.md 5); then
+       n < 3 -> 'enrolling'; n < 6 and d = 0 -> 'escalate'; n < 6 and d = 1 -> 'expand to 6';
+       n >= 6 and d <= 1 -> 'escalate';
     3. the MTD is the highest level with <= 1 DLT among >= 6 evaluable whose next level up
        is 'above MTD'; otherwise every row says 'MTD not established' and why.
 -#}
@@ -29,8 +30,8 @@ decided as (
     select
         l.*,
         case
-            when l.n_dlt_evaluable < {{ var('escalation_cohort_size') }} then 'enrolling'
             when l.n_with_dlt >= 2 then 'above MTD'
+            when l.n_dlt_evaluable < {{ var('escalation_cohort_size') }} then 'enrolling'
             when l.n_dlt_evaluable < {{ var('expansion_cohort_size') }} and l.n_with_dlt = 0 then 'escalate'
             when l.n_dlt_evaluable < {{ var('expansion_cohort_size') }} and l.n_with_dlt = 1 then 'expand to {{ var("expansion_cohort_size") }}'
             else 'escalate'
