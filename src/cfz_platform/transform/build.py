@@ -16,7 +16,7 @@ from psycopg import sql
 
 from cfz_platform.db import warehouse
 from cfz_platform.transform import build_state
-from cfz_platform.transform.dbt_runner import DbtResult, run_dbt
+from cfz_platform.transform.dbt_runner import DbtError, DbtResult, run_dbt
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
     5. on success of a whole-project build (no ``select``), record the new state of both
        schemas (the watermark read); return the DbtResult (raises ``DbtError`` naming the
        failing nodes).
-    dbt's connections run with JIT off (``_jit_off``).
+    dbt's connections run with JIT off and the DDL lock timeout (``_session_options``): a DDL
+    statement that waits longer for a table lock fails the build with a ``DbtError`` naming
+    the sessions holding locks on the mart schemas.
     """
     from cfz_platform.ingest import ensure_raw_layer
 
@@ -68,8 +70,15 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
             build_state.drop_state(conn, marts_schema)
     log.info("dbt build of %s: %s (raw through file %d)", marts_schema, plan.reason, plan.through_file_id)
     _hold_for_test()
-    with _jit_off():
-        result = _seed_and_build({**dbt_vars, **plan.dbt_vars()}, plan.full_refresh, select, unit_tests)
+    try:
+        with _session_options():
+            result = _seed_and_build({**dbt_vars, **plan.dbt_vars()}, plan.full_refresh, select, unit_tests)
+    except DbtError as exc:
+        if "lock timeout" not in str(exc):
+            raise
+        from cfz_platform.transform.publish import explain_lock_timeout
+
+        raise DbtError(explain_lock_timeout(f"dbt build of {marts_schema}", exc) + f"\n{exc}") from exc
     if not select:
         with warehouse.connect(autocommit=True) as conn:
             build_state.record_build(conn, marts_schema, plan)
@@ -97,15 +106,19 @@ def _hold_for_test(timeout: float = 600.0) -> None:
 
 
 @contextmanager
-def _jit_off():
-    """PostgreSQL JIT off for dbt's connections (libpq ``PGOPTIONS``), restored afterwards.
+def _session_options():
+    """Session settings of dbt's connections (libpq ``PGOPTIONS``), restored afterwards.
 
-    The models are many mid-sized set-based statements: JIT compiles ~100 functions per
-    statement (seconds each, more once ``jit_optimize_above_cost`` is crossed on large
-    trials) and gains nothing.
+    - ``jit=off``: the models are many mid-sized set-based statements: JIT compiles ~100
+      functions per statement (seconds each, more once ``jit_optimize_above_cost`` is crossed
+      on large trials) and gains nothing;
+    - ``lock_timeout``: dbt's DDL (drop, rename, create index) waits at most
+      ``warehouse.ddl_lock_timeout()`` for a table lock, so a BI session idle in a
+      transaction on an old table cannot stall the build without limit.
     """
     before = os.environ.get("PGOPTIONS")
-    os.environ["PGOPTIONS"] = f"{before or ''} -c jit=off".strip()
+    timeout = warehouse.ddl_lock_timeout().replace(" ", "")
+    os.environ["PGOPTIONS"] = f"{before or ''} -c jit=off -c lock_timeout={timeout}".strip()
     try:
         yield
     finally:
