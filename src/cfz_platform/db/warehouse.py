@@ -166,7 +166,8 @@ def lock_holders(conn: psycopg.Connection, schemas: tuple[str, ...]) -> str:
         """,
         (list(schemas),),
     ).fetchall()
-    return "; ".join(f"{u} ({app}, pid {pid}, {state}, since {since:%H:%M:%S})" for pid, u, app, state, since in rows)
+    return "; ".join(f"{u} ({app}, pid {pid}, {state}, since {since:%H:%M:%S})" if state and since else
+                     f"{u} ({app}, pid {pid})" for pid, u, app, state, since in rows)
 
 
 def _apply_bi_role_settings(cur: psycopg.Cursor, warn_only: bool) -> None:
@@ -262,6 +263,8 @@ def ensure_warehouse(dbname: str | None = None) -> DatabaseSettings:
             _restrict_databases(cur, owner.dbname, ("postgres", "template1", f"{DEFAULT_WAREHOUSE_DB}_prefect"))
             # the owner creates the Prefect database from the maintenance database
             cur.execute(sql.SQL("grant connect on database postgres to {}").format(sql.Identifier(OWNER_ROLE)))
+            # and may see what other sessions do (who holds a lock the build waits for)
+            cur.execute(sql.SQL("grant pg_read_all_stats to {}").format(sql.Identifier(OWNER_ROLE)))
     _ensure_schemas(owner)
     return owner
 
