@@ -143,7 +143,7 @@ def test_mart_gate_names_the_failing_rows(conn, published, plant, suite, check, 
     assert failure.unexpected_count == 1
     assert {k: failure.sample[0][k] for k in named} == named
     set_path, listing = failure.listing_sql.split("; ", 1)
-    assert set_path == f"set search_path to {schema}"
+    assert set_path == f'set search_path to "{schema}"'  # a quoted identifier, never raw text
     with warehouse.connect() as c:
         c.execute(set_path)
         rows = c.execute(listing).fetchall()
