@@ -291,8 +291,11 @@ def _ensure_external(owner: DatabaseSettings) -> None:
                 "create it for this user, or set CFZ_MLFLOW_DB to an existing database"
             ) from exc
         _apply_bi_role_settings(cur, warn_only=admin_made)
-        # only the database's owner may revoke PUBLIC's rights; anyone else gets a notice
-        _restrict_databases(cur, owner.dbname, (f"{owner.dbname}_prefect",))
+        try:  # only the database's owner may revoke PUBLIC's rights
+            _restrict_databases(cur, owner.dbname, (f"{owner.dbname}_prefect",))
+        except psycopg.errors.InsufficientPrivilege:
+            log.warning("may not revoke PUBLIC's CONNECT and TEMPORARY on database %s (not its owner); "
+                        "ask its owner to, and to grant CONNECT to %s", owner.dbname, BI_ROLE)
 
 
 def _ensure_schemas(owner: DatabaseSettings) -> None:
