@@ -4,9 +4,15 @@ Thin by design: each task calls one function of ``cfz_platform.orchestration.ste
 
 - Transient database errors (lost connections, deadlocks) are retried; data errors
   (quality gate failures, dbt failures, bad input) are not.
-- A PostgreSQL advisory lock keeps two nightly runs off one warehouse; the second waits up
-  to ``wait_for_lock_seconds`` and then stops with a message naming the running one.
-- With no new delivery and a previous completed run, the flow is a quick no-op that says so.
+- The warehouse lock (``orchestration.lock``: shared with transform, validate, train, score)
+  keeps two writers off one warehouse; the second waits up to ``wait_for_lock_seconds`` and
+  then stops with a message naming the running one. The ingest step also takes the ingest
+  lock (a concurrent ``cfz ingest`` takes turns with it).
+- The raw gate and the dbt build read raw up to one upper watermark, fixed before the gate:
+  files an overlapping ingest loads wait for the next run.
+- With no new delivery, nothing loaded that ``marts`` lacks and no response data training
+  has not seen (all read from the warehouse, so a rerun after a killed run catches up), and
+  a previous completed run, the flow is a quick no-op that says so.
 - The final state is Completed, or Failed naming the step and the reason. A summary is
   printed, kept in ``audit.nightly_runs`` and published as Prefect artifacts.
 """
@@ -22,7 +28,7 @@ from prefect.runtime import flow_run
 
 from cfz_platform.db import warehouse
 from cfz_platform.orchestration import steps
-from cfz_platform.orchestration.lock import warehouse_lock
+from cfz_platform.orchestration.lock import WAREHOUSE, warehouse_lock
 from cfz_platform.orchestration.summary import RunSummary, StepResult, record_run
 
 log = logging.getLogger("cfz.nightly")
@@ -41,18 +47,18 @@ _RETRY = {"retries": 2, "retry_delay_seconds": 5, "retry_condition_fn": _retry_t
 
 
 @task(name="ingest", **_RETRY)
-def ingest_task(landing: str, run_id: str) -> steps.IngestOutcome:
-    return steps.step_ingest(Path(landing), run_id=run_id)
+def ingest_task(landing: str, run_id: str, wait_seconds: float = 0.0) -> steps.IngestOutcome:
+    return steps.step_ingest(Path(landing), run_id=run_id, wait_seconds=wait_seconds)
 
 
 @task(name="raw_gate", **_RETRY)
-def raw_gate_task(run_id: str) -> StepResult:
-    return steps.step_gate("raw", run_id)
+def raw_gate_task(run_id: str) -> tuple[StepResult, int]:
+    return steps.step_raw_gate(run_id)
 
 
 @task(name="dbt", **_RETRY)
-def dbt_task(notes: list[str]) -> tuple[StepResult, str]:
-    return steps.step_build(notes)
+def dbt_task(notes: list[str], through_file_id: int) -> tuple[StepResult, str]:
+    return steps.step_build(notes, through_file_id=through_file_id)
 
 
 @task(name="mart_gate", **_RETRY)
@@ -119,29 +125,36 @@ def _finish(summary: RunSummary) -> None:
 
 
 def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train: bool | None,
-                      force: bool) -> None:
-    """Run the steps in order, appending each result to ``summary`` (raises on failure)."""
+                      force: bool, wait_seconds: float = 0.0) -> None:
+    """Run the steps in order, appending each result to ``summary`` (raises on failure).
+
+    Whether there is work is read from the warehouse (``steps.build_pending``,
+    ``steps.training_pending``), not from what this run loaded: the rerun of a run killed
+    after its ingest builds, publishes and trains what that run loaded."""
     run_id = summary.run_id
     current = "ingest"
     try:
         log.info("[1/8] ingest: reading new deliveries under %s", landing)
-        ingested = ingest_task(landing, run_id)
+        ingested = ingest_task(landing, run_id, wait_seconds)
         summary.steps.append(ingested.result)
         summary.tables["files loaded this run"] = [r for r in ingested.table_rows if r.get("status") != "skipped_duplicate"]
         log.info("      %s", ingested.result.message)
         previous = _previous_completed_run()
-        if ingested.files_loaded == 0 and previous and not force:
+        waiting = steps.build_pending()
+        train_waiting = train is None and steps.training_pending()
+        if ingested.files_loaded == 0 and not waiting and not train_waiting and previous and not force:
             summary.outcome = "no-op"
             summary.steps.append(StepResult("transform", "skipped", message=f"no new delivery since run {previous}"))
             log.info("no new delivery since run %s: nothing to do (use --force to rebuild anyway)", previous)
             return
         current = "raw_gate"
         log.info("[2/8] raw gate (Great Expectations on the raw layer)")
-        summary.steps.append(raw_gate_task(run_id))
+        gate_result, through = raw_gate_task(run_id)
+        summary.steps.append(gate_result)
         current = "dbt"
-        log.info("[3/8] dbt build into the candidate schema")
+        log.info("[3/8] dbt build into the candidate schema (raw through file %d)", through)
         notes: list[str] = []
-        build_result, candidate = dbt_task(notes)
+        build_result, candidate = dbt_task(notes, through)
         summary.steps.append(build_result)
         for note in notes:
             log.info("      note: %s", note)
@@ -152,12 +165,12 @@ def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train:
         log.info("[5/8] publish")
         summary.steps.append(publish_task())
         current = "train"
-        should_train = ingested.new_response_data if train is None else train
+        should_train = steps.training_pending() if train is None else train
         if should_train:
             log.info("[6/8] train the early-response model")
             summary.steps.append(train_task(skip_if_unchanged=train is None))
         else:
-            summary.steps.append(StepResult("train", "skipped", message="no new response data"))
+            summary.steps.append(StepResult("train", "skipped", message="no response data since the last training"))
         current = "score"
         log.info("[7/8] score with the champion model")
         summary.steps.append(score_task())
@@ -182,13 +195,14 @@ def nightly(
     force: bool = False,
     wait_for_lock_seconds: float = 0.0,
 ) -> dict:
-    """The nightly run. ``train=None`` trains only when new response data arrived and the
-    training data or model spec changed since the newest registered version."""
+    """The nightly run. ``train=None`` trains only when published lab, response or DM data
+    arrived since the last training step completed, and the training data or model spec
+    changed since the newest registered version."""
     run_id = str(flow_run.get_id() or "") or __import__("uuid").uuid4().hex
     summary = RunSummary(run_id=run_id, landing=landing)
-    with warehouse_lock("nightly", wait_seconds=wait_for_lock_seconds):
+    with warehouse_lock(WAREHOUSE, wait_seconds=wait_for_lock_seconds, holder="nightly"):
         try:
-            run_nightly_steps(summary, landing, report_dir, train, force)
+            run_nightly_steps(summary, landing, report_dir, train, force, wait_for_lock_seconds)
         finally:
             _finish(summary)
             print(summary.render_text())  # noqa: T201 - the run's summary for the terminal/log

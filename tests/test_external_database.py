@@ -71,6 +71,17 @@ def test_db_start_sets_up_schemas_roles_and_mlflow_db_on_an_external_server(exte
 def test_a_user_without_rights_gets_a_clear_message(external):
     proc = run_cfz("db", "start", env=_env(external["weak_url"]), check=False)
     assert proc.returncode != 0
+    # bi_reader was made by an administrator (CFZ_BI_READER_PASSWORD): the user may not alter
+    # it, which is only a warning; creating the schemas is what it may not do
+    assert "may not set bi_reader's session limits" in proc.stderr
+    assert "may not create schema 'raw'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_without_the_bi_password_a_user_who_may_not_create_roles_is_told(external):
+    env = {**_env(external["weak_url"]), "CFZ_BI_READER_PASSWORD": ""}
+    proc = run_cfz("db", "start", env=env, check=False)
+    assert proc.returncode != 0
     assert "may not create roles" in proc.stderr and "bi_reader" in proc.stderr
     assert "Traceback" not in proc.stderr
 

@@ -7,9 +7,11 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from cfz_platform.db import warehouse
 from tests.conftest import ROOT, run_cfz
@@ -70,6 +72,49 @@ def test_bi_reader_cannot_connect_to_mlflow_db(seeded, warehouse_db):
     s = warehouse.bi_settings(warehouse_db)
     with pytest.raises(psycopg.OperationalError, match="permission denied"):
         psycopg.connect(s.url(s.mlflow_dbname))
+
+
+def test_bi_reader_cannot_create_temporary_tables(seeded, warehouse_db):
+    with _bi_connect(warehouse_db) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("create temporary table scratch (x int)")
+
+
+@pytest.mark.parametrize("other", ["postgres", "template1", "cfz_prefect"])
+def test_bi_reader_connects_to_the_warehouse_database_only(seeded, warehouse_db, db, other):
+    if db.execute("select 1 from pg_database where datname = %s", (other,)).fetchone() is None:
+        # the Prefect database is made on first use of the server, as the owner makes it
+        db.execute(sql.SQL("create database {}").format(sql.Identifier(other)))
+        warehouse.ensure_warehouse(warehouse_db)
+    s = warehouse.bi_settings(warehouse_db)
+    with pytest.raises(psycopg.OperationalError, match="permission denied"):
+        psycopg.connect(s.url(other))
+
+
+def test_the_server_user_cannot_touch_the_state_folder(cluster):
+    """``.cfz`` holds the pid file root's ``cfz prefect stop`` signals: it stays the invoking
+    user's, and the postgres system user may neither write into it nor replace its files."""
+    from cfz_platform.config import state_dir
+
+    if os.geteuid() != 0:
+        pytest.skip("the server runs as the invoking user when not root")
+    folder = state_dir()
+    assert folder.stat().st_uid == os.getuid()
+    target = folder / "prefect-server.json"
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "sh", "-c", f"echo '{{}}' > {target}.x && mv {target}.x {target}"],
+                           capture_output=True, text=True)
+    assert probe.returncode != 0 and "Permission denied" in probe.stderr
+    assert subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(folder)]).returncode != 0
+    info = __import__("cfz_platform.db.embedded", fromlist=["load_info"]).load_info()
+    assert Path(info.data_dir).stat().st_uid != os.getuid()  # the data directory is the server's
+
+
+def test_validate_takes_the_schema_as_an_identifier_only(seeded, warehouse_db):
+    hostile = "marts; drop table marts.probe; --"
+    proc = run_cfz("validate", "--schema", hostile, check=False)
+    assert proc.returncode == 1
+    assert f"schema {hostile!r} does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert seeded.execute("select count(*) from marts.probe").fetchone() == (1,)
 
 
 def test_db_start_twice_is_harmless(seeded, warehouse_db):

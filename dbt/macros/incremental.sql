@@ -8,7 +8,27 @@
   raw is append-only and file_id grows with every loaded file, so "rows with _file_id > N"
   are exactly the rows that arrived since that build. Without the vars (first build, a
   changed model, macro or seed, --full-refresh) every model derives its whole set.
+
+  Upper watermark (every build, full or incremental): raw_through_file_id, the highest file
+  id whose rows the raw gate checked (fixed before the gate). Every read of raw goes through
+  raw_rows / below_raw_watermark, so a file loaded while the build runs waits for the next
+  build and its gate. Without the var (a hand-run `dbt build`) raw is read whole.
 -#}
+
+{#- Condition keeping only raw rows the gate checked (``true`` when no upper watermark is set). -#}
+{% macro below_raw_watermark(alias=none) -%}
+  {%- set upper = var('raw_through_file_id', none) -%}
+  {%- if upper is none -%}
+    true
+  {%- else -%}
+    {{ alias ~ '.' if alias else '' }}_file_id <= {{ upper | int }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- Every row of raw.<domain> up to the upper watermark. -#}
+{% macro raw_rows(domain) -%}
+  select * from {{ source('raw', domain) }} where {{ below_raw_watermark() }}
+{%- endmacro %}
 
 {#- The watermark var for this model, or none when this run must derive everything. -#}
 {% macro incremental_since(var_name) -%}
@@ -38,9 +58,9 @@
   {%- set raw = source('raw', domain) -%}
   {%- set since = incremental_since('staging_since_file_id') -%}
   {%- if since is none -%}
-    select * from {{ raw }}
+    {{ raw_rows(domain) }}
   {%- else -%}
-    select * from {{ raw }} where _file_id > {{ since }}
+    select * from {{ raw }} where _file_id > {{ since }} and {{ below_raw_watermark() }}
     union all
     select r.* from {{ raw }} r
     join ({{ subjects_new_to_dm(since, 'upper(btrim(usubjid))') }}) as new_to_dm (subject)
@@ -66,7 +86,7 @@
 -#}
 {% macro subjects_new_to_dm(since, subject_expr='btrim(usubjid)') -%}
   {%- set dm = source('raw', 'dm') -%}
-  select {{ subject_expr }} from {{ dm }} where _file_id > {{ since }}
+  select {{ subject_expr }} from {{ dm }} where _file_id > {{ since }} and {{ below_raw_watermark() }}
   except
   select {{ subject_expr }} from {{ dm }} where _file_id <= {{ since }}
 {%- endmacro %}

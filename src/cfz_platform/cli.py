@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import typer
@@ -38,6 +40,27 @@ def _setup_logging(verbose: bool = False) -> None:
 def _fail(message: str, code: int = 1) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
+
+
+WAIT_HELP = "Seconds to wait for a running command holding the warehouse lock before giving up (exit 75)."
+
+
+@contextmanager
+def _locked(command: str, wait: float, name: str | None = None) -> Iterator[None]:
+    """Hold the warehouse lock (or ``name``) for ``command``; exit 75 naming the holder when
+    it stays taken for ``wait`` seconds (see ``orchestration.lock``)."""
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.orchestration import lock
+
+    stack = ExitStack()
+    try:
+        stack.enter_context(lock.warehouse_lock(name or lock.WAREHOUSE, wait_seconds=wait, holder=command))
+    except lock.RunLockedError as exc:
+        _fail(f"cfz {command}: {exc}", code=lock.LOCKED_EXIT_CODE)
+    except WarehouseError as exc:
+        _fail(str(exc))
+    with stack:
+        yield
 
 
 def _load_flow(module: str, name: str):
@@ -269,27 +292,36 @@ EXIT_QUARANTINED = 3
 
 
 @app.command()
-def ingest(landing: Path = typer.Option(..., help="Landing root holding one folder per delivery.")) -> None:
+def ingest(
+    landing: Path = typer.Option(..., help="Landing root holding one folder per delivery."),
+    wait: float = typer.Option(0.0, help="Seconds to wait for a running ingest before giving up (exit 75)."),
+) -> None:
     """Load new deliveries into the raw layer (ledger, rejects, quarantine).
 
+    Takes the ingest lock (two ingests take turns), not the warehouse lock: it may run while
+    a transform builds; what it loads waits for the next build and its raw gate.
+
     Exit status: 0 every new file loaded (or nothing new); 3 the run completed but quarantined
-    files (listed; every other file loaded); 1 the run could not start or stopped (warehouse).
+    files (listed; every other file loaded); 75 another ingest holds the lock; 1 the run could
+    not start or stopped (warehouse).
     """
     import psycopg
 
     from cfz_platform.ingest import IngestError
     from cfz_platform.ingest.summary import FileOutcome, IngestSummary
+    from cfz_platform.orchestration.lock import INGEST
 
     if not landing.is_dir():
         _fail(f"landing folder {landing} does not exist")
-    ingest_feeds = _load_flow("flows.ingest", "ingest_feeds")
-    try:
-        result = ingest_feeds(str(landing.resolve()))
-    except IngestError as exc:
-        _fail(str(exc))
-    except psycopg.Error as exc:
-        _fail(f"ingest stopped, the warehouse failed (files committed so far stay loaded; rerun): "
-              f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}")
+    with _locked("ingest", wait, INGEST):
+        ingest_feeds = _load_flow("flows.ingest", "ingest_feeds")
+        try:
+            result = ingest_feeds(str(landing.resolve()))
+        except IngestError as exc:
+            _fail(str(exc))
+        except psycopg.Error as exc:
+            _fail(f"ingest stopped, the warehouse failed (files committed so far stay loaded; rerun): "
+                  f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}")
     fields = {k: result[k] for k in ("run_id", "landing", "notes", "seconds")}
     summary = IngestSummary(**fields, files=[FileOutcome(**f) for f in result["files"]])
     for line in summary.log_lines():
@@ -307,6 +339,7 @@ def transform(
     full_refresh: bool = typer.Option(False, "--full-refresh",
                                       help="Rebuild every incremental model from scratch (normally only "
                                            "after a change to the dbt project, which is detected by itself)."),
+    wait: float = typer.Option(0.0, help=WAIT_HELP),
 ) -> None:
     """Raw gate, dbt build into a candidate schema, mart gate, publish."""
     from cfz_platform.db.warehouse import WarehouseError
@@ -315,12 +348,13 @@ def transform(
     from cfz_platform.transform.pipeline import run_transform
     from cfz_platform.transform.publish import PublishError
 
-    try:
-        result = run_transform(full_refresh=full_refresh)
-    except QualityGateFailed as exc:
-        _fail(f"blocking expectations failed, nothing was published (marts keeps the last good build):\n{exc}")
-    except (DbtError, PublishError, WarehouseError, RuntimeError) as exc:
-        _fail(f"transform failed, nothing was published (marts keeps the last good build): {exc}")
+    with _locked("transform", wait):
+        try:
+            result = run_transform(full_refresh=full_refresh)
+        except QualityGateFailed as exc:
+            _fail(f"blocking expectations failed, nothing was published (marts keeps the last good build):\n{exc}")
+        except (DbtError, PublishError, WarehouseError, RuntimeError) as exc:
+            _fail(f"transform failed, nothing was published (marts keeps the last good build): {exc}")
     for report in result.reports:
         typer.echo(report.explain())
     for note in result.notes:
@@ -331,15 +365,19 @@ def transform(
 @app.command()
 def validate(
     schema: str = typer.Option("marts", help="Mart schema to validate (e.g. marts_candidate)."),
+    wait: float = typer.Option(0.0, help=WAIT_HELP),
 ) -> None:
-    """Run the quality gates against what is in the warehouse and report."""
+    """Run the quality gates against what is in the warehouse and report (results are
+    written to the audit schema, so it takes the warehouse lock)."""
     from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.quality.runner import UnknownSchemaError
     from cfz_platform.transform.pipeline import run_validate
 
-    try:
-        reports = run_validate(marts_schema=schema)
-    except WarehouseError as exc:
-        _fail(str(exc))
+    with _locked("validate", wait):
+        try:
+            reports = run_validate(marts_schema=schema)
+        except (WarehouseError, UnknownSchemaError) as exc:
+            _fail(str(exc))
     for report in reports:
         typer.echo(report.explain())
     failed = [r.gate for r in reports if not r.passed]
@@ -348,21 +386,22 @@ def validate(
 
 
 @app.command()
-def train() -> None:
+def train(wait: float = typer.Option(0.0, help=WAIT_HELP)) -> None:
     """Train the early-response model and register it in MLflow."""
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.ml import tracking
     from cfz_platform.ml.features import FeaturesError
 
     try:
-        tracking.check_store()  # before starting Prefect and reading features
+        tracking.check_store()  # before taking the lock, starting Prefect and reading features
     except WarehouseError as exc:
         _fail(str(exc))
-    train_early_response_flow = _load_flow("flows.train", "train_early_response_flow")
-    try:
-        result = train_early_response_flow()
-    except (FeaturesError, WarehouseError, ValueError) as exc:
-        _fail(str(exc))
+    with _locked("train", wait):
+        train_early_response_flow = _load_flow("flows.train", "train_early_response_flow")
+        try:
+            result = train_early_response_flow()
+        except (FeaturesError, WarehouseError, ValueError) as exc:
+            _fail(str(exc))
     from cfz_platform.ml.train import TrainResult, summary_lines
 
     for line in summary_lines(TrainResult(**result)):
@@ -370,7 +409,7 @@ def train() -> None:
 
 
 @app.command()
-def score() -> None:
+def score(wait: float = typer.Option(0.0, help=WAIT_HELP)) -> None:
     """Score response-evaluable subjects with the champion model."""
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.ml import tracking
@@ -381,11 +420,12 @@ def score() -> None:
         tracking.check_store()
     except WarehouseError as exc:
         _fail(str(exc))
-    score_early_response_flow = _load_flow("flows.score", "score_early_response_flow")
-    try:
-        r = score_early_response_flow()
-    except (FeaturesError, ScoringError, WarehouseError) as exc:
-        _fail(str(exc))
+    with _locked("score", wait):
+        score_early_response_flow = _load_flow("flows.score", "score_early_response_flow")
+        try:
+            r = score_early_response_flow()
+        except (FeaturesError, ScoringError, WarehouseError) as exc:
+            _fail(str(exc))
     typer.echo(
         f"scored {r['n_scored']} subjects with early_response v{r['model_version']} "
         f"({r['n_predicted_responders']} predicted responders at probability >= {r['threshold']}); "
@@ -516,12 +556,12 @@ def nightly(
     report_dir: Path = typer.Option(Path("out/report"), "--report-dir", help="Where the HTML report goes."),
     train: bool | None = typer.Option(None, "--train/--no-train", help="Force or skip training (default: when new response data arrived)."),
     force: bool = typer.Option(False, help="Rebuild and republish even when no new delivery arrived."),
-    wait: float = typer.Option(0.0, help="Seconds to wait for a running nightly to finish before giving up."),
+    wait: float = typer.Option(0.0, help=WAIT_HELP),
 ) -> None:
     """The nightly flow: ingest, gates, dbt, publish, train, score, report."""
     if not landing.is_dir():
         _fail(f"landing folder {landing} does not exist")
-    from cfz_platform.orchestration.lock import RunLockedError
+    from cfz_platform.orchestration.lock import LOCKED_EXIT_CODE, RunLockedError
 
     flow_fn = _load_flow("flows.nightly", "nightly")
     try:
@@ -530,8 +570,10 @@ def nightly(
             train=train, force=force, wait_for_lock_seconds=wait,
         )
     except RunLockedError as exc:
-        _fail(str(exc), code=75)
+        _fail(str(exc), code=LOCKED_EXIT_CODE)
     except Exception as exc:  # noqa: BLE001 - the flow's message names the step and the reason
+        if isinstance(exc.__cause__, RunLockedError):  # the ingest step waited for another ingest
+            _fail(str(exc).splitlines()[0], code=LOCKED_EXIT_CODE)
         _fail(str(exc).splitlines()[0])
     if result["outcome"] == "no-op":
         typer.echo("no new delivery: nothing to do")

@@ -25,6 +25,19 @@ BI_ROLE = "bi_reader"
 DEFAULT_WAREHOUSE_DB = "cfz"
 
 
+def adam_schema_for(marts_schema: str) -> str:
+    """The schema dbt builds the ADaM datasets into beside ``marts_schema``.
+
+    ``marts`` -> ``adam``, ``marts_candidate`` -> ``adam_candidate``, ``marts_previous`` ->
+    ``adam_previous``; any other marts schema (tests) ``<schema>_adam``.
+    """
+    if marts_schema == "marts":
+        return "adam"
+    if marts_schema.startswith("marts_"):
+        return "adam_" + marts_schema.removeprefix("marts_")
+    return f"{marts_schema}_adam"
+
+
 def _looks_like_project_root(path: Path) -> bool:
     pyproject = path / "pyproject.toml"
     return pyproject.is_file() and 'name = "cfz-platform"' in pyproject.read_text()

@@ -113,9 +113,9 @@ def test_bi_reader_sees_published_marts_and_predictions(runs, warehouse_db):
 
 
 def test_overlapping_nightly_stops_with_a_message(runs, trial):
-    from cfz_platform.orchestration.lock import RunLockedError, warehouse_lock
+    from cfz_platform.orchestration.lock import WAREHOUSE, RunLockedError, warehouse_lock
 
-    with warehouse_lock("nightly"), pytest.raises(RunLockedError, match="another run is in progress"):
+    with warehouse_lock(WAREHOUSE), pytest.raises(RunLockedError, match="another run is in progress"):
         nightly(landing=str(trial["landing"]), report_dir=str(runs["report_dir"]))
 
 

@@ -13,6 +13,7 @@ import time
 import psycopg
 import pytest
 
+from cfz_platform.config import adam_schema_for
 from cfz_platform.db import warehouse
 from cfz_platform.quality import QualityGateFailed, run_gate
 from cfz_platform.transform import publish
@@ -143,7 +144,8 @@ def test_mart_gate_names_the_failing_rows(conn, published, plant, suite, check, 
     assert failure.unexpected_count == 1
     assert {k: failure.sample[0][k] for k in named} == named
     set_path, listing = failure.listing_sql.split("; ", 1)
-    assert set_path == f"set search_path to {schema},{publish.adam_schema_for(schema)}"
+    # quoted identifiers, never raw text
+    assert set_path == f'set search_path to "{schema}", "{adam_schema_for(schema)}"'
     with warehouse.connect() as c:
         c.execute(set_path)
         rows = c.execute(listing).fetchall()

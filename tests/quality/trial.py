@@ -18,11 +18,24 @@ LINEAGE = ("_file_id", "_delivery_id", "_file", "_line", "_row_hash")
 FIRST_DELIVERY = "20260315T020000"
 
 
+def _ledger_file(conn: psycopg.Connection, domain: str, delivery: str, n_rows: int) -> int:
+    """A loaded file in ``audit.ingest_files`` (the gate and the build read raw up to the last one)."""
+    import uuid
+
+    return conn.execute(
+        "insert into audit.ingest_files (run_id, delivery_id, domain, file_name, rel_path, sha256, size_bytes, "
+        "rows_read, rows_loaded, status, started_at) "
+        "values ('test', %s, %s, %s, %s, %s, 0, %s, %s, 'loaded', now()) returning file_id",
+        (delivery, domain, f"{domain}.csv", f"{delivery}/{domain}.csv", uuid.uuid4().hex, n_rows, n_rows),
+    ).fetchone()[0]
+
+
 def insert_raw(conn: psycopg.Connection, domain: str, delivery: str, rows: Iterable[dict], first_line: int = 2) -> None:
-    """Append rows to raw.<domain> as ingestion would (one file per delivery and domain)."""
+    """Append rows to raw.<domain> as ingestion would (one ledger file per call)."""
     rows = list(rows)
     if not rows:
         return
+    file_id = _ledger_file(conn, domain, delivery, len(rows))
     cols = list(rows[0])
     stmt = sql.SQL("insert into {} ({}) values ({})").format(
         sql.Identifier("raw", domain),
@@ -31,7 +44,7 @@ def insert_raw(conn: psycopg.Connection, domain: str, delivery: str, rows: Itera
     )
     with conn.cursor() as cur:
         cur.executemany(stmt, [
-            (1, delivery, f"{delivery}/{domain}.csv", first_line + i, "h", *(r[c] for c in cols))
+            (file_id, delivery, f"{delivery}/{domain}.csv", first_line + i, "h", *(r[c] for c in cols))
             for i, r in enumerate(rows)
         ])
 
@@ -113,8 +126,8 @@ def build_marts(schema: str, notes: list[str] | None = None, plant: str | None =
     should, counted in the KM endpoint anyway: the endpoint row as the pre-issue-15 code wrote
     it, which read the TTE rows without the population flag).
     """
+    from cfz_platform.config import adam_schema_for
     from cfz_platform.stats import write_endpoint_tables
-    from cfz_platform.transform.publish import adam_schema_for
 
     s, a = sql.Identifier(schema), sql.Identifier(adam_schema_for(schema))
     with warehouse.connect() as conn:

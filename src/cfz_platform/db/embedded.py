@@ -4,6 +4,11 @@ PostgreSQL refuses to run as root, and CI runs as root, so when we are root the 
 runs as the ``postgres`` system user in a data directory that user owns. Everything the
 cluster needs to be found again (port, passwords, data directory) lives in
 ``.cfz/cluster.json`` (mode 0600).
+
+``.cfz/`` itself stays owned by the invoking user (mode 0711: the server user may pass
+through it, not list or write it): it holds pid and state files that root acts on (``cfz
+prefect stop`` signals the pid in ``.cfz/prefect-server.json``), so the server user must not
+be able to replace them. The server user owns only its data directory and its log file.
 """
 
 from __future__ import annotations
@@ -95,15 +100,6 @@ def _as_server_user(cmd: list[str]) -> list[str]:
     return cmd
 
 
-def _server_user_can_reach(path: Path) -> bool:
-    if not _is_root():
-        return True
-    probe = subprocess.run(
-        ["runuser", "-u", SERVER_USER, "--", "test", "-w", str(path)], capture_output=True
-    )
-    return probe.returncode == 0
-
-
 def _info_path() -> Path:
     return state_dir() / "cluster.json"
 
@@ -132,15 +128,38 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _server_user_can_traverse(path: Path) -> bool:
+    if not _is_root():
+        return True
+    probe = subprocess.run(
+        ["runuser", "-u", SERVER_USER, "--", "test", "-x", str(path)], capture_output=True
+    )
+    return probe.returncode == 0
+
+
+def secure_state_dir() -> None:
+    """Keep ``.cfz/`` owned by the invoking user, traversable but not writable by others.
+
+    Steps (as root): give ``.cfz`` back to the invoking user if another user owns it (older
+    versions handed it to the server user) and set mode 0711. Files in it stay the user's;
+    the server user keeps what it owns (data directory, log).
+    """
+    path = state_dir()
+    st = path.stat()
+    if st.st_uid != os.getuid():
+        with contextlib.suppress(OSError):
+            os.chown(path, os.getuid(), os.getgid())
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o711)
+
+
 def _choose_data_dir() -> Path:
-    """``.cfz/pgdata`` when the server user can write there, else a folder under /var/tmp."""
+    """``.cfz/pgdata`` when the server user can reach it, else a folder under /var/tmp."""
     preferred = state_dir() / "pgdata"
     if _is_root():
-        # the server user must be able to traverse to .cfz and write into it
-        os.chmod(state_dir(), 0o755)
-        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
-            subprocess.run(["chown", f"{SERVER_USER}:", str(state_dir())], check=True)
-        if not _server_user_can_reach(state_dir()):
+        # the server user must be able to pass through .cfz to its data directory
+        secure_state_dir()
+        if not _server_user_can_traverse(state_dir()):
             import hashlib
 
             tag = hashlib.sha1(str(state_dir()).encode()).hexdigest()[:10]
@@ -185,11 +204,16 @@ def _init_cluster() -> ClusterInfo:
             "remove the folder to start afresh"
         )
     data_dir.mkdir(parents=True, exist_ok=True)
-    pwfile = data_dir.parent / f".{data_dir.name}.pw"
-    pwfile.write_text(info.superuser_password + "\n")
+    data_dir.chmod(0o700)
     if _is_root():
-        subprocess.run(["chown", "-R", f"{SERVER_USER}:", str(data_dir), str(pwfile)], check=True)
-    pwfile.chmod(0o600)
+        subprocess.run(["chown", f"{SERVER_USER}:", str(data_dir)], check=True)
+    # a private temporary file, not in .cfz (which the server user may not write)
+    pwfile = Path(f"/tmp/.cfz-initdb-{secrets.token_hex(8)}.pw")
+    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(info.superuser_password + "\n")
+    if _is_root():
+        subprocess.run(["chown", f"{SERVER_USER}:", str(pwfile)], check=True)
     log.info("initialising a PostgreSQL cluster in %s", data_dir)
     try:
         _run(
@@ -249,6 +273,8 @@ def start() -> tuple[ClusterInfo, bool]:
 
 
 def _start_locked() -> tuple[ClusterInfo, bool]:
+    if _is_root():
+        secure_state_dir()
     info = load_info() or _init_cluster()
     if is_running(info):
         return info, False

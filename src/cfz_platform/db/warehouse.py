@@ -4,12 +4,19 @@
 ``bi_reader`` role, the warehouse database, the MLflow tracking database and the schemas
 ``raw``, ``staging``, ``marts``, ``adam``, ``ml`` and ``audit``, and grants ``bi_reader`` SELECT on
 ``marts`` and ``adam`` only (plus published ML predictions, granted table by table).
+
+``bi_reader`` also gets session limits so a BI tool cannot stall the pipeline
+(``bi_role_settings``: idle-in-transaction and statement timeouts, a connection limit), may
+not create temporary tables, and may connect to the warehouse database only. Every DDL the
+build and the publish issue runs with ``lock_timeout`` (``ddl_lock_timeout``), longer than
+the BI idle timeout, so an idle BI transaction is ended before the build gives up.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +27,7 @@ from psycopg import sql
 from cfz_platform.config import (
     BI_READABLE_SCHEMAS,
     BI_ROLE,
+    DEFAULT_WAREHOUSE_DB,
     OWNER_ROLE,
     WAREHOUSE_SCHEMAS,
     DatabaseSettings,
@@ -48,8 +56,6 @@ def _embedded_info() -> embedded.ClusterInfo:
 
 
 def _external_bi_password() -> str:
-    import os
-
     env = os.environ.get("CFZ_BI_READER_PASSWORD")
     if env:
         return env
@@ -116,6 +122,95 @@ def cursor(dbname: str | None = None) -> Iterator[psycopg.Cursor]:
 # Key of the session advisory lock that serializes role and database creation.
 _SETUP_LOCK_KEY = 0x0CF2_5E70
 
+#: bi_reader's session limits: setting -> (environment variable, default).
+BI_ROLE_SETTINGS = {
+    "idle_in_transaction_session_timeout": ("CFZ_BI_IDLE_IN_TRANSACTION_TIMEOUT", "60s"),
+    "statement_timeout": ("CFZ_BI_STATEMENT_TIMEOUT", "15min"),
+}
+BI_CONNECTION_LIMIT = ("CFZ_BI_CONNECTION_LIMIT", "20")
+#: lock_timeout of the build's and the publish's DDL (longer than the BI idle timeout).
+DDL_LOCK_TIMEOUT = ("CFZ_DDL_LOCK_TIMEOUT", "120s")
+
+
+def bi_role_settings() -> tuple[dict[str, str], int]:
+    """bi_reader's timeouts (PostgreSQL duration strings) and connection limit, from the
+    environment (``CFZ_BI_IDLE_IN_TRANSACTION_TIMEOUT``, ``CFZ_BI_STATEMENT_TIMEOUT``,
+    ``CFZ_BI_CONNECTION_LIMIT``) or the defaults."""
+    values = {name: os.environ.get(env, default).strip() for name, (env, default) in BI_ROLE_SETTINGS.items()}
+    raw_limit = os.environ.get(BI_CONNECTION_LIMIT[0], BI_CONNECTION_LIMIT[1]).strip()
+    try:
+        limit = int(raw_limit)
+    except ValueError as exc:
+        raise WarehouseError(f"{BI_CONNECTION_LIMIT[0]} must be a whole number (-1: no limit), got {raw_limit!r}") from exc
+    return values, limit
+
+
+def ddl_lock_timeout() -> str:
+    """How long a DDL statement of the build or the publish waits for a table lock
+    (``CFZ_DDL_LOCK_TIMEOUT``, a PostgreSQL duration; default 120s)."""
+    return os.environ.get(DDL_LOCK_TIMEOUT[0], DDL_LOCK_TIMEOUT[1]).strip()
+
+
+def lock_holders(conn: psycopg.Connection, schemas: tuple[str, ...]) -> str:
+    """Who holds locks on tables of ``schemas`` (user, application, pid, state, since when),
+    for the message of a lock timeout; "" when nobody does any more."""
+    rows = conn.execute(
+        """
+        select distinct a.pid, a.usename, coalesce(nullif(a.application_name, ''), '?'), a.state,
+               coalesce(a.xact_start, a.backend_start)
+        from pg_locks l
+        join pg_class c on c.oid = l.relation
+        join pg_namespace n on n.oid = c.relnamespace
+        join pg_stat_activity a on a.pid = l.pid
+        where l.granted and n.nspname = any(%s) and a.pid <> pg_backend_pid()
+        order by 1
+        """,
+        (list(schemas),),
+    ).fetchall()
+    return "; ".join(f"{u} ({app}, pid {pid}, {state}, since {since:%H:%M:%S})" if state and since else
+                     f"{u} ({app}, pid {pid})" for pid, u, app, state, since in rows)
+
+
+def _apply_bi_role_settings(cur: psycopg.Cursor, warn_only: bool) -> None:
+    """ALTER ROLE bi_reader SET the timeouts and CONNECTION LIMIT (``bi_role_settings``).
+
+    With ``warn_only`` (a role an administrator created, which this user may not alter) a
+    refusal is logged once as a warning and setup goes on.
+    """
+    values, limit = bi_role_settings()
+    bi = sql.Identifier(BI_ROLE)
+    try:
+        with cur.connection.transaction():
+            for name, value in values.items():
+                cur.execute(sql.SQL("alter role {} set {} = {}").format(bi, sql.Identifier(name), sql.Literal(value)))
+            cur.execute(sql.SQL("alter role {} connection limit {}").format(bi, sql.Literal(limit)))
+    except psycopg.errors.InsufficientPrivilege:
+        if not warn_only:
+            raise
+        log.warning(
+            "may not set %s's session limits (%s, connection limit %d); ask an administrator to run "
+            "ALTER ROLE %s SET ... for each, and CONNECTION LIMIT",
+            BI_ROLE, ", ".join(f"{k}={v}" for k, v in values.items()), limit, BI_ROLE)
+    except psycopg.errors.DataException as exc:
+        raise WarehouseError(f"invalid bi_reader setting ({exc}); check the CFZ_BI_* environment variables") from exc
+
+
+def _restrict_databases(cur: psycopg.Cursor, warehouse_db: str, others: tuple[str, ...]) -> None:
+    """bi_reader connects to the warehouse database only and creates no temporary tables.
+
+    Steps: take PUBLIC's default rights (CONNECT, TEMPORARY) away on the warehouse database
+    and grant CONNECT to bi_reader alone; take PUBLIC's CONNECT away on ``others`` (databases
+    of ours, or the cluster's own when it is embedded) that exist.
+    """
+    cur.execute(sql.SQL("revoke all on database {} from public").format(sql.Identifier(warehouse_db)))
+    cur.execute(sql.SQL("revoke temporary on database {} from {}").format(
+        sql.Identifier(warehouse_db), sql.Identifier(BI_ROLE)))
+    cur.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(warehouse_db), sql.Identifier(BI_ROLE)))
+    for name in others:
+        cur.execute("select 1 from pg_database where datname = %s", (name,))
+        if cur.fetchone():
+            cur.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(name)))
+
 
 def _ensure_role(cur: psycopg.Cursor, role: str, password: str, extra: str = "") -> None:
     cur.execute("select 1 from pg_roles where rolname = %s", (role,))
@@ -161,11 +256,16 @@ def ensure_warehouse(dbname: str | None = None) -> DatabaseSettings:
             cur.execute("select pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
             _ensure_role(cur, OWNER_ROLE, info.owner_password, " createdb")
             _ensure_role(cur, BI_ROLE, info.bi_password)
+            _apply_bi_role_settings(cur, warn_only=False)
             _ensure_database(cur, owner.dbname, OWNER_ROLE)
             _ensure_database(cur, owner.mlflow_dbname, OWNER_ROLE)
             cur.execute(sql.SQL("revoke all on database {} from public").format(sql.Identifier(owner.mlflow_dbname)))
-            cur.execute(sql.SQL("grant connect on database {} to {}").format(
-                sql.Identifier(owner.dbname), sql.Identifier(BI_ROLE)))
+            # the cluster is ours: bi_reader connects to its warehouse database and nowhere else
+            _restrict_databases(cur, owner.dbname, ("postgres", "template1", f"{DEFAULT_WAREHOUSE_DB}_prefect"))
+            # the owner creates the Prefect database from the maintenance database
+            cur.execute(sql.SQL("grant connect on database postgres to {}").format(sql.Identifier(OWNER_ROLE)))
+            # and may see what other sessions do (who holds a lock the build waits for)
+            cur.execute(sql.SQL("grant pg_read_all_stats to {}").format(sql.Identifier(OWNER_ROLE)))
     _ensure_schemas(owner)
     return owner
 
@@ -173,8 +273,11 @@ def ensure_warehouse(dbname: str | None = None) -> DatabaseSettings:
 def _ensure_external(owner: DatabaseSettings) -> None:
     with psycopg.connect(owner.conninfo, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("select pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        cur.execute("select 1 from pg_roles where rolname = %s", (BI_ROLE,))
+        admin_made = bool(os.environ.get("CFZ_BI_READER_PASSWORD")) and cur.fetchone() is not None
         try:
-            _ensure_role(cur, BI_ROLE, _external_bi_password())
+            if not admin_made:  # a role an administrator created keeps its password
+                _ensure_role(cur, BI_ROLE, _external_bi_password())
         except psycopg.errors.InsufficientPrivilege as exc:
             raise WarehouseError(
                 f"the user {owner.user!r} in CFZ_DATABASE_URL may not create roles, so the "
@@ -188,8 +291,12 @@ def _ensure_external(owner: DatabaseSettings) -> None:
                 f"the user {owner.user!r} may not create the MLflow database {owner.mlflow_dbname!r}; "
                 "create it for this user, or set CFZ_MLFLOW_DB to an existing database"
             ) from exc
-        cur.execute(sql.SQL("grant connect on database {} to {}").format(
-            sql.Identifier(owner.dbname), sql.Identifier(BI_ROLE)))
+        _apply_bi_role_settings(cur, warn_only=admin_made)
+        try:  # only the database's owner may revoke PUBLIC's rights
+            _restrict_databases(cur, owner.dbname, (f"{owner.dbname}_prefect",))
+        except psycopg.errors.InsufficientPrivilege:
+            log.warning("may not revoke PUBLIC's CONNECT and TEMPORARY on database %s (not its owner); "
+                        "ask its owner to, and to grant CONNECT to %s", owner.dbname, BI_ROLE)
 
 
 def _ensure_schemas(owner: DatabaseSettings) -> None:

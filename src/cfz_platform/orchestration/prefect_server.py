@@ -61,6 +61,8 @@ def prefect_database_url() -> str | None:
             except psycopg.errors.InsufficientPrivilege:
                 log.warning("may not create database %s; the Prefect server will use SQLite", name)
                 return None
+            # Prefect's state is not for other roles (bi_reader): its owner only
+            conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(name)))
     return owner.url(name, driver="postgresql+asyncpg")
 
 

@@ -21,6 +21,8 @@ from cfz_platform.orchestration.summary import StepResult
 
 log = logging.getLogger(__name__)
 
+#: The registered model the nightly trains (its training state is kept per model).
+MODEL = "early_response"
 # the order of a full nightly run
 STEP_NAMES = ("ingest", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report")
 
@@ -55,14 +57,17 @@ def _timed(name: str):
     )
 
 
-def step_ingest(landing: Path, run_id: str | None = None) -> IngestOutcome:
-    """Load new deliveries; report what arrived and whether response data is among it."""
+def step_ingest(landing: Path, run_id: str | None = None, wait_seconds: float = 0.0) -> IngestOutcome:
+    """Load new deliveries (holding the ingest lock); report what arrived and whether
+    response data is among it."""
     from cfz_platform.ingest import run_ingest
+    from cfz_platform.orchestration.lock import INGEST, warehouse_lock
 
     done = _timed("ingest")
     if not landing.is_dir():
         raise NightlyStepError(f"landing folder {landing} does not exist")
-    summary = run_ingest(landing, run_id=run_id)
+    with warehouse_lock(INGEST, wait_seconds=wait_seconds, holder="nightly-ingest"):
+        summary = run_ingest(landing, run_id=run_id)
     loaded = [f for f in summary.files if f.status == "loaded"]
     quarantined = [f for f in summary.files if f.status == "quarantined"]
     rows = sum(f.rows_loaded for f in loaded)
@@ -84,13 +89,23 @@ def step_ingest(landing: Path, run_id: str | None = None) -> IngestOutcome:
     )
 
 
-def step_gate(gate: str, run_id: str, marts_schema: str = "marts") -> StepResult:
+def step_raw_gate(run_id: str) -> tuple[StepResult, int]:
+    """Fix the build's upper watermark, then run the raw gate up to it; return both (the
+    dbt step builds up to the same watermark)."""
+    from cfz_platform.transform.pipeline import ensure_raw, fix_watermark
+
+    ensure_raw()
+    through = fix_watermark()
+    return step_gate("raw", run_id, through_file_id=through), through
+
+
+def step_gate(gate: str, run_id: str, marts_schema: str = "marts", through_file_id: int | None = None) -> StepResult:
     """Run a quality gate; raise ``QualityGateFailed`` on a blocking failure."""
     from cfz_platform.quality import QualityGateFailed
     from cfz_platform.transform.pipeline import gate as run_gate
 
     done = _timed(f"{gate}_gate")
-    report = run_gate(gate, run_id, marts_schema=marts_schema)
+    report = run_gate(gate, run_id, marts_schema=marts_schema, through_file_id=through_file_id)
     if not report.passed:
         raise QualityGateFailed(report)
     return done(
@@ -100,8 +115,9 @@ def step_gate(gate: str, run_id: str, marts_schema: str = "marts") -> StepResult
     )
 
 
-def step_build(notes: list[str]) -> tuple[StepResult, str]:
-    """Prepare the candidate schema and build it with dbt (plus endpoint statistics)."""
+def step_build(notes: list[str], through_file_id: int | None = None) -> tuple[StepResult, str]:
+    """Prepare the candidate schema and build it with dbt (plus endpoint statistics), reading
+    raw up to ``through_file_id`` (the watermark the raw gate checked)."""
     from cfz_platform.transform import publish
     from cfz_platform.transform.pipeline import build_candidate, ensure_raw
 
@@ -109,7 +125,7 @@ def step_build(notes: list[str]) -> tuple[StepResult, str]:
     ensure_raw()
     with warehouse.connect() as conn:
         candidate = publish.prepare_candidate(conn)
-    build_candidate(candidate, notes)
+    build_candidate(candidate, notes, through_file_id=through_file_id)
     return done("completed", f"built {candidate}", notes=len(notes)), candidate
 
 
@@ -131,19 +147,49 @@ def step_train(skip_if_unchanged: bool = True) -> StepResult:
     the run would reproduce it.
     """
     from cfz_platform.ml.train import already_trained_version, train_early_response
+    from cfz_platform.orchestration import pending
 
     done = _timed("train")
+    with warehouse.connect(autocommit=True) as conn:
+        seen = pending.response_data_through(conn)
     if skip_if_unchanged:
         version = already_trained_version()
         if version is not None:
+            _record_training_seen(seen)
             return done("skipped", f"training data and model spec unchanged since early_response v{version}")
     result = train_early_response()
+    _record_training_seen(seen)
     auc = result.metrics.get("cv_auc")
     return done(
         "completed",
         f"early_response v{result.model_version}: {result.decision.get('reason', '')}",
         cv_auc=auc, promoted=result.promoted, model_version=result.model_version,
     )
+
+
+def _record_training_seen(through: int) -> None:
+    from cfz_platform.orchestration import pending
+
+    with warehouse.connect(autocommit=True) as conn:
+        pending.record_training_seen(conn, MODEL, through)
+
+
+def training_pending() -> bool:
+    """True when published lab/response/DM data arrived after what training last saw (a
+    rerun after a killed nightly still trains on what the killed run loaded)."""
+    from cfz_platform.orchestration import pending
+
+    with warehouse.connect(autocommit=True) as conn:
+        return pending.response_data_waiting_for_training(conn, MODEL)
+
+
+def build_pending() -> int:
+    """Loaded files the published ``marts`` does not hold yet (loaded by a run that was killed
+    or failed before publishing, or by an ingest that overlapped the last build)."""
+    from cfz_platform.orchestration import pending
+
+    with warehouse.connect(autocommit=True) as conn:
+        return pending.files_waiting_for_build(conn)
 
 
 def step_score() -> StepResult:

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cfz_platform.config import project_root
+from cfz_platform.config import adam_schema_for, project_root
 from cfz_platform.quality.specs import SuiteSpec
 
 RAW_DATASOURCE = "warehouse_raw"
@@ -64,8 +64,6 @@ def set_connection_env(marts_schema: str = "marts") -> None:
 def mart_search_path(marts_schema: str) -> str:
     """The mart gate's search path: the marts schema, then its ADaM schema (adam_candidate
     beside marts_candidate), so the ADaM checks can compare both builds unqualified."""
-    from cfz_platform.transform.publish import adam_schema_for
-
     return f"{marts_schema},{adam_schema_for(marts_schema)}"
 
 

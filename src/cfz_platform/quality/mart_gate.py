@@ -45,7 +45,7 @@ from cfz_platform.quality.specs import (
 
 #: The responder flag behind each ORR endpoint row of ``rpt_study_endpoints``.
 ORR_FLAGS = {"ORR_PROTOCOL": "is_clinical_benefit", "ORR_CONVENTIONAL": "is_responder"}
-#: ADaM tables the mart gate reads from the ADaM schema of the build (publish.adam_schema_for).
+#: ADaM tables the mart gate reads from the ADaM schema of the build (config.adam_schema_for).
 ADAM_TABLES = ("adsl", "adae", "adex", "adrs", "adtte")
 #: "The study has response data": the condition under which ADRS/ADTTE must mirror the marts.
 HAS_RESPONSE_DATA = "exists (select 1 from fct_response_assessments)"

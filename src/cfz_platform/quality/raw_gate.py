@@ -108,36 +108,51 @@ def suites_fingerprint(suites: list[SuiteSpec] | None = None) -> str:
 def _ensure_watermarks(cur: psycopg.Cursor) -> None:
     cur.execute(sql.SQL(
         "create table if not exists audit.{} (run_id text not null, covered_through text not null, "
-        "fingerprint text not null, passed_at timestamptz not null default now())"
+        "fingerprint text not null, passed_at timestamptz not null default now(), through_file_id bigint)"
     ).format(sql.Identifier(WATERMARKS)))
+    cur.execute(sql.SQL("alter table audit.{} add column if not exists through_file_id bigint")
+                .format(sql.Identifier(WATERMARKS)))
 
 
-def prepare_batches(conn: psycopg.Connection, suites: list[SuiteSpec] | None = None) -> str | None:
+#: No upper watermark: every loaded file (``cfz validate``).
+ALL_FILES = 2**62
+
+
+def prepare_batches(conn: psycopg.Connection, suites: list[SuiteSpec] | None = None,
+                    through_file_id: int | None = None) -> str | None:
     """Materialize each domain's batch; return the latest delivery it covers (None: nothing new).
 
+    ``through_file_id`` is the build's upper watermark (fixed before this gate): rows of
+    files loaded after it are left for the next gate, exactly as the build leaves them.
+
     Steps (one transaction):
-    1. read the watermark: the latest delivery covered by a passing raw gate with the same
-       suites fingerprint ('' when none: a full check);
+    1. read the watermark: the latest delivery and the last file covered by a passing raw
+       gate with the same suites fingerprint ('' and 0 when none: a full check);
     2. per contract domain, (re)create ``quality_batch.<domain>`` as the latest version of
-       each natural key among the rows of deliveries after the watermark, and analyze it;
+       each natural key among the rows of deliveries after the watermark or of files loaded
+       after the last pass (a late or re-sent file of an older delivery, a file loaded while
+       the last build ran), up to ``through_file_id``, and analyze it;
     3. return the latest delivery id found in the batches.
     """
     fingerprint = suites_fingerprint(suites)
+    upper = ALL_FILES if through_file_id is None else through_file_id
     latest: str | None = None
     with conn.transaction(), conn.cursor() as cur:
         _ensure_watermarks(cur)
-        cur.execute(sql.SQL("select coalesce(max(covered_through), '') from audit.{} where fingerprint = %s")
+        cur.execute(sql.SQL("select coalesce(max(covered_through), ''), coalesce(max(through_file_id), 0) "
+                            "from audit.{} where fingerprint = %s")
                     .format(sql.Identifier(WATERMARKS)), (fingerprint,))
-        since = cur.fetchone()[0]
+        since, since_file = cur.fetchone()
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(BATCH_SCHEMA)))
         for domain, contract in sorted(DOMAINS.items()):
             nk = sql.SQL(", ").join(sql.Identifier(c) for c in _nk(contract))
             table = sql.Identifier(BATCH_SCHEMA, domain)
             cur.execute(sql.SQL("drop table if exists {}").format(table))
             cur.execute(sql.SQL(
-                "create unlogged table {} as select distinct on ({}) * from {} where _delivery_id > %s "
+                "create unlogged table {} as select distinct on ({}) * from {} "
+                "where (_delivery_id > %s or _file_id > %s) and _file_id <= %s "
                 "order by {}, _delivery_id desc, _line desc"
-            ).format(table, nk, sql.Identifier("raw", domain), nk), (since,))
+            ).format(table, nk, sql.Identifier("raw", domain), nk), (since, since_file, upper))
             cur.execute(sql.SQL("analyze {}").format(table))
             cur.execute(sql.SQL("select max(_delivery_id) from {}").format(table))
             top = cur.fetchone()[0]
@@ -147,14 +162,16 @@ def prepare_batches(conn: psycopg.Connection, suites: list[SuiteSpec] | None = N
 
 
 def record_pass(conn: psycopg.Connection, run_id: str, covered_through: str | None,
-                suites: list[SuiteSpec] | None = None) -> None:
-    """Move the watermark after a passing raw gate (nothing to do when the batch was empty)."""
+                suites: list[SuiteSpec] | None = None, through_file_id: int | None = None) -> None:
+    """Move the watermark after a passing raw gate (nothing to do when the batch was empty);
+    ``through_file_id``: the upper watermark the gate checked up to (None: not bounded)."""
     if covered_through is None:
         return
     with conn.transaction(), conn.cursor() as cur:
         _ensure_watermarks(cur)
-        cur.execute(sql.SQL("insert into audit.{} (run_id, covered_through, fingerprint) values (%s, %s, %s)")
-                    .format(sql.Identifier(WATERMARKS)), (run_id, covered_through, suites_fingerprint(suites)))
+        cur.execute(sql.SQL("insert into audit.{} (run_id, covered_through, fingerprint, through_file_id) "
+                            "values (%s, %s, %s, %s)").format(sql.Identifier(WATERMARKS)),
+                    (run_id, covered_through, suites_fingerprint(suites), through_file_id))
 
 
 def _required_checks(domain: str, contract: DomainContract) -> list[Check]:

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from cfz_platform.config import adam_schema_for
 from cfz_platform.db import warehouse
 from cfz_platform.quality import context as gx_context
 from cfz_platform.quality.results import CheckResult, GateReport
@@ -25,8 +26,12 @@ log = logging.getLogger(__name__)
 
 PARTIAL_COUNT = 20
 SAMPLE_ROWS = 5
-#: Mart queries are unqualified; their listing says which schema they read.
-SEARCH_PATH_PREFIX = "set search_path to {schema}; "
+#: Mart queries are unqualified; their listing says which schema they read (quoted identifier).
+SEARCH_PATH_PREFIX = sql.SQL("set search_path to {}; ")
+
+
+class UnknownSchemaError(ValueError):
+    """The schema to validate does not exist; the message says which and what to do."""
 GATES = ("raw", "mart")
 
 
@@ -127,7 +132,8 @@ def _to_result(gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection, s
 
             listing = _listing_sql(spec, check, current_query(spec.asset.name))
         if listing and gate != "raw":
-            listing = f"{SEARCH_PATH_PREFIX.format(schema=gx_context.mart_search_path(schema))}{listing}"
+            listing = SEARCH_PATH_PREFIX.format(sql.SQL(", ").join(
+                sql.Identifier(x) for x in (schema, adam_schema_for(schema)))).as_string(conn) + listing
     return CheckResult(
         gate=gate, suite=spec.name, check=check.key, expectation=res.expectation_config.type,
         column=check.column, severity=check.severity, success=bool(res.success),
@@ -145,14 +151,26 @@ def _missing_table(gate: str, spec: SuiteSpec, schema: str) -> CheckResult:
     )
 
 
+def check_schema(marts_schema: str) -> None:
+    """The mart schema must exist (it is only ever passed to SQL as an identifier)."""
+    with warehouse.connect(autocommit=True) as conn:
+        found = conn.execute("select 1 from pg_namespace where nspname = %s", (marts_schema,)).fetchone()
+    if found is None:
+        raise UnknownSchemaError(
+            f"schema {marts_schema!r} does not exist in the warehouse: pass an existing mart schema "
+            "with --schema (marts, or marts_candidate after a build)")
+
+
 def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
-             root: Path | None = None, build_docs: bool = True) -> GateReport:
+             root: Path | None = None, build_docs: bool = True,
+             through_file_id: int | None = None) -> GateReport:
     """Validate the raw layer (``gate='raw'``) or a mart schema (``gate='mart'``).
 
     Steps:
     1. point the GX datasources at the warehouse (mart queries read ``marts_schema``) and
        build/refresh the GX project (idempotent);
-    2. raw gate: materialize the batches of new deliveries (``raw_gate.prepare_batches``);
+    2. raw gate: materialize the batches of new deliveries (``raw_gate.prepare_batches``), up
+       to the build's upper watermark ``through_file_id`` (None: every loaded file);
     3. per suite: if its table is missing, record a blocking ``table_exists`` failure;
        otherwise run its validation definition with SUMMARY results (bounded examples,
        natural keys of offending rows, GX's SQL to list them);
@@ -164,24 +182,25 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
 
     run_id = run_id or uuid.uuid4().hex[:12]
     schema = "raw" if gate == "raw" else marts_schema
+    if gate != "raw":
+        check_schema(marts_schema)
     gx_context.set_connection_env(marts_schema)
     suites = suites_for(gate)
     context = gx_context.build_context(root, suites=suites)
     report = GateReport(gate=gate, run_id=run_id, schema=schema)
     with warehouse.connect(autocommit=True) as conn:
         from cfz_platform.quality.mart_gate import ADAM_TABLES
-        from cfz_platform.transform.publish import adam_schema_for
-
         adam_schema = adam_schema_for(marts_schema)
         conn.execute(sql.SQL("set search_path to {}, {}, public").format(
             sql.Identifier(marts_schema), sql.Identifier(adam_schema)))
         if gate == "raw":
             from cfz_platform.quality.raw_gate import prepare_batches
 
-            report.covered_through = prepare_batches(conn, suites)
+            report.covered_through = prepare_batches(conn, suites, through_file_id)
         for spec in suites:
             home = adam_schema if spec.asset.table in ADAM_TABLES else marts_schema
-            table = spec.asset.table if "." in spec.asset.table else f"{home}.{spec.asset.table}"
+            parts = spec.asset.table.split(".") if "." in spec.asset.table else [home, spec.asset.table]
+            table = sql.Identifier(*parts).as_string(conn)
             if not _table_exists(conn, table):
                 report.results.append(_missing_table(gate, spec, schema))
                 continue

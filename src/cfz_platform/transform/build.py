@@ -16,17 +16,21 @@ from psycopg import sql
 
 from cfz_platform.db import warehouse
 from cfz_platform.transform import build_state
-from cfz_platform.transform.dbt_runner import DbtResult, run_dbt
+from cfz_platform.transform.dbt_runner import DbtError, DbtResult, run_dbt
 
 log = logging.getLogger(__name__)
 
 
+#: Test-only pause point (see ``_hold_for_test``): the path of a file the build waits for.
+HOLD_ENV = "CFZ_TEST_HOLD_BUILD"
+
+
 def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select: list[str] | None = None,
-                unit_tests: bool = True) -> DbtResult:
+                unit_tests: bool = True, through_file_id: int | None = None) -> DbtResult:
     """Run ``dbt seed`` then ``dbt build`` with ``var marts_schema``, incrementally when it can.
 
     The ADaM datasets (models/adam) are built beside the marts, into
-    ``publish.adam_schema_for(marts_schema)`` (``marts`` -> ``adam``, ``marts_candidate`` ->
+    ``config.adam_schema_for(marts_schema)`` (``marts`` -> ``adam``, ``marts_candidate`` ->
     ``adam_candidate``).
 
     dbt unit tests check the SQL logic on fixed inputs, not the data: they run in CI
@@ -37,7 +41,9 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
     Steps:
     1. make sure the raw layer exists (ingestion's ``ensure_raw_layer``), so a warehouse with
        no deliveries yet still builds (empty marts);
-    2. plan the build (``build_state.plan_build``): incremental since the file ids recorded
+    2. plan the build (``build_state.plan_build``): raw is read up to the upper watermark
+       ``through_file_id`` (the transform fixes it before its raw gate; else the file raw is
+       complete through now), full or incremental; incremental since the file ids recorded
        for ``staging`` and ``marts_schema`` when both were built with this exact dbt project,
        else a full refresh (also when ``full_refresh`` is asked for); a full refresh first
        forgets both states, so a build that fails half-way is never taken as a baseline;
@@ -47,43 +53,78 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
     4. ``dbt build`` (models and data tests in DAG order; unit tests only when asked) with the
        marts schema var and the plan's watermark vars;
     5. on success of a whole-project build (no ``select``), record the new state of both
-       schemas; return the DbtResult (raises ``DbtError`` naming the failing nodes).
-    dbt's connections run with JIT off (``_jit_off``).
+       schemas (the watermark read); return the DbtResult (raises ``DbtError`` naming the
+       failing nodes).
+    dbt's connections run with JIT off and the DDL lock timeout (``_session_options``): a DDL
+    statement that waits longer for a table lock fails the build with a ``DbtError`` naming
+    the sessions holding locks on the mart schemas.
     """
     from cfz_platform.ingest import ensure_raw_layer
 
     with warehouse.connect(autocommit=True) as conn:
         ensure_raw_layer(conn)
-    from cfz_platform.transform.publish import adam_schema_for
+    from cfz_platform.config import adam_schema_for
 
     dbt_vars: dict = {"marts_schema": marts_schema, "adam_schema": adam_schema_for(marts_schema)}
     fingerprint = build_state.compute_project_fingerprint()
     with warehouse.connect(autocommit=True) as conn:
-        plan = build_state.plan_build(conn, marts_schema, fingerprint)
+        plan = build_state.plan_build(conn, marts_schema, fingerprint, through_file_id)
         if full_refresh:
             plan = replace(plan, full_refresh=True, reason="full refresh asked for")
         if plan.full_refresh:
             build_state.drop_state(conn, build_state.STAGING_SCHEMA)
             build_state.drop_state(conn, marts_schema)
-    log.info("dbt build of %s: %s", marts_schema, plan.reason)
-    with _jit_off():
-        result = _seed_and_build({**dbt_vars, **plan.dbt_vars()}, plan.full_refresh, select, unit_tests)
+    log.info("dbt build of %s: %s (raw through file %d)", marts_schema, plan.reason, plan.through_file_id)
+    _hold_for_test()
+    try:
+        with _session_options():
+            result = _seed_and_build({**dbt_vars, **plan.dbt_vars()}, plan.full_refresh, select, unit_tests)
+    except DbtError as exc:
+        if "lock timeout" not in str(exc):
+            raise
+        from cfz_platform.transform.publish import explain_lock_timeout
+
+        raise DbtError(explain_lock_timeout(f"dbt build of {marts_schema}", exc) + f"\n{exc}") from exc
     if not select:
         with warehouse.connect(autocommit=True) as conn:
             build_state.record_build(conn, marts_schema, plan)
     return result
 
 
-@contextmanager
-def _jit_off():
-    """PostgreSQL JIT off for dbt's connections (libpq ``PGOPTIONS``), restored afterwards.
+def _hold_for_test(timeout: float = 600.0) -> None:
+    """TEST ONLY: pause the build where a concurrent ingest must not leak into it.
 
-    The models are many mid-sized set-based statements: JIT compiles ~100 functions per
-    statement (seconds each, more once ``jit_optimize_above_cost`` is crossed on large
-    trials) and gains nothing.
+    When ``CFZ_TEST_HOLD_BUILD`` names a file, write ``<file>.waiting`` and wait (at most
+    ``timeout`` seconds) until the file exists. The concurrency tests use it to ingest a
+    delivery deterministically after the watermark is fixed and before dbt reads raw. Unset
+    (always, outside tests) it does nothing.
+    """
+    hold = os.environ.get(HOLD_ENV)
+    if not hold:
+        return
+    import time
+    from pathlib import Path
+
+    Path(hold + ".waiting").write_text(str(os.getpid()))
+    deadline = time.monotonic() + timeout
+    while not Path(hold).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+@contextmanager
+def _session_options():
+    """Session settings of dbt's connections (libpq ``PGOPTIONS``), restored afterwards.
+
+    - ``jit=off``: the models are many mid-sized set-based statements: JIT compiles ~100
+      functions per statement (seconds each, more once ``jit_optimize_above_cost`` is crossed
+      on large trials) and gains nothing;
+    - ``lock_timeout``: dbt's DDL (drop, rename, create index) waits at most
+      ``warehouse.ddl_lock_timeout()`` for a table lock, so a BI session idle in a
+      transaction on an old table cannot stall the build without limit.
     """
     before = os.environ.get("PGOPTIONS")
-    os.environ["PGOPTIONS"] = f"{before or ''} -c jit=off".strip()
+    timeout = warehouse.ddl_lock_timeout().replace(" ", "")
+    os.environ["PGOPTIONS"] = f"{before or ''} -c jit=off -c lock_timeout={timeout}".strip()
     try:
         yield
     finally:

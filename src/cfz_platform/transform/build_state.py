@@ -5,7 +5,10 @@ schemas): the last ``audit.ingest_files.file_id`` included (raw is append-only a
 grow with every loaded file) and the fingerprint of the dbt project (models, macros, seeds,
 ``dbt_project.yml`` with its vars) it was built with. ``plan_build`` turns that into the dbt vars
 ``staging_since_file_id`` / ``marts_since_file_id`` (see ``dbt/macros/incremental.sql``) or
-into a full refresh when the code or reference data changed. The publish double buffer
+into a full refresh when the code or reference data changed. Every build also gets
+``raw_through_file_id``, the upper watermark: the build reads raw rows of files up to it and
+no further, and ``through_file_id`` records exactly that (so a file loaded while the build
+runs is read by the next build, after the next raw gate). The publish double buffer
 renames schemas; ``rename_state`` / ``drop_state`` keep the rows with them inside the same
 transaction.
 """
@@ -49,9 +52,10 @@ class BuildPlan:
     marts_since: int | None = None
 
     def dbt_vars(self) -> dict[str, int]:
+        upper = {"raw_through_file_id": self.through_file_id}
         if self.full_refresh:
-            return {}
-        return {"staging_since_file_id": self.staging_since, "marts_since_file_id": self.marts_since}
+            return upper
+        return {**upper, "staging_since_file_id": self.staging_since, "marts_since_file_id": self.marts_since}
 
 
 def compute_project_fingerprint() -> str:
@@ -78,11 +82,18 @@ def ensure_table(conn: psycopg.Connection) -> None:
 
 
 def loaded_through(conn: psycopg.Connection) -> int:
-    """The highest file id whose rows are all committed in raw.
+    """The highest file id whose rows are all committed in raw: a build's upper watermark.
+
+    Fixed once per transform, before its raw gate (``pipeline.run_transform``); the gate and
+    the dbt build then read raw up to it and no further.
 
     Steps: wait for the ingestion run lock (an ingest in progress may hold a lower file id
-    that is not committed yet), read ``max(file_id)`` of loaded files, release the lock.
+    that is not committed yet; its files are committed whole, so this wait ends with it),
+    read ``max(file_id)`` of loaded files, release the lock. Files an ingest loads after this
+    get higher ids (the id sequence only grows) and wait for the next build.
     """
+    if not conn.execute("select to_regclass('audit.ingest_files') is not null").fetchone()[0]:
+        return 0
     conn.execute("select pg_advisory_lock(%s)", (RUN_LOCK_KEY,))
     try:
         row = conn.execute(
@@ -106,11 +117,13 @@ def _schema_has_tables(conn: psycopg.Connection, schema: str) -> bool:
     ).fetchone()[0]
 
 
-def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str) -> BuildPlan:
+def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str,
+               through_file_id: int | None = None) -> BuildPlan:
     """Decide between an incremental and a full build of ``staging`` + ``marts_schema``.
 
     Steps:
-    1. read the file id raw is complete through (``loaded_through``);
+    1. the upper watermark: ``through_file_id`` when the caller fixed it (before its raw gate),
+       else the file id raw is complete through now (``loaded_through``);
     2. read the recorded state of ``staging`` and of ``marts_schema``;
     3. full refresh when either has no state (first build, a candidate started empty) or was
        built with another fingerprint (a model, macro, seed or var changed); an empty marts
@@ -119,12 +132,15 @@ def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str) ->
     4. otherwise incremental, each schema since its own file id.
     """
     ensure_table(conn)
-    through = loaded_through(conn)
+    through = loaded_through(conn) if through_file_id is None else through_file_id
     staging = read_state(conn, STAGING_SCHEMA)
     marts = read_state(conn, marts_schema)
     if staging is None or staging[1] != fingerprint:
         why = "no recorded staging build" if staging is None else "the dbt project or its vars changed"
         return BuildPlan(True, why, through, fingerprint)
+    if max(staging[0], marts[0] if marts else 0) > through:
+        # built beyond this build's watermark (only possible without the warehouse lock)
+        return BuildPlan(True, f"a schema holds files after file {through}", through, fingerprint)
     if marts is None or marts[1] != fingerprint:
         if marts is None and not _schema_has_tables(conn, marts_schema):
             # empty candidate: marts models build from scratch anyway; staging stays incremental
@@ -137,7 +153,8 @@ def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str) ->
 
 
 def record_build(conn: psycopg.Connection, marts_schema: str, plan: BuildPlan) -> None:
-    """After a successful build: both schemas now include every file up to the plan's."""
+    """After a successful build: both schemas hold every file up to the plan's upper watermark
+    (the one the build read), and nothing after it."""
     ensure_table(conn)
     for schema in (STAGING_SCHEMA, marts_schema):
         conn.execute(

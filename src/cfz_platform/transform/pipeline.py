@@ -49,18 +49,33 @@ def _optional(module: str, name: str) -> Callable | None:
         return None
 
 
-def gate(name: str, run_id: str, marts_schema: str = "marts") -> GateReport:
+def fix_watermark() -> int:
+    """The upper watermark of one transform: the last file whose rows are all in raw now.
+
+    Fixed before the raw gate; the gate checks and dbt builds raw up to it and no further,
+    so a file an ingest loads meanwhile waits for the next transform and its gate
+    (``build_state.loaded_through``)."""
+    from cfz_platform.transform import build_state
+
+    with warehouse.connect(autocommit=True) as conn:
+        through = build_state.loaded_through(conn)
+    log.info("raw is read through file %d (files loaded from now on wait for the next build)", through)
+    return through
+
+
+def gate(name: str, run_id: str, marts_schema: str = "marts", through_file_id: int | None = None) -> GateReport:
     """Run one gate, record it (audit table, Prefect artifact), and return its report.
 
-    A passing raw gate moves the raw gate's watermark (``raw_gate.record_pass``): the next
-    run checks only deliveries that arrived after it."""
-    report = run_gate(name, marts_schema=marts_schema, run_id=run_id)
+    The raw gate checks raw up to ``through_file_id`` (the build's upper watermark). A passing
+    raw gate moves the raw gate's watermark (``raw_gate.record_pass``): the next run checks
+    only deliveries and files that arrived after it."""
+    report = run_gate(name, marts_schema=marts_schema, run_id=run_id, through_file_id=through_file_id)
     with warehouse.connect(autocommit=True) as conn:
         record_report(conn, report)
         if name == "raw" and report.passed:
             from cfz_platform.quality.raw_gate import record_pass
 
-            record_pass(conn, run_id, report.covered_through)
+            record_pass(conn, run_id, report.covered_through, through_file_id=through_file_id)
     publish_artifact(report)
     log.info("%s", report.explain())
     return report
@@ -76,15 +91,16 @@ def ensure_raw() -> None:
         conn.commit()
 
 
-def build_candidate(schema: str, notes: list[str], full_refresh: bool = False) -> None:
+def build_candidate(schema: str, notes: list[str], full_refresh: bool = False,
+                    through_file_id: int | None = None) -> None:
     """dbt seed + build into ``schema`` (incremental unless ``full_refresh`` or the dbt project
-    changed), the endpoint statistics tables, and the endpoints the data could not support
-    (as notes)."""
+    changed) reading raw up to ``through_file_id``, the endpoint statistics tables, and the
+    endpoints the data could not support (as notes)."""
     build_marts = _optional("cfz_platform.transform.build", "build_marts")
     if build_marts is None:
         raise RuntimeError("cfz_platform.transform.build.build_marts is not available yet")
     # unit tests test SQL logic, not data: they run in CI
-    build_marts(schema, full_refresh=full_refresh, unit_tests=False)
+    build_marts(schema, full_refresh=full_refresh, unit_tests=False, through_file_id=through_file_id)
     write_endpoint_tables = _optional("cfz_platform.stats", "write_endpoint_tables")
     if write_endpoint_tables is not None:
         with warehouse.connect() as conn:
@@ -100,12 +116,15 @@ def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], N
                   full_refresh: bool = False) -> TransformResult:
     """Raw gate -> dbt build into ``marts_candidate`` -> mart gate -> publish.
 
+    The caller holds the warehouse lock (``orchestration.lock``): one transform at a time.
+
     Steps:
-    1. ensure the raw layer exists; run the raw gate; a blocking failure stops here
-       (``QualityGateFailed``), nothing is built, ``marts`` untouched;
-    2. prepare ``marts_candidate`` (double buffer, see ``publish``) and build it (dbt,
-       incremental unless ``full_refresh``, then ``write_endpoint_tables``); ``build``
-       replaces this step in tests;
+    1. ensure the raw layer exists; fix the upper watermark (``fix_watermark``); run the raw
+       gate up to it; a blocking failure stops here (``QualityGateFailed``), nothing is
+       built, ``marts`` untouched;
+    2. prepare ``marts_candidate`` (double buffer, see ``publish``) and build it (dbt reading
+       raw up to the same watermark, incremental unless ``full_refresh``, then
+       ``write_endpoint_tables``); ``build`` replaces this step in tests;
     3. run the mart gate on ``marts_candidate``; a blocking failure raises
        ``QualityGateFailed`` naming each failing expectation, sample rows and the SQL to list
        them; ``marts`` keeps the last good build;
@@ -114,7 +133,8 @@ def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], N
     run_id = run_id or uuid.uuid4().hex[:12]
     result = TransformResult(run_id=run_id, published=False)
     ensure_raw()
-    raw = gate("raw", run_id)
+    through = fix_watermark()
+    raw = gate("raw", run_id, through_file_id=through)
     result.reports.append(raw)
     if not raw.passed:
         raise QualityGateFailed(raw)
@@ -123,7 +143,7 @@ def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], N
     if build is not None:
         build(candidate, result.notes)
     else:
-        build_candidate(candidate, result.notes, full_refresh=full_refresh)
+        build_candidate(candidate, result.notes, full_refresh=full_refresh, through_file_id=through)
     mart = gate("mart", run_id, marts_schema=candidate)
     result.reports.append(mart)
     if not mart.passed:
@@ -136,5 +156,9 @@ def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], N
 
 def run_validate(run_id: str | None = None, marts_schema: str = "marts") -> list[GateReport]:
     """Run both gates against what is in the warehouse now (raw layer and ``marts_schema``)."""
+    from cfz_platform.quality.runner import check_schema
+
     run_id = run_id or uuid.uuid4().hex[:12]
-    return [gate("raw", run_id), gate("mart", run_id, marts_schema=marts_schema)]
+    check_schema(marts_schema)
+    ensure_raw()  # a warehouse with no delivery yet validates (empty raw) instead of crashing
+    return [gate("raw", run_id, through_file_id=fix_watermark()), gate("mart", run_id, marts_schema=marts_schema)]

@@ -25,6 +25,12 @@ mart gate validates both, and the same transaction swaps ``adam_candidate`` in a
 (the previous build kept as ``adam_previous``). A reader never sees ``adam`` and ``marts`` from
 different builds. ADaM tables are all rebuilt by each build (none is incremental), so
 ``prepare_candidate`` only drops a leftover ``adam_candidate``.
+
+Every statement here runs with ``lock_timeout`` (``warehouse.ddl_lock_timeout``, 120 s by
+default): a BI session holding a lock on a table to drop (an open transaction that read
+``marts`` two builds ago) makes the step fail after that long, naming the session, instead
+of waiting forever; ``bi_reader``'s idle-in-transaction timeout (60 s) normally ends such a
+session first.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import psycopg
 from psycopg import sql
 
 from cfz_platform.config import BI_ROLE
+from cfz_platform.db import warehouse
 from cfz_platform.db.warehouse import grant_bi_reader
 from cfz_platform.transform import build_state
 
@@ -47,26 +54,34 @@ PREVIOUS = "marts_previous"
 ADAM_PUBLISHED = "adam"
 ADAM_CANDIDATE = "adam_candidate"
 ADAM_PREVIOUS = "adam_previous"
-_ADAM_FOR = {PUBLISHED: ADAM_PUBLISHED, CANDIDATE: ADAM_CANDIDATE, PREVIOUS: ADAM_PREVIOUS}
 #: dbt models materialized incrementally in the marts schema (copied into a cold candidate).
 INCREMENTAL_MART_TABLES = ("fct_lab_results",)
 #: Advisory lock key serialising prepare/publish across processes.
 PUBLISH_LOCK_KEY = 7_200_417
-#: How long the swap may wait for a reader's lock before giving up (marts stays as it was).
-LOCK_TIMEOUT = "60s"
+SCHEMAS = (PUBLISHED, CANDIDATE, PREVIOUS, ADAM_PUBLISHED, ADAM_CANDIDATE, ADAM_PREVIOUS)
 
 
 class PublishError(RuntimeError):
     """The candidate could not be published; ``marts`` is unchanged."""
 
 
-def adam_schema_for(marts_schema: str) -> str:
-    """The schema dbt builds the ADaM datasets into beside ``marts_schema``.
 
-    ``marts`` -> ``adam``, ``marts_candidate`` -> ``adam_candidate``, ``marts_previous`` ->
-    ``adam_previous``; any other marts schema (tests) ``<schema>_adam``.
-    """
-    return _ADAM_FOR.get(marts_schema, f"{marts_schema}_adam")
+def _set_lock_timeout(cur: psycopg.Cursor) -> None:
+    """This transaction's statements wait at most ``ddl_lock_timeout`` for a table lock."""
+    cur.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(warehouse.ddl_lock_timeout())))
+
+
+def explain_lock_timeout(what: str, exc: psycopg.Error) -> str:
+    """The message of a step that gave up waiting for a lock: the timeout and who holds
+    locks on the mart schemas (read on a fresh connection)."""
+    try:
+        with warehouse.connect(autocommit=True) as conn:
+            holders = warehouse.lock_holders(conn, SCHEMAS)
+    except psycopg.Error:
+        holders = ""
+    who = f"held by {holders}" if holders else "the holder has gone since"
+    return (f"{what} gave up after waiting {warehouse.ddl_lock_timeout()} (CFZ_DDL_LOCK_TIMEOUT) for a table "
+            f"lock, {who}; rerun once that session ends ({str(exc).strip().splitlines()[0]})")
 
 
 def _schema_exists(cur: psycopg.Cursor, schema: str) -> bool:
@@ -92,23 +107,32 @@ def prepare_candidate(conn: psycopg.Connection) -> str:
        indexes), when ``marts`` has them;
     3. move the build state with the schema; make sure ``bi_reader`` cannot read the candidate.
     """
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_KEY,))
-        cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(CANDIDATE)))
-        cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE)))
-        build_state.drop_state(cur, CANDIDATE)
-        if _has_incremental_tables(cur, PREVIOUS):
-            cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(PREVIOUS), sql.Identifier(CANDIDATE)))
-            build_state.rename_state(cur, PREVIOUS, CANDIDATE)
-        else:
-            # no usable previous build (none yet, or the empty schema the warehouse started with)
-            cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS)))
-            build_state.drop_state(cur, PREVIOUS)
-            cur.execute(sql.SQL("create schema {}").format(sql.Identifier(CANDIDATE)))
-            if _copy_incremental_tables(cur, PUBLISHED, CANDIDATE):
-                build_state.copy_state(cur, PUBLISHED, CANDIDATE)
-        _revoke_bi_reader(cur, CANDIDATE)
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_KEY,))
+            _set_lock_timeout(cur)
+            _prepare(cur)
+    except psycopg.errors.LockNotAvailable as exc:
+        raise PublishError(explain_lock_timeout(f"preparing {CANDIDATE!r}", exc)) from exc
     return CANDIDATE
+
+
+def _prepare(cur: psycopg.Cursor) -> None:
+    """The statements of ``prepare_candidate`` (inside its transaction)."""
+    cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(CANDIDATE)))
+    cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE)))
+    build_state.drop_state(cur, CANDIDATE)
+    if _has_incremental_tables(cur, PREVIOUS):
+        cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(PREVIOUS), sql.Identifier(CANDIDATE)))
+        build_state.rename_state(cur, PREVIOUS, CANDIDATE)
+    else:
+        # no usable previous build (none yet, or the empty schema the warehouse started with)
+        cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS)))
+        build_state.drop_state(cur, PREVIOUS)
+        cur.execute(sql.SQL("create schema {}").format(sql.Identifier(CANDIDATE)))
+        if _copy_incremental_tables(cur, PUBLISHED, CANDIDATE):
+            build_state.copy_state(cur, PUBLISHED, CANDIDATE)
+    _revoke_bi_reader(cur, CANDIDATE)
 
 
 def _has_incremental_tables(cur: psycopg.Cursor, schema: str) -> bool:
@@ -135,6 +159,7 @@ def discard_candidate(conn: psycopg.Connection) -> None:
     """Drop ``marts_candidate`` and ``adam_candidate`` (after a failed gate, when the caller wants them gone)."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_KEY,))
+        _set_lock_timeout(cur)
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(CANDIDATE)))
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE)))
         build_state.drop_state(cur, CANDIDATE)
@@ -156,7 +181,7 @@ def publish_candidate(conn: psycopg.Connection) -> None:
     """Swap ``marts_candidate`` in as ``marts`` in one transaction.
 
     Steps:
-    1. take the publish lock; set a lock timeout so a long BI query cannot hang the swap;
+    1. take the publish lock; set the DDL lock timeout so a BI session cannot hang the swap;
     2. check the candidate exists (else ``PublishError``, nothing changed);
     3. drop ``marts_previous``; rename ``marts`` -> ``marts_previous`` and
        ``marts_candidate`` -> ``marts``;
@@ -171,7 +196,7 @@ def publish_candidate(conn: psycopg.Connection) -> None:
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_KEY,))
-            cur.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+            _set_lock_timeout(cur)
             if not _schema_exists(cur, CANDIDATE):
                 raise PublishError(f"schema {CANDIDATE!r} does not exist: nothing to publish")
             cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS)))
@@ -185,6 +210,8 @@ def publish_candidate(conn: psycopg.Connection) -> None:
             if _schema_exists(cur, PREVIOUS):
                 _revoke_bi_reader(cur, PREVIOUS)
             _swap_adam(cur)
+    except psycopg.errors.LockNotAvailable as exc:
+        raise PublishError(explain_lock_timeout(f"publishing {CANDIDATE!r} ({PUBLISHED!r} is unchanged)", exc)) from exc
     except psycopg.Error as exc:
         raise PublishError(f"publishing {CANDIDATE!r} failed, {PUBLISHED!r} is unchanged: {exc}") from exc
     log.info("published %s as %s (previous build kept as %s)", CANDIDATE, PUBLISHED, PREVIOUS)

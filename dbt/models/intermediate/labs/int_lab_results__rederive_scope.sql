@@ -22,9 +22,9 @@ with changed_records as (
 
 reference_touched as (
     -- the first dose date can only move when EX or DM sent something
-    select btrim(usubjid) as usubjid from {{ source('raw', 'ex') }} where _file_id > {{ since }}
+    select btrim(usubjid) as usubjid from {{ source('raw', 'ex') }} where _file_id > {{ since }} and {{ below_raw_watermark() }}
     union
-    select btrim(usubjid) from {{ source('raw', 'dm') }} where _file_id > {{ since }}
+    select btrim(usubjid) from {{ source('raw', 'dm') }} where _file_id > {{ since }} and {{ below_raw_watermark() }}
 ),
 
 previous_reference as (

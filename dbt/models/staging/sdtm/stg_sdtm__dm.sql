@@ -5,7 +5,7 @@
          2. type the columns (dates, numbers); 3. flag semantic problems.
 -#}
 with source as (
-    select * from {{ source('raw', 'dm') }}
+    {{ raw_rows('dm') }}  -- up to the build's upper watermark (macros/incremental.sql)
 ),
 
 ranked as (
