@@ -345,3 +345,15 @@ def test_serum_nadir_rule_and_new_therapy_boundary():
     pd = [Assessment(28, "SD"), Assessment(56, "PD", "mprotein"), Assessment(84, "PD", "mprotein")]
     assert compute_best_response(pd, new_therapy_day=84).pd_day is None
     assert compute_best_response(pd).pd_day == 56
+
+
+def test_thresholds_compare_the_decimals_as_sent():
+    """Seed 90210, subject 101-0032: nadir 0.32 g/dL, then 0.82 g/dL. The rise is exactly 0.50 g/dL
+    as reported (>= 0.5: PD), although 0.82 - 0.32 is 0.49999999999999994 in binary floating
+    point; the truth once called it PR and disagreed with the marts (exact numerics)."""
+    a = ImwgAssessor(Panel(serum=3.53, urine=0.0, kappa=9.0, lam=1.0))
+    assert a.assess(84, Panel(serum=0.32, urine=0.0)).category == "VGPR"
+    assert a.assess(112, Panel(serum=0.82, urine=0.0)).category == "PD"
+    b = ImwgAssessor(Panel(serum=3.53, urine=0.0, kappa=9.0, lam=1.0))
+    assert b.assess(84, Panel(serum=0.32, urine=0.0)).category == "VGPR"
+    assert b.assess(112, Panel(serum=0.81, urine=0.0)).category != "PD"  # +0.49

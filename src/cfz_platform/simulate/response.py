@@ -55,6 +55,23 @@ class Panel:
     bmpc: float | None = None  # marrow on this date
 
 
+#: Values are compared as the decimals that were sent: 0.82 - 0.32 is 0.49999999999999994 in
+#: binary floating point but a rise of exactly 0.50 g/dL on the report, which the rule counts.
+_EPS = 1e-9
+
+
+def at_least(a: float, b: float) -> bool:
+    return a >= b - _EPS
+
+
+def at_most(a: float, b: float) -> bool:
+    return a <= b + _EPS
+
+
+def above(a: float, b: float) -> bool:
+    return a > b + _EPS
+
+
 @dataclass
 class Assessment:
     """One assessed timepoint."""
@@ -77,15 +94,15 @@ class ImwgAssessor:
 
     def __post_init__(self) -> None:
         b = self.baseline
-        self.serum_meas = b.serum is not None and b.serum >= 1.0
-        self.urine_meas = b.urine is not None and b.urine >= 200.0
+        self.serum_meas = b.serum is not None and at_least(b.serum, 1.0)
+        self.urine_meas = b.urine is not None and at_least(b.urine, 200.0)
         self.involved = None
         self.flc_meas = False
         if b.kappa is not None and b.lam is not None and b.lam > 0:
             self.involved = "K" if b.kappa >= b.lam else "L"
             ratio = b.kappa / b.lam
             inv = max(b.kappa, b.lam)
-            self.flc_meas = inv >= 10.0 and not (NORMAL_RATIO[0] <= ratio <= NORMAL_RATIO[1])
+            self.flc_meas = at_least(inv, 10.0) and not (NORMAL_RATIO[0] <= ratio <= NORMAL_RATIO[1])
         if self.serum_meas or self.urine_meas:
             self.driver = "SU"
         elif self.flc_meas:
@@ -121,27 +138,27 @@ class ImwgAssessor:
         dflc = self._dflc(p)
         if self.driver == "SU":
             if self.serum_meas and p.serum is not None and ns is not None:
-                if ns >= 5.0 and p.serum - ns >= 1.0:
+                if at_least(ns, 5.0) and at_least(p.serum - ns, 1.0):
                     reason = "serum M rise >= 1.0 g/dL from a nadir >= 5 g/dL"
-                    if p.serum < 1.25 * ns:
+                    if not at_least(p.serum, 1.25 * ns):
                         reason += " (below 25%)"
                     return Assessment(day, "PD", "mprotein", reason)
-                if p.serum >= 1.25 * ns and p.serum - ns >= 0.5:
+                if at_least(p.serum, 1.25 * ns) and at_least(p.serum - ns, 0.5):
                     return Assessment(day, "PD", "mprotein", "serum M rise from nadir")
             if (self.urine_meas and p.urine is not None and nu is not None
-                    and p.urine >= 1.25 * nu and p.urine - nu >= 200.0):
+                    and at_least(p.urine, 1.25 * nu) and at_least(p.urine - nu, 200.0)):
                 return Assessment(day, "PD", "mprotein", "urine M rise from nadir")
             if (self.serum_meas and p.serum is None) or (self.urine_meas and p.urine is None):
                 return Assessment(day, "NE", reason="measurable driver missing")
         elif self.driver == "FLC":
             if dflc is None:
                 return Assessment(day, "NE", reason="FLC missing")
-            if nd is not None and dflc >= 1.25 * nd and dflc - nd > 10.0:
+            if nd is not None and at_least(dflc, 1.25 * nd) and above(dflc - nd, 10.0):
                 return Assessment(day, "PD", "mprotein", "dFLC rise from nadir")
         elif self.driver == "BMPC":
             if p.bmpc is None:
                 return Assessment(day, "NE", reason="no marrow")
-            if self.bmpc_baseline is not None and p.bmpc - min(self.bmpc_baseline, p.bmpc) >= 10:
+            if self.bmpc_baseline is not None and at_least(p.bmpc - min(self.bmpc_baseline, p.bmpc), 10):
                 return Assessment(day, "PD", "mprotein", "BMPC rise")
         else:
             return Assessment(day, "NE", reason="no measurable disease")
@@ -161,25 +178,25 @@ class ImwgAssessor:
             if zero_ep and ife_pos:
                 return Assessment(day, "VGPR")
             urine_ok_vgpr = p.urine is None or p.urine < 100.0
-            if self.serum_meas and p.serum <= 0.1 * bs and urine_ok_vgpr:
+            if self.serum_meas and at_most(p.serum, 0.1 * bs) and urine_ok_vgpr:
                 return Assessment(day, "VGPR")
             if not self.serum_meas and self.urine_meas and p.urine < 100.0:
                 return Assessment(day, "VGPR")
-            s_pr = (not self.serum_meas) or p.serum <= 0.5 * bs
-            u_pr = p.urine is None or p.urine <= 0.1 * bu or p.urine < 200.0
+            s_pr = (not self.serum_meas) or at_most(p.serum, 0.5 * bs)
+            u_pr = p.urine is None or at_most(p.urine, 0.1 * bu) or p.urine < 200.0
             if s_pr and u_pr:
                 return Assessment(day, "PR")
-            s_mr = (not self.serum_meas) or p.serum <= 0.75 * bs
-            u_mr = (not self.urine_meas) or p.urine <= 0.5 * bu
+            s_mr = (not self.serum_meas) or at_most(p.serum, 0.75 * bs)
+            u_mr = (not self.urine_meas) or at_most(p.urine, 0.5 * bu)
             if s_mr and u_mr:
                 return Assessment(day, "MR")
             return Assessment(day, "SD")
         if self.driver == "FLC":
             d0 = self._dflc(b)
-            if d0 is not None and dflc <= 0.5 * d0:
+            if d0 is not None and at_most(dflc, 0.5 * d0):
                 return Assessment(day, "PR")
             return Assessment(day, "SD")
-        if self.bmpc_baseline and p.bmpc <= 0.5 * self.bmpc_baseline:
+        if self.bmpc_baseline and at_most(p.bmpc, 0.5 * self.bmpc_baseline):
             return Assessment(day, "PR")
         return Assessment(day, "SD")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cfz_platform.simulate.prior_therapy import PriorSummary
-from cfz_platform.simulate.response import NORMAL_RATIO, Panel
+from cfz_platform.simulate.response import NORMAL_RATIO, Panel, at_least
 from cfz_platform.simulate.safety import BLEEDING, GI_TERMS, HEME, AdverseEvent
 
 CRITERIA = ("E1", "E2", "E3", "E4", "E5", "E6", "E7")
@@ -65,14 +65,14 @@ def compute_e3(pd_text: str, first_btz: int, last_btz: int) -> str:
 def compute_measurable(p: Panel) -> bool:
     """E6 / IMWG measurable disease: serum M >= 1.0 g/dL, urine M >= 200 mg/24h, or involved FLC
     >= 10 mg/dL with an abnormal kappa/lambda ratio (involved = the larger chain)."""
-    if p.serum is not None and p.serum >= 1.0:
+    if p.serum is not None and at_least(p.serum, 1.0):
         return True
-    if p.urine is not None and p.urine >= 200.0:
+    if p.urine is not None and at_least(p.urine, 200.0):
         return True
     if p.kappa is None or p.lam is None or p.lam <= 0:
         return False
     ratio = p.kappa / p.lam
-    return max(p.kappa, p.lam) >= 10.0 and not (NORMAL_RATIO[0] <= ratio <= NORMAL_RATIO[1])
+    return at_least(max(p.kappa, p.lam), 10.0) and not (NORMAL_RATIO[0] <= ratio <= NORMAL_RATIO[1])
 
 
 def compute_eligibility(prior: PriorSummary, baseline: Panel, on_study_partners: tuple[str, ...] | None) -> dict:
