@@ -63,6 +63,11 @@ def project_root() -> Path:
     return Path.cwd()
 
 
+def dbt_project_dir() -> Path:
+    """The dbt project (models, macros, seeds): ``<project>/dbt``."""
+    return project_root() / "dbt"
+
+
 def state_dir() -> Path:
     """The git-ignored folder holding the embedded cluster and local state."""
     path = project_root() / ".cfz"

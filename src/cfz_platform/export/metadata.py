@@ -52,7 +52,7 @@ class DatasetMeta:
 
 
 def adam_yaml_path() -> Path:
-    from cfz_platform.transform.dbt_runner import dbt_project_dir
+    from cfz_platform.config import dbt_project_dir
 
     return dbt_project_dir() / "models" / "adam" / "_adam__models.yml"
 

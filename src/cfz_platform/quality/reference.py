@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from cfz_platform.transform.dbt_runner import dbt_project_dir
+from cfz_platform.config import dbt_project_dir
 
 HERE = Path(__file__).resolve().parent
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from cfz_platform.config import dbt_project_dir
 from cfz_platform.ingest.ledger import RUN_LOCK_KEY
-from cfz_platform.transform.dbt_runner import dbt_project_dir
 
 log = logging.getLogger(__name__)
 

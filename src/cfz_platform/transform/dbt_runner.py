@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from cfz_platform.config import project_root, state_dir
+from cfz_platform.config import dbt_project_dir, state_dir
 from cfz_platform.db import warehouse
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,6 @@ class DbtResult:
 
 
 DEV_SCHEMA = "dev"  # the dev target builds into dev_staging, dev_marts, ... (generate_schema_name)
-
-
-def dbt_project_dir() -> Path:
-    return project_root() / "dbt"
 
 
 def write_profiles(threads: int = 4) -> Path:

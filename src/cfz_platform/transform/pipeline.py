@@ -8,13 +8,13 @@ and, inside a Prefect flow run, as a markdown artifact.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cfz_platform.db import warehouse
+from cfz_platform.ingest import ensure_raw_layer
 from cfz_platform.quality import (
     GateReport,
     QualityGateFailed,
@@ -22,7 +22,9 @@ from cfz_platform.quality import (
     record_report,
     run_gate,
 )
+from cfz_platform.stats import write_endpoint_tables
 from cfz_platform.transform import publish
+from cfz_platform.transform.build import build_marts, underivable_endpoints
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,6 @@ class TransformResult:
     def warnings(self) -> list:
         return [w for r in self.reports for w in r.warnings]
 
-
-def _optional(module: str, name: str) -> Callable | None:
-    """A function of another part of the platform, or None while it does not exist yet."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
 
 
 def fix_watermark() -> int:
@@ -83,9 +78,6 @@ def gate(name: str, run_id: str, marts_schema: str = "marts", through_file_id: i
 
 def ensure_raw() -> None:
     """Create the raw layer and audit tables when missing (ingestion's contract)."""
-    ensure_raw_layer = _optional("cfz_platform.ingest", "ensure_raw_layer")
-    if ensure_raw_layer is None:
-        raise RuntimeError("cfz_platform.ingest.ensure_raw_layer is not available")
     with warehouse.connect() as conn:
         ensure_raw_layer(conn)
         conn.commit()
@@ -96,20 +88,13 @@ def build_candidate(schema: str, notes: list[str], full_refresh: bool = False,
     """dbt seed + build into ``schema`` (incremental unless ``full_refresh`` or the dbt project
     changed) reading raw up to ``through_file_id``, the endpoint statistics tables, and the
     endpoints the data could not support (as notes)."""
-    build_marts = _optional("cfz_platform.transform.build", "build_marts")
-    if build_marts is None:
-        raise RuntimeError("cfz_platform.transform.build.build_marts is not available yet")
     # unit tests test SQL logic, not data: they run in CI
     build_marts(schema, full_refresh=full_refresh, unit_tests=False, through_file_id=through_file_id)
-    write_endpoint_tables = _optional("cfz_platform.stats", "write_endpoint_tables")
-    if write_endpoint_tables is not None:
-        with warehouse.connect() as conn:
-            write_endpoint_tables(conn, schema)
-            conn.commit()
-    underivable_endpoints = _optional("cfz_platform.transform.build", "underivable_endpoints")
-    if underivable_endpoints is not None:
-        for gap in underivable_endpoints(schema):
-            notes.append(f"not derivable: {gap.endpoint}: {gap.reason}")
+    with warehouse.connect() as conn:
+        write_endpoint_tables(conn, schema)
+        conn.commit()
+    for gap in underivable_endpoints(schema):
+        notes.append(f"not derivable: {gap.endpoint}: {gap.reason}")
 
 
 def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], None] | None = None,
