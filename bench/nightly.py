@@ -43,7 +43,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "out" / "bench"
-STEPS = ("ingest", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report")
+STEPS = ("ingest", "freshness", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report")
 MARK = "BENCH_RESULT "
 
 
@@ -175,8 +175,9 @@ def worker_direct(args: argparse.Namespace) -> dict:
     results = []
     ingested = steps.step_ingest(Path(args.landing), run_id=run_id)
     results.append(ingested.result)
+    results.append(steps.step_freshness()[0])
     results.append(steps.step_gate("raw", run_id))
-    build, candidate = steps.step_build([])
+    build, candidate, _notes = steps.step_build()
     results.append(build)
     results.append(steps.step_gate("mart", run_id, marts_schema=candidate))
     results.append(steps.step_publish())

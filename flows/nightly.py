@@ -1,4 +1,4 @@
-"""Prefect flow ``nightly``: ingest -> raw gate -> dbt -> mart gate -> publish -> train -> score -> report.
+"""Prefect flow ``nightly``: ingest -> freshness -> raw gate -> dbt -> mart gate -> publish -> train -> score -> report.
 
 Thin by design: each task calls one function of ``cfz_platform.orchestration.steps``.
 
@@ -13,6 +13,9 @@ Thin by design: each task calls one function of ``cfz_platform.orchestration.ste
 - With no new delivery, nothing loaded that ``marts`` lacks and no response data training
   has not seen (all read from the warehouse, so a rerun after a killed run catches up), and
   a previous completed run, the flow is a quick no-op that says so.
+- Source freshness (``dbt source freshness`` on raw) runs after the ingest, even on a no-op
+  night: a feed silent for longer than ``feed_stale_after_days`` is a warning in the
+  summary (step ``freshness`` and the "stale feeds" table), never a failure.
 - The final state is Completed, or Failed naming the step and the reason. A summary is
   printed, kept in ``audit.nightly_runs`` and published as Prefect artifacts.
 """
@@ -56,9 +59,14 @@ def raw_gate_task(run_id: str) -> tuple[StepResult, int]:
     return steps.step_raw_gate(run_id)
 
 
+@task(name="freshness")
+def freshness_task() -> tuple[StepResult, list[dict]]:
+    return steps.step_freshness()
+
+
 @task(name="dbt", **_RETRY)
-def dbt_task(notes: list[str], through_file_id: int) -> tuple[StepResult, str]:
-    return steps.step_build(notes, through_file_id=through_file_id)
+def dbt_task(through_file_id: int) -> tuple[StepResult, str, list[str]]:
+    return steps.step_build(through_file_id=through_file_id)
 
 
 @task(name="mart_gate", **_RETRY)
@@ -139,6 +147,12 @@ def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train:
         summary.steps.append(ingested.result)
         summary.tables["files loaded this run"] = [r for r in ingested.table_rows if r.get("status") != "skipped_duplicate"]
         log.info("      %s", ingested.result.message)
+        current = "freshness"
+        freshness, stale_feeds = freshness_task()
+        summary.steps.append(freshness)
+        summary.tables["stale feeds"] = stale_feeds
+        if freshness.status != "completed":
+            log.warning("      source freshness: %s", freshness.message)
         previous = _previous_completed_run()
         waiting = steps.build_pending()
         train_waiting = train is None and steps.training_pending()
@@ -153,8 +167,7 @@ def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train:
         summary.steps.append(gate_result)
         current = "dbt"
         log.info("[3/8] dbt build into the candidate schema (raw through file %d)", through)
-        notes: list[str] = []
-        build_result, candidate = dbt_task(notes, through)
+        build_result, candidate, notes = dbt_task(through)
         summary.steps.append(build_result)
         for note in notes:
             log.info("      note: %s", note)

@@ -56,7 +56,8 @@ def _one(conn: psycopg.Connection, query: str, params=()):
 def test_first_run_completes_every_step(runs):
     first = runs["first"]
     assert first["outcome"] == "completed"
-    assert list(first["steps"]) == ["ingest", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report"]
+    assert list(first["steps"]) == ["ingest", "freshness", "raw_gate", "dbt", "mart_gate", "publish", "train",
+                                    "score", "report"]
     assert all(s["status"] == "completed" for s in first["steps"].values())
 
 
@@ -163,3 +164,16 @@ def test_real_report_renders_every_section_in_chromium(runs):
         assert len(images) >= n and all(i["complete"] and i["w"] > 100 for i in images), sid
     assert "MTD: dose level 36" in by_id["dose-escalation"]["text"]
     assert errors == []
+
+
+def test_a_quiet_feed_is_a_freshness_warning_even_on_a_no_op_night(runs, trial, db):
+    """Thirty days without a VS row (older than feed_stale_after_days = 14): the next nightly has
+    nothing to build, and its summary still names the stale feed; it never fails for it."""
+    db.execute("update raw.vs set _loaded_at = _loaded_at - interval '30 days'")
+    run = nightly(landing=str(trial["landing"]), report_dir=str(runs["report_dir"]))
+    assert run["outcome"] == "no-op"
+    fresh = run["steps"]["freshness"]
+    assert fresh["status"] == "warning"
+    assert "raw.vs: stale, newest row loaded 30." in fresh["message"]
+    assert "raw.lb" not in fresh["message"]
+    assert runs["first"]["steps"]["freshness"]["status"] == "completed"

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 #: The registered model the nightly trains (its training state is kept per model).
 MODEL = "early_response"
 # the order of a full nightly run
-STEP_NAMES = ("ingest", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report")
+STEP_NAMES = ("ingest", "freshness", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report")
 
 
 class NightlyStepError(RuntimeError):
@@ -115,9 +115,31 @@ def step_gate(gate: str, run_id: str, marts_schema: str = "marts", through_file_
     )
 
 
-def step_build(notes: list[str], through_file_id: int | None = None) -> tuple[StepResult, str]:
+def step_freshness() -> tuple[StepResult, list[dict]]:
+    """Source freshness of the feeds (``dbt source freshness`` on raw): stale or empty feeds
+    are a warning with a table for the summary, never a failure (EDC exports pause).
+
+    Steps: run the check (``transform.freshness``); status ``completed`` when every feed is
+    fresh, else ``warning`` naming them; a check that cannot run is a warning too."""
+    from cfz_platform.transform.freshness import compute_feed_freshness, stale_feed_warnings
+
+    done = _timed("freshness")
+    try:
+        feeds = compute_feed_freshness()
+    except Exception as exc:  # noqa: BLE001 - freshness informs, it never stops the nightly
+        return done("warning", f"could not check source freshness: {exc}"), []
+    stale = stale_feed_warnings(feeds)
+    rows = [{"feed": f"raw.{f.table}", "status": f.status, "newest row (days ago)": f.age_days}
+            for f in feeds if f.status != "pass"]
+    if not stale:
+        return done("completed", f"{len(feeds)} feeds fresh", stale=0), rows
+    return done("warning", "; ".join(stale), stale=len(stale)), rows
+
+
+def step_build(through_file_id: int | None = None) -> tuple[StepResult, str, list[str]]:
     """Prepare the candidate schema and build it with dbt (plus endpoint statistics), reading
-    raw up to ``through_file_id`` (the watermark the raw gate checked)."""
+    raw up to ``through_file_id`` (the watermark the raw gate checked). Returns the step
+    result, the candidate schema and the build's notes (endpoints the data cannot support)."""
     from cfz_platform.transform import publish
     from cfz_platform.transform.pipeline import build_candidate, ensure_raw
 
@@ -125,8 +147,9 @@ def step_build(notes: list[str], through_file_id: int | None = None) -> tuple[St
     ensure_raw()
     with warehouse.connect() as conn:
         candidate = publish.prepare_candidate(conn)
+    notes: list[str] = []
     build_candidate(candidate, notes, through_file_id=through_file_id)
-    return done("completed", f"built {candidate}", notes=len(notes)), candidate
+    return done("completed", f"built {candidate}", notes=len(notes)), candidate, notes
 
 
 def step_publish() -> StepResult:
