@@ -107,6 +107,19 @@ def test_third_run_is_a_quick_no_op(runs, db):
     assert outcomes == ["completed", "completed", "no-op"]
 
 
+def test_a_quiet_feed_is_a_freshness_warning_even_on_a_no_op_night(runs, trial, db):
+    """Thirty days without a VS row (older than feed_stale_after_days = 14): the next nightly has
+    nothing to build, and its summary still names the stale feed; it never fails for it."""
+    db.execute("update raw.vs set _loaded_at = _loaded_at - interval '30 days'")
+    run = nightly(landing=str(trial["landing"]), report_dir=str(runs["report_dir"]))
+    assert run["outcome"] == "no-op"
+    fresh = run["steps"]["freshness"]
+    assert fresh["status"] == "warning"
+    assert "raw.vs: stale, newest row loaded 30." in fresh["message"]
+    assert "raw.lb" not in fresh["message"]
+    assert runs["first"]["steps"]["freshness"]["status"] == "completed"
+
+
 def test_bi_reader_sees_published_marts_and_predictions(runs, warehouse_db):
     with psycopg.connect(warehouse.bi_settings(warehouse_db).conninfo) as conn:
         assert _one(conn, "select count(*) from marts.fct_best_response") > 0
@@ -165,15 +178,3 @@ def test_real_report_renders_every_section_in_chromium(runs):
     assert "MTD: dose level 36" in by_id["dose-escalation"]["text"]
     assert errors == []
 
-
-def test_a_quiet_feed_is_a_freshness_warning_even_on_a_no_op_night(runs, trial, db):
-    """Thirty days without a VS row (older than feed_stale_after_days = 14): the next nightly has
-    nothing to build, and its summary still names the stale feed; it never fails for it."""
-    db.execute("update raw.vs set _loaded_at = _loaded_at - interval '30 days'")
-    run = nightly(landing=str(trial["landing"]), report_dir=str(runs["report_dir"]))
-    assert run["outcome"] == "no-op"
-    fresh = run["steps"]["freshness"]
-    assert fresh["status"] == "warning"
-    assert "raw.vs: stale, newest row loaded 30." in fresh["message"]
-    assert "raw.lb" not in fresh["message"]
-    assert runs["first"]["steps"]["freshness"]["status"] == "completed"
