@@ -145,7 +145,8 @@ def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> Endpoi
         "where coalesce(d.respevalfl, false) order by b.usubjid").format(s, s))
     tte = _fetch(conn, sql.SQL(
         "select t.usubjid, d.\"group\"::text as grp, t.paramcd, t.aval::float8 as aval, t.cnsr "
-        "from {}.fct_time_to_event t join {}.dim_subject d using (usubjid) order by 1, 3").format(s, s))
+        "from {}.fct_time_to_event t join {}.dim_subject d using (usubjid) "
+        "where coalesce(d.respevalfl, false) order by 1, 3").format(s, s))  # KM: response-evaluable only
     return _write(conn, marts_schema, best, tte)
 
 

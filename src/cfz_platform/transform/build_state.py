@@ -116,7 +116,11 @@ def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str) ->
        built with another fingerprint (a model, macro, seed or var changed); an empty marts
        schema needs no refresh flag (dbt builds it from scratch) but staging is refreshed
        only when its own state says so;
-    4. otherwise incremental, each schema since its own file id.
+    4. full refresh when a file loaded since the older of the two builds supersedes a file
+       loaded before it (``resent_since``: a re-sent file replaces the older one whole, and
+       keys only the older one held fall back to earlier deliveries, which an incremental
+       read of the new rows cannot see);
+    5. otherwise incremental, each schema since its own file id.
     """
     ensure_table(conn)
     through = loaded_through(conn)
@@ -126,14 +130,27 @@ def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str) ->
         why = "no recorded staging build" if staging is None else "the dbt project or its vars changed"
         return BuildPlan(True, why, through, fingerprint)
     if marts is None or marts[1] != fingerprint:
-        if marts is None and not _schema_has_tables(conn, marts_schema):
+        if marts is None and not _schema_has_tables(conn, marts_schema) and not resent_since(conn, staging[0]):
             # empty candidate: marts models build from scratch anyway; staging stays incremental
             return BuildPlan(False, f"{marts_schema} is empty: marts built in full, staging incremental",
                              through, fingerprint, staging_since=staging[0], marts_since=None)
         why = f"no recorded build of {marts_schema}" if marts is None else "the dbt project or its vars changed"
         return BuildPlan(True, why, through, fingerprint)
+    since = min(staging[0], marts[0])
+    if resent_since(conn, since):
+        return BuildPlan(True, f"a file re-sent under its delivery id since file {since}", through, fingerprint)
     return BuildPlan(False, f"incremental: staging since file {staging[0]}, {marts_schema} since file {marts[0]}",
                      through, fingerprint, staging_since=staging[0], marts_since=marts[0])
+
+
+def resent_since(conn: psycopg.Connection, since: int) -> bool:
+    """Whether a file loaded after ``since`` has the path and delivery of an older loaded file."""
+    return conn.execute(
+        "select exists (select 1 from audit.ingest_files n join audit.ingest_files o "
+        "on o.delivery_id = n.delivery_id and o.rel_path = n.rel_path and o.file_id < n.file_id "
+        "where n.status = 'loaded' and o.status = 'loaded' and n.file_id > %s and o.file_id <= %s)",
+        (since, since),
+    ).fetchone()[0]
 
 
 def record_build(conn: psycopg.Connection, marts_schema: str, plan: BuildPlan) -> None:

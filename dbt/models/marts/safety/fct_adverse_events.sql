@@ -1,5 +1,6 @@
 {#-
-  fct_adverse_events: one row per AE (USUBJID, AESPID) with TEAE, DLT-window and DLT flags
+  fct_adverse_events: one row per AE (staged record: USUBJID, AESPID and the qualifiers that tell
+  repeated AESPIDs apart, e.g. AESEQ) with TEAE, DLT-window and DLT flags
   (domain.md 5; every threshold and term list is a var).
   Steps:
     1. treatment-emergent: onset on/after the first dose and <= teae_days_after_last_dose
@@ -85,6 +86,8 @@ rules as (
 select
     usubjid,
     aespid,
+    aeseq,
+    ae_record_key,
     aeterm,
     aedecod,
     aebodsys,

@@ -1,7 +1,8 @@
 {{ config(materialized="table") }}
 {#-
   Demographics, current version per USUBJID.
-  Steps: 1. rank versions by natural key (latest delivery, then line, wins);
+  Steps: 1. rank versions by natural key (latest delivery, then its newest file, then line,
+            wins; a superseded file no longer counts, macros/parsing.sql superseded_files);
          2. type the columns (dates, numbers); 3. flag semantic problems.
 -#}
 with source as (
@@ -10,7 +11,8 @@ with source as (
 
 ranked as (
     select *, {{ latest_version_rank(["upper(btrim(usubjid))"]) }} as version_rank
-    from source
+    from source src
+    where not exists (select 1 from ({{ superseded_files() }}) sup where sup.file_id = src._file_id)
 ),
 
 current_version as (
