@@ -143,7 +143,7 @@
 {%- endmacro %}
 
 {#- A column of raw.<domain> that only some feeds send (e.g. AESEQ, VSPOS): its trimmed text, or null when no file carried it yet. -#}
-{% macro optional_raw_column(alias, domain, col) -%}
+{% macro raw_column_if_present(alias, domain, col) -%}
   {%- set present = [] -%}
   {%- if execute -%}
     {%- for c in adapter.get_columns_in_relation(source('raw', domain)) if (c.name | lower) == col -%}

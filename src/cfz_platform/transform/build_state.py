@@ -116,7 +116,7 @@ def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str) ->
        built with another fingerprint (a model, macro, seed or var changed); an empty marts
        schema needs no refresh flag (dbt builds it from scratch) but staging is refreshed
        only when its own state says so;
-    4. full refresh when a file loaded since the older of the two builds supersedes a file
+    4. full refresh when, for either schema, a file loaded since its build supersedes a file
        loaded before it (``resent_since``: a re-sent file replaces the older one whole, and
        keys only the older one held fall back to earlier deliveries, which an incremental
        read of the new rows cannot see);
@@ -136,9 +136,8 @@ def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str) ->
                              through, fingerprint, staging_since=staging[0], marts_since=None)
         why = f"no recorded build of {marts_schema}" if marts is None else "the dbt project or its vars changed"
         return BuildPlan(True, why, through, fingerprint)
-    since = min(staging[0], marts[0])
-    if resent_since(conn, since):
-        return BuildPlan(True, f"a file re-sent under its delivery id since file {since}", through, fingerprint)
+    if resent_since(conn, staging[0]) or resent_since(conn, marts[0]):
+        return BuildPlan(True, "a file was re-sent under its delivery id since the last build", through, fingerprint)
     return BuildPlan(False, f"incremental: staging since file {staging[0]}, {marts_schema} since file {marts[0]}",
                      through, fingerprint, staging_since=staging[0], marts_since=marts[0])
 

@@ -86,8 +86,6 @@ rules as (
 select
     usubjid,
     aespid,
-    aeseq,
-    ae_record_key,
     aeterm,
     aedecod,
     aebodsys,
@@ -110,5 +108,6 @@ select
     dlt_rule is not null as is_dlt,
     dlt_rule,
     aedlt as investigator_dlt,
-    case when aedlt in ('Y', 'N') then (aedlt = 'Y') = (dlt_rule is not null) end as dlt_agrees_with_investigator
+    case when aedlt in ('Y', 'N') then (aedlt = 'Y') = (dlt_rule is not null) end as dlt_agrees_with_investigator,
+    ae_record_key
 from rules

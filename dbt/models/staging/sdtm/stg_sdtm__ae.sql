@@ -54,7 +54,6 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         cv._file_id,
         cv._natural_key,
         {{ record_key('cv') }} as _record_key,
-        {{ safe_numeric(optional_raw_column('cv', 'ae', 'aeseq')) }} as aeseq,
         cv._file,
         cv._line
     from current_version cv
@@ -68,6 +67,6 @@ select
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    aeseq, _record_key,
+    _record_key,
     _delivery_id, _file_id, _file, _line, _natural_key
 from typed

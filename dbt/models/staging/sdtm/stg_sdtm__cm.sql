@@ -53,7 +53,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         cv._file_id,
         cv._natural_key,
         {{ record_key('cv') }} as _record_key,
-        {{ safe_numeric(optional_raw_column('cv', 'cm', 'cmseq')) }} as cmseq,
+        {{ safe_numeric(raw_column_if_present('cv', 'cm', 'cmseq')) }} as cmseq,
         cv._file,
         cv._line
     from current_version cv

@@ -135,7 +135,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         s._file_id,
         s._natural_key,
         {{ record_key('s') }} as _record_key,
-        {{ safe_numeric(optional_raw_column('s', 'lb', 'lbseq')) }} as lbseq,
+        {{ safe_numeric(raw_column_if_present('s', 'lb', 'lbseq')) }} as lbseq,
         s._file,
         s._line
     from standardized s

@@ -41,7 +41,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         cv._file_id,
         cv._natural_key,
         {{ record_key('cv') }} as _record_key,
-        {{ safe_numeric(optional_raw_column('cv', 'rs', 'rsseq')) }} as rsseq,
+        {{ safe_numeric(raw_column_if_present('cv', 'rs', 'rsseq')) }} as rsseq,
         cv._file,
         cv._line
     from current_version cv

@@ -35,11 +35,11 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         cv._file_id,
         cv._natural_key,
         {{ record_key('cv') }} as _record_key,
-        {{ safe_numeric(optional_raw_column('cv', 'vs', 'vsseq')) }} as vsseq,
-        {{ optional_raw_column('cv', 'vs', 'vstptnum') }} as vstptnum,
-        {{ optional_raw_column('cv', 'vs', 'vstpt') }} as vstpt,
-        {{ optional_raw_column('cv', 'vs', 'vspos') }} as vspos,
-        {{ optional_raw_column('cv', 'vs', 'vsloc') }} as vsloc,
+        {{ safe_numeric(raw_column_if_present('cv', 'vs', 'vsseq')) }} as vsseq,
+        {{ raw_column_if_present('cv', 'vs', 'vstptnum') }} as vstptnum,
+        {{ raw_column_if_present('cv', 'vs', 'vstpt') }} as vstpt,
+        {{ raw_column_if_present('cv', 'vs', 'vspos') }} as vspos,
+        {{ raw_column_if_present('cv', 'vs', 'vsloc') }} as vsloc,
         cv._file,
         cv._line
     from current_version cv
