@@ -93,7 +93,9 @@ def build_marts(schema: str, notes: list[str] | None = None, plant: str | None =
 
     Problems: ``duplicate_subject`` (a second dim_subject row), ``rdi`` (RDI 3.0 in one
     cycle), ``missing_criterion`` (a subject with 6 criteria), ``non_evaluable_in_tte`` (a
-    subject not response-evaluable left in fct_time_to_event, hence in the KM endpoint).
+    subject not response-evaluable, whose time-to-event row stays in fct_time_to_event as it
+    should, counted in the KM endpoint anyway: the endpoint row as the pre-issue-15 code wrote
+    it, which read the TTE rows without the population flag).
     """
     from cfz_platform.stats import write_endpoint_tables
 
@@ -114,6 +116,9 @@ def build_marts(schema: str, notes: list[str] | None = None, plant: str | None =
             conn.execute(sql.SQL("delete from {s}.fct_eligibility where criterion_id = 'E7' and usubjid = "
                                  "(select min(usubjid) from {s}.fct_eligibility)").format(s=s))
         write_endpoint_tables(conn, schema)
+        if plant == "non_evaluable_in_tte":
+            conn.execute(sql.SQL("update {s}.rpt_study_endpoints set n_subjects = n_subjects + 1 "
+                                 "where endpoint = 'MEDIAN_TTP' and population = 'OVERALL'").format(s=s))
         conn.commit()
 
 

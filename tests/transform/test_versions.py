@@ -122,6 +122,7 @@ def resent(corrected, feed, db):
 def test_resent_file_supersedes_the_older_one_whole(resent, db):
     _, transform = resent
     assert transform.returncode == 0, transform.stdout + transform.stderr
+    assert "a file was re-sent under its delivery id" in transform.stdout + transform.stderr  # full build
     versions = db.execute("select file_id, status from audit.ingest_files where rel_path = %s order by file_id",
                           (f"{D2}/lb.csv",)).fetchall()
     assert [s for _, s in versions] == ["loaded", "loaded"]

@@ -131,8 +131,9 @@ def current_query(domain: str, where: str = "") -> str:
     """The current records of ``raw.<domain>`` (see the module docstring), ranked in SQL.
 
     Steps: drop rows of superseded files; key each row (``_natural_key``); keep the rows of
-    the newest delivery, then newest file, holding each key (ties: all of them). ``where``
-    restricts the raw rows read first (a condition on alias ``r``).
+    the newest delivery, then newest file, holding each key (ties: all of them), in business
+    key order (samples of failures read in that order). ``where`` restricts the raw rows read
+    first (a condition on alias ``r``).
     """
     cond = f"not exists (select 1 from ({SUPERSEDED_FILES}) s where s.file_id = r._file_id)"
     if where:
@@ -141,7 +142,7 @@ def current_query(domain: str, where: str = "") -> str:
         "select * from (select k.*, rank() over (partition by k._natural_key "
         "order by k._delivery_id desc, k._file_id desc nulls last) as _version_rank "
         f"from (select r.*, {extended_key_sql(domain)} as _natural_key from raw.{domain} r where {cond}) k) c "
-        "where c._version_rank = 1"
+        f"where c._version_rank = 1 order by {', '.join('c.' + col for col in _nk(DOMAINS[domain]))}, c._line"
     )
 
 
