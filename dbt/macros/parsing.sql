@@ -78,16 +78,21 @@
 {#-
   Loaded files that a newer file of the same path in the same delivery supersedes whole
   (feeds.md "Deliveries": a file re-sent under its delivery id). Their rows stay in raw but
-  no longer count: keys only they held fall back to earlier deliveries' versions.
+  no longer count: keys only they held fall back to earlier deliveries' versions. With an
+  upper raw watermark (var raw_through_file_id), only a re-send at or below it supersedes.
 -#}
 {% macro superseded_files() -%}
+  {%- set upper = var('raw_through_file_id', none) %}
   select old.file_id
   from {{ source('audit', 'ingest_files') }} old
   where old.status = 'loaded'
     and exists (
         select 1 from {{ source('audit', 'ingest_files') }} newer
         where newer.status = 'loaded' and newer.delivery_id = old.delivery_id
-          and newer.rel_path = old.rel_path and newer.file_id > old.file_id)
+          and newer.rel_path = old.rel_path and newer.file_id > old.file_id
+          {%- if upper is not none %}
+          and newer.file_id <= {{ upper | int }}  {#- a re-send the build does not read yet supersedes nothing yet #}
+          {%- endif %})
 {%- endmacro %}
 
 {#-

@@ -127,15 +127,23 @@ def extended_key_sql(domain: str, alias: str = "r") -> str:
     return f"(select md5(concat_ws('|', {base}){quals}) from (select to_jsonb({alias}) as rj) j)"
 
 
-def current_query(domain: str, where: str = "") -> str:
+def superseded_files_sql(through_file_id: int | None = None) -> str:
+    """Loaded files that a newer loaded file of the same path and delivery supersedes; with an
+    upper watermark, only a re-send at or below it counts (a later one is not read yet)."""
+    if through_file_id is None:
+        return SUPERSEDED_FILES
+    return SUPERSEDED_FILES[:-1] + f" and n.file_id <= {int(through_file_id)})"
+
+
+def current_query(domain: str, where: str = "", through_file_id: int | None = None) -> str:
     """The current records of ``raw.<domain>`` (see the module docstring), ranked in SQL.
 
     Steps: drop rows of superseded files; key each row (``_natural_key``); keep the rows of
     the newest delivery, then newest file, holding each key (ties: all of them), in business
     key order (samples of failures read in that order). ``where`` restricts the raw rows read
-    first (a condition on alias ``r``).
+    first (a condition on alias ``r``); ``through_file_id`` is an upper raw watermark.
     """
-    cond = f"not exists (select 1 from ({SUPERSEDED_FILES}) s where s.file_id = r._file_id)"
+    cond = f"not exists (select 1 from ({superseded_files_sql(through_file_id)}) s where s.file_id = r._file_id)"
     if where:
         cond += f" and ({where})"
     return (
