@@ -75,7 +75,7 @@
       and not exists (
           select 1 from {{ this }} staged
           where staged._natural_key = {{ alias }}._natural_key
-            and (staged._delivery_id, staged._line) > ({{ alias }}._delivery_id, {{ alias }}._line))
+            and (staged._delivery_id, staged._file_id) > ({{ alias }}._delivery_id, {{ alias }}._file_id))
   {%- endif -%}
 {%- endmacro %}
 
@@ -91,14 +91,15 @@
   select {{ subject_expr }} from {{ dm }} where _file_id <= {{ since }}
 {%- endmacro %}
 
-{#- Config shared by the incremental staging models: delete+insert on the natural key
-    (a unique index enforces it and makes the delete an index lookup). -#}
+{#- Config shared by the incremental staging models: delete+insert on the natural key (an
+    index makes the delete a lookup; not unique: rows identical in their extended natural key
+    are all kept, macros/parsing.sql current_versions). -#}
 {% macro staging_incremental_config(extra_indexes=[]) -%}
   {{ config(
       materialized='incremental',
       unique_key='_natural_key',
       incremental_strategy='delete+insert',
-      indexes=[{'columns': ['_natural_key'], 'unique': True}] + extra_indexes
+      indexes=[{'columns': ['_natural_key']}] + extra_indexes
   ) }}
 {%- endmacro %}
 

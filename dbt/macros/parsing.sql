@@ -24,9 +24,107 @@
   (regexp_match(upper(coalesce({{ col }}, '')), '^\s*C(?:YCLE)?\s*([0-9]+)\s*,?\s*D(?:AY)?\s*([0-9]+)'))[2]::int
 {%- endmacro %}
 
-{#- Latest version per natural key: order by delivery then line, newest first. -#}
+{#-
+  Latest version of a subject's record (DM: one row per subject): the newest delivery, then
+  the newest file of that delivery (a file re-sent under its delivery id has a higher file id),
+  then the last line.
+-#}
 {% macro latest_version_rank(key_cols) -%}
-  row_number() over (partition by {{ key_cols | join(', ') }} order by _delivery_id desc, _line desc)
+  row_number() over (partition by {{ key_cols | join(', ') }} order by _delivery_id desc, _file_id desc nulls last, _line desc)
+{%- endmacro %}
+
+{#- SDTM qualifiers that tell apart records sharing a business key (feeds.md), in that order. -#}
+{% macro key_qualifier_suffixes() -%}
+  {{ return(['tptnum', 'tpt', 'pos', 'loc', 'spec', 'seq']) }}
+{%- endmacro %}
+
+{#-
+  The qualifier columns of raw.<domain> that extend its natural key: <domain>TPTNUM, TPT, POS,
+  LOC, SPEC, SEQ, in that order, only those the raw table has (a column arrives with the first
+  file that carries it) and not already in the business key (``exclude``, e.g. LBSPEC).
+-#}
+{% macro key_qualifiers(domain, exclude=[]) -%}
+  {%- set found = [] -%}
+  {%- if execute -%}
+    {%- set names = [] -%}
+    {%- for col in adapter.get_columns_in_relation(source('raw', domain)) -%}
+      {%- do names.append(col.name | lower) -%}
+    {%- endfor -%}
+    {%- for suffix in key_qualifier_suffixes() -%}
+      {%- set name = domain ~ suffix -%}
+      {%- if name in names and name not in exclude -%}
+        {%- do found.append(name) -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {{ return(found) }}
+{%- endmacro %}
+
+{#- A qualifier value for the key: trimmed, upper-case, an integral number without '.0'. -#}
+{% macro norm_qualifier(col) -%}
+  nullif(regexp_replace(upper(btrim({{ col }})), '^([0-9]+)\.0+$', '\1'), '')
+{%- endmacro %}
+
+{#-
+  md5 of the extended natural key: the business key (nulls kept distinct from empty strings)
+  followed by each non-empty qualifier as '|name=value'. An empty or absent qualifier adds
+  nothing, so a record keeps its key when a qualifier column first appears in raw.
+-#}
+{% macro extended_natural_key(key_cols, qualifiers, alias) -%}
+  md5(concat_ws('|'{%- for c in key_cols %}, coalesce({{ c }}, '<null>'){% endfor %})
+  {%- for q in qualifiers %} || coalesce('|{{ q }}=' || {{ norm_qualifier(alias ~ '.' ~ q) }}, ''){% endfor %})
+{%- endmacro %}
+
+{#-
+  Loaded files that a newer file of the same path in the same delivery supersedes whole
+  (feeds.md "Deliveries": a file re-sent under its delivery id). Their rows stay in raw but
+  no longer count: keys only they held fall back to earlier deliveries' versions. With an
+  upper raw watermark (var raw_through_file_id), only a re-send at or below it supersedes.
+-#}
+{% macro superseded_files() -%}
+  {%- set upper = var('raw_through_file_id', none) %}
+  select old.file_id
+  from {{ source('audit', 'ingest_files') }} old
+  where old.status = 'loaded'
+    and exists (
+        select 1 from {{ source('audit', 'ingest_files') }} newer
+        where newer.status = 'loaded' and newer.delivery_id = old.delivery_id
+          and newer.rel_path = old.rel_path and newer.file_id > old.file_id
+          {%- if upper is not none %}
+          and newer.file_id <= {{ upper | int }}  {#- a re-send the build does not read yet supersedes nothing yet #}
+          {%- endif %})
+{%- endmacro %}
+
+{#-
+  The current records of a domain, from ``source_cte`` (its raw rows, see incremental_source).
+  Steps:
+    1. drop the rows of superseded files (superseded_files);
+    2. key each row by its extended natural key (key_cols + key_qualifiers) as _natural_key;
+    3. rank the versions of a key by delivery, then file, newest first; keep every row of the
+       newest file holding the key: rows identical in their extended key are all kept (the raw
+       gate lists them as a warning) and key_ordinal (1, 2, ... by line) tells them apart;
+    4. on an incremental build, drop a winner whose key staging holds from a later version.
+-#}
+{% macro current_versions(source_cte, domain, key_cols, exclude_qualifiers=[]) -%}
+    select * from (
+        select keyed.*,
+            rank() over (partition by keyed._natural_key
+                         order by keyed._delivery_id desc, keyed._file_id desc nulls last) as version_rank,
+            row_number() over (partition by keyed._natural_key, keyed._delivery_id, keyed._file_id
+                               order by keyed._line) as key_ordinal
+        from (
+            select src.*, {{ extended_natural_key(key_cols, key_qualifiers(domain, exclude_qualifiers), 'src') }} as _natural_key
+            from {{ source_cte }} src
+            where not exists (select 1 from ({{ superseded_files() }}) sup where sup.file_id = src._file_id)
+        ) keyed
+    ) ranked
+    where version_rank = 1{{ unless_staged_is_newer('ranked') }}
+{%- endmacro %}
+
+{#- A unique id of a staged record: its _natural_key, with '#n' for the n-th row identical in it. -#}
+{% macro record_key(alias) -%}
+  case when {{ alias }}.key_ordinal = 1 then {{ alias }}._natural_key
+       else md5({{ alias }}._natural_key || '#' || {{ alias }}.key_ordinal) end
 {%- endmacro %}
 
 {#-
@@ -47,4 +145,15 @@
 {% macro issue_text(items_col) -%}
   case when jsonb_array_length({{ items_col }}) > 0 then
   (select string_agg((i->>'issue') || ' (' || (i->>'column') || '=' || coalesce(i->>'value', 'null') || ')', '; ') from jsonb_array_elements({{ items_col }}) i) end
+{%- endmacro %}
+
+{#- A column of raw.<domain> that only some feeds send (e.g. AESEQ, VSPOS): its trimmed text, or null when no file carried it yet. -#}
+{% macro raw_column_if_present(alias, domain, col) -%}
+  {%- set present = [] -%}
+  {%- if execute -%}
+    {%- for c in adapter.get_columns_in_relation(source('raw', domain)) if (c.name | lower) == col -%}
+      {%- do present.append(c.name) -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {%- if present -%}nullif(btrim({{ alias }}.{{ col }}), ''){%- else -%}null::text{%- endif -%}
 {%- endmacro %}

@@ -90,7 +90,7 @@ MART_SQL = [
     "{s}.fct_time_to_event, {s}.rpt_study_endpoints, {s}.rpt_survival_curves cascade",
     "create table {s}.dim_subject as select d.usubjid, case when d.armcd = 'A' then 'A' else 'B' end as \"group\", "
     "false as imid_regimen, false as group_mismatch, d.rfstdtc::date as first_dose_date, true as respevalfl "
-    "from (select distinct on (usubjid) * from raw.dm order by usubjid, _delivery_id desc, _line desc) d",
+    "from (select distinct on (usubjid) * from raw.dm order by usubjid, _delivery_id desc, _file_id desc, _line desc) d",
     "create table {s}.fct_cycles as select usubjid, 1 as cycle, 1.0::numeric as relative_dose_intensity from {s}.dim_subject",
     "create table {s}.fct_eligibility as select d.usubjid, 'E' || g as criterion_id, 'met'::text as status "
     "from {s}.dim_subject d cross join generate_series(1, 7) g",

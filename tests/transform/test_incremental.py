@@ -117,7 +117,7 @@ def _first_row(cur) -> dict:
 def _raw_current(db, usubjid: str, lbtestcd: str, lbdtc: str) -> dict:
     return _first_row(db.execute(
         "select * from raw.lb where btrim(usubjid) = %s and upper(btrim(lbtestcd)) = %s and btrim(lbdtc) = %s "
-        "order by _delivery_id desc, _line desc limit 1", (usubjid, lbtestcd, lbdtc)))
+        "order by _delivery_id desc, _file_id desc, _line desc limit 1", (usubjid, lbtestcd, lbdtc)))
 
 
 def test_corrected_baseline_rebases_the_subject(trial, db):

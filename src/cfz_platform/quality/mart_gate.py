@@ -73,10 +73,14 @@ def _rows(key: str, query: str, severity: str, description: str) -> Check:
 def dim_subject_suite() -> SuiteSpec:
     checks = [
         *_unique_subject("dim_subject"),
+        # cycles are cycles of the study drug: a study whose EX never names it (e.g. the
+        # CDISC pilot) has none at all, and its treated subjects are not missing any
         _rows("treated_subject_has_cycles",
               "select d.usubjid, d.first_dose_date from {batch} d where d.first_dose_date is not null "
-              "and not exists (select 1 from fct_cycles c where c.usubjid = d.usubjid)",
-              BLOCKING, "every treated subject (first dose date known) has at least one cycle in fct_cycles"),
+              "and not exists (select 1 from fct_cycles c where c.usubjid = d.usubjid) "
+              "and exists (select 1 from fct_cycles)",
+              BLOCKING, "every treated subject (first dose date known) has at least one cycle in fct_cycles "
+                        "(in a study with study-drug cycles at all)"),
         _rows("group_matches_armcd",
               'select d.usubjid, d."group", d.imid_regimen from {batch} d where d.group_mismatch',
               WARNING, "DM.ARMCD agrees with the group derived from the prior regimen (domain.md 1)"),

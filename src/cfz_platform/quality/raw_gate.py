@@ -1,8 +1,12 @@
 """The raw gate: checks on the raw layer after ingestion, before dbt.
 
-Each contract domain (feeds.md) gets one suite over its *current* records (the latest
-delivery's version of each natural key, the same rule as staging), so a bad value that a
-later delivery corrected no longer blocks. Checks, per domain:
+Each contract domain (feeds.md) gets one suite over its *current* records (the same rule as
+staging, ``dbt/macros/parsing.sql`` ``current_versions``): rows of a file that a re-sent file
+of the same path and delivery superseded no longer count; each row is keyed by its *extended*
+natural key (the business key plus the qualifiers present: --TPTNUM, --TPT, --POS, --LOC,
+--SPEC, --SEQ); the newest delivery, then the newest file, holding a key wins, with every
+row it holds for that key. A bad value that a later delivery or a re-sent file corrected no
+longer blocks. Checks, per domain:
 
 1. required columns exist (blocking); natural-key columns non-null (blocking); result
    columns (LBORRES, EXDOSE, RSSTRESC, AETERM, VSORRES) non-null (warning for any gap,
@@ -14,17 +18,22 @@ later delivery corrected no longer blocks. Checks, per domain:
    flood;
 3. lab values physically possible for the test, after converting to the standard unit with
    the seed's factor (blocking);
-4. dates neither after the delivery that carries them (the delivery id is its timestamp)
-   nor before the study-start floor (blocking for start / collection dates, warning for end
-   dates and prior-therapy history);
-5. no duplicate natural key within the delivery that supplies the current version
-   (blocking);
+4. dates plausible for the study and the domain (feeds.md): never after the delivery that
+   carries them (the delivery id is its timestamp); on-study records (LB, EX, VS, RS other
+   than prior-therapy PD) not before the earliest RFSTDTC's month minus
+   ``study_date_window_days``; history (AE, CM onsets, DM dates, prior-therapy PD) only not
+   before ``date_sanity_floor`` (both dbt vars; blocking for start / collection dates,
+   warning for end dates and CM);
+5. rows identical in their extended natural key within the file that supplies them: listed
+   as a warning (real SDTM does this; staging keeps each row), except DM, whose one record
+   per subject makes a repeated USUBJID a conflict (blocking);
 6. every subject known to DM (orphans: warning, staging keeps them out until DM catches up).
 
 Incremental batches (cost proportional to what arrived, not to the whole history): before the
 validations, ``prepare_batches`` materializes, per domain, the current records that come from
-deliveries after the raw gate's watermark into ``quality_batch.<domain>`` (one sort per domain
-instead of one per expectation); the suites' assets read those tables. The watermark is the
+deliveries after the raw gate's watermark, or from a delivery one of whose files was re-sent,
+into ``quality_batch.<domain>`` (one sort per domain instead of one per expectation); the
+suites' assets read those tables. The watermark is the
 latest delivery covered by the last *passing* raw gate of the pipeline (``record_pass``, kept
 in ``audit.raw_gate_watermarks`` with a fingerprint of the suites, so changed checks or
 reference data mean a full re-check). A failing gate does not move it, so a blocked delivery
@@ -64,8 +73,19 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "vs": ("vsdtc",),
 }
 FUTURE_ONLY_DATE_COLUMNS: dict[str, tuple[str, ...]] = {"dm": ("brthdtc",)}
-#: Prior-therapy history may legitimately predate the study: only a warning there.
+#: Date columns of on-study records: not before the study's first RFSTDTC minus a window.
+#: Everything else (AE and CM history, DM dates) only has the sanity floor.
+STUDY_BOUND_DATE_COLUMNS = ("lbdtc", "exstdtc", "exendtc", "rsdtc", "vsdtc")
+#: Prior-therapy history may legitimately lie decades back: only a warning there.
 DATE_FLOOR_SEVERITY: dict[str, str] = {"cm": WARNING}
+#: SDTM qualifiers that extend a natural key (feeds.md), in that order, as <domain><suffix>.
+KEY_QUALIFIER_SUFFIXES = ("tptnum", "tpt", "pos", "loc", "spec", "seq")
+#: Loaded files that a newer file of the same path and delivery supersedes (feeds.md).
+SUPERSEDED_FILES = (
+    "select o.file_id from audit.ingest_files o where o.status = 'loaded' and exists ("
+    "select 1 from audit.ingest_files n where n.status = 'loaded' and n.delivery_id = o.delivery_id "
+    "and n.rel_path = o.rel_path and n.file_id > o.file_id)"
+)
 #: End dates do not anchor any derivation's start (onset, dose, collection dates do): an
 #: impossible end date is reported as a warning, not a reason to stop the build.
 SECONDARY_DATE_COLUMNS = ("aeendtc", "exendtc", "cmendtc")
@@ -81,12 +101,56 @@ def _nk(contract: DomainContract) -> list[str]:
     return [c.lower() for c in contract.natural_key]
 
 
-def current_query(domain: str) -> str:
-    """The latest delivery's version of each natural key of ``raw.<domain>``."""
-    nk = ", ".join(_nk(DOMAINS[domain]))
+def key_qualifiers(domain: str) -> tuple[str, ...]:
+    """The qualifier columns that extend a domain's natural key (none for DM: one per subject)."""
+    if domain == "dm":
+        return ()
+    nk = set(_nk(DOMAINS[domain]))
+    return tuple(f"{domain}{s}" for s in KEY_QUALIFIER_SUFFIXES if f"{domain}{s}" not in nk)
+
+
+def extended_key_sql(domain: str, alias: str = "r") -> str:
+    """md5 of a raw row's extended natural key.
+
+    Steps: the business key (nulls kept distinct from empty strings), then each non-empty
+    qualifier as ``|name=value`` (trimmed, upper-case, ``1.0`` read as ``1``). Qualifiers are
+    read through ``to_jsonb`` so that a column no file has carried yet counts as empty.
+    """
+    base = ", ".join(f"coalesce({alias}.{c}, '<null>')" for c in _nk(DOMAINS[domain]))
+    quals = "".join(
+        f" || coalesce('|{q}=' || nullif(regexp_replace(upper(btrim(j.rj ->> '{q}')), "
+        f"'^([0-9]+)\\.0+$', '\\1'), ''), '')"
+        for q in key_qualifiers(domain)
+    )
+    if not quals:
+        return f"md5(concat_ws('|', {base}))"
+    return f"(select md5(concat_ws('|', {base}){quals}) from (select to_jsonb({alias}) as rj) j)"
+
+
+def superseded_files_sql(through_file_id: int | None = None) -> str:
+    """Loaded files that a newer loaded file of the same path and delivery supersedes; with an
+    upper watermark, only a re-send at or below it counts (a later one is not read yet)."""
+    if through_file_id is None:
+        return SUPERSEDED_FILES
+    return SUPERSEDED_FILES[:-1] + f" and n.file_id <= {int(through_file_id)})"
+
+
+def current_query(domain: str, where: str = "", through_file_id: int | None = None) -> str:
+    """The current records of ``raw.<domain>`` (see the module docstring), ranked in SQL.
+
+    Steps: drop rows of superseded files; key each row (``_natural_key``); keep the rows of
+    the newest delivery, then newest file, holding each key (ties: all of them), in business
+    key order (samples of failures read in that order). ``where`` restricts the raw rows read
+    first (a condition on alias ``r``); ``through_file_id`` is an upper raw watermark.
+    """
+    cond = f"not exists (select 1 from ({superseded_files_sql(through_file_id)}) s where s.file_id = r._file_id)"
+    if where:
+        cond += f" and ({where})"
     return (
-        f"select distinct on ({nk}) * from raw.{domain} "
-        f"order by {nk}, _delivery_id desc, _line desc"
+        "select * from (select k.*, rank() over (partition by k._natural_key "
+        "order by k._delivery_id desc, k._file_id desc nulls last) as _version_rank "
+        f"from (select r.*, {extended_key_sql(domain)} as _natural_key from raw.{domain} r where {cond}) k) c "
+        f"where c._version_rank = 1 order by {', '.join('c.' + col for col in _nk(DOMAINS[domain]))}, c._line"
     )
 
 
@@ -128,10 +192,11 @@ def prepare_batches(conn: psycopg.Connection, suites: list[SuiteSpec] | None = N
     Steps (one transaction):
     1. read the watermark: the latest delivery and the last file covered by a passing raw
        gate with the same suites fingerprint ('' and 0 when none: a full check);
-    2. per contract domain, (re)create ``quality_batch.<domain>`` as the latest version of
-       each natural key among the rows of deliveries after the watermark or of files loaded
-       after the last pass (a late or re-sent file of an older delivery, a file loaded while
-       the last build ran), up to ``through_file_id``, and analyze it;
+    2. per contract domain, (re)create ``quality_batch.<domain>`` as the current records
+       (``current_query``: superseded files dropped, newest delivery then newest file) among
+       the rows of deliveries after the watermark or of files loaded after the last pass (a
+       late or re-sent file of an older delivery, a file loaded while the last build ran), up
+       to ``through_file_id``, and analyze it;
     3. return the latest delivery id found in the batches.
     """
     fingerprint = suites_fingerprint(suites)
@@ -144,15 +209,14 @@ def prepare_batches(conn: psycopg.Connection, suites: list[SuiteSpec] | None = N
                     .format(sql.Identifier(WATERMARKS)), (fingerprint,))
         since, since_file = cur.fetchone()
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(BATCH_SCHEMA)))
-        for domain, contract in sorted(DOMAINS.items()):
-            nk = sql.SQL(", ").join(sql.Identifier(c) for c in _nk(contract))
+        for domain in sorted(DOMAINS):
             table = sql.Identifier(BATCH_SCHEMA, domain)
             cur.execute(sql.SQL("drop table if exists {}").format(table))
-            cur.execute(sql.SQL(
-                "create unlogged table {} as select distinct on ({}) * from {} "
-                "where (_delivery_id > %s or _file_id > %s) and _file_id <= %s "
-                "order by {}, _delivery_id desc, _line desc"
-            ).format(table, nk, sql.Identifier("raw", domain), nk), (since, since_file, upper))
+            query = current_query(
+                domain, where="(r._delivery_id > %(since)s or r._file_id > %(since_file)s) "
+                              "and r._file_id <= %(upper)s", through_file_id=upper)
+            cur.execute(sql.SQL("create unlogged table {} as ").format(table) + sql.SQL(query),
+                        {"since": since, "since_file": since_file, "upper": upper})
             cur.execute(sql.SQL("analyze {}").format(table))
             cur.execute(sql.SQL("select max(_delivery_id) from {}").format(table))
             top = cur.fetchone()[0]
@@ -275,18 +339,41 @@ DELIVERY_DAY = ("case when b._delivery_id ~ '^[0-9][0-9][0-9][0-9][0-9][0-9][0-9
                 "else to_char(current_date, 'YYYY-MM-DD') end")
 
 
+def study_floor_sql() -> str:
+    """The earliest plausible on-study date: the first day of the month of the earliest
+    RFSTDTC in raw.dm, minus ``study_date_window_days`` (null while DM has no RFSTDTC)."""
+    return (
+        f"(select to_char((left(min(btrim(d.rfstdtc)), 7) || '-01')::date - {int(ref.study_date_window_days())}, "
+        "'YYYY-MM-DD') from raw.dm d where btrim(d.rfstdtc) ~ '^[0-9][0-9][0-9][0-9]-(0[1-9]|1[0-2])')"
+    )
+
+
 def _date_check(domain: str, col: str, floor: bool) -> Check:
-    """Dates (possibly partial) neither after the delivery that carries them nor before the floor.
+    """Dates (possibly partial) plausible for the study and the domain (module docstring, 4).
 
     A partial date is compared on the precision it has (``2026-03`` against ``2026-03``), so
-    it fails only when every date it could stand for is impossible.
+    it fails only when every date it could stand for is impossible. Floors: the sanity floor
+    everywhere; on-study columns also the study floor (``study_floor_sql``), except RS
+    records of progression on a prior regimen (EPOCH ``prior_pd_epoch``), which are history.
     """
     v = f"left(b.{col}, 10)"
     cond = f"{v} > left({DELIVERY_DAY}, length({v}))"
     what = "not in the future (after the delivery that carries it)"
+    sanity = ref.date_sanity_floor()
     if floor:
-        cond += f" or {v} < left('{ref.STUDY_START_FLOOR}', length({v}))"
-        what = f"not after its delivery and not before {ref.STUDY_START_FLOOR}"
+        bound = f"'{sanity}'"
+        what = f"not after its delivery and not before {sanity}"
+        if col in STUDY_BOUND_DATE_COLUMNS:
+            study = f"greatest('{sanity}', {study_floor_sql()})"
+            if domain == "rs":
+                bound = (f"case when upper(btrim(coalesce(b.epoch, ''))) = '{ref.prior_pd_epoch()}' "
+                         f"then '{sanity}' else {study} end")
+                what += (f", nor more than {ref.study_date_window_days()} days before the study's first "
+                         "RFSTDTC (prior-therapy progression excepted)")
+            else:
+                bound = study
+                what += f", nor more than {ref.study_date_window_days()} days before the study's first RFSTDTC"
+        cond += f" or {v} < left({bound}, length({v}))"
     severity = BLOCKING
     if col in SECONDARY_DATE_COLUMNS or (floor and DATE_FLOOR_SEVERITY.get(domain) == WARNING):
         severity = WARNING
@@ -297,25 +384,28 @@ def _date_check(domain: str, col: str, floor: bool) -> Check:
 
 
 def _duplicate_check(domain: str, contract: DomainContract) -> Check:
-    """Current records whose delivery holds their natural key more than once.
+    """Current records identical in their extended natural key within the file that holds them.
 
-    Steps: group the raw rows of the batch's deliveries by natural key and delivery, keep
-    groups of two or more rows (few, so cheap), and join them to the current records on the key (NULL-safe via
-    ``coalesce``, which keeps the join hashable) and on the delivery. A duplicate that a later
-    delivery superseded no longer blocks.
+    Steps: group the batch (only the newest file holding each key, so a re-sent file never
+    ties with the one it supersedes) by extended key and file; keep groups of two or more
+    rows. Real SDTM repeats keys (feeds.md): a warning that lists them; staging keeps each
+    row. DM is one record per subject: two DM rows of a subject in one file conflict, and
+    staging could keep only one, so there it blocks.
     """
     nk = _nk(contract)
-    on = " and ".join(f"coalesce(d.{c}, '') = coalesce(b.{c}, '')" for c in nk)
-    cols = ", ".join(nk)
+    quals = key_qualifiers(domain)
     query = (
-        f"select {', '.join('b.' + c for c in nk)}, b._delivery_id, d.n_rows, d.lines "
-        f"from {{batch}} b join (select {cols}, _delivery_id, count(*) as n_rows, "
-        f"string_agg(_file || ':' || _line, ', ' order by _line) as lines from raw.{domain} "
-        f"where _delivery_id >= (select coalesce(min(_delivery_id), '~') from {BATCH_SCHEMA}.{domain}) "
-        f"group by {cols}, _delivery_id having count(*) > 1) d on {on} and d._delivery_id = b._delivery_id"
+        f"select {', '.join('min(b.' + c + ') as ' + c for c in nk)}, min(b._delivery_id) as _delivery_id, "
+        "count(*) as n_rows, string_agg(b._file || ':' || b._line, ', ' order by b._line) as lines "
+        "from {batch} b group by b._natural_key, b._delivery_id, b._file_id having count(*) > 1"
     )
-    return rows_check("natural_key_unique_in_delivery", query, BLOCKING,
-                      f"no natural key ({', '.join(c.upper() for c in nk)}) twice in one delivery")
+    if domain == "dm":
+        return rows_check("natural_key_unique_in_delivery", query, BLOCKING,
+                          "no subject (USUBJID) twice in the DM file that supplies its record")
+    key = ", ".join(c.upper() for c in (*nk, *quals))
+    return rows_check("natural_key_unique_in_delivery", query, WARNING,
+                      f"no two rows identical in their extended natural key ({key}, the qualifiers "
+                      "present) in one file; such rows are kept, each one")
 
 
 def _orphan_check(domain: str) -> Check:

@@ -11,6 +11,7 @@ generated suites are byte-identical from one build to the next.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,13 +31,52 @@ SPECIMENS: tuple[str, ...] = ("SERUM", "URINE", "BLOOD", "BONE MARROW")
 TTE_PARAMS: tuple[str, ...] = ("TTP", "PFSMAINT", "DOR")
 CRITERIA: tuple[str, ...] = ("E1", "E2", "E3", "E4", "E5", "E6", "E7")
 ELIGIBILITY_STATUSES: tuple[str, ...] = ("met", "not_met", "not_evaluable")
-#: Earliest plausible date in any feed (the dbt var ``study_start_floor``'s default).
-STUDY_START_FLOOR = "2000-01-01"
 #: Share of rows allowed outside a controlled terminology before it counts as a flood
 #: (blocking); any unknown value at all is a warning.
 FLOOD_THRESHOLD = 0.05
 #: RDI bounds of the mart gate (domain.md 3): within (0, RDI_MAX].
 RDI_MAX = 1.5
+
+
+#: Date plausibility (feeds.md) is set by dbt vars, with these defaults when a var is absent.
+DATE_VAR_DEFAULTS: dict[str, object] = {
+    "date_sanity_floor": "1900-01-01",     # nothing in any feed is dated before this
+    "study_date_window_days": 365,          # on-study records at most this long before the first RFSTDTC
+    "prior_pd_epoch": "PRIOR THERAPY",      # RS.EPOCH of progression on a prior regimen (history)
+}
+
+
+@lru_cache(maxsize=1)
+def dbt_vars() -> dict[str, object]:
+    """The ``vars`` of ``dbt/dbt_project.yml`` (thresholds live there, one source of truth)."""
+    import yaml
+
+    path = dbt_project_dir() / "dbt_project.yml"
+    if not path.exists():
+        return {}
+    return dict((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars") or {})
+
+
+def _date_var(name: str) -> object:
+    return dbt_vars().get(name, DATE_VAR_DEFAULTS[name])
+
+
+def date_sanity_floor() -> str:
+    """Earliest plausible date of anything (history included), ISO ``YYYY-MM-DD``."""
+    value = str(_date_var("date_sanity_floor"))
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"dbt var date_sanity_floor must be a YYYY-MM-DD date, not {value!r}")
+    return value
+
+
+def study_date_window_days() -> int:
+    """How many days before the study's first RFSTDTC an on-study record may be dated."""
+    return int(_date_var("study_date_window_days"))
+
+
+def prior_pd_epoch() -> str:
+    """RS.EPOCH marking progression on a prior regimen (dated before the study)."""
+    return str(_date_var("prior_pd_epoch")).replace("'", "''")
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,11 @@ def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str,
        built with another fingerprint (a model, macro, seed or var changed); an empty marts
        schema needs no refresh flag (dbt builds it from scratch) but staging is refreshed
        only when its own state says so;
-    4. otherwise incremental, each schema since its own file id.
+    4. full refresh when, for either schema, a file loaded since its build supersedes a file
+       loaded before it (``resent_since``: a re-sent file replaces the older one whole, and
+       keys only the older one held fall back to earlier deliveries, which an incremental
+       read of the new rows cannot see);
+    5. otherwise incremental, each schema since its own file id.
     """
     ensure_table(conn)
     through = loaded_through(conn) if through_file_id is None else through_file_id
@@ -142,14 +146,26 @@ def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str,
         # built beyond this build's watermark (only possible without the warehouse lock)
         return BuildPlan(True, f"a schema holds files after file {through}", through, fingerprint)
     if marts is None or marts[1] != fingerprint:
-        if marts is None and not _schema_has_tables(conn, marts_schema):
+        if marts is None and not _schema_has_tables(conn, marts_schema) and not resent_since(conn, staging[0]):
             # empty candidate: marts models build from scratch anyway; staging stays incremental
             return BuildPlan(False, f"{marts_schema} is empty: marts built in full, staging incremental",
                              through, fingerprint, staging_since=staging[0], marts_since=None)
         why = f"no recorded build of {marts_schema}" if marts is None else "the dbt project or its vars changed"
         return BuildPlan(True, why, through, fingerprint)
+    if resent_since(conn, staging[0]) or resent_since(conn, marts[0]):
+        return BuildPlan(True, "a file was re-sent under its delivery id since the last build", through, fingerprint)
     return BuildPlan(False, f"incremental: staging since file {staging[0]}, {marts_schema} since file {marts[0]}",
                      through, fingerprint, staging_since=staging[0], marts_since=marts[0])
+
+
+def resent_since(conn: psycopg.Connection, since: int) -> bool:
+    """Whether a file loaded after ``since`` has the path and delivery of an older loaded file."""
+    return conn.execute(
+        "select exists (select 1 from audit.ingest_files n join audit.ingest_files o "
+        "on o.delivery_id = n.delivery_id and o.rel_path = n.rel_path and o.file_id < n.file_id "
+        "where n.status = 'loaded' and o.status = 'loaded' and n.file_id > %s and o.file_id <= %s)",
+        (since, since),
+    ).fetchone()[0]
 
 
 def record_build(conn: psycopg.Connection, marts_schema: str, plan: BuildPlan) -> None:

@@ -1,5 +1,6 @@
 {#-
-  fct_adverse_events: one row per AE (USUBJID, AESPID) with TEAE, DLT-window and DLT flags
+  fct_adverse_events: one row per AE (staged record: USUBJID, AESPID and the qualifiers that tell
+  repeated AESPIDs apart, e.g. AESEQ) with TEAE, DLT-window and DLT flags
   (domain.md 5; every threshold and term list is a var).
   Steps:
     1. treatment-emergent: onset on/after the first dose and <= teae_days_after_last_dose
@@ -115,5 +116,6 @@ select
     dlt_rule is not null as is_dlt,
     dlt_rule,
     aedlt as investigator_dlt,
-    case when aedlt in ('Y', 'N') then (aedlt = 'Y') = (dlt_rule is not null) end as dlt_agrees_with_investigator
+    case when aedlt in ('Y', 'N') then (aedlt = 'Y') = (dlt_rule is not null) end as dlt_agrees_with_investigator,
+    ae_record_key
 from rules

@@ -15,21 +15,15 @@ subjects as (
     select usubjid from {{ ref('stg_sdtm__dm') }}
 ),
 
-ranked as (
-    select *, {{ latest_version_rank(key_cols) }} as version_rank,
-        {{ natural_key(key_cols) }} as _natural_key
-    from source
-),
-
 current_version as (
-    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
+    {{ current_versions('source', 'ae', key_cols) }}
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
     select
         btrim(cv.usubjid) as usubjid,
         btrim(cv.aespid) as aespid,
-        {{ safe_numeric(optional_raw_column('ae', 'aeseq', 'cv')) }}::integer as aeseq,  -- SDTM AESEQ when sent (ADAE key)
+        {{ safe_numeric(raw_column_if_present('cv', 'ae', 'aeseq')) }}::integer as aeseq,  -- SDTM AESEQ when sent (ADAE key)
         nullif(btrim(cv.aeterm), '') as aeterm,
         coalesce({{ norm_upper('cv.aedecod') }}, {{ norm_upper('cv.aeterm') }}) as aedecod,
         {{ norm_upper('cv.aebodsys') }} as aebodsys,
@@ -60,6 +54,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         cv._delivery_id,
         cv._file_id,
         cv._natural_key,
+        {{ record_key('cv') }} as _record_key,
         cv._file,
         cv._line
     from current_version cv
@@ -69,8 +64,10 @@ typed as materialized (  -- computed once: the final select reads issue_items th
 select
     usubjid, aespid, aeseq, aeterm, aedecod, aebodsys, aestdtc, aestdt, aestdt_imputed, aeendtc,
     aeendt, aeendt_imputed, aetoxgr, grade_source, aesev, aeser, aerel, aeout, aeacn, aedlt,
+    _record_key as ae_record_key,
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
+    _record_key,
     _delivery_id, _file_id, _file, _line, _natural_key
 from typed

@@ -1,7 +1,8 @@
 {{ config(materialized="table") }}
 {#-
   Demographics, current version per USUBJID.
-  Steps: 1. rank versions by natural key (latest delivery, then line, wins);
+  Steps: 1. rank versions by natural key (latest delivery, then its newest file, then line,
+            wins; a superseded file no longer counts, macros/parsing.sql superseded_files);
          2. type the columns (dates, numbers); 3. flag semantic problems.
 -#}
 with source as (
@@ -10,7 +11,8 @@ with source as (
 
 ranked as (
     select *, {{ latest_version_rank(["upper(btrim(usubjid))"]) }} as version_rank
-    from source
+    from source src
+    where not exists (select 1 from ({{ superseded_files() }}) sup where sup.file_id = src._file_id)
 ),
 
 current_version as (
@@ -30,7 +32,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         nullif(btrim(brthdtc), '') as brthdtc,
         nullif(btrim(rfstdtc), '') as rfstdtc,
         {{ iso_date('rfstdtc') }} as rfstdt,
-        {{ iso_date(optional_raw_column('dm', 'rfendtc', 'current_version')) }} as rfendt,  -- RFENDTC when sent
+        {{ iso_date(raw_column_if_present('current_version', 'dm', 'rfendtc')) }} as rfendt,  -- RFENDTC when sent
         nullif(btrim(dthdtc), '') as dthdtc,
         {{ iso_date('dthdtc', impute='first') }} as dthdt,
         {{ norm_upper('dthfl') }} as dthfl,

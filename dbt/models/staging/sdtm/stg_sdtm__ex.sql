@@ -18,14 +18,8 @@ subjects as (
     select usubjid from {{ ref('stg_sdtm__dm') }}
 ),
 
-ranked as (
-    select *, {{ latest_version_rank(key_cols) }} as version_rank,
-        {{ natural_key(key_cols) }} as _natural_key
-    from source
-),
-
 current_version as (
-    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
+    {{ current_versions('source', 'ex', key_cols) }}
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
@@ -59,6 +53,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         cv._delivery_id,
         cv._file_id,
         cv._natural_key,
+        {{ record_key('cv') }} as _record_key,
+        {{ safe_numeric(raw_column_if_present('cv', 'ex', 'exseq')) }} as exseq,
         cv._file,
         cv._line
     from current_version cv
@@ -69,9 +65,10 @@ typed as materialized (  -- computed once: the final select reads issue_items th
 select
     usubjid, extrt, drug, drug_class, is_anti_myeloma, exdose, exdosu, exstdtc, exstdt,
     exendtc, exendt, exroute, exdosfrq, visit, cycle, cycle_day, epoch, exadj,
-    md5(concat_ws('|', usubjid, extrt, exstdtc)) as ex_record_key,
+    _record_key as ex_record_key,
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
+    exseq, _record_key,
     _delivery_id, _file_id, _file, _line, _natural_key
 from typed

@@ -36,15 +36,8 @@ subjects as (
     select usubjid from {{ ref('stg_sdtm__dm') }}
 ),
 
-ranked as (
-    select *,
-        {{ latest_version_rank(key_cols) }} as version_rank,
-        {{ natural_key(key_cols) }} as _natural_key
-    from source
-),
-
 current_version as (
-    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
+    {{ current_versions('source', 'lb', key_cols, exclude_qualifiers=['lbspec']) }}
 ),
 
 mapped as (
@@ -128,7 +121,6 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         nullif(btrim(s.visit), '') as visit,
         {{ visit_cycle('s.visit') }} as cycle,
         {{ visit_day('s.visit') }} as cycle_day,
-        md5(concat_ws('|', btrim(s.usubjid), upper(btrim(s.lbtestcd)), upper(coalesce(btrim(s.lbspec), '')), btrim(s.lbdtc))) as lab_record_key,
         {%- set not_done = "(upper(coalesce(s.lbstat, '')) = 'NOT DONE' or nullif(btrim(s.lborres), '') is null and nullif(btrim(s.lbstresn), '') is null)" %}
         {{ not_done }} as is_not_done,
         {{ issue_items([
@@ -142,6 +134,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         s._delivery_id,
         s._file_id,
         s._natural_key,
+        {{ record_key('s') }} as _record_key,
+        {{ safe_numeric(raw_column_if_present('s', 'lb', 'lbseq')) }} as lbseq,
         s._file,
         s._line
     from standardized s
@@ -151,9 +145,10 @@ typed as materialized (  -- computed once: the final select reads issue_items th
 select
     usubjid, lbtestcd, lbspec, lbtest, lbcat, lbdt, lbdtc, lbstresn, lbstresu, lbstresc,
     lbnrlo, lbnrhi, visit, cycle, cycle_day, lborres, lborresu, lbtestcd_source, lbspec_source,
-    value_source, lbstat, lbrefid, lab_record_key,
+    value_source, lbstat, lbrefid, _record_key as lab_record_key,
     jsonb_array_length(issue_items) = 0 and not is_not_done as is_usable,
     coalesce({{ issue_text('issue_items') }}, case when is_not_done then 'test not done (no result)' end) as issue,
     issue_items,
+    lbseq, _record_key,
     _delivery_id, _file_id, _file, _line, _natural_key
 from typed

@@ -14,15 +14,8 @@ subjects as (
     select usubjid from {{ ref('stg_sdtm__dm') }}
 ),
 
-ranked as (
-    select *,
-        {{ latest_version_rank(key_cols) }} as version_rank,
-        {{ natural_key(key_cols) }} as _natural_key
-    from source
-),
-
 current_version as (
-    select * from ranked where version_rank = 1{{ unless_staged_is_newer('ranked') }}
+    {{ current_versions('source', 'rs', key_cols) }}
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
@@ -47,6 +40,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         cv._delivery_id,
         cv._file_id,
         cv._natural_key,
+        {{ record_key('cv') }} as _record_key,
+        {{ safe_numeric(raw_column_if_present('cv', 'rs', 'rsseq')) }} as rsseq,
         cv._file,
         cv._line
     from current_version cv
@@ -59,5 +54,6 @@ select
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
+    rsseq, _record_key,
     _delivery_id, _file_id, _file, _line, _natural_key
 from typed
