@@ -6,10 +6,8 @@ SAFFL by USUBJID; ADAE ASTDT, AENDT, ASTDY, TRTEMFL by USUBJID and AESEQ. Every 
 that both have is printed, and each known difference is asserted to be exactly the pilot
 convention the platform chose not to copy (see the README, "For statisticians").
 
-Built like tests/transform/test_marts_cdisc_pilot.py (ingest, then build_marts around the
-gates): until the extended natural keys (feeds.md) are merged, the raw gate blocks the pilot
-and staging keeps one AE per (USUBJID, AESPID), so ADAE holds 883 of the 1,191 AEs; the
-coverage test is xfail until then.
+Built like tests/transform/test_marts_cdisc_pilot.py: the pilot's files untouched, one delivery,
+`cfz ingest` then `cfz transform` (both gates, publish): what a user does.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ import pyreadstat
 import pytest
 
 from tests.adam.agreement import compute_agreement, compute_norm, format_table
-from tests.conftest import CONFORMANCE
+from tests.conftest import CONFORMANCE, run_cfz
 
 PILOT = CONFORMANCE / "cdiscpilot01"
 REFERENCE = CONFORMANCE / "reference"
@@ -42,17 +40,16 @@ ADAE_OTHER = [("studyid", "STUDYID"), ("siteid", "SITEID"), ("trtsdt", "TRTSDT")
 
 @pytest.fixture(scope="module")
 def built(warehouse_db, tmp_path_factory):
-    from cfz_platform.ingest import run_ingest
-    from cfz_platform.transform.build import build_marts
-
+    """The pilot's files untouched, as one delivery, through the front door (cfz ingest, cfz
+    transform: both gates, publish)."""
     landing = tmp_path_factory.mktemp("pilot")
-    delivery = landing / "20140101T000000"
+    delivery = landing / "20260101T000000"
     delivery.mkdir()
-    for name in ("dm.xpt", "ex.xpt", "ae.xpt", "cm.xpt", "lb.csv.gz"):
-        shutil.copyfile(PILOT / name, delivery / name)  # a symbolic link would be quarantined unread
-    run_ingest(landing)
-    result = build_marts("marts", unit_tests=False)
-    assert result.success, result.failures
+    for path in sorted(PILOT.iterdir()):
+        shutil.copyfile(path, delivery / path.name)  # a symbolic link would be quarantined unread
+    env = {"CFZ_GX_PROJECT_DIR": str(tmp_path_factory.mktemp("gx"))}
+    run_cfz("ingest", "--landing", str(landing), env=env)
+    run_cfz("transform", env=env, timeout=1800)
 
 
 def _read_ref(name: str) -> pd.DataFrame:
@@ -107,9 +104,7 @@ def test_adae_differences_are_the_documented_conventions(adae_merged):
        imputes 1 January with ASTDTF = 'M' (admiral's highest imputation 'M');
     2. ADURN/ADURU: the pilot gives no duration when the start date was imputed (ASTDTF 'D');
        the platform computes it from the imputed date (flagged in ASTDTF);
-    3. AOCCFL (first treatment-emergent AE) differs only for subjects whose first AE is one of
-       the records staging does not hold yet (repeated AESPID): on subjects with every AE present
-       it agrees on every record;
+    3. AOCCFL (first treatment-emergent AE) agrees on every subject with every AE present;
     4. nothing else differs in ASTDT, ASTDTF, ADURN, TRTEMFL (pilot 'N' = platform null), AENDT."""
     m = adae_merged
 
@@ -131,10 +126,10 @@ def test_adae_differences_are_the_documented_conventions(adae_merged):
     assert not differs("aoccfl", "AOCCFL")[m["USUBJID"].isin(complete)].any()
 
 
-@pytest.mark.xfail(strict=False, reason="staging keys AE by (USUBJID, AESPID) and the pilot reuses AESPID: "
-                   "883 of 1,191 AEs until the extended natural keys of feeds.md are merged (h-keys)")
 def test_adae_holds_every_reference_record(adae_merged):
-    assert len(adae_merged) >= CORE_MIN * len(_read_ref("adae"))
+    """Every AE of the sponsor's ADAE is in ours (the pilot reuses AESPID: the extended natural
+    key of feeds.md keeps each record)."""
+    assert len(adae_merged) == len(_read_ref("adae"))
 
 
 def test_myeloma_datasets_are_empty_with_the_reason(built, db):
