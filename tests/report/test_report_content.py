@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from cfz_platform.report import SECTION_IDS, build_report
-from cfz_platform.report.sections import compute_at_risk, compute_display_subjects
+from cfz_platform.report.sections.endpoints import compute_at_risk
+from cfz_platform.report.sections.response import compute_display_subjects
 from tests.conftest import run_cfz
 from tests.report.html_parse import parse_report
 from tests.report.marts_fixture import build_fixture_marts
@@ -134,10 +135,10 @@ def test_compute_display_subjects_is_a_fixed_selection_above_the_limit():
 def test_large_cohorts_show_a_stated_subset_in_per_subject_figures(report_marts, tmp_path, monkeypatch):
     """Above the lane/line limits the swimmer and spider draw a fixed subset and say how many
     of how many subjects they show (the fixture has 12 treated subjects)."""
-    from cfz_platform.report import sections
+    from cfz_platform.report.sections import response
 
-    monkeypatch.setattr(sections, "MAX_SWIMMER_LANES", 5)
-    monkeypatch.setattr(sections, "MAX_SPIDER_LINES", 4)
+    monkeypatch.setattr(response, "MAX_SWIMMER_LANES", 5)
+    monkeypatch.setattr(response, "MAX_SPIDER_LINES", 4)
     parsed = parse_report(build_report(tmp_path).read_text())
     assert "Showing 5 of 12 subjects" in parsed.sections["swimmer"].text
     assert "Showing 4 of " in parsed.sections["spider"].text
@@ -217,7 +218,7 @@ def test_compute_roc_matches_scikit_learn():
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from cfz_platform.report.model import compute_roc
+    from cfz_platform.report.sections.model import compute_roc
 
     rng = np.random.default_rng(7)
     y = rng.integers(0, 2, 60)
@@ -230,8 +231,8 @@ def test_compute_roc_matches_scikit_learn():
 def test_waterfall_uses_each_subjects_driving_parameter(report_marts):
     """CFZ-04 is light-chain only: its waterfall bar is the dFLC change (-30%), not serum."""
     from cfz_platform.db import warehouse
+    from cfz_platform.report.data import ReportData
     from cfz_platform.report.marts import MartReader
-    from cfz_platform.report.sections import ReportData
 
     with warehouse.connect(autocommit=True) as conn:
         a = ReportData(MartReader(conn)).assessments
@@ -258,7 +259,7 @@ def test_waterfall_uses_each_subjects_driving_parameter(report_marts):
 def test_endpoint_cells_read_like_a_results_table(row, text):
     import pandas as pd
 
-    from cfz_platform.report.sections import compute_endpoint_cell
+    from cfz_platform.report.sections.endpoints import compute_endpoint_cell
 
     assert compute_endpoint_cell(pd.Series(row)) == text
 

@@ -14,31 +14,41 @@ from pathlib import Path
 import jinja2
 import psycopg
 
-from cfz_platform.report import model, sections
+from cfz_platform.report.data import ReportData
 from cfz_platform.report.figures import Figure
+from cfz_platform.report.items import Section, Table
 from cfz_platform.report.marts import MartReader, Unavailable
-from cfz_platform.report.sections import ReportData, Section, Table
+from cfz_platform.report.sections import (
+    data_quality,
+    eligibility,
+    endpoints,
+    flow,
+    labs,
+    model,
+    response,
+    safety,
+)
 
 log = logging.getLogger(__name__)
 
-# (id, title, source, builder): the order of the report.
+# (id, title, where it comes from, builder): the order of the report.
 SECTIONS = [
-    ("consort", "Subject flow (CONSORT)", "marts.dim_subject, marts.fct_eligibility", sections.build_consort),
-    ("baseline", "Baseline characteristics by group", "marts.dim_subject", sections.build_baseline),
+    ("consort", "Subject flow (CONSORT)", "marts.dim_subject, marts.fct_eligibility", flow.build_consort),
+    ("baseline", "Baseline characteristics by group", "marts.dim_subject", flow.build_baseline),
     ("dose-escalation", "Dose escalation, DLTs and MTD", "marts.fct_dose_escalation",
-     sections.build_dose_escalation),
-    ("endpoints", "Study endpoints", "marts.rpt_study_endpoints", sections.build_endpoints),
-    ("swimmer", "Swimmer plot", "marts.dim_subject, marts.fct_response_assessments", sections.build_swimmer),
+     safety.build_dose_escalation),
+    ("endpoints", "Study endpoints", "marts.rpt_study_endpoints", endpoints.build_endpoints),
+    ("swimmer", "Swimmer plot", "marts.dim_subject, marts.fct_response_assessments", response.build_swimmer),
     ("waterfall", "Waterfall: best % change in M-protein", "marts.fct_response_assessments",
-     sections.build_waterfall),
-    ("spider", "Spider plot", "marts.fct_response_assessments", sections.build_spider),
-    ("km", "Kaplan-Meier: TTP and maintenance PFS", "marts.rpt_survival_curves", sections.build_km),
+     response.build_waterfall),
+    ("spider", "Spider plot", "marts.fct_response_assessments", response.build_spider),
+    ("km", "Kaplan-Meier: TTP and maintenance PFS", "marts.rpt_survival_curves", endpoints.build_km),
     ("adverse-events", "Adverse events by term and grade", "marts.fct_adverse_events",
-     sections.build_adverse_events),
-    ("lab-shift", "Lab toxicity shift (CTCAE v5)", "marts.fct_lab_results", sections.build_lab_shift),
-    ("eligibility", "Eligibility failures", "marts.fct_eligibility", sections.build_eligibility),
-    ("data-quality", "Data quality", "audit.*", sections.build_data_quality),
-    ("model", "Early-response model (C1D15)", "MLflow, ml.early_response_predictions", model.build_model),
+     safety.build_adverse_events),
+    ("lab-shift", "Lab toxicity shift (CTCAE v5)", "marts.fct_lab_results", labs.build_lab_shift),
+    ("eligibility", "Eligibility failures", "marts.fct_eligibility", eligibility.build_eligibility),
+    ("data-quality", "Data quality", data_quality.SOURCE, data_quality.build_data_quality),
+    ("model", "Early-response model (C1D15)", model.PREDICTIONS, model.build_model),
 ]
 SECTION_IDS = [s[0] for s in SECTIONS]
 
@@ -86,7 +96,7 @@ def render(sections_: list[Section], meta: dict) -> str:
 
 
 def build_report(out_dir: Path) -> Path:
-    """Build the report from the warehouse's published marts; return the index.html path.
+    """Build the report from the warehouse (marts, audit and ml schemas); return the index.html path.
 
     Steps: 1. connect as the owner (autocommit: one failing query never poisons the next);
     2. build every section; 3. render the template; 4. write ``out_dir/index.html``.
