@@ -150,6 +150,27 @@ def test_small_cohorts_show_every_subject(report):
     assert "Showing" not in report[0].sections["spider"].text
 
 
+def test_model_section_reads_the_current_scoring_run_only(report):
+    """Current run: version 1, p = 0.9 - 0.06 i for CFZ-01..12; responders (label_pr) CFZ-01,
+    02, 03, 07, 08, 10. AUC by hand: of the 36 responder/non-responder pairs, the responder
+    scores higher in 6 + 6 + 6 + 3 + 3 + 2 = 26 (0.722; the earlier run, version 0, would give
+    0.278). At p >= 0.5 CFZ-01..07 are predicted responders: sensitivity 4/6, specificity 3/6."""
+    section = report[0].sections["model"]
+    metrics = {r["metric"]: r["value"] for r in section.table_with("metric")}
+    assert metrics["ROC AUC"] == "0.722"
+    assert metrics["scored subjects with an observed label"] == "12" and metrics["observed responders"] == "6"
+    assert metrics["sensitivity at p ≥ 0.5"] == "0.667" and metrics["specificity at p ≥ 0.5"] == "0.5"
+    assert "early_response version 1" in section.text and "version 0" not in section.text
+    assert "cross-validated metrics are in its MLflow training run" in section.text
+
+
+def test_header_says_where_each_part_comes_from(report):
+    _, html = report
+    assert "marts only" not in html
+    for source in ("marts.*", "audit.*", "ml.early_response_predictions"):
+        assert source in html
+
+
 def test_waterfall_spider_swimmer_and_model_figures(report):
     parsed = report[0]
     for sid, n in (("swimmer", 1), ("waterfall", 1), ("spider", 1), ("model", 2), ("adverse-events", 1)):
@@ -161,6 +182,10 @@ def test_data_quality_summary(report):
     section = report[0].sections["data-quality"]
     files = {r["delivery_id"]: r for r in section.table_with("rows_rejected")}
     assert files["20260201T020000"]["rows_read"] == "114" and files["20260201T020000"]["rows_rejected"] == "2"
+    # dm.csv of the first delivery has seen_count 3: two later runs met it again unchanged
+    assert files["20260201T020000"]["files"] == "2" and files["20260201T020000"]["times_seen_again"] == "2"
+    assert files["20260301T020000"]["times_seen_again"] == "0"
+    assert "sum of seen_count - 1" in section.text
     assert "unparseable date" in section.text and "unknown unit" in section.text
     assert "not available: audit.quality_results has not been built" in section.text
 
