@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import yaml
 from markupsafe import Markup, escape
 
 from cfz_platform.ml.spec import load_spec
@@ -91,7 +92,10 @@ def build_model(data: ReportData) -> Section:
     (``_current_predictions``); 3. ROC and calibration plots and the metrics table, each
     captioned with its source and with 'apparent (in-sample)'.
     """
-    spec = load_spec()
+    try:
+        spec = load_spec()
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise Unavailable(f"the model spec cannot be read: {str(exc).splitlines()[0]}") from exc
     if not data.reader.exists("ml", "early_response_predictions"):
         raise Unavailable(f"the early-response model has not been trained yet, or not scored (no {PREDICTIONS}); "
                           "run `cfz train` and `cfz score`")
