@@ -26,5 +26,7 @@ def contract_columns() -> dict[str, list[tuple[str, str]]]:
             tables = list(doc.get("models") or [])
             tables += [t for source in doc.get("sources") or [] for t in source.get("tables") or []]
             for table in tables:
-                out[table["name"]] = [(c["name"], c.get("data_type") or "text") for c in table.get("columns") or []]
+                out[table["name"]] = [
+                    (c["name"], c.get("data_type") or "text") for c in table.get("columns") or []
+                ]
     return out

@@ -31,17 +31,38 @@ GROUP = {u: ("A" if i < 8 else "B") for i, u in enumerate(TREATED)}
 DOSE = {u: (20 if i < 3 else 27 if i < 9 else 36) for i, u in enumerate(TREATED)}
 # best % change of the driving parameter and best response per treated subject
 BEST = {
-    "CFZ-01": (-95.0, "VGPR"), "CFZ-02": (-62.0, "PR"), "CFZ-03": (-55.0, "PR"), "CFZ-04": (-30.0, "MR"),
-    "CFZ-05": (-10.0, "SD"), "CFZ-06": (35.0, "PD"), "CFZ-07": (-99.0, "CR"), "CFZ-08": (-51.0, "PR"),
-    "CFZ-09": (-20.0, "SD"), "CFZ-10": (-70.0, "PR"), "CFZ-11": (40.0, "PD"), "CFZ-12": (-27.0, "MR"),
+    "CFZ-01": (-95.0, "VGPR"),
+    "CFZ-02": (-62.0, "PR"),
+    "CFZ-03": (-55.0, "PR"),
+    "CFZ-04": (-30.0, "MR"),
+    "CFZ-05": (-10.0, "SD"),
+    "CFZ-06": (35.0, "PD"),
+    "CFZ-07": (-99.0, "CR"),
+    "CFZ-08": (-51.0, "PR"),
+    "CFZ-09": (-20.0, "SD"),
+    "CFZ-10": (-70.0, "PR"),
+    "CFZ-11": (40.0, "PD"),
+    "CFZ-12": (-27.0, "MR"),
 }
 MAINTENANCE = {"CFZ-01", "CFZ-02", "CFZ-03", "CFZ-07", "CFZ-10"}
 DEATH = {"CFZ-11": D0 + timedelta(days=150)}
 #: Tables created from the dbt contracts: (schema, table).
-CONTRACT_TABLES = [("marts", t) for t in (
-    "dim_subject", "fct_eligibility", "fct_dose_escalation", "fct_adverse_events", "fct_lab_results",
-    "fct_response_assessments", "fct_best_response", "fct_time_to_event", "rpt_survival_curves",
-    "rpt_study_endpoints", "fct_ml_features")] + [("audit", "data_issues")]
+CONTRACT_TABLES = [
+    ("marts", t)
+    for t in (
+        "dim_subject",
+        "fct_eligibility",
+        "fct_dose_escalation",
+        "fct_adverse_events",
+        "fct_lab_results",
+        "fct_response_assessments",
+        "fct_best_response",
+        "fct_time_to_event",
+        "rpt_survival_curves",
+        "rpt_study_endpoints",
+        "fct_ml_features",
+    )
+] + [("audit", "data_issues")]
 
 
 def _create(cur: psycopg.Cursor, schema: str, table: str, rows: list[dict]) -> None:
@@ -52,16 +73,28 @@ def _create(cur: psycopg.Cursor, schema: str, table: str, rows: list[dict]) -> N
     """
     columns = contract_columns()[table]
     names = [c for c, _ in columns]
-    cur.execute(sql.SQL("create table {} ({})").format(
-        sql.Identifier(schema, table),
-        sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns)))
+    cur.execute(
+        sql.SQL("create table {} ({})").format(
+            sql.Identifier(schema, table),
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns
+            ),
+        )
+    )
     for row in rows:
         unknown = set(row) - set(names)
         if unknown:
-            raise KeyError(f"fixture row for {schema}.{table} names columns outside its contract: {sorted(unknown)}")
-        cur.execute(sql.SQL("insert into {} ({}) values ({})").format(
-            sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, row)),
-            sql.SQL(", ").join(sql.Placeholder() * len(row))), list(row.values()))
+            raise KeyError(
+                f"fixture row for {schema}.{table} names columns outside its contract: {sorted(unknown)}"
+            )
+        cur.execute(
+            sql.SQL("insert into {} ({}) values ({})").format(
+                sql.Identifier(schema, table),
+                sql.SQL(", ").join(map(sql.Identifier, row)),
+                sql.SQL(", ").join(sql.Placeholder() * len(row)),
+            ),
+            list(row.values()),
+        )
 
 
 def _subjects() -> list[dict]:
@@ -76,20 +109,57 @@ def _subjects() -> list[dict]:
         # CFZ-09: assigned to group B (ARMCD) but derived group A (as if its index regimen had
         # no IMiD): the endpoints section lists it; by-group endpoints use the assigned group
         derived = "A" if u == "CFZ-09" else GROUP[u]
-        out.append({"usubjid": u, "armcd": GROUP[u], "group": GROUP[u], "imid_regimen": GROUP[u] == "B",
-                    "derived_group": derived, "group_mismatch": derived != GROUP[u], "doselvl": DOSE[u],
-                    "cohort": "escalation", "age": 55 + i, "sex": "F" if i % 3 else "M", "race": "WHITE",
-                    "first_dose_date": first, "last_dose_date": last, "baseline_b2m": 2.5 + 0.4 * i,
-                    "baseline_albumin": 3.9 - 0.05 * i, "iss_stage": ["I", "II", "III"][i % 3],
-                    "measurable_disease_type": "serum" if i % 4 else "FLC", "is_eligible": True, "saffl": True,
-                    "dltevalfl": True, "respevalfl": True, "entered_maintenance": u in MAINTENANCE,
-                    "maintenance_start_date": maint, "death_date": DEATH.get(u), "analysis_group": GROUP[u],
-                    "analysis_group_source": "assigned"})
+        out.append(
+            {
+                "usubjid": u,
+                "armcd": GROUP[u],
+                "group": GROUP[u],
+                "imid_regimen": GROUP[u] == "B",
+                "derived_group": derived,
+                "group_mismatch": derived != GROUP[u],
+                "doselvl": DOSE[u],
+                "cohort": "escalation",
+                "age": 55 + i,
+                "sex": "F" if i % 3 else "M",
+                "race": "WHITE",
+                "first_dose_date": first,
+                "last_dose_date": last,
+                "baseline_b2m": 2.5 + 0.4 * i,
+                "baseline_albumin": 3.9 - 0.05 * i,
+                "iss_stage": ["I", "II", "III"][i % 3],
+                "measurable_disease_type": "serum" if i % 4 else "FLC",
+                "is_eligible": True,
+                "saffl": True,
+                "dltevalfl": True,
+                "respevalfl": True,
+                "entered_maintenance": u in MAINTENANCE,
+                "maintenance_start_date": maint,
+                "death_date": DEATH.get(u),
+                "analysis_group": GROUP[u],
+                "analysis_group_source": "assigned",
+            }
+        )
     for u in ("SF01", "SF02"):
-        out.append({"usubjid": u, "armcd": "SCRNFAIL", "imid_regimen": False, "group_mismatch": False, "age": 70,
-                    "sex": "M", "race": "ASIAN", "baseline_b2m": 4.0, "baseline_albumin": 3.0, "iss_stage": "II",
-                    "measurable_disease_type": "serum", "is_eligible": False, "saffl": False, "dltevalfl": False,
-                    "respevalfl": False, "entered_maintenance": False})
+        out.append(
+            {
+                "usubjid": u,
+                "armcd": "SCRNFAIL",
+                "imid_regimen": False,
+                "group_mismatch": False,
+                "age": 70,
+                "sex": "M",
+                "race": "ASIAN",
+                "baseline_b2m": 4.0,
+                "baseline_albumin": 3.0,
+                "iss_stage": "II",
+                "measurable_disease_type": "serum",
+                "is_eligible": False,
+                "saffl": False,
+                "dltevalfl": False,
+                "respevalfl": False,
+                "entered_maintenance": False,
+            }
+        )
     return out
 
 
@@ -99,28 +169,78 @@ def _eligibility(subjects: list[dict]) -> list[dict]:
         for k in range(1, 8):
             status, evidence = "met", "ok"
             if s["usubjid"] == "SF01" and k == 3:
-                status, evidence = "not_met", "PD 120 days after the last bortezomib dose (limit 84)"
+                status, evidence = (
+                    "not_met",
+                    "PD 120 days after the last bortezomib dose (limit 84)",
+                )
             if s["usubjid"] == "SF02" and k == 6:
                 status, evidence = "not_evaluable", "no baseline serum or urine M-protein"
-            rows.append({"usubjid": s["usubjid"], "criterion_id": f"E{k}", "status": status, "evidence": evidence})
+            rows.append(
+                {
+                    "usubjid": s["usubjid"],
+                    "criterion_id": f"E{k}",
+                    "status": status,
+                    "evidence": evidence,
+                }
+            )
     return rows
 
 
 def _labs(first_dose: dict[str, date]) -> list[dict]:
     rows = []
-    plat = {"CFZ-01": ("0", ["0", "2", "4"]), "CFZ-02": ("1", ["1", "3", "2"]), "CFZ-03": ("0", ["0", "0", "0"])}
+    plat = {
+        "CFZ-01": ("0", ["0", "2", "4"]),
+        "CFZ-02": ("1", ["1", "3", "2"]),
+        "CFZ-03": ("0", ["0", "0", "0"]),
+    }
     for u, (base, post) in plat.items():
         first = first_dose[u]
-        rows.append({"usubjid": u, "lbtestcd": "PLAT", "lbdt": first - timedelta(days=1), "aval": 200.0,
-                     "ablfl": "Y", "btoxgrl": base, "atoxgrl": base})
+        rows.append(
+            {
+                "usubjid": u,
+                "lbtestcd": "PLAT",
+                "lbdt": first - timedelta(days=1),
+                "aval": 200.0,
+                "ablfl": "Y",
+                "btoxgrl": base,
+                "atoxgrl": base,
+            }
+        )
         for j, g in enumerate(post):
-            rows.append({"usubjid": u, "lbtestcd": "PLAT", "lbdt": first + timedelta(days=8 * (j + 1)),
-                         "aval": 100.0, "btoxgrl": base, "atoxgrl": g})
-    rows.append({"usubjid": "CFZ-01", "lbtestcd": "CREAT", "lbdt": D0 - timedelta(days=1), "aval": 80.0,
-                 "ablfl": "Y", "btoxgrh": "0", "atoxgrh": "0"})
-    rows.append({"usubjid": "CFZ-01", "lbtestcd": "CREAT", "lbdt": D0 + timedelta(days=15), "aval": 150.0,
-                 "btoxgrh": "0", "atoxgrh": "2"})
-    rows.append({"usubjid": "CFZ-01", "lbtestcd": "SODIUM", "lbdt": D0 + timedelta(days=15), "aval": 140.0})
+            rows.append(
+                {
+                    "usubjid": u,
+                    "lbtestcd": "PLAT",
+                    "lbdt": first + timedelta(days=8 * (j + 1)),
+                    "aval": 100.0,
+                    "btoxgrl": base,
+                    "atoxgrl": g,
+                }
+            )
+    rows.append(
+        {
+            "usubjid": "CFZ-01",
+            "lbtestcd": "CREAT",
+            "lbdt": D0 - timedelta(days=1),
+            "aval": 80.0,
+            "ablfl": "Y",
+            "btoxgrh": "0",
+            "atoxgrh": "0",
+        }
+    )
+    rows.append(
+        {
+            "usubjid": "CFZ-01",
+            "lbtestcd": "CREAT",
+            "lbdt": D0 + timedelta(days=15),
+            "aval": 150.0,
+            "btoxgrh": "0",
+            "atoxgrh": "2",
+        }
+    )
+    rows.append(
+        {"usubjid": "CFZ-01", "lbtestcd": "SODIUM", "lbdt": D0 + timedelta(days=15), "aval": 140.0}
+    )
     return rows
 
 
@@ -134,47 +254,105 @@ def _efficacy(first_dose: dict[str, date]) -> tuple[list[dict], list[dict], list
         for k in range(1, 7):
             pct = target * min(1.0, k / 3.0)
             serum_pct, flc_pct = (None, pct) if driver == "FLC" else (pct, 900.0)
-            assessments.append({"usubjid": u, "assessment_seq": k, "assessment_date": first + timedelta(days=28 * k),
-                                "ady": 28 * k + 1, "response_driver": driver, "serum_m_pct_change": serum_pct,
-                                "dflc_pct_change": flc_pct, "imwg_category": resp if k >= 3 else "SD",
-                                "is_confirmed": k >= 4})
-        best.append({"usubjid": u, "best_response": resp, "is_responder": resp in {"CR", "VGPR", "PR"},
-                     "is_clinical_benefit": resp in {"CR", "VGPR", "PR", "MR"}})
+            assessments.append(
+                {
+                    "usubjid": u,
+                    "assessment_seq": k,
+                    "assessment_date": first + timedelta(days=28 * k),
+                    "ady": 28 * k + 1,
+                    "response_driver": driver,
+                    "serum_m_pct_change": serum_pct,
+                    "dflc_pct_change": flc_pct,
+                    "imwg_category": resp if k >= 3 else "SD",
+                    "is_confirmed": k >= 4,
+                }
+            )
+        best.append(
+            {
+                "usubjid": u,
+                "best_response": resp,
+                "is_responder": resp in {"CR", "VGPR", "PR"},
+                "is_clinical_benefit": resp in {"CR", "VGPR", "PR", "MR"},
+            }
+        )
         pd_event = resp == "PD"
-        tte.append({"usubjid": u, "paramcd": "TTP", "startdt": first,
-                    "adt": first + timedelta(days=85 if pd_event else 169),
-                    "aval": 85 if pd_event else 169, "cnsr": 0 if pd_event else 1})
+        tte.append(
+            {
+                "usubjid": u,
+                "paramcd": "TTP",
+                "startdt": first,
+                "adt": first + timedelta(days=85 if pd_event else 169),
+                "aval": 85 if pd_event else 169,
+                "cnsr": 0 if pd_event else 1,
+            }
+        )
     return assessments, best, tte
 
 
-CURVES = [("TTP", "OVERALL", 0, 12, 0, 1.0, 1.0, 1.0), ("TTP", "OVERALL", 85, 12, 2, 0.833, 0.48, 0.96),
-          ("TTP", "OVERALL", 169, 10, 0, 0.833, 0.48, 0.96),
-          ("TTP", "GROUP A", 0, 8, 0, 1.0, 1.0, 1.0), ("TTP", "GROUP A", 85, 8, 1, 0.875, 0.39, 0.98),
-          ("TTP", "GROUP A", 169, 7, 0, 0.875, 0.39, 0.98),
-          ("TTP", "GROUP B", 0, 4, 0, 1.0, 1.0, 1.0), ("TTP", "GROUP B", 85, 4, 1, 0.75, 0.13, 0.96),
-          ("TTP", "GROUP B", 169, 3, 0, 0.75, 0.13, 0.96),
-          ("PFSMAINT", "OVERALL", 0, 5, 0, 1.0, 1.0, 1.0), ("PFSMAINT", "OVERALL", 60, 5, 1, 0.8, 0.2, 0.97),
-          ("PFSMAINT", "OVERALL", 110, 4, 0, 0.8, 0.2, 0.97),
-          ("DOR", "OVERALL", 0, 6, 0, 1.0, 1.0, 1.0)]
-CURVE_KEYS = ("paramcd", "population", "time", "n_at_risk", "n_events", "survival", "ci_lower", "ci_upper")
+CURVES = [
+    ("TTP", "OVERALL", 0, 12, 0, 1.0, 1.0, 1.0),
+    ("TTP", "OVERALL", 85, 12, 2, 0.833, 0.48, 0.96),
+    ("TTP", "OVERALL", 169, 10, 0, 0.833, 0.48, 0.96),
+    ("TTP", "GROUP A", 0, 8, 0, 1.0, 1.0, 1.0),
+    ("TTP", "GROUP A", 85, 8, 1, 0.875, 0.39, 0.98),
+    ("TTP", "GROUP A", 169, 7, 0, 0.875, 0.39, 0.98),
+    ("TTP", "GROUP B", 0, 4, 0, 1.0, 1.0, 1.0),
+    ("TTP", "GROUP B", 85, 4, 1, 0.75, 0.13, 0.96),
+    ("TTP", "GROUP B", 169, 3, 0, 0.75, 0.13, 0.96),
+    ("PFSMAINT", "OVERALL", 0, 5, 0, 1.0, 1.0, 1.0),
+    ("PFSMAINT", "OVERALL", 60, 5, 1, 0.8, 0.2, 0.97),
+    ("PFSMAINT", "OVERALL", 110, 4, 0, 0.8, 0.2, 0.97),
+    ("DOR", "OVERALL", 0, 6, 0, 1.0, 1.0, 1.0),
+]
+CURVE_KEYS = (
+    "paramcd",
+    "population",
+    "time",
+    "n_at_risk",
+    "n_events",
+    "survival",
+    "ci_lower",
+    "ci_upper",
+)
 ENDPOINTS = [("ORR_PROTOCOL", 8, 0.349, 0.901), ("ORR_CONVENTIONAL", 6, 0.211, 0.789)]
 
 
 def _ledger(cur: psycopg.Cursor) -> None:
     """Three loaded files; 20260201T020000/dm.csv was met again, unchanged, by two later runs
     (seen_count 3); two rejected rows of the first lb file."""
-    files = [(1, "20260201T020000", "dm", 14, 14, 0, 3), (2, "20260201T020000", "lb", 100, 98, 2, 1),
-             (3, "20260301T020000", "lb", 50, 50, 0, 1)]
+    files = [
+        (1, "20260201T020000", "dm", 14, 14, 0, 3),
+        (2, "20260201T020000", "lb", 100, 98, 2, 1),
+        (3, "20260301T020000", "lb", 50, 50, 0, 1),
+    ]
     for file_id, delivery, domain, read, loaded, rejected, seen in files:
-        cur.execute("insert into audit.ingest_files (file_id, run_id, delivery_id, domain, file_name, rel_path, "
-                    "sha256, size_bytes, rows_read, rows_loaded, rows_rejected, status, started_at, seen_count) "
-                    "values (%s, 'r1', %s, %s, %s, %s, %s, 10, %s, %s, %s, 'loaded', now(), %s)",
-                    (file_id, delivery, domain, f"{domain}.csv", f"{delivery}/{domain}.csv", f"sha{file_id}",
-                     read, loaded, rejected, seen))
-    for line, value, reason in ((7, "2026-13-01", "unparseable date"), (9, "", "missing required value")):
-        cur.execute("insert into audit.ingest_rejects (file_id, delivery_id, rel_path, line, column_name, value, "
-                    "reason, kind) values (2, '20260201T020000', '20260201T020000/lb.csv', %s, 'lbdtc', %s, %s, "
-                    "'value')", (line, value, reason))
+        cur.execute(
+            "insert into audit.ingest_files (file_id, run_id, delivery_id, domain, file_name, rel_path, "
+            "sha256, size_bytes, rows_read, rows_loaded, rows_rejected, status, started_at, seen_count) "
+            "values (%s, 'r1', %s, %s, %s, %s, %s, 10, %s, %s, %s, 'loaded', now(), %s)",
+            (
+                file_id,
+                delivery,
+                domain,
+                f"{domain}.csv",
+                f"{delivery}/{domain}.csv",
+                f"sha{file_id}",
+                read,
+                loaded,
+                rejected,
+                seen,
+            ),
+        )
+    for line, value, reason in (
+        (7, "2026-13-01", "unparseable date"),
+        (9, "", "missing required value"),
+    ):
+        cur.execute(
+            "insert into audit.ingest_rejects (file_id, delivery_id, rel_path, line, column_name, value, "
+            "reason, kind) values (2, '20260201T020000', '20260201T020000/lb.csv', %s, 'lbdtc', %s, %s, "
+            "'value')",
+            (line, value, reason),
+        )
 
 
 def _predictions(cur: psycopg.Cursor) -> None:
@@ -184,13 +362,26 @@ def _predictions(cur: psycopg.Cursor) -> None:
     current, earlier = uuid.uuid4(), uuid.uuid4()
     for i, u in enumerate(TREATED):
         p = round(0.9 - 0.06 * i, 2)
-        for run, version, prob, is_current, day in ((current, "1", p, True, 2), (earlier, "0", 1 - p, False, 1)):
-            cur.execute("insert into ml.early_response_predictions (scoring_run_id, usubjid, model_name, "
-                        "model_version, probability, predicted_class, decision_threshold, scored_at, is_current, "
-                        "feature_snapshot_hash, features) values (%s, %s, 'early_response', %s, %s, %s, 0.5, %s, "
-                        "%s, 'h', %s)",
-                        (run, u, version, prob, prob >= 0.5, datetime(2026, 3, day, 3, tzinfo=UTC), is_current,
-                         json.dumps({})))
+        for run, version, prob, is_current, day in (
+            (current, "1", p, True, 2),
+            (earlier, "0", 1 - p, False, 1),
+        ):
+            cur.execute(
+                "insert into ml.early_response_predictions (scoring_run_id, usubjid, model_name, "
+                "model_version, probability, predicted_class, decision_threshold, scored_at, is_current, "
+                "feature_snapshot_hash, features) values (%s, %s, 'early_response', %s, %s, %s, 0.5, %s, "
+                "%s, 'h', %s)",
+                (
+                    run,
+                    u,
+                    version,
+                    prob,
+                    prob >= 0.5,
+                    datetime(2026, 3, day, 3, tzinfo=UTC),
+                    is_current,
+                    json.dumps({}),
+                ),
+            )
 
 
 def build_fixture_marts(conn: psycopg.Connection) -> None:
@@ -202,33 +393,79 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
     subjects = _subjects()
     first_dose = {s["usubjid"]: s.get("first_dose_date") for s in subjects}
     assessments, best, tte = _efficacy(first_dose)
-    ae = [("CFZ-01", 1, "THROMBOCYTOPENIA", 4, True, True), ("CFZ-01", 2, "FATIGUE", 1, True, False),
-          ("CFZ-02", 1, "THROMBOCYTOPENIA", 3, True, False), ("CFZ-03", 1, "FATIGUE", 1, True, False),
-          ("CFZ-04", 1, "FATIGUE", 2, True, False), ("CFZ-05", 1, "NAUSEA", 1, False, False),
-          ("CFZ-10", 1, "PNEUMONIA", 3, True, True), ("CFZ-11", 1, "DYSPNOEA", 2, True, False)]
+    ae = [
+        ("CFZ-01", 1, "THROMBOCYTOPENIA", 4, True, True),
+        ("CFZ-01", 2, "FATIGUE", 1, True, False),
+        ("CFZ-02", 1, "THROMBOCYTOPENIA", 3, True, False),
+        ("CFZ-03", 1, "FATIGUE", 1, True, False),
+        ("CFZ-04", 1, "FATIGUE", 2, True, False),
+        ("CFZ-05", 1, "NAUSEA", 1, False, False),
+        ("CFZ-10", 1, "PNEUMONIA", 3, True, True),
+        ("CFZ-11", 1, "DYSPNOEA", 2, True, False),
+    ]
     tables = {
         "dim_subject": subjects,
         "fct_eligibility": _eligibility(subjects),
         "fct_dose_escalation": [
-            {"dose_level": lvl, "n_treated": n, "n_dlt_evaluable": n, "n_with_dlt": k, "decision": dec,
-             "is_mtd": lvl == 27, "mtd_status": "MTD established", "mtd_reason": "MTD is 27 mg/m2"}
-            for lvl, n, k, dec in ((20, 3, 0, "escalate"), (27, 6, 1, "escalate"), (36, 3, 2, "above MTD"))],
-        "fct_adverse_events": [dict(zip(("usubjid", "aeseq", "aedecod", "aetoxgr", "is_teae", "is_dlt"), r,
-                                        strict=True)) for r in ae],
+            {
+                "dose_level": lvl,
+                "n_treated": n,
+                "n_dlt_evaluable": n,
+                "n_with_dlt": k,
+                "decision": dec,
+                "is_mtd": lvl == 27,
+                "mtd_status": "MTD established",
+                "mtd_reason": "MTD is 27 mg/m2",
+            }
+            for lvl, n, k, dec in (
+                (20, 3, 0, "escalate"),
+                (27, 6, 1, "escalate"),
+                (36, 3, 2, "above MTD"),
+            )
+        ],
+        "fct_adverse_events": [
+            dict(
+                zip(("usubjid", "aeseq", "aedecod", "aetoxgr", "is_teae", "is_dlt"), r, strict=True)
+            )
+            for r in ae
+        ],
         "fct_lab_results": _labs(first_dose),
         "fct_response_assessments": assessments,
         "fct_best_response": best,
         "fct_time_to_event": tte,
         "rpt_survival_curves": [dict(zip(CURVE_KEYS, r, strict=True)) for r in CURVES],
         "rpt_study_endpoints": [
-            {"endpoint": e, "population": "OVERALL", "n_subjects": 12, "n_count": k, "estimate": k / 12,
-             "ci_lower": lo, "ci_upper": hi, "unit": "proportion", "method": "Clopper-Pearson",
-             "analysis_population": "response-evaluable", "population_flag": "respevalfl"}
-            for e, k, lo, hi in ENDPOINTS],
-        "fct_ml_features": [{"usubjid": u, "label_pr": BEST[u][1] in {"CR", "VGPR", "PR"}} for u in TREATED],
-        "data_issues": [{"domain": "lb", "usubjid": "CFZ-03", "natural_key": "PLAT/2026-02-01",
-                         "column_name": "lborresu", "value": "furlongs", "issue": "unknown unit",
-                         "_delivery_id": "20260201T020000", "_file": "20260201T020000/lb.csv", "_line": "12"}],
+            {
+                "endpoint": e,
+                "population": "OVERALL",
+                "n_subjects": 12,
+                "n_count": k,
+                "estimate": k / 12,
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "unit": "proportion",
+                "method": "Clopper-Pearson",
+                "analysis_population": "response-evaluable",
+                "population_flag": "respevalfl",
+            }
+            for e, k, lo, hi in ENDPOINTS
+        ],
+        "fct_ml_features": [
+            {"usubjid": u, "label_pr": BEST[u][1] in {"CR", "VGPR", "PR"}} for u in TREATED
+        ],
+        "data_issues": [
+            {
+                "domain": "lb",
+                "usubjid": "CFZ-03",
+                "natural_key": "PLAT/2026-02-01",
+                "column_name": "lborresu",
+                "value": "furlongs",
+                "issue": "unknown unit",
+                "_delivery_id": "20260201T020000",
+                "_file": "20260201T020000/lb.csv",
+                "_line": "12",
+            }
+        ],
     }
     for schema, table in CONTRACT_TABLES:
         _create(cur, schema, table, tables[table])

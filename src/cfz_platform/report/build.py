@@ -33,18 +33,45 @@ log = logging.getLogger(__name__)
 
 # (id, title, where it comes from, builder): the order of the report.
 SECTIONS = [
-    ("consort", "Subject flow (CONSORT)", "marts.dim_subject, marts.fct_eligibility", flow.build_consort),
+    (
+        "consort",
+        "Subject flow (CONSORT)",
+        "marts.dim_subject, marts.fct_eligibility",
+        flow.build_consort,
+    ),
     ("baseline", "Baseline characteristics by group", "marts.dim_subject", flow.build_baseline),
-    ("dose-escalation", "Dose escalation, DLTs and MTD", "marts.fct_dose_escalation",
-     safety.build_dose_escalation),
+    (
+        "dose-escalation",
+        "Dose escalation, DLTs and MTD",
+        "marts.fct_dose_escalation",
+        safety.build_dose_escalation,
+    ),
     ("endpoints", "Study endpoints", "marts.rpt_study_endpoints", endpoints.build_endpoints),
-    ("swimmer", "Swimmer plot", "marts.dim_subject, marts.fct_response_assessments", response.build_swimmer),
-    ("waterfall", "Waterfall: best % change in M-protein", "marts.fct_response_assessments",
-     response.build_waterfall),
+    (
+        "swimmer",
+        "Swimmer plot",
+        "marts.dim_subject, marts.fct_response_assessments",
+        response.build_swimmer,
+    ),
+    (
+        "waterfall",
+        "Waterfall: best % change in M-protein",
+        "marts.fct_response_assessments",
+        response.build_waterfall,
+    ),
     ("spider", "Spider plot", "marts.fct_response_assessments", response.build_spider),
-    ("km", "Kaplan-Meier: TTP and maintenance PFS", "marts.rpt_survival_curves", endpoints.build_km),
-    ("adverse-events", "Adverse events by term and grade", "marts.fct_adverse_events",
-     safety.build_adverse_events),
+    (
+        "km",
+        "Kaplan-Meier: TTP and maintenance PFS",
+        "marts.rpt_survival_curves",
+        endpoints.build_km,
+    ),
+    (
+        "adverse-events",
+        "Adverse events by term and grade",
+        "marts.fct_adverse_events",
+        safety.build_adverse_events,
+    ),
     ("lab-shift", "Lab toxicity shift (CTCAE v5)", "marts.fct_lab_results", labs.build_lab_shift),
     ("eligibility", "Eligibility failures", "marts.fct_eligibility", eligibility.build_eligibility),
     ("data-quality", "Data quality", data_quality.SOURCE, data_quality.build_data_quality),
@@ -70,14 +97,20 @@ def build_sections(reader: MartReader) -> list[Section]:
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0]
             log.warning("section %s: database error: %s", sid, reason)
-            built.append(Section(sid, title, source, unavailable=f"database error reading {source}: {reason}"))
+            built.append(
+                Section(
+                    sid, title, source, unavailable=f"database error reading {source}: {reason}"
+                )
+            )
     return built
 
 
 def _data_as_of(reader: MartReader) -> str:
     if not reader.exists("audit", "ingest_files"):
         return "unknown (no ingestion ledger)"
-    row = reader.frame("select max(delivery_id) as d from audit.ingest_files where status = 'loaded'")
+    row = reader.frame(
+        "select max(delivery_id) as d from audit.ingest_files where status = 'loaded'"
+    )
     value = row["d"].iloc[0] if not row.empty else None
     return f"delivery {value}" if value else "no delivery loaded"
 
@@ -91,8 +124,9 @@ def render(sections_: list[Section], meta: dict) -> str:
     )
     css = resources.files("cfz_platform.report").joinpath("templates/report.css").read_text()
     template = env.get_template("report.html.j2")
-    return template.render(sections=sections_, meta=meta, css=css, Table=Table, Figure=Figure,
-                           isinstance=isinstance)
+    return template.render(
+        sections=sections_, meta=meta, css=css, Table=Table, Figure=Figure, isinstance=isinstance
+    )
 
 
 def build_report(out_dir: Path) -> Path:
@@ -118,5 +152,10 @@ def build_report(out_dir: Path) -> Path:
     html = render(built, meta)
     index = out_dir / "index.html"
     index.write_text(html, encoding="utf-8")
-    log.info("report written to %s (%d of %d sections available)", index, meta["n_available"], meta["n_sections"])
+    log.info(
+        "report written to %s (%d of %d sections available)",
+        index,
+        meta["n_available"],
+        meta["n_sections"],
+    )
     return index

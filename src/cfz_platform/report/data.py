@@ -16,12 +16,34 @@ from cfz_platform.report.marts import MartReader, as_bool
 #: DM.ARMCD values of subjects who were screened but not enrolled.
 NOT_ENROLLED_ARMS = {"SCRNFAIL", "NOTASSGN", "NOTTRT", ""}
 #: The % change column of each response driver (fct_response_assessments.response_driver).
-DRIVER_PCT_COLUMNS = {"SERUM": "serum_m_pct_change", "SERUM+URINE": "serum_m_pct_change",
-                      "URINE": "urine_m_pct_change", "FLC": "dflc_pct_change", "BMPC": "bmpc_pct_change"}
-SUBJECT_COLUMNS = ["usubjid", "group", "armcd", "first_dose_date", "last_dose_date", "maintenance_start_date",
-                   "death_date", "saffl", "is_eligible", "entered_maintenance", "respevalfl"]
-ASSESSMENT_COLUMNS = ["usubjid", "ady", "imwg_category", "is_confirmed", "response_driver",
-                      *dict.fromkeys(DRIVER_PCT_COLUMNS.values())]
+DRIVER_PCT_COLUMNS = {
+    "SERUM": "serum_m_pct_change",
+    "SERUM+URINE": "serum_m_pct_change",
+    "URINE": "urine_m_pct_change",
+    "FLC": "dflc_pct_change",
+    "BMPC": "bmpc_pct_change",
+}
+SUBJECT_COLUMNS = [
+    "usubjid",
+    "group",
+    "armcd",
+    "first_dose_date",
+    "last_dose_date",
+    "maintenance_start_date",
+    "death_date",
+    "saffl",
+    "is_eligible",
+    "entered_maintenance",
+    "respevalfl",
+]
+ASSESSMENT_COLUMNS = [
+    "usubjid",
+    "ady",
+    "imwg_category",
+    "is_confirmed",
+    "response_driver",
+    *dict.fromkeys(DRIVER_PCT_COLUMNS.values()),
+]
 
 
 def derive_driving_pct(a: pd.DataFrame) -> pd.Series:
@@ -62,7 +84,9 @@ class ReportData:
         respevalfl; 3. dates parsed.
         """
         d = self.dim_subject
-        out = pd.DataFrame({"usubjid": d["usubjid"], "group": d["group"].fillna("no group").astype(str)})
+        out = pd.DataFrame(
+            {"usubjid": d["usubjid"], "group": d["group"].fillna("no group").astype(str)}
+        )
         for name in ("first_dose_date", "last_dose_date", "maintenance_start_date", "death_date"):
             out[name] = pd.to_datetime(d[name])
         out["treated"] = as_bool(d["saffl"])
@@ -83,10 +107,12 @@ class ReportData:
         """Response assessments normalised: usubjid, day (ady), category (imwg_category),
         pct (% change of the driving parameter, ``derive_driving_pct``), is_confirmed."""
         a = self.reader.table("marts", "fct_response_assessments", ASSESSMENT_COLUMNS)
-        return pd.DataFrame({
-            "usubjid": a["usubjid"],
-            "day": pd.to_numeric(a["ady"], errors="coerce"),
-            "category": a["imwg_category"].astype("string"),
-            "pct": derive_driving_pct(a),
-            "is_confirmed": as_bool(a["is_confirmed"]),
-        })
+        return pd.DataFrame(
+            {
+                "usubjid": a["usubjid"],
+                "day": pd.to_numeric(a["ady"], errors="coerce"),
+                "category": a["imwg_category"].astype("string"),
+                "pct": derive_driving_pct(a),
+                "is_confirmed": as_bool(a["is_confirmed"]),
+            }
+        )

@@ -36,8 +36,14 @@ class Table:
     css: str = "data"
 
     def html(self) -> Markup:
-        body = self.frame.to_html(index=False, escape=True, border=0, classes=self.css, na_rep="–",
-                                  float_format=compute_display_number)
+        body = self.frame.to_html(
+            index=False,
+            escape=True,
+            border=0,
+            classes=self.css,
+            na_rep="–",
+            float_format=compute_display_number,
+        )
         return Markup(body)
 
 

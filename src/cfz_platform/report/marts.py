@@ -75,11 +75,19 @@ class MartReader:
         missing = compute_missing_columns(have, columns)
         if missing:
             hint = REBUILD_HINT.get(schema, "rebuild it")
-            raise Unavailable(f"{schema}.{table} has no column {', '.join(missing)}: it was built before "
-                              f"its contract named {'them' if len(missing) > 1 else 'it'}; {hint}")
+            raise Unavailable(
+                f"{schema}.{table} has no column {', '.join(missing)}: it was built before "
+                f"its contract named {'them' if len(missing) > 1 else 'it'}; {hint}"
+            )
 
-    def table(self, schema: str, table: str, columns: Sequence[str] | None = None, *,
-              allow_empty: bool = False) -> pd.DataFrame:
+    def table(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str] | None = None,
+        *,
+        allow_empty: bool = False,
+    ) -> pd.DataFrame:
         """The table as a frame: the named ``columns`` (checked first), or all of them.
 
         Steps: 1. ``require`` the table and the columns; 2. select them; 3. when empty and
@@ -87,7 +95,9 @@ class MartReader:
         """
         self.require(schema, table, columns or [])
         names = sql.SQL(", ").join(map(sql.Identifier, columns)) if columns else sql.SQL("*")
-        query = sql.SQL("select {} from {}.{}").format(names, sql.Identifier(schema), sql.Identifier(table))
+        query = sql.SQL("select {} from {}.{}").format(
+            names, sql.Identifier(schema), sql.Identifier(table)
+        )
         frame = self.frame(query)
         if frame.empty and not allow_empty:
             raise Unavailable(f"{schema}.{table} has no rows for this study")
@@ -103,6 +113,7 @@ class MartReader:
 
 def as_bool(series: pd.Series) -> pd.Series:
     """Contract flags as booleans: boolean columns as they are, ADaM 'Y'/'N' text as Y; null is False."""
+
     def one(value: object) -> bool:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return False

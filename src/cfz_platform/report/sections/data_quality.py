@@ -14,7 +14,15 @@ from cfz_platform.report.items import Section, Table
 from cfz_platform.report.marts import Unavailable
 
 SOURCE = "audit.ingest_files, audit.ingest_rejects, audit.data_issues, audit.quality_results"
-FILE_COLUMNS = ["delivery_id", "file_id", "status", "seen_count", "rows_read", "rows_loaded", "rows_rejected"]
+FILE_COLUMNS = [
+    "delivery_id",
+    "file_id",
+    "status",
+    "seen_count",
+    "rows_read",
+    "rows_loaded",
+    "rows_rejected",
+]
 REJECT_COLUMNS = ["rel_path", "reason"]
 ISSUE_COLUMNS = ["domain", "column_name", "issue"]
 QUALITY_COLUMNS = ["run_id", "suite", "severity", "success", "checked_at"]
@@ -36,39 +44,67 @@ def compute_delivery_summary(f: pd.DataFrame) -> pd.DataFrame:
     """
     legacy = f["status"] == LEGACY_DUPLICATE
     seen_again = (pd.to_numeric(f["seen_count"]).fillna(1) - 1).clip(lower=0)
-    f = f.assign(version=(~legacy).astype(int), loaded=(f["status"] == "loaded").astype(int),
-                 quarantined=(f["status"] == "quarantined").astype(int),
-                 seen_again=seen_again.where(~legacy, 1).astype(int),
-                 **{col: pd.to_numeric(f[col]).where(~legacy, 0)
-                    for col in ("rows_read", "rows_loaded", "rows_rejected")})
-    return f.groupby("delivery_id").agg(
-        files=("version", "sum"), loaded=("loaded", "sum"), quarantined=("quarantined", "sum"),
-        times_seen_again=("seen_again", "sum"), rows_read=("rows_read", "sum"),
-        rows_loaded=("rows_loaded", "sum"), rows_rejected=("rows_rejected", "sum")).reset_index()
+    f = f.assign(
+        version=(~legacy).astype(int),
+        loaded=(f["status"] == "loaded").astype(int),
+        quarantined=(f["status"] == "quarantined").astype(int),
+        seen_again=seen_again.where(~legacy, 1).astype(int),
+        **{
+            col: pd.to_numeric(f[col]).where(~legacy, 0)
+            for col in ("rows_read", "rows_loaded", "rows_rejected")
+        },
+    )
+    return (
+        f.groupby("delivery_id")
+        .agg(
+            files=("version", "sum"),
+            loaded=("loaded", "sum"),
+            quarantined=("quarantined", "sum"),
+            times_seen_again=("seen_again", "sum"),
+            rows_read=("rows_read", "sum"),
+            rows_loaded=("rows_loaded", "sum"),
+            rows_rejected=("rows_rejected", "sum"),
+        )
+        .reset_index()
+    )
 
 
 def _files(f: pd.DataFrame) -> Table:
     if f.empty:
         return Table(pd.DataFrame({"note": ["no files ingested yet"]}), "audit.ingest_files")
-    return Table(compute_delivery_summary(f),
-                 "Files and rows per delivery (audit.ingest_files). times_seen_again: how many times a later "
-                 "ingest run met one of these files again unchanged (same path, same content) and skipped it, "
-                 "the sum of seen_count - 1 over the delivery's files.")
+    return Table(
+        compute_delivery_summary(f),
+        "Files and rows per delivery (audit.ingest_files). times_seen_again: how many times a later "
+        "ingest run met one of these files again unchanged (same path, same content) and skipped it, "
+        "the sum of seen_count - 1 over the delivery's files.",
+    )
 
 
 def _rejects(f: pd.DataFrame) -> Table:
     if f.empty:
         return Table(pd.DataFrame({"note": ["no rejected rows"]}), "audit.ingest_rejects")
-    g = (f.groupby(["rel_path", "reason"]).size().rename("rows").reset_index()
-         .sort_values("rows", ascending=False).head(30))
+    g = (
+        f.groupby(["rel_path", "reason"])
+        .size()
+        .rename("rows")
+        .reset_index()
+        .sort_values("rows", ascending=False)
+        .head(30)
+    )
     return Table(g, f"Rejected rows by file and reason (audit.ingest_rejects; {len(f)} in all).")
 
 
 def _issues(f: pd.DataFrame) -> Table:
     if f.empty:
         return Table(pd.DataFrame({"note": ["no semantic issues"]}), "audit.data_issues")
-    g = (f.groupby(ISSUE_COLUMNS).size().rename("rows").reset_index()
-         .sort_values("rows", ascending=False).head(30))
+    g = (
+        f.groupby(ISSUE_COLUMNS)
+        .size()
+        .rename("rows")
+        .reset_index()
+        .sort_values("rows", ascending=False)
+        .head(30)
+    )
     return Table(g, f"Rows kept out of the marts, by problem (audit.data_issues; {len(f)} in all).")
 
 
@@ -90,8 +126,11 @@ def build_data_quality(data: ReportData) -> Section:
     section is unavailable only when all four are.
     """
     parts: list[tuple[str, list[str], Callable[[pd.DataFrame], Table]]] = [
-        ("ingest_files", FILE_COLUMNS, _files), ("ingest_rejects", REJECT_COLUMNS, _rejects),
-        ("data_issues", ISSUE_COLUMNS, _issues), ("quality_results", QUALITY_COLUMNS, _quality)]
+        ("ingest_files", FILE_COLUMNS, _files),
+        ("ingest_rejects", REJECT_COLUMNS, _rejects),
+        ("data_issues", ISSUE_COLUMNS, _issues),
+        ("quality_results", QUALITY_COLUMNS, _quality),
+    ]
     items: list = []
     missing = []
     for table, columns, build in parts:
@@ -99,8 +138,12 @@ def build_data_quality(data: ReportData) -> Section:
             items.append(build(data.reader.table("audit", table, columns, allow_empty=True)))
         except Unavailable as exc:
             missing.append(str(exc))
-            items.append(Markup(f'<div class="unavailable" data-part="{table}">not available: '
-                                f'{escape(str(exc))}</div>'))
+            items.append(
+                Markup(
+                    f'<div class="unavailable" data-part="{table}">not available: '
+                    f"{escape(str(exc))}</div>"
+                )
+            )
     if len(missing) == len(parts):
         raise Unavailable("no audit tables yet: " + "; ".join(missing))
     return Section("data-quality", "Data quality", SOURCE, items=items)

@@ -16,16 +16,40 @@ from cfz_platform.report.marts import as_bool
 
 ENDPOINTS = "marts.rpt_study_endpoints"
 CURVES = "marts.rpt_survival_curves"
-ENDPOINT_COLUMNS = ["endpoint", "population", "n_subjects", "n_count", "n_events", "n_censored", "estimate",
-                    "ci_lower", "ci_upper", "unit", "method", "note", "analysis_population", "population_flag",
-                    "group_source"]
+ENDPOINT_COLUMNS = [
+    "endpoint",
+    "population",
+    "n_subjects",
+    "n_count",
+    "n_events",
+    "n_censored",
+    "estimate",
+    "ci_lower",
+    "ci_upper",
+    "unit",
+    "method",
+    "note",
+    "analysis_population",
+    "population_flag",
+    "group_source",
+]
 CURVE_COLUMNS = ["paramcd", "population", "time", "n_at_risk", "survival", "ci_lower", "ci_upper"]
-KM_TITLES = {"TTP": "Time to progression", "PFSMAINT": "Progression-free survival from maintenance start"}
+KM_TITLES = {
+    "TTP": "Time to progression",
+    "PFSMAINT": "Progression-free survival from maintenance start",
+}
 GROUP_SOURCE_TEXT = {
     "assigned": "the group as assigned (DM.ARMCD; setting endpoint_group_source = assigned)",
     "derived": "the group derived from the index regimen (setting endpoint_group_source = derived)",
 }
-GROUP_MISMATCH_COLUMNS = ["usubjid", "armcd", "group", "derived_group", "imid_regimen", "analysis_group"]
+GROUP_MISMATCH_COLUMNS = [
+    "usubjid",
+    "armcd",
+    "group",
+    "derived_group",
+    "imid_regimen",
+    "analysis_group",
+]
 
 
 def compute_endpoint_cell(row: pd.Series) -> str:
@@ -66,27 +90,40 @@ def compute_population_label(value: object) -> str:
     text = "Overall" if value is None or pd.isna(value) else str(value).strip()
     if text == "OVERALL":
         return "Overall"
-    return text[len("GROUP "):] if text.startswith("GROUP ") else text
+    return text[len("GROUP ") :] if text.startswith("GROUP ") else text
 
 
 def _group_items(data: ReportData, e: pd.DataFrame) -> list:
     """Which group the by-group columns use (group_source), and the subjects whose assigned
     and regimen-derived groups differ (dim_subject.group_mismatch)."""
-    data.reader.require("marts", "dim_subject", [*GROUP_MISMATCH_COLUMNS, "group_mismatch", "analysis_group_source"])
+    data.reader.require(
+        "marts", "dim_subject", [*GROUP_MISMATCH_COLUMNS, "group_mismatch", "analysis_group_source"]
+    )
     d = data.dim_subject
     # the by-group rows name it (group_source); without them, the setting dim_subject recorded
     sources = pd.concat([e["group_source"], d["analysis_group_source"]]).dropna()
     source = str(sources.iloc[0]) if not sources.empty else "assigned"
     text = GROUP_SOURCE_TEXT.get(source, source)
-    items: list = [Markup(f'<p data-group-source="{escape(source)}">By-group columns use {escape(text)}.</p>')]
+    items: list = [
+        Markup(f'<p data-group-source="{escape(source)}">By-group columns use {escape(text)}.</p>')
+    ]
     differ = d[as_bool(d["group_mismatch"])][GROUP_MISMATCH_COLUMNS].sort_values("usubjid")
     if differ.empty:
-        items.append(Markup("<p data-group-mismatch>No subject's assigned group (DM.ARMCD) differs from the "
-                            "group derived from the index regimen.</p>"))
+        items.append(
+            Markup(
+                "<p data-group-mismatch>No subject's assigned group (DM.ARMCD) differs from the "
+                "group derived from the index regimen.</p>"
+            )
+        )
     else:
-        items.append(Table(differ, f"{len(differ)} subject(s) whose assigned group (DM.ARMCD) differs from the "
-                                   "group derived from the index regimen (domain.md 1); by-group results count "
-                                   "them in analysis_group."))
+        items.append(
+            Table(
+                differ,
+                f"{len(differ)} subject(s) whose assigned group (DM.ARMCD) differs from the "
+                "group derived from the index regimen (domain.md 1); by-group results count "
+                "them in analysis_group.",
+            )
+        )
     return items
 
 
@@ -100,24 +137,43 @@ def build_endpoints(data: ReportData) -> Section:
     assigned and regimen-derived groups differ.
     """
     e = data.reader.table("marts", "rpt_study_endpoints", ENDPOINT_COLUMNS)
-    e = e.assign(value=e.apply(compute_endpoint_cell, axis=1),
-                 analysis_population=e.apply(compute_endpoint_population, axis=1))
+    e = e.assign(
+        value=e.apply(compute_endpoint_cell, axis=1),
+        analysis_population=e.apply(compute_endpoint_population, axis=1),
+    )
     order = list(dict.fromkeys(e["endpoint"]))
     pops = list(dict.fromkeys(e["population"]))
-    wide = (e.pivot_table(index="endpoint", columns="population", values="value", aggfunc="first")
-              .reindex(index=order, columns=pops).reset_index().fillna("–"))
+    wide = (
+        e.pivot_table(index="endpoint", columns="population", values="value", aggfunc="first")
+        .reindex(index=order, columns=pops)
+        .reset_index()
+        .fillna("–")
+    )
     wide.columns = ["endpoint", *[compute_population_label(p) for p in pops]]
-    notes = (e.drop_duplicates("endpoint")[["endpoint", "analysis_population", "method", "note"]]
-               .astype(object).fillna("")
-               .loc[lambda f: (f["analysis_population"] != "") | (f["method"] != "") | (f["note"] != "")]
-               .rename(columns={"analysis_population": "population"}))
-    items = [Table(wide, "Proportions: k/n = estimate (exact Clopper–Pearson 95% CI); medians: Kaplan–Meier "
-                         "median in days (95% CI, log-log). ORR_PROTOCOL counts ≥ MR (the protocol's "
-                         "definition); ORR_CONVENTIONAL counts ≥ PR. ORR, best-response counts and medians count "
-                         "the response-evaluable subjects only; MTD and DLT count the DLT-evaluable subjects.")]
+    notes = (
+        e.drop_duplicates("endpoint")[["endpoint", "analysis_population", "method", "note"]]
+        .astype(object)
+        .fillna("")
+        .loc[lambda f: (f["analysis_population"] != "") | (f["method"] != "") | (f["note"] != "")]
+        .rename(columns={"analysis_population": "population"})
+    )
+    items = [
+        Table(
+            wide,
+            "Proportions: k/n = estimate (exact Clopper–Pearson 95% CI); medians: Kaplan–Meier "
+            "median in days (95% CI, log-log). ORR_PROTOCOL counts ≥ MR (the protocol's "
+            "definition); ORR_CONVENTIONAL counts ≥ PR. ORR, best-response counts and medians count "
+            "the response-evaluable subjects only; MTD and DLT count the DLT-evaluable subjects.",
+        )
+    ]
     if not notes.empty:
-        items.append(Table(notes, "The population each endpoint counts (a flag of marts.dim_subject), and how it "
-                                  "is derived (method and note columns of the table)."))
+        items.append(
+            Table(
+                notes,
+                "The population each endpoint counts (a flag of marts.dim_subject), and how it "
+                "is derived (method and note columns of the table).",
+            )
+        )
     items.extend(_group_items(data, e))
     return Section("endpoints", "Study endpoints", ENDPOINTS, items=items)
 
@@ -140,20 +196,31 @@ def build_km(data: ReportData) -> Section:
     regular grid of days, per population.
     """
     c = data.reader.table("marts", "rpt_survival_curves", CURVE_COLUMNS)
-    curves_all = pd.DataFrame({
-        "endpoint": c["paramcd"],
-        "group": c["population"].map(compute_population_label),
-        **{name: pd.to_numeric(c[name]) for name in ("time", "survival", "ci_lower", "ci_upper")},
-        "at_risk": pd.to_numeric(c["n_at_risk"]),
-    })
+    curves_all = pd.DataFrame(
+        {
+            "endpoint": c["paramcd"],
+            "group": c["population"].map(compute_population_label),
+            **{
+                name: pd.to_numeric(c[name])
+                for name in ("time", "survival", "ci_lower", "ci_upper")
+            },
+            "at_risk": pd.to_numeric(c["n_at_risk"]),
+        }
+    )
     items: list = []
     for kind, title in KM_TITLES.items():
         curves = curves_all[curves_all["endpoint"] == kind]
         if curves.empty:
-            items.append(Markup(f'<div class="unavailable" data-part="{kind}">not available: '
-                                f'{escape(title)}: no curve in {CURVES}</div>'))
+            items.append(
+                Markup(
+                    f'<div class="unavailable" data-part="{kind}">not available: '
+                    f"{escape(title)}: no curve in {CURVES}</div>"
+                )
+            )
             continue
-        items.append(figures.plot_km(curves, title, f"Source: {CURVES} (paramcd {kind}); shaded: 95% CI."))
+        items.append(
+            figures.plot_km(curves, title, f"Source: {CURVES} (paramcd {kind}); shaded: 95% CI.")
+        )
         tmax = float(curves["time"].max())
         step = max(30, int(math.ceil(tmax / 6 / 30.0)) * 30)
         grid = list(range(0, int(tmax) + 1, step))

@@ -32,11 +32,16 @@ def _exclusion_reasons(data: ReportData, ineligible: set[str]) -> str:
     """'<li>E3 not met: 1</li>...': the ineligible subjects by failed criterion and status."""
     if not data.reader.exists("marts", "fct_eligibility"):
         return ""
-    e = data.reader.table("marts", "fct_eligibility", ["usubjid", "criterion_id", "status"], allow_empty=True)
+    e = data.reader.table(
+        "marts", "fct_eligibility", ["usubjid", "criterion_id", "status"], allow_empty=True
+    )
     failed = e[(e["status"].astype(str) != "met") & e["usubjid"].isin(ineligible)]
     counts = failed.groupby(["criterion_id", "status"])["usubjid"].nunique().reset_index()
-    return "".join(f"<li>{escape(r['criterion_id'])} {escape(str(r['status']).replace('_', ' '))}: "
-                   f"{r['usubjid']}</li>" for _, r in counts.iterrows())
+    return "".join(
+        f"<li>{escape(r['criterion_id'])} {escape(str(r['status']).replace('_', ' '))}: "
+        f"{r['usubjid']}</li>"
+        for _, r in counts.iterrows()
+    )
 
 
 def build_consort(data: ReportData) -> Section:
@@ -57,27 +62,34 @@ def build_consort(data: ReportData) -> Section:
     groups = " · ".join(f"group {escape(g)}: {n}" for g, n in by_group.items())
 
     def box(label: str, n: int, key: str, extra: str = "") -> str:
-        return (f'<div class="cbox" data-stage="{key}"><span class="clabel">{label}</span>'
-                f'<span class="cn">{n}</span>{extra}</div>')
+        return (
+            f'<div class="cbox" data-stage="{key}"><span class="clabel">{label}</span>'
+            f'<span class="cn">{n}</span>{extra}</div>'
+        )
 
     def side(text: str) -> str:
         return f'<div class="cside">{text}</div>'
 
-    html = ['<div class="consort">',
-            box("Screened", screened, "screened"),
-            side(f"Not eligible: {screened - eligible}" + (f"<ul>{reasons}</ul>" if reasons else "")),
-            box("Eligible", eligible, "eligible"),
-            side(f"Eligible, not enrolled: {max(eligible - enrolled, 0)}"),
-            box("Enrolled", enrolled, "enrolled"),
-            side(f"Enrolled, not treated: {max(enrolled - treated, 0)}"),
-            box("Treated", treated, "treated", f'<span class="csub">{groups}</span>'),
-            side(f"No maintenance: {treated - maint}"),
-            box("Entered maintenance", maint, "maintenance"),
-            "</div>"]
-    return Section("consort", "Subject flow (CONSORT)",
-                   "marts.dim_subject (is_eligible, armcd, saffl, entered_maintenance); "
-                   f"exclusion reasons from {ELIGIBILITY}",
-                   items=[Markup("".join(html))])
+    html = [
+        '<div class="consort">',
+        box("Screened", screened, "screened"),
+        side(f"Not eligible: {screened - eligible}" + (f"<ul>{reasons}</ul>" if reasons else "")),
+        box("Eligible", eligible, "eligible"),
+        side(f"Eligible, not enrolled: {max(eligible - enrolled, 0)}"),
+        box("Enrolled", enrolled, "enrolled"),
+        side(f"Enrolled, not treated: {max(enrolled - treated, 0)}"),
+        box("Treated", treated, "treated", f'<span class="csub">{groups}</span>'),
+        side(f"No maintenance: {treated - maint}"),
+        box("Entered maintenance", maint, "maintenance"),
+        "</div>",
+    ]
+    return Section(
+        "consort",
+        "Subject flow (CONSORT)",
+        "marts.dim_subject (is_eligible, armcd, saffl, entered_maintenance); "
+        f"exclusion reasons from {ELIGIBILITY}",
+        items=[Markup("".join(html))],
+    )
 
 
 def build_baseline(data: ReportData) -> Section:
@@ -101,12 +113,27 @@ def build_baseline(data: ReportData) -> Section:
             rows.append((label, {g: compute_median_range(f[c], digits) for g, f in cols.items()}))
             continue
         for lvl in sorted(pop[c].dropna().astype(str).unique()):
-            rows.append((f"{label}: {lvl}", {g: compute_n_pct(int((f[c].astype(str) == lvl).sum()), len(f))
-                                             for g, f in cols.items()}))
+            rows.append(
+                (
+                    f"{label}: {lvl}",
+                    {
+                        g: compute_n_pct(int((f[c].astype(str) == lvl).sum()), len(f))
+                        for g, f in cols.items()
+                    },
+                )
+            )
         if pop[c].isna().any():
-            rows.append((f"{label}: missing", {g: compute_n_pct(int(f[c].isna().sum()), len(f))
-                                               for g, f in cols.items()}))
+            rows.append(
+                (
+                    f"{label}: missing",
+                    {g: compute_n_pct(int(f[c].isna().sum()), len(f)) for g, f in cols.items()},
+                )
+            )
     table = pd.DataFrame([{"Characteristic": label, **vals} for label, vals in rows])
     table.columns = ["Characteristic"] + [c if c == "Total" else f"Group {c}" for c in cols]
-    return Section("baseline", "Baseline characteristics by group", "marts.dim_subject",
-                   items=[Table(table, "Treated subjects; n (%) or median (range).")])
+    return Section(
+        "baseline",
+        "Baseline characteristics by group",
+        "marts.dim_subject",
+        items=[Table(table, "Treated subjects; n (%) or median (range).")],
+    )

@@ -23,8 +23,15 @@ from cfz_platform.report.items import Section, Table
 from cfz_platform.report.marts import Unavailable
 
 PREDICTIONS = "ml.early_response_predictions"
-PREDICTION_COLUMNS = ["usubjid", "model_name", "model_version", "probability", "decision_threshold",
-                      "scored_at", "is_current"]
+PREDICTION_COLUMNS = [
+    "usubjid",
+    "model_name",
+    "model_version",
+    "probability",
+    "decision_threshold",
+    "scored_at",
+    "is_current",
+]
 
 
 def compute_calibration_bins(p: np.ndarray, y: np.ndarray, n_bins: int = 5) -> pd.DataFrame:
@@ -32,7 +39,11 @@ def compute_calibration_bins(p: np.ndarray, y: np.ndarray, n_bins: int = 5) -> p
     frame = pd.DataFrame({"p": p, "y": y})
     bins = min(n_bins, max(1, frame["p"].nunique()))
     frame["bin"] = pd.qcut(frame["p"].rank(method="first"), bins, labels=False)
-    return frame.groupby("bin").agg(pred=("p", "mean"), observed=("y", "mean"), n=("y", "size")).reset_index()
+    return (
+        frame.groupby("bin")
+        .agg(pred=("p", "mean"), observed=("y", "mean"), n=("y", "size"))
+        .reset_index()
+    )
 
 
 def compute_roc(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -61,10 +72,14 @@ def compute_model_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> pd.
     p = np.asarray(p, dtype=float)
     predicted = p >= threshold
     positives, negatives = int(y.sum()), int((1 - y).sum())
-    rows = [("scored subjects with an observed label", len(y)), ("observed responders", positives),
-            ("ROC AUC", compute_roc(y, p)[2]), ("Brier score", float(np.mean((p - y) ** 2))),
-            (f"sensitivity at p ≥ {threshold:g}", float((predicted & (y == 1)).sum() / positives)),
-            (f"specificity at p ≥ {threshold:g}", float((~predicted & (y == 0)).sum() / negatives))]
+    rows = [
+        ("scored subjects with an observed label", len(y)),
+        ("observed responders", positives),
+        ("ROC AUC", compute_roc(y, p)[2]),
+        ("Brier score", float(np.mean((p - y) ** 2))),
+        (f"sensitivity at p ≥ {threshold:g}", float((predicted & (y == 1)).sum() / positives)),
+        (f"specificity at p ≥ {threshold:g}", float((~predicted & (y == 0)).sum() / negatives)),
+    ]
     return pd.DataFrame(rows, columns=["metric", "value"])
 
 
@@ -81,7 +96,11 @@ def _current_predictions(data: ReportData, features_table: str, label: str) -> p
         raise Unavailable(f"{PREDICTIONS} has no current scoring run; score with `cfz score`")
     schema, table = features_table.split(".", 1)
     f = data.reader.table(schema, table, ["usubjid", label])
-    joined = p.merge(f, on="usubjid").rename(columns={"probability": "p", label: "y"}).dropna(subset=["p", "y"])
+    joined = (
+        p.merge(f, on="usubjid")
+        .rename(columns={"probability": "p", label: "y"})
+        .dropna(subset=["p", "y"])
+    )
     return joined.assign(p=joined["p"].astype(float), y=joined["y"].astype(bool).astype(int))
 
 
@@ -97,29 +116,45 @@ def build_model(data: ReportData) -> Section:
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise Unavailable(f"the model spec cannot be read: {str(exc).splitlines()[0]}") from exc
     if not data.reader.exists("ml", "early_response_predictions"):
-        raise Unavailable(f"the early-response model has not been trained yet, or not scored (no {PREDICTIONS}); "
-                          "run `cfz train` and `cfz score`")
+        raise Unavailable(
+            f"the early-response model has not been trained yet, or not scored (no {PREDICTIONS}); "
+            "run `cfz train` and `cfz score`"
+        )
     joined = _current_predictions(data, spec.features_table, spec.label)
     if joined.empty or joined["y"].nunique() < 2:
-        raise Unavailable("the scored subjects have fewer than two observed outcomes "
-                          f"({spec.features_table}.{spec.label}): ROC and calibration need both")
+        raise Unavailable(
+            "the scored subjects have fewer than two observed outcomes "
+            f"({spec.features_table}.{spec.label}): ROC and calibration need both"
+        )
     models = joined[["model_name", "model_version"]].drop_duplicates()
     version = ", ".join(f"{r.model_name} version {r.model_version}" for r in models.itertuples())
     scored_at = pd.to_datetime(joined["scored_at"]).max()
     threshold = float(joined["decision_threshold"].iloc[0])
-    cap = (f"Source: {PREDICTIONS} (current scoring run, {version}) joined with "
-           f"{spec.features_table}.{spec.label}; apparent (in-sample) performance on {len(joined)} scored subjects.")
+    cap = (
+        f"Source: {PREDICTIONS} (current scoring run, {version}) joined with "
+        f"{spec.features_table}.{spec.label}; apparent (in-sample) performance on {len(joined)} scored subjects."
+    )
     y, p = joined["y"].to_numpy(), joined["p"].to_numpy()
     fpr, tpr, auc = compute_roc(y, p)
     cal = compute_calibration_bins(p, y)
     items: list = [
         figures.plot_roc(fpr, tpr, auc, cap),
-        figures.plot_calibration(cal["pred"].to_numpy(), cal["observed"].to_numpy(), cal["n"].to_numpy(), cap),
-        Markup(f'<p class="headline">Scored with {escape(version)} on {escape(f"{scored_at:%Y-%m-%d %H:%M}")}.</p>'),
-        Table(compute_model_metrics(y, p, threshold),
-              f"Computed by the report from {PREDICTIONS} and {spec.features_table}.{spec.label}: apparent "
-              "(in-sample) performance, optimistic for the subjects the model was trained on. The champion's "
-              "cross-validated metrics are in its MLflow training run (`cfz mlflow-ui`), not in this report."),
+        figures.plot_calibration(
+            cal["pred"].to_numpy(), cal["observed"].to_numpy(), cal["n"].to_numpy(), cap
+        ),
+        Markup(
+            f'<p class="headline">Scored with {escape(version)} on {escape(f"{scored_at:%Y-%m-%d %H:%M}")}.</p>'
+        ),
+        Table(
+            compute_model_metrics(y, p, threshold),
+            f"Computed by the report from {PREDICTIONS} and {spec.features_table}.{spec.label}: apparent "
+            "(in-sample) performance, optimistic for the subjects the model was trained on. The champion's "
+            "cross-validated metrics are in its MLflow training run (`cfz mlflow-ui`), not in this report.",
+        ),
     ]
-    return Section("model", "Early-response model (C1D15)",
-                   f"{PREDICTIONS} (current run); {spec.features_table}.{spec.label}", items=items)
+    return Section(
+        "model",
+        "Early-response model (C1D15)",
+        f"{PREDICTIONS} (current run); {spec.features_table}.{spec.label}",
+        items=items,
+    )

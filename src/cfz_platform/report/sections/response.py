@@ -41,15 +41,19 @@ def compute_display_subjects(usubjids: pd.Series, limit: int) -> set[str]:
 def _shown_note(shown: int, total: int) -> str:
     if shown >= total:
         return ""
-    return (f" Showing {shown:,} of {total:,} subjects (a fixed selection by a hash of USUBJID, "
-            "not by outcome); every subject is in the source tables.")
+    return (
+        f" Showing {shown:,} of {total:,} subjects (a fixed selection by a hash of USUBJID, "
+        "not by outcome); every subject is in the source tables."
+    )
 
 
 def _pd_days(data: ReportData, a: pd.DataFrame) -> pd.Series:
     """Study day of progression per subject: the TTP event (cnsr 0) of fct_time_to_event when
     that mart is built, else the first PD assessment."""
     if data.reader.exists("marts", "fct_time_to_event"):
-        t = data.reader.table("marts", "fct_time_to_event", ["usubjid", "paramcd", "cnsr", "aval"], allow_empty=True)
+        t = data.reader.table(
+            "marts", "fct_time_to_event", ["usubjid", "paramcd", "cnsr", "aval"], allow_empty=True
+        )
         if not t.empty:
             ttp = t[(t["paramcd"] == "TTP") & (pd.to_numeric(t["cnsr"]) == 0)]
             return ttp.set_index("usubjid")["aval"].astype(float)
@@ -75,29 +79,45 @@ def build_swimmer(data: ReportData) -> Section:
     s = data.subjects[data.subjects["treated"]].copy()
     if s.empty:
         raise Unavailable("no treated subjects in marts.dim_subject")
-    s["days_on_treatment"] = (s["last_dose_date"].fillna(s["first_dose_date"]) - s["first_dose_date"]).dt.days + 1
+    s["days_on_treatment"] = (
+        s["last_dose_date"].fillna(s["first_dose_date"]) - s["first_dose_date"]
+    ).dt.days + 1
     s["maintenance_day"] = (s["maintenance_start_date"] - s["first_dose_date"]).dt.days + 1
     events, note = [], None
     try:
         a = data.assessments
-    except Unavailable as exc:  # time on treatment is still worth showing (e.g. a non-myeloma study)
+    except (
+        Unavailable
+    ) as exc:  # time on treatment is still worth showing (e.g. a non-myeloma study)
         a = pd.DataFrame(columns=["usubjid", "day", "category"])
-        note = Markup(f'<div class="unavailable" data-part="responses">not available: response markers: '
-                      f'{escape(str(exc))}</div>')
+        note = Markup(
+            f'<div class="unavailable" data-part="responses">not available: response markers: '
+            f"{escape(str(exc))}</div>"
+        )
     resp = a[a["category"].isin(PR_OR_BETTER)].groupby("usubjid")["day"].min()
     events += [{"usubjid": u, "day": d, "kind": "response"} for u, d in resp.items()]
     events += [{"usubjid": u, "day": d, "kind": "PD"} for u, d in _pd_days(data, a).items()]
     death = (s["death_date"] - s["first_dose_date"]).dt.days + 1
-    events += [{"usubjid": u, "day": d, "kind": "death"} for u, d in zip(s["usubjid"], death, strict=False)
-               if pd.notna(d)]
+    events += [
+        {"usubjid": u, "day": d, "kind": "death"}
+        for u, d in zip(s["usubjid"], death, strict=False)
+        if pd.notna(d)
+    ]
     ev = pd.DataFrame(events, columns=["usubjid", "day", "kind"])
     shown = compute_display_subjects(s["usubjid"], MAX_SWIMMER_LANES)
-    fig = figures.plot_swimmer(s[s["usubjid"].isin(shown)], ev[ev["usubjid"].isin(shown)],
-                               "Source: marts.dim_subject (dose dates, maintenance start, death), "
-                               "marts.fct_response_assessments (responses), "
-                               "marts.fct_time_to_event (PD dates)." + _shown_note(len(shown), len(s)))
-    return Section("swimmer", "Swimmer plot", "marts.dim_subject, marts.fct_response_assessments, "
-                   "marts.fct_time_to_event", items=[fig] + ([note] if note else []))
+    fig = figures.plot_swimmer(
+        s[s["usubjid"].isin(shown)],
+        ev[ev["usubjid"].isin(shown)],
+        "Source: marts.dim_subject (dose dates, maintenance start, death), "
+        "marts.fct_response_assessments (responses), "
+        "marts.fct_time_to_event (PD dates)." + _shown_note(len(shown), len(s)),
+    )
+    return Section(
+        "swimmer",
+        "Swimmer plot",
+        "marts.dim_subject, marts.fct_response_assessments, marts.fct_time_to_event",
+        items=[fig] + ([note] if note else []),
+    )
 
 
 def build_waterfall(data: ReportData) -> Section:
@@ -105,12 +125,23 @@ def build_waterfall(data: ReportData) -> Section:
     a = data.assessments
     post = a[(a["day"] > 1) & a["pct"].notna()]
     if post.empty:
-        raise Unavailable("marts.fct_response_assessments has no post-baseline % change of a driving parameter")
-    best = _with_best_response(data, post.groupby("usubjid")["pct"].min().rename("best_pct").reset_index())
-    fig = figures.plot_waterfall(best, "Source: marts.fct_response_assessments (driving-parameter % change "
-                                       "from baseline); colour: marts.fct_best_response.")
-    return Section("waterfall", "Waterfall: best % change in M-protein",
-                   "marts.fct_response_assessments, marts.fct_best_response", items=[fig])
+        raise Unavailable(
+            "marts.fct_response_assessments has no post-baseline % change of a driving parameter"
+        )
+    best = _with_best_response(
+        data, post.groupby("usubjid")["pct"].min().rename("best_pct").reset_index()
+    )
+    fig = figures.plot_waterfall(
+        best,
+        "Source: marts.fct_response_assessments (driving-parameter % change "
+        "from baseline); colour: marts.fct_best_response.",
+    )
+    return Section(
+        "waterfall",
+        "Waterfall: best % change in M-protein",
+        "marts.fct_response_assessments, marts.fct_best_response",
+        items=[fig],
+    )
 
 
 def build_spider(data: ReportData) -> Section:
@@ -122,7 +153,9 @@ def build_spider(data: ReportData) -> Section:
     series = _with_best_response(data, series)
     subjects = series["usubjid"].drop_duplicates()
     shown = compute_display_subjects(subjects, MAX_SPIDER_LINES)
-    fig = figures.plot_spider(series[series["usubjid"].isin(shown)],
-                              "Source: marts.fct_response_assessments; colour: marts.fct_best_response."
-                              + _shown_note(len(shown), len(subjects)))
+    fig = figures.plot_spider(
+        series[series["usubjid"].isin(shown)],
+        "Source: marts.fct_response_assessments; colour: marts.fct_best_response."
+        + _shown_note(len(shown), len(subjects)),
+    )
     return Section("spider", "Spider plot", "marts.fct_response_assessments", items=[fig])
