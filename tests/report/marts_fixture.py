@@ -1,4 +1,10 @@
-"""A small, hand-built `marts` schema shaped like the dbt marts, for the report tests.
+"""A small, hand-built warehouse shaped exactly like the real one, for the report tests.
+
+Tables: the marts and ``audit.data_issues`` are created with the columns (names, order and
+types) of their dbt YAML contracts (tests/report/contracts.py), the endpoint tables with the
+columns documented there (and written by ``cfz_platform.stats``); the ingestion ledger and
+``ml.early_response_predictions`` by the real DDL of the ingest and scoring modules. Rows
+name their columns; columns a row does not name stay null.
 
 14 screened subjects: 12 treated (8 in group A, 4 in group B), SF01 fails E3 (PD 120 days
 after the last bortezomib dose), SF02 has E6 not evaluable. Dose levels 20 / 27 / 36 mg/m2
@@ -8,9 +14,16 @@ Everything a test asserts is derivable by hand from the literals below.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
+from psycopg import sql
+
+from cfz_platform.ingest.schema import ensure_raw_layer
+from cfz_platform.ml.scoring import ensure_predictions_table
+from tests.report.contracts import contract_columns
 
 D0 = date(2026, 1, 5)
 TREATED = [f"CFZ-{i:02d}" for i in range(1, 13)]
@@ -18,28 +31,74 @@ GROUP = {u: ("A" if i < 8 else "B") for i, u in enumerate(TREATED)}
 DOSE = {u: (20 if i < 3 else 27 if i < 9 else 36) for i, u in enumerate(TREATED)}
 # best % change of the driving parameter and best response per treated subject
 BEST = {
-    "CFZ-01": (-95.0, "VGPR"), "CFZ-02": (-62.0, "PR"), "CFZ-03": (-55.0, "PR"), "CFZ-04": (-30.0, "MR"),
-    "CFZ-05": (-10.0, "SD"), "CFZ-06": (35.0, "PD"), "CFZ-07": (-99.0, "CR"), "CFZ-08": (-51.0, "PR"),
-    "CFZ-09": (-20.0, "SD"), "CFZ-10": (-70.0, "PR"), "CFZ-11": (40.0, "PD"), "CFZ-12": (-27.0, "MR"),
+    "CFZ-01": (-95.0, "VGPR"),
+    "CFZ-02": (-62.0, "PR"),
+    "CFZ-03": (-55.0, "PR"),
+    "CFZ-04": (-30.0, "MR"),
+    "CFZ-05": (-10.0, "SD"),
+    "CFZ-06": (35.0, "PD"),
+    "CFZ-07": (-99.0, "CR"),
+    "CFZ-08": (-51.0, "PR"),
+    "CFZ-09": (-20.0, "SD"),
+    "CFZ-10": (-70.0, "PR"),
+    "CFZ-11": (40.0, "PD"),
+    "CFZ-12": (-27.0, "MR"),
 }
 MAINTENANCE = {"CFZ-01", "CFZ-02", "CFZ-03", "CFZ-07", "CFZ-10"}
 DEATH = {"CFZ-11": D0 + timedelta(days=150)}
+#: Tables created from the dbt contracts: (schema, table).
+CONTRACT_TABLES = [
+    ("marts", t)
+    for t in (
+        "dim_subject",
+        "fct_eligibility",
+        "fct_dose_escalation",
+        "fct_adverse_events",
+        "fct_lab_results",
+        "fct_response_assessments",
+        "fct_best_response",
+        "fct_time_to_event",
+        "rpt_survival_curves",
+        "rpt_study_endpoints",
+        "fct_ml_features",
+    )
+] + [("audit", "data_issues")]
 
 
-def _create(cur: psycopg.Cursor, ddl: str, rows: list[tuple]) -> None:
-    cur.execute(ddl)
-    if rows:
-        table = ddl.split("(", 1)[0].replace("create table", "").strip()
-        marks = ", ".join(["%s"] * len(rows[0]))
-        cur.executemany(f"insert into {table} values ({marks})", rows)
+def _create(cur: psycopg.Cursor, schema: str, table: str, rows: list[dict]) -> None:
+    """Create ``schema.table`` with its contract's columns and insert ``rows`` (by column name).
+
+    Steps: 1. DDL from contract_columns(); 2. a row naming a column the contract lacks is an
+    error (the fixture cannot drift from the contract); 3. insert each row's named columns.
+    """
+    columns = contract_columns()[table]
+    names = [c for c, _ in columns]
+    cur.execute(
+        sql.SQL("create table {} ({})").format(
+            sql.Identifier(schema, table),
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns
+            ),
+        )
+    )
+    for row in rows:
+        unknown = set(row) - set(names)
+        if unknown:
+            raise KeyError(
+                f"fixture row for {schema}.{table} names columns outside its contract: {sorted(unknown)}"
+            )
+        cur.execute(
+            sql.SQL("insert into {} ({}) values ({})").format(
+                sql.Identifier(schema, table),
+                sql.SQL(", ").join(map(sql.Identifier, row)),
+                sql.SQL(", ").join(sql.Placeholder() * len(row)),
+            ),
+            list(row.values()),
+        )
 
 
-def build_fixture_marts(conn: psycopg.Connection) -> None:
-    """Create the marts, audit and ml tables the report reads, with the cohort above."""
-    cur = conn.cursor()
-    for schema in ("marts", "audit", "ml"):
-        cur.execute(f"create schema if not exists {schema}")
-    subjects = []
+def _subjects() -> list[dict]:
+    out = []
     for i, u in enumerate(TREATED):
         first = D0 + timedelta(days=7 * i)
         n_cycles = 8 if u in MAINTENANCE else (3 if BEST[u][1] == "PD" else 6)
@@ -47,127 +106,369 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
         maint = first + timedelta(days=28 * 8 + 28) if u in MAINTENANCE else None
         if maint:
             last = maint + timedelta(days=28 * 3 + 15)
-        subjects.append((u, GROUP[u], GROUP[u] == "B", DOSE[u], "escalation", 55 + i, "F" if i % 3 else "M",
-                         "WHITE", first, last, 2.5 + 0.4 * i, 3.9 - 0.05 * i,
-                         ["I", "II", "III"][i % 3], "serum" if i % 4 else "FLC", True, "Y", "Y", "Y",
-                         u in MAINTENANCE, maint, DEATH.get(u), GROUP[u]))
+        # CFZ-09: assigned to group B (ARMCD) but derived group A (as if its index regimen had
+        # no IMiD): the endpoints section lists it; by-group endpoints use the assigned group
+        derived = "A" if u == "CFZ-09" else GROUP[u]
+        out.append(
+            {
+                "usubjid": u,
+                "armcd": GROUP[u],
+                "group": GROUP[u],
+                "imid_regimen": GROUP[u] == "B",
+                "derived_group": derived,
+                "group_mismatch": derived != GROUP[u],
+                "doselvl": DOSE[u],
+                "cohort": "escalation",
+                "age": 55 + i,
+                "sex": "F" if i % 3 else "M",
+                "race": "WHITE",
+                "first_dose_date": first,
+                "last_dose_date": last,
+                "baseline_b2m": 2.5 + 0.4 * i,
+                "baseline_albumin": 3.9 - 0.05 * i,
+                "iss_stage": ["I", "II", "III"][i % 3],
+                "measurable_disease_type": "serum" if i % 4 else "FLC",
+                "is_eligible": True,
+                "saffl": True,
+                "dltevalfl": True,
+                "respevalfl": True,
+                "entered_maintenance": u in MAINTENANCE,
+                "maintenance_start_date": maint,
+                "death_date": DEATH.get(u),
+                "analysis_group": GROUP[u],
+                "analysis_group_source": "assigned",
+            }
+        )
     for u in ("SF01", "SF02"):
-        subjects.append((u, None, False, None, None, 70, "M", "ASIAN", None, None, 4.0, 3.0, "II", "serum",
-                         False, "N", "N", "N", False, None, None, "SCRNFAIL"))
-    _create(cur, """create table marts.dim_subject (usubjid text primary key, "group" text, imid_regimen boolean,
-        doselvl numeric, cohort text, age integer, sex text, race text, first_dose_date date, last_dose_date date,
-        baseline_b2m numeric, baseline_albumin numeric, iss_stage text, measurable_disease_type text,
-        is_eligible boolean, saffl text, dltevalfl text, respevalfl text, entered_maintenance boolean,
-        maintenance_start_date date, death_date date, armcd text)""", subjects)
-    # CFZ-09: assigned to group B (ARMCD) but derived group A (as if its index regimen had no
-    # IMiD): the endpoints section lists it; by-group endpoints use the assigned group
-    cur.execute("""alter table marts.dim_subject add column derived_group text, add column group_mismatch boolean,
-        add column analysis_group text, add column analysis_group_source text""")
-    cur.execute("""update marts.dim_subject set derived_group = case when usubjid = 'CFZ-09' then 'A' else "group" end,
-        analysis_group = "group", analysis_group_source = case when "group" is not null then 'assigned' end""")
-    cur.execute("update marts.dim_subject set group_mismatch = derived_group is distinct from \"group\" "
-                "and derived_group is not null")
+        out.append(
+            {
+                "usubjid": u,
+                "armcd": "SCRNFAIL",
+                "imid_regimen": False,
+                "group_mismatch": False,
+                "age": 70,
+                "sex": "M",
+                "race": "ASIAN",
+                "baseline_b2m": 4.0,
+                "baseline_albumin": 3.0,
+                "iss_stage": "II",
+                "measurable_disease_type": "serum",
+                "is_eligible": False,
+                "saffl": False,
+                "dltevalfl": False,
+                "respevalfl": False,
+                "entered_maintenance": False,
+            }
+        )
+    return out
 
-    elig = []
-    for u, *_ in subjects:
+
+def _eligibility(subjects: list[dict]) -> list[dict]:
+    rows = []
+    for s in subjects:
         for k in range(1, 8):
-            cid, status, evidence = f"E{k}", "met", "ok"
-            if u == "SF01" and k == 3:
-                status, evidence = "not_met", "PD 120 days after the last bortezomib dose (limit 84)"
-            if u == "SF02" and k == 6:
+            status, evidence = "met", "ok"
+            if s["usubjid"] == "SF01" and k == 3:
+                status, evidence = (
+                    "not_met",
+                    "PD 120 days after the last bortezomib dose (limit 84)",
+                )
+            if s["usubjid"] == "SF02" and k == 6:
                 status, evidence = "not_evaluable", "no baseline serum or urine M-protein"
-            elig.append((u, cid, status, evidence))
-    _create(cur, "create table marts.fct_eligibility (usubjid text, criterion_id text, status text, evidence text)",
-            elig)
+            rows.append(
+                {
+                    "usubjid": s["usubjid"],
+                    "criterion_id": f"E{k}",
+                    "status": status,
+                    "evidence": evidence,
+                }
+            )
+    return rows
 
-    _create(cur, """create table marts.fct_dose_escalation (dose_level numeric, n_treated integer,
-        n_dlt_evaluable integer, n_with_dlt integer, decision text, is_mtd boolean, mtd_status text,
-        mtd_reason text)""",
-            [(lvl, n, n, k, dec, lvl == 27, "MTD established", "MTD is 27 mg/m2")
-             for lvl, n, k, dec in ((20, 3, 0, "escalate"), (27, 6, 1, "escalate"), (36, 3, 2, "above MTD"))])
 
-    ae = [("CFZ-01", 1, "THROMBOCYTOPENIA", 4, True, True), ("CFZ-01", 2, "FATIGUE", 1, True, False),
-          ("CFZ-02", 1, "THROMBOCYTOPENIA", 3, True, False), ("CFZ-03", 1, "FATIGUE", 1, True, False),
-          ("CFZ-04", 1, "FATIGUE", 2, True, False), ("CFZ-05", 1, "NAUSEA", 1, False, False),
-          ("CFZ-10", 1, "PNEUMONIA", 3, True, True), ("CFZ-11", 1, "DYSPNOEA", 2, True, False)]
-    _create(cur, """create table marts.fct_adverse_events (usubjid text, aeseq integer, aedecod text,
-        aetoxgr integer, is_teae boolean, is_dlt boolean)""", ae)
-
-    labs = []
-    plat = {"CFZ-01": ("0", ["0", "2", "4"]), "CFZ-02": ("1", ["1", "3", "2"]), "CFZ-03": ("0", ["0", "0", "0"])}
+def _labs(first_dose: dict[str, date]) -> list[dict]:
+    rows = []
+    plat = {
+        "CFZ-01": ("0", ["0", "2", "4"]),
+        "CFZ-02": ("1", ["1", "3", "2"]),
+        "CFZ-03": ("0", ["0", "0", "0"]),
+    }
     for u, (base, post) in plat.items():
-        first = subjects[TREATED.index(u)][8]
-        labs.append((u, "PLAT", first - timedelta(days=1), 200.0, True, base, "", base, ""))
+        first = first_dose[u]
+        rows.append(
+            {
+                "usubjid": u,
+                "lbtestcd": "PLAT",
+                "lbdt": first - timedelta(days=1),
+                "aval": 200.0,
+                "ablfl": "Y",
+                "btoxgrl": base,
+                "atoxgrl": base,
+            }
+        )
         for j, g in enumerate(post):
-            labs.append((u, "PLAT", first + timedelta(days=8 * (j + 1)), 100.0, False, base, "", g, ""))
-    labs.append(("CFZ-01", "CREAT", D0 - timedelta(days=1), 80.0, True, "", "0", "", "0"))
-    labs.append(("CFZ-01", "CREAT", D0 + timedelta(days=15), 150.0, False, "", "0", "", "2"))
-    labs.append(("CFZ-01", "SODIUM", D0 + timedelta(days=15), 140.0, False, "", "", "", ""))
-    _create(cur, """create table marts.fct_lab_results (usubjid text, lbtestcd text, lbdt date, aval numeric,
-        is_baseline boolean, btoxgrl text, btoxgrh text, atoxgrl text, atoxgrh text)""", labs)
+            rows.append(
+                {
+                    "usubjid": u,
+                    "lbtestcd": "PLAT",
+                    "lbdt": first + timedelta(days=8 * (j + 1)),
+                    "aval": 100.0,
+                    "btoxgrl": base,
+                    "atoxgrl": g,
+                }
+            )
+    rows.append(
+        {
+            "usubjid": "CFZ-01",
+            "lbtestcd": "CREAT",
+            "lbdt": D0 - timedelta(days=1),
+            "aval": 80.0,
+            "ablfl": "Y",
+            "btoxgrh": "0",
+            "atoxgrh": "0",
+        }
+    )
+    rows.append(
+        {
+            "usubjid": "CFZ-01",
+            "lbtestcd": "CREAT",
+            "lbdt": D0 + timedelta(days=15),
+            "aval": 150.0,
+            "btoxgrh": "0",
+            "atoxgrh": "2",
+        }
+    )
+    rows.append(
+        {"usubjid": "CFZ-01", "lbtestcd": "SODIUM", "lbdt": D0 + timedelta(days=15), "aval": 140.0}
+    )
+    return rows
 
+
+def _efficacy(first_dose: dict[str, date]) -> tuple[list[dict], list[dict], list[dict]]:
+    """Response assessments, best response and TTP rows of the treated subjects."""
     assessments, best, tte = [], [], []
     for u in TREATED:
-        first = subjects[TREATED.index(u)][8]
+        first = first_dose[u]
         target, resp = BEST[u]
+        driver = "FLC" if u == "CFZ-04" else "SERUM"  # CFZ-04 has light-chain-only disease
         for k in range(1, 7):
             pct = target * min(1.0, k / 3.0)
-            cat = resp if k >= 3 else ("SD" if resp != "PD" else "SD")
-            driver = "FLC" if u == "CFZ-04" else "SERUM"  # CFZ-04 has light-chain-only disease
             serum_pct, flc_pct = (None, pct) if driver == "FLC" else (pct, 900.0)
-            assessments.append((u, k, first + timedelta(days=28 * k), 28 * k + 1, driver, serum_pct, flc_pct,
-                                cat, k >= 4))
-        best.append((u, resp, resp in {"CR", "VGPR", "PR"}, resp in {"CR", "VGPR", "PR", "MR"}))
+            assessments.append(
+                {
+                    "usubjid": u,
+                    "assessment_seq": k,
+                    "assessment_date": first + timedelta(days=28 * k),
+                    "ady": 28 * k + 1,
+                    "response_driver": driver,
+                    "serum_m_pct_change": serum_pct,
+                    "dflc_pct_change": flc_pct,
+                    "imwg_category": resp if k >= 3 else "SD",
+                    "is_confirmed": k >= 4,
+                }
+            )
+        best.append(
+            {
+                "usubjid": u,
+                "best_response": resp,
+                "is_responder": resp in {"CR", "VGPR", "PR"},
+                "is_clinical_benefit": resp in {"CR", "VGPR", "PR", "MR"},
+            }
+        )
         pd_event = resp == "PD"
-        tte.append((u, "TTP", first, first + timedelta(days=85 if pd_event else 169),
-                    85 if pd_event else 169, 0 if pd_event else 1))
-    _create(cur, """create table marts.fct_response_assessments (usubjid text, assessment_seq integer,
-        assessment_date date, ady integer, response_driver text, serum_m_pct_change numeric,
-        dflc_pct_change numeric, imwg_category text, is_confirmed boolean)""", assessments)
-    _create(cur, """create table marts.fct_best_response (usubjid text, best_response text, is_responder boolean,
-        is_clinical_benefit boolean)""", best)
-    _create(cur, """create table marts.fct_time_to_event (usubjid text, paramcd text, startdt date, adt date,
-        aval integer, cnsr integer)""", tte)
+        tte.append(
+            {
+                "usubjid": u,
+                "paramcd": "TTP",
+                "startdt": first,
+                "adt": first + timedelta(days=85 if pd_event else 169),
+                "aval": 85 if pd_event else 169,
+                "cnsr": 0 if pd_event else 1,
+            }
+        )
+    return assessments, best, tte
 
-    curves = [("TTP", "OVERALL", 0, 12, 0, 1.0, 1.0, 1.0), ("TTP", "OVERALL", 85, 12, 2, 0.833, 0.48, 0.96),
-              ("TTP", "OVERALL", 169, 10, 0, 0.833, 0.48, 0.96),
-              ("TTP", "GROUP A", 0, 8, 0, 1.0, 1.0, 1.0), ("TTP", "GROUP A", 85, 8, 1, 0.875, 0.39, 0.98),
-              ("TTP", "GROUP A", 169, 7, 0, 0.875, 0.39, 0.98),
-              ("TTP", "GROUP B", 0, 4, 0, 1.0, 1.0, 1.0), ("TTP", "GROUP B", 85, 4, 1, 0.75, 0.13, 0.96),
-              ("TTP", "GROUP B", 169, 3, 0, 0.75, 0.13, 0.96),
-              ("PFSMAINT", "OVERALL", 0, 5, 0, 1.0, 1.0, 1.0), ("PFSMAINT", "OVERALL", 60, 5, 1, 0.8, 0.2, 0.97),
-              ("PFSMAINT", "OVERALL", 110, 4, 0, 0.8, 0.2, 0.97),
-              ("DOR", "OVERALL", 0, 6, 0, 1.0, 1.0, 1.0)]
-    _create(cur, """create table marts.rpt_survival_curves (paramcd text, population text, time double precision,
-        n_at_risk integer, n_events integer, survival double precision, ci_lower double precision,
-        ci_upper double precision)""", curves)
-    _create(cur, """create table marts.rpt_study_endpoints (endpoint text, population text, n_subjects integer,
-        n_count integer, estimate double precision, ci_lower double precision, ci_upper double precision,
-        method text)""",
-            [("ORR_PROTOCOL", "OVERALL", 12, 8, 8 / 12, 0.349, 0.901, "Clopper-Pearson"),
-             ("ORR_CONVENTIONAL", "OVERALL", 12, 6, 6 / 12, 0.211, 0.789, "Clopper-Pearson")])
 
-    cur.execute("""create table if not exists audit.ingest_files (file_id bigint, run_id text, delivery_id text,
-        domain text, file_name text, rel_path text, sha256 text, size_bytes bigint, rows_read integer,
-        rows_loaded integer, rows_rejected integer, status text, reason text, started_at timestamptz,
-        finished_at timestamptz)""")
-    cur.executemany("insert into audit.ingest_files values (%s,'r1',%s,%s,%s,%s,'x',10,%s,%s,%s,%s,null,now(),now())",
-                    [(1, "20260201T020000", "dm", "dm.csv", "20260201T020000/dm.csv", 14, 14, 0, "loaded"),
-                     (2, "20260201T020000", "lb", "lb.csv", "20260201T020000/lb.csv", 100, 98, 2, "loaded"),
-                     (3, "20260301T020000", "lb", "lb.csv", "20260301T020000/lb.csv", 50, 50, 0, "loaded")])
-    cur.execute("""create table if not exists audit.ingest_rejects (file_id bigint, delivery_id text, rel_path text,
-        line integer, column_name text, value text, reason text)""")
-    cur.executemany("insert into audit.ingest_rejects values (2,'20260201T020000','20260201T020000/lb.csv',%s,'lbdtc',%s,%s)",
-                    [(7, "2026-13-01", "unparseable date"), (9, "", "missing required value")])
-    cur.execute("""create table if not exists audit.data_issues (domain text, usubjid text, natural_key text,
-        column_name text, value text, issue text, _delivery_id text, _file text, _line integer)""")
-    cur.execute("insert into audit.data_issues values ('lb','CFZ-03','PLAT/2026-02-01','lborresu','furlongs',"
-                "'unknown unit','20260201T020000','20260201T020000/lb.csv',12)")
+CURVES = [
+    ("TTP", "OVERALL", 0, 12, 0, 1.0, 1.0, 1.0),
+    ("TTP", "OVERALL", 85, 12, 2, 0.833, 0.48, 0.96),
+    ("TTP", "OVERALL", 169, 10, 0, 0.833, 0.48, 0.96),
+    ("TTP", "GROUP A", 0, 8, 0, 1.0, 1.0, 1.0),
+    ("TTP", "GROUP A", 85, 8, 1, 0.875, 0.39, 0.98),
+    ("TTP", "GROUP A", 169, 7, 0, 0.875, 0.39, 0.98),
+    ("TTP", "GROUP B", 0, 4, 0, 1.0, 1.0, 1.0),
+    ("TTP", "GROUP B", 85, 4, 1, 0.75, 0.13, 0.96),
+    ("TTP", "GROUP B", 169, 3, 0, 0.75, 0.13, 0.96),
+    ("PFSMAINT", "OVERALL", 0, 5, 0, 1.0, 1.0, 1.0),
+    ("PFSMAINT", "OVERALL", 60, 5, 1, 0.8, 0.2, 0.97),
+    ("PFSMAINT", "OVERALL", 110, 4, 0, 0.8, 0.2, 0.97),
+    ("DOR", "OVERALL", 0, 6, 0, 1.0, 1.0, 1.0),
+]
+CURVE_KEYS = (
+    "paramcd",
+    "population",
+    "time",
+    "n_at_risk",
+    "n_events",
+    "survival",
+    "ci_lower",
+    "ci_upper",
+)
+ENDPOINTS = [("ORR_PROTOCOL", 8, 0.349, 0.901), ("ORR_CONVENTIONAL", 6, 0.211, 0.789)]
 
-    _create(cur, "create table marts.fct_ml_features (usubjid text, label_pr boolean)",
-            [(u, BEST[u][1] in {"CR", "VGPR", "PR"}) for u in TREATED])
-    probs = {u: round(0.9 - 0.06 * i, 2) for i, u in enumerate(TREATED)}
-    _create(cur, """create table ml.early_response_predictions (usubjid text, model_version text,
-        probability double precision, predicted_class integer)""",
-            [(u, "1", p, int(p >= 0.5)) for u, p in probs.items()])
+
+def _ledger(cur: psycopg.Cursor) -> None:
+    """Three loaded files; 20260201T020000/dm.csv was met again, unchanged, by two later runs
+    (seen_count 3); two rejected rows of the first lb file."""
+    files = [
+        (1, "20260201T020000", "dm", 14, 14, 0, 3),
+        (2, "20260201T020000", "lb", 100, 98, 2, 1),
+        (3, "20260301T020000", "lb", 50, 50, 0, 1),
+    ]
+    for file_id, delivery, domain, read, loaded, rejected, seen in files:
+        cur.execute(
+            "insert into audit.ingest_files (file_id, run_id, delivery_id, domain, file_name, rel_path, "
+            "sha256, size_bytes, rows_read, rows_loaded, rows_rejected, status, started_at, seen_count) "
+            "values (%s, 'r1', %s, %s, %s, %s, %s, 10, %s, %s, %s, 'loaded', now(), %s)",
+            (
+                file_id,
+                delivery,
+                domain,
+                f"{domain}.csv",
+                f"{delivery}/{domain}.csv",
+                f"sha{file_id}",
+                read,
+                loaded,
+                rejected,
+                seen,
+            ),
+        )
+    for line, value, reason in (
+        (7, "2026-13-01", "unparseable date"),
+        (9, "", "missing required value"),
+    ):
+        cur.execute(
+            "insert into audit.ingest_rejects (file_id, delivery_id, rel_path, line, column_name, value, "
+            "reason, kind) values (2, '20260201T020000', '20260201T020000/lb.csv', %s, 'lbdtc', %s, %s, "
+            "'value')",
+            (line, value, reason),
+        )
+
+
+def _predictions(cur: psycopg.Cursor) -> None:
+    """The current scoring run (version 1, probabilities falling with the subject number) and
+    an earlier run (version 0, the opposite order) that the report must not use."""
+    ensure_predictions_table(cur)
+    current, earlier = uuid.uuid4(), uuid.uuid4()
+    for i, u in enumerate(TREATED):
+        p = round(0.9 - 0.06 * i, 2)
+        for run, version, prob, is_current, day in (
+            (current, "1", p, True, 2),
+            (earlier, "0", 1 - p, False, 1),
+        ):
+            cur.execute(
+                "insert into ml.early_response_predictions (scoring_run_id, usubjid, model_name, "
+                "model_version, probability, predicted_class, decision_threshold, scored_at, is_current, "
+                "feature_snapshot_hash, features) values (%s, %s, 'early_response', %s, %s, %s, 0.5, %s, "
+                "%s, 'h', %s)",
+                (
+                    run,
+                    u,
+                    version,
+                    prob,
+                    prob >= 0.5,
+                    datetime(2026, 3, day, 3, tzinfo=UTC),
+                    is_current,
+                    json.dumps({}),
+                ),
+            )
+
+
+def build_fixture_marts(conn: psycopg.Connection) -> None:
+    """Create the marts, audit and ml tables the report reads, with the cohort above."""
+    ensure_raw_layer(conn)
+    cur = conn.cursor()
+    for schema in ("marts", "audit", "ml"):
+        cur.execute(f"create schema if not exists {schema}")
+    subjects = _subjects()
+    first_dose = {s["usubjid"]: s.get("first_dose_date") for s in subjects}
+    assessments, best, tte = _efficacy(first_dose)
+    ae = [
+        ("CFZ-01", 1, "THROMBOCYTOPENIA", 4, True, True),
+        ("CFZ-01", 2, "FATIGUE", 1, True, False),
+        ("CFZ-02", 1, "THROMBOCYTOPENIA", 3, True, False),
+        ("CFZ-03", 1, "FATIGUE", 1, True, False),
+        ("CFZ-04", 1, "FATIGUE", 2, True, False),
+        ("CFZ-05", 1, "NAUSEA", 1, False, False),
+        ("CFZ-10", 1, "PNEUMONIA", 3, True, True),
+        ("CFZ-11", 1, "DYSPNOEA", 2, True, False),
+    ]
+    tables = {
+        "dim_subject": subjects,
+        "fct_eligibility": _eligibility(subjects),
+        "fct_dose_escalation": [
+            {
+                "dose_level": lvl,
+                "n_treated": n,
+                "n_dlt_evaluable": n,
+                "n_with_dlt": k,
+                "decision": dec,
+                "is_mtd": lvl == 27,
+                "mtd_status": "MTD established",
+                "mtd_reason": "MTD is 27 mg/m2",
+            }
+            for lvl, n, k, dec in (
+                (20, 3, 0, "escalate"),
+                (27, 6, 1, "escalate"),
+                (36, 3, 2, "above MTD"),
+            )
+        ],
+        "fct_adverse_events": [
+            dict(
+                zip(("usubjid", "aeseq", "aedecod", "aetoxgr", "is_teae", "is_dlt"), r, strict=True)
+            )
+            for r in ae
+        ],
+        "fct_lab_results": _labs(first_dose),
+        "fct_response_assessments": assessments,
+        "fct_best_response": best,
+        "fct_time_to_event": tte,
+        "rpt_survival_curves": [dict(zip(CURVE_KEYS, r, strict=True)) for r in CURVES],
+        "rpt_study_endpoints": [
+            {
+                "endpoint": e,
+                "population": "OVERALL",
+                "n_subjects": 12,
+                "n_count": k,
+                "estimate": k / 12,
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "unit": "proportion",
+                "method": "Clopper-Pearson",
+                "analysis_population": "response-evaluable",
+                "population_flag": "respevalfl",
+            }
+            for e, k, lo, hi in ENDPOINTS
+        ],
+        "fct_ml_features": [
+            {"usubjid": u, "label_pr": BEST[u][1] in {"CR", "VGPR", "PR"}} for u in TREATED
+        ],
+        "data_issues": [
+            {
+                "domain": "lb",
+                "usubjid": "CFZ-03",
+                "natural_key": "PLAT/2026-02-01",
+                "column_name": "lborresu",
+                "value": "furlongs",
+                "issue": "unknown unit",
+                "_delivery_id": "20260201T020000",
+                "_file": "20260201T020000/lb.csv",
+                "_line": "12",
+            }
+        ],
+    }
+    for schema, table in CONTRACT_TABLES:
+        _create(cur, schema, table, tables[table])
+    _ledger(cur)
+    _predictions(cur)
     conn.commit() if not conn.autocommit else None

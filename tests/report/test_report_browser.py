@@ -19,8 +19,10 @@ from tests.report.chromium import HeadlessChromium, chromium_binary
 pytestmark = pytest.mark.browser
 
 if chromium_binary() is None:
-    pytest.skip("chromium is not installed (run `CFZ_NEED_BROWSER=1 scripts/ensure-system-deps.sh` as root)",
-                allow_module_level=True)
+    pytest.skip(
+        "chromium is not installed (run `CFZ_NEED_BROWSER=1 scripts/ensure-system-deps.sh` as root)",
+        allow_module_level=True,
+    )
 
 PAGE_STATE = """(() => {
   const sections = [...document.querySelectorAll('section.report-section')].map(s => ({
@@ -47,8 +49,13 @@ def report_in_browser(report_marts, tmp_path_factory):
         state = browser.evaluate(PAGE_STATE)
         shot = ROOT / "out" / "screenshots" / "report.png"
         size = browser.screenshot(shot)
-        yield {"state": state, "errors": browser.errors(), "urls": browser.requested_urls(),
-               "screenshot": shot, "size": size}
+        yield {
+            "state": state,
+            "errors": browser.errors(),
+            "urls": browser.requested_urls(),
+            "screenshot": shot,
+            "size": size,
+        }
 
 
 def test_every_section_rendered_with_its_figures(report_in_browser):
@@ -63,7 +70,10 @@ def test_every_section_rendered_with_its_figures(report_in_browser):
         images = by_id[sid]["images"]
         assert len(images) == n, f"{sid}: {len(images)} figures, expected {n}"
         for img in images:
-            assert img["complete"] and img["w"] > 100 and img["h"] > 100 and img["shownW"] > 100, (sid, img)
+            assert img["complete"] and img["w"] > 100 and img["h"] > 100 and img["shownW"] > 100, (
+                sid,
+                img,
+            )
     consort = by_id["consort"]["text"]
     assert "Screened\n14" in consort and "Entered maintenance\n5" in consort
     assert "MTD: dose level 27" in by_id["dose-escalation"]["text"]

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from cfz_platform.report import SECTION_IDS, build_report
-from cfz_platform.report.sections import compute_at_risk, compute_display_subjects
+from cfz_platform.report.sections.endpoints import compute_at_risk
+from cfz_platform.report.sections.response import compute_display_subjects
 from tests.conftest import run_cfz
 from tests.report.html_parse import parse_report
 from tests.report.marts_fixture import build_fixture_marts
@@ -40,12 +41,18 @@ def test_report_is_self_contained(report):
 def test_every_section_names_its_source(report):
     parsed, _ = report
     sources = {
-        "consort": "marts.dim_subject", "baseline": "marts.dim_subject",
-        "dose-escalation": "marts.fct_dose_escalation", "endpoints": "marts.rpt_study_endpoints",
-        "swimmer": "marts.fct_response_assessments", "waterfall": "marts.fct_response_assessments",
-        "spider": "marts.fct_response_assessments", "km": "marts.rpt_survival_curves",
-        "adverse-events": "marts.fct_adverse_events", "lab-shift": "marts.fct_lab_results",
-        "eligibility": "marts.fct_eligibility", "data-quality": "audit.ingest_files",
+        "consort": "marts.dim_subject",
+        "baseline": "marts.dim_subject",
+        "dose-escalation": "marts.fct_dose_escalation",
+        "endpoints": "marts.rpt_study_endpoints",
+        "swimmer": "marts.fct_response_assessments",
+        "waterfall": "marts.fct_response_assessments",
+        "spider": "marts.fct_response_assessments",
+        "km": "marts.rpt_survival_curves",
+        "adverse-events": "marts.fct_adverse_events",
+        "lab-shift": "marts.fct_lab_results",
+        "eligibility": "marts.fct_eligibility",
+        "data-quality": "audit.ingest_files",
         "model": "ml.early_response_predictions",
     }
     for sid, source in sources.items():
@@ -56,8 +63,13 @@ def test_every_section_names_its_source(report):
 
 def test_consort_counts(report):
     text = report[0].sections["consort"].text
-    for stage, n in (("Screened", 14), ("Eligible", 12), ("Enrolled", 12), ("Treated", 12),
-                     ("Entered maintenance", 5)):
+    for stage, n in (
+        ("Screened", 14),
+        ("Eligible", 12),
+        ("Enrolled", 12),
+        ("Treated", 12),
+        ("Entered maintenance", 5),
+    ):
         assert f"{stage} {n}" in text
     assert "E3 not met: 1" in text and "E6 not evaluable: 1" in text
     assert "group A: 8 · group B: 4" in text
@@ -76,11 +88,17 @@ def test_mtd_and_dlts(report):
     section = report[0].sections["dose-escalation"]
     assert "MTD: dose level 27" in section.text
     dlts = section.table_with("aedecod")
-    assert {(r["usubjid"], r["aedecod"]) for r in dlts} == {("CFZ-01", "THROMBOCYTOPENIA"), ("CFZ-10", "PNEUMONIA")}
+    assert {(r["usubjid"], r["aedecod"]) for r in dlts} == {
+        ("CFZ-01", "THROMBOCYTOPENIA"),
+        ("CFZ-10", "PNEUMONIA"),
+    }
 
 
 def test_ae_incidence(report):
-    rows = {r["Preferred term"]: r for r in report[0].sections["adverse-events"].table_with("Preferred term")}
+    rows = {
+        r["Preferred term"]: r
+        for r in report[0].sections["adverse-events"].table_with("Preferred term")
+    }
     # 6 subjects with a TEAE (CFZ-05's nausea is not treatment-emergent), 12 treated
     assert rows["Any TEAE"]["Any grade"] == "6 (50%)"
     assert rows["THROMBOCYTOPENIA"]["Any grade"] == "2 (17%)"
@@ -93,8 +111,12 @@ def test_lab_shift(report):
     rows = report[0].sections["lab-shift"].table_with("Baseline grade")
     key = {(r["Test"], r["Direction"], r["Baseline grade"]): r for r in rows}
     # CFZ-01 0 -> 4, CFZ-03 0 -> 0, CFZ-02 1 -> 3 (the baseline record is not post-baseline)
-    assert key[("PLAT", "low", "0")]["Worst 4"] == "1" and key[("PLAT", "low", "0")]["Worst 0"] == "1"
-    assert key[("PLAT", "low", "1")]["Worst 3"] == "1" and key[("PLAT", "low", "1")]["Worst 1"] == "0"
+    assert (
+        key[("PLAT", "low", "0")]["Worst 4"] == "1" and key[("PLAT", "low", "0")]["Worst 0"] == "1"
+    )
+    assert (
+        key[("PLAT", "low", "1")]["Worst 3"] == "1" and key[("PLAT", "low", "1")]["Worst 1"] == "0"
+    )
     assert key[("CREAT", "high", "0")]["Worst 2"] == "1"
     assert not any(r["Test"] == "SODIUM" for r in rows)  # never graded
 
@@ -102,7 +124,9 @@ def test_lab_shift(report):
 def test_eligibility_listing(report):
     listing = report[0].sections["eligibility"].table_with("evidence")
     assert [(r["usubjid"], r["criterion_id"], r["status"]) for r in listing] == [
-        ("SF01", "E3", "not_met"), ("SF02", "E6", "not_evaluable")]
+        ("SF01", "E3", "not_met"),
+        ("SF02", "E6", "not_evaluable"),
+    ]
     assert "limit 84" in listing[0]["evidence"]
 
 
@@ -131,17 +155,21 @@ def test_compute_display_subjects_is_a_fixed_selection_above_the_limit():
     assert shown != set(many[:60]) and shown != set(many[-60:])
 
 
-def test_large_cohorts_show_a_stated_subset_in_per_subject_figures(report_marts, tmp_path, monkeypatch):
+def test_large_cohorts_show_a_stated_subset_in_per_subject_figures(
+    report_marts, tmp_path, monkeypatch
+):
     """Above the lane/line limits the swimmer and spider draw a fixed subset and say how many
     of how many subjects they show (the fixture has 12 treated subjects)."""
-    from cfz_platform.report import sections
+    from cfz_platform.report.sections import response
 
-    monkeypatch.setattr(sections, "MAX_SWIMMER_LANES", 5)
-    monkeypatch.setattr(sections, "MAX_SPIDER_LINES", 4)
+    monkeypatch.setattr(response, "MAX_SWIMMER_LANES", 5)
+    monkeypatch.setattr(response, "MAX_SPIDER_LINES", 4)
     parsed = parse_report(build_report(tmp_path).read_text())
     assert "Showing 5 of 12 subjects" in parsed.sections["swimmer"].text
     assert "Showing 4 of " in parsed.sections["spider"].text
-    assert len(parsed.sections["swimmer"].images) == 1 and len(parsed.sections["spider"].images) == 1
+    assert (
+        len(parsed.sections["swimmer"].images) == 1 and len(parsed.sections["spider"].images) == 1
+    )
 
 
 def test_small_cohorts_show_every_subject(report):
@@ -149,9 +177,41 @@ def test_small_cohorts_show_every_subject(report):
     assert "Showing" not in report[0].sections["spider"].text
 
 
+def test_model_section_reads_the_current_scoring_run_only(report):
+    """Current run: version 1, p = 0.9 - 0.06 i for CFZ-01..12; responders (label_pr) CFZ-01,
+    02, 03, 07, 08, 10. AUC by hand: of the 36 responder/non-responder pairs, the responder
+    scores higher in 6 + 6 + 6 + 3 + 3 + 2 = 26 (0.722; the earlier run, version 0, would give
+    0.278). At p >= 0.5 CFZ-01..07 are predicted responders: sensitivity 4/6, specificity 3/6."""
+    section = report[0].sections["model"]
+    metrics = {r["metric"]: r["value"] for r in section.table_with("metric")}
+    assert metrics["ROC AUC"] == "0.722"
+    assert (
+        metrics["scored subjects with an observed label"] == "12"
+        and metrics["observed responders"] == "6"
+    )
+    assert (
+        metrics["sensitivity at p ≥ 0.5"] == "0.667" and metrics["specificity at p ≥ 0.5"] == "0.5"
+    )
+    assert "early_response version 1" in section.text and "version 0" not in section.text
+    assert "cross-validated metrics are in its MLflow training run" in section.text
+
+
+def test_header_says_where_each_part_comes_from(report):
+    _, html = report
+    assert "marts only" not in html
+    for source in ("marts.*", "audit.*", "ml.early_response_predictions"):
+        assert source in html
+
+
 def test_waterfall_spider_swimmer_and_model_figures(report):
     parsed = report[0]
-    for sid, n in (("swimmer", 1), ("waterfall", 1), ("spider", 1), ("model", 2), ("adverse-events", 1)):
+    for sid, n in (
+        ("swimmer", 1),
+        ("waterfall", 1),
+        ("spider", 1),
+        ("model", 2),
+        ("adverse-events", 1),
+    ):
         assert len(parsed.sections[sid].images) == n, sid
     assert "apparent (in-sample)" in parsed.sections["model"].text
 
@@ -159,7 +219,17 @@ def test_waterfall_spider_swimmer_and_model_figures(report):
 def test_data_quality_summary(report):
     section = report[0].sections["data-quality"]
     files = {r["delivery_id"]: r for r in section.table_with("rows_rejected")}
-    assert files["20260201T020000"]["rows_read"] == "114" and files["20260201T020000"]["rows_rejected"] == "2"
+    assert (
+        files["20260201T020000"]["rows_read"] == "114"
+        and files["20260201T020000"]["rows_rejected"] == "2"
+    )
+    # dm.csv of the first delivery has seen_count 3: two later runs met it again unchanged
+    assert (
+        files["20260201T020000"]["files"] == "2"
+        and files["20260201T020000"]["times_seen_again"] == "2"
+    )
+    assert files["20260301T020000"]["times_seen_again"] == "0"
+    assert "sum of seen_count - 1" in section.text
     assert "unparseable date" in section.text and "unknown unit" in section.text
     assert "not available: audit.quality_results has not been built" in section.text
 
@@ -198,26 +268,44 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
     # only subjects, labs and AEs exist; the myeloma marts are built but empty
     with warehouse.connect(autocommit=True) as conn:
         build_fixture_marts(conn)
-        for table in ("fct_response_assessments", "fct_best_response", "rpt_survival_curves",
-                      "fct_dose_escalation", "rpt_study_endpoints"):
+        for table in (
+            "fct_response_assessments",
+            "fct_best_response",
+            "rpt_survival_curves",
+            "fct_dose_escalation",
+            "rpt_study_endpoints",
+        ):
             conn.execute(f"truncate marts.{table}")
         conn.execute("drop table marts.fct_time_to_event")
         conn.execute("drop table ml.early_response_predictions")
     parsed = parse_report(build_report(tmp_path / "partial").read_text())
     status = {sid: s.status for sid, s in parsed.sections.items()}
     assert {sid for sid, st in status.items() if st == "ok"} == {
-        "consort", "baseline", "adverse-events", "lab-shift", "eligibility", "data-quality", "swimmer"}
-    assert "not available: marts.fct_response_assessments has no rows" in parsed.sections["waterfall"].text
+        "consort",
+        "baseline",
+        "adverse-events",
+        "lab-shift",
+        "eligibility",
+        "data-quality",
+        "swimmer",
+    }
+    assert (
+        "not available: marts.fct_response_assessments has no rows"
+        in parsed.sections["waterfall"].text
+    )
     assert "not available: response markers" in parsed.sections["swimmer"].text  # lanes still drawn
     assert "not available: marts.rpt_survival_curves has no rows" in parsed.sections["km"].text
-    assert "not available: marts.fct_dose_escalation has no rows" in parsed.sections["dose-escalation"].text
+    assert (
+        "not available: marts.fct_dose_escalation has no rows"
+        in parsed.sections["dose-escalation"].text
+    )
 
 
 def test_compute_roc_matches_scikit_learn():
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from cfz_platform.report.model import compute_roc
+    from cfz_platform.report.sections.model import compute_roc
 
     rng = np.random.default_rng(7)
     y = rng.integers(0, 2, 60)
@@ -230,8 +318,8 @@ def test_compute_roc_matches_scikit_learn():
 def test_waterfall_uses_each_subjects_driving_parameter(report_marts):
     """CFZ-04 is light-chain only: its waterfall bar is the dFLC change (-30%), not serum."""
     from cfz_platform.db import warehouse
+    from cfz_platform.report.data import ReportData
     from cfz_platform.report.marts import MartReader
-    from cfz_platform.report.sections import ReportData
 
     with warehouse.connect(autocommit=True) as conn:
         a = ReportData(MartReader(conn)).assessments
@@ -244,21 +332,60 @@ def test_waterfall_uses_each_subjects_driving_parameter(report_marts):
 @pytest.mark.parametrize(
     ("row", "text"),
     [
-        ({"endpoint": "ORR_PROTOCOL", "unit": "proportion", "n_subjects": 45, "n_count": 27, "estimate": 0.6,
-          "ci_lower": 0.4433, "ci_upper": 0.7430}, "27/45 = 0.6 (0.443–0.743)"),
-        ({"endpoint": "MEDIAN_TTP", "unit": "days", "estimate": 113.0, "ci_lower": 87.0, "ci_upper": 288.0,
-          "n_events": 34, "n_censored": 11}, "113 d (87–288); 34 events, 11 censored"),
-        ({"endpoint": "MEDIAN_PFSMAINT", "unit": "days", "estimate": None, "ci_lower": None, "ci_upper": None,
-          "n_events": 2, "n_censored": 3}, "not reached; 2 events, 3 censored"),
+        (
+            {
+                "endpoint": "ORR_PROTOCOL",
+                "unit": "proportion",
+                "n_subjects": 45,
+                "n_count": 27,
+                "estimate": 0.6,
+                "ci_lower": 0.4433,
+                "ci_upper": 0.7430,
+            },
+            "27/45 = 0.6 (0.443–0.743)",
+        ),
+        (
+            {
+                "endpoint": "MEDIAN_TTP",
+                "unit": "days",
+                "estimate": 113.0,
+                "ci_lower": 87.0,
+                "ci_upper": 288.0,
+                "n_events": 34,
+                "n_censored": 11,
+            },
+            "113 d (87–288); 34 events, 11 censored",
+        ),
+        (
+            {
+                "endpoint": "MEDIAN_PFSMAINT",
+                "unit": "days",
+                "estimate": None,
+                "ci_lower": None,
+                "ci_upper": None,
+                "n_events": 2,
+                "n_censored": 3,
+            },
+            "not reached; 2 events, 3 censored",
+        ),
         ({"endpoint": "MTD", "unit": "mg/m2", "estimate": 36.0}, "36 mg/m2"),
         ({"endpoint": "MTD", "unit": "mg/m2", "estimate": None}, "not established"),
-        ({"endpoint": "DLT_COUNT", "unit": "count", "n_subjects": 15, "n_count": 4, "estimate": None}, "4 of 15 evaluable"),
+        (
+            {
+                "endpoint": "DLT_COUNT",
+                "unit": "count",
+                "n_subjects": 15,
+                "n_count": 4,
+                "estimate": None,
+            },
+            "4 of 15 evaluable",
+        ),
     ],
 )
 def test_endpoint_cells_read_like_a_results_table(row, text):
     import pandas as pd
 
-    from cfz_platform.report.sections import compute_endpoint_cell
+    from cfz_platform.report.sections.endpoints import compute_endpoint_cell
 
     assert compute_endpoint_cell(pd.Series(row)) == text
 
@@ -273,4 +400,6 @@ def test_endpoints_name_their_population_and_group(report):
     assert notes["ORR_CONVENTIONAL"] == "response-evaluable (dim_subject.respevalfl)"
     assert "By-group columns use the group as assigned (DM.ARMCD" in section.text
     differ = section.table_with("derived_group")
-    assert [(r["usubjid"], r["group"], r["derived_group"]) for r in differ] == [("CFZ-09", "B", "A")]
+    assert [(r["usubjid"], r["group"], r["derived_group"]) for r in differ] == [
+        ("CFZ-09", "B", "A")
+    ]

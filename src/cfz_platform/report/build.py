@@ -14,31 +14,68 @@ from pathlib import Path
 import jinja2
 import psycopg
 
-from cfz_platform.report import model, sections
+from cfz_platform.report.data import ReportData
 from cfz_platform.report.figures import Figure
+from cfz_platform.report.items import Section, Table
 from cfz_platform.report.marts import MartReader, Unavailable
-from cfz_platform.report.sections import ReportData, Section, Table
+from cfz_platform.report.sections import (
+    data_quality,
+    eligibility,
+    endpoints,
+    flow,
+    labs,
+    model,
+    response,
+    safety,
+)
 
 log = logging.getLogger(__name__)
 
-# (id, title, source, builder): the order of the report.
+# (id, title, where it comes from, builder): the order of the report.
 SECTIONS = [
-    ("consort", "Subject flow (CONSORT)", "marts.dim_subject, marts.fct_eligibility", sections.build_consort),
-    ("baseline", "Baseline characteristics by group", "marts.dim_subject", sections.build_baseline),
-    ("dose-escalation", "Dose escalation, DLTs and MTD", "marts.fct_dose_escalation",
-     sections.build_dose_escalation),
-    ("endpoints", "Study endpoints", "marts.rpt_study_endpoints", sections.build_endpoints),
-    ("swimmer", "Swimmer plot", "marts.dim_subject, marts.fct_response_assessments", sections.build_swimmer),
-    ("waterfall", "Waterfall: best % change in M-protein", "marts.fct_response_assessments",
-     sections.build_waterfall),
-    ("spider", "Spider plot", "marts.fct_response_assessments", sections.build_spider),
-    ("km", "Kaplan-Meier: TTP and maintenance PFS", "marts.rpt_survival_curves", sections.build_km),
-    ("adverse-events", "Adverse events by term and grade", "marts.fct_adverse_events",
-     sections.build_adverse_events),
-    ("lab-shift", "Lab toxicity shift (CTCAE v5)", "marts.fct_lab_results", sections.build_lab_shift),
-    ("eligibility", "Eligibility failures", "marts.fct_eligibility", sections.build_eligibility),
-    ("data-quality", "Data quality", "audit.*", sections.build_data_quality),
-    ("model", "Early-response model (C1D15)", "MLflow, ml.early_response_predictions", model.build_model),
+    (
+        "consort",
+        "Subject flow (CONSORT)",
+        "marts.dim_subject, marts.fct_eligibility",
+        flow.build_consort,
+    ),
+    ("baseline", "Baseline characteristics by group", "marts.dim_subject", flow.build_baseline),
+    (
+        "dose-escalation",
+        "Dose escalation, DLTs and MTD",
+        "marts.fct_dose_escalation",
+        safety.build_dose_escalation,
+    ),
+    ("endpoints", "Study endpoints", "marts.rpt_study_endpoints", endpoints.build_endpoints),
+    (
+        "swimmer",
+        "Swimmer plot",
+        "marts.dim_subject, marts.fct_response_assessments",
+        response.build_swimmer,
+    ),
+    (
+        "waterfall",
+        "Waterfall: best % change in M-protein",
+        "marts.fct_response_assessments",
+        response.build_waterfall,
+    ),
+    ("spider", "Spider plot", "marts.fct_response_assessments", response.build_spider),
+    (
+        "km",
+        "Kaplan-Meier: TTP and maintenance PFS",
+        "marts.rpt_survival_curves",
+        endpoints.build_km,
+    ),
+    (
+        "adverse-events",
+        "Adverse events by term and grade",
+        "marts.fct_adverse_events",
+        safety.build_adverse_events,
+    ),
+    ("lab-shift", "Lab toxicity shift (CTCAE v5)", "marts.fct_lab_results", labs.build_lab_shift),
+    ("eligibility", "Eligibility failures", "marts.fct_eligibility", eligibility.build_eligibility),
+    ("data-quality", "Data quality", data_quality.SOURCE, data_quality.build_data_quality),
+    ("model", "Early-response model (C1D15)", model.PREDICTIONS, model.build_model),
 ]
 SECTION_IDS = [s[0] for s in SECTIONS]
 
@@ -60,14 +97,20 @@ def build_sections(reader: MartReader) -> list[Section]:
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0]
             log.warning("section %s: database error: %s", sid, reason)
-            built.append(Section(sid, title, source, unavailable=f"database error reading {source}: {reason}"))
+            built.append(
+                Section(
+                    sid, title, source, unavailable=f"database error reading {source}: {reason}"
+                )
+            )
     return built
 
 
 def _data_as_of(reader: MartReader) -> str:
     if not reader.exists("audit", "ingest_files"):
         return "unknown (no ingestion ledger)"
-    row = reader.frame("select max(delivery_id) as d from audit.ingest_files where status = 'loaded'")
+    row = reader.frame(
+        "select max(delivery_id) as d from audit.ingest_files where status = 'loaded'"
+    )
     value = row["d"].iloc[0] if not row.empty else None
     return f"delivery {value}" if value else "no delivery loaded"
 
@@ -81,12 +124,13 @@ def render(sections_: list[Section], meta: dict) -> str:
     )
     css = resources.files("cfz_platform.report").joinpath("templates/report.css").read_text()
     template = env.get_template("report.html.j2")
-    return template.render(sections=sections_, meta=meta, css=css, Table=Table, Figure=Figure,
-                           isinstance=isinstance)
+    return template.render(
+        sections=sections_, meta=meta, css=css, Table=Table, Figure=Figure, isinstance=isinstance
+    )
 
 
 def build_report(out_dir: Path) -> Path:
-    """Build the report from the warehouse's published marts; return the index.html path.
+    """Build the report from the warehouse (marts, audit and ml schemas); return the index.html path.
 
     Steps: 1. connect as the owner (autocommit: one failing query never poisons the next);
     2. build every section; 3. render the template; 4. write ``out_dir/index.html``.
@@ -108,5 +152,10 @@ def build_report(out_dir: Path) -> Path:
     html = render(built, meta)
     index = out_dir / "index.html"
     index.write_text(html, encoding="utf-8")
-    log.info("report written to %s (%d of %d sections available)", index, meta["n_available"], meta["n_sections"])
+    log.info(
+        "report written to %s (%d of %d sections available)",
+        index,
+        meta["n_available"],
+        meta["n_sections"],
+    )
     return index

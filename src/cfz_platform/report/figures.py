@@ -23,8 +23,14 @@ from matplotlib.patches import Patch  # noqa: E402
 DPI = 100
 GROUP_COLORS = {"A": "#1f77b4", "B": "#ff7f0e", "Overall": "#333333"}
 RESPONSE_COLORS = {
-    "sCR": "#08306b", "CR": "#2171b5", "VGPR": "#4292c6", "PR": "#6baed6", "MR": "#9ecae1",
-    "SD": "#bdbdbd", "PD": "#d62728", "NE": "#f0f0f0",
+    "sCR": "#08306b",
+    "CR": "#2171b5",
+    "VGPR": "#4292c6",
+    "PR": "#6baed6",
+    "MR": "#9ecae1",
+    "SD": "#bdbdbd",
+    "PD": "#d62728",
+    "NE": "#f0f0f0",
 }
 RESPONSE_ORDER = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
 
@@ -79,13 +85,33 @@ def plot_swimmer(lanes: pd.DataFrame, events: pd.DataFrame, caption: str) -> Fig
     for kind, (marker, color) in styles.items():
         sub = ev[ev["kind"] == kind]
         if not sub.empty:
-            ax.scatter(sub["day"], sub["usubjid"].map(pos), marker=marker, color=color,
-                       zorder=3, s=36, label={"response": "first PR or better", "PD": "progression",
-                                              "death": "death"}[kind])
+            ax.scatter(
+                sub["day"],
+                sub["usubjid"].map(pos),
+                marker=marker,
+                color=color,
+                zorder=3,
+                s=36,
+                label={"response": "first PR or better", "PD": "progression", "death": "death"}[
+                    kind
+                ],
+            )
     handles, _ = ax.get_legend_handles_labels()
-    handles += [Patch(color=group_color(g, groups.index(g)), alpha=0.75, label=f"group {g}") for g in groups]
-    handles.append(Line2D([], [], marker="|", color="black", linestyle="none", markersize=12, mew=2,
-                          label="maintenance start"))
+    handles += [
+        Patch(color=group_color(g, groups.index(g)), alpha=0.75, label=f"group {g}") for g in groups
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="|",
+            color="black",
+            linestyle="none",
+            markersize=12,
+            mew=2,
+            label="maintenance start",
+        )
+    )
     ax.set_yticks(range(len(lanes)))
     ax.set_yticklabels(lanes["usubjid"], fontsize=7)
     ax.set_xlabel("days since first study dose")
@@ -116,8 +142,13 @@ def plot_waterfall(best: pd.DataFrame, caption: str) -> Figure:
     ax.axhline(0, color="black", linewidth=0.8)
     present = [r for r in RESPONSE_ORDER if r in set(best["best_response"].astype(str))]
     if present:
-        ax.legend(handles=[Patch(color=RESPONSE_COLORS[r], label=r) for r in present],
-                  title="best response", fontsize=7, ncol=4, loc="upper right")
+        ax.legend(
+            handles=[Patch(color=RESPONSE_COLORS[r], label=r) for r in present],
+            title="best response",
+            fontsize=7,
+            ncol=4,
+            loc="upper right",
+        )
     ax.set_xticks([])
     ax.set_ylim(-105, max(40.0, float(best["best_pct"].clip(upper=100).max()) + 10))
     ax.set_ylabel("best % change from baseline")
@@ -135,13 +166,21 @@ def plot_spider(series: pd.DataFrame, caption: str) -> Figure:
     )
     per_subject = ordered.groupby("usubjid", sort=False)
     lines = [sub[["day", "y"]].to_numpy(float) for _, sub in per_subject]
-    ax.add_collection(LineCollection(lines, colors=per_subject["color"].first().tolist(), linewidths=1, alpha=0.85))
+    ax.add_collection(
+        LineCollection(
+            lines, colors=per_subject["color"].first().tolist(), linewidths=1, alpha=0.85
+        )
+    )
     ax.scatter(ordered["day"], ordered["y"], s=4, c=ordered["color"].tolist(), alpha=0.85)
     ax.autoscale_view()
     present = [r for r in RESPONSE_ORDER if r in set(series["best_response"].astype(str))]
     if present:
-        ax.legend(handles=[Line2D([], [], color=RESPONSE_COLORS[r], label=r) for r in present],
-                  title="best response", fontsize=7, ncol=4)
+        ax.legend(
+            handles=[Line2D([], [], color=RESPONSE_COLORS[r], label=r) for r in present],
+            title="best response",
+            fontsize=7,
+            ncol=4,
+        )
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axhline(-50, color="#777777", linestyle="--", linewidth=0.8)
     ax.set_xlabel("days since first study dose")
@@ -204,7 +243,9 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, caption: str) -> Figu
     return _encode(fig, "ROC curve of the early-response model", caption)
 
 
-def plot_calibration(pred: np.ndarray, observed: np.ndarray, counts: np.ndarray, caption: str) -> Figure:
+def plot_calibration(
+    pred: np.ndarray, observed: np.ndarray, counts: np.ndarray, caption: str
+) -> Figure:
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", label="perfect")
     ax.plot(pred, observed, marker="o", color="#ff7f0e", label="model")
@@ -223,5 +264,10 @@ def image_figure(png: bytes, alt: str, caption: str) -> Figure:
     """Wrap an existing PNG (e.g. an MLflow artifact) as a Figure."""
     width = int.from_bytes(png[16:20], "big")
     height = int.from_bytes(png[20:24], "big")
-    return Figure("data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-                  width, height, alt, caption)
+    return Figure(
+        "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        width,
+        height,
+        alt,
+        caption,
+    )

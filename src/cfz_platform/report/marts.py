@@ -1,31 +1,47 @@
-"""Read the published marts (and the audit and ml schemas) for the report.
+"""Read the warehouse's tables for the report, by the column names their contracts fix.
 
-The report reads only what is published: ``marts.*`` for the clinical content,
-``audit.*`` for the data-quality summary and ``ml.early_response_predictions`` for the
-model. A section whose table is missing or empty raises :class:`Unavailable` with a
-reason a reader understands; the builder turns it into a "not available" box.
+The report reads ``marts.*`` (dbt models with enforced contracts, and the endpoint tables
+``rpt_study_endpoints`` / ``rpt_survival_curves`` written by ``cfz_platform.stats``),
+``audit.*`` (the ingestion ledger and quality-gate results) and
+``ml.early_response_predictions`` (the scoring table). Every read names the columns it
+needs; a missing table, an empty one, or one built before a column existed raises
+:class:`Unavailable` with a reason a reader understands and what to run, and the page
+shows a "not available" box instead of guessing another column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 import psycopg
 from psycopg import sql
 
+#: What rebuilds each schema's tables (the hint of a "missing column" message).
+REBUILD_HINT = {
+    "marts": "rebuild the marts with `cfz transform`",
+    "audit": "run `cfz ingest` (it upgrades the ingestion ledger) and `cfz validate`",
+    "ml": "score again with `cfz score`",
+}
+
 
 class Unavailable(Exception):
     """A section cannot be drawn; ``str(exc)`` says why, for the reader."""
 
 
+def compute_missing_columns(available: Iterable[str], needed: Sequence[str]) -> list[str]:
+    """The names of ``needed`` that are not in ``available``, in the order asked."""
+    have = set(available)
+    return [name for name in needed if name not in have]
+
+
 @dataclass
 class MartReader:
-    """Reads whole tables (or SQL over them) from the warehouse into pandas.
+    """Reads tables (or SQL over them) from the warehouse into pandas.
 
-    Column lists are looked up once per table from ``information_schema`` so that each
-    section can pick the columns the marts actually have (``pick``).
+    Column lists are looked up once per table from ``information_schema``, so that a read
+    can check the contract columns it needs before it runs.
     """
 
     conn: psycopg.Connection
@@ -46,15 +62,42 @@ class MartReader:
     def exists(self, schema: str, table: str) -> bool:
         return bool(self.columns(schema, table))
 
-    def table(self, schema: str, table: str, *, allow_empty: bool = False) -> pd.DataFrame:
-        """The whole table as a frame.
+    def require(self, schema: str, table: str, columns: Sequence[str]) -> None:
+        """Raise Unavailable unless ``schema.table`` exists and has every one of ``columns``.
 
-        Steps: 1. check the table exists (else Unavailable "not built"); 2. select all
-        columns; 3. when empty and not ``allow_empty``, raise Unavailable "no rows".
+        Steps: 1. the table must exist (else "has not been built"); 2. every named column
+        must exist (else a message naming the missing columns, saying the table predates
+        them and what rebuilds it).
         """
-        if not self.exists(schema, table):
+        have = self.columns(schema, table)
+        if not have:
             raise Unavailable(f"{schema}.{table} has not been built in this warehouse")
-        query = sql.SQL("select * from {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        missing = compute_missing_columns(have, columns)
+        if missing:
+            hint = REBUILD_HINT.get(schema, "rebuild it")
+            raise Unavailable(
+                f"{schema}.{table} has no column {', '.join(missing)}: it was built before "
+                f"its contract named {'them' if len(missing) > 1 else 'it'}; {hint}"
+            )
+
+    def table(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str] | None = None,
+        *,
+        allow_empty: bool = False,
+    ) -> pd.DataFrame:
+        """The table as a frame: the named ``columns`` (checked first), or all of them.
+
+        Steps: 1. ``require`` the table and the columns; 2. select them; 3. when empty and
+        not ``allow_empty``, raise Unavailable "no rows".
+        """
+        self.require(schema, table, columns or [])
+        names = sql.SQL(", ").join(map(sql.Identifier, columns)) if columns else sql.SQL("*")
+        query = sql.SQL("select {} from {}.{}").format(
+            names, sql.Identifier(schema), sql.Identifier(table)
+        )
         frame = self.frame(query)
         if frame.empty and not allow_empty:
             raise Unavailable(f"{schema}.{table} has no rows for this study")
@@ -68,37 +111,19 @@ class MartReader:
             return pd.DataFrame(cur.fetchall(), columns=names)
 
 
-def pick(frame_or_columns: pd.DataFrame | Iterable[str], *candidates: str, source: str = "",
-         required: bool = True) -> str | None:
-    """Return the first of ``candidates`` that is a column, else raise Unavailable / None.
-
-    Steps: 1. lower-case the available names; 2. return the first candidate present;
-    3. otherwise raise Unavailable naming the source and the candidates (or return None
-    when ``required`` is false).
-    """
-    available = list(frame_or_columns.columns if isinstance(frame_or_columns, pd.DataFrame)
-                     else frame_or_columns)
-    lowered = {c.lower(): c for c in available}
-    for cand in candidates:
-        if cand.lower() in lowered:
-            return lowered[cand.lower()]
-    if required:
-        raise Unavailable(f"{source or 'the mart'} has no column {' / '.join(candidates)}")
-    return None
-
-
 def as_bool(series: pd.Series) -> pd.Series:
-    """Flags as booleans: accepts booleans, 'Y'/'N', 'true'/'false', 1/0; missing is False."""
+    """Contract flags as booleans: boolean columns as they are, ADaM 'Y'/'N' text as Y; null is False."""
+
     def one(value: object) -> bool:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return False
         if isinstance(value, str):
-            return value.strip().upper() in {"Y", "YES", "TRUE", "T", "1"}
+            return value.strip().upper() == "Y"
         return bool(value)
 
     return series.map(one).astype(bool)
 
 
 def as_grade(series: pd.Series) -> pd.Series:
-    """CTCAE grades as nullable integers (text '0'..'5', numbers, '' or null -> <NA>)."""
-    return pd.to_numeric(series.replace("", None), errors="coerce").astype("Int64")
+    """CTCAE grades as nullable integers (null -> <NA>)."""
+    return pd.to_numeric(series, errors="coerce").astype("Int64")

@@ -1,0 +1,58 @@
+"""The page's building blocks: a section and the tables it holds (figures are in figures.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from markupsafe import Markup
+
+
+def compute_display_number(value: float) -> str:
+    """Floats in tables: at most three decimals, trailing zeros dropped (0.6667 -> '0.667')."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def compute_n_pct(n: int, total: int) -> str:
+    """'3 (25%)': a count and its percentage of ``total`` (the count alone when total is 0)."""
+    return f"{n} ({100.0 * n / total:.0f}%)" if total else str(n)
+
+
+def compute_median_range(values: pd.Series, digits: int = 1) -> str:
+    """'2.5 (1.0–4.0)': median (min–max) of the non-missing values, '–' when there are none."""
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    if v.empty:
+        return "–"
+    return f"{v.median():.{digits}f} ({v.min():.{digits}f}–{v.max():.{digits}f})"
+
+
+@dataclass
+class Table:
+    """A table item: a frame rendered as an escaped HTML table, with a caption."""
+
+    frame: pd.DataFrame
+    caption: str
+    css: str = "data"
+
+    def html(self) -> Markup:
+        body = self.frame.to_html(
+            index=False,
+            escape=True,
+            border=0,
+            classes=self.css,
+            na_rep="–",
+            float_format=compute_display_number,
+        )
+        return Markup(body)
+
+
+@dataclass
+class Section:
+    """One report section: items are Markup, Table or figures.Figure, in display order."""
+
+    id: str
+    title: str
+    source: str
+    items: list = field(default_factory=list)
+    unavailable: str | None = None

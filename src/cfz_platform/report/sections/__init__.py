@@ -1,0 +1,16 @@
+"""The report's section builders, one module per family of sections.
+
+- ``flow``: subject flow (CONSORT) and baseline characteristics (marts.dim_subject);
+- ``eligibility``: eligibility failures (marts.fct_eligibility);
+- ``safety``: dose escalation / DLTs / MTD and adverse events;
+- ``labs``: the CTCAE lab shift table (marts.fct_lab_results);
+- ``response``: swimmer, waterfall and spider plots (response assessments);
+- ``endpoints``: the study endpoints and Kaplan-Meier curves (rpt_* tables);
+- ``data_quality``: the ingestion ledger, rejects, data issues and quality gates (audit.*);
+- ``model``: the early-response model's performance (ml.early_response_predictions).
+
+A builder takes a :class:`cfz_platform.report.data.ReportData` and returns a
+:class:`cfz_platform.report.items.Section`; when a table it reads is missing, empty or lacks
+a contract column it raises :class:`cfz_platform.report.marts.Unavailable`, and the
+assembler (``report.build``) renders a "not available: <reason>" box instead.
+"""

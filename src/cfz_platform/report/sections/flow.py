@@ -1,0 +1,139 @@
+"""Subject flow (CONSORT) and baseline characteristics, from marts.dim_subject."""
+
+from __future__ import annotations
+
+import pandas as pd
+from markupsafe import Markup, escape
+
+from cfz_platform.report.data import ReportData
+from cfz_platform.report.items import Section, Table, compute_median_range, compute_n_pct
+from cfz_platform.report.marts import Unavailable
+
+ELIGIBILITY = "marts.fct_eligibility"
+#: Baseline rows: (label, dim_subject column, kind, decimals); kind is "numeric" or "categorical".
+BASELINE_ROWS = [
+    ("Age, years, median (range)", "age", "numeric", 0),
+    ("Sex", "sex", "categorical", 0),
+    ("Race", "race", "categorical", 0),
+    ("Dose level", "doselvl", "categorical", 0),
+    ("Cohort", "cohort", "categorical", 0),
+    ("IMiD-containing regimen", "imid_regimen", "categorical", 0),
+    ("ISS stage", "iss_stage", "categorical", 0),
+    ("Measurable disease", "measurable_disease_type", "categorical", 0),
+    ("β2-microglobulin, mg/L, median (range)", "baseline_b2m", "numeric", 1),
+    ("Albumin, g/dL, median (range)", "baseline_albumin", "numeric", 1),
+    ("Serum M-protein, g/dL, median (range)", "baseline_serum_m", "numeric", 1),
+    ("Urine M-protein, mg/24 h, median (range)", "baseline_urine_m", "numeric", 0),
+    ("Involved FLC, mg/dL, median (range)", "baseline_involved_flc", "numeric", 1),
+]
+
+
+def _exclusion_reasons(data: ReportData, ineligible: set[str]) -> str:
+    """'<li>E3 not met: 1</li>...': the ineligible subjects by failed criterion and status."""
+    if not data.reader.exists("marts", "fct_eligibility"):
+        return ""
+    e = data.reader.table(
+        "marts", "fct_eligibility", ["usubjid", "criterion_id", "status"], allow_empty=True
+    )
+    failed = e[(e["status"].astype(str) != "met") & e["usubjid"].isin(ineligible)]
+    counts = failed.groupby(["criterion_id", "status"])["usubjid"].nunique().reset_index()
+    return "".join(
+        f"<li>{escape(r['criterion_id'])} {escape(str(r['status']).replace('_', ' '))}: "
+        f"{r['usubjid']}</li>"
+        for _, r in counts.iterrows()
+    )
+
+
+def build_consort(data: ReportData) -> Section:
+    """CONSORT-style flow: screened -> eligible -> enrolled -> treated -> maintenance.
+
+    Steps: 1. count each stage from dim_subject's flags; 2. list the excluded at each
+    step; 3. when fct_eligibility exists, break the ineligible down by failed criterion;
+    4. split the treated by group.
+    """
+    s = data.subjects
+    screened = len(s)
+    eligible = int(s["eligible"].sum())
+    enrolled = int(s["enrolled"].sum())
+    treated = int(s["treated"].sum())
+    maint = int((s["maintenance"] & s["treated"]).sum())
+    reasons = _exclusion_reasons(data, set(s.loc[~s["eligible"], "usubjid"]))
+    by_group = s[s["treated"]].groupby("group")["usubjid"].count()
+    groups = " · ".join(f"group {escape(g)}: {n}" for g, n in by_group.items())
+
+    def box(label: str, n: int, key: str, extra: str = "") -> str:
+        return (
+            f'<div class="cbox" data-stage="{key}"><span class="clabel">{label}</span>'
+            f'<span class="cn">{n}</span>{extra}</div>'
+        )
+
+    def side(text: str) -> str:
+        return f'<div class="cside">{text}</div>'
+
+    html = [
+        '<div class="consort">',
+        box("Screened", screened, "screened"),
+        side(f"Not eligible: {screened - eligible}" + (f"<ul>{reasons}</ul>" if reasons else "")),
+        box("Eligible", eligible, "eligible"),
+        side(f"Eligible, not enrolled: {max(eligible - enrolled, 0)}"),
+        box("Enrolled", enrolled, "enrolled"),
+        side(f"Enrolled, not treated: {max(enrolled - treated, 0)}"),
+        box("Treated", treated, "treated", f'<span class="csub">{groups}</span>'),
+        side(f"No maintenance: {treated - maint}"),
+        box("Entered maintenance", maint, "maintenance"),
+        "</div>",
+    ]
+    return Section(
+        "consort",
+        "Subject flow (CONSORT)",
+        "marts.dim_subject (is_eligible, armcd, saffl, entered_maintenance); "
+        f"exclusion reasons from {ELIGIBILITY}",
+        items=[Markup("".join(html))],
+    )
+
+
+def build_baseline(data: ReportData) -> Section:
+    """Baseline characteristics of the treated subjects, by group and overall.
+
+    Steps: 1. take treated subjects (enrolled when none were treated); 2. for each row of
+    ``BASELINE_ROWS``, a median (range) or n (%) per group; 3. one column per group plus Total.
+    """
+    data.reader.require("marts", "dim_subject", [column for _, column, _, _ in BASELINE_ROWS])
+    d = data.dim_subject.copy()
+    s = data.subjects
+    d["_group"] = s["group"].to_numpy()
+    pop = d[s["treated"].to_numpy()] if s["treated"].any() else d[s["enrolled"].to_numpy()]
+    if pop.empty:
+        raise Unavailable("no treated or enrolled subjects in marts.dim_subject")
+    cols = {g: pop[pop["_group"] == g] for g in sorted(pop["_group"].unique())}
+    cols["Total"] = pop
+    rows: list[tuple[str, dict[str, str]]] = [("N", {g: str(len(f)) for g, f in cols.items()})]
+    for label, c, kind, digits in BASELINE_ROWS:
+        if kind == "numeric":
+            rows.append((label, {g: compute_median_range(f[c], digits) for g, f in cols.items()}))
+            continue
+        for lvl in sorted(pop[c].dropna().astype(str).unique()):
+            rows.append(
+                (
+                    f"{label}: {lvl}",
+                    {
+                        g: compute_n_pct(int((f[c].astype(str) == lvl).sum()), len(f))
+                        for g, f in cols.items()
+                    },
+                )
+            )
+        if pop[c].isna().any():
+            rows.append(
+                (
+                    f"{label}: missing",
+                    {g: compute_n_pct(int(f[c].isna().sum()), len(f)) for g, f in cols.items()},
+                )
+            )
+    table = pd.DataFrame([{"Characteristic": label, **vals} for label, vals in rows])
+    table.columns = ["Characteristic"] + [c if c == "Total" else f"Group {c}" for c in cols]
+    return Section(
+        "baseline",
+        "Baseline characteristics by group",
+        "marts.dim_subject",
+        items=[Table(table, "Treated subjects; n (%) or median (range).")],
+    )

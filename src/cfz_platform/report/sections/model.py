@@ -1,0 +1,160 @@
+"""The early-response model section, read from the warehouse only.
+
+One source: the published scoring table ``ml.early_response_predictions`` (its current
+scoring run, ``is_current``), joined with the observed label of the model spec
+(``models/early_response/spec.yaml``: features table and label, e.g.
+``marts.fct_ml_features.label_pr``). From these the section computes ROC, calibration and a
+few metrics: this is apparent (in-sample) performance of the scored subjects, and the
+section says so. The champion's cross-validated metrics live in its MLflow training run;
+the report does not read MLflow (``cfz mlflow-ui`` shows them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import yaml
+from markupsafe import Markup, escape
+
+from cfz_platform.ml.spec import load_spec
+from cfz_platform.report import figures
+from cfz_platform.report.data import ReportData
+from cfz_platform.report.items import Section, Table
+from cfz_platform.report.marts import Unavailable
+
+PREDICTIONS = "ml.early_response_predictions"
+PREDICTION_COLUMNS = [
+    "usubjid",
+    "model_name",
+    "model_version",
+    "probability",
+    "decision_threshold",
+    "scored_at",
+    "is_current",
+]
+
+
+def compute_calibration_bins(p: np.ndarray, y: np.ndarray, n_bins: int = 5) -> pd.DataFrame:
+    """Quantile bins of predicted probability: mean prediction, observed rate, count."""
+    frame = pd.DataFrame({"p": p, "y": y})
+    bins = min(n_bins, max(1, frame["p"].nunique()))
+    frame["bin"] = pd.qcut(frame["p"].rank(method="first"), bins, labels=False)
+    return (
+        frame.groupby("bin")
+        .agg(pred=("p", "mean"), observed=("y", "mean"), n=("y", "size"))
+        .reset_index()
+    )
+
+
+def compute_roc(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """ROC points and AUC (trapezoidal) for labels ``y`` (0/1) and scores ``p``.
+
+    Steps: 1. sort by descending score; 2. cumulative true/false positives at each distinct
+    threshold (ties move together); 3. normalise by positives/negatives, prepend (0, 0);
+    4. AUC by the trapezoid rule (equals the Mann-Whitney probability, ties counted 1/2).
+    """
+    y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(-p, kind="mergesort")
+    y, p = y[order], p[order]
+    last_of_tie = np.r_[np.nonzero(np.diff(p))[0], len(p) - 1]
+    tps = np.cumsum(y)[last_of_tie]
+    fps = (last_of_tie + 1) - tps
+    tpr = np.r_[0.0, tps / max(y.sum(), 1)]
+    fpr = np.r_[0.0, fps / max((1 - y).sum(), 1)]
+    return fpr, tpr, float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def compute_model_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> pd.DataFrame:
+    """Apparent metrics of the scored subjects: n, responders, ROC AUC, Brier score, and
+    sensitivity / specificity at the decision threshold (predicted response: p >= threshold)."""
+    y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
+    predicted = p >= threshold
+    positives, negatives = int(y.sum()), int((1 - y).sum())
+    rows = [
+        ("scored subjects with an observed label", len(y)),
+        ("observed responders", positives),
+        ("ROC AUC", compute_roc(y, p)[2]),
+        ("Brier score", float(np.mean((p - y) ** 2))),
+        (f"sensitivity at p ≥ {threshold:g}", float((predicted & (y == 1)).sum() / positives)),
+        (f"specificity at p ≥ {threshold:g}", float((~predicted & (y == 0)).sum() / negatives)),
+    ]
+    return pd.DataFrame(rows, columns=["metric", "value"])
+
+
+def _current_predictions(data: ReportData, features_table: str, label: str) -> pd.DataFrame:
+    """The current scoring run's predictions joined with the observed label (y, 0/1).
+
+    Steps: 1. rows of the predictions table with ``is_current``; 2. the label column of the
+    features table (checked like every contract column); 3. inner join on usubjid, drop
+    subjects whose label is not known yet.
+    """
+    p = data.reader.table("ml", "early_response_predictions", PREDICTION_COLUMNS)
+    p = p[p["is_current"].fillna(False).astype(bool)]
+    if p.empty:
+        raise Unavailable(f"{PREDICTIONS} has no current scoring run; score with `cfz score`")
+    schema, table = features_table.split(".", 1)
+    f = data.reader.table(schema, table, ["usubjid", label])
+    joined = (
+        p.merge(f, on="usubjid")
+        .rename(columns={"probability": "p", label: "y"})
+        .dropna(subset=["p", "y"])
+    )
+    return joined.assign(p=joined["p"].astype(float), y=joined["y"].astype(bool).astype(int))
+
+
+def build_model(data: ReportData) -> Section:
+    """ROC, calibration and apparent metrics of the early-response model's current scores.
+
+    Steps: 1. the spec's features table and label; 2. the current predictions with labels
+    (``_current_predictions``); 3. ROC and calibration plots and the metrics table, each
+    captioned with its source and with 'apparent (in-sample)'.
+    """
+    try:
+        spec = load_spec()
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise Unavailable(f"the model spec cannot be read: {str(exc).splitlines()[0]}") from exc
+    if not data.reader.exists("ml", "early_response_predictions"):
+        raise Unavailable(
+            f"the early-response model has not been trained yet, or not scored (no {PREDICTIONS}); "
+            "run `cfz train` and `cfz score`"
+        )
+    joined = _current_predictions(data, spec.features_table, spec.label)
+    if joined.empty or joined["y"].nunique() < 2:
+        raise Unavailable(
+            "the scored subjects have fewer than two observed outcomes "
+            f"({spec.features_table}.{spec.label}): ROC and calibration need both"
+        )
+    models = joined[["model_name", "model_version"]].drop_duplicates()
+    version = ", ".join(f"{r.model_name} version {r.model_version}" for r in models.itertuples())
+    scored_at = pd.to_datetime(joined["scored_at"]).max()
+    threshold = float(joined["decision_threshold"].iloc[0])
+    cap = (
+        f"Source: {PREDICTIONS} (current scoring run, {version}) joined with "
+        f"{spec.features_table}.{spec.label}; apparent (in-sample) performance on {len(joined)} scored subjects."
+    )
+    y, p = joined["y"].to_numpy(), joined["p"].to_numpy()
+    fpr, tpr, auc = compute_roc(y, p)
+    cal = compute_calibration_bins(p, y)
+    items: list = [
+        figures.plot_roc(fpr, tpr, auc, cap),
+        figures.plot_calibration(
+            cal["pred"].to_numpy(), cal["observed"].to_numpy(), cal["n"].to_numpy(), cap
+        ),
+        Markup(
+            f'<p class="headline">Scored with {escape(version)} on {escape(f"{scored_at:%Y-%m-%d %H:%M}")}.</p>'
+        ),
+        Table(
+            compute_model_metrics(y, p, threshold),
+            f"Computed by the report from {PREDICTIONS} and {spec.features_table}.{spec.label}: apparent "
+            "(in-sample) performance, optimistic for the subjects the model was trained on. The champion's "
+            "cross-validated metrics are in its MLflow training run (`cfz mlflow-ui`), not in this report.",
+        ),
+    ]
+    return Section(
+        "model",
+        "Early-response model (C1D15)",
+        f"{PREDICTIONS} (current run); {spec.features_table}.{spec.label}",
+        items=items,
+    )
