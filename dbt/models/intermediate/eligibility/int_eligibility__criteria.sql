@@ -1,6 +1,6 @@
 {#-
-  fct_eligibility: one row per subject and criterion E1-E7 (domain.md 2), evaluated as of the
-  first study dose. status is met / not_met / not_evaluable; not_evaluable is never met.
+  int_eligibility__criteria: one row per subject and criterion E1-E7 (domain.md 2), evaluated
+  as of the first study dose (the derivation behind fct_eligibility; dim_subject reads it). status is met / not_met / not_evaluable; not_evaluable is never met.
   Steps:
     1. gather per subject: reference date, index regimen, index-drug exposure spans, prior PD
        on the index regimen, baseline measurable disease, on-study partner drugs;

@@ -1,5 +1,7 @@
 {#-
-  fct_cycles: one row per subject and study-drug cycle (domain.md 3).
+  int_exposure__cycles: one row per subject and study-drug cycle (domain.md 3); the
+  derivation behind fct_cycles, here so that intermediate models (int_subject__treatment)
+  read it without depending on a mart.
   Steps:
     1. group the subject's study-drug administrations by cycle (see
        int_exposure__study_drug_cycles); the cycle starts on its day-1 dose (given, else the

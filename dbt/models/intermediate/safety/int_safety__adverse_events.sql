@@ -1,6 +1,7 @@
 {#-
-  fct_adverse_events: one row per AE (USUBJID, AESPID) with TEAE, DLT-window and DLT flags
-  (domain.md 5; every threshold and term list is a var).
+  int_safety__adverse_events: one row per AE (USUBJID, AESPID) with TEAE, DLT-window and DLT
+  flags (domain.md 5; every threshold and term list is a var). The derivation behind
+  fct_adverse_events; dim_subject counts DLTs from it.
   Steps:
     1. treatment-emergent: onset on/after the first dose and <= teae_days_after_last_dose
        after the last dose (worsening of a pre-existing AE is not derivable from AE alone);

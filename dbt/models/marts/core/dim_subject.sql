@@ -41,13 +41,13 @@ eligibility as (
         usubjid,
         bool_and(status = 'met') as is_eligible,
         string_agg(criterion_id, ', ' order by criterion_id) filter (where status <> 'met') as criteria_not_met
-    from {{ ref('fct_eligibility') }}
+    from {{ ref('int_eligibility__criteria') }}
     group by usubjid
 ),
 
 dlts as (
     select usubjid, count(*) filter (where is_dlt) as n_dlts
-    from {{ ref('fct_adverse_events') }}
+    from {{ ref('int_safety__adverse_events') }}
     group by usubjid
 ),
 
