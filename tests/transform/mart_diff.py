@@ -70,7 +70,9 @@ def _columns(conn: psycopg.Connection, schema: str, table: str) -> tuple[tuple[s
     return tuple((r[0], r[1]) for r in rows)
 
 
-def snapshot(conn: psycopg.Connection, prefix: str, schemas: tuple[str, ...] = COMPARED_SCHEMAS) -> dict[str, int]:
+def snapshot(
+    conn: psycopg.Connection, prefix: str, schemas: tuple[str, ...] = COMPARED_SCHEMAS
+) -> dict[str, int]:
     """Copy every table of ``schemas`` into ``<prefix>_<schema>``; return tables copied per schema."""
     copied: dict[str, int] = {}
     for schema in schemas:
@@ -79,8 +81,14 @@ def snapshot(conn: psycopg.Connection, prefix: str, schemas: tuple[str, ...] = C
         conn.execute(sql.SQL("create schema {}").format(sql.Identifier(target)))
         tables = list_tables(conn, schema)
         for table in tables:
-            conn.execute(sql.SQL("create table {}.{} as table {}.{}").format(
-                sql.Identifier(target), sql.Identifier(table), sql.Identifier(schema), sql.Identifier(table)))
+            conn.execute(
+                sql.SQL("create table {}.{} as table {}.{}").format(
+                    sql.Identifier(target),
+                    sql.Identifier(table),
+                    sql.Identifier(schema),
+                    sql.Identifier(table),
+                )
+            )
         copied[schema] = len(tables)
     return copied
 
@@ -95,7 +103,9 @@ def diff_schemas(conn: psycopg.Connection, schema_a: str, schema_b: str) -> list
     diffs: list[TableDiff] = []
     for table in sorted(tables_a | tables_b):
         if table not in tables_b or table not in tables_a:
-            diffs.append(TableDiff(table, schema_a if table in tables_a else schema_b, (), (), 0, 0, 0))
+            diffs.append(
+                TableDiff(table, schema_a if table in tables_a else schema_b, (), (), 0, 0, 0)
+            )
             continue
         cols_a, cols_b = _columns(conn, schema_a, table), _columns(conn, schema_b, table)
         a = sql.SQL("table {}.{}").format(sql.Identifier(schema_a), sql.Identifier(table))
@@ -110,7 +120,9 @@ def diff_schemas(conn: psycopg.Connection, schema_a: str, schema_b: str) -> list
     return diffs
 
 
-def compare_builds(conn: psycopg.Connection, prefix: str, schemas: tuple[str, ...] = COMPARED_SCHEMAS) -> dict[str, list[TableDiff]]:
+def compare_builds(
+    conn: psycopg.Connection, prefix: str, schemas: tuple[str, ...] = COMPARED_SCHEMAS
+) -> dict[str, list[TableDiff]]:
     """Diff each schema of the current build against its ``<prefix>_`` snapshot."""
     return {schema: diff_schemas(conn, f"{prefix}_{schema}", schema) for schema in schemas}
 
@@ -139,7 +151,9 @@ def _main(argv: list[str]) -> int:
                 elif d.columns_a != d.columns_b:
                     print(f"DIFFERS  {schema}.{d.table}: columns {d.columns_a} != {d.columns_b}")
                 else:
-                    print(f"DIFFERS  {schema}.{d.table}: {d.rows_only_a} rows only before, {d.rows_only_b} only after")
+                    print(
+                        f"DIFFERS  {schema}.{d.table}: {d.rows_only_a} rows only before, {d.rows_only_b} only after"
+                    )
         print(f"{differing} table(s) differ")
         return 1 if differing else 0
 

@@ -19,7 +19,7 @@ from cfz_platform.stats.endpoints import CURVE_COLUMNS, ENDPOINT_COLUMNS, ENDPOI
 TABLES = {"rpt_study_endpoints": ENDPOINT_COLUMNS, "rpt_survival_curves": CURVE_COLUMNS}
 
 HAND_MADE_MARTS = [
-    "create table marts.dim_subject (usubjid text, \"group\" text, analysis_group text,"
+    'create table marts.dim_subject (usubjid text, "group" text, analysis_group text,'
     " analysis_group_source text, respevalfl boolean)",
     "insert into marts.dim_subject values ('S1', 'A', 'A', 'assigned', true),"
     " ('S2', 'B', 'B', 'assigned', true), ('S3', 'A', 'A', 'assigned', false)",
@@ -66,14 +66,18 @@ def test_yaml_documents_exactly_the_written_columns():
 @pytest.mark.parametrize("table", sorted(TABLES))
 def test_bi_reader_sees_table_comment(bi, table):
     expected = " ".join(_yaml_docs()[table]["description"].split())
-    found = bi.execute("select obj_description(%s::regclass, 'pg_class')", (f"marts.{table}",)).fetchone()[0]
+    found = bi.execute(
+        "select obj_description(%s::regclass, 'pg_class')", (f"marts.{table}",)
+    ).fetchone()[0]
     assert found == expected
 
 
 @pytest.mark.parametrize("table", sorted(TABLES))
 def test_bi_reader_sees_every_column_comment(bi, table):
     """Every column of the table as bi_reader sees it has the YAML's description as comment."""
-    expected = {c["name"]: " ".join(c["description"].split()) for c in _yaml_docs()[table]["columns"]}
+    expected = {
+        c["name"]: " ".join(c["description"].split()) for c in _yaml_docs()[table]["columns"]
+    }
     rows = bi.execute(
         "select a.attname, col_description(a.attrelid, a.attnum) from pg_attribute a"
         " where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum",
