@@ -30,7 +30,6 @@ import yaml
 from psycopg import sql
 
 from cfz_platform.config import project_root
-
 from cfz_platform.stats.binomial import compute_clopper_pearson
 from cfz_platform.stats.km import compute_kaplan_meier
 
