@@ -1,6 +1,8 @@
 {#-
   dim_subject: one row per subject (DM), with group, regimen, doses, baselines, eligibility
-  and population flags.
+  and population flags. Built from staging and intermediate models only, never from a fact
+  (eligibility from int_eligibility__criteria, DLTs from int_safety__adverse_events;
+  tests/transform/test_dbt_graph.py), so facts may join it without a cycle.
   Steps:
     1. group: the letter of DM.ARMCD (A/B, 'GROUP A', 'GRPA' ...); imid_regimen: the index
        regimen contains an IMiD; derived_group: via var group_label_source ('arm_list':
