@@ -12,16 +12,24 @@ ones (``dltevalfl``, through ``fct_dose_escalation``). Best response and time-to
 exist for every treated subject; only the counting here filters. Each endpoint row names its
 population (``analysis_population``, ``population_flag``) and, for by-group rows, which group
 (``group_source``: as assigned or regimen-derived, dim_subject.analysis_group).
+
+Both tables carry table and column comments (``COMMENT ON``), read from the ``efficacy_stats``
+source of dbt/models/marts/efficacy/_efficacy__models.yml: the one text that dbt docs show
+for them, also shown by BI tools (dbt's ``persist_docs`` does not reach tables Python writes).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import psycopg
+import yaml
 from psycopg import sql
 
+from cfz_platform.config import project_root
 from cfz_platform.stats.binomial import compute_clopper_pearson
 from cfz_platform.stats.km import compute_kaplan_meier
 
@@ -45,6 +53,50 @@ CURVE_COLUMNS: list[tuple[str, str]] = [
     ("n_events", "integer"), ("n_censored", "integer"), ("survival", "double precision"),
     ("ci_lower", "double precision"), ("ci_upper", "double precision"),
 ]
+
+
+#: the dbt YAML documenting both tables (source efficacy_stats): the text of their comments
+ENDPOINT_DOCS_YAML = Path("dbt") / "models" / "marts" / "efficacy" / "_efficacy__models.yml"
+ENDPOINT_DOCS_SOURCE = "efficacy_stats"
+
+
+@dataclass(frozen=True)
+class TableDocs:
+    """The description of a table and of each of its columns."""
+
+    description: str
+    columns: dict[str, str]
+
+
+@cache
+def load_endpoint_docs(path: Path | None = None) -> dict[str, TableDocs]:
+    """The documentation of the endpoint tables, per table name, from the dbt YAML.
+
+    Steps: read the YAML (default ``ENDPOINT_DOCS_YAML`` under the project root); take the
+    tables of source ``ENDPOINT_DOCS_SOURCE``; keep each table's description and its columns'
+    descriptions (whitespace folded to single spaces).
+    """
+    doc = yaml.safe_load((path or project_root() / ENDPOINT_DOCS_YAML).read_text())
+    source = next(s for s in doc.get("sources", []) if s["name"] == ENDPOINT_DOCS_SOURCE)
+    return {
+        t["name"]: TableDocs(
+            " ".join(str(t.get("description", "")).split()),
+            {c["name"]: " ".join(str(c.get("description", "")).split()) for c in t.get("columns", [])},
+        )
+        for t in source["tables"]
+    }
+
+
+def _comment_table(conn: psycopg.Connection, ident: sql.Identifier, table: str, columns: list[tuple[str, str]]) -> None:
+    """COMMENT ON the table and each of its columns with the dbt YAML's text (none when absent)."""
+    docs = load_endpoint_docs().get(table)
+    if docs is None:
+        log.warning("no documentation for %s in %s: the table has no comments", table, ENDPOINT_DOCS_YAML)
+        return
+    conn.execute(sql.SQL("comment on table {} is {}").format(ident, sql.Literal(docs.description or None)))
+    for column, _ in columns:
+        conn.execute(sql.SQL("comment on column {}.{} is {}").format(
+            ident, sql.Identifier(column), sql.Literal(docs.columns.get(column) or None)))
 
 
 @dataclass
@@ -145,6 +197,7 @@ def _replace_table(conn: psycopg.Connection, schema: str, table: str, columns: l
     conn.execute(sql.SQL("drop table if exists {}").format(ident))
     conn.execute(sql.SQL("create table {} ({})").format(
         ident, sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns)))
+    _comment_table(conn, ident, table, columns)
     with conn.cursor() as cur, cur.copy(sql.SQL("copy {} ({}) from stdin").format(
             ident, sql.SQL(", ").join(sql.Identifier(c) for c, _ in columns))) as copy:
         for row in rows:
@@ -166,8 +219,8 @@ def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> Endpoi
        response-evaluable flag (``respevalfl``); dose escalation when that mart exists;
     2. compute the rows (``compute_endpoint_rows``), which count only the response-evaluable
        subjects for ORR, BOR and KM medians;
-    3. in one transaction, drop and recreate both tables with fixed column types and COPY
-       the rows in.
+    3. in one transaction, drop and recreate both tables with fixed column types, comment
+       them and their columns from the dbt YAML (``load_endpoint_docs``), and COPY the rows in.
     """
     s = sql.Identifier(marts_schema)
     if not _table_exists(conn, marts_schema, "dim_subject"):

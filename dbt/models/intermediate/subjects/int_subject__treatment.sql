@@ -16,7 +16,7 @@ with doses as (
 ),
 
 cycles as (
-    select * from {{ ref('fct_cycles') }}
+    select * from {{ ref('int_exposure__cycles') }}
 ),
 
 treatment as (

@@ -1,6 +1,8 @@
 {#-
   dim_subject: one row per subject (DM), with group, regimen, doses, baselines, eligibility
-  and population flags.
+  and population flags. Built from staging and intermediate models only, never from a fact
+  (eligibility from int_eligibility__criteria, DLTs from int_safety__adverse_events;
+  tests/transform/test_dbt_graph.py), so facts may join it without a cycle.
   Steps:
     1. group: the letter of DM.ARMCD (A/B, 'GROUP A', 'GRPA' ...); imid_regimen: the index
        regimen contains an IMiD; derived_group: via var group_label_source ('arm_list':
@@ -41,13 +43,13 @@ eligibility as (
         usubjid,
         bool_and(status = 'met') as is_eligible,
         string_agg(criterion_id, ', ' order by criterion_id) filter (where status <> 'met') as criteria_not_met
-    from {{ ref('fct_eligibility') }}
+    from {{ ref('int_eligibility__criteria') }}
     group by usubjid
 ),
 
 dlts as (
     select usubjid, count(*) filter (where is_dlt) as n_dlts
-    from {{ ref('fct_adverse_events') }}
+    from {{ ref('int_safety__adverse_events') }}
     group by usubjid
 ),
 

@@ -1,0 +1,167 @@
+"""The dbt graph runs one way: staging -> intermediate -> marts (-> adam), read from dbt's manifest.
+
+Rules (issue 17):
+- no staging model reads an intermediate, mart or ADaM model; no intermediate model reads a
+  mart or ADaM model; no mart reads an ADaM model;
+- a mart reads another mart only where its YAML documents it (``config.meta.reads_marts``,
+  with the reason beside it), and every documented exception is a real dependency;
+- dim_subject is built from intermediate models only: it reads no fct_* (nor any other mart);
+- every intermediate model and every column it has is documented (persist_docs carries the
+  text to the comments of the tables in staging, which researchers query).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from cfz_platform.transform.dbt_runner import run_dbt, write_profiles
+
+LAYERS = ("staging", "intermediate", "marts", "adam")
+
+
+def _layer(node: dict) -> str | None:
+    parts = node["original_file_path"].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "models" and parts[1] in LAYERS else None
+
+
+@pytest.fixture(scope="module")
+def manifest(warehouse_db) -> dict:
+    run_dbt(["parse"])
+    return json.loads((write_profiles() / "target" / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def models(manifest) -> dict[str, dict]:
+    return {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+
+
+def _edges(models: dict[str, dict]) -> list[tuple[dict, dict]]:
+    """(model, upstream model) for every ref between two models of the layered folders."""
+    return [
+        (node, models[up])
+        for node in models.values()
+        for up in node["depends_on"]["nodes"]
+        if up in models and _layer(node) and _layer(models[up])
+    ]
+
+
+def test_layers_are_recognised(models):
+    found = {_layer(n) for n in models.values()}
+    assert {"staging", "intermediate", "marts"} <= found
+
+
+def test_no_model_reads_a_later_layer(models):
+    backwards = sorted(
+        f"{node['name']} ({_layer(node)}) -> {up['name']} ({_layer(up)})"
+        for node, up in _edges(models)
+        if LAYERS.index(_layer(up)) > LAYERS.index(_layer(node))
+    )
+    assert backwards == []
+
+
+def test_no_intermediate_model_reads_a_mart(models):
+    found = sorted(
+        f"{n['name']} -> {u['name']}"
+        for n, u in _edges(models)
+        if _layer(n) == "intermediate" and _layer(u) in ("marts", "adam")
+    )
+    assert found == []
+
+
+def test_mart_to_mart_reads_are_documented(models):
+    """Each mart -> mart dependency is listed in the reading mart's meta.reads_marts, and each
+    listed one is real (no stale documentation)."""
+    for node in models.values():
+        if _layer(node) != "marts":
+            continue
+        reads = sorted(
+            models[up]["name"]
+            for up in node["depends_on"]["nodes"]
+            if up in models and _layer(models[up]) == "marts"
+        )
+        documented = sorted(node["config"].get("meta", {}).get("reads_marts", []))
+        assert reads == documented, node["name"]
+
+
+def test_dim_subject_is_built_from_intermediate_models(models):
+    dim = next(n for n in models.values() if n["name"] == "dim_subject")
+    upstream = {
+        models[u]["name"]: _layer(models[u]) for u in dim["depends_on"]["nodes"] if u in models
+    }
+    assert not any(name.startswith("fct_") for name in upstream), upstream
+    assert set(upstream.values()) <= {"staging", "intermediate"}, upstream
+    assert {
+        "int_eligibility__criteria",
+        "int_safety__adverse_events",
+        "int_subject__treatment",
+    } <= set(upstream)
+
+
+def test_published_facts_read_their_intermediate_derivation(models):
+    """The three marts whose rules moved to intermediate models select from them."""
+    by_name = {n["name"]: n for n in models.values()}
+    for mart, derivation in (
+        ("fct_cycles", "int_exposure__cycles"),
+        ("fct_eligibility", "int_eligibility__criteria"),
+        ("fct_adverse_events", "int_safety__adverse_events"),
+    ):
+        assert f"model.cfz.{derivation}" in by_name[mart]["depends_on"]["nodes"], mart
+
+
+def test_unit_tests_of_intermediate_models_use_no_mart_input(manifest, models):
+    """A unit test of an intermediate model mocks only its real (staging/intermediate) inputs."""
+    bad = []
+    for test in manifest.get("unit_tests", {}).values():
+        model = models.get(f"model.cfz.{test['model']}")
+        if model is None or _layer(model) != "intermediate":
+            continue
+        for given in test.get("given", []):
+            name = re.search(r"ref\(['\"]([^'\"]+)['\"]\)", given["input"])
+            if name and _layer(
+                models.get(f"model.cfz.{name.group(1)}", {"original_file_path": ""})
+            ) in ("marts", "adam"):
+                bad.append(f"{test['name']}: {name.group(1)}")
+    assert bad == []
+
+
+def test_every_intermediate_column_is_documented(manifest, models, db):
+    """Each int_* model has a description and documents every column of its table in staging
+    (names as built; run over the empty raw layer so the tables exist)."""
+    from cfz_platform.ingest import ensure_raw_layer
+
+    ensure_raw_layer(db)
+    run_dbt(["seed"])
+    run_dbt(["run", "--select", "+path:models/intermediate"])
+    undocumented: list[str] = []
+    for node in models.values():
+        if _layer(node) != "intermediate":
+            continue
+        if not node.get("description", "").strip():
+            undocumented.append(node["name"])
+        documented = {c for c, col in node["columns"].items() if col.get("description", "").strip()}
+        built = [
+            r[0]
+            for r in db.execute(
+                "select column_name from information_schema.columns where table_schema = 'staging'"
+                " and table_name = %s order by ordinal_position",
+                (node["name"],),
+            )
+        ]
+        assert built, f"{node['name']} was not built"
+        undocumented += [f"{node['name']}.{c}" for c in built if c not in documented]
+    assert undocumented == []
+
+
+def test_intermediate_comments_reach_postgres(db):
+    """persist_docs writes the YAML text as comments on the intermediate tables (run after the
+    build of the previous test)."""
+    rows = db.execute(
+        "select c.relname, a.attname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped"
+        " where n.nspname = 'staging' and c.relname like 'int\\_%' and c.relkind = 'r'"
+        " and coalesce(col_description(c.oid, a.attnum), '') = ''"
+    ).fetchall()
+    assert rows == []
