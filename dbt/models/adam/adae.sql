@@ -16,7 +16,14 @@ with ae as (
 ),
 
 adsl as (
-    select studyid, usubjid, siteid, trtsdt, trtedt, saffl from {{ ref('adsl') }}
+    select
+        studyid,
+        usubjid,
+        siteid,
+        trtsdt,
+        trtedt,
+        saffl
+    from {{ ref('adsl') }}
 ),
 
 dated as (
@@ -28,18 +35,21 @@ dated as (
         s.trtedt,
         s.saffl,
         case when a.aestdtc ~ '^\d{4}-\d{2}-\d{2}' then null
-             when a.aestdtc ~ '^\d{4}-\d{2}' then 'D'
-             when a.aestdtc ~ '^\d{4}' then 'M' end as astdtf
-    from ae a
-    left join adsl s using (usubjid)
+            when a.aestdtc ~ '^\d{4}-\d{2}' then 'D'
+            when a.aestdtc ~ '^\d{4}' then 'M'
+        end as astdtf
+    from ae as a
+    left join adsl as s using (usubjid)
 ),
 
 occurrence as (
     select
         d.*,
         case when d.is_teae then row_number() over (
-            partition by d.usubjid, d.is_teae order by d.aestdt, d.aeseq, d.aespid) end as teae_order
-    from dated d
+                    partition by d.usubjid, d.is_teae order by d.aestdt, d.aeseq, d.aespid
+                )
+        end as teae_order
+    from dated as d
 )
 
 select

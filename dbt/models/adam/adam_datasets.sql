@@ -9,22 +9,57 @@
       ADEX: EX has no usable record.
 -#}
 with counts as (
-    select 'ADSL' as dataset, 1 as dataset_order, count(*) as records, count(distinct usubjid) as subjects from {{ ref('adsl') }}
-    union all select 'ADAE', 2, count(*), count(distinct usubjid) from {{ ref('adae') }}
-    union all select 'ADLB', 3, count(*), count(distinct usubjid) from {{ ref('adlb') }}
-    union all select 'ADEX', 4, count(*), count(distinct usubjid) from {{ ref('adex') }}
-    union all select 'ADRS', 5, count(*), count(distinct usubjid) from {{ ref('adrs') }}
-    union all select 'ADTTE', 6, count(*), count(distinct usubjid) from {{ ref('adtte') }}
+    select
+        'ADSL' as dataset,
+        1 as dataset_order,
+        count(*) as records,
+        count(distinct usubjid) as subjects
+    from {{ ref('adsl') }}
+    union all
+    select
+        'ADAE',
+        2,
+        count(*),
+        count(distinct usubjid)
+    from {{ ref('adae') }}
+    union all
+    select
+        'ADLB',
+        3,
+        count(*),
+        count(distinct usubjid)
+    from {{ ref('adlb') }}
+    union all
+    select
+        'ADEX',
+        4,
+        count(*),
+        count(distinct usubjid)
+    from {{ ref('adex') }}
+    union all
+    select
+        'ADRS',
+        5,
+        count(*),
+        count(distinct usubjid)
+    from {{ ref('adrs') }}
+    union all
+    select
+        'ADTTE',
+        6,
+        count(*),
+        count(distinct usubjid)
+    from {{ ref('adtte') }}
 ),
 
-reasons(dataset, reason) as (
+reasons (dataset, reason) as (
     values
-        ('ADSL', 'no subject in DM'),
-        ('ADAE', 'no usable adverse event record in AE'),
-        ('ADLB', 'no usable lab result in LB'),
-        ('ADEX', 'no usable exposure record in EX'),
-        ('ADRS', 'not derivable: no IMWG response assessment (no M-protein / free light chain results and no investigator overall response after the first dose); a myeloma-only dataset'),
-        ('ADTTE', 'not derivable: TTP, PFSMAINT and DOR need IMWG response assessments, and this study has none; a myeloma-only dataset')
+    ('ADSL', 'no subject in DM'),
+    ('ADAE', 'no usable adverse event record in AE'),
+    ('ADLB', 'no usable lab result in LB'),
+    ('ADEX', 'no usable exposure record in EX'),
+    ('ADRS', 'not derivable: no IMWG response assessment (no M-protein / free light chain results and no investigator overall response after the first dose); a myeloma-only dataset'),
+    ('ADTTE', 'not derivable: TTP, PFSMAINT and DOR need IMWG response assessments, and this study has none; a myeloma-only dataset')
 )
 
 select
@@ -34,5 +69,5 @@ select
     c.subjects::bigint as subjects,
     (case when c.records > 0 then 'populated' else 'empty' end)::text as status,
     (case when c.records = 0 then r.reason end)::text as reason
-from counts c
-join reasons r using (dataset)
+from counts as c
+inner join reasons as r using (dataset)

@@ -16,22 +16,33 @@ with doses as (
 ),
 
 dose_cycles as (
-    select ex_record_key, cycle, phase from {{ ref('int_exposure__study_drug_cycles') }}
+    select
+        ex_record_key,
+        cycle,
+        phase
+    from {{ ref('int_exposure__study_drug_cycles') }}
 ),
 
 cycles as (
     select
         c.*,
         sum(c.delivered_mg_m2) over (partition by c.usubjid order by c.cycle) as cumulative_mg_m2
-    from {{ ref('fct_cycles') }} c
+    from {{ ref('fct_cycles') }} as c
 ),
 
 adsl as (
-    select studyid, usubjid, trtsdt from {{ ref('adsl') }}
+    select
+        studyid,
+        usubjid,
+        trtsdt
+    from {{ ref('adsl') }}
 ),
 
 subjects as (
-    select usubjid, cumulative_dose from {{ ref('dim_subject') }}
+    select
+        usubjid,
+        cumulative_dose
+    from {{ ref('dim_subject') }}
 ),
 
 dose_records as (
@@ -51,8 +62,8 @@ dose_records as (
         d.is_held as held,
         'EX' as srcdom,
         d.ex_record_key as srckey
-    from doses d
-    left join dose_cycles dc using (ex_record_key)
+    from doses as d
+    left join dose_cycles as dc using (ex_record_key)
 ),
 
 cycle_params as (
@@ -72,8 +83,9 @@ cycle_params as (
         null::boolean as held,
         'ADEX' as srcdom,
         c.cycle::text as srckey
-    from cycles c
-    cross join lateral (values
+    from cycles as c
+    cross join lateral (
+        values
         ('DOSELVL', 'Cycle dose level (mg/m2)', c.dose_level, 'mg/m2'),
         ('PLANDOSE', 'Planned dose in cycle (mg/m2)', c.planned_mg_m2, 'mg/m2'),
         ('CYCDOSE', 'Delivered dose in cycle (mg/m2)', c.delivered_mg_m2, 'mg/m2'),
@@ -103,14 +115,16 @@ subject_params as (
         null::boolean as held,
         'ADSL' as srcdom,
         'SUBJECT' as srckey
-    from subjects s
+    from subjects as s
     where s.cumulative_dose is not null
 ),
 
 unioned as (
     select * from dose_records
-    union all select * from cycle_params
-    union all select * from subject_params
+    union all
+    select * from cycle_params
+    union all
+    select * from subject_params
 )
 
 select
@@ -131,5 +145,5 @@ select
     {{ adam_flag('u.held') }}::text as heldfl,
     u.srcdom::text as srcdom,
     u.srckey::text as srckey
-from unioned u
-left join adsl s using (usubjid)
+from unioned as u
+left join adsl as s using (usubjid)

@@ -15,7 +15,11 @@ with labs as (
 ),
 
 adsl as (
-    select studyid, usubjid, trtsdt from {{ ref('adsl') }}
+    select
+        studyid,
+        usubjid,
+        trtsdt
+    from {{ ref('adsl') }}
 ),
 
 coded as (
@@ -24,18 +28,21 @@ coded as (
         s.studyid,
         s.trtsdt,
         coalesce(upper(l.lbspec), 'BLOOD') in ({{ blood }}) as blood_based
-    from labs l
-    left join adsl s using (usubjid)
+    from labs as l
+    left join adsl as s using (usubjid)
 )
 
 select
     studyid::text as studyid,
     usubjid::text as usubjid,
     (case when blood_based then lbtestcd
-          else left(lbtestcd, 6) || left(upper(lbspec), 2) end)::text as paramcd,
-    (coalesce(lbtest, lbtestcd)
+        else left(lbtestcd, 6) || left(upper(lbspec), 2)
+    end)::text as paramcd,
+    (
+        coalesce(lbtest, lbtestcd)
         || case when blood_based then '' else ', ' || initcap(lbspec) end
-        || case when avalu is not null then ' (' || avalu || ')' else '' end)::text as param,
+        || case when avalu is not null then ' (' || avalu || ')' else '' end
+    )::text as param,
     lbcat::text as parcat1,
     lbtestcd::text as lbtestcd,
     lbspec::text as lbspec,

@@ -24,21 +24,30 @@ best as (
 ),
 
 context as (
-    select usubjid, new_therapy_date from {{ ref('int_response__subject_context') }}
+    select
+        usubjid,
+        new_therapy_date
+    from {{ ref('int_response__subject_context') }}
 ),
 
 adsl as (
-    select studyid, usubjid, trtsdt from {{ ref('adsl') }}
+    select
+        studyid,
+        usubjid,
+        trtsdt
+    from {{ ref('adsl') }}
 ),
 
 has_response_data as (
-    select exists (select 1 from assessments) as present
+    select exists(select 1 from assessments) as present
 ),
 
 first_pd as (
-    select usubjid, min(assessment_date) as first_pd_date
-    from assessments a
-    left join context c using (usubjid)
+    select
+        usubjid,
+        min(assessment_date) as first_pd_date
+    from assessments as a
+    left join context as c using (usubjid)
     where a.confirmed_category = 'PD' and (c.new_therapy_date is null or a.assessment_date < c.new_therapy_date)
     group by usubjid
 ),
@@ -55,18 +64,20 @@ ovr as (
         a.confirmed_category as avalc2,
         a.assessment_seq as aseq,
         (c.new_therapy_date is null or a.assessment_date < c.new_therapy_date)
-            and (p.first_pd_date is null or a.assessment_date <= p.first_pd_date) as used
-    from assessments a
-    left join context c using (usubjid)
-    left join first_pd p using (usubjid)
+        and (p.first_pd_date is null or a.assessment_date <= p.first_pd_date) as used
+    from assessments as a
+    left join context as c using (usubjid)
+    left join first_pd as p using (usubjid)
 ),
 
 bor as (
     select distinct on (o.usubjid)
-        o.usubjid, o.avalc, o.adt
-    from ovr o
+        o.usubjid,
+        o.avalc,
+        o.adt
+    from ovr as o
     where o.used and o.avalc <> 'NE'
-    order by o.usubjid, {{ response_rank('o.avalc') }} desc, o.adt, o.aseq
+    order by o.usubjid asc, {{ response_rank('o.avalc') }} desc, o.adt, o.aseq asc
 ),
 
 subject_rows as (
@@ -76,7 +87,7 @@ subject_rows as (
         'Confirmed Best Overall Response by IMWG' as param,
         b.best_response_date as adt,
         b.best_response as avalc
-    from best b
+    from best as b
     union all
     select
         b.usubjid,
@@ -84,14 +95,35 @@ subject_rows as (
         'Best Overall Response by IMWG (unconfirmed)' as param,
         u.adt,
         coalesce(u.avalc, 'NE') as avalc
-    from best b
-    left join bor u using (usubjid)
+    from best as b
+    left join bor as u using (usubjid)
 ),
 
 unioned as (
-    select usubjid, paramcd, param, adt, ady, avisit, avalc, avalc2, aseq, used from ovr
+    select
+        usubjid,
+        paramcd,
+        param,
+        adt,
+        ady,
+        avisit,
+        avalc,
+        avalc2,
+        aseq,
+        used
+    from ovr
     union all
-    select usubjid, paramcd, param, adt, null::integer, null::text, avalc, null::text, null::integer, true
+    select
+        usubjid,
+        paramcd,
+        param,
+        adt,
+        null::integer,
+        null::text,
+        avalc,
+        null::text,
+        null::integer,
+        true
     from subject_rows
 )
 
@@ -108,6 +140,6 @@ select
     u.avalc2::text as avalc2,
     u.aseq::integer as aseq,
     {{ adam_flag('u.used') }}::text as anl01fl
-from unioned u
-left join adsl s using (usubjid)
+from unioned as u
+left join adsl as s using (usubjid)
 where (select present from has_response_data)

@@ -46,7 +46,7 @@ final as (
         {{ adam_flag('s.entered_maintenance') }} as mntfl,
         s.maintenance_start_date as mntsdt,
         s.measurable_disease_type as mdtype
-    from subjects s
+    from subjects as s
 )
 
 select

@@ -14,17 +14,26 @@ with tte as (
 ),
 
 assessments as (
-    select usubjid, assessment_date, min(assessment_seq) as assessment_seq
+    select
+        usubjid,
+        assessment_date,
+        min(assessment_seq) as assessment_seq
     from {{ ref('fct_response_assessments') }}
     group by usubjid, assessment_date
 ),
 
 adsl as (
-    select studyid, usubjid, trtsdt, saffl, respevfl from {{ ref('adsl') }}
+    select
+        studyid,
+        usubjid,
+        trtsdt,
+        saffl,
+        respevfl
+    from {{ ref('adsl') }}
 ),
 
 has_response_data as (
-    select exists (select 1 from {{ ref('fct_response_assessments') }}) as present
+    select exists(select 1 from {{ ref('fct_response_assessments') }}) as present
 ),
 
 sourced as (
@@ -32,14 +41,16 @@ sourced as (
         t.*,
         a.assessment_seq,
         case when t.cnsr = 0 and t.evntdesc like 'DEATH%' then 'ADSL'
-             when a.assessment_seq is not null then 'ADRS'
-             else 'ADSL' end as srcdom,
+            when a.assessment_seq is not null then 'ADRS'
+            else 'ADSL'
+        end as srcdom,
         case when t.cnsr = 0 and t.evntdesc like 'DEATH%' then 'DTHDT'
-             when a.assessment_seq is not null then 'ADT'
-             when t.paramcd = 'PFSMAINT' then 'MNTSDT'
-             else 'TRTSDT' end as srcvar
-    from tte t
-    left join assessments a on a.usubjid = t.usubjid and a.assessment_date = t.adt
+            when a.assessment_seq is not null then 'ADT'
+            when t.paramcd = 'PFSMAINT' then 'MNTSDT'
+            else 'TRTSDT'
+        end as srcvar
+    from tte as t
+    left join assessments as a on t.usubjid = a.usubjid and t.adt = a.assessment_date
 )
 
 select
@@ -59,6 +70,6 @@ select
     (case when x.srcdom = 'ADRS' then x.assessment_seq end)::integer as srcseq,
     s.saffl::text as saffl,
     s.respevfl::text as respevfl
-from sourced x
-left join adsl s using (usubjid)
+from sourced as x
+left join adsl as s using (usubjid)
 where (select present from has_response_data)

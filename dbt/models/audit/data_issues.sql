@@ -18,23 +18,23 @@
 
 with
 {% for domain, model, key in domains %}
-{{ model }}_issues as (
-    select
-        '{{ domain }}'::text as domain,
-        usubjid::text as usubjid,
-        ({{ key }})::text as natural_key,
-        (item->>'column')::text as column_name,
-        (item->>'value')::text as value,
-        (item->>'issue')::text as issue,
-        _delivery_id::text as _delivery_id,
-        _file::text as _file,
-        _line::integer as _line
-    from {{ ref(model) }}
-    cross join lateral jsonb_array_elements(issue_items) as item
-){{ "," if not loop.last }}
+    {{ model }}_issues as (
+        select
+            '{{ domain }}'::text as domain,
+            usubjid::text as usubjid,
+            ({{ key }})::text as natural_key,
+            (item ->> 'column')::text as column_name,
+            (item ->> 'value')::text as value,
+            (item ->> 'issue')::text as issue,
+            _delivery_id::text as _delivery_id,
+            _file::text as _file,
+            _line::integer as _line
+        from {{ ref(model) }}
+        cross join lateral jsonb_array_elements(issue_items) as item
+    ){{ "," if not loop.last }}
 {% endfor %}
 
 {% for domain, model, key in domains %}
-select * from {{ model }}_issues
-{% if not loop.last %}union all{% endif %}
+    select * from {{ model }}_issues
+    {% if not loop.last %}union all{% endif %}
 {% endfor %}

@@ -19,12 +19,17 @@
   not evaluable because the outcome depends on the missing day.
 -#}
 with idx as (
-    select usubjid, regimen_id from {{ ref('int_eligibility__index_regimen') }}
+    select
+        usubjid,
+        regimen_id
+    from {{ ref('int_eligibility__index_regimen') }}
 ),
 
 cm as (
-    select cm.*, coalesce(cm.cmgrpid, '(no CMGRPID) ' || cm.cmtrt) as regimen_id
-    from {{ ref('stg_sdtm__cm') }} cm
+    select
+        cm.*,
+        coalesce(cm.cmgrpid, '(no CMGRPID) ' || cm.cmtrt) as regimen_id
+    from {{ ref('stg_sdtm__cm') }} as cm
     where cm.is_usable and cm.is_prior_myeloma_therapy and cm.drug = '{{ var("index_drug") }}'
 ),
 
@@ -36,7 +41,7 @@ doses as (
         coalesce(cm.cmstdt_imputed, false) as is_partial,
         cm.cmdose
     from cm
-    join idx using (usubjid, regimen_id)
+    inner join idx using (usubjid, regimen_id)
 ),
 
 qualifying as (
@@ -51,8 +56,10 @@ qualifying as (
     where cmdose >= {{ var('e2_min_dose_mg_m2') }}
     window
         w as (partition by usubjid order by cmstdt, cmstdt_latest),
-        w_run as (partition by usubjid order by cmstdt, cmstdt_latest
-                  rows between current row and {{ var('e2_min_doses') - 1 }} following)
+        w_run as (
+            partition by usubjid order by cmstdt, cmstdt_latest
+            rows between current row and {{ var('e2_min_doses') - 1 }} following
+        )
 ),
 
 spans as (
@@ -68,14 +75,21 @@ spans as (
 
 shortest as (
     -- set-based (one sort), not a correlated subquery per subject (quadratic on large trials)
-    select distinct on (usubjid) usubjid, span_days as shortest_span_days, cmstdt as shortest_span_start
+    select distinct on (usubjid)
+        usubjid,
+        span_days as shortest_span_days,
+        cmstdt as shortest_span_start
     from spans
     where span_days is not null
     order by usubjid, span_days, cmstdt
 ),
 
 possible as (
-    select usubjid, min(possible_span_days) as possible_shortest_span_days from spans group by usubjid
+    select
+        usubjid,
+        min(possible_span_days) as possible_shortest_span_days
+    from spans
+    group by usubjid
 ),
 
 counts as (
@@ -85,7 +99,7 @@ counts as (
         count(*) filter (where d.cmdose >= {{ var('e2_min_dose_mg_m2') }}) as n_qualifying_doses,
         count(*) filter (where d.cmdose is null) as n_doses_without_amount,
         count(*) filter (where d.is_partial) as n_partial_dates
-    from doses d
+    from doses as d
     group by d.usubjid
 )
 
@@ -98,6 +112,6 @@ select
     s.shortest_span_start,
     p.possible_shortest_span_days,
     c.n_partial_dates
-from counts c
-left join shortest s using (usubjid)
-left join possible p using (usubjid)
+from counts as c
+left join shortest as s using (usubjid)
+left join possible as p using (usubjid)

@@ -15,11 +15,15 @@
   outcome from one that depends on the missing day.
 -#}
 with cm as (
-    select * from {{ ref('stg_sdtm__cm') }} where is_prior_myeloma_therapy
+    select * from {{ ref('stg_sdtm__cm') }}
+    where is_prior_myeloma_therapy
 ),
 
 ref_dates as (
-    select usubjid, reference_date from {{ ref('int_subject__reference_dates') }}
+    select
+        usubjid,
+        reference_date
+    from {{ ref('int_subject__reference_dates') }}
 ),
 
 records as (
@@ -29,7 +33,7 @@ records as (
         case when cm.cmstdt_imputed then {{ iso_date('cm.cmstdtc', impute='last') }} else cm.cmstdt end as cmstdt_latest,
         case when cm.cmendt_imputed then {{ iso_date('cm.cmendtc', impute='first') }} else cm.cmendt end as cmendt_earliest
     from cm
-    join ref_dates r using (usubjid)
+    inner join ref_dates as r using (usubjid)
     where cm.cmstdt is null or r.reference_date is null or cm.cmstdt <= r.reference_date
 )
 

@@ -19,11 +19,15 @@ with doses as (
 ),
 
 partners as (
-    select * from {{ ref('int_exposure__doses') }} where is_partner and not is_held
+    select * from {{ ref('int_exposure__doses') }}
+    where is_partner and not is_held
 ),
 
 dm as (
-    select usubjid, doselvl from {{ ref('stg_sdtm__dm') }}
+    select
+        usubjid,
+        doselvl
+    from {{ ref('stg_sdtm__dm') }}
 ),
 
 cycle_base as (
@@ -31,8 +35,10 @@ cycle_base as (
         usubjid,
         cycle,
         case when bool_or(phase = 'MAINTENANCE') then 'MAINTENANCE' else 'COMBINATION' end as phase,
-        coalesce(min(exstdt) filter (where visit_day = 1 and is_given), min(exstdt) filter (where visit_day = 1),
-                 min(exstdt) filter (where is_given), min(exstdt)) as cycle_start_date,
+        coalesce(
+            min(exstdt) filter (where visit_day = 1 and is_given), min(exstdt) filter (where visit_day = 1),
+            min(exstdt) filter (where is_given), min(exstdt)
+        ) as cycle_start_date,
         count(*) filter (where is_given) as doses_given,
         count(*) filter (where is_held) as doses_held,
         coalesce(sum(exdose) filter (where is_given), 0) as delivered_mg_m2,
@@ -43,26 +49,32 @@ cycle_base as (
 ),
 
 last_combination as (
-    select distinct on (usubjid) usubjid, last_dose_given as maintenance_dose_level
+    select distinct on (usubjid)
+        usubjid,
+        last_dose_given as maintenance_dose_level
     from cycle_base
     where phase = 'COMBINATION'
-    order by usubjid, cycle desc
+    order by usubjid asc, cycle desc
 ),
 
 levelled as (
     select
         c.*,
         case when c.phase = 'MAINTENANCE' then coalesce(lc.maintenance_dose_level, dm.doselvl, c.max_dose_given)
-             else coalesce(dm.doselvl, c.max_dose_given) end as dose_level
-    from cycle_base c
+            else coalesce(dm.doselvl, c.max_dose_given)
+        end as dose_level
+    from cycle_base as c
     left join dm using (usubjid)
-    left join last_combination lc using (usubjid)
+    left join last_combination as lc using (usubjid)
 ),
 
 reduced as (
-    select d.usubjid, d.cycle, count(*) filter (where d.is_given and d.exdose < l.dose_level - 0.0001) as doses_reduced
-    from doses d
-    join levelled l using (usubjid, cycle)
+    select
+        d.usubjid,
+        d.cycle,
+        count(*) filter (where d.is_given and d.exdose < l.dose_level - 0.0001) as doses_reduced
+    from doses as d
+    inner join levelled as l using (usubjid, cycle)
     group by d.usubjid, d.cycle
 ),
 
@@ -71,11 +83,13 @@ with_partners as (
         l.usubjid,
         l.cycle,
         string_agg(distinct p.drug, ', ' order by p.drug) as partner_drugs_given
-    from levelled l
-    join partners p
-      on p.usubjid = l.usubjid
-     and (p.visit_cycle = l.cycle
-          or (p.visit_cycle is null and p.exstdt between l.cycle_start_date and l.cycle_start_date + {{ var('cycle_length_days') }} - 1))
+    from levelled as l
+    inner join partners as p
+        on l.usubjid = p.usubjid
+            and (
+                l.cycle = p.visit_cycle
+                or (p.visit_cycle is null and p.exstdt between l.cycle_start_date and l.cycle_start_date + {{ var('cycle_length_days') }} - 1)
+            )
     group by l.usubjid, l.cycle
 ),
 
@@ -96,9 +110,9 @@ final as (
         round(l.delivered_mg_m2 / nullif({{ var('planned_doses_per_cycle') }} * l.dose_level, 0), 4) as relative_dose_intensity,
         (l.cycle_start_date - (lag(l.cycle_start_date) over (partition by l.usubjid order by l.cycle) + {{ var('cycle_length_days') }}))::integer as delay_days,
         wp.partner_drugs_given
-    from levelled l
-    left join reduced r using (usubjid, cycle)
-    left join with_partners wp using (usubjid, cycle)
+    from levelled as l
+    left join reduced as r using (usubjid, cycle)
+    left join with_partners as wp using (usubjid, cycle)
 )
 
 select * from final

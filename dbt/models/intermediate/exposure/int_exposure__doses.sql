@@ -17,11 +17,15 @@
        participation (DM.RFENDTC, when sent and not before EXSTDTC); else EXSTDTC.
 -#}
 with ex as (
-    select * from {{ ref('stg_sdtm__ex') }} where is_usable
+    select * from {{ ref('stg_sdtm__ex') }}
+    where is_usable
 ),
 
 dm as (
-    select usubjid, rfendt from {{ ref('stg_sdtm__dm') }}
+    select
+        usubjid,
+        rfendt
+    from {{ ref('stg_sdtm__dm') }}
 ),
 
 presence as (
@@ -39,8 +43,10 @@ flagged as (
         ex.exstdt,
         ex.exendt,
         case when ex.exendtc is null and ex.exdosfrq in ({% for f in var('continuing_dose_frequencies') %}'{{ f }}'{{ "," if not loop.last }}{% endfor %})
-                  and dm.rfendt >= ex.exstdt
-             then dm.rfendt else ex.exendt end as exposure_end_date,
+                and dm.rfendt >= ex.exstdt
+                then dm.rfendt
+            else ex.exendt
+        end as exposure_end_date,
         ex.visit,
         ex.cycle as visit_cycle,
         ex.cycle_day as visit_day,
@@ -50,9 +56,9 @@ flagged as (
         case when p.study_drug_present then ex.drug = '{{ var("study_drug") }}' else true end as is_study_treatment,
         p.study_drug_present and ex.drug <> '{{ var("study_drug") }}' as is_partner,
         coalesce(upper(ex.exadj) ~ '{{ var("held_dose_pattern") }}', false)
-            or (ex.drug = '{{ var("study_drug") }}' and coalesce(ex.exdose, 0) = 0) as is_held
+        or (ex.drug = '{{ var("study_drug") }}' and coalesce(ex.exdose, 0) = 0) as is_held
     from ex
-    cross join presence p
+    cross join presence as p
     left join dm using (usubjid)
 ),
 
@@ -60,7 +66,7 @@ final as (
     select
         f.*,
         not f.is_held and (not f.study_drug_present or coalesce(f.exdose, 0) > 0) as is_dose_given
-    from flagged f
+    from flagged as f
 )
 
 select * from final

@@ -15,13 +15,18 @@ with doses as (
 ),
 
 first_dose as (
-    select usubjid, min(exstdt) filter (where is_dose_given) as trtsdt
+    select
+        usubjid,
+        min(exstdt) filter (where is_dose_given) as trtsdt
     from {{ ref('int_exposure__doses') }}
     group by usubjid
 ),
 
 labelled_starts as (
-    select usubjid, visit_cycle as cycle, min(exstdt) as start_date
+    select
+        usubjid,
+        visit_cycle as cycle,
+        min(exstdt) as start_date
     from doses
     where visit_cycle is not null and (visit_day = 1 or visit_day is null)
     group by usubjid, visit_cycle
@@ -34,7 +39,7 @@ assigned as (
             d.visit_cycle,
             (
                 select ls.cycle + floor((d.exstdt - ls.start_date) / {{ var('cycle_length_days') }}::numeric)::int
-                from labelled_starts ls
+                from labelled_starts as ls
                 where ls.usubjid = d.usubjid and ls.start_date <= d.exstdt
                 order by ls.start_date desc
                 limit 1
@@ -42,13 +47,26 @@ assigned as (
             floor((d.exstdt - f.trtsdt) / {{ var('cycle_length_days') }}::numeric)::int + 1
         ) as cycle,
         case when d.visit_cycle is not null then 'visit' else 'date' end as cycle_source
-    from doses d
-    join first_dose f using (usubjid)
+    from doses as d
+    inner join first_dose as f using (usubjid)
 )
 
 select
-    usubjid, ex_record_key, drug, exdose, exdosu, exstdt, exendt, visit, visit_day, epoch,
-    exadj, is_held, not is_held as is_given, cycle, cycle_source,
+    usubjid,
+    ex_record_key,
+    drug,
+    exdose,
+    exdosu,
+    exstdt,
+    exendt,
+    visit,
+    visit_day,
+    epoch,
+    exadj,
+    is_held,
+    not is_held as is_given,
+    cycle,
+    cycle_source,
     case when epoch = '{{ var("maintenance_epoch") }}' then 'MAINTENANCE' else 'COMBINATION' end as phase
 from assigned
 where cycle is not null and cycle >= 1

@@ -55,6 +55,9 @@ select c.lab_record_key, c.usubjid, false as is_rebased
 from changed_records c
 where not exists (select 1 from rebased_subjects r where r.usubjid = c.usubjid)
 {%- else %}
-select null::text as lab_record_key, null::text as usubjid, null::boolean as is_rebased
-where false
+    select
+        null::text as lab_record_key,
+        null::text as usubjid,
+        null::boolean as is_rebased
+    where false
 {%- endif %}

@@ -23,12 +23,13 @@ labs as (
         l.lbspec,
         l.lbstresn,
         upper(l.lbstresc) as lbstresc
-    from {{ ref('stg_sdtm__lb') }} l
-    join context c using (usubjid)
+    from {{ ref('stg_sdtm__lb') }} as l
+    inner join context as c using (usubjid)
     where l.is_usable and l.lbdt > c.first_dose_date
-      and (l.lbtestcd, l.lbspec) in (
-          ('MPROTEIN', 'SERUM'), ('MPROTEIN', 'URINE'), ('IMFIX', 'SERUM'), ('IMFIX', 'URINE'),
-          ('KLCFR', 'SERUM'), ('LLCFR', 'SERUM'), ('KLCLLCFR', 'SERUM'), ('PLSCECE', 'BONE MARROW'))
+        and (l.lbtestcd, l.lbspec) in (
+            ('MPROTEIN', 'SERUM'), ('MPROTEIN', 'URINE'), ('IMFIX', 'SERUM'), ('IMFIX', 'URINE'),
+            ('KLCFR', 'SERUM'), ('LLCFR', 'SERUM'), ('KLCLLCFR', 'SERUM'), ('PLSCECE', 'BONE MARROW')
+        )
 ),
 
 rs as (
@@ -40,11 +41,11 @@ rs as (
         r.rstestcd,
         upper(r.rsstresc) as rsstresc,
         r.rsstresc as rsstresc_raw
-    from {{ ref('stg_sdtm__rs') }} r
-    join context c using (usubjid)
+    from {{ ref('stg_sdtm__rs') }} as r
+    inner join context as c using (usubjid)
     where r.is_usable and r.rsdt > c.first_dose_date
-      and coalesce(r.epoch, '') <> '{{ var("prior_pd_epoch") }}'
-      and r.rstestcd in ('SKELSURV', 'OVRLRESP')
+        and coalesce(r.epoch, '') <> '{{ var("prior_pd_epoch") }}'
+        and r.rstestcd in ('SKELSURV', 'OVRLRESP')
 ),
 
 lab_values as (
@@ -82,13 +83,18 @@ assessments as (
         coalesce(l.usubjid, r.usubjid) as usubjid,
         coalesce(l.visit, r.visit) as visit,
         coalesce(l.lab_date, r.skel_date) as assessment_date,
-        l.serum_m, l.urine_m, l.serum_ife, l.urine_ife, l.kappa_flc, l.lambda_flc,
+        l.serum_m,
+        l.urine_m,
+        l.serum_ife,
+        l.urine_ife,
+        l.kappa_flc,
+        l.lambda_flc,
         coalesce(l.flc_ratio_sent, round(l.kappa_flc / nullif(l.lambda_flc, 0), 4)) as flc_ratio,
         l.bmpc,
         coalesce(r.skeletal_progression, false) as skeletal_progression,
         r.investigator_response
-    from lab_values l
-    full join rs_values r using (usubjid, assessment_key)
+    from lab_values as l
+    full join rs_values as r using (usubjid, assessment_key)
 )
 
 select
@@ -96,11 +102,27 @@ select
     row_number() over (partition by a.usubjid order by a.assessment_date, a.visit)::int as assessment_seq,
     a.visit,
     a.assessment_date,
-    a.serum_m, a.urine_m, a.serum_ife, a.urine_ife, a.kappa_flc, a.lambda_flc, a.flc_ratio, a.bmpc,
+    a.serum_m,
+    a.urine_m,
+    a.serum_ife,
+    a.urine_ife,
+    a.kappa_flc,
+    a.lambda_flc,
+    a.flc_ratio,
+    a.bmpc,
     a.skeletal_progression,
     a.investigator_response,
-    c.first_dose_date, c.new_therapy_date, c.death_date, c.death_from_pd,
-    c.base_serum_m, c.base_urine_m, c.base_kappa, c.base_lambda, c.base_flc_ratio, c.involved_chain, c.base_bmpc
-from assessments a
-join context c using (usubjid)
+    c.first_dose_date,
+    c.new_therapy_date,
+    c.death_date,
+    c.death_from_pd,
+    c.base_serum_m,
+    c.base_urine_m,
+    c.base_kappa,
+    c.base_lambda,
+    c.base_flc_ratio,
+    c.involved_chain,
+    c.base_bmpc
+from assessments as a
+inner join context as c using (usubjid)
 where a.assessment_date is not null

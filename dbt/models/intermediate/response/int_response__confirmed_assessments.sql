@@ -15,7 +15,7 @@ prepared as (
         c.pd_source = 'IMAGING' as pd_by_imaging,
         c.death_from_pd and c.assessment_seq = max(c.assessment_seq) filter (where c.category <> 'NE')
             over (partition by c.usubjid) as pd_death_confirms
-    from categories c
+    from categories as c
 ),
 
 confirmed as (

@@ -5,17 +5,24 @@
 -#}
 with rs as (
     select
-        r.usubjid, r.rsdt as assessment_date, r.visit, r.rsstresc as category, c.new_therapy_date,
+        r.usubjid,
+        r.rsdt as assessment_date,
+        r.visit,
+        r.rsstresc as category,
+        c.new_therapy_date,
         c.death_from_pd
-    from {{ ref('stg_sdtm__rs') }} r
-    join {{ ref('int_response__subject_context') }} c using (usubjid)
+    from {{ ref('stg_sdtm__rs') }} as r
+    inner join {{ ref('int_response__subject_context') }} as c using (usubjid)
     where r.is_usable and r.rstestcd = 'OVRLRESP' and r.rsdt > c.first_dose_date
-      and coalesce(r.epoch, '') <> '{{ var("prior_pd_epoch") }}'
-      and r.rsstresc in ('sCR', 'CR', 'VGPR', 'PR', 'MR', 'SD', 'PD', 'NE')
+        and coalesce(r.epoch, '') <> '{{ var("prior_pd_epoch") }}'
+        and r.rsstresc in ('sCR', 'CR', 'VGPR', 'PR', 'MR', 'SD', 'PD', 'NE')
 ),
 
 skel as (
-    select usubjid, visit, bool_or(upper(rsstresc) = 'PROGRESSION') as progression
+    select
+        usubjid,
+        visit,
+        bool_or(upper(rsstresc) = 'PROGRESSION') as progression
     from {{ ref('stg_sdtm__rs') }}
     where is_usable and rstestcd = 'SKELSURV'
     group by 1, 2
@@ -23,13 +30,16 @@ skel as (
 
 prepared as (
     select
-        rs.usubjid, rs.assessment_date, rs.category, rs.new_therapy_date,
+        rs.usubjid,
+        rs.assessment_date,
+        rs.category,
+        rs.new_therapy_date,
         row_number() over (partition by rs.usubjid order by rs.assessment_date, rs.visit)::int as assessment_seq,
         coalesce(s.progression, false) as pd_by_imaging,
         rs.death_from_pd and rs.assessment_date = max(rs.assessment_date) filter (where rs.category <> 'NE')
             over (partition by rs.usubjid) as pd_death_confirms
     from rs
-    left join skel s on s.usubjid = rs.usubjid and s.visit = rs.visit
+    left join skel as s on rs.usubjid = s.usubjid and rs.visit = s.visit
 ),
 
 confirmed as (
@@ -38,4 +48,4 @@ confirmed as (
 
 select * from (
     {{ imwg_best_response('confirmed') }}
-) best
+) as best

@@ -10,7 +10,8 @@
        AEDECOD is one of response_pd_death_terms.
 -#}
 with treatment as (
-    select * from {{ ref('int_subject__treatment') }} where trtsdt is not null
+    select * from {{ ref('int_subject__treatment') }}
+    where trtsdt is not null
 ),
 
 baseline as (
@@ -18,7 +19,10 @@ baseline as (
 ),
 
 dm as (
-    select usubjid, dthdt from {{ ref('stg_sdtm__dm') }}
+    select
+        usubjid,
+        dthdt
+    from {{ ref('stg_sdtm__dm') }}
 ),
 
 fatal_ae as (
@@ -32,11 +36,13 @@ fatal_ae as (
 ),
 
 new_therapy as (
-    select cm.usubjid, min(cm.cmstdt) as new_therapy_date
-    from {{ ref('stg_sdtm__cm') }} cm
-    join treatment t using (usubjid)
+    select
+        cm.usubjid,
+        min(cm.cmstdt) as new_therapy_date
+    from {{ ref('stg_sdtm__cm') }} as cm
+    inner join treatment as t using (usubjid)
     where cm.is_usable and cm.is_anti_myeloma and cm.cmstdt > t.trtsdt
-      and coalesce(cm.cmcat, '') <> '{{ var("prior_therapy_cmcat") }}'
+        and coalesce(cm.cmcat, '') <> '{{ var("prior_therapy_cmcat") }}'
     group by cm.usubjid
 )
 
@@ -55,8 +61,8 @@ select
     b.baseline_flc_ratio as base_flc_ratio,
     b.involved_chain,
     b.baseline_bmpc as base_bmpc
-from treatment t
-left join baseline b using (usubjid)
+from treatment as t
+left join baseline as b using (usubjid)
 left join dm using (usubjid)
-left join fatal_ae fa using (usubjid)
-left join new_therapy nt using (usubjid)
+left join fatal_ae as fa using (usubjid)
+left join new_therapy as nt using (usubjid)

@@ -20,13 +20,17 @@ with context as (
 
 usable as (
     select a.*
-    from {{ ref('int_response__confirmed_assessments') }} a
+    from {{ ref('int_response__confirmed_assessments') }} as a
     where {{ before_new_therapy('a.assessment_date', 'a.new_therapy_date') }}
 ),
 
 first_pd as (
-    select usubjid, min(assessment_date) as pd_date
-    from usable where confirmed_category = 'PD' group by usubjid
+    select
+        usubjid,
+        min(assessment_date) as pd_date
+    from usable
+    where confirmed_category = 'PD'
+    group by usubjid
 ),
 
 assessment_dates as (
@@ -34,16 +38,19 @@ assessment_dates as (
     select
         c.usubjid,
         max(u.assessment_date) filter (
-            where u.category <> 'NE' and (p.pd_date is null or u.assessment_date <= p.pd_date)) as last_assessment_date,
+            where u.category <> 'NE' and (p.pd_date is null or u.assessment_date <= p.pd_date)
+        ) as last_assessment_date,
         min(u.assessment_date) filter (
             where {{ response_rank('u.confirmed_category') }} >= {{ dor_rank }}
-              and (p.pd_date is null or u.assessment_date < p.pd_date)) as first_response_date,
+            and (p.pd_date is null or u.assessment_date < p.pd_date)
+        ) as first_response_date,
         max(u.assessment_date) filter (
             where u.category <> 'NE' and u.assessment_date >= c.maintenance_start_date
-              and (p.pd_date is null or u.assessment_date <= p.pd_date)) as last_maint_assessment_date
-    from context c
-    left join first_pd p on p.usubjid = c.usubjid
-    left join usable u on u.usubjid = c.usubjid
+            and (p.pd_date is null or u.assessment_date <= p.pd_date)
+        ) as last_maint_assessment_date
+    from context as c
+    left join first_pd as p on c.usubjid = p.usubjid
+    left join usable as u on c.usubjid = u.usubjid
     group by c.usubjid
 ),
 
@@ -55,9 +62,9 @@ summary as (
         ad.first_response_date,
         ad.last_maint_assessment_date,
         c.death_date is not null and {{ before_new_therapy('c.death_date', 'c.new_therapy_date') }} as death_counts
-    from context c
-    left join first_pd p using (usubjid)
-    left join assessment_dates ad using (usubjid)
+    from context as c
+    left join first_pd as p using (usubjid)
+    left join assessment_dates as ad using (usubjid)
 ),
 
 progression as (
@@ -65,67 +72,88 @@ progression as (
     select
         s.*,
         case when s.pd_date is not null then s.pd_date
-             when s.death_from_pd and s.death_counts then s.death_date end as event_date,
+            when s.death_from_pd and s.death_counts then s.death_date
+        end as event_date,
         case when s.pd_date is not null then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
-             when s.death_from_pd and s.death_counts then 'DEATH DUE TO PROGRESSIVE DISEASE' end as event_desc,
+            when s.death_from_pd and s.death_counts then 'DEATH DUE TO PROGRESSIVE DISEASE'
+        end as event_desc,
         case when s.new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
-             when s.death_date is not null then 'DEATH NOT DUE TO PD: LAST ASSESSMENT' end as censor_reason
-    from summary s
+            when s.death_date is not null then 'DEATH NOT DUE TO PD: LAST ASSESSMENT'
+        end as censor_reason
+    from summary as s
 ),
 
 ttp as (
     select
-        usubjid, 'TTP' as paramcd, 'Time to Progression (days)' as param, first_dose_date as startdt,
+        usubjid,
+        'TTP' as paramcd,
+        'Time to Progression (days)' as param,
+        first_dose_date as startdt,
         coalesce(event_date, last_assessment_date, first_dose_date) as adt,
         case when event_date is not null then 0 else 1 end as cnsr,
         event_desc as evntdesc,
         case when event_date is not null then null
-             when censor_reason is not null then censor_reason
-             when last_assessment_date is null then 'NO POST-BASELINE ASSESSMENT: FIRST DOSE DATE'
-             else 'LAST RESPONSE ASSESSMENT WITHOUT PD' end as cnsdtdsc
+            when censor_reason is not null then censor_reason
+            when last_assessment_date is null then 'NO POST-BASELINE ASSESSMENT: FIRST DOSE DATE'
+            else 'LAST RESPONSE ASSESSMENT WITHOUT PD'
+        end as cnsdtdsc
     from progression
 ),
 
 pfs_base as (
-    select s.*,
+    select
+        s.*,
         case when s.pd_date >= s.maintenance_start_date then s.pd_date end as maint_pd_date,
         case when s.death_counts and s.death_date >= s.maintenance_start_date then s.death_date end as maint_death_date
-    from summary s
+    from summary as s
     where s.entered_maintenance and s.maintenance_start_date is not null
 ),
 
 pfs as (
     select
-        usubjid, 'PFSMAINT' as paramcd, 'Maintenance Progression-Free Survival (days)' as param,
+        usubjid,
+        'PFSMAINT' as paramcd,
+        'Maintenance Progression-Free Survival (days)' as param,
         maintenance_start_date as startdt,
         coalesce(least(maint_pd_date, maint_death_date), last_maint_assessment_date, maintenance_start_date) as adt,
         case when maint_pd_date is not null or maint_death_date is not null then 0 else 1 end as cnsr,
         case when maint_pd_date is not null and (maint_death_date is null or maint_pd_date <= maint_death_date)
-                 then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
-             when maint_death_date is not null then 'DEATH' end as evntdesc,
+                then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
+            when maint_death_date is not null then 'DEATH'
+        end as evntdesc,
         case when maint_pd_date is not null or maint_death_date is not null then null
-             when new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
-             when last_maint_assessment_date is null then 'NO ASSESSMENT IN MAINTENANCE: MAINTENANCE START DATE'
-             else 'LAST RESPONSE ASSESSMENT WITHOUT PD' end as cnsdtdsc
+            when new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
+            when last_maint_assessment_date is null then 'NO ASSESSMENT IN MAINTENANCE: MAINTENANCE START DATE'
+            else 'LAST RESPONSE ASSESSMENT WITHOUT PD'
+        end as cnsdtdsc
     from pfs_base
 ),
 
 dor as (
     select
-        usubjid, 'DOR' as paramcd, 'Duration of Response (days)' as param, first_response_date as startdt,
+        usubjid,
+        'DOR' as paramcd,
+        'Duration of Response (days)' as param,
+        first_response_date as startdt,
         coalesce(event_date, last_assessment_date, first_response_date) as adt,
         case when event_date is not null then 0 else 1 end as cnsr,
         event_desc as evntdesc,
         case when event_date is not null then null
-             else coalesce(censor_reason, 'LAST RESPONSE ASSESSMENT WITHOUT PD') end as cnsdtdsc
+            else coalesce(censor_reason, 'LAST RESPONSE ASSESSMENT WITHOUT PD')
+        end as cnsdtdsc
     from progression
     where first_response_date is not null
 ),
 
 unioned as (
     select * from ttp
-    union all select * from pfs
-    union all select * from dor
+    union all
+    select * from pfs
+    union all
+    select * from dor
 )
 
-select *, (adt - startdt + 1) as aval from unioned
+select
+    *,
+    (adt - startdt + 1) as aval
+from unioned

@@ -23,19 +23,31 @@
     5. is_dlt with the first rule that applied, next to the investigator's AEDLT.
 -#}
 with ae as (
-    select * from {{ ref('stg_sdtm__ae') }} where is_usable
+    select * from {{ ref('stg_sdtm__ae') }}
+    where is_usable
 ),
 
 dm as (
-    select usubjid, cohort from {{ ref('stg_sdtm__dm') }}
+    select
+        usubjid,
+        cohort
+    from {{ ref('stg_sdtm__dm') }}
 ),
 
 treatment as (
-    select usubjid, trtsdt, trtedt, cycle2_delay_days from {{ ref('int_subject__treatment') }}
+    select
+        usubjid,
+        trtsdt,
+        trtedt,
+        cycle2_delay_days
+    from {{ ref('int_subject__treatment') }}
 ),
 
 bleeding as (
-    select usubjid, aestdt, coalesce(aeendt, aestdt) as aeendt
+    select
+        usubjid,
+        aestdt,
+        coalesce(aeendt, aestdt) as aeendt
     from ae
     where upper(coalesce(aedecod, aeterm)) ~ '{{ var("dlt_bleeding_pattern") }}'
 ),
@@ -49,15 +61,17 @@ flagged as (
         t.cycle2_delay_days,
         (ae.aestdt - t.trtsdt + 1) as aestdy,
         coalesce(ae.aestdt >= t.trtsdt and ae.aestdt <= t.trtedt + {{ var('teae_days_after_last_dose') }}, false) as is_teae,
-        coalesce(dm.cohort = '{{ var("dlt_cohort") }}' and ae.aestdt >= t.trtsdt
-                 and ae.aestdt <= t.trtsdt + {{ var('dlt_window_days') }} - 1, false) as in_dlt_window,
+        coalesce(
+            dm.cohort = '{{ var("dlt_cohort") }}' and ae.aestdt >= t.trtsdt
+            and ae.aestdt <= t.trtsdt + {{ var('dlt_window_days') }} - 1, false
+        ) as in_dlt_window,
         coalesce(ae.aerel in ({% for v in var('dlt_related_values') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %}), false) as is_related,
         (ae.aeendt - ae.aestdt) as duration_days,
         ae.aeendt is null as is_ongoing,
         ae.aedecod in ({% for v in var('dlt_haem_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %}) as is_haematologic
     from ae
     left join dm using (usubjid)
-    left join treatment t using (usubjid)
+    left join treatment as t using (usubjid)
 ),
 
 rules as (
@@ -68,25 +82,30 @@ rules as (
             when f.aedecod in ({% for v in var('dlt_febrile_neutropenia_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
                 then 'febrile neutropenia'
             when f.aedecod in ({% for v in var('dlt_neutropenia_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
-                 and f.aetoxgr >= 4 and (f.is_ongoing or f.duration_days + 1 > {{ var('dlt_neutropenia_min_days') }})
+                and f.aetoxgr >= 4 and (f.is_ongoing or f.duration_days + 1 > {{ var('dlt_neutropenia_min_days') }})
                 then 'grade 4 neutropenia > {{ var("dlt_neutropenia_min_days") }} days'
             when f.aedecod in ({% for v in var('dlt_thrombocytopenia_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
-                 and f.aetoxgr >= 4
+                and f.aetoxgr >= 4
                 then 'grade 4 thrombocytopenia'
             when f.aedecod in ({% for v in var('dlt_thrombocytopenia_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
-                 and f.aetoxgr = 3
-                 and exists (select 1 from bleeding b where b.usubjid = f.usubjid
-                             and b.aestdt <= coalesce(f.aeendt, f.aestdt + 3650) and b.aeendt >= f.aestdt)
+                and f.aetoxgr = 3
+                and exists (
+                    select 1 from bleeding as b
+                    where b.usubjid = f.usubjid
+                        and b.aestdt <= coalesce(f.aeendt, f.aestdt + 3650) and b.aeendt >= f.aestdt
+                )
                 then 'grade 3 thrombocytopenia with bleeding'
             when not f.is_haematologic and f.aetoxgr >= {{ var('dlt_nonhaem_min_grade') }}
-                 and not (f.aetoxgr = 3 and f.aedecod in ({% for v in var('dlt_gi_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
-                          and not f.is_ongoing and f.duration_days <= {{ var('dlt_gi_resolve_days') }})
+                and not (
+                    f.aetoxgr = 3 and f.aedecod in ({% for v in var('dlt_gi_terms') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
+                    and not f.is_ongoing and f.duration_days <= {{ var('dlt_gi_resolve_days') }}
+                )
                 then 'non-haematologic grade >= {{ var("dlt_nonhaem_min_grade") }}'
             when f.aeacn in ({% for v in var('dlt_delay_aeacn') %}'{{ v }}'{{ "," if not loop.last }}{% endfor %})
-                 and f.cycle2_delay_days > {{ var('dlt_cycle2_delay_days') }}
+                and f.cycle2_delay_days > {{ var('dlt_cycle2_delay_days') }}
                 then 'delayed cycle 2 by > {{ var("dlt_cycle2_delay_days") }} days'
         end as dlt_rule
-    from flagged f
+    from flagged as f
 )
 
 select

@@ -11,7 +11,8 @@
        II otherwise (null when B2M is missing, or when albumin is needed and missing).
 -#}
 with labs as (
-    select * from {{ ref('stg_sdtm__lb') }} where is_usable and lbdt is not null and lbstresn is not null
+    select * from {{ ref('stg_sdtm__lb') }}
+    where is_usable and lbdt is not null and lbstresn is not null
 ),
 
 ref_dates as (
@@ -19,17 +20,27 @@ ref_dates as (
 ),
 
 pre as (
-    select l.usubjid, l.lbtestcd, l.lbspec, l.lbdt, l.lbstresn
-    from labs l
-    join ref_dates r using (usubjid)
+    select
+        l.usubjid,
+        l.lbtestcd,
+        l.lbspec,
+        l.lbdt,
+        l.lbstresn
+    from labs as l
+    inner join ref_dates as r using (usubjid)
     where r.reference_date is null or l.lbdt <= r.reference_date
 ),
 
 last_value as (
-    select distinct on (usubjid, lbtestcd, lbspec) usubjid, lbtestcd, lbspec, lbstresn, lbdt
+    select distinct on (usubjid, lbtestcd, lbspec)
+        usubjid,
+        lbtestcd,
+        lbspec,
+        lbstresn,
+        lbdt
     from pre
     where lbtestcd in ('MPROTEIN', 'KLCFR', 'LLCFR', 'KLCLLCFR', 'B2MICG', 'ALB', 'PLSCECE')
-    order by usubjid, lbtestcd, lbspec, lbdt desc
+    order by usubjid asc, lbtestcd asc, lbspec asc, lbdt desc
 ),
 
 pivoted as (
@@ -45,8 +56,8 @@ pivoted as (
         max(lv.lbstresn) filter (where lv.lbtestcd = 'B2MICG') as baseline_b2m,
         max(lv.lbstresn) filter (where lv.lbtestcd = 'ALB') as baseline_albumin,
         max(lv.lbstresn) filter (where lv.lbtestcd = 'PLSCECE') as baseline_bmpc
-    from ref_dates r
-    left join last_value lv using (usubjid)
+    from ref_dates as r
+    left join last_value as lv using (usubjid)
     group by r.usubjid
 ),
 
@@ -54,7 +65,7 @@ flc as (
     select
         p.*,
         coalesce(p.baseline_flc_ratio_sent, round(p.baseline_kappa / nullif(p.baseline_lambda, 0), 4)) as baseline_flc_ratio
-    from pivoted p
+    from pivoted as p
 ),
 
 involved as (
@@ -67,7 +78,7 @@ involved as (
             when f.baseline_lambda > f.baseline_kappa then 'LAMBDA'
         end as involved_chain,
         f.baseline_flc_ratio < {{ var('flc_ratio_low') }} or f.baseline_flc_ratio > {{ var('flc_ratio_high') }} as flc_ratio_abnormal
-    from flc f
+    from flc as f
 ),
 
 measurable as (
@@ -76,7 +87,7 @@ measurable as (
         case i.involved_chain when 'KAPPA' then i.baseline_kappa when 'LAMBDA' then i.baseline_lambda end as baseline_involved_flc,
         coalesce(i.baseline_serum_m >= {{ var('e6_serum_m_min') }}, false) as serum_measurable,
         coalesce(i.baseline_urine_m >= {{ var('e6_urine_m_min') }}, false) as urine_measurable
-    from involved i
+    from involved as i
 )
 
 select
@@ -110,4 +121,4 @@ select
         when m.baseline_b2m < {{ var('iss_b2m_low') }} and m.baseline_albumin >= {{ var('iss_albumin') }} then 'I'
         else 'II'
     end as iss_stage
-from measurable m
+from measurable as m

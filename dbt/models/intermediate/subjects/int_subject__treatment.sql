@@ -58,5 +58,5 @@ select
     c.cycle2_delay_days,
     coalesce(c.started_cycle2, false) as started_cycle2,
     c.last_combination_cycle_end + {{ var('final_assessment_days') }} as final_assessment_due_date
-from treatment t
-left join cycle_summary c using (usubjid)
+from treatment as t
+left join cycle_summary as c using (usubjid)

@@ -35,7 +35,12 @@ baseline as (
 ),
 
 idx as (
-    select usubjid, regimen_id, has_imid, partner_drugs from {{ ref('int_eligibility__index_regimen') }}
+    select
+        usubjid,
+        regimen_id,
+        has_imid,
+        partner_drugs
+    from {{ ref('int_eligibility__index_regimen') }}
 ),
 
 eligibility as (
@@ -48,7 +53,9 @@ eligibility as (
 ),
 
 dlts as (
-    select usubjid, count(*) filter (where is_dlt) as n_dlts
+    select
+        usubjid,
+        count(*) filter (where is_dlt) as n_dlts
     from {{ ref('int_safety__adverse_events') }}
     group by usubjid
 ),
@@ -70,8 +77,9 @@ final as (
         g.group_label as "group",
         i.has_imid as imid_regimen,
         case when i.has_imid is null then null
-             when '{{ var("group_label_source") }}' = 'narrative' then case when i.has_imid then 'A' else 'B' end
-             else case when i.has_imid then 'B' else 'A' end end as derived_group,
+            when '{{ var("group_label_source") }}' = 'narrative' then case when i.has_imid then 'A' else 'B' end
+            else case when i.has_imid then 'B' else 'A' end
+        end as derived_group,
         i.regimen_id as index_regimen_id,
         i.partner_drugs as index_partner_drugs,
         g.doselvl,
@@ -108,14 +116,14 @@ final as (
         coalesce(t.cycle1_doses_given, 0) as cycle1_doses_given,
         coalesce(d.n_dlts, 0) as n_dlts,
         g.cohort = '{{ var("dlt_cohort") }}' and t.trtsdt is not null
-            and (coalesce(t.cycle1_doses_given, 0) >= {{ var('planned_doses_per_cycle') }} or coalesce(d.n_dlts, 0) > 0) as dltevalfl_raw,
+        and (coalesce(t.cycle1_doses_given, 0) >= {{ var('planned_doses_per_cycle') }} or coalesce(d.n_dlts, 0) > 0) as dltevalfl_raw,
         coalesce(e.is_eligible, false) and t.trtsdt is not null and b.measurable_disease_type is not null as respevalfl
-    from grouped g
-    left join treatment t using (usubjid)
-    left join baseline b using (usubjid)
-    left join idx i using (usubjid)
-    left join eligibility e using (usubjid)
-    left join dlts d using (usubjid)
+    from grouped as g
+    left join treatment as t using (usubjid)
+    left join baseline as b using (usubjid)
+    left join idx as i using (usubjid)
+    left join eligibility as e using (usubjid)
+    left join dlts as d using (usubjid)
 ),
 
 grouped_final as (
@@ -125,22 +133,61 @@ grouped_final as (
         {%- if var('endpoint_group_source') == 'derived' %}
         f.derived_group as analysis_group,
         {%- elif var('endpoint_group_source') == 'assigned' %}
-        f."group" as analysis_group,
+            f."group" as analysis_group,
         {%- else %}
         {{ exceptions.raise_compiler_error("var endpoint_group_source must be 'assigned' or 'derived', not '" ~ var('endpoint_group_source') ~ "'") }}
         {%- endif %}
         '{{ var("endpoint_group_source") }}'::text as analysis_group_source
-    from final f
+    from final as f
 )
 
 select
-    usubjid, studyid, siteid, armcd, arm, "group", imid_regimen, derived_group, group_mismatch,
-    index_regimen_id, index_partner_drugs, doselvl, cohort, age, sex, race, rfstdt,
-    first_dose_date, last_dose_date, n_study_doses, cumulative_dose, last_combination_cycle,
-    entered_maintenance, maintenance_start_date, final_assessment_due_date, death_date, dthfl,
-    baseline_b2m, baseline_albumin, iss_stage, baseline_serum_m, baseline_urine_m,
-    baseline_kappa, baseline_lambda, baseline_flc_ratio, involved_chain, baseline_involved_flc,
-    baseline_bmpc, measurable_disease_type, is_eligible, criteria_not_met, saffl,
-    cycle1_doses_given, n_dlts, coalesce(dltevalfl_raw, false) as dltevalfl, respevalfl,
-    analysis_group, analysis_group_source
+    usubjid,
+    studyid,
+    siteid,
+    armcd,
+    arm,
+    "group",
+    imid_regimen,
+    derived_group,
+    group_mismatch,
+    index_regimen_id,
+    index_partner_drugs,
+    doselvl,
+    cohort,
+    age,
+    sex,
+    race,
+    rfstdt,
+    first_dose_date,
+    last_dose_date,
+    n_study_doses,
+    cumulative_dose,
+    last_combination_cycle,
+    entered_maintenance,
+    maintenance_start_date,
+    final_assessment_due_date,
+    death_date,
+    dthfl,
+    baseline_b2m,
+    baseline_albumin,
+    iss_stage,
+    baseline_serum_m,
+    baseline_urine_m,
+    baseline_kappa,
+    baseline_lambda,
+    baseline_flc_ratio,
+    involved_chain,
+    baseline_involved_flc,
+    baseline_bmpc,
+    measurable_disease_type,
+    is_eligible,
+    criteria_not_met,
+    saffl,
+    cycle1_doses_given,
+    n_dlts,
+    coalesce(dltevalfl_raw, false) as dltevalfl,
+    respevalfl,
+    analysis_group,
+    analysis_group_source
 from grouped_final

@@ -16,7 +16,8 @@ best as (
 ),
 
 first_response as (
-    select usubjid,
+    select
+        usubjid,
         min(assessment_date) filter (where {{ response_rank('confirmed_category') }} >= 4) as first_response_date,
         min(assessment_date) filter (where {{ response_rank('confirmed_category') }} >= 3) as first_mr_or_better_date
     from confirmed
@@ -25,7 +26,12 @@ first_response as (
 ),
 
 dor as (
-    select usubjid, aval, cnsr from {{ ref('int_response__time_to_event') }} where paramcd = 'DOR'
+    select
+        usubjid,
+        aval,
+        cnsr
+    from {{ ref('int_response__time_to_event') }}
+    where paramcd = 'DOR'
 ),
 
 investigator as (
@@ -45,11 +51,11 @@ final as (
         {{ response_rank("coalesce(b.best_response, 'NE')") }} >= 4 as is_responder,
         {{ response_rank("coalesce(b.best_response, 'NE')") }} >= 3 as is_clinical_benefit,
         i.best_response as investigator_best_response
-    from context c
-    left join best b using (usubjid)
-    left join first_response fr using (usubjid)
-    left join dor d using (usubjid)
-    left join investigator i using (usubjid)
+    from context as c
+    left join best as b using (usubjid)
+    left join first_response as fr using (usubjid)
+    left join dor as d using (usubjid)
+    left join investigator as i using (usubjid)
 )
 
 select

@@ -32,20 +32,28 @@ subjects as (
 
 labs as materialized (
     -- M-protein and free light chains only (the staging view is evaluated once)
-    select usubjid, lbtestcd, lbspec, lbdt, lbstresn
+    select
+        usubjid,
+        lbtestcd,
+        lbspec,
+        lbdt,
+        lbstresn
     from {{ ref('stg_sdtm__lb') }}
     where is_usable
-      and lbtestcd in ('MPROTEIN', 'KLCFR', 'LLCFR')
-      and lbstresn is not null
-      and lbdt is not null
+        and lbtestcd in ('MPROTEIN', 'KLCFR', 'LLCFR')
+        and lbstresn is not null
+        and lbdt is not null
 ),
 
 performance_status as materialized (
-    select usubjid, rsdt, rsstresc
+    select
+        usubjid,
+        rsdt,
+        rsstresc
     from {{ ref('stg_sdtm__rs') }}
     where is_usable
-      and rstestcd = 'ECOG'
-      and rsdt is not null
+        and rstestcd = 'ECOG'
+        and rsdt is not null
 ),
 
 response_assessments as (
@@ -54,15 +62,24 @@ response_assessments as (
 
 label_cycle_visits as (
     -- day 1 of cycle ml_label_cycles: its dose (fct_cycles), else its day-1 visit in LB / RS
-    select usubjid, cycle_start_date as day1, 1 as priority
+    select
+        usubjid,
+        cycle_start_date as day1,
+        1 as priority
     from {{ ref('fct_cycles') }}
     where cycle = {{ var('ml_label_cycles') }}
     union all
-    select usubjid, lbdt, 2
+    select
+        usubjid,
+        lbdt,
+        2
     from {{ ref('stg_sdtm__lb') }}
     where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1'
     union all
-    select usubjid, rsdt, 2
+    select
+        usubjid,
+        rsdt,
+        2
     from {{ ref('stg_sdtm__rs') }}
     where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1'
 ),
@@ -83,7 +100,8 @@ evaluable as (
         s.doselvl as dose_level,
         s.first_dose_date,
         (s.first_dose_date + ({{ var('ml_as_of_study_day') }} - 1))::date as as_of_date,
-        coalesce(lc.label_cutoff_date, s.first_dose_date
+        coalesce(
+            lc.label_cutoff_date, s.first_dose_date
             + ({{ var('ml_label_cycles') }} * {{ var('cycle_length_days') }} - 1))::date
             as label_cutoff_date,
         s.baseline_b2m,
@@ -95,9 +113,9 @@ evaluable as (
         s.measurable_disease_type,
         s.involved_chain
     from subjects as s
-    left join label_cycle as lc on lc.usubjid = s.usubjid
+    left join label_cycle as lc on s.usubjid = lc.usubjid
     where s.respevalfl
-      and s.first_dose_date is not null
+        and s.first_dose_date is not null
 ),
 
 driving as (
@@ -122,20 +140,26 @@ driving_results as (
         (l.lbdt - e.first_dose_date) + 1 as study_day,
         l.lbstresn as result_value
     from evaluable as e
-    inner join driving as d on d.usubjid = e.usubjid
+    inner join driving as d on e.usubjid = d.usubjid
     inner join labs as l
-        on l.usubjid = e.usubjid
-       and l.lbdt <= e.as_of_date
-       and (
-            (d.driving_parameter = 'SERUM_M' and l.lbtestcd = 'MPROTEIN' and l.lbspec = 'SERUM')
-            or (d.driving_parameter = 'URINE_M' and l.lbtestcd = 'MPROTEIN' and l.lbspec = 'URINE')
-            or (d.driving_parameter = 'INVOLVED_FLC' and l.lbspec = 'SERUM'
-                and l.lbtestcd = d.involved_flc_testcd)
-       )
+        on e.usubjid = l.usubjid
+            and e.as_of_date >= l.lbdt
+            and (
+                (d.driving_parameter = 'SERUM_M' and l.lbtestcd = 'MPROTEIN' and l.lbspec = 'SERUM')
+                or (d.driving_parameter = 'URINE_M' and l.lbtestcd = 'MPROTEIN' and l.lbspec = 'URINE')
+                or (
+                    d.driving_parameter = 'INVOLVED_FLC' and l.lbspec = 'SERUM'
+                    and d.involved_flc_testcd = l.lbtestcd
+                )
+            )
 ),
 
 driving_daily as (
-    select usubjid, lbdt, study_day, avg(result_value) as result_value
+    select
+        usubjid,
+        lbdt,
+        study_day,
+        avg(result_value) as result_value
     from driving_results
     group by usubjid, lbdt, study_day
 ),
@@ -146,7 +170,7 @@ driving_baseline as (
         result_value as baseline_value
     from driving_daily
     where study_day <= 1
-    order by usubjid, study_day desc
+    order by usubjid asc, study_day desc
 ),
 
 nearest_to_target as (
@@ -160,9 +184,9 @@ nearest_to_target as (
         values ({{ var('ml_early_study_day') }}), ({{ var('ml_as_of_study_day') }})
     ) as t (target_day)
     where dd.study_day > 1
-      and dd.study_day between t.target_day - {{ var('ml_kinetic_window_days') }}
-                           and t.target_day + {{ var('ml_kinetic_window_days') }}
-      and dd.study_day <= {{ var('ml_as_of_study_day') }}
+        and dd.study_day between t.target_day - {{ var('ml_kinetic_window_days') }}
+        and t.target_day + {{ var('ml_kinetic_window_days') }}
+        and dd.study_day <= {{ var('ml_as_of_study_day') }}
     order by dd.usubjid, t.target_day, abs(dd.study_day - t.target_day), dd.study_day
 ),
 
@@ -170,23 +194,31 @@ pct_change as (
     select
         b.usubjid,
         max(case when n.target_day = {{ var('ml_early_study_day') }}
-            then 100.0 * (n.result_value - b.baseline_value) / b.baseline_value end)
+                then 100.0 * (n.result_value - b.baseline_value) / b.baseline_value
+        end)
             as pct_change_c1d8,
         max(case when n.target_day = {{ var('ml_as_of_study_day') }}
-            then 100.0 * (n.result_value - b.baseline_value) / b.baseline_value end)
+                then 100.0 * (n.result_value - b.baseline_value) / b.baseline_value
+        end)
             as pct_change_c1d15
     from driving_baseline as b
-    inner join nearest_to_target as n on n.usubjid = b.usubjid
+    inner join nearest_to_target as n on b.usubjid = n.usubjid
     where b.baseline_value > 0
     group by b.usubjid
 ),
 
 slope_points as (
     -- baseline placed on day 1, then on-treatment results of days 2..as-of day
-    select usubjid, 1 as study_day, baseline_value as result_value
+    select
+        usubjid,
+        1 as study_day,
+        baseline_value as result_value
     from driving_baseline
     union all
-    select usubjid, study_day, result_value
+    select
+        usubjid,
+        study_day,
+        result_value
     from driving_daily
     where study_day between 2 and {{ var('ml_as_of_study_day') }}
 ),
@@ -207,10 +239,10 @@ baseline_ecog as (
         case when ps.rsstresc ~ '^[0-4]$' then ps.rsstresc::integer end as ecog_baseline
     from evaluable as e
     inner join performance_status as ps
-        on ps.usubjid = e.usubjid
-       and ps.rsdt <= e.first_dose_date
+        on e.usubjid = ps.usubjid
+            and e.first_dose_date >= ps.rsdt
     where ps.rsstresc ~ '^[0-4]$'
-    order by e.usubjid, ps.rsdt desc
+    order by e.usubjid asc, ps.rsdt desc
 ),
 
 labels as (
@@ -219,11 +251,14 @@ labels as (
         e.usubjid,
         coalesce(max({{ response_rank('ra.confirmed_category') }}) filter (
             where ra.assessment_date <= e.label_cutoff_date
-              and ({{ response_rank('ra.confirmed_category') }} < {{ response_rank("'MR'") }}
-                   or ra.confirming_assessment_date <= e.label_cutoff_date)), 0)
+            and (
+                {{ response_rank('ra.confirmed_category') }} < {{ response_rank("'MR'") }}
+                or ra.confirming_assessment_date <= e.label_cutoff_date
+            )
+        ), 0)
             as best_rank_by_cutoff
     from evaluable as e
-    left join response_assessments as ra on ra.usubjid = e.usubjid
+    left join response_assessments as ra on e.usubjid = ra.usubjid
     group by e.usubjid
 ),
 
@@ -251,11 +286,11 @@ final as (
         lb.best_rank_by_cutoff >= {{ response_rank("'MR'") }} as label_mr,
         lb.best_rank_by_cutoff >= {{ response_rank("'VGPR'") }} as label_vgpr
     from evaluable as e
-    left join driving as d on d.usubjid = e.usubjid
-    left join pct_change as pc on pc.usubjid = e.usubjid
-    left join log_slope as ls on ls.usubjid = e.usubjid
-    left join baseline_ecog as be on be.usubjid = e.usubjid
-    left join labels as lb on lb.usubjid = e.usubjid
+    left join driving as d on e.usubjid = d.usubjid
+    left join pct_change as pc on e.usubjid = pc.usubjid
+    left join log_slope as ls on e.usubjid = ls.usubjid
+    left join baseline_ecog as be on e.usubjid = be.usubjid
+    left join labels as lb on e.usubjid = lb.usubjid
 )
 
 select * from final

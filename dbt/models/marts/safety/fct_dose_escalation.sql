@@ -37,20 +37,22 @@ decided as (
             else 'escalate'
         end as decision,
         lead(l.dose_level) over (order by l.dose_level) as next_dose_level
-    from levels l
+    from levels as l
 ),
 
 with_next as (
-    select d.*, n.decision as next_level_decision
-    from decided d
-    left join decided n on n.dose_level = d.next_dose_level
+    select
+        d.*,
+        n.decision as next_level_decision
+    from decided as d
+    left join decided as n on d.next_dose_level = n.dose_level
 ),
 
 mtd as (
     select max(dose_level) as mtd_dose_level
     from with_next
     where n_dlt_evaluable >= {{ var('expansion_cohort_size') }} and n_with_dlt <= 1
-      and next_level_decision = 'above MTD'
+        and next_level_decision = 'above MTD'
 )
 
 select
@@ -62,9 +64,14 @@ select
     w.next_dose_level,
     coalesce(w.dose_level = m.mtd_dose_level, false) as is_mtd,
     case when m.mtd_dose_level is not null then 'MTD established'
-         else 'MTD not established' end as mtd_status,
+        else 'MTD not established'
+    end as mtd_status,
     case when m.mtd_dose_level is not null then 'MTD is ' || m.mtd_dose_level || ' mg/m2'
-         when not exists (select 1 from with_next where decision = 'above MTD') then 'MTD not established: no dose level has been exceeded yet'
-         else 'MTD not established: the level below the exceeded level has fewer than {{ var("expansion_cohort_size") }} evaluable subjects or more than 1 DLT' end as mtd_reason
-from with_next w
-cross join mtd m
+        when not exists (
+                select 1 from with_next
+                where decision = 'above MTD'
+            ) then 'MTD not established: no dose level has been exceeded yet'
+        else 'MTD not established: the level below the exceeded level has fewer than {{ var("expansion_cohort_size") }} evaluable subjects or more than 1 DLT'
+    end as mtd_reason
+from with_next as w
+cross join mtd as m

@@ -43,7 +43,10 @@ with staged as (
 ),
 
 ref_dates as (
-    select usubjid, trtsdt from {{ ref('int_subject__reference_dates') }}
+    select
+        usubjid,
+        trtsdt
+    from {{ ref('int_subject__reference_dates') }}
 ),
 {%- if since is not none %}
 
@@ -62,7 +65,7 @@ previous_baseline as (
 {%- endif %}
 
 labs as (
-    select s.* from staged s
+    select s.* from staged as s
     {%- if since is not none %}
     join scope using (lab_record_key)
     {%- endif %}
@@ -76,16 +79,19 @@ with_baseline as (
         c.*,
         c.is_candidate and row_number() over (
             partition by c.usubjid, c.lbtestcd, c.lbspec
-            order by c.is_candidate desc, c.lbdt desc, c.lbdtc desc) = 1 as is_baseline
+            order by c.is_candidate desc, c.lbdt desc, c.lbdtc desc
+        ) = 1 as is_baseline
     from (
         select
             l.*,
             r.trtsdt,
-            coalesce(r.trtsdt is not null and l.lbdt <= r.trtsdt
-                     and (l.lbstresn is not null or l.lbstresc is not null), false) as is_candidate
-        from labs l
-        left join ref_dates r using (usubjid)
-    ) c
+            coalesce(
+                r.trtsdt is not null and l.lbdt <= r.trtsdt
+                and (l.lbstresn is not null or l.lbstresc is not null), false
+            ) as is_candidate
+        from labs as l
+        left join ref_dates as r using (usubjid)
+    ) as c
 ),
 
 base as (
@@ -94,13 +100,14 @@ base as (
         {%- if since is not none %}
         coalesce(b_lbstresn, pb.prev_base) as base,
         {%- else %}
-        b_lbstresn as base,
+            b_lbstresn as base,
         {%- endif %}
         case when b_lbstresn is null then {{ "pb.prev_bnrind" if since is not none else "null" }}
-             when b_lbstresn < b_lbnrlo then 'LOW'
-             when b_lbstresn > b_lbnrhi then 'HIGH'
-             when b_lbnrlo is not null or b_lbnrhi is not null then 'NORMAL' end as bnrind
-        {%- if since is not none %},
+            when b_lbstresn < b_lbnrlo then 'LOW'
+            when b_lbstresn > b_lbnrhi then 'HIGH'
+            when b_lbnrlo is not null or b_lbnrhi is not null then 'NORMAL'
+        end as bnrind
+    {%- if since is not none %},
         pb.prev_btoxgrl,
         pb.prev_btoxgrh
         {%- endif %}
@@ -110,9 +117,9 @@ base as (
             max(wb.lbstresn) filter (where wb.is_baseline) over grp as b_lbstresn,
             max(wb.lbnrlo) filter (where wb.is_baseline) over grp as b_lbnrlo,
             max(wb.lbnrhi) filter (where wb.is_baseline) over grp as b_lbnrhi
-        from with_baseline wb
+        from with_baseline as wb
         window grp as (partition by wb.usubjid, wb.lbtestcd, wb.lbspec)
-    ) w
+    ) as w
     {%- if since is not none %}
     left join previous_baseline pb
         on pb.usubjid = w.usubjid and pb.lbtestcd = w.lbtestcd and pb.lbspec = w.lbspec
@@ -128,11 +135,12 @@ graded as (
     select
         b.*,
         case when b.lbstresn < b.lbnrlo then 'LOW' when b.lbstresn > b.lbnrhi then 'HIGH'
-             when b.lbstresn is not null and (b.lbnrlo is not null or b.lbnrhi is not null) then 'NORMAL' end as anrind,
+            when b.lbstresn is not null and (b.lbnrlo is not null or b.lbnrhi is not null) then 'NORMAL'
+        end as anrind,
         g.atoxgrl,
         g.atoxgrh
-    from base b
-    left join ctcae g on g.ctcae_key = b.lab_record_key
+    from base as b
+    left join ctcae as g on b.lab_record_key = g.ctcae_key
 ),
 
 with_baseline_grades as (
@@ -140,7 +148,7 @@ with_baseline_grades as (
         g.*,
         max(g.atoxgrl) filter (where g.is_baseline) over grp as btoxgrl,
         max(g.atoxgrh) filter (where g.is_baseline) over grp as btoxgrh
-    from graded g
+    from graded as g
     window grp as (partition by g.usubjid, g.lbtestcd, g.lbspec)
 ),
 
@@ -175,8 +183,8 @@ final as (
         coalesce(btoxgrl::text, prev_btoxgrl) as btoxgrl,
         coalesce(btoxgrh::text, prev_btoxgrh) as btoxgrh,
         {%- else %}
-        btoxgrl::text as btoxgrl,
-        btoxgrh::text as btoxgrh,
+            btoxgrl::text as btoxgrl,
+            btoxgrh::text as btoxgrh,
         {%- endif %}
         value_source,
         _delivery_id,
@@ -188,10 +196,12 @@ final as (
 hashed as (
     select
         f.*,
-        md5(concat_ws('|', f.usubjid, f.lbtestcd, f.lbspec, f.lbdtc, f.ady, f.visit, f.aval, f.avalu, f.avalc,
+        md5(concat_ws(
+            '|', f.usubjid, f.lbtestcd, f.lbspec, f.lbdtc, f.ady, f.visit, f.aval, f.avalu, f.avalc,
             f.anrlo, f.anrhi, f.ablfl, f.base, f.bnrind, f.atoxgrl, f.atoxgrh, f.btoxgrl, f.btoxgrh,
-            f._delivery_id, f._file, f._line)) as row_hash
-    from final f
+            f._delivery_id, f._file, f._line
+        )) as row_hash
+    from final as f
 )
 
 select * from hashed

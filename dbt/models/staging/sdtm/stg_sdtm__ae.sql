@@ -38,7 +38,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
             case {{ norm_upper('cv.aesev') }} when 'MILD' then 1 when 'MODERATE' then 2 when 'SEVERE' then 3 end
         ) as aetoxgr,
         case when (regexp_match(btrim(cv.aetoxgr), '^(?:GRADE\s*)?([1-5])(?:\.0+)?$', 'i'))[1] is not null then 'AETOXGR'
-             when {{ norm_upper('cv.aesev') }} in ('MILD', 'MODERATE', 'SEVERE') then 'AESEV' end as grade_source,
+            when {{ norm_upper('cv.aesev') }} in ('MILD', 'MODERATE', 'SEVERE') then 'AESEV'
+        end as grade_source,
         {{ norm_upper('cv.aesev') }} as aesev,
         {{ norm_upper('cv.aeser') }} as aeser,
         {{ norm_upper('cv.aerel') }} as aerel,
@@ -57,17 +58,39 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         {{ record_key('cv') }} as _record_key,
         cv._file,
         cv._line
-    from current_version cv
-    left join subjects sub on sub.usubjid = btrim(cv.usubjid)
+    from current_version as cv
+    left join subjects as sub on sub.usubjid = btrim(cv.usubjid)
 )
 
 select
-    usubjid, aespid, aeseq, aeterm, aedecod, aebodsys, aestdtc, aestdt, aestdt_imputed, aeendtc,
-    aeendt, aeendt_imputed, aetoxgr, grade_source, aesev, aeser, aerel, aeout, aeacn, aedlt,
+    usubjid,
+    aespid,
+    aeseq,
+    aeterm,
+    aedecod,
+    aebodsys,
+    aestdtc,
+    aestdt,
+    aestdt_imputed,
+    aeendtc,
+    aeendt,
+    aeendt_imputed,
+    aetoxgr,
+    grade_source,
+    aesev,
+    aeser,
+    aerel,
+    aeout,
+    aeacn,
+    aedlt,
     _record_key as ae_record_key,
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
     _record_key,
-    _delivery_id, _file_id, _file, _line, _natural_key
+    _delivery_id,
+    _file_id,
+    _file,
+    _line,
+    _natural_key
 from typed

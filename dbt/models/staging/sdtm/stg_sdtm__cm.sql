@@ -56,18 +56,37 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         {{ safe_numeric(raw_column_if_present('cv', 'cm', 'cmseq')) }} as cmseq,
         cv._file,
         cv._line
-    from current_version cv
-    left join drugs d on d.synonym = upper(btrim(cv.cmtrt))
-    left join subjects sub on sub.usubjid = btrim(cv.usubjid)
+    from current_version as cv
+    left join drugs as d on d.synonym = upper(btrim(cv.cmtrt))
+    left join subjects as sub on sub.usubjid = btrim(cv.usubjid)
 )
 
 select
-    usubjid, cmtrt, drug, drug_class, is_anti_myeloma, is_e4_allowed_partner, cmcat,
-    is_prior_myeloma_therapy, cmgrpid, cmdose, cmdosu, cmstdtc, cmstdt, cmstdt_imputed,
-    cmendtc, cmendt, cmendt_imputed,
+    usubjid,
+    cmtrt,
+    drug,
+    drug_class,
+    is_anti_myeloma,
+    is_e4_allowed_partner,
+    cmcat,
+    is_prior_myeloma_therapy,
+    cmgrpid,
+    cmdose,
+    cmdosu,
+    cmstdtc,
+    cmstdt,
+    cmstdt_imputed,
+    cmendtc,
+    cmendt,
+    cmendt_imputed,
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    cmseq, _record_key,
-    _delivery_id, _file_id, _file, _line, _natural_key
+    cmseq,
+    _record_key,
+    _delivery_id,
+    _file_id,
+    _file,
+    _line,
+    _natural_key
 from typed

@@ -10,13 +10,19 @@ with source as (
 ),
 
 ranked as (
-    select *, {{ latest_version_rank(["upper(btrim(usubjid))"]) }} as version_rank
-    from source src
-    where not exists (select 1 from ({{ superseded_files() }}) sup where sup.file_id = src._file_id)
+    select
+        *,
+        {{ latest_version_rank(["upper(btrim(usubjid))"]) }} as version_rank
+    from source as src
+    where not exists (
+            select 1 from ({{ superseded_files() }}) as sup
+            where sup.file_id = src._file_id
+        )
 ),
 
 current_version as (
-    select * from ranked where version_rank = 1
+    select * from ranked
+    where version_rank = 1
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
@@ -51,11 +57,28 @@ typed as materialized (  -- computed once: the final select reads issue_items th
 )
 
 select
-    usubjid, studyid, siteid, armcd, arm, age, sex, race, brthdtc, rfstdtc, rfstdt, rfendt,
-    dthdtc, dthdt, dthfl, doselvl, cohort,
+    usubjid,
+    studyid,
+    siteid,
+    armcd,
+    arm,
+    age,
+    sex,
+    race,
+    brthdtc,
+    rfstdtc,
+    rfstdt,
+    rfendt,
+    dthdtc,
+    dthdt,
+    dthfl,
+    doselvl,
+    cohort,
     -- DM rows with a bad date or number stay in (the subject exists); only the bad column is null.
     true as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    _delivery_id, _file, _line
+    _delivery_id,
+    _file,
+    _line
 from typed

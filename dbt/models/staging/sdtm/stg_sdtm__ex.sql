@@ -57,18 +57,39 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         {{ safe_numeric(raw_column_if_present('cv', 'ex', 'exseq')) }} as exseq,
         cv._file,
         cv._line
-    from current_version cv
-    left join drugs d on d.synonym = upper(btrim(cv.extrt))
-    left join subjects sub on sub.usubjid = btrim(cv.usubjid)
+    from current_version as cv
+    left join drugs as d on d.synonym = upper(btrim(cv.extrt))
+    left join subjects as sub on sub.usubjid = btrim(cv.usubjid)
 )
 
 select
-    usubjid, extrt, drug, drug_class, is_anti_myeloma, exdose, exdosu, exstdtc, exstdt,
-    exendtc, exendt, exroute, exdosfrq, visit, cycle, cycle_day, epoch, exadj,
+    usubjid,
+    extrt,
+    drug,
+    drug_class,
+    is_anti_myeloma,
+    exdose,
+    exdosu,
+    exstdtc,
+    exstdt,
+    exendtc,
+    exendt,
+    exroute,
+    exdosfrq,
+    visit,
+    cycle,
+    cycle_day,
+    epoch,
+    exadj,
     _record_key as ex_record_key,
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    exseq, _record_key,
-    _delivery_id, _file_id, _file, _line, _natural_key
+    exseq,
+    _record_key,
+    _delivery_id,
+    _file_id,
+    _file,
+    _line,
+    _natural_key
 from typed

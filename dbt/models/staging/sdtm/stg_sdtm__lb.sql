@@ -28,7 +28,11 @@ tests as (
 ),
 
 conversions as (
-    select lbtestcd, lbspec, {{ norm_unit('from_unit') }} as unit_key, factor::numeric as factor
+    select
+        lbtestcd,
+        lbspec,
+        {{ norm_unit('from_unit') }} as unit_key,
+        factor::numeric as factor
     from {{ ref('lab_unit_conversions') }}
 ),
 
@@ -45,13 +49,13 @@ mapped as (
         cv.*,
         coalesce(exact.lbtestcd, any_spec.lbtestcd) as std_lbtestcd,
         coalesce(exact.lbspec, any_spec.lbspec) as std_lbspec
-    from current_version cv
-    left join aliases exact
+    from current_version as cv
+    left join aliases as exact
         on upper(exact.source_code) = upper(btrim(cv.lbtestcd))
-       and upper(exact.source_spec) = upper(btrim(cv.lbspec))
-    left join aliases any_spec
+            and upper(exact.source_spec) = upper(btrim(cv.lbspec))
+    left join aliases as any_spec
         on upper(any_spec.source_code) = upper(btrim(cv.lbtestcd))
-       and any_spec.source_spec is null
+            and any_spec.source_spec is null
 ),
 
 valued as (
@@ -64,13 +68,13 @@ valued as (
         {{ safe_numeric('m.lbstresn') }} as stres_num,
         co.factor as orres_factor,
         cs.factor as stres_factor
-    from mapped m
-    left join tests t on t.lbtestcd = m.std_lbtestcd and t.lbspec = m.std_lbspec
-    left join conversions co
-        on co.lbtestcd = m.std_lbtestcd and co.lbspec = m.std_lbspec and co.unit_key = {{ norm_unit('m.lborresu') }}
-    left join conversions cs
-        on cs.lbtestcd = m.std_lbtestcd and cs.lbspec = m.std_lbspec and cs.unit_key = {{ norm_unit('m.lbstresu') }}
-        and nullif(btrim(m.lbstresu), '') is not null
+    from mapped as m
+    left join tests as t on m.std_lbtestcd = t.lbtestcd and m.std_lbspec = t.lbspec
+    left join conversions as co
+        on m.std_lbtestcd = co.lbtestcd and m.std_lbspec = co.lbspec and co.unit_key = {{ norm_unit('m.lborresu') }}
+    left join conversions as cs
+        on m.std_lbtestcd = cs.lbtestcd and m.std_lbspec = cs.lbspec and cs.unit_key = {{ norm_unit('m.lbstresu') }}
+            and nullif(btrim(m.lbstresu), '') is not null
 ),
 
 standardized as (
@@ -81,7 +85,7 @@ standardized as (
             when v.orres_num is not null and v.orres_factor is not null then 'original'
             when v.stres_num is not null and v.stres_factor is not null then 'standardized'
         end as value_source
-    from valued v
+    from valued as v
 ),
 
 typed as materialized (  -- computed once: the final select reads issue_items three times
@@ -138,17 +142,42 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         {{ safe_numeric(raw_column_if_present('s', 'lb', 'lbseq')) }} as lbseq,
         s._file,
         s._line
-    from standardized s
-    left join subjects sub on sub.usubjid = btrim(s.usubjid)
+    from standardized as s
+    left join subjects as sub on sub.usubjid = btrim(s.usubjid)
 )
 
 select
-    usubjid, lbtestcd, lbspec, lbtest, lbcat, lbdt, lbdtc, lbstresn, lbstresu, lbstresc,
-    lbnrlo, lbnrhi, visit, cycle, cycle_day, lborres, lborresu, lbtestcd_source, lbspec_source,
-    value_source, lbstat, lbrefid, _record_key as lab_record_key,
+    usubjid,
+    lbtestcd,
+    lbspec,
+    lbtest,
+    lbcat,
+    lbdt,
+    lbdtc,
+    lbstresn,
+    lbstresu,
+    lbstresc,
+    lbnrlo,
+    lbnrhi,
+    visit,
+    cycle,
+    cycle_day,
+    lborres,
+    lborresu,
+    lbtestcd_source,
+    lbspec_source,
+    value_source,
+    lbstat,
+    lbrefid,
+    _record_key as lab_record_key,
     jsonb_array_length(issue_items) = 0 and not is_not_done as is_usable,
     coalesce({{ issue_text('issue_items') }}, case when is_not_done then 'test not done (no result)' end) as issue,
     issue_items,
-    lbseq, _record_key,
-    _delivery_id, _file_id, _file, _line, _natural_key
+    lbseq,
+    _record_key,
+    _delivery_id,
+    _file_id,
+    _file,
+    _line,
+    _natural_key
 from typed

@@ -44,16 +44,32 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         {{ safe_numeric(raw_column_if_present('cv', 'rs', 'rsseq')) }} as rsseq,
         cv._file,
         cv._line
-    from current_version cv
-    left join subjects sub on sub.usubjid = btrim(cv.usubjid)
+    from current_version as cv
+    left join subjects as sub on sub.usubjid = btrim(cv.usubjid)
 )
 
 select
-    usubjid, rstestcd, rsstresc, rsdtc, rsdt, rsdt_imputed, rsdt_is_partial, rseval, epoch,
-    rslnkgrp, visit, cycle, cycle_day,
+    usubjid,
+    rstestcd,
+    rsstresc,
+    rsdtc,
+    rsdt,
+    rsdt_imputed,
+    rsdt_is_partial,
+    rseval,
+    epoch,
+    rslnkgrp,
+    visit,
+    cycle,
+    cycle_day,
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    rsseq, _record_key,
-    _delivery_id, _file_id, _file, _line, _natural_key
+    rsseq,
+    _record_key,
+    _delivery_id,
+    _file_id,
+    _file,
+    _line,
+    _natural_key
 from typed

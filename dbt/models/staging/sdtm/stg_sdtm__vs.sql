@@ -42,15 +42,31 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         {{ raw_column_if_present('cv', 'vs', 'vsloc') }} as vsloc,
         cv._file,
         cv._line
-    from current_version cv
-    left join subjects sub on sub.usubjid = btrim(cv.usubjid)
+    from current_version as cv
+    left join subjects as sub on sub.usubjid = btrim(cv.usubjid)
 )
 
 select
-    usubjid, vstestcd, vsorres, vsorresn, vsorresu, vsdtc, vsdt, visit,
+    usubjid,
+    vstestcd,
+    vsorres,
+    vsorresn,
+    vsorresu,
+    vsdtc,
+    vsdt,
+    visit,
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
-    vsseq, vstptnum, vstpt, vspos, vsloc, _record_key,
-    _delivery_id, _file_id, _file, _line, _natural_key
+    vsseq,
+    vstptnum,
+    vstpt,
+    vspos,
+    vsloc,
+    _record_key,
+    _delivery_id,
+    _file_id,
+    _file,
+    _line,
+    _natural_key
 from typed
