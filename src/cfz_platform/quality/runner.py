@@ -153,7 +153,9 @@ def build_run_docs(context: Any, run_name: str, suites: list[SuiteSpec], root: P
     2. the suites whose page is missing or older than their JSON file (changed checks);
     3. ``build_data_docs`` over those identifiers, and the index.
     """
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
 
     base = Path(root or gx_context.project_dir()) / "gx"
     site = base / "uncommitted" / "data_docs" / "local_site" / "expectations"
