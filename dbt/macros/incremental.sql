@@ -17,7 +17,7 @@
 
 {#- Condition keeping only raw rows the gate checked (``true`` when no upper watermark is set). -#}
 {% macro below_raw_watermark(alias=none) -%}
-  {%- set upper = var('raw_through_file_id', none) -%}
+  {%- set upper = watermark_var('raw_through_file_id') -%}
   {%- if upper is none -%}
     true
   {%- else -%}
@@ -32,10 +32,22 @@
 
 {#- The watermark var for this model, or none when this run must derive everything. -#}
 {% macro incremental_since(var_name) -%}
-  {%- if is_incremental() and var(var_name, none) is not none -%}
-    {{ return(var(var_name) | int) }}
+  {%- if is_incremental() and watermark_var(var_name) is not none -%}
+    {{ return(watermark_var(var_name) | int) }}
   {%- endif -%}
   {{ return(none) }}
+{%- endmacro %}
+
+{#-
+  A watermark (staging_since_file_id, marts_since_file_id, raw_through_file_id): the pipeline passes it in the
+  environment (CFZ_DBT_<NAME>, see transform/dbt_runner.py), not as a --vars var: a var that
+  changes every night made dbt re-parse the whole project on every incremental build, an
+  environment variable only the files that read it at parse time. A --vars var of the same
+  name still wins (cfz dbt by hand).
+-#}
+{% macro watermark_var(var_name) -%}
+  {%- set value = env_var('CFZ_DBT_' ~ (var_name | upper), '') -%}
+  {{ return(var(var_name, value | int if value else none)) }}
 {%- endmacro %}
 
 {#- Hash of a natural key (nulls kept distinct from empty strings): the delete+insert key. -#}

@@ -82,7 +82,7 @@
   upper raw watermark (var raw_through_file_id), only a re-send at or below it supersedes.
 -#}
 {% macro superseded_files() -%}
-  {%- set upper = var('raw_through_file_id', none) %}
+  {%- set upper = watermark_var('raw_through_file_id') %}
   select old.file_id
   from {{ source('audit', 'ingest_files') }} old
   where old.status = 'loaded'

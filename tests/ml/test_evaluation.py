@@ -27,3 +27,45 @@ def test_hand_worked_auc_and_interval():
     p = rng.random(300) + 0.5 * y
     low, high = compute_bootstrap_auc_ci(y, p, n_boot=300, seed=1)
     assert low < compute_auc(y, p) < high and high - low < 0.2
+
+
+def _cohort(n: int = 45, seed: int = 3):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "g": rng.choice(["x", "y"], n)})
+    X.loc[X.index[::7], "b"] = np.nan  # missing values go through the imputer of each fold
+    y = pd.Series((X["a"] + rng.normal(scale=0.8, size=n) > 0).astype(int))
+    return X, y
+
+
+@pytest.mark.parametrize("kind", ["logistic", "gradient_boosting"])
+def test_cv_in_worker_processes_equals_cv_in_process(kind, monkeypatch):
+    """Fold fits in two worker processes give the same out-of-fold predictions, AUC, interval
+    and calibration as the same fits one after the other (fixed seeds, any order)."""
+    from cfz_platform.ml.evaluation import cross_validate
+    from cfz_platform.ml.pipelines import build_pipeline
+
+    X, y = _cohort()
+    pipe = build_pipeline(kind, ["a", "b"], ["g"], {"n_estimators": 20}, seed=7)
+    monkeypatch.setenv("CFZ_TRAIN_JOBS", "1")
+    serial = cross_validate(pipe, X, y, n_splits=5, n_repeats=5, seed=11, n_boot=200)
+    monkeypatch.setenv("CFZ_TRAIN_JOBS", "2")
+    parallel = cross_validate(pipe, X, y, n_splits=5, n_repeats=5, seed=11, n_boot=200)
+    np.testing.assert_allclose(parallel.oof_probability, serial.oof_probability, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(parallel.repeat_aucs, serial.repeat_aucs, rtol=0, atol=1e-12)
+    assert parallel.metrics() == pytest.approx(serial.metrics(), abs=1e-12)
+    assert (parallel.n_splits, parallel.n_repeats) == (5, 5)
+
+
+def test_cv_jobs_use_idle_cores_only(monkeypatch):
+    from cfz_platform.ml.evaluation import MIN_PARALLEL_FITS, compute_cv_jobs
+
+    monkeypatch.delenv("CFZ_TRAIN_JOBS", raising=False)
+    assert compute_cv_jobs(100, cores=2, load=0.1) == 2  # idle 2-core machine: two workers
+    assert compute_cv_jobs(100, cores=8, load=0.0) == 2  # never more than two
+    assert compute_cv_jobs(100, cores=2, load=1.2) == 1  # one core busy elsewhere: in-process
+    assert compute_cv_jobs(100, cores=2, load=9.0) == 1  # saturated machine
+    assert compute_cv_jobs(MIN_PARALLEL_FITS - 1, cores=2, load=0.0) == 1  # too few fits to pay for workers
+    monkeypatch.setenv("CFZ_TRAIN_JOBS", "3")
+    assert compute_cv_jobs(5) == 3

@@ -11,18 +11,27 @@ Metrics (all on out-of-fold predictions, never on the rows a model was fitted on
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from scipy.optimize import minimize, minimize_scalar
 from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 _EPS = 1e-6
+#: BLAS/OpenMP threads per fit. The cohorts are tens to thousands of rows and ~20 columns:
+#: a second BLAS thread never pays off there, and OpenBLAS's spinning threads made each
+#: small logistic fit 3-4 times slower (CPU and wall) on a busy 2-core machine.
+FIT_THREADS = 1
+#: Below this many fits a CV runs in-process (starting worker processes costs more).
+MIN_PARALLEL_FITS = 20
 
 
 @dataclass
@@ -108,6 +117,32 @@ def compute_bootstrap_auc_ci(y: np.ndarray, p: np.ndarray, n_boot: int, seed: in
     return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
 
 
+def compute_cv_jobs(n_fits: int, cores: int | None = None, load: float | None = None) -> int:
+    """Worker processes for ``n_fits`` independent fold fits.
+
+    Steps: ``CFZ_TRAIN_JOBS`` when set; 1 (in-process) below ``MIN_PARALLEL_FITS`` fits;
+    else the idle cores, at most 2: cores minus the 1-minute load average (a worker
+    process costs a few seconds of imports, which a saturated machine does not win back).
+    """
+    env = os.environ.get("CFZ_TRAIN_JOBS")
+    if env:
+        return max(1, int(env))
+    if n_fits < MIN_PARALLEL_FITS:
+        return 1
+    cores = cores if cores is not None else os.cpu_count() or 1
+    load = load if load is not None else os.getloadavg()[0]
+    return max(1, min(2, int(cores - load + 0.5)))
+
+
+def compute_fold_predictions(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray,
+                             train_idx: np.ndarray, test_idx: np.ndarray) -> np.ndarray:
+    """Out-of-fold probabilities of one fold: fit a clone on ``train_idx``, predict ``test_idx``
+    (BLAS limited to ``FIT_THREADS``)."""
+    with threadpool_limits(FIT_THREADS):
+        model = clone(pipeline).fit(X.iloc[train_idx], y[train_idx])
+        return model.predict_proba(X.iloc[test_idx])[:, 1]
+
+
 def cross_validate(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, n_splits: int = 5,
                    n_repeats: int = 20, seed: int = 0, n_boot: int = 1000) -> CvResult:
     """Repeated stratified k-fold CV of an unfitted pipeline.
@@ -115,23 +150,34 @@ def cross_validate(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, n_splits: 
     Steps:
     1. k = min(n_splits, size of the smaller class) (at least 2, else an error);
     2. for each repeat r: shuffle-split with seed + r, fit a clone per fold, predict the
-       held-out fold; AUC of the pooled out-of-fold predictions of the repeat;
+       held-out fold; AUC of the pooled out-of-fold predictions of the repeat. The fold fits
+       are independent (fixed seeds): they run in ``compute_cv_jobs`` worker processes, each
+       with BLAS limited to ``FIT_THREADS`` threads (the folds are small), and give the same
+       predictions in any order;
     3. average each subject's out-of-fold probability over the repeats; on it compute the
        bootstrap AUC interval, the Brier score and the calibration slope/intercept.
     """
+    with threadpool_limits(FIT_THREADS):
+        return _cross_validate(pipeline, X, y, n_splits, n_repeats, seed, n_boot)
+
+
+def _cross_validate(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, n_splits: int,
+                    n_repeats: int, seed: int, n_boot: int) -> CvResult:
     y_arr = np.asarray(y, dtype=int)
     minority = int(min(y_arr.sum(), len(y_arr) - y_arr.sum()))
     if minority < 2:
         raise ValueError(f"cannot cross-validate: only {minority} subject(s) in the smaller label class")
     k = max(2, min(n_splits, minority))
+    splits = [(r, train_idx, test_idx) for r in range(n_repeats)
+              for train_idx, test_idx in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed + r)
+              .split(X, y_arr)]
+    predictions = Parallel(n_jobs=compute_cv_jobs(len(splits)))(
+        delayed(compute_fold_predictions)(pipeline, X, y_arr, train_idx, test_idx)
+        for _, train_idx, test_idx in splits)
     oof = np.zeros((n_repeats, len(y_arr)))
-    repeat_aucs = np.zeros(n_repeats)
-    for r in range(n_repeats):
-        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed + r)
-        for train_idx, test_idx in folds.split(X, y_arr):
-            model = clone(pipeline).fit(X.iloc[train_idx], y_arr[train_idx])
-            oof[r, test_idx] = model.predict_proba(X.iloc[test_idx])[:, 1]
-        repeat_aucs[r] = roc_auc_score(y_arr, oof[r])
+    for (r, _, test_idx), p in zip(splits, predictions, strict=True):
+        oof[r, test_idx] = p
+    repeat_aucs = np.array([roc_auc_score(y_arr, oof[r]) for r in range(n_repeats)])
     mean_p = oof.mean(axis=0)
     lo, hi = compute_bootstrap_auc_ci(y_arr, mean_p, n_boot, seed)
     slope, intercept = compute_calibration(y_arr, mean_p)

@@ -21,10 +21,11 @@ from mlflow.models import infer_signature
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from cfz_platform.db import warehouse
 from cfz_platform.ml import plots, tracking
-from cfz_platform.ml.evaluation import CvResult, cross_validate
+from cfz_platform.ml.evaluation import FIT_THREADS, CvResult, cross_validate
 from cfz_platform.ml.features import data_snapshot, load_features, snapshot_json, training_frame
 from cfz_platform.ml.pipelines import build_pipeline, feature_names_out
 from cfz_platform.ml.spec import ModelSpec, load_spec
@@ -146,8 +147,9 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
 
     pipes = candidate_pipelines(spec)
     results = {name: _cv(spec, pipe, X, y) for name, pipe in pipes.items()}
-    model = clone(pipes["primary"]).fit(X, y)
-    coefs, perm_mean, perm_std = _importances(spec, model, X, y)
+    with threadpool_limits(FIT_THREADS):
+        model = clone(pipes["primary"]).fit(X, y)
+        coefs, perm_mean, perm_std = _importances(spec, model, X, y)
 
     metrics: dict[str, float] = {}
     prefixes = {"primary": "cv_", "comparator": "comparator_cv_"}

@@ -161,6 +161,31 @@ def check_schema(marts_schema: str) -> None:
             "with --schema (marts, or marts_candidate after a build)")
 
 
+def build_run_docs(context: Any, run_name: str, suites: list[SuiteSpec], root: Path | None = None) -> str | None:
+    """Render the Data Docs pages of one gate run; return the site's index URL.
+
+    Steps: 1. the validation results stored under ``run_name`` (this run's, not every run's
+    since the project was created: rebuilding all of them made the docs grow with history);
+    2. the suites whose page is missing or older than their JSON file (changed checks);
+    3. ``build_data_docs`` over those identifiers, and the index.
+    """
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    base = Path(root or gx_context.project_dir()) / "gx"
+    site = base / "uncommitted" / "data_docs" / "local_site" / "expectations"
+    ids: list[Any] = [k for k in context.validation_results_store.list_keys()
+                      if getattr(k.run_id, "run_name", None) == run_name]
+    for spec in suites:
+        page = site.joinpath(*spec.name.split(".")).with_suffix(".html")
+        source = base.joinpath("expectations", *spec.name.split(".")).with_suffix(".json")
+        if not page.exists() or (source.exists() and source.stat().st_mtime > page.stat().st_mtime):
+            ids.append(ExpectationSuiteIdentifier(name=spec.name))
+    sites = context.build_data_docs(resource_identifiers=ids)
+    return next(iter(sites.values()), None)
+
+
 def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
              root: Path | None = None, build_docs: bool = True,
              through_file_id: int | None = None) -> GateReport:
@@ -176,7 +201,8 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
        natural keys of offending rows, GX's SQL to list them);
     4. turn GX results into ``CheckResult``s, sampling a few offending rows of each failing
        custom-SQL expectation in PostgreSQL;
-    5. build Data Docs (git-ignored, under the project's ``uncommitted/``).
+    5. build the Data Docs of this run (git-ignored, under the project's ``uncommitted/``;
+       ``build_run_docs``).
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -218,8 +244,7 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
                 report.results.append(_to_result(gate, spec, res, conn, schema))
     if build_docs:
         try:
-            sites = context.build_data_docs()
-            report.data_docs = next(iter(sites.values()), None)
+            report.data_docs = build_run_docs(context, f"{gate}-{run_id}", suites, root)
         except Exception as exc:  # noqa: BLE001 - docs are a convenience, not the verdict
             log.warning("could not build GX Data Docs: %s", exc)
     log.info("%s gate: %d expectations, %d blocking failures, %d warnings", gate, len(report.results),

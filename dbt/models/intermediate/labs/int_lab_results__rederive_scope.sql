@@ -11,7 +11,7 @@
     3. scope = every record of a re-based subject (is_rebased) plus the changed records of
        the other subjects (their baseline is the one stored in fct_lab_results).
 -#}
-{%- set since = var('marts_since_file_id', none) %}
+{%- set since = watermark_var('marts_since_file_id') %}
 {%- set lab_staging, reference_dates = ref('stg_sdtm__lb'), ref('int_subject__reference_dates') %}
 {%- set built = adapter.get_relation(database=target.database, schema=var('marts_schema'), identifier='fct_lab_results') %}
 {%- if since is not none and built is not none %}

@@ -1,0 +1,39 @@
+"""dbt keeps its partial parse from one nightly to the next (issue 18).
+
+The incremental watermarks change on every build; as ``--vars`` they made dbt re-parse the
+whole project each time (its parse cache is keyed on the vars). ``run_dbt`` passes them in
+the environment instead, which dbt tracks per file.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cfz_platform.transform.dbt_runner import WATERMARK_VARS, run_dbt, watermark_env, write_profiles
+
+BASE_VARS = {"marts_schema": "marts", "adam_schema": "adam"}
+
+
+def _parse(**watermarks: int) -> str:
+    """``dbt parse`` with these watermarks; return what it wrote to its log."""
+    log = write_profiles() / "logs" / "dbt.log"
+    start = log.stat().st_size if log.exists() else 0
+    run_dbt(["parse"], vars={**BASE_VARS, **watermarks})
+    with open(log, "rb") as fh:
+        fh.seek(start)
+        return fh.read().decode("utf-8", "replace")
+
+
+def test_new_watermarks_keep_partial_parsing(warehouse_db):
+    _parse(staging_since_file_id=3, marts_since_file_id=3)
+    assert os.environ[watermark_env("marts_since_file_id")] == "3"
+
+    second = _parse(staging_since_file_id=7, marts_since_file_id=9)
+    assert "Unable to do partial parsing" not in second, second[-2000:]
+    assert os.environ[watermark_env("staging_since_file_id")] == "7"
+    assert os.environ[watermark_env("marts_since_file_id")] == "9"
+
+    # a full build (no watermarks) must not see the previous night's watermark
+    third = _parse()
+    assert "Unable to do partial parsing" not in third, third[-2000:]
+    assert not any(watermark_env(v) in os.environ for v in WATERMARK_VARS)
