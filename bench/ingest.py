@@ -30,9 +30,27 @@ from cfz_platform.db import warehouse
 
 DELIVERY = "20260301T020000"
 HEADER = [
-    "STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBREFID", "LBTESTCD", "LBTEST", "LBCAT", "LBSPEC",
-    "LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESN", "LBSTRESU",
-    "LBSTNRLO", "LBSTNRHI", "LBSTAT", "VISIT", "LBDTC",
+    "STUDYID",
+    "DOMAIN",
+    "USUBJID",
+    "LBSEQ",
+    "LBREFID",
+    "LBTESTCD",
+    "LBTEST",
+    "LBCAT",
+    "LBSPEC",
+    "LBORRES",
+    "LBORRESU",
+    "LBORNRLO",
+    "LBORNRHI",
+    "LBSTRESC",
+    "LBSTRESN",
+    "LBSTRESU",
+    "LBSTNRLO",
+    "LBSTNRHI",
+    "LBSTAT",
+    "VISIT",
+    "LBDTC",
 ]
 TESTS = [  # code, name, category, specimen, unit, lo, hi, typical
     ("MPROTEIN", "M-Protein", "SPEP", "SERUM", "g/dL", "", "", 2.1),
@@ -68,12 +86,35 @@ def generate_lb(path: Path, rows: int, seed: int = 20140127) -> None:
                 visit_no = seq // len(TESTS)
                 cycle, day = divmod(visit_no, 3)
                 visit = f"C{cycle + 1}D{(1, 8, 15)[day]}"
-                dtc = (start + timedelta(days=subj % 200 + cycle * 28 + (0, 7, 14)[day])).isoformat()
+                dtc = (
+                    start + timedelta(days=subj % 200 + cycle * 28 + (0, 7, 14)[day])
+                ).isoformat()
                 value = f"{typical * rng.uniform(0.6, 1.4):.2f}"
-                w.writerow([
-                    "CFZ-MM-01", "LB", usubjid, seq, f"L{subj:05d}{seq:04d}", code, name, cat, spec,
-                    value, unit, lo, hi, value, value, unit, lo, hi, "", visit, f"{dtc}T08:{seq % 60:02d}",
-                ])
+                w.writerow(
+                    [
+                        "CFZ-MM-01",
+                        "LB",
+                        usubjid,
+                        seq,
+                        f"L{subj:05d}{seq:04d}",
+                        code,
+                        name,
+                        cat,
+                        spec,
+                        value,
+                        unit,
+                        lo,
+                        hi,
+                        value,
+                        value,
+                        unit,
+                        lo,
+                        hi,
+                        "",
+                        visit,
+                        f"{dtc}T08:{seq % 60:02d}",
+                    ]
+                )
                 n += 1
 
 
@@ -85,7 +126,15 @@ def bench_psql_copy(csv_path: Path) -> float:
     subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", setup], check=True)
     t0 = time.perf_counter()
     subprocess.run(
-        ["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", f"\\copy bench_plain.lb from '{csv_path}' csv header"],
+        [
+            "psql",
+            url,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            f"\\copy bench_plain.lb from '{csv_path}' csv header",
+        ],
         check=True,
     )
     elapsed = time.perf_counter() - t0
@@ -99,7 +148,9 @@ def reset_raw_lb() -> None:
 
     with warehouse.connect(autocommit=True) as conn:
         ensure_raw_layer(conn)
-        conn.execute("delete from audit.ingest_rejects where rel_path = %s", (f"{DELIVERY}/lb.csv",))
+        conn.execute(
+            "delete from audit.ingest_rejects where rel_path = %s", (f"{DELIVERY}/lb.csv",)
+        )
         conn.execute("delete from audit.ingest_files where rel_path = %s", (f"{DELIVERY}/lb.csv",))
         conn.execute("truncate raw.lb")
 
@@ -116,7 +167,10 @@ def main() -> int:
     args = parser.parse_args()
     apply_runtime_env()
     if warehouse.settings().dbname == "cfz":
-        print("refusing to run against the main warehouse 'cfz': set CFZ_WAREHOUSE_DB", file=sys.stderr)
+        print(
+            "refusing to run against the main warehouse 'cfz': set CFZ_WAREHOUSE_DB",
+            file=sys.stderr,
+        )
         return 2
     warehouse.ensure_warehouse()
     root = args.dir or Path(tempfile.mkdtemp(prefix="cfz_bench_ingest_"))
@@ -126,7 +180,9 @@ def main() -> int:
         csv_path.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         generate_lb(csv_path, args.rows)
-        print(f"generated {args.rows:,} LB rows ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {args.rows:,} LB rows ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s"
+        )
 
     from cfz_platform.ingest import run_ingest
 
@@ -138,8 +194,10 @@ def main() -> int:
     assert summary.rows_loaded == args.rows, summary.headline()
     plain_rate, our_rate = args.rows / plain, args.rows / ours
     print(f"psql \\copy   : {args.rows:,} rows in {plain:6.1f} s = {plain_rate:10,.0f} rows/s")
-    print(f"run_ingest   : {args.rows:,} rows in {ours:6.1f} s = {our_rate:10,.0f} rows/s "
-          "(sha256, checks, row hash, lineage, ledger)")
+    print(
+        f"run_ingest   : {args.rows:,} rows in {ours:6.1f} s = {our_rate:10,.0f} rows/s "
+        "(sha256, checks, row hash, lineage, ledger)"
+    )
     print(f"ratio ingest/plain = {our_rate / plain_rate:.2f} (target >= 0.5)")
     reset_raw_lb()
     return 0

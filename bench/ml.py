@@ -62,13 +62,15 @@ def held_out(truth_dir: Path) -> None:
     spec = load_spec()
     with warehouse.connect() as conn:
         frame = load_features(conn, spec)
-    truth = pd.read_csv(truth_dir / "subjects.csv")[["usubjid", "true_response_prob",
-                                                        "true_response_prob_latent", "early_label"]]
+    truth = pd.read_csv(truth_dir / "subjects.csv")[
+        ["usubjid", "true_response_prob", "true_response_prob_latent", "early_label"]
+    ]
     frame = frame.merge(truth, on="usubjid", how="left")
     X, y = training_frame(frame, spec)
     oracle_p = frame.loc[X.index, "true_response_prob"].to_numpy()
-    X_tr, X_te, y_tr, y_te, _, o_te = train_test_split(X, y, oracle_p, test_size=0.3, stratify=y,
-                                                         random_state=int(spec.cv["seed"]))
+    X_tr, X_te, y_tr, y_te, _, o_te = train_test_split(
+        X, y, oracle_p, test_size=0.3, stratify=y, random_state=int(spec.cv["seed"])
+    )
     pipes = candidate_pipelines(spec)
     champ = clone(pipes["primary"]).fit(X_tr, y_tr)
     comp = clone(pipes["comparator"]).fit(X_tr, y_tr)
@@ -76,8 +78,10 @@ def held_out(truth_dir: Path) -> None:
     auc_comp = roc_auc_score(y_te, comp.predict_proba(X_te)[:, 1])
     auc_oracle = roc_auc_score(y_te, o_te)
     agree = (frame["label_pr"].astype(float) == frame["early_label"]).mean()
-    print(f"subjects with features: {len(frame)}; labelled {len(X)} ({int(y.sum())} responders); "
-          f"held-out {len(y_te)}")
+    print(
+        f"subjects with features: {len(frame)}; labelled {len(X)} ({int(y.sum())} responders); "
+        f"held-out {len(y_te)}"
+    )
     print(f"mart label_pr agrees with truth early_label for {agree:.1%} of subjects")
     print(f"held-out AUC, champion (logistic):   {auc:.3f}")
     print(f"held-out AUC, comparator (boosting): {auc_comp:.3f}")
@@ -85,7 +89,9 @@ def held_out(truth_dir: Path) -> None:
     print(f"ratio champion / oracle: {auc / auc_oracle:.3f} (target >= 0.9)")
     latent = frame.loc[X_te.index, "true_response_prob_latent"]
     if latent.notna().all():
-        print(f"(for reference) held-out AUC of truth true_response_prob_latent: {roc_auc_score(y_te, latent):.3f}")
+        print(
+            f"(for reference) held-out AUC of truth true_response_prob_latent: {roc_auc_score(y_te, latent):.3f}"
+        )
 
 
 def trial45(base_db: str, out: Path) -> None:
@@ -98,19 +104,30 @@ def trial45(base_db: str, out: Path) -> None:
         frame = load_features(conn, spec)
     X, y = training_frame(frame, spec)
     for name, pipe in candidate_pipelines(spec).items():
-        r = cross_validate(pipe, X, y, n_splits=int(spec.cv["n_splits"]), n_repeats=int(spec.cv["n_repeats"]),
-                           seed=int(spec.cv["seed"]), n_boot=int(spec.cv["bootstrap"]))
-        print(f"45-subject trial, {name:13s}: CV AUC {r.auc:.3f} (bootstrap 95% CI {r.auc_ci_low:.3f}-"
-              f"{r.auc_ci_high:.3f}; CV spread {r.auc_cv_low:.3f}-{r.auc_cv_high:.3f}); Brier {r.brier:.3f}; "
-              f"calibration slope {r.calibration_slope:.2f}, intercept {r.calibration_intercept:.2f}; "
-              f"n = {r.n} ({r.n_positive} responders)")
+        r = cross_validate(
+            pipe,
+            X,
+            y,
+            n_splits=int(spec.cv["n_splits"]),
+            n_repeats=int(spec.cv["n_repeats"]),
+            seed=int(spec.cv["seed"]),
+            n_boot=int(spec.cv["bootstrap"]),
+        )
+        print(
+            f"45-subject trial, {name:13s}: CV AUC {r.auc:.3f} (bootstrap 95% CI {r.auc_ci_low:.3f}-"
+            f"{r.auc_ci_high:.3f}; CV spread {r.auc_cv_low:.3f}-{r.auc_cv_high:.3f}); Brier {r.brier:.3f}; "
+            f"calibration slope {r.calibration_slope:.2f}, intercept {r.calibration_intercept:.2f}; "
+            f"n = {r.n} ({r.n_positive} responders)"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=2000)
     ap.add_argument("--skip-build", action="store_true", help="reuse the warehouse already built")
-    ap.add_argument("--trial45", action="store_true", help="also report CV on the default 45-subject trial")
+    ap.add_argument(
+        "--trial45", action="store_true", help="also report CV on the default 45-subject trial"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "bench_ml")
     args = ap.parse_args()
     base_db = os.environ.setdefault("CFZ_WAREHOUSE_DB", "bench_ml")

@@ -43,7 +43,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "out" / "bench"
-STEPS = ("ingest", "freshness", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report")
+STEPS = (
+    "ingest",
+    "freshness",
+    "raw_gate",
+    "dbt",
+    "mart_gate",
+    "publish",
+    "train",
+    "score",
+    "report",
+)
 MARK = "BENCH_RESULT "
 #: Targets of issue 18 (ratios from one run): time(b)/time(a), incremental/full and
 #: ingestion/COPY per trial size.
@@ -74,7 +84,9 @@ def ensure_landing(size: int, seed: int, deliveries: int) -> Path:
     from cfz_platform.simulate.trial import run_simulation
 
     t0 = time.perf_counter()
-    run_simulation(SimConfig(patients=size, seed=seed, deliveries=deliveries), landing, base / "truth")
+    run_simulation(
+        SimConfig(patients=size, seed=seed, deliveries=deliveries), landing, base / "truth"
+    )
     (base / ".complete").write_text(f"{time.perf_counter() - t0:.1f}\n")
     print(f"simulated {size} subjects in {time.perf_counter() - t0:.0f} s -> {landing}", flush=True)
     return landing
@@ -103,13 +115,17 @@ def clean_copies(landing: Path) -> list[tuple[str, Path, list[str]]]:
         header: list[str] | None = None
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, encoding="utf-8", errors="surrogateescape", newline="") as src, \
-                    open(dest.with_suffix(".tmp"), "w", encoding="utf-8", newline="") as dst:
+            with (
+                open(path, encoding="utf-8", errors="surrogateescape", newline="") as src,
+                open(dest.with_suffix(".tmp"), "w", encoding="utf-8", newline="") as dst,
+            ):
                 reader, writer = csv.reader(src), csv.writer(dst, lineterminator="\n")
                 header = next(reader)
                 writer.writerow(header)
                 for row in reader:
-                    if len(row) != len(header) or any("\udc80" <= ch <= "\udcff" for v in row for ch in v):
+                    if len(row) != len(header) or any(
+                        "\udc80" <= ch <= "\udcff" for v in row for ch in v
+                    ):
                         continue
                     writer.writerow(row)
             dest.with_suffix(".tmp").rename(dest)
@@ -142,7 +158,11 @@ def _row_counts() -> dict[str, int]:
         from psycopg import sql
 
         for schema, table in tables:
-            n = conn.execute(sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(table))).fetchone()[0]
+            n = conn.execute(
+                sql.SQL("select count(*) from {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
+            ).fetchone()[0]
             counts[schema] += n
     return counts
 
@@ -169,9 +189,15 @@ def worker_nightly(args: argparse.Namespace) -> dict:
     total = time.perf_counter() - t0
     steps = {name: s["seconds"] for name, s in result["steps"].items() if s["status"] != "skipped"}
     ingest_msg = result["steps"].get("ingest", {}).get("message", "")
-    return {"outcome": result["outcome"], "steps": steps, "total": total, "rss_mb": _maxrss_mb(),
-            "rows": _row_counts(), "ingest": ingest_msg,
-            "skipped": [n for n, s in result["steps"].items() if s["status"] == "skipped"]}
+    return {
+        "outcome": result["outcome"],
+        "steps": steps,
+        "total": total,
+        "rss_mb": _maxrss_mb(),
+        "rows": _row_counts(),
+        "ingest": ingest_msg,
+        "skipped": [n for n, s in result["steps"].items() if s["status"] == "skipped"],
+    }
 
 
 def worker_direct(args: argparse.Namespace) -> dict:
@@ -195,8 +221,14 @@ def worker_direct(args: argparse.Namespace) -> dict:
     results.append(steps.step_score())
     results.append(steps.step_report(CACHE / "report" / args.db)[0])
     total = time.perf_counter() - t0
-    return {"outcome": "completed", "steps": {r.name: r.seconds for r in results if r.status != "skipped"},
-            "total": total, "rss_mb": _maxrss_mb(), "rows": _row_counts(), "skipped": []}
+    return {
+        "outcome": "completed",
+        "steps": {r.name: r.seconds for r in results if r.status != "skipped"},
+        "total": total,
+        "rss_mb": _maxrss_mb(),
+        "rows": _row_counts(),
+        "skipped": [],
+    }
 
 
 def worker_copy(args: argparse.Namespace) -> dict:
@@ -215,17 +247,26 @@ def worker_copy(args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         summary = run_ingest(Path(args.landing))
         seconds = time.perf_counter() - t0
-        runs["ingest"].append({"rows": sum(f.rows_loaded for f in summary.files), "seconds": seconds})
-        print(f"[bench]   ingest {runs['ingest'][-1]['rows']:,} rows in {seconds:.1f} s", flush=True)
+        runs["ingest"].append(
+            {"rows": sum(f.rows_loaded for f in summary.files), "seconds": seconds}
+        )
+        print(
+            f"[bench]   ingest {runs['ingest'][-1]['rows']:,} rows in {seconds:.1f} s", flush=True
+        )
     warehouse.drop_database(args.db)
 
     def rate(kind: str) -> float:
         return sum(r["rows"] / r["seconds"] for r in runs[kind]) / len(runs[kind])
 
-    return {"copy_rows": runs["copy"][0]["rows"], "files": runs["copy"][0]["files"],
-            "copy_seconds": [r["seconds"] for r in runs["copy"]],
-            "ingest_rows": runs["ingest"][0]["rows"], "ingest_seconds": [r["seconds"] for r in runs["ingest"]],
-            "copy_rate": rate("copy"), "ingest_rate": rate("ingest")}
+    return {
+        "copy_rows": runs["copy"][0]["rows"],
+        "files": runs["copy"][0]["files"],
+        "copy_seconds": [r["seconds"] for r in runs["copy"]],
+        "ingest_rows": runs["ingest"][0]["rows"],
+        "ingest_seconds": [r["seconds"] for r in runs["ingest"]],
+        "copy_rate": rate("copy"),
+        "ingest_rate": rate("ingest"),
+    }
 
 
 def _plain_copy(db: str, landing: Path) -> dict:
@@ -262,9 +303,20 @@ def _plain_copy(db: str, landing: Path) -> dict:
 WORKERS = {"nightly": worker_nightly, "direct": worker_direct, "copy": worker_copy}
 
 
-def run_worker(kind: str, db: str, landing: Path, pre_landings: list[Path] | None = None, force: bool = False) -> dict:
+def run_worker(
+    kind: str, db: str, landing: Path, pre_landings: list[Path] | None = None, force: bool = False
+) -> dict:
     """Run one measurement in a fresh Python process (clean peak-RSS figure)."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--db", db, "--landing", str(landing)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        kind,
+        "--db",
+        db,
+        "--landing",
+        str(landing),
+    ]
     if pre_landings:
         cmd += ["--pre-landing", ",".join(str(p) for p in pre_landings)]
     if force:
@@ -274,11 +326,13 @@ def run_worker(kind: str, db: str, landing: Path, pre_landings: list[Path] | Non
     t0 = time.perf_counter()
     log = CACHE / f"{kind}_{db}.log"
     with open(log, "w") as fh:
-        proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.run(
+            cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, text=True
+        )
     lines = [ln for ln in log.read_text().splitlines() if ln.startswith(MARK)]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"[bench] {kind} on {db} failed (exit {proc.returncode}); see {log}")
-    result = json.loads(lines[-1][len(MARK):])
+    result = json.loads(lines[-1][len(MARK) :])
     print(f"[bench]   done in {time.perf_counter() - t0:.0f} s", flush=True)
     return result
 
@@ -292,18 +346,27 @@ def _fmt(v: float | None) -> str:
 
 def row_line(label: str, r: dict) -> str:
     cells = [f"{label:<13}"] + [f"{_fmt(r['steps'].get(s)):>8}" for s in STEPS]
-    cells += [f"{r['total']:>8.1f}", f"{r['rss_mb']:>8.0f}",
-              f"{r['rows']['raw']:>10,}", f"{r['rows']['marts']:>10,}"]
+    cells += [
+        f"{r['total']:>8.1f}",
+        f"{r['rss_mb']:>8.0f}",
+        f"{r['rows']['raw']:>10,}",
+        f"{r['rows']['marts']:>10,}",
+    ]
     return " | ".join(cells)
 
 
 def print_table(meta: dict, runs: dict[str, dict], extra: dict) -> None:
     print()
-    print(f"cfz nightly bench  {meta['when']}  seed {meta['seed']}  deliveries {meta['deliveries']}  "
-          f"load avg before {meta['load_before']}  after {meta['load_after']}  cores {os.cpu_count()}")
+    print(
+        f"cfz nightly bench  {meta['when']}  seed {meta['seed']}  deliveries {meta['deliveries']}  "
+        f"load avg before {meta['load_before']}  after {meta['load_after']}  cores {os.cpu_count()}"
+    )
     print("peak RSS = resource.getrusage(RUSAGE_SELF).ru_maxrss of the worker process (MB)")
-    head = [f"{'run':<13}"] + [f"{s:>8}" for s in STEPS] + [f"{'total':>8}", f"{'rss_MB':>8}",
-                                                            f"{'raw_rows':>10}", f"{'mart_rows':>10}"]
+    head = (
+        [f"{'run':<13}"]
+        + [f"{s:>8}" for s in STEPS]
+        + [f"{'total':>8}", f"{'rss_MB':>8}", f"{'raw_rows':>10}", f"{'mart_rows':>10}"]
+    )
     print(" | ".join(head))
     print("-+-".join("-" * len(h) for h in head))
     for label, r in runs.items():
@@ -326,13 +389,22 @@ def main() -> int:
     parser.add_argument("--sizes", default="45,1000,10000", help="Comma-separated trial sizes.")
     parser.add_argument("--seed", type=int, default=20140127)
     parser.add_argument("--deliveries", type=int, default=12)
-    parser.add_argument("--overhead-size", type=int, default=1000, help="Size for the orchestration-overhead run.")
-    parser.add_argument("--skip", default="", help="Comma-separated: incremental,overhead,copy "
-                        "(and sizes: with --merge, reuse stored per-size runs)")
+    parser.add_argument(
+        "--overhead-size", type=int, default=1000, help="Size for the orchestration-overhead run."
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="Comma-separated: incremental,overhead,copy "
+        "(and sizes: with --merge, reuse stored per-size runs)",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the bench warehouses.")
-    parser.add_argument("--merge", action="store_true",
-                        help="Add to the runs saved by earlier invocations (out/bench/results.json) "
-                             "and print the table over all of them (same code and data only).")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="Add to the runs saved by earlier invocations (out/bench/results.json) "
+        "and print the table over all of them (same code and data only).",
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--landing", help=argparse.SUPPRESS)
@@ -351,17 +423,27 @@ def main() -> int:
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     CACHE.mkdir(parents=True, exist_ok=True)
-    meta = {"when": datetime.now().strftime("%Y-%m-%d %H:%M"), "seed": args.seed, "deliveries": args.deliveries,
-            "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    meta = {
+        "when": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "seed": args.seed,
+        "deliveries": args.deliveries,
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
     landings = {n: ensure_landing(n, args.seed, args.deliveries) for n in sizes}
     dbs: list[str] = []
     saved = CACHE / "results.json"
-    stored = json.loads(saved.read_text()) if args.merge and saved.exists() else {"runs": {}, "lines": {}}
+    stored = (
+        json.loads(saved.read_text())
+        if args.merge and saved.exists()
+        else {"runs": {}, "lines": {}}
+    )
     runs: dict[str, dict] = stored["runs"]
     lines: list[str] = []
     try:
         for n in sizes:
-            if "sizes" in skip and str(n) in runs:  # --merge --skip sizes: reuse the stored full run
+            if (
+                "sizes" in skip and str(n) in runs
+            ):  # --merge --skip sizes: reuse the stored full run
                 continue
             db = f"bench_{n}"
             dbs.append(db)
@@ -370,13 +452,17 @@ def main() -> int:
         for a, b in zip(all_sizes, all_sizes[1:], strict=False):
             ratio = runs[str(b)]["total"] / runs[str(a)]["total"]
             target = f"  (target <= {SCALING_TARGETS[(a, b)]})" if (a, b) in SCALING_TARGETS else ""
-            lines.append(f"scaling      time({b})/time({a}) = {runs[str(b)]['total']:.1f}/{runs[str(a)]['total']:.1f} "
-                         f"= {ratio:.2f}{target}")
+            lines.append(
+                f"scaling      time({b})/time({a}) = {runs[str(b)]['total']:.1f}/{runs[str(a)]['total']:.1f} "
+                f"= {ratio:.2f}{target}"
+            )
         if 45 in all_sizes and 1000 in all_sizes:
             # issue 18: the 45-subject nightly is what the study runs; its fixed costs, not data
             ratio = runs["45"]["total"] / runs["1000"]["total"]
-            lines.append(f"fixed cost   time(45)/time(1000) = {runs['45']['total']:.1f}/{runs['1000']['total']:.1f} "
-                         f"= {ratio:.2f}  (target <= 0.3)")
+            lines.append(
+                f"fixed cost   time(45)/time(1000) = {runs['45']['total']:.1f}/{runs['1000']['total']:.1f} "
+                f"= {ratio:.2f}  (target <= 0.3)"
+            )
         big = sizes[-1]
         if "incremental" not in skip:
             db = f"bench_{big}_inc"
@@ -387,25 +473,31 @@ def main() -> int:
             inc = run_worker("nightly", db, landings[big], pre_landings=pre)
             runs[f"{big} +1 deliv"] = inc
             full = runs[str(big)]["total"]
-            lines.append(f"incremental  {big}: one new delivery {inc['total']:.1f} s vs full rebuild (fresh warehouse) "
-                         f"{full:.1f} s = {inc['total'] / full:.2f}{_target(INCREMENTAL_TARGETS, big, '<=')}")
+            lines.append(
+                f"incremental  {big}: one new delivery {inc['total']:.1f} s vs full rebuild (fresh warehouse) "
+                f"{full:.1f} s = {inc['total'] / full:.2f}{_target(INCREMENTAL_TARGETS, big, '<=')}"
+            )
         if "overhead" not in skip and args.overhead_size in sizes:
             n = args.overhead_size
             db = f"bench_{n}_direct"
             dbs.append(db)
             direct = run_worker("direct", db, landings[n])
             runs[f"{n} direct"] = direct
-            lines.append(f"orchestration {n}: Prefect nightly {runs[str(n)]['total']:.1f} s vs direct step calls "
-                         f"{direct['total']:.1f} s = {runs[str(n)]['total'] / direct['total']:.2f}  (target <= 1.3)")
+            lines.append(
+                f"orchestration {n}: Prefect nightly {runs[str(n)]['total']:.1f} s vs direct step calls "
+                f"{direct['total']:.1f} s = {runs[str(n)]['total'] / direct['total']:.2f}  (target <= 1.3)"
+            )
         if "copy" not in skip:
             db = f"bench_{big}_copy"
             dbs.append(db)
             c = run_worker("copy", db, landings[big])
             secs = lambda xs: "/".join(f"{x:.1f}" for x in xs)  # noqa: E731
-            lines.append(f"ingestion    {big}: run_ingest {c['ingest_rows']:,} rows in {secs(c['ingest_seconds'])} s "
-                         f"= {c['ingest_rate']:,.0f} rows/s vs psql \\copy {c['copy_rows']:,} rows ({c['files']} files) "
-                         f"in {secs(c['copy_seconds'])} s = {c['copy_rate']:,.0f} rows/s (order COPY, ingest, ingest, "
-                         f"COPY; mean rates): ratio {c['ingest_rate'] / c['copy_rate']:.2f}{_target(COPY_TARGETS, big, '>=')}")
+            lines.append(
+                f"ingestion    {big}: run_ingest {c['ingest_rows']:,} rows in {secs(c['ingest_seconds'])} s "
+                f"= {c['ingest_rate']:,.0f} rows/s vs psql \\copy {c['copy_rows']:,} rows ({c['files']} files) "
+                f"in {secs(c['copy_seconds'])} s = {c['copy_rate']:,.0f} rows/s (order COPY, ingest, ingest, "
+                f"COPY; mean rates): ratio {c['ingest_rate'] / c['copy_rate']:.2f}{_target(COPY_TARGETS, big, '>=')}"
+            )
     finally:
         if not args.keep:
             from cfz_platform.db import warehouse

@@ -37,7 +37,9 @@ def generate_raw(conn, n_subjects: int) -> int:
     conn.execute(
         "insert into raw.dm (_file_id, _delivery_id, _file, _line, _row_hash, usubjid, siteid, armcd, rfstdtc) "
         f"select {lineage.format(d='dm', line='g + 1')}, 'S' || lpad(g::text, 6, '0'), '01', 'A', '2026-01-05' "
-        "from generate_series(1, %s) g", (n_subjects,))
+        "from generate_series(1, %s) g",
+        (n_subjects,),
+    )
     conn.execute(
         "insert into raw.lb (_file_id, _delivery_id, _file, _line, _row_hash, usubjid, lbtestcd, lbspec, lborres, "
         "lborresu, lbdtc) "
@@ -48,13 +50,15 @@ def generate_raw(conn, n_subjects: int) -> int:
         "(array['g/dL', 'g/dL', '10^9/L', 'g/dL', '10^9/L'])[1 + k %% 5], "
         "to_char(date '2026-01-05' + (k / 5) * 7, 'YYYY-MM-DD') "
         "from generate_series(1, %s) g cross join generate_series(0, %s) k",
-        (n_subjects, LB_PER_SUBJECT - 1))
+        (n_subjects, LB_PER_SUBJECT - 1),
+    )
     conn.execute(
         "insert into raw.rs (_file_id, _delivery_id, _file, _line, _row_hash, usubjid, rstestcd, rsstresc, rsdtc) "
         f"select {lineage.format(d='rs', line='g * 10 + k')}, 'S' || lpad(g::text, 6, '0'), 'OVRLRESP', "
         "(array['PR', 'VGPR', 'SD', 'MR'])[1 + k], to_char(date '2026-02-02' + k * 28, 'YYYY-MM-DD') "
         "from generate_series(1, %s) g cross join generate_series(0, %s) k",
-        (n_subjects, RS_PER_SUBJECT - 1))
+        (n_subjects, RS_PER_SUBJECT - 1),
+    )
     conn.execute("analyze raw.dm; analyze raw.lb; analyze raw.rs")
     return n_subjects * LB_PER_SUBJECT
 
@@ -80,9 +84,15 @@ def measure(n_subjects: int, root: str) -> dict:
     seconds = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"subjects": n_subjects, "lab_rows": n_lab, "peak_mb": peak / 2**20,
-            "rss_growth_mb": rss_mb() - rss0, "seconds": seconds, "passed": report.passed,
-            "expectations": len(report.results)}
+    return {
+        "subjects": n_subjects,
+        "lab_rows": n_lab,
+        "peak_mb": peak / 2**20,
+        "rss_growth_mb": rss_mb() - rss0,
+        "seconds": seconds,
+        "passed": report.passed,
+        "expectations": len(report.results),
+    }
 
 
 def main() -> None:
@@ -97,8 +107,10 @@ def main() -> None:
         rows = [measure(n, root) for n in args.subjects]
     print(f"{'subjects':>9} {'lab rows':>9} {'peak MB':>8} {'RSS +MB':>8} {'seconds':>8} passed")
     for r in rows:
-        print(f"{r['subjects']:>9} {r['lab_rows']:>9} {r['peak_mb']:>8.1f} {r['rss_growth_mb']:>8.1f} "
-              f"{r['seconds']:>8.1f} {r['passed']}")
+        print(
+            f"{r['subjects']:>9} {r['lab_rows']:>9} {r['peak_mb']:>8.1f} {r['rss_growth_mb']:>8.1f} "
+            f"{r['seconds']:>8.1f} {r['passed']}"
+        )
     if len(rows) > 1:
         print(f"peak ratio largest/smallest: {rows[-1]['peak_mb'] / rows[0]['peak_mb']:.2f}")
 

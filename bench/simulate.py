@@ -24,8 +24,10 @@ def main() -> None:
             t0 = time.perf_counter()
             s = run_simulation(SimConfig(patients=n, seed=args.seed), Path(tmp) / "landing")
             dt = time.perf_counter() - t0
-            print(f"{n:>6} subjects: {s['rows']:>9} rows in {dt:6.1f} s = {s['rows'] / dt:>9,.0f} rows/s "
-                  f"({dt / n * 1000:.2f} ms/subject, {s['errors']} injected problems)")
+            print(
+                f"{n:>6} subjects: {s['rows']:>9} rows in {dt:6.1f} s = {s['rows'] / dt:>9,.0f} rows/s "
+                f"({dt / n * 1000:.2f} ms/subject, {s['errors']} injected problems)"
+            )
 
 
 if __name__ == "__main__":

@@ -97,7 +97,9 @@ def report_task(report_dir: str) -> tuple[StepResult, Path]:
 def _previous_completed_run() -> str | None:
     with warehouse.connect(autocommit=True) as conn:
         exists = conn.execute("select to_regclass('audit.nightly_runs') is not null").fetchone()[0]
-        published = conn.execute("select to_regclass('marts.dim_subject') is not null").fetchone()[0]
+        published = conn.execute("select to_regclass('marts.dim_subject') is not null").fetchone()[
+            0
+        ]
         if not exists or not published:
             return None
         row = conn.execute(
@@ -116,24 +118,43 @@ def _finish(summary: RunSummary) -> None:
         if summary.outcome == "completed":
             summary.tables.update(steps.headline_tables(conn, summary.run_id))
     try:
-        create_markdown_artifact(key="nightly-summary", markdown=summary.render_markdown(),
-                                 description=f"nightly {summary.outcome}")
+        create_markdown_artifact(
+            key="nightly-summary",
+            markdown=summary.render_markdown(),
+            description=f"nightly {summary.outcome}",
+        )
         steps_table = [
-            {"step": s.name, "status": s.status, "seconds": round(s.seconds, 2), "detail": s.message}
+            {
+                "step": s.name,
+                "status": s.status,
+                "seconds": round(s.seconds, 2),
+                "detail": s.message,
+            }
             for s in summary.steps
         ]
         create_table_artifact(key="nightly-steps", table=steps_table, description="nightly steps")
         for title, rows in summary.tables.items():
             if rows:
-                key = "nightly-" + "".join(c if c.isalnum() else "-" for c in title.lower())[:40].strip("-")
-                create_table_artifact(key=key, table=[{k: str(v) for k, v in r.items()} for r in rows],
-                                      description=title)
+                key = "nightly-" + "".join(c if c.isalnum() else "-" for c in title.lower())[
+                    :40
+                ].strip("-")
+                create_table_artifact(
+                    key=key,
+                    table=[{k: str(v) for k, v in r.items()} for r in rows],
+                    description=title,
+                )
     except Exception as exc:  # noqa: BLE001 - artifacts are a view, never the verdict
         log.warning("could not publish the run summary artifacts: %s", exc)
 
 
-def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train: bool | None,
-                      force: bool, wait_seconds: float = 0.0) -> None:
+def run_nightly_steps(
+    summary: RunSummary,
+    landing: str,
+    report_dir: str,
+    train: bool | None,
+    force: bool,
+    wait_seconds: float = 0.0,
+) -> None:
     """Run the steps in order, appending each result to ``summary`` (raises on failure).
 
     Whether there is work is read from the warehouse (``steps.build_pending``,
@@ -145,7 +166,9 @@ def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train:
         log.info("[1/8] ingest: reading new deliveries under %s", landing)
         ingested = ingest_task(landing, run_id, wait_seconds)
         summary.steps.append(ingested.result)
-        summary.tables["files loaded this run"] = [r for r in ingested.table_rows if r.get("status") != "skipped_duplicate"]
+        summary.tables["files loaded this run"] = [
+            r for r in ingested.table_rows if r.get("status") != "skipped_duplicate"
+        ]
         log.info("      %s", ingested.result.message)
         current = "freshness"
         freshness, stale_feeds = freshness_task()
@@ -156,10 +179,21 @@ def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train:
         previous = _previous_completed_run()
         waiting = steps.build_pending()
         train_waiting = train is None and steps.training_pending()
-        if ingested.files_loaded == 0 and not waiting and not train_waiting and previous and not force:
+        if (
+            ingested.files_loaded == 0
+            and not waiting
+            and not train_waiting
+            and previous
+            and not force
+        ):
             summary.outcome = "no-op"
-            summary.steps.append(StepResult("transform", "skipped", message=f"no new delivery since run {previous}"))
-            log.info("no new delivery since run %s: nothing to do (use --force to rebuild anyway)", previous)
+            summary.steps.append(
+                StepResult("transform", "skipped", message=f"no new delivery since run {previous}")
+            )
+            log.info(
+                "no new delivery since run %s: nothing to do (use --force to rebuild anyway)",
+                previous,
+            )
             return
         current = "raw_gate"
         log.info("[2/8] raw gate (Great Expectations on the raw layer)")
@@ -183,7 +217,9 @@ def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train:
             log.info("[6/8] train the early-response model")
             summary.steps.append(train_task(skip_if_unchanged=train is None))
         else:
-            summary.steps.append(StepResult("train", "skipped", message="no response data since the last training"))
+            summary.steps.append(
+                StepResult("train", "skipped", message="no response data since the last training")
+            )
         current = "score"
         log.info("[7/8] score with the champion model")
         summary.steps.append(score_task())
@@ -195,7 +231,9 @@ def run_nightly_steps(summary: RunSummary, landing: str, report_dir: str, train:
     except Exception as exc:
         summary.outcome = "failed"
         summary.failed_step = current
-        summary.reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        summary.reason = (
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
         summary.steps.append(StepResult(current, "failed", message=summary.reason))
         raise NightlyFailed(f"nightly failed at step '{current}': {exc}") from exc
 
@@ -222,5 +260,8 @@ def nightly(
     return {
         "run_id": summary.run_id,
         "outcome": summary.outcome,
-        "steps": {s.name: {"status": s.status, "seconds": s.seconds, "message": s.message} for s in summary.steps},
+        "steps": {
+            s.name: {"status": s.status, "seconds": s.seconds, "message": s.message}
+            for s in summary.steps
+        },
     }

@@ -18,6 +18,11 @@ def score_early_response_flow() -> dict:
     """Score every response-evaluable subject with models:/early_response@champion."""
     logger = get_run_logger()
     result = score_with_champion()
-    logger.info("scored %d subjects with early_response v%s (%d predicted responders at p >= %.2f)",
-                result.n_scored, result.model_version, result.n_predicted_responders, result.threshold)
+    logger.info(
+        "scored %d subjects with early_response v%s (%d predicted responders at p >= %.2f)",
+        result.n_scored,
+        result.model_version,
+        result.n_predicted_responders,
+        result.threshold,
+    )
     return asdict(result)

@@ -22,6 +22,9 @@ def train_early_response_flow() -> dict:
     lines = summary_lines(result)
     for line in lines:
         logger.info(line)
-    create_markdown_artifact(key="early-response-training", markdown="\n".join(f"- {x}" for x in lines),
-                             description=result.decision["reason"])
+    create_markdown_artifact(
+        key="early-response-training",
+        markdown="\n".join(f"- {x}" for x in lines),
+        description=result.decision["reason"],
+    )
     return asdict(result)

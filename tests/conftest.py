@@ -31,6 +31,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "'shared' folder (../shared) or set CFZ_SHARED_DIR to that folder"
         )
 
+
 os.environ.pop("CFZ_DATABASE_URL", None)
 os.environ.setdefault("CFZ_HOME", str(ROOT))
 from cfz_platform.config import apply_runtime_env  # noqa: E402
@@ -84,13 +85,21 @@ def db(warehouse_db):
         yield conn
 
 
-def run_cfz(*args: str, env: dict | None = None, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_cfz(
+    *args: str, env: dict | None = None, check: bool = True, timeout: int = 900
+) -> subprocess.CompletedProcess:
     """Run the real `cfz` command line in a subprocess, as a user would."""
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "cfz_platform.cli", *args],
-        capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+        timeout=timeout,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"cfz {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"cfz {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc

@@ -37,7 +37,9 @@ def test_train_without_its_mlflow_database_says_what_to_do_in_one_line(warehouse
     store = warehouse.settings().mlflow_dbname
     admin = warehouse.admin_settings()
     with psycopg.connect(admin.conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(store)))
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(store))
+        )
     try:
         for command in ("train", "score"):
             proc = run_cfz(command, check=False)
@@ -53,8 +55,12 @@ def test_cfz_dbt_builds_into_dev_schemas_and_leaves_the_published_marts_alone(db
     db.execute("create table if not exists marts.sentinel (x int)")
     out = run_cfz("dbt", "--", "build", "-s", "stg_sdtm__dm")
     assert "Completed successfully" in out.stdout
-    schemas = {r[0] for r in db.execute("select table_schema from information_schema.tables "
-                                        "where table_name = 'stg_sdtm__dm'")}
+    schemas = {
+        r[0]
+        for r in db.execute(
+            "select table_schema from information_schema.tables where table_name = 'stg_sdtm__dm'"
+        )
+    }
     assert "dev_staging" in schemas
     assert db.execute("select to_regclass('marts.sentinel')").fetchone()[0] is not None
     bad = run_cfz("dbt", "--", "run", "--vars", "{not yaml", check=False)
@@ -69,9 +75,24 @@ def test_committed_profile_lets_plain_dbt_list_the_project_with_cfz_db_env(wareh
         env[name] = value.strip("'")
     assert env["PGDATABASE"] == warehouse_db
     dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
-    proc = subprocess.run([dbt, "ls", "--resource-type", "model", "--target", "warehouse", "-q",
-                           "--target-path", str(ROOT / ".cfz" / "dbt" / warehouse_db / "plain-target")],
-                          cwd=ROOT / "dbt", env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            dbt,
+            "ls",
+            "--resource-type",
+            "model",
+            "--target",
+            "warehouse",
+            "-q",
+            "--target-path",
+            str(ROOT / ".cfz" / "dbt" / warehouse_db / "plain-target"),
+        ],
+        cwd=ROOT / "dbt",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "cfz.marts.safety.fct_lab_results" in proc.stdout
 

@@ -28,17 +28,35 @@ def external(cluster):
     with psycopg.connect(admin.conninfo, autocommit=True) as conn:
         for role, extra in ((owner, " createrole createdb"), (weak, "")):
             conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("create role {} login password {}" + extra).format(
-                sql.Identifier(role), sql.Literal(pw)))
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(name), sql.Identifier(owner)))
-        conn.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(name), sql.Identifier(weak)))
+            conn.execute(
+                sql.SQL("create role {} login password {}" + extra).format(
+                    sql.Identifier(role), sql.Literal(pw)
+                )
+            )
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+        conn.execute(
+            sql.SQL("create database {} owner {}").format(
+                sql.Identifier(name), sql.Identifier(owner)
+            )
+        )
+        conn.execute(
+            sql.SQL("grant connect on database {} to {}").format(
+                sql.Identifier(name), sql.Identifier(weak)
+            )
+        )
     base = f"127.0.0.1:{cluster.port}/{name}"
-    yield {"name": name, "owner_url": f"postgresql://{owner}:{pw}@{base}",
-           "weak_url": f"postgresql://{weak}:{pw}@{base}"}
+    yield {
+        "name": name,
+        "owner_url": f"postgresql://{owner}:{pw}@{base}",
+        "weak_url": f"postgresql://{weak}:{pw}@{base}",
+    }
     with psycopg.connect(admin.conninfo, autocommit=True) as conn:
         for db in (name, f"{name}_mlflow"):
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db)))
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db))
+            )
         conn.execute(sql.SQL("reassign owned by {} to postgres").format(sql.Identifier(owner)))
         for role in (owner, weak):
             conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(role)))
@@ -56,9 +74,12 @@ def test_db_start_sets_up_schemas_roles_and_mlflow_db_on_an_external_server(exte
     with psycopg.connect(external["owner_url"]) as conn:
         schemas = {r[0] for r in conn.execute("select nspname from pg_namespace")}
         assert {"raw", "staging", "marts", "ml", "audit"} <= schemas
-        assert conn.execute("select 1 from pg_database where datname = %s",
-                            (f"{external['name']}_mlflow",)).fetchone()
-    bi_url = run_cfz("db", "url", "--role", "bi_reader", env=_env(external["owner_url"])).stdout.strip()
+        assert conn.execute(
+            "select 1 from pg_database where datname = %s", (f"{external['name']}_mlflow",)
+        ).fetchone()
+    bi_url = run_cfz(
+        "db", "url", "--role", "bi_reader", env=_env(external["owner_url"])
+    ).stdout.strip()
     with psycopg.connect(external["owner_url"], autocommit=True) as conn:
         conn.execute("create table marts.ext_probe as select 1 as n")
         conn.execute("create table raw.ext_probe as select 1 as n")

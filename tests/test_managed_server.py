@@ -28,18 +28,31 @@ def managed(cluster):
     admin = warehouse.admin_settings()
     with psycopg.connect(admin.conninfo, autocommit=True) as conn:
         for db in (name, f"{name}_mlflow"):
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db)))
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db))
+            )
         conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(owner)))
-        conn.execute(sql.SQL("create role {} login nocreaterole nocreatedb password {}").format(
-            sql.Identifier(owner), sql.Literal(pw)))
+        conn.execute(
+            sql.SQL("create role {} login nocreaterole nocreatedb password {}").format(
+                sql.Identifier(owner), sql.Literal(pw)
+            )
+        )
         for db in (name, f"{name}_mlflow"):
-            conn.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(db), sql.Identifier(owner)))
-    env = {"CFZ_DATABASE_URL": f"postgresql://{owner}:{pw}@127.0.0.1:{cluster.port}/{name}",
-           "CFZ_BI_READER_PASSWORD": embedded.load_info().bi_password}
+            conn.execute(
+                sql.SQL("create database {} owner {}").format(
+                    sql.Identifier(db), sql.Identifier(owner)
+                )
+            )
+    env = {
+        "CFZ_DATABASE_URL": f"postgresql://{owner}:{pw}@127.0.0.1:{cluster.port}/{name}",
+        "CFZ_BI_READER_PASSWORD": embedded.load_info().bi_password,
+    }
     yield {"name": name, "owner": owner, "env": env}
     with psycopg.connect(admin.conninfo, autocommit=True) as conn:
         for db in (name, f"{name}_mlflow", f"{name}_prefect"):
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db)))
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db))
+            )
         conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(owner)))
         conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(owner)))
 
@@ -48,8 +61,18 @@ def test_the_documented_path_works_for_a_user_who_may_not_create_roles(managed, 
     env = managed["env"]
     start = run_cfz("db", "start", env=env)
     assert "external PostgreSQL" in start.stdout and "Traceback" not in start.stderr
-    run_cfz("simulate", "--patients", "24", "--deliveries", "3", "--error-rate", "0",
-            "--out", str(tmp_path / "landing"), env=env)
+    run_cfz(
+        "simulate",
+        "--patients",
+        "24",
+        "--deliveries",
+        "3",
+        "--error-rate",
+        "0",
+        "--out",
+        str(tmp_path / "landing"),
+        env=env,
+    )
     run_cfz("ingest", "--landing", str(tmp_path / "landing"), env=env)
     run_cfz("transform", env=env, timeout=1800)
     train = run_cfz("train", env=env, timeout=1800)
@@ -57,16 +80,25 @@ def test_the_documented_path_works_for_a_user_who_may_not_create_roles(managed, 
     score = run_cfz("score", env=env)
     assert score.stdout.startswith("scored ")
     report = run_cfz("report", "--out", str(tmp_path / "report"), env=env)
-    assert (tmp_path / "report" / "index.html").is_file() and report.stdout.strip().endswith("index.html")
+    assert (tmp_path / "report" / "index.html").is_file() and report.stdout.strip().endswith(
+        "index.html"
+    )
 
     bi_url = run_cfz("db", "url", "--role", "bi_reader", env=env).stdout.strip()
     with psycopg.connect(bi_url) as bi:
         subjects = bi.execute("select count(*) from marts.dim_subject where saffl").fetchone()[0]
         assert subjects == 24
-        assert bi.execute("select count(*) from ml.early_response_predictions where is_current").fetchone()[0] > 0
+        assert (
+            bi.execute(
+                "select count(*) from ml.early_response_predictions where is_current"
+            ).fetchone()[0]
+            > 0
+        )
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             bi.execute("select count(*) from raw.dm")
     with psycopg.connect(warehouse.admin_settings().conninfo) as conn:
-        rights = conn.execute("select rolcreaterole, rolcreatedb from pg_roles where rolname = %s",
-                              (managed["owner"],)).fetchone()
+        rights = conn.execute(
+            "select rolcreaterole, rolcreatedb from pg_roles where rolname = %s",
+            (managed["owner"],),
+        ).fetchone()
     assert rights == (False, False)  # nothing above needed more

@@ -100,10 +100,24 @@ def test_the_server_user_cannot_touch_the_state_folder(cluster):
     folder = state_dir()
     assert folder.stat().st_uid == os.getuid()
     target = folder / "prefect-server.json"
-    probe = subprocess.run(["runuser", "-u", "postgres", "--", "sh", "-c", f"echo '{{}}' > {target}.x && mv {target}.x {target}"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            "sh",
+            "-c",
+            f"echo '{{}}' > {target}.x && mv {target}.x {target}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert probe.returncode != 0 and "Permission denied" in probe.stderr
-    assert subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(folder)]).returncode != 0
+    assert (
+        subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(folder)]).returncode
+        != 0
+    )
     info = __import__("cfz_platform.db.embedded", fromlist=["load_info"]).load_info()
     assert Path(info.data_dir).stat().st_uid != os.getuid()  # the data directory is the server's
 
@@ -175,7 +189,10 @@ def test_concurrent_setups_take_turns(cluster):
         worker.start()
         time.sleep(1.5)
         assert worker.is_alive(), "setup did not wait for the setup already in progress"
-        assert holder.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is None
+        assert (
+            holder.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+            is None
+        )
         holder.execute("select pg_advisory_unlock(%s)", (warehouse._SETUP_LOCK_KEY,))
         worker.join(60)
     assert errors == [] and not worker.is_alive()
@@ -190,8 +207,24 @@ def test_concurrent_setups_take_turns(cluster):
 def test_missing_conformance_data_stops_the_run_naming_the_folder(tmp_path):
     missing = tmp_path / "nowhere"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "tests/test_warehouse_db.py"],
-        cwd=ROOT, env={**os.environ, "CFZ_SHARED_DIR": str(missing)}, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:xdist",
+            "tests/test_warehouse_db.py",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "CFZ_SHARED_DIR": str(missing)},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR
-    assert f"the public conformance data is not at {missing / 'conformance'}" in proc.stderr + proc.stdout
+    assert (
+        f"the public conformance data is not at {missing / 'conformance'}"
+        in proc.stderr + proc.stdout
+    )

@@ -19,9 +19,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,  # plain tracebacks with --debug, and never local variables
 )
-db_app = typer.Typer(help="The warehouse database (embedded PostgreSQL by default).", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The warehouse database (embedded PostgreSQL by default).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
-prefect_app = typer.Typer(help="The long-running local Prefect server (UI and API).", no_args_is_help=True)
+prefect_app = typer.Typer(
+    help="The long-running local Prefect server (UI and API).", no_args_is_help=True
+)
 app.add_typer(prefect_app, name="prefect")
 
 
@@ -33,7 +37,15 @@ def _setup_logging(verbose: bool = False) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("cfz_platform").setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "alembic", "urllib3", "matplotlib", "numexpr", "great_expectations"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "alembic",
+        "urllib3",
+        "matplotlib",
+        "numexpr",
+        "great_expectations",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -42,7 +54,9 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-WAIT_HELP = "Seconds to wait for a running command holding the warehouse lock before giving up (exit 75)."
+WAIT_HELP = (
+    "Seconds to wait for a running command holding the warehouse lock before giving up (exit 75)."
+)
 
 
 @contextmanager
@@ -54,7 +68,9 @@ def _locked(command: str, wait: float, name: str | None = None) -> Iterator[None
 
     stack = ExitStack()
     try:
-        stack.enter_context(lock.warehouse_lock(name or lock.WAREHOUSE, wait_seconds=wait, holder=command))
+        stack.enter_context(
+            lock.warehouse_lock(name or lock.WAREHOUSE, wait_seconds=wait, holder=command)
+        )
     except lock.RunLockedError as exc:
         _fail(f"cfz {command}: {exc}", code=lock.LOCKED_EXIT_CODE)
     except WarehouseError as exc:
@@ -86,7 +102,9 @@ def _load_flow(module: str, name: str):
 @app.callback()
 def _main(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
-    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an unexpected error."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of an unexpected error."
+    ),
 ) -> None:
     from cfz_platform.config import apply_runtime_env
 
@@ -106,17 +124,23 @@ def db_start() -> None:
     try:
         if external_database_url():
             owner = warehouse.ensure_warehouse()
-            typer.echo(f"using the external PostgreSQL at {owner.host}:{owner.port}/{owner.dbname}; schemas and roles are in place")
+            typer.echo(
+                f"using the external PostgreSQL at {owner.host}:{owner.port}/{owner.dbname}; schemas and roles are in place"
+            )
             return
         info, started = embedded.start()
         owner = warehouse.ensure_warehouse()
     except (embedded.EmbeddedClusterError, warehouse.WarehouseError) as exc:
         _fail(str(exc))
     if started:
-        typer.echo(f"started the embedded PostgreSQL on 127.0.0.1:{info.port} (data in {info.data_dir})")
+        typer.echo(
+            f"started the embedded PostgreSQL on 127.0.0.1:{info.port} (data in {info.data_dir})"
+        )
     else:
         typer.echo(f"the embedded PostgreSQL is already running on 127.0.0.1:{info.port}")
-    typer.echo(f"warehouse database {owner.dbname!r} is ready (schemas raw, staging, marts, adam, ml, audit)")
+    typer.echo(
+        f"warehouse database {owner.dbname!r} is ready (schemas raw, staging, marts, adam, ml, audit)"
+    )
 
 
 @db_app.command("stop")
@@ -145,7 +169,9 @@ def db_status() -> None:
             typer.echo("the embedded PostgreSQL has not been created yet (run `cfz db start`)")
             raise typer.Exit(3)
         if not embedded.is_running(info):
-            typer.echo(f"the embedded PostgreSQL is stopped (data in {info.data_dir}, port {info.port})")
+            typer.echo(
+                f"the embedded PostgreSQL is stopped (data in {info.data_dir}, port {info.port})"
+            )
             raise typer.Exit(3)
     try:
         with warehouse.connect() as conn:
@@ -166,7 +192,9 @@ def db_status() -> None:
 
 @db_app.command("url")
 def db_url(
-    role: str = typer.Option("owner", help="owner (the pipeline), bi_reader (read-only), or mlflow."),
+    role: str = typer.Option(
+        "owner", help="owner (the pipeline), bi_reader (read-only), or mlflow."
+    ),
 ) -> None:
     """Print a connection URL for the warehouse."""
     from cfz_platform.db import warehouse
@@ -199,8 +227,13 @@ def db_env(
         s = warehouse.settings() if role == "owner" else warehouse.bi_settings()
     except warehouse.WarehouseError as exc:
         _fail(str(exc))
-    values = {"PGHOST": s.host, "PGPORT": s.port, "PGUSER": s.user, "PGPASSWORD": s.password,
-              "PGDATABASE": s.dbname}
+    values = {
+        "PGHOST": s.host,
+        "PGPORT": s.port,
+        "PGUSER": s.user,
+        "PGPASSWORD": s.password,
+        "PGDATABASE": s.dbname,
+    }
     for name, value in values.items():
         typer.echo(f"export {name}={shlex.quote(str(value))}")
 
@@ -216,7 +249,9 @@ def prefect_start() -> None:
     url, started = prefect_server.start()
     verb = "started" if started else "already running:"
     typer.echo(f"Prefect server {verb} {url}")
-    typer.echo(f"UI: {url.removesuffix('/api')}   (export PREFECT_API_URL={url} to use it from a shell)")
+    typer.echo(
+        f"UI: {url.removesuffix('/api')}   (export PREFECT_API_URL={url} to use it from a shell)"
+    )
 
 
 @prefect_app.command("stop")
@@ -224,7 +259,11 @@ def prefect_stop() -> None:
     """Stop the local Prefect server."""
     from cfz_platform.orchestration import prefect_server
 
-    typer.echo("stopped the Prefect server" if prefect_server.stop() else "the Prefect server was not running")
+    typer.echo(
+        "stopped the Prefect server"
+        if prefect_server.stop()
+        else "the Prefect server was not running"
+    )
 
 
 @prefect_app.command("status")
@@ -245,19 +284,25 @@ def prefect_status() -> None:
 @app.command()
 def simulate(
     patients: int = typer.Option(45, help="Enrolled subjects (screen failures come on top)."),
-    seed: int = typer.Option(20140127, help="Random seed; the same arguments give identical files."),
+    seed: int = typer.Option(
+        20140127, help="Random seed; the same arguments give identical files."
+    ),
     out: Path = typer.Option(Path("out/landing"), help="Landing folder to write deliveries into."),
     deliveries: int = typer.Option(12, help="Number of deliveries."),
-    start_date: str = typer.Option("2024-01-08", help="First enrolment date (ISO). The default trial ends before today, so no record is dated in the future."),
+    start_date: str = typer.Option(
+        "2024-01-08",
+        help="First enrolment date (ISO). The default trial ends before today, so no record is dated in the future.",
+    ),
     error_rate: float = typer.Option(0.01, help="Share of records given feed mess."),
     truth: Path | None = typer.Option(None, help="Ground-truth folder (default: OUT/../truth)."),
     scenarios: str = typer.Option(
         "default",
         help="Real-trial shapes to plant. 'default': each at a realistic (low) rate; 'all': every one boosted "
-             "(about 4% of the expansion cohort each, at least 2); 'none': no shape; or a comma-separated list "
-             "of names to boost (the others stay at their realistic rates): waiver, btz-monotherapy, "
-             "cfz-held-c1d1, ae-ongoing, partial-dates, new-therapy-on-assessment, armcd-mismatch, early-death, "
-             "consent-withdrawn, two-early-dlts, nadir-above-5. Which subject got which: truth/study.json."),
+        "(about 4% of the expansion cohort each, at least 2); 'none': no shape; or a comma-separated list "
+        "of names to boost (the others stay at their realistic rates): waiver, btz-monotherapy, "
+        "cfz-held-c1d1, ae-ongoing, partial-dates, new-therapy-on-assessment, armcd-mismatch, early-death, "
+        "consent-withdrawn, two-early-dlts, nadir-above-5. Which subject got which: truth/study.json.",
+    ),
 ) -> None:
     """Simulate the trial and write SDTM feed deliveries plus a ground-truth folder."""
     from datetime import date
@@ -276,8 +321,15 @@ def simulate(
         boosted, realistic = parse_scenarios(scenarios)
     except ValueError as exc:
         _fail(f"--scenarios: {exc}")
-    cfg = SimConfig(patients=patients, seed=seed, deliveries=deliveries, start_date=start, error_rate=error_rate,
-                    scenarios=boosted, realistic_scenarios=realistic)
+    cfg = SimConfig(
+        patients=patients,
+        seed=seed,
+        deliveries=deliveries,
+        start_date=start,
+        error_rate=error_rate,
+        scenarios=boosted,
+        realistic_scenarios=realistic,
+    )
     summary = run_simulation(cfg, out, truth)
     mtd = f"{summary['mtd']:g} mg/m2" if summary["mtd"] is not None else "not established"
     typer.echo(
@@ -294,7 +346,9 @@ EXIT_QUARANTINED = 3
 @app.command()
 def ingest(
     landing: Path = typer.Option(..., help="Landing root holding one folder per delivery."),
-    wait: float = typer.Option(0.0, help="Seconds to wait for a running ingest before giving up (exit 75)."),
+    wait: float = typer.Option(
+        0.0, help="Seconds to wait for a running ingest before giving up (exit 75)."
+    ),
 ) -> None:
     """Load new deliveries into the raw layer (ledger, rejects, quarantine).
 
@@ -320,25 +374,33 @@ def ingest(
         except IngestError as exc:
             _fail(str(exc))
         except psycopg.Error as exc:
-            _fail(f"ingest stopped, the warehouse failed (files committed so far stay loaded; rerun): "
-                  f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}")
+            _fail(
+                f"ingest stopped, the warehouse failed (files committed so far stay loaded; rerun): "
+                f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}"
+            )
     fields = {k: result[k] for k in ("run_id", "landing", "notes", "seconds")}
     summary = IngestSummary(**fields, files=[FileOutcome(**f) for f in result["files"]])
     for line in summary.log_lines():
         typer.echo(line)
     quarantined = summary.quarantined_paths()
     if quarantined:
-        typer.secho(f"quarantined: {len(quarantined)} file(s) (every other file loaded; reasons in "
-                    f"audit.ingest_files): {', '.join(quarantined[:10])}{' ...' if len(quarantined) > 10 else ''}",
-                    fg=typer.colors.YELLOW, err=True)
+        typer.secho(
+            f"quarantined: {len(quarantined)} file(s) (every other file loaded; reasons in "
+            f"audit.ingest_files): {', '.join(quarantined[:10])}{' ...' if len(quarantined) > 10 else ''}",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
         raise typer.Exit(EXIT_QUARANTINED)
 
 
 @app.command()
 def transform(
-    full_refresh: bool = typer.Option(False, "--full-refresh",
-                                      help="Rebuild every incremental model from scratch (normally only "
-                                           "after a change to the dbt project, which is detected by itself)."),
+    full_refresh: bool = typer.Option(
+        False,
+        "--full-refresh",
+        help="Rebuild every incremental model from scratch (normally only "
+        "after a change to the dbt project, which is detected by itself).",
+    ),
     wait: float = typer.Option(0.0, help=WAIT_HELP),
 ) -> None:
     """Raw gate, dbt build into a candidate schema, mart gate, publish."""
@@ -352,14 +414,20 @@ def transform(
         try:
             result = run_transform(full_refresh=full_refresh)
         except QualityGateFailed as exc:
-            _fail(f"blocking expectations failed, nothing was published (marts keeps the last good build):\n{exc}")
+            _fail(
+                f"blocking expectations failed, nothing was published (marts keeps the last good build):\n{exc}"
+            )
         except (DbtError, PublishError, WarehouseError, RuntimeError) as exc:
-            _fail(f"transform failed, nothing was published (marts keeps the last good build): {exc}")
+            _fail(
+                f"transform failed, nothing was published (marts keeps the last good build): {exc}"
+            )
     for report in result.reports:
         typer.echo(report.explain())
     for note in result.notes:
         typer.echo(f"  {note}")
-    typer.echo(f"published the validated build as marts and adam (run {result.run_id}; results in audit.quality_results)")
+    typer.echo(
+        f"published the validated build as marts and adam (run {result.run_id}; results in audit.quality_results)"
+    )
 
 
 @app.command()
@@ -382,7 +450,9 @@ def validate(
         typer.echo(report.explain())
     failed = [r.gate for r in reports if not r.passed]
     if failed:
-        _fail(f"blocking expectations failed ({', '.join(failed)} gate); see above and audit.quality_results")
+        _fail(
+            f"blocking expectations failed ({', '.join(failed)} gate); see above and audit.quality_results"
+        )
 
 
 @app.command()
@@ -465,7 +535,9 @@ def dbt_command(ctx: typer.Context) -> None:
 
 
 @app.command()
-def docs(out: Path = typer.Option(Path("out/dbt-docs"), help="Folder for the static dbt docs site.")) -> None:
+def docs(
+    out: Path = typer.Option(Path("out/dbt-docs"), help="Folder for the static dbt docs site."),
+) -> None:
     """Write the dbt docs (models, columns, lineage, catalog of the published tables) as a static site.
 
     One self-contained index.html that opens from disk, plus manifest.json and catalog.json.
@@ -505,20 +577,30 @@ def mlflow_ui(
 
     uri = tracking.tracking_uri()
     store = warehouse.settings().mlflow_dbname
-    typer.echo(f"MLflow UI on http://{host}:{port} (store: PostgreSQL database {store!r}; Ctrl-C stops it)")
+    typer.echo(
+        f"MLflow UI on http://{host}:{port} (store: PostgreSQL database {store!r}; Ctrl-C stops it)"
+    )
     # the store URLs go by environment, so the password never shows in the process list
     cmd = [sys.executable, "-m", "mlflow", "server", "--host", host, "--port", str(port)]
-    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": uri, "MLFLOW_REGISTRY_STORE_URI": uri,
-           "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
+    env = {
+        **os.environ,
+        "MLFLOW_BACKEND_STORE_URI": uri,
+        "MLFLOW_REGISTRY_STORE_URI": uri,
+        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
+    }
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
-export_app = typer.Typer(help="Export published data (ADaM datasets as SAS XPORT).", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Export published data (ADaM datasets as SAS XPORT).", no_args_is_help=True
+)
 app.add_typer(export_app, name="export")
 
 
 @export_app.command("adam")
-def export_adam_cmd(out: Path = typer.Option(..., help="Folder for the .xpt files and define.json / define.html.")) -> None:
+def export_adam_cmd(
+    out: Path = typer.Option(..., help="Folder for the .xpt files and define.json / define.html."),
+) -> None:
     """Export the published ADaM datasets (schema adam) as SAS XPORT v5 files plus metadata.
 
     One file per non-empty dataset; an empty dataset (e.g. ADRS/ADTTE on a study without
@@ -538,7 +620,9 @@ def export_adam_cmd(out: Path = typer.Option(..., help="Folder for the .xpt file
 
 
 @app.command()
-def report(out: Path = typer.Option(Path("out/report"), help="Folder for the HTML report.")) -> None:
+def report(
+    out: Path = typer.Option(Path("out/report"), help="Folder for the HTML report."),
+) -> None:
     """Write the static HTML trial report from the marts."""
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.report import build_report
@@ -553,9 +637,17 @@ def report(out: Path = typer.Option(Path("out/report"), help="Folder for the HTM
 @app.command()
 def nightly(
     landing: Path = typer.Option(..., help="Landing root."),
-    report_dir: Path = typer.Option(Path("out/report"), "--report-dir", help="Where the HTML report goes."),
-    train: bool | None = typer.Option(None, "--train/--no-train", help="Force or skip training (default: when new response data arrived)."),
-    force: bool = typer.Option(False, help="Rebuild and republish even when no new delivery arrived."),
+    report_dir: Path = typer.Option(
+        Path("out/report"), "--report-dir", help="Where the HTML report goes."
+    ),
+    train: bool | None = typer.Option(
+        None,
+        "--train/--no-train",
+        help="Force or skip training (default: when new response data arrived).",
+    ),
+    force: bool = typer.Option(
+        False, help="Rebuild and republish even when no new delivery arrived."
+    ),
     wait: float = typer.Option(0.0, help=WAIT_HELP),
 ) -> None:
     """The nightly flow: ingest, gates, dbt, publish, train, score, report."""
@@ -566,8 +658,11 @@ def nightly(
     flow_fn = _load_flow("flows.nightly", "nightly")
     try:
         result = flow_fn(
-            landing=str(landing.resolve()), report_dir=str(report_dir.resolve()),
-            train=train, force=force, wait_for_lock_seconds=wait,
+            landing=str(landing.resolve()),
+            report_dir=str(report_dir.resolve()),
+            train=train,
+            force=force,
+            wait_for_lock_seconds=wait,
         )
     except RunLockedError as exc:
         _fail(str(exc), code=LOCKED_EXIT_CODE)
@@ -599,7 +694,9 @@ def demo(
     try:
         if not external_database_url():
             info, started = embedded.start()
-            typer.echo(f"       embedded PostgreSQL {'started' if started else 'already running'} on 127.0.0.1:{info.port}")
+            typer.echo(
+                f"       embedded PostgreSQL {'started' if started else 'already running'} on 127.0.0.1:{info.port}"
+            )
         warehouse.ensure_warehouse()
     except (embedded.EmbeddedClusterError, warehouse.WarehouseError) as exc:
         _fail(str(exc))
@@ -607,9 +704,18 @@ def demo(
     if landing.is_dir() and any(landing.iterdir()):
         typer.echo(f"[demo] 2/3 reusing the simulated trial in {landing}")
     else:
-        typer.echo(f"[demo] 2/3 simulating the default trial ({patients} enrolled subjects, seed {seed}) into {landing}")
-        simulate(patients=patients, seed=seed, out=landing, deliveries=12, start_date="2024-01-08",
-                 error_rate=0.01, truth=out / "truth")
+        typer.echo(
+            f"[demo] 2/3 simulating the default trial ({patients} enrolled subjects, seed {seed}) into {landing}"
+        )
+        simulate(
+            patients=patients,
+            seed=seed,
+            out=landing,
+            deliveries=12,
+            start_date="2024-01-08",
+            error_rate=0.01,
+            truth=out / "truth",
+        )
     typer.echo("[demo] 3/3 nightly flow over every delivery")
     nightly(landing=landing, report_dir=out / "report", train=None, force=False, wait=60.0)
     from cfz_platform.orchestration import prefect_server
@@ -622,8 +728,12 @@ def demo(
     typer.echo(f"  landing / truth   {landing.resolve()}  /  {(out / 'truth').resolve()}")
     typer.echo(f"  marts (BI)        {warehouse.bi_settings().url()}")
     if prefect_url:
-        typer.echo(f"  Prefect UI        {prefect_url.removesuffix('/api')}   (flow runs, artifacts)")
-    typer.echo("  MLflow UI         uv run cfz mlflow-ui   (runs, plots, registered model early_response)")
+        typer.echo(
+            f"  Prefect UI        {prefect_url.removesuffix('/api')}   (flow runs, artifacts)"
+        )
+    typer.echo(
+        "  MLflow UI         uv run cfz mlflow-ui   (runs, plots, registered model early_response)"
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -648,8 +758,11 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are turned into a line
         if debug:
             raise
-        typer.secho(f"error: {_one_line(exc)} (rerun with --debug for the traceback)",
-                    fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"error: {_one_line(exc)} (rerun with --debug for the traceback)",
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise SystemExit(1) from None
 
 

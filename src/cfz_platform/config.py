@@ -129,7 +129,9 @@ def settings_from_url(url: str) -> DatabaseSettings:
 
     parsed = urlparse(url.replace("postgresql+psycopg://", "postgresql://"))
     if parsed.scheme not in ("postgresql", "postgres"):
-        raise ValueError(f"CFZ_DATABASE_URL must be a postgresql:// URL, got scheme {parsed.scheme!r}")
+        raise ValueError(
+            f"CFZ_DATABASE_URL must be a postgresql:// URL, got scheme {parsed.scheme!r}"
+        )
     dbname = (parsed.path or "/").lstrip("/") or "postgres"
     mlflow_db = os.environ.get("CFZ_MLFLOW_DB", f"{dbname}_mlflow")
     return DatabaseSettings(

@@ -62,7 +62,12 @@ def compute_agreement(merged: pd.DataFrame, ours: str, ref: str, keys: list[str]
 
 def format_table(title: str, rows: list[Agreement]) -> str:
     """The per-variable table printed by the tests (and pasted in the closing note)."""
-    lines = [title, f"{'variable':10} {'compared':>8} {'equal':>6} {'agree':>7}  first differences (key..., reference, ours)"]
+    lines = [
+        title,
+        f"{'variable':10} {'compared':>8} {'equal':>6} {'agree':>7}  first differences (key..., reference, ours)",
+    ]
     for r in rows:
-        lines.append(f"{r.ref:10} {r.compared:8d} {r.equal:6d} {100 * r.rate:6.1f}%  {list(r.examples)[:2]}")
+        lines.append(
+            f"{r.ref:10} {r.compared:8d} {r.equal:6d} {100 * r.rate:6.1f}%  {list(r.examples)[:2]}"
+        )
     return "\n".join(lines)

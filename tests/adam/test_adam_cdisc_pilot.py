@@ -25,17 +25,45 @@ PILOT = CONFORMANCE / "cdiscpilot01"
 REFERENCE = CONFORMANCE / "reference"
 CORE_MIN = 0.99
 
-ADSL_CORE = [("trtsdt", "TRTSDT"), ("trtedt", "TRTEDT"), ("age", "AGE"), ("sex", "SEX"), ("race", "RACE"),
-             ("saffl", "SAFFL")]
-ADSL_OTHER = [("studyid", "STUDYID"), ("siteid", "SITEID"), ("ageu", "AGEU"), ("arm", "ARM"),
-              ("trt01p", "TRT01P"), ("trt01a", "TRT01A"), ("trtdurd", "TRTDUR"), ("ittfl", "ITTFL"),
-              ("dthfl", "DTHFL")]
+ADSL_CORE = [
+    ("trtsdt", "TRTSDT"),
+    ("trtedt", "TRTEDT"),
+    ("age", "AGE"),
+    ("sex", "SEX"),
+    ("race", "RACE"),
+    ("saffl", "SAFFL"),
+]
+ADSL_OTHER = [
+    ("studyid", "STUDYID"),
+    ("siteid", "SITEID"),
+    ("ageu", "AGEU"),
+    ("arm", "ARM"),
+    ("trt01p", "TRT01P"),
+    ("trt01a", "TRT01A"),
+    ("trtdurd", "TRTDUR"),
+    ("ittfl", "ITTFL"),
+    ("dthfl", "DTHFL"),
+]
 ADAE_CORE = [("astdt", "ASTDT"), ("aendt", "AENDT"), ("astdy", "ASTDY"), ("trtemfl", "TRTEMFL")]
-ADAE_OTHER = [("studyid", "STUDYID"), ("siteid", "SITEID"), ("trtsdt", "TRTSDT"), ("trtedt", "TRTEDT"),
-              ("saffl", "SAFFL"), ("aeterm", "AETERM"), ("aedecod", "AEDECOD"), ("aebodsys", "AEBODSYS"),
-              ("aeser", "AESER"), ("aerel", "AEREL"), ("aeacn", "AEACN"), ("aeout", "AEOUT"),
-              ("astdtf", "ASTDTF"), ("aendy", "AENDY"), ("adurn", "ADURN"), ("aduru", "ADURU"),
-              ("aoccfl", "AOCCFL")]
+ADAE_OTHER = [
+    ("studyid", "STUDYID"),
+    ("siteid", "SITEID"),
+    ("trtsdt", "TRTSDT"),
+    ("trtedt", "TRTEDT"),
+    ("saffl", "SAFFL"),
+    ("aeterm", "AETERM"),
+    ("aedecod", "AEDECOD"),
+    ("aebodsys", "AEBODSYS"),
+    ("aeser", "AESER"),
+    ("aerel", "AEREL"),
+    ("aeacn", "AEACN"),
+    ("aeout", "AEOUT"),
+    ("astdtf", "ASTDTF"),
+    ("aendy", "AENDY"),
+    ("adurn", "ADURN"),
+    ("aduru", "ADURU"),
+    ("aoccfl", "AOCCFL"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +102,19 @@ def adsl_merged(built, db):
 def adae_merged(built, db):
     ours = _ours(db, "adae")
     ours["aeseq"] = ours["aeseq"].astype(float)
-    return _read_ref("adae").merge(ours, left_on=["USUBJID", "AESEQ"], right_on=["usubjid", "aeseq"], how="inner")
+    return _read_ref("adae").merge(
+        ours, left_on=["USUBJID", "AESEQ"], right_on=["usubjid", "aeseq"], how="inner"
+    )
 
 
 def test_adsl_core_variables_agree_with_the_sponsor(adsl_merged, capsys):
     rows = [compute_agreement(adsl_merged, o, r, ["USUBJID"]) for o, r in ADSL_CORE]
     other = [compute_agreement(adsl_merged, o, r, ["USUBJID"]) for o, r in ADSL_OTHER]
     with capsys.disabled():
-        print("\n" + format_table(f"ADSL vs reference/adsl.xpt ({len(adsl_merged)} subjects), core", rows))
+        print(
+            "\n"
+            + format_table(f"ADSL vs reference/adsl.xpt ({len(adsl_merged)} subjects), core", rows)
+        )
         print(format_table("ADSL, other variables", other))
     assert len(adsl_merged) == 254
     assert all(r.rate >= CORE_MIN for r in rows), [(r.ref, r.rate) for r in rows]
@@ -93,7 +126,13 @@ def test_adae_core_variables_agree_with_the_sponsor(adae_merged, capsys):
     rows = [compute_agreement(adae_merged, o, r, ["USUBJID", "AESEQ"]) for o, r in ADAE_CORE]
     other = [compute_agreement(adae_merged, o, r, ["USUBJID", "AESEQ"]) for o, r in ADAE_OTHER]
     with capsys.disabled():
-        print("\n" + format_table(f"ADAE vs reference/adae.xpt ({len(adae_merged)} AEs matched by USUBJID, AESEQ), core", rows))
+        print(
+            "\n"
+            + format_table(
+                f"ADAE vs reference/adae.xpt ({len(adae_merged)} AEs matched by USUBJID, AESEQ), core",
+                rows,
+            )
+        )
         print(format_table("ADAE, other variables", other))
     assert all(r.rate >= CORE_MIN for r in rows), [(r.ref, r.rate) for r in rows]
 
@@ -110,13 +149,21 @@ def test_adae_differences_are_the_documented_conventions(adae_merged):
 
     def differs(ours: str, ref: str) -> pd.Series:
         flag = ref.endswith("FL")
-        return pd.Series([compute_norm(a, flag) != compute_norm(b, flag) for a, b in zip(m[ours], m[ref], strict=True)], index=m.index)
+        return pd.Series(
+            [
+                compute_norm(a, flag) != compute_norm(b, flag)
+                for a, b in zip(m[ours], m[ref], strict=True)
+            ],
+            index=m.index,
+        )
 
     astdt = m[differs("astdt", "ASTDT")]
     assert len(astdt) > 0 and astdt["ASTDT"].isna().all() and (astdt["astdtf"] == "M").all()
     assert (m[differs("astdtf", "ASTDTF")].index == astdt.index).all()
     adurn = m[differs("adurn", "ADURN")]
-    assert adurn["ADURN"].isna().all() and adurn["astdtf"].notna().all(), adurn[["USUBJID", "AESEQ", "ASTDTF"]]
+    assert adurn["ADURN"].isna().all() and adurn["astdtf"].notna().all(), adurn[
+        ["USUBJID", "AESEQ", "ASTDTF"]
+    ]
     for ours, ref in (("aendt", "AENDT"), ("trtemfl", "TRTEMFL")):
         assert not differs(ours, ref).any(), ref
     n_ref = _read_ref("adae").groupby("USUBJID").size()
@@ -133,12 +180,17 @@ def test_adae_holds_every_reference_record(adae_merged):
 
 
 def test_myeloma_datasets_are_empty_with_the_reason(built, db):
-    rows = {r[0]: r[1:] for r in db.execute("select dataset, records, status, reason from adam.adam_datasets")}
+    rows = {
+        r[0]: r[1:]
+        for r in db.execute("select dataset, records, status, reason from adam.adam_datasets")
+    }
     for name in ("ADSL", "ADAE", "ADLB", "ADEX"):
         assert rows[name][1] == "populated" and rows[name][0] > 0, (name, rows[name])
     for name in ("ADRS", "ADTTE"):
         records, status, reason = rows[name]
-        assert (records, status) == (0, "empty") and "myeloma-only" in reason and "response" in reason
+        assert (
+            (records, status) == (0, "empty") and "myeloma-only" in reason and "response" in reason
+        )
     comment = db.execute("select obj_description('adam.adtte'::regclass)").fetchone()[0]
     assert "empty when the study has no response data" in comment
 
@@ -153,8 +205,11 @@ def test_adlb_and_adex_carry_the_marts(built, db):
     assert diff == 0
     # creatinine (mg/dL, blood) keeps its test code as PARAMCD; baseline flagged once per subject and test
     n, subjects = db.execute(
-        "select count(*), count(distinct usubjid) from adam.adlb where paramcd = 'CREAT' and ablfl = 'Y'").fetchone()
+        "select count(*), count(distinct usubjid) from adam.adlb where paramcd = 'CREAT' and ablfl = 'Y'"
+    ).fetchone()
     assert n == subjects and subjects >= 250
     # ADEX: one DOSE record per EX record; the subject of 01-701-1015 took placebo from 2014-01-02
-    first = db.execute("select min(astdt)::text, min(astdy) from adam.adex where usubjid = '01-701-1015' and paramcd = 'DOSE'").fetchone()
+    first = db.execute(
+        "select min(astdt)::text, min(astdy) from adam.adex where usubjid = '01-701-1015' and paramcd = 'DOSE'"
+    ).fetchone()
     assert first == ("2014-01-02", 1)

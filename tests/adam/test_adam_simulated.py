@@ -22,15 +22,30 @@ def test_export_before_anything_is_published_says_what_to_do(warehouse_db, tmp_p
     proc = run_cfz("export", "adam", "--out", str(tmp_path / "x"), check=False)
     assert proc.returncode == 1
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "missing from schema 'adam'" in lines[0] and "cfz transform" in lines[0]
+    assert (
+        len(lines) == 1 and "missing from schema 'adam'" in lines[0] and "cfz transform" in lines[0]
+    )
 
 
 @pytest.fixture(scope="module")
 def published(warehouse_db, tmp_path_factory):
     """Simulate 20 patients, ingest, then `cfz transform` (the real gates and publish)."""
     out = tmp_path_factory.mktemp("sim")
-    run_cfz("simulate", "--patients", "20", "--seed", "7", "--deliveries", "3", "--error-rate", "0",
-            "--out", str(out / "landing"), "--truth", str(out / "truth"))
+    run_cfz(
+        "simulate",
+        "--patients",
+        "20",
+        "--seed",
+        "7",
+        "--deliveries",
+        "3",
+        "--error-rate",
+        "0",
+        "--out",
+        str(out / "landing"),
+        "--truth",
+        str(out / "truth"),
+    )
     run_cfz("ingest", "--landing", str(out / "landing"))
     proc = run_cfz("transform")
     assert "published" in proc.stdout
@@ -44,30 +59,35 @@ def test_adtte_equals_fct_time_to_event(published, db):
         "select count(*) from marts.fct_time_to_event t full join adam.adtte a using (usubjid, paramcd) "
         "where a.usubjid is null or t.usubjid is null or (a.startdt, a.adt, a.aval, a.cnsr) "
         "is distinct from (t.startdt, t.adt, t.aval, t.cnsr) "
-        "or a.evntdesc is distinct from coalesce(t.evntdesc, t.cnsdtdsc)").fetchone()[0]
+        "or a.evntdesc is distinct from coalesce(t.evntdesc, t.cnsdtdsc)"
+    ).fetchone()[0]
     assert diff == 0
     # every PD event points at the ADRS assessment it was dated by
     bad = db.execute(
         "select count(*) from adam.adtte a where a.cnsr = 0 and a.srcdom = 'ADRS' and not exists ("
         "select 1 from adam.adrs r where r.usubjid = a.usubjid and r.paramcd = 'OVR' and r.aseq = a.srcseq "
-        "and r.adt = a.adt)").fetchone()[0]
+        "and r.adt = a.adt)"
+    ).fetchone()[0]
     assert bad == 0
 
 
 def test_adrs_cbor_equals_fct_best_response(published, db):
     rows = db.execute(
         "select b.usubjid, b.best_response, a.avalc, b.best_response_date, a.adt from marts.fct_best_response b "
-        "full join (select * from adam.adrs where paramcd = 'CBOR') a using (usubjid)").fetchall()
+        "full join (select * from adam.adrs where paramcd = 'CBOR') a using (usubjid)"
+    ).fetchall()
     assert len(rows) >= 20
     assert all(r[1] == r[2] and r[3] == r[4] for r in rows)
     # OVR rows are the derived assessments; BOR (unconfirmed) is never below CBOR
     n_ovr, n_assess = db.execute(
         "select (select count(*) from adam.adrs where paramcd = 'OVR'), "
-        "(select count(*) from marts.fct_response_assessments)").fetchone()
+        "(select count(*) from marts.fct_response_assessments)"
+    ).fetchone()
     assert n_ovr == n_assess > 0
     worse = db.execute(
         "select count(*) from adam.adrs c join adam.adrs u using (usubjid) "
-        "where c.paramcd = 'CBOR' and u.paramcd = 'BOR' and u.aval < c.aval").fetchone()[0]
+        "where c.paramcd = 'CBOR' and u.paramcd = 'BOR' and u.aval < c.aval"
+    ).fetchone()[0]
     assert worse == 0
 
 
@@ -76,16 +96,22 @@ def test_adsl_is_dim_subject(published, db):
         "select count(*) from marts.dim_subject d full join adam.adsl a using (usubjid) "
         "where a.usubjid is null or d.usubjid is null "
         "or (a.trtsdt, a.trtedt, a.age, a.sex, a.doselvl, a.cohort, a.grp, a.issstg) is distinct from "
-        "(d.first_dose_date, d.last_dose_date, d.age, d.sex, d.doselvl, d.cohort, d.\"group\", d.iss_stage) "
+        '(d.first_dose_date, d.last_dose_date, d.age, d.sex, d.doselvl, d.cohort, d."group", d.iss_stage) '
         "or a.saffl is distinct from case when d.saffl then 'Y' end "
         "or a.respevfl is distinct from case when d.respevalfl then 'Y' end "
         "or a.dltevlfl is distinct from case when d.dltevalfl then 'Y' end "
         "or a.imidfl is distinct from case when d.imid_regimen then 'Y' end "
-        "or a.mntfl is distinct from case when d.entered_maintenance then 'Y' end").fetchone()[0]
+        "or a.mntfl is distinct from case when d.entered_maintenance then 'Y' end"
+    ).fetchone()[0]
     assert diff == 0
     assert db.execute("select count(*) - count(distinct usubjid) from adam.adsl").fetchone()[0] == 0
     # flags are 'Y' or null, never 'N'
-    assert db.execute("select count(*) from adam.adsl where 'N' in (saffl, ittfl, respevfl, dltevlfl, imidfl, mntfl)").fetchone()[0] == 0
+    assert (
+        db.execute(
+            "select count(*) from adam.adsl where 'N' in (saffl, ittfl, respevfl, dltevlfl, imidfl, mntfl)"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_adlb_values_and_grades_equal_fct_lab_results(published, db):
@@ -93,10 +119,14 @@ def test_adlb_values_and_grades_equal_fct_lab_results(published, db):
         "select count(*) from marts.fct_lab_results f full join adam.adlb a on a.srckey = f.lab_record_key "
         "where a.srckey is null or f.lab_record_key is null "
         "or (a.aval, a.base, a.chg, a.atoxgrl, a.atoxgrh, a.btoxgrl, a.btoxgrh, a.ablfl) is distinct from "
-        "(f.aval, f.base, f.chg, f.atoxgrl, f.atoxgrh, f.btoxgrl, f.btoxgrh, f.ablfl)").fetchone()[0]
+        "(f.aval, f.base, f.chg, f.atoxgrl, f.atoxgrh, f.btoxgrl, f.btoxgrh, f.ablfl)"
+    ).fetchone()[0]
     assert diff == 0
     # serum and urine M-protein are two parameters
-    codes = {r[0] for r in db.execute("select distinct paramcd from adam.adlb where lbtestcd = 'MPROTEIN'")}
+    codes = {
+        r[0]
+        for r in db.execute("select distinct paramcd from adam.adlb where lbtestcd = 'MPROTEIN'")
+    }
     assert codes == {"MPROTEIN", "MPROTEUR"}
 
 
@@ -104,13 +134,15 @@ def test_adex_cycles_equal_fct_cycles(published, db):
     diff = db.execute(
         "select count(*) from marts.fct_cycles c full join (select * from adam.adex where paramcd = 'RDI') a "
         "on a.usubjid = c.usubjid and a.acycle = c.cycle "
-        "where a.usubjid is null or c.usubjid is null or a.aval is distinct from c.relative_dose_intensity").fetchone()[0]
+        "where a.usubjid is null or c.usubjid is null or a.aval is distinct from c.relative_dose_intensity"
+    ).fetchone()[0]
     assert diff == 0
     # CUMDOSE of the last cycle = all mg/m2 delivered
     bad = db.execute(
         "select count(*) from (select usubjid, max(aval) as cum from adam.adex where paramcd = 'CUMDOSE' group by usubjid) a "
         "join (select usubjid, sum(delivered_mg_m2) as total from marts.fct_cycles group by usubjid) c using (usubjid) "
-        "where a.cum <> c.total").fetchone()[0]
+        "where a.cum <> c.total"
+    ).fetchone()[0]
     assert bad == 0
 
 
@@ -128,16 +160,20 @@ def test_bi_reader_reads_adam(published):
 def test_mart_gate_blocks_an_adtte_that_differs_from_the_marts(published, db):
     from cfz_platform.quality import run_gate
 
-    db.execute("update adam.adtte set aval = aval + 1 where usubjid = (select min(usubjid) from adam.adtte) "
-               "and paramcd = 'TTP'")
+    db.execute(
+        "update adam.adtte set aval = aval + 1 where usubjid = (select min(usubjid) from adam.adtte) "
+        "and paramcd = 'TTP'"
+    )
     try:
         report = run_gate("mart", marts_schema="marts", run_id="adam_plant", build_docs=False)
         failing = [(f.suite, f.check) for f in report.blocking_failures]
         assert ("mart_gate.adtte", "equals_fct_time_to_event") in failing
         assert failing == [("mart_gate.adtte", "equals_fct_time_to_event")]
     finally:
-        db.execute("update adam.adtte set aval = aval - 1 where usubjid = (select min(usubjid) from adam.adtte) "
-                   "and paramcd = 'TTP'")
+        db.execute(
+            "update adam.adtte set aval = aval - 1 where usubjid = (select min(usubjid) from adam.adtte) "
+            "and paramcd = 'TTP'"
+        )
 
 
 def test_xpt_round_trip(published, db, tmp_path):
@@ -165,7 +201,8 @@ def test_xpt_round_trip(published, db, tmp_path):
     # values: ADTTE of one subject read back equals the warehouse row
     frame, _ = pyreadstat.read_xport(str(out / "adtte.xpt"))
     usubjid, startdt, adt, aval, cnsr = db.execute(
-        "select usubjid, startdt, adt, aval, cnsr from adam.adtte where paramcd = 'TTP' order by usubjid limit 1").fetchone()
+        "select usubjid, startdt, adt, aval, cnsr from adam.adtte where paramcd = 'TTP' order by usubjid limit 1"
+    ).fetchone()
     row = frame[(frame["USUBJID"] == usubjid) & (frame["PARAMCD"] == "TTP")].iloc[0]
     read_back = (row.STARTDT, row.ADT, row.AVAL, row.CNSR)
     assert read_back == (startdt, adt, float(aval), float(cnsr))

@@ -25,8 +25,26 @@ from tests.ingest.helpers import DM_HEADER, LB_HEADER, lb_rows
 
 SYSTEM_NAMES = ["ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "CTID", "Xmin", "oid"]
 NASTY_FIELDS = [
-    "", " ", "   ", "\t", '"', '""', '"a,b"', 'a"b', "\\.", "\\N", "NULL", "'; drop table raw.lb; --",
-    "caf\u00e9", "\u2028", "\U0001f600", "x" * 5_000, "\r", "a\rb", ",", "\x1b[2J",
+    "",
+    " ",
+    "   ",
+    "\t",
+    '"',
+    '""',
+    '"a,b"',
+    'a"b',
+    "\\.",
+    "\\N",
+    "NULL",
+    "'; drop table raw.lb; --",
+    "caf\u00e9",
+    "\u2028",
+    "\U0001f600",
+    "x" * 5_000,
+    "\r",
+    "a\rb",
+    ",",
+    "\x1b[2J",
 ]
 
 
@@ -62,14 +80,21 @@ def _csv(header: str, rows: list[str], eol: str = "\n") -> bytes:
 def _headers(rng: random.Random) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
     for name in SYSTEM_NAMES:
-        out.append((f"system column {name}", _csv(LB_HEADER + f",{name}", [r + ",v" for r in lb_rows(3)])))
-        out.append((f"system column only {name}", _csv(f"STUDYID,DOMAIN,{name}", ["S,ZZ,1", "S,ZZ,2"])))
+        out.append(
+            (f"system column {name}", _csv(LB_HEADER + f",{name}", [r + ",v" for r in lb_rows(3)]))
+        )
+        out.append(
+            (f"system column only {name}", _csv(f"STUDYID,DOMAIN,{name}", ["S,ZZ,1", "S,ZZ,2"]))
+        )
     for width in (401, 1_601, 2_500):
         header = ",".join([LB_HEADER] + [f"X{i}" for i in range(width)])
         out.append((f"{width} extra columns", _csv(header, [lb_rows(1)[0] + ",v" * width])))
     out += [
         ("duplicate header", _csv(LB_HEADER + ",usubjid", [r + ",x" for r in lb_rows(2)])),
-        ("duplicate header same case", _csv(LB_HEADER + ",LBORRES", [r + ",x" for r in lb_rows(2)])),
+        (
+            "duplicate header same case",
+            _csv(LB_HEADER + ",LBORRES", [r + ",x" for r in lb_rows(2)]),
+        ),
         ("BOM", b"\xef\xbb\xbf" + _csv(LB_HEADER, lb_rows(3))),
         ("BOM twice", b"\xef\xbb\xbf\xef\xbb\xbf" + _csv(LB_HEADER, lb_rows(3))),
         ("CRLF", _csv(LB_HEADER, lb_rows(4), "\r\n")),
@@ -87,8 +112,17 @@ def _headers(rng: random.Random) -> list[tuple[str, bytes]]:
         ("UTF-16", _csv(LB_HEADER, lb_rows(2)).decode().encode("utf-16")),
         ("UTF-16 no BOM", _csv(LB_HEADER, lb_rows(2)).decode().encode("utf-16-le")),
         ("UTF-32", _csv(LB_HEADER, lb_rows(2)).decode().encode("utf-32")),
-        ("Latin-1 body", _csv(LB_HEADER, [r.replace("BLOOD", "SANG\u00e9") for r in lb_rows(4)]).decode().encode("latin-1")),
-        ("Latin-1 one line", _csv(LB_HEADER, lb_rows(4)) + "CFZ,LB,CFZ-050,HGB,BLOOD,1,g/dL,2026-03-02,C1\u00e9\n".encode("latin-1")),
+        (
+            "Latin-1 body",
+            _csv(LB_HEADER, [r.replace("BLOOD", "SANG\u00e9") for r in lb_rows(4)])
+            .decode()
+            .encode("latin-1"),
+        ),
+        (
+            "Latin-1 one line",
+            _csv(LB_HEADER, lb_rows(4))
+            + "CFZ,LB,CFZ-050,HGB,BLOOD,1,g/dL,2026-03-02,C1\u00e9\n".encode("latin-1"),
+        ),
         ("long header line", ("A" * 100_000 + "\n").encode()),
         ("header NUL", b"STUDYID\x00,DOMAIN\n"),
     ]
@@ -98,11 +132,16 @@ def _headers(rng: random.Random) -> list[tuple[str, bytes]]:
 def _bodies(rng: random.Random) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
     for k in range(100):
-        rows = [_mutate_row(rng, r) if rng.random() < 0.4 else r for r in _lb_body(rng, rng.randint(1, 30))]
+        rows = [
+            _mutate_row(rng, r) if rng.random() < 0.4 else r
+            for r in _lb_body(rng, rng.randint(1, 30))
+        ]
         eol = rng.choice(["\n", "\r\n"])
         out.append((f"mutated rows {k}", _csv(LB_HEADER, rows, eol)))
     for k in range(40):
-        out.append((f"random bytes {k}", bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 3_000)))))
+        out.append(
+            (f"random bytes {k}", bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 3_000))))
+        )
     for k in range(15):
         body = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 2_000)))
         out.append((f"header then random bytes {k}", _csv(LB_HEADER, []) + body))
@@ -112,23 +151,67 @@ def _bodies(rng: random.Random) -> list[tuple[str, bytes]]:
         out.append((f"csv metacharacters {k}", _csv(LB_HEADER, []) + text.encode()))
     long_field = "\n".join(f"line {i}" for i in range(1_200))
     out += [
-        ("quoted field over 1,200 lines", _csv(LB_HEADER, lb_rows(2) + [f'CFZ,LB,CFZ-9,HGB,BLOOD,"{long_field}",g/dL,2026,C1'] + lb_rows(2))),
-        ("quoted field never closed", _csv(LB_HEADER, lb_rows(2) + ['CFZ,LB,CFZ-9,HGB,BLOOD,"' + long_field])),
-        ("quoted field 999 lines", _csv(LB_HEADER, ['CFZ,LB,CFZ-9,HGB,BLOOD,"' + "\n".join(["x"] * 999) + '",g/dL,2026,C1'])),
-        ("stray quote", _csv(LB_HEADER, lb_rows(2) + ['CFZ,LB,CFZ-9,"HGB,BLOOD,1,g/dL,2026,C1'] + lb_rows(400))),
+        (
+            "quoted field over 1,200 lines",
+            _csv(
+                LB_HEADER,
+                lb_rows(2) + [f'CFZ,LB,CFZ-9,HGB,BLOOD,"{long_field}",g/dL,2026,C1'] + lb_rows(2),
+            ),
+        ),
+        (
+            "quoted field never closed",
+            _csv(LB_HEADER, lb_rows(2) + ['CFZ,LB,CFZ-9,HGB,BLOOD,"' + long_field]),
+        ),
+        (
+            "quoted field 999 lines",
+            _csv(
+                LB_HEADER, ['CFZ,LB,CFZ-9,HGB,BLOOD,"' + "\n".join(["x"] * 999) + '",g/dL,2026,C1']
+            ),
+        ),
+        (
+            "stray quote",
+            _csv(LB_HEADER, lb_rows(2) + ['CFZ,LB,CFZ-9,"HGB,BLOOD,1,g/dL,2026,C1'] + lb_rows(400)),
+        ),
         ("many stray quotes", _csv(LB_HEADER, [r.replace("BLOOD", 'BL"OOD') for r in lb_rows(50)])),
-        ("huge field", _csv(LB_HEADER, ["CFZ,LB,CFZ-1,HGB,BLOOD," + "9" * 2_000_000 + ",g/dL,2026,C1"])),
-        ("huge quoted field", _csv(LB_HEADER, ['CFZ,LB,CFZ-1,HGB,BLOOD,"' + "a,\n" * 300_000 + '",g/dL,2026,C1'])),
+        (
+            "huge field",
+            _csv(LB_HEADER, ["CFZ,LB,CFZ-1,HGB,BLOOD," + "9" * 2_000_000 + ",g/dL,2026,C1"]),
+        ),
+        (
+            "huge quoted field",
+            _csv(LB_HEADER, ['CFZ,LB,CFZ-1,HGB,BLOOD,"' + "a,\n" * 300_000 + '",g/dL,2026,C1']),
+        ),
         ("huge line wrong width", _csv(LB_HEADER, ["," * 500_000])),
         ("NUL bytes", _csv(LB_HEADER, lb_rows(3)).replace(b"BLOOD", b"BL\x00OD")),
-        ("end-of-copy marker", _csv(LB_HEADER, lb_rows(2) + ["\\.", "CFZ,LB,CFZ-7,HGB,BLOOD,\\.,g/dL,2026,C1"] + lb_rows(2))),
-        ("end-of-copy marker quoted", _csv(LB_HEADER, ['CFZ,LB,CFZ-7,HGB,BLOOD,"a\n\\.\nb",g/dL,2026,C1'])),
-        ("blank natural keys", _csv(LB_HEADER, ["CFZ,LB,  ,HGB,BLOOD,1,g/dL,2026,C1", 'CFZ,LB,CFZ-1," ",BLOOD,1,g/dL,2026,C1',
-                                                "CFZ,LB,CFZ-1,HGB,BLOOD,1,g/dL,\u3000,C1"])),
+        (
+            "end-of-copy marker",
+            _csv(
+                LB_HEADER,
+                lb_rows(2) + ["\\.", "CFZ,LB,CFZ-7,HGB,BLOOD,\\.,g/dL,2026,C1"] + lb_rows(2),
+            ),
+        ),
+        (
+            "end-of-copy marker quoted",
+            _csv(LB_HEADER, ['CFZ,LB,CFZ-7,HGB,BLOOD,"a\n\\.\nb",g/dL,2026,C1']),
+        ),
+        (
+            "blank natural keys",
+            _csv(
+                LB_HEADER,
+                [
+                    "CFZ,LB,  ,HGB,BLOOD,1,g/dL,2026,C1",
+                    'CFZ,LB,CFZ-1," ",BLOOD,1,g/dL,2026,C1',
+                    "CFZ,LB,CFZ-1,HGB,BLOOD,1,g/dL,\u3000,C1",
+                ],
+            ),
+        ),
         ("no final newline", _csv(LB_HEADER, lb_rows(3))[:-1]),
         ("bare CR in field", _csv(LB_HEADER, ["CFZ,LB,CFZ-1,HGB,BLOOD,1\r2,g/dL,2026,C1"])),
         ("only commas", _csv(LB_HEADER, [",,,,,,,,"] * 5)),
-        ("DM good", _csv(DM_HEADER, [f"CFZ,DM,CFZ-{i:03d},01,A,2026-01-05,61,F" for i in range(5)])),
+        (
+            "DM good",
+            _csv(DM_HEADER, [f"CFZ,DM,CFZ-{i:03d},01,A,2026-01-05,61,F" for i in range(5)]),
+        ),
     ]
     return out
 
@@ -171,7 +254,7 @@ def _xpts(rng: random.Random) -> list[tuple[str, bytes]]:
     out += [
         ("xpt empty", b""),
         ("xpt random", bytes(rng.getrandbits(8) for _ in range(4_000))),
-        ("xpt library header only", dm[:80 * 3]),
+        ("xpt library header only", dm[: 80 * 3]),
         ("xpt csv inside", _csv(DM_HEADER, ["CFZ,DM,CFZ-001,01,A,2026,61,F"])),
     ]
     return out
@@ -200,15 +283,33 @@ def build_corpus(landing: Path, seed: int = 14, first_delivery: int = 1) -> list
     for kind, content in _xpts(rng):
         put("dm.xpt", content, kind)
     good = _csv(LB_HEADER, lb_rows(2))
-    for name in ["lb.csv\nQUARANTINED forged", "\x1b[31mlb.csv", b"l\xe9.csv", "LB.CSV", "lb.CSV.GZ", "lb .csv",
-                 "lb.csv.part", "lb", "lb.txt", "l.csv", "supplb.csv", "relrec.csv", "lbb.csv", "x" * 200 + ".csv",
-                 "lb\n.csv", "zz.csv"]:
+    for name in [
+        "lb.csv\nQUARANTINED forged",
+        "\x1b[31mlb.csv",
+        b"l\xe9.csv",
+        "LB.CSV",
+        "lb.CSV.GZ",
+        "lb .csv",
+        "lb.csv.part",
+        "lb",
+        "lb.txt",
+        "l.csv",
+        "supplb.csv",
+        "relrec.csv",
+        "lbb.csv",
+        "x" * 200 + ".csv",
+        "lb\n.csv",
+        "zz.csv",
+    ]:
         put(name, good, "hostile name")
     # entries that are not regular files
     outside = landing.parent / "outside.csv"
     outside.write_bytes(b"root:x:0:0:SECRET\n")
-    for kind, target in (("link outside", outside), ("link dangling", landing.parent / "nope.csv"),
-                         ("link to a directory", landing.parent)):
+    for kind, target in (
+        ("link outside", outside),
+        ("link dangling", landing.parent / "nope.csv"),
+        ("link to a directory", landing.parent),
+    ):
         path = put("dm.csv", b"", kind)
         path.unlink()
         path.symlink_to(target)

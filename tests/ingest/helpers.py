@@ -18,12 +18,15 @@ def write(landing: Path, delivery: str, name: str, content: str | bytes) -> Path
     return path
 
 
-def lb_rows(subjects: int, tests=("HGB", "PLAT", "MPROTEIN"), visit="C1D1", dtc="2026-03-02") -> list[str]:
+def lb_rows(
+    subjects: int, tests=("HGB", "PLAT", "MPROTEIN"), visit="C1D1", dtc="2026-03-02"
+) -> list[str]:
     spec = {"HGB": "BLOOD", "PLAT": "BLOOD", "MPROTEIN": "SERUM"}
     unit = {"HGB": "g/dL", "PLAT": "10^9/L", "MPROTEIN": "g/dL"}
     return [
         f"CFZ,LB,CFZ-{s:03d},{t},{spec[t]},{10 + s % 7}.{s % 10},{unit[t]},{dtc},{visit}"
-        for s in range(1, subjects + 1) for t in tests
+        for s in range(1, subjects + 1)
+        for t in tests
     ]
 
 

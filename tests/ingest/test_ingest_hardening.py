@@ -22,7 +22,8 @@ VS_HEADER = "STUDYID,DOMAIN,USUBJID,VSTESTCD,VSORRES,VSORRESU,VSDTC"
 def ledger(db, rel_path: str) -> list[tuple]:
     return db.execute(
         "select status, rows_read, rows_loaded, rows_rejected, reason, sha256, seen_count, read_again "
-        "from audit.ingest_files where rel_path = %s order by file_id", (rel_path,),
+        "from audit.ingest_files where rel_path = %s order by file_id",
+        (rel_path,),
     ).fetchall()
 
 
@@ -34,7 +35,9 @@ def rejects(db, rel_path: str) -> list[tuple]:
 
 
 def raw_count(db, domain: str, rel_path: str) -> int:
-    return db.execute(f"select count(*) from raw.{domain} where _file = %s", (rel_path,)).fetchone()[0]
+    return db.execute(
+        f"select count(*) from raw.{domain} where _file = %s", (rel_path,)
+    ).fetchone()[0]
 
 
 def by_name(summary) -> dict:
@@ -48,25 +51,40 @@ def test_poison_files_are_quarantined_and_later_deliveries_load(db, tmp_path):
     landing = tmp_path / "landing"
     d1, d2 = "20260601T020000", "20260602T020000"
     # a column named like a PostgreSQL system column: kept, under a safe name
-    write(landing, d1, "vs.csv", csv_text(VS_HEADER + ",CTID,xmin",
-                                          ["CFZ,VS,CFZ-001,SYSBP,120,mmHg,2026-03-02,tid-1,x1"]))
+    write(
+        landing,
+        d1,
+        "vs.csv",
+        csv_text(VS_HEADER + ",CTID,xmin", ["CFZ,VS,CFZ-001,SYSBP,120,mmHg,2026-03-02,tid-1,x1"]),
+    )
     # more columns than a table can have
     wide = ",".join([DM_HEADER] + [f"X{i}" for i in range(1_700)])
-    write(landing, d1, "dm.csv", csv_text(wide, ["CFZ,DM,CFZ-001,01,A,2026-01-05,61,F" + ",v" * 1_700]))
+    write(
+        landing,
+        d1,
+        "dm.csv",
+        csv_text(wide, ["CFZ,DM,CFZ-001,01,A,2026-01-05,61,F" + ",v" * 1_700]),
+    )
     # a .csv.gz whose deflate stream is corrupt past its header
     good = gzip.compress(csv_text(LB_HEADER, lb_rows(400)).encode())
     corrupt = good[:40] + bytes(b ^ 0x5A for b in good[40:200]) + good[200:]
     write(landing, d1, "lb.csv.gz", corrupt)
     write(landing, "20260601T030000", "lb.csv.gz", good[: len(good) // 2])  # cut short
-    write(landing, "20260601T040000", "lb.csv.gz", b"\x1f\x8b\x08\x00garbage")  # a broken gzip header
+    write(
+        landing, "20260601T040000", "lb.csv.gz", b"\x1f\x8b\x08\x00garbage"
+    )  # a broken gzip header
 
     summary = run_ingest(landing)
     first = by_name(summary)
 
     assert first["vs.csv"].status == "loaded"
-    assert "CTID as col_ctid" in first["vs.csv"].reason and "xmin as col_xmin" in first["vs.csv"].reason
-    assert db.execute("select col_ctid, col_xmin, vsorres from raw.vs where _file = %s",
-                      (f"{d1}/vs.csv",)).fetchall() == [("tid-1", "x1", "120")]
+    assert (
+        "CTID as col_ctid" in first["vs.csv"].reason
+        and "xmin as col_xmin" in first["vs.csv"].reason
+    )
+    assert db.execute(
+        "select col_ctid, col_xmin, vsorres from raw.vs where _file = %s", (f"{d1}/vs.csv",)
+    ).fetchall() == [("tid-1", "x1", "120")]
     assert first["dm.csv"].status == "quarantined" and "too many columns" in first["dm.csv"].reason
     gz = [f for f in summary.files if f.rel_path.endswith(".gz")]
     assert len(gz) == 3
@@ -80,8 +98,11 @@ def test_poison_files_are_quarantined_and_later_deliveries_load(db, tmp_path):
     # the next delivery loads; the poison files are not tried again
     write(landing, d2, "lb.csv", csv_text(LB_HEADER, lb_rows(3)))
     second = run_ingest(landing)
-    assert [(f.rel_path, f.status, f.rows_loaded) for f in second.files if f.status != "skipped_duplicate"] == [
-        (f"{d2}/lb.csv", "loaded", 9)]
+    assert [
+        (f.rel_path, f.status, f.rows_loaded)
+        for f in second.files
+        if f.status != "skipped_duplicate"
+    ] == [(f"{d2}/lb.csv", "loaded", 9)]
     assert len(second.files) == 6
 
 
@@ -98,7 +119,9 @@ def test_postgresql_refusing_a_file_quarantines_it_and_the_run_goes_on(db, tmp_p
     statuses = [(f.rel_path, f.status) for f in summary.files]
     refused = [f for f in summary.files if f.status == "quarantined"]
     assert len(refused) == 1, statuses
-    assert "PostgreSQL refused the file" in refused[0].reason and "54011" in refused[0].reason, refused[0].reason
+    assert "PostgreSQL refused the file" in refused[0].reason and "54011" in refused[0].reason, (
+        refused[0].reason
+    )
     assert by_name(summary)["lb.csv"].status == "loaded"
     assert sum(f.status == "loaded" for f in summary.files) == len(summary.files) - 1
 
@@ -127,15 +150,21 @@ def test_a_quoted_field_over_a_thousand_lines_is_one_reject(db, tmp_path, monkey
     assert "lines 17-1,516 rejected as one record" in got[0][3]
     assert "the end of the file" in got[1][3]
     assert got[0][4].startswith("CFZ,LB,CFZ-009")
-    assert db.execute("select count(*), min(_line), max(_line) from raw.lb where _file = %s and lbdtc = '2026-03-09'",
-                      (f"{d}/lb.csv",)).fetchone() == (5, 1517, 1521)
+    assert db.execute(
+        "select count(*), min(_line), max(_line) from raw.lb where _file = %s and lbdtc = '2026-03-09'",
+        (f"{d}/lb.csv",),
+    ).fetchone() == (5, 1517, 1521)
 
 
 def test_a_stray_quote_rejects_its_line_only(db, tmp_path, monkeypatch):
     monkeypatch.setenv("CFZ_INGEST_CHUNK_BYTES", "4096")
     landing = tmp_path / "landing"
     d = "20260611T020000"
-    rows = lb_rows(2) + ['CFZ,LB,CFZ-077,HGB,BLOOD,"11.0,g/dL,2026-03-02,C1D1'] + lb_rows(500, tests=("PLAT",))
+    rows = (
+        lb_rows(2)
+        + ['CFZ,LB,CFZ-077,HGB,BLOOD,"11.0,g/dL,2026-03-02,C1D1']
+        + lb_rows(500, tests=("PLAT",))
+    )
     write(landing, d, "lb.csv", csv_text(LB_HEADER, rows))
 
     (f,) = run_ingest(landing).files
@@ -181,10 +210,14 @@ def test_the_recorded_sha256_is_that_of_the_bytes_loaded(db, tmp_path, monkeypat
     monkeypatch.undo()
     run_ingest(landing)  # b is a new version of the file: loaded, both versions kept
     assert db.execute(versions, (f"{d}/lb.csv",)).fetchall() == [
-        ("loaded", hashlib.sha256(a).hexdigest()), ("loaded", hashlib.sha256(b).hexdigest())]
+        ("loaded", hashlib.sha256(a).hexdigest()),
+        ("loaded", hashlib.sha256(b).hexdigest()),
+    ]
 
 
-def test_a_file_changing_while_read_is_quarantined_and_read_again_next_run(db, tmp_path, monkeypatch):
+def test_a_file_changing_while_read_is_quarantined_and_read_again_next_run(
+    db, tmp_path, monkeypatch
+):
     landing = tmp_path / "landing"
     d = "20260621T020000"
     a = csv_text(LB_HEADER, lb_rows(2)).encode()
@@ -204,18 +237,32 @@ def test_a_file_changing_while_read_is_quarantined_and_read_again_next_run(db, t
     assert rows[1][5] == hashlib.sha256(full).hexdigest()
 
 
-def test_files_larger_than_the_memory_spool_load_from_a_private_temporary_file(db, tmp_path, monkeypatch):
+def test_files_larger_than_the_memory_spool_load_from_a_private_temporary_file(
+    db, tmp_path, monkeypatch
+):
     monkeypatch.setenv("CFZ_INGEST_SPOOL_BYTES", "4096")
     landing = tmp_path / "landing"
     d = "20260622T020000"
     write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(200)))
-    write(landing, d, "vs.csv.gz", gzip.compress(csv_text(VS_HEADER, [
-        f"CFZ,VS,CFZ-{i:03d},SYSBP,120,mmHg,2026-03-02" for i in range(300)]).encode()))
+    write(
+        landing,
+        d,
+        "vs.csv.gz",
+        gzip.compress(
+            csv_text(
+                VS_HEADER, [f"CFZ,VS,CFZ-{i:03d},SYSBP,120,mmHg,2026-03-02" for i in range(300)]
+            ).encode()
+        ),
+    )
     write(landing, d, "dm.xpt", (CONFORMANCE / "cdiscpilot01" / "dm.xpt").read_bytes())
 
     got = {f.rel_path.split("/")[1]: (f.status, f.rows_loaded) for f in run_ingest(landing).files}
 
-    assert got == {"dm.xpt": ("loaded", 306), "lb.csv": ("loaded", 600), "vs.csv.gz": ("loaded", 300)}
+    assert got == {
+        "dm.xpt": ("loaded", 306),
+        "lb.csv": ("loaded", 600),
+        "vs.csv.gz": ("loaded", 300),
+    }
 
 
 # ------------------------------------------------------------------ item 8: links, FIFOs
@@ -226,7 +273,12 @@ def test_links_fifos_and_devices_are_quarantined_unread(db, tmp_path):
     d, linked = "20260630T020000", "20260630T030000"
     secret = tmp_path / "passwd"
     secret.write_text("root:x:0:0:SECRET-FIRST-LINE\n")
-    write(landing, d, "cm.csv", "STUDYID,DOMAIN,USUBJID,CMTRT,CMSTDTC\nCFZ,CM,CFZ-001,DEX,2026-01-05\n")
+    write(
+        landing,
+        d,
+        "cm.csv",
+        "STUDYID,DOMAIN,USUBJID,CMTRT,CMSTDTC\nCFZ,CM,CFZ-001,DEX,2026-01-05\n",
+    )
     (landing / d / "dm.csv").symlink_to(secret)  # outside the root
     inside = write(landing, "notes", "lb.csv", csv_text(LB_HEADER, lb_rows(1)))
     (landing / d / "lb.csv").symlink_to(inside)  # inside the root, still a link
@@ -245,16 +297,27 @@ def test_links_fifos_and_devices_are_quarantined_unread(db, tmp_path):
 
     got = by_name(summary)
     assert got["cm.csv"].status == "loaded"
-    expected = {"dm.csv": "outside the landing root", "lb.csv": "inside the landing root",
-                "ae.csv": "does not exist", "vs.csv": "FIFO"} | ({"ex.csv": "device"} if device else {})
+    expected = {
+        "dm.csv": "outside the landing root",
+        "lb.csv": "inside the landing root",
+        "ae.csv": "does not exist",
+        "vs.csv": "FIFO",
+    } | ({"ex.csv": "device"} if device else {})
     for name, words in expected.items():
         assert got[name].status == "quarantined", name
         assert words in got[name].reason and "not" in got[name].reason, got[name].reason
     folder = next(f for f in summary.files if f.rel_path == linked)
     assert folder.status == "quarantined" and "symbolic link" in folder.reason
-    stored = db.execute("select string_agg(coalesce(reason, ''), ' ') from audit.ingest_files").fetchone()[0]
+    stored = db.execute(
+        "select string_agg(coalesce(reason, ''), ' ') from audit.ingest_files"
+    ).fetchone()[0]
     assert "SECRET" not in stored
-    assert db.execute("select count(*) from raw.dm where usubjid like '%SECRET%' or studyid like 'root%'").fetchone()[0] == 0
+    assert (
+        db.execute(
+            "select count(*) from raw.dm where usubjid like '%SECRET%' or studyid like 'root%'"
+        ).fetchone()[0]
+        == 0
+    )
     # the next run records nothing new about them: counted on their rows
     run_ingest(landing)
     for name in expected:
@@ -274,28 +337,41 @@ def test_reruns_count_known_versions_instead_of_adding_rows(db, tmp_path):
 
     assert [f.status for f in runs[-1].files] == ["skipped_duplicate", "skipped_duplicate"]
     for name, status in (("lb.csv", "loaded"), ("xx.txt", "quarantined")):
-        rows = db.execute("select status, seen_count, last_seen_run from audit.ingest_files where rel_path = %s",
-                          (f"{d}/{name}",)).fetchall()
+        rows = db.execute(
+            "select status, seen_count, last_seen_run from audit.ingest_files where rel_path = %s",
+            (f"{d}/{name}",),
+        ).fetchall()
         assert rows == [(status, 4, runs[-1].run_id)], name
-    assert db.execute("select count(*) from audit.ingest_files where status = 'skipped_duplicate'").fetchone()[0] == 0
+    assert (
+        db.execute(
+            "select count(*) from audit.ingest_files where status = 'skipped_duplicate'"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_a_natural_key_of_only_spaces_is_rejected_like_an_empty_one(db, tmp_path):
     landing = tmp_path / "landing"
     d = "20260702T020000"
-    rows = lb_rows(3) + [
-        "CFZ,LB,   ,HGB,BLOOD,11.0,g/dL,2026-03-09,C1D8",          # line 11: USUBJID blanks
-        'CFZ,LB,CFZ-001,"  ",BLOOD,11.0,g/dL,2026-03-09,C1D8',     # line 12: LBTESTCD quoted blanks
-        "CFZ,LB,CFZ-001,HGB,BLOOD,11.0,g/dL,\t ,C1D8",             # line 13: LBDTC tab and space
-        "CFZ,LB, CFZ-002,HGB,BLOOD,11.0,g/dL,2026-03-09,C1D8",     # line 14: a leading space only: loads
-    ]
+    rows = (
+        lb_rows(3)
+        + [
+            "CFZ,LB,   ,HGB,BLOOD,11.0,g/dL,2026-03-09,C1D8",  # line 11: USUBJID blanks
+            'CFZ,LB,CFZ-001,"  ",BLOOD,11.0,g/dL,2026-03-09,C1D8',  # line 12: LBTESTCD quoted blanks
+            "CFZ,LB,CFZ-001,HGB,BLOOD,11.0,g/dL,\t ,C1D8",  # line 13: LBDTC tab and space
+            "CFZ,LB, CFZ-002,HGB,BLOOD,11.0,g/dL,2026-03-09,C1D8",  # line 14: a leading space only: loads
+        ]
+    )
     write(landing, d, "lb.csv", csv_text(LB_HEADER, rows))
 
     (f,) = run_ingest(landing).files
 
     assert (f.rows_read, f.rows_loaded, f.rows_rejected) == (13, 10, 3)
     assert [(r[0], r[1], r[2]) for r in rejects(db, f"{d}/lb.csv")] == [
-        (11, "usubjid", "empty_natural_key"), (12, "lbtestcd", "empty_natural_key"), (13, "lbdtc", "empty_natural_key")]
+        (11, "usubjid", "empty_natural_key"),
+        (12, "lbtestcd", "empty_natural_key"),
+        (13, "lbdtc", "empty_natural_key"),
+    ]
     assert "only spaces" in rejects(db, f"{d}/lb.csv")[0][3]
 
 
@@ -313,10 +389,17 @@ def test_file_names_cannot_forge_output_lines(db, tmp_path, caplog):
 
     assert {f.status for f in summary.files} == {"quarantined"}
     output = summary.log_lines() + caplog.text.splitlines()
-    assert not any(line.startswith(forged) or line.startswith("QUARANTINED " + forged) for line in output)
+    assert not any(
+        line.startswith(forged) or line.startswith("QUARANTINED " + forged) for line in output
+    )
     assert not any("\x1b" in line for line in output)
     assert any(f"QUARANTINED {d}/ae.csv\\n{forged}" in line for line in summary.log_lines())
     assert db.execute("select to_regclass(%s)", ('raw."lb\n"',)).fetchone()[0] is None
-    stored = [r[0] for r in db.execute("select rel_path from audit.ingest_files where delivery_id = %s order by 1", (d,))]
+    stored = [
+        r[0]
+        for r in db.execute(
+            "select rel_path from audit.ingest_files where delivery_id = %s order by 1", (d,)
+        )
+    ]
     assert f"{d}/d\\xe9.csv" in stored and f"{d}/lb\n.csv" in stored
     assert all("\n" not in row["file"] for row in summary.table_rows())

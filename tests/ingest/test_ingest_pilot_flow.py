@@ -17,7 +17,9 @@ PILOT = CONFORMANCE / "cdiscpilot01"
 
 def source_rows(path: Path) -> int:
     if path.suffix == ".xpt":
-        return pyreadstat.read_xport(str(path), metadataonly=True)[1].number_rows or len(pyreadstat.read_xport(str(path))[0])
+        return pyreadstat.read_xport(str(path), metadataonly=True)[1].number_rows or len(
+            pyreadstat.read_xport(str(path))[0]
+        )
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return sum(1 for _ in fh) - 1
 
@@ -44,9 +46,15 @@ def test_cdisc_pilot_loads_with_the_row_counts_of_the_source_files(db, tmp_path)
     assert db.execute("select count(*) from raw.ex where exdose = '0'").fetchone()[0] == 226
     assert db.execute("select age from raw.dm where usubjid = '01-701-1015'").fetchone() == ("63",)
     # AE has severity (AESEV) but no toxicity grade: loaded, aetoxgr left empty
-    assert db.execute("select count(*), count(aetoxgr), count(aesev) from raw.ae").fetchone() == (1191, 0, 1191)
+    assert db.execute("select count(*), count(aetoxgr), count(aesev) from raw.ae").fetchone() == (
+        1191,
+        0,
+        1191,
+    )
     # an extra domain (SUPPDM) got its own table with its own columns
-    assert db.execute("select count(*) from raw.suppdm where qnam is not null").fetchone()[0] == 1197
+    assert (
+        db.execute("select count(*) from raw.suppdm where qnam is not null").fetchone()[0] == 1197
+    )
 
 
 def test_flow_ingest_feeds_under_prefect_publishes_a_table_artifact(db, tmp_path, prefect_harness):
@@ -55,13 +63,28 @@ def test_flow_ingest_feeds_under_prefect_publishes_a_table_artifact(db, tmp_path
     from flows.ingest import ingest_feeds
 
     landing = tmp_path / "landing"
-    write(landing, "20260501T020000", "lb.csv", csv_text(LB_HEADER, lb_rows(3) + ["CFZ,LB,CFZ-009,HGB"]))
+    write(
+        landing,
+        "20260501T020000",
+        "lb.csv",
+        csv_text(LB_HEADER, lb_rows(3) + ["CFZ,LB,CFZ-009,HGB"]),
+    )
     write(landing, "20260501T020000", "notes.csv", "a,b\n1,2\n")
     result = ingest_feeds(str(landing))
-    assert (result["files_loaded"], result["files_quarantined"], result["rows_loaded"], result["rows_rejected"]) == (1, 1, 9, 1)
+    assert (
+        result["files_loaded"],
+        result["files_quarantined"],
+        result["rows_loaded"],
+        result["rows_rejected"],
+    ) == (1, 1, 9, 1)
     assert result["rejects_by_kind"] == {"wrong_field_count": 1}
     run_id = result["run_id"]
-    assert db.execute("select count(*) from audit.ingest_files where run_id = %s", (run_id,)).fetchone()[0] == 2
+    assert (
+        db.execute(
+            "select count(*) from audit.ingest_files where run_id = %s", (run_id,)
+        ).fetchone()[0]
+        == 2
+    )
 
     import asyncio
 
@@ -74,8 +97,9 @@ def test_flow_ingest_feeds_under_prefect_publishes_a_table_artifact(db, tmp_path
     assert "20260501T020000/notes.csv" in str(arts[0].data)
 
 
-def test_cfz_ingest_exits_3_naming_the_quarantined_files_while_the_others_load(db, tmp_path, prefect_harness,
-                                                                             monkeypatch):
+def test_cfz_ingest_exits_3_naming_the_quarantined_files_while_the_others_load(
+    db, tmp_path, prefect_harness, monkeypatch
+):
     from typer.testing import CliRunner
 
     from cfz_platform.cli import EXIT_QUARANTINED, app
@@ -84,16 +108,23 @@ def test_cfz_ingest_exits_3_naming_the_quarantined_files_while_the_others_load(d
     landing = tmp_path / "landing"
     d = "20260502T020000"
     write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
-    write(landing, d, "dm.csv", "STUDYID,DOMAIN,USUBJID,ctid,CTID\nCFZ,DM,CFZ-001,1,2\n")  # a duplicate column
+    write(
+        landing, d, "dm.csv", "STUDYID,DOMAIN,USUBJID,ctid,CTID\nCFZ,DM,CFZ-001,1,2\n"
+    )  # a duplicate column
     (landing / d / "ae.csv").symlink_to("/etc/passwd")
 
     first = CliRunner().invoke(app, ["ingest", "--landing", str(landing)])
     again = CliRunner().invoke(app, ["ingest", "--landing", str(landing)])
 
     assert first.exit_code == EXIT_QUARANTINED == 3, first.output
-    assert f"quarantined: 2 file(s) (every other file loaded; reasons in audit.ingest_files): {d}/ae.csv, {d}/dm.csv" in first.output
+    assert (
+        f"quarantined: 2 file(s) (every other file loaded; reasons in audit.ingest_files): {d}/ae.csv, {d}/dm.csv"
+        in first.output
+    )
     assert f"QUARANTINED {d}/ae.csv: symbolic link" in first.output and "root:" not in first.output
-    assert db.execute("select status from audit.ingest_files where rel_path = %s", (f"{d}/lb.csv",)).fetchone() == ("loaded",)
+    assert db.execute(
+        "select status from audit.ingest_files where rel_path = %s", (f"{d}/lb.csv",)
+    ).fetchone() == ("loaded",)
     # nothing new the second time: the quarantined files were recorded once, exit 0
     assert again.exit_code == 0, again.output
 
@@ -106,6 +137,10 @@ def test_the_nightly_ingest_step_goes_on_and_names_the_quarantined_files(db, tmp
     write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
     write(landing, d, "rs.csv.gz", b"\x1f\x8b\x08\x00corrupt")
     outcome = step_ingest(landing)
-    assert outcome.result.status == "completed" and outcome.files_loaded == 1 and outcome.new_response_data
+    assert (
+        outcome.result.status == "completed"
+        and outcome.files_loaded == 1
+        and outcome.new_response_data
+    )
     assert f"1 quarantined ({d}/rs.csv.gz)" in outcome.result.message
     assert [r["status"] for r in outcome.table_rows] == ["loaded", "quarantined"]

@@ -21,22 +21,32 @@ def test_simulated_feeds_reconcile_with_the_injected_errors(db, tmp_path):
     from cfz_platform.simulate import params as P
 
     landing, truth = tmp_path / "landing", tmp_path / "truth"
-    simulate.run_simulation(P.SimConfig(patients=12, deliveries=4, error_rate=0.05, mc_replicas=20), landing, truth)
+    simulate.run_simulation(
+        P.SimConfig(patients=12, deliveries=4, error_rate=0.05, mc_replicas=20), landing, truth
+    )
     errors = list(csv.DictReader((truth / "errors.csv").read_text(encoding="utf-8").splitlines()))
     structural = {(e["file"], int(e["line"])) for e in errors if e["category"] == "structural"}
-    semantic = {(e["file"], int(e["line"])) for e in errors if e["category"] == "semantic" and e["line"]}
+    semantic = {
+        (e["file"], int(e["line"])) for e in errors if e["category"] == "semantic" and e["line"]
+    }
     assert structural and semantic
 
     summary = run_ingest(landing)
 
     assert summary.files_quarantined == 0, summary.log_lines()
-    rejected = {(p, line) for p, line in db.execute("select rel_path, line from audit.ingest_rejects")}
+    rejected = {
+        (p, line) for p, line in db.execute("select rel_path, line from audit.ingest_rejects")
+    }
     assert rejected == structural
-    loaded = {(f, line) for f, line in db.execute(
-        "select _file, _line from raw.dm union all select _file, _line from raw.lb union all "
-        "select _file, _line from raw.ex union all select _file, _line from raw.cm union all "
-        "select _file, _line from raw.ae union all select _file, _line from raw.rs union all "
-        "select _file, _line from raw.vs")}
+    loaded = {
+        (f, line)
+        for f, line in db.execute(
+            "select _file, _line from raw.dm union all select _file, _line from raw.lb union all "
+            "select _file, _line from raw.ex union all select _file, _line from raw.cm union all "
+            "select _file, _line from raw.ae union all select _file, _line from raw.rs union all "
+            "select _file, _line from raw.vs"
+        )
+    }
     assert semantic <= loaded
     every_line = set()
     for f in summary.files:
@@ -53,8 +63,11 @@ def test_two_loader_threads_load_exactly_what_one_does(warehouse_db, tmp_path, m
     from cfz_platform.simulate import params as P
 
     landing = tmp_path / "landing"
-    simulate.run_simulation(P.SimConfig(patients=12, deliveries=4, error_rate=0.05, mc_replicas=20), landing,
-                            tmp_path / "truth")
+    simulate.run_simulation(
+        P.SimConfig(patients=12, deliveries=4, error_rate=0.05, mc_replicas=20),
+        landing,
+        tmp_path / "truth",
+    )
 
     def load(db_name: str, workers: str) -> dict:
         monkeypatch.setenv("CFZ_WAREHOUSE_DB", db_name)
@@ -62,14 +75,23 @@ def test_two_loader_threads_load_exactly_what_one_does(warehouse_db, tmp_path, m
         summary = run_ingest(landing)
         assert summary.files_quarantined == 0
         with warehouse.connect(db_name, autocommit=True) as conn:
-            out = {"files": sorted(conn.execute(
-                "select rel_path, status, rows_read, rows_loaded, rows_rejected from audit.ingest_files").fetchall()),
-                "rejects": sorted(conn.execute(
-                    "select rel_path, line, kind, coalesce(column_name, '') from audit.ingest_rejects").fetchall())}
+            out = {
+                "files": sorted(
+                    conn.execute(
+                        "select rel_path, status, rows_read, rows_loaded, rows_rejected from audit.ingest_files"
+                    ).fetchall()
+                ),
+                "rejects": sorted(
+                    conn.execute(
+                        "select rel_path, line, kind, coalesce(column_name, '') from audit.ingest_rejects"
+                    ).fetchall()
+                ),
+            }
             for domain in ("dm", "lb", "ex", "cm", "ae", "rs", "vs"):
                 out[domain] = conn.execute(
                     f"select count(*), md5(string_agg(md5((to_jsonb(r) - '_file_id' - '_loaded_at')::text), '' "
-                    f"order by _file, _line)) from raw.{domain} r").fetchone()
+                    f"order by _file, _line)) from raw.{domain} r"
+                ).fetchone()
         return out
 
     results = {}

@@ -33,7 +33,9 @@ def _cohort(n: int = 45, seed: int = 3):
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "g": rng.choice(["x", "y"], n)})
+    X = pd.DataFrame(
+        {"a": rng.normal(size=n), "b": rng.normal(size=n), "g": rng.choice(["x", "y"], n)}
+    )
     X.loc[X.index[::7], "b"] = np.nan  # missing values go through the imputer of each fold
     y = pd.Series((X["a"] + rng.normal(scale=0.8, size=n) > 0).astype(int))
     return X, y
@@ -66,6 +68,8 @@ def test_cv_jobs_use_idle_cores_only(monkeypatch):
     assert compute_cv_jobs(100, cores=8, load=0.0) == 2  # never more than two
     assert compute_cv_jobs(100, cores=2, load=1.2) == 1  # one core busy elsewhere: in-process
     assert compute_cv_jobs(100, cores=2, load=9.0) == 1  # saturated machine
-    assert compute_cv_jobs(MIN_PARALLEL_FITS - 1, cores=2, load=0.0) == 1  # too few fits to pay for workers
+    assert (
+        compute_cv_jobs(MIN_PARALLEL_FITS - 1, cores=2, load=0.0) == 1
+    )  # too few fits to pay for workers
     monkeypatch.setenv("CFZ_TRAIN_JOBS", "3")
     assert compute_cv_jobs(5) == 3

@@ -19,9 +19,22 @@ import pytest
 from cfz_platform.ml.spec import load_spec
 
 FEATURES = [
-    "as_of_date", "first_dose_date", "group_label", "dose_level", "baseline_b2m", "baseline_albumin",
-    "iss_stage", "baseline_serum_m", "baseline_urine_m", "baseline_involved_flc", "ecog_baseline",
-    "driving_parameter", "pct_change_c1d8", "pct_change_c1d15", "log_m_slope_per_day", "n_kinetic_points",
+    "as_of_date",
+    "first_dose_date",
+    "group_label",
+    "dose_level",
+    "baseline_b2m",
+    "baseline_albumin",
+    "iss_stage",
+    "baseline_serum_m",
+    "baseline_urine_m",
+    "baseline_involved_flc",
+    "ecog_baseline",
+    "driving_parameter",
+    "pct_change_c1d8",
+    "pct_change_c1d15",
+    "log_m_slope_per_day",
+    "n_kinetic_points",
 ]
 
 
@@ -38,8 +51,10 @@ def _build(db) -> pd.DataFrame:
 def _rewrite_labs(db, landing: Path, delivery: str, where: str) -> int:
     """Write a correction delivery: every raw LB row matching ``where`` with numeric results x3."""
     cur = db.cursor()
-    cur.execute("select column_name from information_schema.columns where table_schema = 'raw' "
-                "and table_name = 'lb' and column_name not like '\\_%' order by ordinal_position")
+    cur.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' "
+        "and table_name = 'lb' and column_name not like '\\_%' order by ordinal_position"
+    )
     cols = [r[0] for r in cur.fetchall()]
     select_cols = ", ".join(f"r.{c}" for c in cols)
     cur.execute(
@@ -84,7 +99,10 @@ def test_features_are_one_row_per_evaluable_subject_as_of_c1d15(chain):
         cur.execute("select usubjid from marts.dim_subject where respevalfl order by 1")
         evaluable = [r[0] for r in cur.fetchall()]
     assert list(before.index) == evaluable and len(evaluable) >= 10
-    assert ((pd.to_datetime(before["as_of_date"]) - pd.to_datetime(before["first_dose_date"])).dt.days == 14).all()
+    assert (
+        (pd.to_datetime(before["as_of_date"]) - pd.to_datetime(before["first_dose_date"])).dt.days
+        == 14
+    ).all()
     assert before["pct_change_c1d15"].notna().mean() > 0.8
     assert set(load_spec().features) <= set(before.columns)
 
@@ -93,8 +111,10 @@ def test_changing_every_later_lab_value_leaves_features_unchanged(chain):
     db, landing, before = chain["db"], chain["landing"], chain["before"]
     later = "left(r.lbdtc, 10)::date > s.first_dose_date + 14"
     with db.cursor() as cur:
-        cur.execute("select sum(lbstresn) from staging.stg_sdtm__lb l join marts.dim_subject s using (usubjid) "
-                    "where l.lbdt > s.first_dose_date + 14")
+        cur.execute(
+            "select sum(lbstresn) from staging.stg_sdtm__lb l join marts.dim_subject s using (usubjid) "
+            "where l.lbdt > s.first_dose_date + 14"
+        )
         later_sum_before = cur.fetchone()[0]
     n = _rewrite_labs(db, landing, "29990101T000000", later)
     assert n > 100
@@ -103,10 +123,14 @@ def test_changing_every_later_lab_value_leaves_features_unchanged(chain):
     run_ingest(landing)
     after = _build(db)
     with db.cursor() as cur:
-        cur.execute("select sum(lbstresn) from staging.stg_sdtm__lb l join marts.dim_subject s using (usubjid) "
-                    "where l.lbdt > s.first_dose_date + 14")
+        cur.execute(
+            "select sum(lbstresn) from staging.stg_sdtm__lb l join marts.dim_subject s using (usubjid) "
+            "where l.lbdt > s.first_dose_date + 14"
+        )
         later_sum_after = cur.fetchone()[0]
-    assert float(later_sum_after) == pytest.approx(3 * float(later_sum_before), rel=0.01)  # the change landed
+    assert float(later_sum_after) == pytest.approx(
+        3 * float(later_sum_before), rel=0.01
+    )  # the change landed
     pd.testing.assert_frame_equal(before[FEATURES], after[FEATURES])
 
 

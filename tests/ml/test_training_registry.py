@@ -27,29 +27,33 @@ N = 48
 def _cohort(seed: int, n: int = N) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     fall = rng.uniform(-80, 20, n)
-    label = (fall + rng.normal(0, 20, n) < -35)
+    label = fall + rng.normal(0, 20, n) < -35
     first = pd.Timestamp("2026-02-01") + pd.to_timedelta(np.arange(n) * 3, unit="D")
-    frame = pd.DataFrame({
-        "usubjid": [f"S-{i:03d}" for i in range(n)],
-        "as_of_date": (first + pd.Timedelta(days=14)).date,
-        "first_dose_date": first.date,
-        "group_label": np.where(np.arange(n) % 3 == 0, "B", "A"),
-        "dose_level": rng.choice([20.0, 27.0, 36.0, 45.0], n),
-        "baseline_b2m": rng.lognormal(1.2, 0.4, n),
-        "baseline_albumin": rng.normal(3.6, 0.4, n),
-        "iss_stage": rng.integers(1, 4, n),
-        "baseline_serum_m": rng.uniform(1, 5, n),
-        "baseline_urine_m": rng.uniform(0, 300, n),
-        "baseline_involved_flc": rng.uniform(2, 60, n),
-        "ecog_baseline": rng.integers(0, 3, n),
-        "driving_parameter": "SERUM_M",
-        "pct_change_c1d8": fall / 2 + rng.normal(0, 5, n),
-        "pct_change_c1d15": fall,
-        "log_m_slope_per_day": np.log1p(fall / 100) / 14,
-        "n_kinetic_points": 3,
-        "label_cutoff_date": (first + pd.Timedelta(days=111)).date,
-        "label_pr": label, "label_mr": label, "label_vgpr": label & (fall < -60),
-    })
+    frame = pd.DataFrame(
+        {
+            "usubjid": [f"S-{i:03d}" for i in range(n)],
+            "as_of_date": (first + pd.Timedelta(days=14)).date,
+            "first_dose_date": first.date,
+            "group_label": np.where(np.arange(n) % 3 == 0, "B", "A"),
+            "dose_level": rng.choice([20.0, 27.0, 36.0, 45.0], n),
+            "baseline_b2m": rng.lognormal(1.2, 0.4, n),
+            "baseline_albumin": rng.normal(3.6, 0.4, n),
+            "iss_stage": rng.integers(1, 4, n),
+            "baseline_serum_m": rng.uniform(1, 5, n),
+            "baseline_urine_m": rng.uniform(0, 300, n),
+            "baseline_involved_flc": rng.uniform(2, 60, n),
+            "ecog_baseline": rng.integers(0, 3, n),
+            "driving_parameter": "SERUM_M",
+            "pct_change_c1d8": fall / 2 + rng.normal(0, 5, n),
+            "pct_change_c1d15": fall,
+            "log_m_slope_per_day": np.log1p(fall / 100) / 14,
+            "n_kinetic_points": 3,
+            "label_cutoff_date": (first + pd.Timedelta(days=111)).date,
+            "label_pr": label,
+            "label_mr": label,
+            "label_vgpr": label & (fall < -60),
+        }
+    )
     frame.loc[frame.index % 7 == 3, "pct_change_c1d8"] = np.nan  # missed C1D8 sample
     return frame
 
@@ -67,9 +71,19 @@ def _write_features(conn: psycopg.Connection, frame: pd.DataFrame) -> None:
             "log_m_slope_per_day double precision, n_kinetic_points integer, label_cutoff_date date, "
             "label_pr boolean, label_mr boolean, label_vgpr boolean)"
         )
-        rows = [tuple(None if (isinstance(v, float) and np.isnan(v)) else (v.item() if hasattr(v, "item") else v)
-                      for v in r) for r in frame.itertuples(index=False)]
-        cur.executemany(f"insert into marts.fct_ml_features ({', '.join(cols)}) values ({', '.join(['%s'] * len(cols))})", rows)
+        rows = [
+            tuple(
+                None
+                if (isinstance(v, float) and np.isnan(v))
+                else (v.item() if hasattr(v, "item") else v)
+                for v in r
+            )
+            for r in frame.itertuples(index=False)
+        ]
+        cur.executemany(
+            f"insert into marts.fct_ml_features ({', '.join(cols)}) values ({', '.join(['%s'] * len(cols))})",
+            rows,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +127,10 @@ def test_second_training_on_identical_data_keeps_the_champion(trained):
     assert second.decision["alias"] == "challenger"
     champ = client.get_model_version_by_alias("early_response", "champion")
     assert str(champ.version) == first.model_version
-    assert str(client.get_model_version_by_alias("early_response", "challenger").version) == second.model_version
+    assert (
+        str(client.get_model_version_by_alias("early_response", "challenger").version)
+        == second.model_version
+    )
     run = client.get_run(second.run_id)
     assert "does not beat" in run.data.tags["registry_decision"]
 
@@ -124,7 +141,10 @@ def test_retraining_is_skipped_only_while_data_and_spec_are_unchanged(trained, f
     # the newest version was trained on exactly this feature table and spec: nothing to redo
     assert already_trained_version(fast_spec) == trained["second"].model_version
     # another spec (more CV repeats) on the same data is a different training
-    assert already_trained_version(dataclasses.replace(fast_spec, cv={**fast_spec.cv, "n_repeats": 3})) is None
+    assert (
+        already_trained_version(dataclasses.replace(fast_spec, cv={**fast_spec.cv, "n_repeats": 3}))
+        is None
+    )
 
 
 def test_run_holds_metrics_plots_snapshot_and_model(trained):
@@ -132,14 +152,33 @@ def test_run_holds_metrics_plots_snapshot_and_model(trained):
 
     client = tracking.configure()
     run = client.get_run(trained["first"].run_id)
-    for key in ("cv_auc", "cv_auc_ci_low", "cv_brier", "cv_calibration_slope", "cv_calibration_intercept",
-                "comparator_cv_auc", "baseline_only_cv_auc", "kinetics_only_cv_auc"):
+    for key in (
+        "cv_auc",
+        "cv_auc_ci_low",
+        "cv_brier",
+        "cv_calibration_slope",
+        "cv_calibration_intercept",
+        "comparator_cv_auc",
+        "baseline_only_cv_auc",
+        "kinetics_only_cv_auc",
+    ):
         assert key in run.data.metrics, key
     arts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
-    for name in ("roc.png", "calibration.png", "coefficients.png", "permutation_importance.png",
-                 "features.json", "data_snapshot.json", "oof_predictions.csv"):
+    for name in (
+        "roc.png",
+        "calibration.png",
+        "coefficients.png",
+        "permutation_importance.png",
+        "features.json",
+        "data_snapshot.json",
+        "oof_predictions.csv",
+    ):
         assert f"evaluation/{name}" in arts, name
-    local = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="evaluation/features.json"))
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path="evaluation/features.json"
+        )
+    )
     feats = json.loads(local.read_text())
     assert "pct_change_c1d15" in feats["features"] and "C1D15" in feats["as_of_rule"]
     decision = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/champion_decision.json")
@@ -159,7 +198,8 @@ def test_scoring_writes_predictions_readable_by_bi_reader(trained, db, prefect_h
     with psycopg.connect(bi.conninfo) as conn:
         rows = conn.execute(
             "select usubjid, model_version, probability, predicted_class, decision_threshold, features "
-            "from ml.early_response_predictions where is_current order by usubjid").fetchall()
+            "from ml.early_response_predictions where is_current order by usubjid"
+        ).fetchall()
         assert len(rows) == N
         assert all(r[3] == (r[2] >= r[4]) for r in rows)
         by_subject = {r[0]: r for r in rows}
@@ -167,7 +207,9 @@ def test_scoring_writes_predictions_readable_by_bi_reader(trained, db, prefect_h
         cohort = _cohort(1).set_index("usubjid")
         deep, rise = cohort["pct_change_c1d15"].idxmin(), cohort["pct_change_c1d15"].idxmax()
         assert by_subject[deep][3] and not by_subject[rise][3]
-        assert by_subject[deep][5]["pct_change_c1d15"] == pytest.approx(cohort.loc[deep, "pct_change_c1d15"])
+        assert by_subject[deep][5]["pct_change_c1d15"] == pytest.approx(
+            cohort.loc[deep, "pct_change_c1d15"]
+        )
     db.execute("create table if not exists ml.private_scratch (x int)")
     with psycopg.connect(bi.conninfo) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("select * from ml.private_scratch")
@@ -186,4 +228,7 @@ def test_new_data_is_compared_on_the_new_data(trained, db, fast_spec):
     # same pipeline configuration on the same new data: a tie, won by the version fitted on it
     assert third.promoted
     client = tracking.configure()
-    assert str(client.get_model_version_by_alias("early_response", "champion").version) == third.model_version
+    assert (
+        str(client.get_model_version_by_alias("early_response", "champion").version)
+        == third.model_version
+    )

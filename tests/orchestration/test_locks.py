@@ -20,7 +20,10 @@ def test_a_writer_stops_with_75_while_another_holds_the_warehouse(warehouse_db, 
     with warehouse_lock(WAREHOUSE, holder="nightly"):
         proc = run_cfz(*command, check=False, timeout=300)
     assert proc.returncode == 75, proc.stderr
-    assert f"cfz {command[0]}: the warehouse lock on this warehouse is held by `cfz-nightly`" in proc.stderr
+    assert (
+        f"cfz {command[0]}: the warehouse lock on this warehouse is held by `cfz-nightly`"
+        in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
 
 

@@ -28,7 +28,9 @@ from flows.nightly import NightlyFailed, nightly  # noqa: E402
 def trial(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("nightly")
     # a clean trial (no feed mess): the gates are exercised by their own tests and below
-    run_cfz("simulate", "--out", str(root / "all"), "--truth", str(root / "truth"), "--error-rate", "0")
+    run_cfz(
+        "simulate", "--out", str(root / "all"), "--truth", str(root / "truth"), "--error-rate", "0"
+    )
     deliveries = sorted(p.name for p in (root / "all").iterdir())
     landing = root / "landing"
     landing.mkdir()
@@ -46,7 +48,13 @@ def runs(trial, warehouse_db, prefect_harness) -> dict:
     shutil.copytree(trial["root"] / "all" / last, trial["landing"] / last)
     second = nightly(landing=str(trial["landing"]), report_dir=str(report_dir))
     third = nightly(landing=str(trial["landing"]), report_dir=str(report_dir))
-    return {"first": first, "second": second, "third": third, "report_dir": report_dir, "last": last}
+    return {
+        "first": first,
+        "second": second,
+        "third": third,
+        "report_dir": report_dir,
+        "last": last,
+    }
 
 
 def _one(conn: psycopg.Connection, query: str, params=()):
@@ -56,8 +64,17 @@ def _one(conn: psycopg.Connection, query: str, params=()):
 def test_first_run_completes_every_step(runs):
     first = runs["first"]
     assert first["outcome"] == "completed"
-    assert list(first["steps"]) == ["ingest", "freshness", "raw_gate", "dbt", "mart_gate", "publish", "train",
-                                    "score", "report"]
+    assert list(first["steps"]) == [
+        "ingest",
+        "freshness",
+        "raw_gate",
+        "dbt",
+        "mart_gate",
+        "publish",
+        "train",
+        "score",
+        "report",
+    ]
     assert all(s["status"] == "completed" for s in first["steps"].values())
 
 
@@ -69,7 +86,9 @@ def test_published_marts_match_the_simulated_trial(runs, db, trial):
     enrolled = sum(1 for t in truth if t["is_screen_failure"] == "false")
     assert _one(db, "select count(*) from marts.dim_subject where is_eligible") == enrolled
     assert _one(db, "select count(*) from marts.fct_best_response") > 0
-    assert _one(db, "select count(*) from marts.rpt_study_endpoints where population = 'OVERALL'") > 0
+    assert (
+        _one(db, "select count(*) from marts.rpt_study_endpoints where population = 'OVERALL'") > 0
+    )
 
 
 def test_predictions_written_for_response_evaluable_subjects(runs, db):
@@ -103,7 +122,10 @@ def test_third_run_is_a_quick_no_op(runs, db):
     third = runs["third"]
     assert third["outcome"] == "no-op"
     assert "publish" not in third["steps"]
-    outcomes = [r[0] for r in db.execute("select outcome from audit.nightly_runs order by started_at").fetchall()]
+    outcomes = [
+        r[0]
+        for r in db.execute("select outcome from audit.nightly_runs order by started_at").fetchall()
+    ]
     assert outcomes == ["completed", "completed", "no-op"]
 
 
@@ -129,7 +151,10 @@ def test_bi_reader_sees_published_marts_and_predictions(runs, warehouse_db):
 def test_overlapping_nightly_stops_with_a_message(runs, trial):
     from cfz_platform.orchestration.lock import WAREHOUSE, RunLockedError, warehouse_lock
 
-    with warehouse_lock(WAREHOUSE), pytest.raises(RunLockedError, match="another run is in progress"):
+    with (
+        warehouse_lock(WAREHOUSE),
+        pytest.raises(RunLockedError, match="another run is in progress"),
+    ):
         nightly(landing=str(trial["landing"]), report_dir=str(runs["report_dir"]))
 
 
@@ -177,4 +202,3 @@ def test_real_report_renders_every_section_in_chromium(runs):
         assert len(images) >= n and all(i["complete"] and i["w"] > 100 for i in images), sid
     assert "MTD: dose level 36" in by_id["dose-escalation"]["text"]
     assert errors == []
-

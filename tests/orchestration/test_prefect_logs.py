@@ -29,7 +29,9 @@ def _run_logs(run_id: str) -> list[tuple[int, str, str]]:
     async def read():
         await APILogHandler.aflush()  # the handler ships logs in batches, in the background
         async with get_client() as client:
-            logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            )
             return [(entry.level, entry.name, entry.message) for entry in logs]
 
     return asyncio.run(read())
@@ -41,13 +43,21 @@ def _package_logger_probe() -> str:
     return str(flow_run.get_id())
 
 
-def test_ingest_progress_and_package_loggers_reach_the_flow_run_log(warehouse_db, prefect_harness, tmp_path):
+def test_ingest_progress_and_package_loggers_reach_the_flow_run_log(
+    warehouse_db, prefect_harness, tmp_path
+):
     run_cfz("simulate", "--patients", "2", "--deliveries", "1", "--out", str(tmp_path / "landing"))
     summary = ingest_feeds(str(tmp_path / "landing"))
     messages = [m for level, _, m in _run_logs(summary["run_id"]) if level == logging.INFO]
     assert any("dm.csv: loaded, read" in m for m in messages), messages
-    assert any(m.startswith(f"ingest {summary['run_id']}: files loaded") for m in messages), messages
+    assert any(m.startswith(f"ingest {summary['run_id']}: files loaded") for m in messages), (
+        messages
+    )
 
     probe_run = _package_logger_probe()
     logs = _run_logs(probe_run)
-    assert (logging.INFO, "cfz_platform.transform.build", "dbt build of marts_candidate: probe") in logs
+    assert (
+        logging.INFO,
+        "cfz_platform.transform.build",
+        "dbt build of marts_candidate: probe",
+    ) in logs

@@ -46,16 +46,21 @@ def test_clean_trial_publishes(conn, published):
     assert result.published
     assert all(r.passed for r in result.reports)
     with bi_connect() as bi:
-        rows = bi.execute("select usubjid, best_response from marts.fct_best_response order by 1").fetchall()
-        orr = bi.execute("select n_subjects, n_count, estimate from marts.rpt_study_endpoints "
-                         "where endpoint = 'ORR_PROTOCOL' and population = 'OVERALL'").fetchone()
+        rows = bi.execute(
+            "select usubjid, best_response from marts.fct_best_response order by 1"
+        ).fetchall()
+        orr = bi.execute(
+            "select n_subjects, n_count, estimate from marts.rpt_study_endpoints "
+            "where endpoint = 'ORR_PROTOCOL' and population = 'OVERALL'"
+        ).fetchone()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             bi.execute("select 1 from marts_previous.dim_subject")
     assert [r[0] for r in rows] == ids and {r[1] for r in rows} == {"PR"}
     assert orr == (12, 12, 1.0)
     audit = conn.execute(
         "select gate, count(*), count(*) filter (where not success and severity = 'blocking') "
-        "from audit.quality_results where run_id = 'clean1' group by gate order by gate").fetchall()
+        "from audit.quality_results where run_id = 'clean1' group by gate order by gate"
+    ).fetchall()
     assert [(g, bad) for g, _, bad in audit] == [("mart", 0), ("raw", 0)]
     assert all(n > 10 for _, n, _ in audit)
 
@@ -66,17 +71,52 @@ def test_blocking_raw_problem_blocks_publish(conn, published, problem):
     with bi_connect() as bi:
         before = trial.marts_fingerprint(bi)
     if problem == "mprotein_900":
-        trial.insert_raw(conn, "lb", LATE, [{"usubjid": ids[3], "lbtestcd": "MPROTEIN", "lbspec": "SERUM",
-                                             "lborres": "900", "lborresu": "g/dL", "lbdtc": "2026-03-30"}])
+        trial.insert_raw(
+            conn,
+            "lb",
+            LATE,
+            [
+                {
+                    "usubjid": ids[3],
+                    "lbtestcd": "MPROTEIN",
+                    "lbspec": "SERUM",
+                    "lborres": "900",
+                    "lborresu": "g/dL",
+                    "lbdtc": "2026-03-30",
+                }
+            ],
+        )
         check, named = "lab_value_physically_possible", [ids[3], "900", f"{LATE}/lb.csv"]
     elif problem == "unknown_code_flood":
-        trial.insert_raw(conn, "lb", LATE, [{"usubjid": s, "lbtestcd": f"ZZ{k}", "lbspec": "SERUM", "lborres": "1",
-                                             "lborresu": "g/dL", "lbdtc": "2026-03-30"}
-                                            for s in ids for k in range(3)])
+        trial.insert_raw(
+            conn,
+            "lb",
+            LATE,
+            [
+                {
+                    "usubjid": s,
+                    "lbtestcd": f"ZZ{k}",
+                    "lbspec": "SERUM",
+                    "lborres": "1",
+                    "lborresu": "g/dL",
+                    "lbdtc": "2026-03-30",
+                }
+                for s in ids
+                for k in range(3)
+            ],
+        )
         check, named = "lbtestcd_known_flood", ["ZZ0", ids[0]]
     else:
-        trial.insert_raw(conn, "dm", LATE, [{"usubjid": ids[5], "siteid": "01", "armcd": "A", "rfstdtc": "2026-01-05"}] * 2)
-        check, named = "natural_key_unique_in_delivery", [ids[5], f"{LATE}/dm.csv:2, {LATE}/dm.csv:3"]
+        trial.insert_raw(
+            conn,
+            "dm",
+            LATE,
+            [{"usubjid": ids[5], "siteid": "01", "armcd": "A", "rfstdtc": "2026-01-05"}] * 2,
+        )
+        check, named = (
+            "natural_key_unique_in_delivery",
+            [ids[5], f"{LATE}/dm.csv:2, {LATE}/dm.csv:3"],
+        )
     try:
         with pytest.raises(QualityGateFailed) as err:
             run_transform(run_id=f"bad_{problem}", build=trial.build_marts)
@@ -88,9 +128,11 @@ def test_blocking_raw_problem_blocks_publish(conn, published, problem):
         assert err.value.report.gate == "raw"
         with bi_connect() as bi:
             assert trial.marts_fingerprint(bi) == before
-        failed = conn.execute("select expectation, severity, unexpected_count from audit.quality_results "
-                              "where run_id = %s and not success and severity = 'blocking'",
-                              (f"bad_{problem}",)).fetchall()
+        failed = conn.execute(
+            "select expectation, severity, unexpected_count from audit.quality_results "
+            "where run_id = %s and not success and severity = 'blocking'",
+            (f"bad_{problem}",),
+        ).fetchall()
         assert check in [f[0] for f in failed]
     finally:
         conn.execute("delete from raw.lb where _delivery_id = %s", (LATE,))
@@ -99,10 +141,36 @@ def test_blocking_raw_problem_blocks_publish(conn, published, problem):
 
 def test_corrected_value_in_later_delivery_unblocks(conn, published):
     ids, _ = published
-    trial.insert_raw(conn, "lb", LATE, [{"usubjid": ids[3], "lbtestcd": "MPROTEIN", "lbspec": "SERUM",
-                                         "lborres": "900", "lborresu": "g/dL", "lbdtc": "2026-03-02"}])
-    trial.insert_raw(conn, "lb", "20260402T020000", [{"usubjid": ids[3], "lbtestcd": "MPROTEIN", "lbspec": "SERUM",
-                                                      "lborres": "0.9", "lborresu": "g/dL", "lbdtc": "2026-03-02"}])
+    trial.insert_raw(
+        conn,
+        "lb",
+        LATE,
+        [
+            {
+                "usubjid": ids[3],
+                "lbtestcd": "MPROTEIN",
+                "lbspec": "SERUM",
+                "lborres": "900",
+                "lborresu": "g/dL",
+                "lbdtc": "2026-03-02",
+            }
+        ],
+    )
+    trial.insert_raw(
+        conn,
+        "lb",
+        "20260402T020000",
+        [
+            {
+                "usubjid": ids[3],
+                "lbtestcd": "MPROTEIN",
+                "lbspec": "SERUM",
+                "lborres": "0.9",
+                "lborresu": "g/dL",
+                "lbdtc": "2026-03-02",
+            }
+        ],
+    )
     try:
         report = run_gate("raw", run_id="corrected")
         assert report.passed, report.explain()
@@ -111,8 +179,21 @@ def test_corrected_value_in_later_delivery_unblocks(conn, published):
 
 
 def test_warning_publishes_and_is_reported(conn, published):
-    trial.insert_raw(conn, "lb", LATE, [{"usubjid": "CFZ-99-0001", "lbtestcd": "ALB", "lbspec": "SERUM",
-                                         "lborres": "40", "lborresu": "g/L", "lbdtc": "2026-03-30"}])
+    trial.insert_raw(
+        conn,
+        "lb",
+        LATE,
+        [
+            {
+                "usubjid": "CFZ-99-0001",
+                "lbtestcd": "ALB",
+                "lbspec": "SERUM",
+                "lborres": "40",
+                "lborresu": "g/L",
+                "lbdtc": "2026-03-30",
+            }
+        ],
+    )
     try:
         result = run_transform(run_id="warn1", build=trial.build_marts)
     finally:
@@ -122,18 +203,31 @@ def test_warning_publishes_and_is_reported(conn, published):
     assert ("raw_gate.lb", "subject_known_to_dm") in warned
     orphan = next(w for w in result.warnings if w.check == "subject_known_to_dm")
     assert orphan.sample[0]["usubjid"] == "CFZ-99-0001" and orphan.unexpected_count == 1
-    row = conn.execute("select severity, success, unexpected_count, sample->0->>'usubjid' from audit.quality_results "
-                       "where run_id = 'warn1' and expectation = 'subject_known_to_dm' and suite = 'raw_gate.lb'").fetchone()
+    row = conn.execute(
+        "select severity, success, unexpected_count, sample->0->>'usubjid' from audit.quality_results "
+        "where run_id = 'warn1' and expectation = 'subject_known_to_dm' and suite = 'raw_gate.lb'"
+    ).fetchone()
     assert row == ("warning", False, 1, "CFZ-99-0001")
 
 
-@pytest.mark.parametrize("plant,suite,check,named", [
-    ("rdi", "fct_cycles", "rdi_within_0_and_1_5", {"usubjid": "CFZ-01-0001"}),
-    ("missing_criterion", "fct_eligibility", "seven_criteria_per_subject",
-     {"usubjid": "CFZ-01-0001", "n_criteria": 6}),
-    ("non_evaluable_in_tte", "rpt_study_endpoints", "km_endpoints_only_response_evaluable",
-     {"endpoint": "MEDIAN_TTP", "n_subjects": 12, "response_evaluable_subjects": 11}),
-])
+@pytest.mark.parametrize(
+    "plant,suite,check,named",
+    [
+        ("rdi", "fct_cycles", "rdi_within_0_and_1_5", {"usubjid": "CFZ-01-0001"}),
+        (
+            "missing_criterion",
+            "fct_eligibility",
+            "seven_criteria_per_subject",
+            {"usubjid": "CFZ-01-0001", "n_criteria": 6},
+        ),
+        (
+            "non_evaluable_in_tte",
+            "rpt_study_endpoints",
+            "km_endpoints_only_response_evaluable",
+            {"endpoint": "MEDIAN_TTP", "n_subjects": 12, "response_evaluable_subjects": 11},
+        ),
+    ],
+)
 def test_mart_gate_names_the_failing_rows(conn, published, plant, suite, check, named):
     with warehouse.connect() as c:
         schema = publish.prepare_candidate(c)
@@ -165,8 +259,12 @@ def test_bi_reader_never_sees_a_missing_or_half_schema(conn, published):
         with bi_connect() as bi:
             while not stop.is_set():
                 try:
-                    seen.append(bi.execute("select count(*) from marts.dim_subject d "
-                                           "join marts.fct_best_response b using (usubjid)").fetchone()[0])
+                    seen.append(
+                        bi.execute(
+                            "select count(*) from marts.dim_subject d "
+                            "join marts.fct_best_response b using (usubjid)"
+                        ).fetchone()[0]
+                    )
                 except psycopg.Error as exc:
                     errors.append(str(exc))
                 time.sleep(0.01)
@@ -175,13 +273,20 @@ def test_bi_reader_never_sees_a_missing_or_half_schema(conn, published):
     thread.start()
     try:
         with pytest.raises(QualityGateFailed) as err:
-            run_transform(run_id="mart_dup", build=lambda s, n: trial.build_marts(s, n, plant="duplicate_subject"))
+            run_transform(
+                run_id="mart_dup",
+                build=lambda s, n: trial.build_marts(s, n, plant="duplicate_subject"),
+            )
         message = str(err.value)
         assert err.value.report.gate == "mart" and "usubjid_unique" in message and ids[0] in message
         with bi_connect() as bi:
             assert trial.marts_fingerprint(bi) == before
-        trial.insert_raw(conn, "dm", "20260501T020000", [{"usubjid": "CFZ-01-0100", "siteid": "02",
-                                                          "armcd": "B", "rfstdtc": "2026-04-01"}])
+        trial.insert_raw(
+            conn,
+            "dm",
+            "20260501T020000",
+            [{"usubjid": "CFZ-01-0100", "siteid": "02", "armcd": "B", "rfstdtc": "2026-04-01"}],
+        )
         assert run_transform(run_id="good_after_dup", build=trial.build_marts).published
         n_before = len(seen)
         deadline = time.monotonic() + 10

@@ -27,8 +27,12 @@ def test_rebuild_from_scratch_is_byte_identical_and_rebuild_in_place_writes_noth
     build_context(b)
     files = suite_files(a)
     assert files == suite_files(b)
-    assert {"raw_gate/lb.json", "raw_gate/dm.json", "mart_gate/dim_subject.json",
-            "mart_gate/rpt_study_endpoints.json"} <= set(files)
+    assert {
+        "raw_gate/lb.json",
+        "raw_gate/dm.json",
+        "mart_gate/dim_subject.json",
+        "mart_gate/rpt_study_endpoints.json",
+    } <= set(files)
     before = _mtimes(a)
     build_context(a)
     assert _mtimes(a) == before

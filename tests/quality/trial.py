@@ -26,11 +26,21 @@ def _ledger_file(conn: psycopg.Connection, domain: str, delivery: str, n_rows: i
         "insert into audit.ingest_files (run_id, delivery_id, domain, file_name, rel_path, sha256, size_bytes, "
         "rows_read, rows_loaded, status, started_at) "
         "values ('test', %s, %s, %s, %s, %s, 0, %s, %s, 'loaded', now()) returning file_id",
-        (delivery, domain, f"{domain}.csv", f"{delivery}/{domain}.csv", uuid.uuid4().hex, n_rows, n_rows),
+        (
+            delivery,
+            domain,
+            f"{domain}.csv",
+            f"{delivery}/{domain}.csv",
+            uuid.uuid4().hex,
+            n_rows,
+            n_rows,
+        ),
     ).fetchone()[0]
 
 
-def insert_raw(conn: psycopg.Connection, domain: str, delivery: str, rows: Iterable[dict], first_line: int = 2) -> None:
+def insert_raw(
+    conn: psycopg.Connection, domain: str, delivery: str, rows: Iterable[dict], first_line: int = 2
+) -> None:
     """Append rows to raw.<domain> as ingestion would (one ledger file per call)."""
     rows = list(rows)
     if not rows:
@@ -43,39 +53,113 @@ def insert_raw(conn: psycopg.Connection, domain: str, delivery: str, rows: Itera
         sql.SQL(", ").join(sql.Placeholder() * (len(LINEAGE) + len(cols))),
     )
     with conn.cursor() as cur:
-        cur.executemany(stmt, [
-            (file_id, delivery, f"{delivery}/{domain}.csv", first_line + i, "h", *(r[c] for c in cols))
-            for i, r in enumerate(rows)
-        ])
+        cur.executemany(
+            stmt,
+            [
+                (
+                    file_id,
+                    delivery,
+                    f"{delivery}/{domain}.csv",
+                    first_line + i,
+                    "h",
+                    *(r[c] for c in cols),
+                )
+                for i, r in enumerate(rows)
+            ],
+        )
 
 
 def subjects(n: int) -> list[str]:
     return [f"CFZ-01-{i:04d}" for i in range(1, n + 1)]
 
 
-def load_clean_trial(conn: psycopg.Connection, n: int = 12, delivery: str = FIRST_DELIVERY) -> list[str]:
+def load_clean_trial(
+    conn: psycopg.Connection, n: int = 12, delivery: str = FIRST_DELIVERY
+) -> list[str]:
     """DM, LB (serum M-protein, albumin, platelets), RS and EX rows for ``n`` subjects."""
     ids = subjects(n)
-    insert_raw(conn, "dm", delivery, [
-        {"usubjid": s, "siteid": "01", "armcd": "A" if i % 3 else "B", "rfstdtc": "2026-01-05",
-         "brthdtc": "1950-02-03", "doselvl": "20", "cohort": "ESCALATION"}
-        for i, s in enumerate(ids)])
+    insert_raw(
+        conn,
+        "dm",
+        delivery,
+        [
+            {
+                "usubjid": s,
+                "siteid": "01",
+                "armcd": "A" if i % 3 else "B",
+                "rfstdtc": "2026-01-05",
+                "brthdtc": "1950-02-03",
+                "doselvl": "20",
+                "cohort": "ESCALATION",
+            }
+            for i, s in enumerate(ids)
+        ],
+    )
     lb = []
     for i, s in enumerate(ids):
         for day, m in (("2026-01-05", 3.0 + i / 10), ("2026-02-02", 1.5), ("2026-03-02", 1.2)):
-            lb.append({"usubjid": s, "lbtestcd": "MPROTEIN", "lbspec": "SERUM", "lborres": f"{m:.2f}",
-                       "lborresu": "g/dL", "lbdtc": day})
-        lb.append({"usubjid": s, "lbtestcd": "ALB", "lbspec": "SERUM", "lborres": "38", "lborresu": "g/L",
-                   "lbdtc": "2026-01-05"})
-        lb.append({"usubjid": s, "lbtestcd": "PLT", "lbspec": None, "lborres": "180", "lborresu": "10^9/L",
-                   "lbdtc": "2026-01-05"})
+            lb.append(
+                {
+                    "usubjid": s,
+                    "lbtestcd": "MPROTEIN",
+                    "lbspec": "SERUM",
+                    "lborres": f"{m:.2f}",
+                    "lborresu": "g/dL",
+                    "lbdtc": day,
+                }
+            )
+        lb.append(
+            {
+                "usubjid": s,
+                "lbtestcd": "ALB",
+                "lbspec": "SERUM",
+                "lborres": "38",
+                "lborresu": "g/L",
+                "lbdtc": "2026-01-05",
+            }
+        )
+        lb.append(
+            {
+                "usubjid": s,
+                "lbtestcd": "PLT",
+                "lbspec": None,
+                "lborres": "180",
+                "lborresu": "10^9/L",
+                "lbdtc": "2026-01-05",
+            }
+        )
     insert_raw(conn, "lb", delivery, lb)
-    insert_raw(conn, "rs", delivery, [
-        {"usubjid": s, "rstestcd": "OVRLRESP", "rsstresc": "PR", "rsdtc": "2026-03-02", "rslnkgrp": None}
-        for s in ids])
-    insert_raw(conn, "ex", delivery, [
-        {"usubjid": s, "extrt": "CARFILZOMIB", "exdose": "20", "exdosu": "mg/m2", "exstdtc": "2026-01-05",
-         "visit": "C1D1"} for s in ids])
+    insert_raw(
+        conn,
+        "rs",
+        delivery,
+        [
+            {
+                "usubjid": s,
+                "rstestcd": "OVRLRESP",
+                "rsstresc": "PR",
+                "rsdtc": "2026-03-02",
+                "rslnkgrp": None,
+            }
+            for s in ids
+        ],
+    )
+    insert_raw(
+        conn,
+        "ex",
+        delivery,
+        [
+            {
+                "usubjid": s,
+                "extrt": "CARFILZOMIB",
+                "exdose": "20",
+                "exdosu": "mg/m2",
+                "exstdtc": "2026-01-05",
+                "visit": "C1D1",
+            }
+            for s in ids
+        ],
+    )
     return ids
 
 
@@ -136,21 +220,41 @@ def build_marts(schema: str, notes: list[str] | None = None, plant: str | None =
         for stmt in ADAM_SQL:
             conn.execute(sql.SQL(stmt).format(s=s, a=a))
         if plant == "duplicate_subject":
-            conn.execute(sql.SQL("insert into {s}.dim_subject select * from {s}.dim_subject "
-                                 "order by usubjid limit 1").format(s=s))
+            conn.execute(
+                sql.SQL(
+                    "insert into {s}.dim_subject select * from {s}.dim_subject "
+                    "order by usubjid limit 1"
+                ).format(s=s)
+            )
         elif plant == "rdi":
-            conn.execute(sql.SQL("update {s}.fct_cycles set relative_dose_intensity = 3.0 where usubjid = "
-                                 "(select min(usubjid) from {s}.fct_cycles)").format(s=s))
+            conn.execute(
+                sql.SQL(
+                    "update {s}.fct_cycles set relative_dose_intensity = 3.0 where usubjid = "
+                    "(select min(usubjid) from {s}.fct_cycles)"
+                ).format(s=s)
+            )
         elif plant == "non_evaluable_in_tte":
-            conn.execute(sql.SQL("update {s}.dim_subject set respevalfl = false where usubjid = "
-                                 "(select min(usubjid) from {s}.dim_subject)").format(s=s))
+            conn.execute(
+                sql.SQL(
+                    "update {s}.dim_subject set respevalfl = false where usubjid = "
+                    "(select min(usubjid) from {s}.dim_subject)"
+                ).format(s=s)
+            )
         elif plant == "missing_criterion":
-            conn.execute(sql.SQL("delete from {s}.fct_eligibility where criterion_id = 'E7' and usubjid = "
-                                 "(select min(usubjid) from {s}.fct_eligibility)").format(s=s))
+            conn.execute(
+                sql.SQL(
+                    "delete from {s}.fct_eligibility where criterion_id = 'E7' and usubjid = "
+                    "(select min(usubjid) from {s}.fct_eligibility)"
+                ).format(s=s)
+            )
         write_endpoint_tables(conn, schema)
         if plant == "non_evaluable_in_tte":
-            conn.execute(sql.SQL("update {s}.rpt_study_endpoints set n_subjects = n_subjects + 1 "
-                                 "where endpoint = 'MEDIAN_TTP' and population = 'OVERALL'").format(s=s))
+            conn.execute(
+                sql.SQL(
+                    "update {s}.rpt_study_endpoints set n_subjects = n_subjects + 1 "
+                    "where endpoint = 'MEDIAN_TTP' and population = 'OVERALL'"
+                ).format(s=s)
+            )
         conn.commit()
 
 

@@ -27,30 +27,30 @@ IMWG = CONFORMANCE / "imwg"
 
 # Expected CBOR per subject, with the hand derivation (sequence -> confirmed sequence).
 EXPECTED = {
-    "01-701-1015": "PD",    # PD with DTHPDFL: death from PD confirms it
-    "01-701-1028": "sCR",   # sCR,sCR,CR -> sCR,CR,SD (partial date 2013-08 -> 2013-08-31)
-    "01-701-1034": "CR",    # CR,CR,sCR -> CR,CR,SD
-    "01-701-1097": None,    # only PD on 2014-02-11, after NACTDT 2014-02-10 -> no record: MISSING
-    "01-701-1115": "PD",    # PD by imaging (PDIFL) needs no confirmation
+    "01-701-1015": "PD",  # PD with DTHPDFL: death from PD confirms it
+    "01-701-1028": "sCR",  # sCR,sCR,CR -> sCR,CR,SD (partial date 2013-08 -> 2013-08-31)
+    "01-701-1034": "CR",  # CR,CR,sCR -> CR,CR,SD
+    "01-701-1097": None,  # only PD on 2014-02-11, after NACTDT 2014-02-10 -> no record: MISSING
+    "01-701-1115": "PD",  # PD by imaging (PDIFL) needs no confirmation
     "01-701-1118": "VGPR",  # sCR,VGPR,CR,VGPR -> VGPR,VGPR,VGPR,SD
     "01-701-1130": "VGPR",  # VGPR,sCR,VGPR,VGPR -> VGPR,VGPR,VGPR,SD
-    "01-701-1133": "PR",    # sCR,PR,CR,PR -> PR,PR,PR,SD
-    "01-701-1146": "NE",    # single serum/urine PD, nothing after -> unconfirmed -> NE
-    "01-701-1148": "PR",    # VGPR,PR,PR,PR; NACTDT 2014-02-07: PR(12-27) next after NACTDT -> SD;
-                            # 2014-02-08 dropped -> PR,PR,SD
-    "01-701-1153": "MR",    # by date sCR,MR,SD,sCR,MR -> MR,SD,SD,MR,SD (unscheduled visits)
-    "01-701-1203": "MR",    # CR,MR,CR,SD -> MR,MR,SD,SD: a CR followed by MR confirms MR only
-    "01-701-1211": "MR",    # VGPR,MR -> MR,SD
-    "01-701-1239": "MR",    # PR,MR,MR,VGPR -> MR,MR,MR,SD
-    "01-701-1275": "MR",    # MR,PR -> MR,SD (the last PR is unconfirmed)
-    "01-701-1287": "PR",    # PR,PR,PD,PD with NACTDT 2014-05-30: PR,SD,PD kept (PD 05-29 < NACTDT)
-    "01-701-1294": "SD",    # PR,SD -> SD,SD
-    "01-701-1302": "PD",    # imaging PD first; the later CR is after the first PD (ANL03FL)
-    "01-701-1345": "MR",    # MR,MR,PD,PR -> MR,SD,NE (PD followed by PR),SD
-    "01-701-1363": "SD",    # NE,CR -> NE,SD
-    "01-701-1415": "MR",    # PR,NE,MR,MR -> PR(next non-NE MR)=MR,MR,SD
-    "01-702-1082": "SD",    # PD (next CR, unconfirmed) -> NE; CR last -> SD
-    "01-703-1076": "SD",    # PR,NE -> PR with no confirming assessment -> SD
+    "01-701-1133": "PR",  # sCR,PR,CR,PR -> PR,PR,PR,SD
+    "01-701-1146": "NE",  # single serum/urine PD, nothing after -> unconfirmed -> NE
+    "01-701-1148": "PR",  # VGPR,PR,PR,PR; NACTDT 2014-02-07: PR(12-27) next after NACTDT -> SD;
+    # 2014-02-08 dropped -> PR,PR,SD
+    "01-701-1153": "MR",  # by date sCR,MR,SD,sCR,MR -> MR,SD,SD,MR,SD (unscheduled visits)
+    "01-701-1203": "MR",  # CR,MR,CR,SD -> MR,MR,SD,SD: a CR followed by MR confirms MR only
+    "01-701-1211": "MR",  # VGPR,MR -> MR,SD
+    "01-701-1239": "MR",  # PR,MR,MR,VGPR -> MR,MR,MR,SD
+    "01-701-1275": "MR",  # MR,PR -> MR,SD (the last PR is unconfirmed)
+    "01-701-1287": "PR",  # PR,PR,PD,PD with NACTDT 2014-05-30: PR,SD,PD kept (PD 05-29 < NACTDT)
+    "01-701-1294": "SD",  # PR,SD -> SD,SD
+    "01-701-1302": "PD",  # imaging PD first; the later CR is after the first PD (ANL03FL)
+    "01-701-1345": "MR",  # MR,MR,PD,PR -> MR,SD,NE (PD followed by PR),SD
+    "01-701-1363": "SD",  # NE,CR -> NE,SD
+    "01-701-1415": "MR",  # PR,NE,MR,MR -> PR(next non-NE MR)=MR,MR,SD
+    "01-702-1082": "SD",  # PD (next CR, unconfirmed) -> NE; CR last -> SD
+    "01-703-1076": "SD",  # PR,NE -> PR with no confirming assessment -> SD
 }
 
 
@@ -61,11 +61,20 @@ def _load_csv(db, schema: str, table: str, path) -> int:
         rows = list(reader)
     db.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
     db.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(schema, table)))
-    db.execute(sql.SQL("create table {} ({})").format(
-        sql.Identifier(schema, table),
-        sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(h)) for h in header)))
-    with db.cursor() as cur, cur.copy(sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier(schema, table), sql.SQL(", ").join(sql.Identifier(h) for h in header))) as cp:
+    db.execute(
+        sql.SQL("create table {} ({})").format(
+            sql.Identifier(schema, table),
+            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(h)) for h in header),
+        )
+    )
+    with (
+        db.cursor() as cur,
+        cur.copy(
+            sql.SQL("copy {} ({}) from stdin").format(
+                sql.Identifier(schema, table), sql.SQL(", ").join(sql.Identifier(h) for h in header)
+            )
+        ) as cp,
+    ):
         for r in rows:
             cp.write_row([v if v != "" else None for v in r])
     return len(rows)
@@ -76,7 +85,9 @@ def best_response(db) -> dict[str, str | None]:
     assert _load_csv(db, "conformance_imwg", "rs_onco_imwg", IMWG / "rs_onco_imwg.csv") == 65
     _load_csv(db, "conformance_imwg", "supprs_onco_imwg", IMWG / "supprs_onco_imwg.csv")
     run_dbt(["build", "--select", "conformance_imwg"], vars={"response_conformance_imwg": True})
-    rows = db.execute("select usubjid, best_response from staging.conformance_imwg__best_response").fetchall()
+    rows = db.execute(
+        "select usubjid, best_response from staging.conformance_imwg__best_response"
+    ).fetchall()
     return dict(rows)
 
 

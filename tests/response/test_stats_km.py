@@ -22,7 +22,11 @@ TOL = 1e-6
 
 
 def _finite(x):
-    return None if x is None or (isinstance(x, float) and (math.isinf(x) or math.isnan(x))) else float(x)
+    return (
+        None
+        if x is None or (isinstance(x, float) and (math.isinf(x) or math.isnan(x)))
+        else float(x)
+    )
 
 
 def _compare_with_lifelines(durations, events):
@@ -42,7 +46,9 @@ def _compare_with_lifelines(durations, events):
         # S(t) is exactly 0.5 on a plateau. The definition (first t with S(t) <= 0.5) gives that
         # t; lifelines multiplies in floating point (0.5000000000000001) and returns the next
         # event time. Not a disagreement of method, so only our exact value is asserted.
-        assert ours.median == next(t for t, v in zip(ours.time, ours.survival, strict=True) if abs(v - 0.5) < 1e-12)
+        assert ours.median == next(
+            t for t, v in zip(ours.time, ours.survival, strict=True) if abs(v - 0.5) < 1e-12
+        )
     else:
         assert _finite(kmf.median_survival_time_) == ours.median
     assert _finite(med_ci.iloc[0, 0]) == ours.median_lower

@@ -41,14 +41,31 @@ ALLOWED: dict[tuple[str, str], str] = {}
 def chain(warehouse_db, db, tmp_path_factory) -> dict:
     """Simulate, run the chain through both gates once; compare every field with truth."""
     out = tmp_path_factory.mktemp("truth_agreement")
-    run_cfz("simulate", "--patients", str(PATIENTS), "--seed", str(SEED), "--scenarios", "all",
-            "--out", str(out / "landing"), "--truth", str(out / "truth"))
+    run_cfz(
+        "simulate",
+        "--patients",
+        str(PATIENTS),
+        "--seed",
+        str(SEED),
+        "--scenarios",
+        "all",
+        "--out",
+        str(out / "landing"),
+        "--truth",
+        str(out / "truth"),
+    )
     schema, note = run_chain(out / "landing")
     fields = compare_with_truth(db, out / "truth", schema)
     subjects, levels = read_truth(out / "truth")
     print(f"\n{note.splitlines()[0]}\n{format_agreement(fields, subjects)}")
-    return {"schema": schema, "note": note, "fields": {f.name: f for f in fields}, "subjects": subjects,
-            "levels": levels, "study": json.loads(Path(out / "truth" / "study.json").read_text())}
+    return {
+        "schema": schema,
+        "note": note,
+        "fields": {f.name: f for f in fields},
+        "subjects": subjects,
+        "levels": levels,
+        "study": json.loads(Path(out / "truth" / "study.json").read_text()),
+    }
 
 
 def test_the_trial_publishes(chain):
@@ -65,7 +82,8 @@ def test_field_agrees_exactly(chain, name):
     stale = [k for (f, k) in ALLOWED if f == name and k not in {d[0] for d in fa.disagreements}]
     assert not unexplained, f"{name}: {fa.n_agree}/{fa.n_total}; " + "; ".join(
         f"{k} truth {t!r} derived {d!r} [{chain['subjects'].get(k, {}).get('scenario', '')}]"
-        for k, t, d in unexplained)
+        for k, t, d in unexplained
+    )
     assert not stale, f"{name}: allow-list entries that no longer disagree: {stale}"
 
 
@@ -78,10 +96,14 @@ def test_every_imwg_category_and_confirmation_state_occurs(chain, db):
     """Every IMWG category occurs at some assessment and as a best response; confirmed and
     unconfirmed responses (MR or better) both occur."""
     s = chain["schema"]
-    cats = {r[0] for r in db.execute(f"select distinct imwg_category from {s}.fct_response_assessments")}
+    cats = {
+        r[0] for r in db.execute(f"select distinct imwg_category from {s}.fct_response_assessments")
+    }
     assert set(CATEGORIES) - {"NE"} <= cats, cats
-    rows = db.execute(f"select is_confirmed from {s}.fct_response_assessments "
-                      "where imwg_category in ('sCR', 'CR', 'VGPR', 'PR', 'MR')").fetchall()
+    rows = db.execute(
+        f"select is_confirmed from {s}.fct_response_assessments "
+        "where imwg_category in ('sCR', 'CR', 'VGPR', 'PR', 'MR')"
+    ).fetchall()
     assert {True, False} <= {r[0] for r in rows}
     best = {b for (b,) in db.execute(f"select distinct best_response from {s}.fct_best_response")}
     assert {"sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"} <= best, best
@@ -90,20 +112,33 @@ def test_every_imwg_category_and_confirmation_state_occurs(chain, db):
 def test_censoring_before_new_therapy_and_aval_formula(chain, db):
     """TTP rows censored before new anti-myeloma therapy are exactly the truth's; AVAL = ADT - STARTDT + 1."""
     s = chain["schema"]
-    censored_nt = {u for (u,) in db.execute(
-        f"select usubjid from {s}.fct_time_to_event where paramcd = 'TTP' and cnsr = 1 "
-        "and cnsdtdsc like 'NEW ANTI-MYELOMA THERAPY%'")}
-    truth_nt = {u for u, t in chain["subjects"].items() if t["new_therapy_date"] and t["ttp_event"] == "0"}
+    censored_nt = {
+        u
+        for (u,) in db.execute(
+            f"select usubjid from {s}.fct_time_to_event where paramcd = 'TTP' and cnsr = 1 "
+            "and cnsdtdsc like 'NEW ANTI-MYELOMA THERAPY%'"
+        )
+    }
+    truth_nt = {
+        u for u, t in chain["subjects"].items() if t["new_therapy_date"] and t["ttp_event"] == "0"
+    }
     assert censored_nt == truth_nt
-    assert db.execute(f"select count(*) from {s}.fct_time_to_event where aval <> adt - startdt + 1").fetchone()[0] == 0
+    assert (
+        db.execute(
+            f"select count(*) from {s}.fct_time_to_event where aval <> adt - startdt + 1"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_orr_counts_only_the_response_evaluable(chain, db):
     """rpt_study_endpoints: the ORR denominators are the truth's response-evaluable subjects; the
     Clopper-Pearson interval contains the estimate."""
     s = chain["schema"]
-    rows = db.execute(f"select endpoint, population, n_subjects, n_count, estimate, ci_lower, ci_upper "
-                      f"from {s}.rpt_study_endpoints where endpoint in ('ORR_PROTOCOL', 'ORR_CONVENTIONAL')").fetchall()
+    rows = db.execute(
+        f"select endpoint, population, n_subjects, n_count, estimate, ci_lower, ci_upper "
+        f"from {s}.rpt_study_endpoints where endpoint in ('ORR_PROTOCOL', 'ORR_CONVENTIONAL')"
+    ).fetchall()
     got = {(e, p): r for e, p, *r in rows}
     reval = [t for t in chain["subjects"].values() if t["respevalfl"] == "true"]
     benefit = sum(t["true_best_response"] in ("sCR", "CR", "VGPR", "PR", "MR") for t in reval)
@@ -117,9 +152,15 @@ def test_orr_counts_only_the_response_evaluable(chain, db):
 def test_mtd_and_dlt_count_rows_match_truth(chain, db):
     """rpt_study_endpoints carries the MTD by the written rule and the number of escalation DLTs."""
     s = chain["schema"]
-    rows = {e: (n, k, est) for e, n, k, est in db.execute(
-        f"select endpoint, n_subjects, n_count, estimate from {s}.rpt_study_endpoints "
-        "where endpoint in ('MTD', 'DLT_COUNT') and population = 'OVERALL'").fetchall()}
-    truth_dlts = sum(t["is_dlt"] == "true" and t["cohort"] == "ESCALATION" for t in chain["subjects"].values())
+    rows = {
+        e: (n, k, est)
+        for e, n, k, est in db.execute(
+            f"select endpoint, n_subjects, n_count, estimate from {s}.rpt_study_endpoints "
+            "where endpoint in ('MTD', 'DLT_COUNT') and population = 'OVERALL'"
+        ).fetchall()
+    }
+    truth_dlts = sum(
+        t["is_dlt"] == "true" and t["cohort"] == "ESCALATION" for t in chain["subjects"].values()
+    )
     assert rows["DLT_COUNT"][1] == truth_dlts > 0
     assert rows["MTD"][2] == chain["study"]["mtd_by_rule"]

@@ -37,8 +37,13 @@ SERUM_M = {  # screening (2025-12-29), then the three assessments
     "0004": (2.4, 1.0, 0.9, 0.9),
     "0005": (3.0, 1.2, 1.1, 1.0),
 }
-PRIOR_PD = {"0001": "2025-08-01", "0002": "2025-08-01", "0003": "2025-10-10", "0004": "2025-08-01",
-            "0005": "2025-09"}
+PRIOR_PD = {
+    "0001": "2025-08-01",
+    "0002": "2025-08-01",
+    "0003": "2025-10-10",
+    "0004": "2025-08-01",
+    "0005": "2025-09",
+}
 BORTEZOMIB_DAYS = ("2025-06-02", "2025-06-05", "2025-06-09", "2025-06-12")
 
 
@@ -62,41 +67,142 @@ def write_waiver_trial(landing: Path) -> Path:
     dm, cm, rs, ex, lb, ae = [], [], [], [], [], []
     for n in SERUM_M:
         s = usubjid(n)
-        dm.append({"USUBJID": s, "SITEID": "01", "ARMCD": "A", "ARM": "Group A", "RFSTDTC": C1D1.isoformat(),
-                   "BRTHDTC": "1952-04-11", "AGE": "73", "SEX": "F", "RACE": "WHITE", "DOSELVL": "27",
-                   "COHORT": "EXPANSION"})
+        dm.append(
+            {
+                "USUBJID": s,
+                "SITEID": "01",
+                "ARMCD": "A",
+                "ARM": "Group A",
+                "RFSTDTC": C1D1.isoformat(),
+                "BRTHDTC": "1952-04-11",
+                "AGE": "73",
+                "SEX": "F",
+                "RACE": "WHITE",
+                "DOSELVL": "27",
+                "COHORT": "EXPANSION",
+            }
+        )
         for day in BORTEZOMIB_DAYS:
-            cm.append({"USUBJID": s, "CMTRT": "BORTEZOMIB", "CMCAT": "PRIOR MYELOMA THERAPY", "CMGRPID": "REG1",
-                       "CMDOSE": "1.3", "CMDOSU": "mg/m2", "CMSTDTC": day, "CMENDTC": day})
-        cm.append({"USUBJID": s, "CMTRT": "DEXAMETHASONE", "CMCAT": "PRIOR MYELOMA THERAPY", "CMGRPID": "REG1",
-                   "CMDOSE": "20", "CMDOSU": "mg", "CMSTDTC": "2025-06-02", "CMENDTC": "2025-06-30"})
-        rs.append({"USUBJID": s, "RSTESTCD": "OVRLRESP", "RSSTRESC": "PD", "RSDTC": PRIOR_PD[n],
-                   "EPOCH": "PRIOR THERAPY", "RSLNKGRP": "REG1", "VISIT": ""})
+            cm.append(
+                {
+                    "USUBJID": s,
+                    "CMTRT": "BORTEZOMIB",
+                    "CMCAT": "PRIOR MYELOMA THERAPY",
+                    "CMGRPID": "REG1",
+                    "CMDOSE": "1.3",
+                    "CMDOSU": "mg/m2",
+                    "CMSTDTC": day,
+                    "CMENDTC": day,
+                }
+            )
+        cm.append(
+            {
+                "USUBJID": s,
+                "CMTRT": "DEXAMETHASONE",
+                "CMCAT": "PRIOR MYELOMA THERAPY",
+                "CMGRPID": "REG1",
+                "CMDOSE": "20",
+                "CMDOSU": "mg",
+                "CMSTDTC": "2025-06-02",
+                "CMENDTC": "2025-06-30",
+            }
+        )
+        rs.append(
+            {
+                "USUBJID": s,
+                "RSTESTCD": "OVRLRESP",
+                "RSSTRESC": "PD",
+                "RSDTC": PRIOR_PD[n],
+                "EPOCH": "PRIOR THERAPY",
+                "RSLNKGRP": "REG1",
+                "VISIT": "",
+            }
+        )
         for cycle in (1, 2, 3):
             start = C1D1 + timedelta(days=28 * (cycle - 1))
             for d in DOSE_DAYS:
                 day = (start + timedelta(days=d - 1)).isoformat()
                 held = n == "0004" and cycle == 1 and d == 1
-                ex.append({"USUBJID": s, "EXTRT": "CARFILZOMIB", "EXDOSE": "0" if held else "27", "EXDOSU": "mg/m2",
-                           "EXSTDTC": day, "EXENDTC": day, "VISIT": f"C{cycle}D{d}", "EPOCH": "TREATMENT",
-                           "EXADJ": "DOSE HELD" if held else ""})
-                ex.append({"USUBJID": s, "EXTRT": "DEXAMETHASONE", "EXDOSE": "20", "EXDOSU": "mg",
-                           "EXSTDTC": day, "EXENDTC": day, "VISIT": f"C{cycle}D{d}", "EPOCH": "TREATMENT",
-                           "EXADJ": ""})
+                ex.append(
+                    {
+                        "USUBJID": s,
+                        "EXTRT": "CARFILZOMIB",
+                        "EXDOSE": "0" if held else "27",
+                        "EXDOSU": "mg/m2",
+                        "EXSTDTC": day,
+                        "EXENDTC": day,
+                        "VISIT": f"C{cycle}D{d}",
+                        "EPOCH": "TREATMENT",
+                        "EXADJ": "DOSE HELD" if held else "",
+                    }
+                )
+                ex.append(
+                    {
+                        "USUBJID": s,
+                        "EXTRT": "DEXAMETHASONE",
+                        "EXDOSE": "20",
+                        "EXDOSU": "mg",
+                        "EXSTDTC": day,
+                        "EXENDTC": day,
+                        "VISIT": f"C{cycle}D{d}",
+                        "EPOCH": "TREATMENT",
+                        "EXADJ": "",
+                    }
+                )
         values = SERUM_M[n]
         dates = (date(2025, 12, 29), *ASSESSMENTS)
         visits = ("SCREENING", "C2D1", "C3D1", "C4D1")
         for dt, v, visit in zip(dates, values, visits, strict=True):
-            lb.append({"USUBJID": s, "LBTESTCD": "MPROTEIN", "LBSPEC": "SERUM", "LBORRES": f"{v:.2f}",
-                       "LBORRESU": "g/dL", "LBDTC": dt.isoformat(), "VISIT": visit})
+            lb.append(
+                {
+                    "USUBJID": s,
+                    "LBTESTCD": "MPROTEIN",
+                    "LBSPEC": "SERUM",
+                    "LBORRES": f"{v:.2f}",
+                    "LBORRESU": "g/dL",
+                    "LBDTC": dt.isoformat(),
+                    "VISIT": visit,
+                }
+            )
         if n == "0004":
-            lb.append({"USUBJID": s, "LBTESTCD": "MPROTEIN", "LBSPEC": "SERUM", "LBORRES": "2.50",
-                       "LBORRESU": "g/dL", "LBDTC": "2026-01-05", "VISIT": "C1D1"})
-            lb.append({"USUBJID": s, "LBTESTCD": "MPROTEIN", "LBSPEC": "SERUM", "LBORRES": "2.45",
-                       "LBORRESU": "g/dL", "LBDTC": "2026-01-06", "VISIT": "C1D2"})
-        ae.append({"USUBJID": s, "AESPID": "1", "AETERM": "Fatigue", "AEDECOD": "FATIGUE",
-                   "AEBODSYS": "GENERAL DISORDERS", "AESTDTC": "2026-01-20", "AEENDTC": "2026-01-30",
-                   "AETOXGR": "2", "AESER": "N", "AEREL": "POSSIBLE", "AEOUT": "RECOVERED", "AEACN": "DOSE NOT CHANGED"})
+            lb.append(
+                {
+                    "USUBJID": s,
+                    "LBTESTCD": "MPROTEIN",
+                    "LBSPEC": "SERUM",
+                    "LBORRES": "2.50",
+                    "LBORRESU": "g/dL",
+                    "LBDTC": "2026-01-05",
+                    "VISIT": "C1D1",
+                }
+            )
+            lb.append(
+                {
+                    "USUBJID": s,
+                    "LBTESTCD": "MPROTEIN",
+                    "LBSPEC": "SERUM",
+                    "LBORRES": "2.45",
+                    "LBORRESU": "g/dL",
+                    "LBDTC": "2026-01-06",
+                    "VISIT": "C1D2",
+                }
+            )
+        ae.append(
+            {
+                "USUBJID": s,
+                "AESPID": "1",
+                "AETERM": "Fatigue",
+                "AEDECOD": "FATIGUE",
+                "AEBODSYS": "GENERAL DISORDERS",
+                "AESTDTC": "2026-01-20",
+                "AEENDTC": "2026-01-30",
+                "AETOXGR": "2",
+                "AESER": "N",
+                "AEREL": "POSSIBLE",
+                "AEOUT": "RECOVERED",
+                "AEACN": "DOSE NOT CHANGED",
+            }
+        )
     for domain, rows in (("dm", dm), ("cm", cm), ("rs", rs), ("ex", ex), ("lb", lb), ("ae", ae)):
         _write(folder, domain, rows)
     return landing

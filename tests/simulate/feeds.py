@@ -41,8 +41,14 @@ def latest(rows: list[dict], key: tuple[str, ...]) -> dict[tuple, dict]:
     return out
 
 
-ALIAS = {"SPEP": "MPROTEIN", "UPEP": "MPROTEIN", "M-PROTEIN": "MPROTEIN", "B2M": "B2MICG", "PLT": "PLAT",
-         "ANC": "NEUT"}
+ALIAS = {
+    "SPEP": "MPROTEIN",
+    "UPEP": "MPROTEIN",
+    "M-PROTEIN": "MPROTEIN",
+    "B2M": "B2MICG",
+    "PLT": "PLAT",
+    "ANC": "NEUT",
+}
 
 
 def to_standard(row: dict) -> tuple[str, float | None]:

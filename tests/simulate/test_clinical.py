@@ -11,9 +11,25 @@ from cfz_platform.simulate.response import RANK, ImwgAssessor, Panel, compute_be
 
 from .feeds import latest, read_domain, to_standard
 
-ALLOWED = {"DEXAMETHASONE", "DECADRON", "METHYLPREDNISOLONE", "MEDROL", "PREDNISONE", "LENALIDOMIDE", "REVLIMID",
-           "THALIDOMIDE", "THALOMID", "CYCLOPHOSPHAMIDE", "CYTOXAN", "MELPHALAN", "ALKERAN", "DOXORUBICIN",
-           "PEGYLATED LIPOSOMAL DOXORUBICIN", "PLD", "DOXIL"}
+ALLOWED = {
+    "DEXAMETHASONE",
+    "DECADRON",
+    "METHYLPREDNISOLONE",
+    "MEDROL",
+    "PREDNISONE",
+    "LENALIDOMIDE",
+    "REVLIMID",
+    "THALIDOMIDE",
+    "THALOMID",
+    "CYCLOPHOSPHAMIDE",
+    "CYTOXAN",
+    "MELPHALAN",
+    "ALKERAN",
+    "DOXORUBICIN",
+    "PEGYLATED LIPOSOMAL DOXORUBICIN",
+    "PLD",
+    "DOXIL",
+}
 BORTEZOMIB = {"BORTEZOMIB", "VELCADE"}
 
 
@@ -68,8 +84,11 @@ def test_prior_therapy_supports_eligibility(trial):
         assert r["CMCAT"] in ("PRIOR MYELOMA THERAPY", "SUBSEQUENT MYELOMA THERAPY")
         if r["CMCAT"] == "PRIOR MYELOMA THERAPY":
             cm[r["USUBJID"]].append(r)
-    pd_rows = {(r["USUBJID"], r["RSLNKGRP"]): _d(r["RSDTC"]) for r in read_domain(trial.landing, "rs")
-               if r["EPOCH"] == "PRIOR THERAPY" and r["RSSTRESC"] == "PD"}
+    pd_rows = {
+        (r["USUBJID"], r["RSLNKGRP"]): _d(r["RSDTC"])
+        for r in read_domain(trial.landing, "rs")
+        if r["EPOCH"] == "PRIOR THERAPY" and r["RSSTRESC"] == "PD"
+    }
     for s in trial.subjects:
         doses, partners = _index_regimen(cm[s["usubjid"]], s["index_grpid"])
         pd = pd_rows[(s["usubjid"], s["index_grpid"])]
@@ -84,8 +103,12 @@ def test_prior_therapy_supports_eligibility(trial):
             for c in s["failed_criteria"].split(";"):
                 if c in met:
                     assert not met[c], (s["usubjid"], c)
-    assert any(r["CMTRT"] in ("Medrol", "Revlimid", "PLD", "Cytoxan", "Decadron", "Alkeran", "Thalomid", "Doxil")
-               for rows in cm.values() for r in rows)
+    assert any(
+        r["CMTRT"]
+        in ("Medrol", "Revlimid", "PLD", "Cytoxan", "Decadron", "Alkeran", "Thalomid", "Doxil")
+        for rows in cm.values()
+        for r in rows
+    )
 
 
 def test_three_plus_three_path(trial):
@@ -101,7 +124,11 @@ def test_three_plus_three_path(trial):
     exceeded = []
     for row in trial.escalation:
         treated, ev, dlts = by_level.get(row["doselvl"], [0, 0, 0])
-        assert (int(row["treated"]), int(row["dlt_evaluable"]), int(row["dlts"])) == (treated, ev, dlts)
+        assert (int(row["treated"]), int(row["dlt_evaluable"]), int(row["dlts"])) == (
+            treated,
+            ev,
+            dlts,
+        )
         if row["decision"] == "escalate":
             assert ev in (3, 6) and (dlts == 0 or (ev == 6 and dlts <= 1))
         if row["decision"] == "exceeds_mtd":
@@ -128,14 +155,21 @@ def test_dlt_evaluability_follows_domain_rule_in_ex(trial):
     esc = [s for s in trial.enrolled if s["cohort"] == "ESCALATION"]
     for s in esc:
         assert int(s["cycle1_doses_given"]) == ex[s["usubjid"]], s["usubjid"]
-        assert (s["dlt_evaluable"] == "true") == (ex[s["usubjid"]] == 6 or s["is_dlt"] == "true"), s["usubjid"]
+        assert (s["dlt_evaluable"] == "true") == (ex[s["usubjid"]] == 6 or s["is_dlt"] == "true"), (
+            s["usubjid"]
+        )
     replaced = [s for s in esc if s["dlt_evaluable"] == "false"]
-    assert any(s["stop_reason"] == "PD" and s["assessment_categories"].startswith("PD PD") for s in replaced)
+    assert any(
+        s["stop_reason"] == "PD" and s["assessment_categories"].startswith("PD PD")
+        for s in replaced
+    )
     assert any(not s["assessment_categories"].startswith("PD PD") for s in replaced)
     for row in trial.escalation:
         if row["decision"] in ("escalate", "mtd", "exceeds_mtd", "top_dose_safe"):
             assert int(row["dlt_evaluable"]) in (3, 6) or int(row["dlts"]) >= 2
-    assert sum(int(r["treated"]) for r in trial.escalation) > sum(int(r["dlt_evaluable"]) for r in trial.escalation)
+    assert sum(int(r["treated"]) for r in trial.escalation) > sum(
+        int(r["dlt_evaluable"]) for r in trial.escalation
+    )
 
 
 BLEEDING = ("Epistaxis", "Haematoma", "Petechiae")
@@ -166,12 +200,24 @@ def _dlt_rule(r: dict, rows: list[dict], delay2: int | None) -> str | None:
         return "febrile neutropenia"
     if r["AEDECOD"] == "Thrombocytopenia" and g == 4:
         return "grade 4 thrombocytopenia"
-    if r["AEDECOD"] == "Thrombocytopenia" and g == 3 and any(
-            b["AEDECOD"] in BLEEDING and b["AESTDTC"] <= r["AEENDTC"] and b["AEENDTC"] >= r["AESTDTC"] for b in rows):
+    if (
+        r["AEDECOD"] == "Thrombocytopenia"
+        and g == 3
+        and any(
+            b["AEDECOD"] in BLEEDING
+            and b["AESTDTC"] <= r["AEENDTC"]
+            and b["AEENDTC"] >= r["AESTDTC"]
+            for b in rows
+        )
+    ):
         return "grade 3 thrombocytopenia with bleeding"
     if r["AEDECOD"] == "Neutropenia" and g == 4 and dur > 7:
         return "grade 4 neutropenia > 7 days"
-    if not heme and g >= 3 and not (r["AEDECOD"] in ("Nausea", "Vomiting", "Diarrhoea") and g == 3 and dur <= 3):
+    if (
+        not heme
+        and g >= 3
+        and not (r["AEDECOD"] in ("Nausea", "Vomiting", "Diarrhoea") and g == 3 and dur <= 3)
+    ):
         return "non-haematologic grade >= 3"
     if r["AEACN"] == "DRUG INTERRUPTED" and delay2 is not None and delay2 > 14:
         return "cycle 2 delayed > 14 days"
@@ -210,12 +256,22 @@ def test_grade3_thrombocytopenia_with_bleeding(trial):
     pairs = []
     for u, rows in ae.items():
         for t in rows:
-            if t["AEDECOD"] != "Thrombocytopenia" or int(t["AETOXGR"]) < 3 or len(t["AEENDTC"]) != 10:
+            if (
+                t["AEDECOD"] != "Thrombocytopenia"
+                or int(t["AETOXGR"]) < 3
+                or len(t["AEENDTC"]) != 10
+            ):
                 continue
             for b in rows:
-                if b["AEDECOD"] in BLEEDING and b["AESTDTC"] <= t["AEENDTC"] and b["AEENDTC"] >= t["AESTDTC"]:
+                if (
+                    b["AEDECOD"] in BLEEDING
+                    and b["AESTDTC"] <= t["AEENDTC"]
+                    and b["AEENDTC"] >= t["AESTDTC"]
+                ):
                     assert int(b["AETOXGR"]) <= 2 and b["AEBODSYS"]
-                    assert min(v for d, v in plat[u] if _d(t["AESTDTC"]) <= d <= _d(t["AEENDTC"])) < 50
+                    assert (
+                        min(v for d, v in plat[u] if _d(t["AESTDTC"]) <= d <= _d(t["AEENDTC"])) < 50
+                    )
                     pairs.append((u, t, b))
     assert len(pairs) >= 2
     by_id = {s["usubjid"]: s for s in trial.enrolled}
@@ -233,15 +289,22 @@ def test_cycle2_delay_dlt(trial):
         if s["cohort"] != "ESCALATION" or s["is_dlt"] != "true":
             continue
         fd = _d(s["first_dose_date"])
-        rules = {_dlt_rule(r, ae[s["usubjid"]], delay2.get(s["usubjid"])) for r in ae[s["usubjid"]]
-                 if 1 <= (_d(r["AESTDTC"]) - fd).days + 1 <= 28 and r["AEREL"] in ("POSSIBLE", "PROBABLE", "DEFINITE")}
+        rules = {
+            _dlt_rule(r, ae[s["usubjid"]], delay2.get(s["usubjid"]))
+            for r in ae[s["usubjid"]]
+            if 1 <= (_d(r["AESTDTC"]) - fd).days + 1 <= 28
+            and r["AEREL"] in ("POSSIBLE", "PROBABLE", "DEFINITE")
+        }
         if rules - {None} == {"cycle 2 delayed > 14 days"}:
             assert 14 < delay2[s["usubjid"]] <= 21
             found.append(s["usubjid"])
     assert found
     # non-DLT escalation subjects are never delayed that long
-    assert all(delay2.get(s["usubjid"], 0) <= 14 for s in trial.enrolled
-               if s["cohort"] == "ESCALATION" and s["is_dlt"] == "false")
+    assert all(
+        delay2.get(s["usubjid"], 0) <= 14
+        for s in trial.enrolled
+        if s["cohort"] == "ESCALATION" and s["is_dlt"] == "false"
+    )
 
 
 def test_new_anti_myeloma_therapy_after_pd_or_off_study(trial):
@@ -264,8 +327,15 @@ def test_new_anti_myeloma_therapy_after_pd_or_off_study(trial):
         assert len(start) == 1 and {r["CMENDTC"] for r in rows} == {""}
         start_d = start.pop()
         assert start_d.isoformat() == s["new_therapy_date"]
-        assert {r["CMTRT"].upper() for r in rows} <= {"POMALIDOMIDE", "POMALYST", "DARATUMUMAB", "DEXAMETHASONE",
-                                                        "DECADRON", "BENDAMUSTINE", "PREDNISONE"}
+        assert {r["CMTRT"].upper() for r in rows} <= {
+            "POMALIDOMIDE",
+            "POMALYST",
+            "DARATUMUMAB",
+            "DEXAMETHASONE",
+            "DECADRON",
+            "BENDAMUSTINE",
+            "PREDNISONE",
+        }
         assert start_d > _d(s["last_dose_date"])  # off study treatment first
         assert s["stop_reason"] in ("PD", "TOX")
         if s["stop_reason"] == "PD":
@@ -291,7 +361,9 @@ def test_carfilzomib_schedule_and_maintenance_dose(trial):
         ex[r["USUBJID"]].append(r)
     n_maint = 0
     for s in trial.enrolled:
-        rows = sorted((r for r in ex[s["usubjid"]] if r["EXTRT"] == "CARFILZOMIB"), key=lambda r: r["EXSTDTC"])
+        rows = sorted(
+            (r for r in ex[s["usubjid"]] if r["EXTRT"] == "CARFILZOMIB"), key=lambda r: r["EXSTDTC"]
+        )
         assert rows and rows[0]["EXSTDTC"] == s["first_dose_date"] and rows[0]["VISIT"] == "C1D1"
         d1 = {}
         for r in rows:
@@ -304,7 +376,9 @@ def test_carfilzomib_schedule_and_maintenance_dose(trial):
                 assert (_d(r["EXSTDTC"]) - d1[int(cyc)]).days == int(day) - 1
             if r["EXDOSE"] == "0":
                 assert r["EXADJ"].startswith("HELD")
-            assert r["EPOCH"] == ("MAINTENANCE" if int(cyc) > P.N_COMBINATION_CYCLES else "TREATMENT")
+            assert r["EPOCH"] == (
+                "MAINTENANCE" if int(cyc) > P.N_COMBINATION_CYCLES else "TREATMENT"
+            )
         combo = [c for c in d1 if c <= P.N_COMBINATION_CYCLES]
         assert len(combo) <= 8
         partners = {r["EXTRT"] for r in ex[s["usubjid"]]} - {"CARFILZOMIB"}
@@ -323,9 +397,12 @@ def test_every_imwg_category_and_time_to_event(trial):
     """sCR..PD as best responses, confirmed and unconfirmed responses, TTP events and censoring, mPFS events."""
     best = {s["true_best_response"] for s in trial.enrolled}
     assert {"sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"} <= best
-    unconfirmed = [s for s in trial.enrolled
-                   if RANK[s["best_unconfirmed_response"]] > RANK.get(s["true_best_response"], -1)
-                   and RANK[s["best_unconfirmed_response"]] >= RANK["MR"]]
+    unconfirmed = [
+        s
+        for s in trial.enrolled
+        if RANK[s["best_unconfirmed_response"]] > RANK.get(s["true_best_response"], -1)
+        and RANK[s["best_unconfirmed_response"]] >= RANK["MR"]
+    ]
     assert unconfirmed
     ttp = [int(s["ttp_event"]) for s in trial.enrolled]
     assert 0 < sum(ttp) < len(ttp)
@@ -340,18 +417,25 @@ def test_truth_best_response_recomputed_from_feeds(trial):
     """Reading the feeds back (latest delivery wins, units converted; assessments on or after the
     start of new anti-myeloma therapy in CM ignored) gives the truth's best response."""
     lb = defaultdict(lambda: defaultdict(dict))
-    for r in latest(read_domain(trial.landing, "lb"), ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC")).values():
+    for r in latest(
+        read_domain(trial.landing, "lb"), ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC")
+    ).values():
         key, val = to_standard(r)
         if r["LBTESTCD"] == "IMFIX":
             lb[r["USUBJID"]][r["LBDTC"]][f"IMFIX/{r['LBSPEC']}"] = r["LBORRES"] == "POSITIVE"
         elif val is not None:
             lb[r["USUBJID"]][r["LBDTC"]][key] = val
-    skel = {(r["USUBJID"], r["RSDTC"]) for r in read_domain(trial.landing, "rs")
-            if r["RSTESTCD"] == "SKELSURV" and r["RSSTRESC"] == "PROGRESSION"}
+    skel = {
+        (r["USUBJID"], r["RSDTC"])
+        for r in read_domain(trial.landing, "rs")
+        if r["RSTESTCD"] == "SKELSURV" and r["RSSTRESC"] == "PROGRESSION"
+    }
     new_therapy: dict[str, str] = {}
     for r in read_domain(trial.landing, "cm"):
         if r["CMCAT"] == "SUBSEQUENT MYELOMA THERAPY":
-            new_therapy[r["USUBJID"]] = min(new_therapy.get(r["USUBJID"], r["CMSTDTC"]), r["CMSTDTC"])
+            new_therapy[r["USUBJID"]] = min(
+                new_therapy.get(r["USUBJID"], r["CMSTDTC"]), r["CMSTDTC"]
+            )
     checked = 0
     for s in trial.enrolled:
         days = lb[s["usubjid"]]
@@ -359,15 +443,27 @@ def test_truth_best_response_recomputed_from_feeds(trial):
         nt = new_therapy.get(s["usubjid"])
 
         def panel(v: dict) -> Panel:
-            return Panel(v.get("MPROTEIN/SERUM"), v.get("MPROTEIN/URINE"), v.get("IMFIX/SERUM"),
-                         v.get("IMFIX/URINE"), v.get("KLCFR"), v.get("LLCFR"), v.get("PLSCECE"))
+            return Panel(
+                v.get("MPROTEIN/SERUM"),
+                v.get("MPROTEIN/URINE"),
+                v.get("IMFIX/SERUM"),
+                v.get("IMFIX/URINE"),
+                v.get("KLCFR"),
+                v.get("LLCFR"),
+                v.get("PLSCECE"),
+            )
+
         bmpc0 = [v["PLSCECE"] for d, v in sorted(days.items()) if d <= fd and "PLSCECE" in v][-1]
         a = ImwgAssessor(panel(days[fd]), bmpc0)
         for d, v in sorted(days.items()):
             if d > fd and "MPROTEIN/SERUM" in v:
                 a.assess((_d(d) - _d(fd)).days, panel(v), (s["usubjid"], d) in skel)
-        nt_day = (_d(nt) - _d(fd)).days if nt else None  # assessments on or after new therapy are ignored
-        assert compute_best_response(a.history, new_therapy_day=nt_day).best == s["true_best_response"], s["usubjid"]
+        nt_day = (
+            (_d(nt) - _d(fd)).days if nt else None
+        )  # assessments on or after new therapy are ignored
+        assert (
+            compute_best_response(a.history, new_therapy_day=nt_day).best == s["true_best_response"]
+        ), s["usubjid"]
         checked += 1
     assert checked == 45
 
@@ -382,7 +478,9 @@ def test_early_label_is_predictable_but_imperfectly(trial):
     auc = roc_auc_score(y, oracle)
     assert 0.6 < auc < 0.95
     assert abs(sum(oracle) / len(oracle) - sum(y) / len(y)) < 0.2
-    lb = latest(read_domain(trial.landing, "lb"), ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC")).values()
+    lb = latest(
+        read_domain(trial.landing, "lb"), ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC")
+    ).values()
     serum = defaultdict(dict)
     for r in lb:
         key, v = to_standard(r)

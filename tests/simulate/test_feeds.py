@@ -18,7 +18,9 @@ def _physical_line(path: Path, line: int) -> bytes:
     return path.read_bytes().split(b"\r\n")[line - 1]
 
 
-def _corrected_results(trial, lb: list[dict], field: str, value: str) -> list[tuple[dict, dict, list[dict]]]:
+def _corrected_results(
+    trial, lb: list[dict], field: str, value: str
+) -> list[tuple[dict, dict, list[dict]]]:
     """(error record, first version as sent, every version in delivery order) for each
     corrected LB result in errors.csv whose ``field`` is ``value``; there is at least one."""
     by_key: dict[tuple, list[dict]] = {}
@@ -26,8 +28,16 @@ def _corrected_results(trial, lb: list[dict], field: str, value: str) -> list[tu
         by_key.setdefault((r["USUBJID"], r["LBTESTCD"], r["LBSPEC"], r["LBDTC"]), []).append(r)
     out = []
     for e in (e for e in trial.errors if e[field] == value):
-        first = next(r for r in lb if r["_delivery"] == e["delivery_id"] and r["_line"] == int(e["line"]))
-        out.append((e, first, by_key[(first["USUBJID"], first["LBTESTCD"], first["LBSPEC"], first["LBDTC"])]))
+        first = next(
+            r for r in lb if r["_delivery"] == e["delivery_id"] and r["_line"] == int(e["line"])
+        )
+        out.append(
+            (
+                e,
+                first,
+                by_key[(first["USUBJID"], first["LBTESTCD"], first["LBSPEC"], first["LBDTC"])],
+            )
+        )
     assert out
     return out
 
@@ -48,7 +58,11 @@ def test_landing_layout_and_contract(trial):
                 assert r[0] == "CFZ-MM-01" and r[1] == f.stem.upper()
     assert domains == {"dm", "lb", "ex", "cm", "ae", "rs", "vs"}
     lb = read_domain(trial.landing, "lb")
-    units = {r["LBORRESU"] for r in lb if r["LBTESTCD"] in ("MPROTEIN", "SPEP", "M-PROTEIN") and r["LBSPEC"] == "SERUM"}
+    units = {
+        r["LBORRESU"]
+        for r in lb
+        if r["LBTESTCD"] in ("MPROTEIN", "SPEP", "M-PROTEIN") and r["LBSPEC"] == "SERUM"
+    }
     assert {"g/dL", "g/L", "mg/dL"} <= units
     assert {"SPEP", "UPEP", "M-PROTEIN", "B2M", "PLT", "ANC"} <= {r["LBTESTCD"] for r in lb}
 
@@ -64,10 +78,27 @@ def test_records_arrive_after_they_happen(trial):
 def test_every_error_is_where_errors_csv_says(trial):
     """Structural errors are malformed at file+line; semantic values are as stated; corrections and late rows exist."""
     cats = {e["category"] for e in trial.errors}
-    assert cats == {"structural", "semantic", "correction", "late", "missing_visit", "partial_date", "unit_mix"}
+    assert cats == {
+        "structural",
+        "semantic",
+        "correction",
+        "late",
+        "missing_visit",
+        "partial_date",
+        "unit_mix",
+    }
     kinds = {e["kind"] for e in trial.errors}
-    assert {"wrong_field_count", "invalid_utf8", "empty_key", "unparseable_date", "non_numeric_result",
-            "unknown_unit", "unknown_test_code", "subject_not_in_dm", "subject_not_yet_in_dm"} <= kinds
+    assert {
+        "wrong_field_count",
+        "invalid_utf8",
+        "empty_key",
+        "unparseable_date",
+        "non_numeric_result",
+        "unknown_unit",
+        "unknown_test_code",
+        "subject_not_in_dm",
+        "subject_not_yet_in_dm",
+    } <= kinds
     for e in trial.errors:
         if e["category"] == "missing_visit":
             assert e["file"] == "" and e["value"]
@@ -101,14 +132,20 @@ def test_every_error_is_where_errors_csv_says(trial):
     ghost = [e for e in trial.errors if e["kind"] == "subject_not_in_dm"]
     assert ghost and all(e["value"] not in dm_names for e in ghost)
     late_dm = next(e for e in trial.errors if e["kind"] == "subject_not_yet_in_dm")
-    earlier = [r for r in lb if r["USUBJID"] == late_dm["usubjid"] and r["_delivery"] < late_dm["delivery_id"]]
+    earlier = [
+        r
+        for r in lb
+        if r["USUBJID"] == late_dm["usubjid"] and r["_delivery"] < late_dm["delivery_id"]
+    ]
     assert earlier
 
 
 def test_a_correction_first_sends_a_tenth_of_the_true_value(trial):
     """The first version of a corrected result is a decimal slip downwards (11.4 sent as
     1.14): wrong but physically possible, so the nights before the correction can publish."""
-    for e, first, versions in _corrected_results(trial, read_domain(trial.landing, "lb"), "kind", "corrected_result"):
+    for e, first, versions in _corrected_results(
+        trial, read_domain(trial.landing, "lb"), "kind", "corrected_result"
+    ):
         corrected = versions[-1]
         if Decimal(corrected["LBORRES"]) == 0:
             assert first["LBORRES"] == "1"
@@ -145,7 +182,14 @@ def test_zero_error_rate_gives_clean_feeds(tmp_path):
 def test_cli_default_call(tmp_path):
     from tests.conftest import run_cfz
 
-    proc = run_cfz("simulate", "--patients", "12", "--seed", "5", "--out", str(tmp_path / "landing"))
+    proc = run_cfz(
+        "simulate", "--patients", "12", "--seed", "5", "--out", str(tmp_path / "landing")
+    )
     assert "12 enrolled" in proc.stdout
     assert (tmp_path / "truth" / "subjects.csv").exists()
-    assert run_cfz("simulate", "--start-date", "nope", "--out", str(tmp_path / "x"), check=False).returncode != 0
+    assert (
+        run_cfz(
+            "simulate", "--start-date", "nope", "--out", str(tmp_path / "x"), check=False
+        ).returncode
+        != 0
+    )

@@ -54,13 +54,19 @@ class Sim:
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory) -> Sim:
-    return Sim(tmp_path_factory.mktemp("scen"), SimConfig(patients=240, seed=3, scenarios=frozenset(SCENARIOS)))
+    return Sim(
+        tmp_path_factory.mktemp("scen"),
+        SimConfig(patients=240, seed=3, scenarios=frozenset(SCENARIOS)),
+    )
 
 
 def _physical_violations(s: Sim) -> list[tuple]:
     """LB results (every version sent) outside lab_physical_limits.csv and not in errors.csv."""
     with open(LIMITS, encoding="utf-8") as fh:
-        limits = {(r["lbtestcd"], r["lbspec"]): (float(r["low"]), float(r["high"])) for r in csv.DictReader(fh)}
+        limits = {
+            (r["lbtestcd"], r["lbspec"]): (float(r["low"]), float(r["high"]))
+            for r in csv.DictReader(fh)
+        }
     planted = {(e["file"], e["line"]) for e in s.errors}
     bad = []
     for r in read_domain(s.landing, "lb"):
@@ -69,7 +75,10 @@ def _physical_violations(s: Sim) -> list[tuple]:
             continue
         lim = limits.get((key.split("/")[0], r["LBSPEC"]))
         assert lim is not None, key
-        if not lim[0] <= v <= lim[1] and (f"{r['_delivery']}/lb.csv", str(r["_line"])) not in planted:
+        if (
+            not lim[0] <= v <= lim[1]
+            and (f"{r['_delivery']}/lb.csv", str(r["_line"])) not in planted
+        ):
             bad.append((r["USUBJID"], key, r["LBORRES"], r["LBORRESU"], r["LBDTC"]))
     return bad
 
@@ -96,13 +105,24 @@ def test_waivers_are_treated_but_not_response_evaluable(sim):
     for u in sim.by_scenario["waiver"]:
         t = sim.subjects[u]
         assert t["is_screen_failure"] == "false" and t["saffl"] == "true"
-        assert t["criteria_not_met"] == t["failed_criteria"] and t["failed_criteria"] in ("E2", "E3", "E5", "E6")
+        assert t["criteria_not_met"] == t["failed_criteria"] and t["failed_criteria"] in (
+            "E2",
+            "E3",
+            "E5",
+            "E6",
+        )
         assert t["is_eligible"] == "false" and t["respevalfl"] == "false"
     crits = {sim.subjects[u]["failed_criteria"] for u in sim.by_scenario["waiver"]}
     assert len(crits) >= 2
     # no measurable disease (E6): every assessment is NE, so TTP is censored at the first dose
-    e6 = [sim.subjects[u] for u in sim.by_scenario["waiver"] if sim.subjects[u]["failed_criteria"] == "E6"]
-    assert e6 and all((t["true_best_response"], t["ttp_days"], t["ttp_event"]) == ("NE", "1", "0") for t in e6)
+    e6 = [
+        sim.subjects[u]
+        for u in sim.by_scenario["waiver"]
+        if sim.subjects[u]["failed_criteria"] == "E6"
+    ]
+    assert e6 and all(
+        (t["true_best_response"], t["ttp_days"], t["ttp_event"]) == ("NE", "1", "0") for t in e6
+    )
 
 
 def test_bortezomib_monotherapy_fails_e1_and_meets_e4_vacuously(sim):
@@ -132,8 +152,11 @@ def test_carfilzomib_held_on_c1d1_does_not_move_the_first_dose(sim):
         cfz = next(r for r in c1d1 if r["EXTRT"] == "CARFILZOMIB")
         assert cfz["EXDOSE"] == "0" and cfz["EXADJ"].startswith("HELD")
         assert any(r["EXTRT"] != "CARFILZOMIB" and float(r["EXDOSE"]) > 0 for r in c1d1)
-        assert t["first_dose_date"] == cfz["EXSTDTC"] < min(r["EXSTDTC"] for r in ex[u] if
-                                                           r["EXTRT"] == "CARFILZOMIB" and r["EXDOSE"] != "0")
+        assert (
+            t["first_dose_date"]
+            == cfz["EXSTDTC"]
+            < min(r["EXSTDTC"] for r in ex[u] if r["EXTRT"] == "CARFILZOMIB" and r["EXDOSE"] != "0")
+        )
         assert int(t["cycle1_doses_given"]) <= 5
 
 
@@ -143,30 +166,51 @@ def test_ongoing_aes_and_the_ongoing_gi_dlt(sim):
     ae = read_domain(sim.landing, "ae")
     ongoing = {r["USUBJID"] for r in ae if not r["AEENDTC"] and r["AETOXGR"] != "5"}
     assert set(sim.by_scenario["ae-ongoing"]) <= ongoing
-    gi = [r for r in ae if r["AEDECOD"] in ("Nausea", "Vomiting", "Diarrhoea") and r["AETOXGR"] == "3"
-          and not r["AEENDTC"] and sim.subjects[r["USUBJID"]]["cohort"] == "ESCALATION"
-          and _d(r["AESTDTC"]) - _d(sim.subjects[r["USUBJID"]]["first_dose_date"]) <= 27]
+    gi = [
+        r
+        for r in ae
+        if r["AEDECOD"] in ("Nausea", "Vomiting", "Diarrhoea")
+        and r["AETOXGR"] == "3"
+        and not r["AEENDTC"]
+        and sim.subjects[r["USUBJID"]]["cohort"] == "ESCALATION"
+        and _d(r["AESTDTC"]) - _d(sim.subjects[r["USUBJID"]]["first_dose_date"]) <= 27
+    ]
     assert gi
     for r in gi:
         t = sim.subjects[r["USUBJID"]]
-        assert t["is_dlt"] == "true" and t["dlt_evaluable"] == "true" and r["AEDECOD"] in t["dlt_rules"]
+        assert (
+            t["is_dlt"] == "true"
+            and t["dlt_evaluable"] == "true"
+            and r["AEDECOD"] in t["dlt_rules"]
+        )
 
 
 def test_month_only_dates_and_e3_not_evaluable(sim):
     """Month-only RSDTC (index PD), AESTDTC and CMSTDTC are sent; E3 is not evaluable exactly when the
     84-day window after the last bortezomib dose ends inside the PD month."""
     subs = set(sim.by_scenario["partial-dates"])
-    rs = [r for r in read_domain(sim.landing, "rs") if r["USUBJID"] in subs and r["EPOCH"] == "PRIOR THERAPY"]
+    rs = [
+        r
+        for r in read_domain(sim.landing, "rs")
+        if r["USUBJID"] in subs and r["EPOCH"] == "PRIOR THERAPY"
+    ]
     cm = [r for r in read_domain(sim.landing, "cm") if r["USUBJID"] in subs]
     assert any(len(r["RSDTC"]) == 7 for r in rs)
     assert any(len(r["CMSTDTC"]) == 7 for r in cm)
-    assert any(len(r["AESTDTC"]) == 7 for r in read_domain(sim.landing, "ae") if r["USUBJID"] in subs)
+    assert any(
+        len(r["AESTDTC"]) == 7 for r in read_domain(sim.landing, "ae") if r["USUBJID"] in subs
+    )
     statuses = set()
     for u in subs:
         t = sim.subjects[u]
         pd = next(r["RSDTC"] for r in rs if r["USUBJID"] == u and r["RSLNKGRP"] == t["index_grpid"])
-        btz = sorted(_d(r["CMSTDTC"]) for r in cm if r["USUBJID"] == u and r["CMGRPID"] == t["index_grpid"]
-                     and r["CMTRT"].upper() in ("BORTEZOMIB", "VELCADE"))
+        btz = sorted(
+            _d(r["CMSTDTC"])
+            for r in cm
+            if r["USUBJID"] == u
+            and r["CMGRPID"] == t["index_grpid"]
+            and r["CMTRT"].upper() in ("BORTEZOMIB", "VELCADE")
+        )
         assert t["e3"] == compute_e3(pd, btz[0], btz[-1]), u
         statuses.add(t["e3"])
     assert {"met", "not_evaluable"} <= statuses
@@ -179,21 +223,35 @@ def test_new_therapy_on_an_assessment_day_is_ignored(sim):
     for r in read_domain(sim.landing, "lb"):
         if r["LBTESTCD"] in ("MPROTEIN", "SPEP", "UPEP", "M-PROTEIN"):
             panels[r["USUBJID"]].add(r["LBDTC"])
-    on_day = [u for u in sim.by_scenario["new-therapy-on-assessment"]
-              if sim.subjects[u]["new_therapy_date"] in panels[u]]
+    on_day = [
+        u
+        for u in sim.by_scenario["new-therapy-on-assessment"]
+        if sim.subjects[u]["new_therapy_date"] in panels[u]
+    ]
     assert len(on_day) >= 2
     for u in on_day:
         t = sim.subjects[u]
         before = max(d for d in panels[u] if t["first_dose_date"] < d < t["new_therapy_date"])
-        assert (t["ttp_event"], int(t["ttp_days"])) == ("0", _d(before) - _d(t["first_dose_date"]) + 1), u
+        assert (t["ttp_event"], int(t["ttp_days"])) == (
+            "0",
+            _d(before) - _d(t["first_dose_date"]) + 1,
+        ), u
 
 
 def test_death_before_the_first_assessment(sim):
     """Died in cycle 1 before C1D8: best response NE, TTP censored at the first dose (AVAL 1)."""
     for u in sim.by_scenario["early-death"]:
         t = sim.subjects[u]
-        assert _d(t["death_date"]) - _d(t["first_dose_date"]) < 7 and t["death_cause"] == "ADVERSE EVENT"
-        assert (t["true_best_response"], t["ttp_days"], t["ttp_event"], t["n_assessments"]) == ("NE", "1", "0", "0")
+        assert (
+            _d(t["death_date"]) - _d(t["first_dose_date"]) < 7
+            and t["death_cause"] == "ADVERSE EVENT"
+        )
+        assert (t["true_best_response"], t["ttp_days"], t["ttp_event"], t["n_assessments"]) == (
+            "NE",
+            "1",
+            "0",
+            "0",
+        )
         assert t["saffl"] == "true"
 
 
@@ -214,7 +272,11 @@ def test_e7_reads_the_partner_drugs_given(sim):
 
 def test_consent_withdrawn_leaves_no_later_data(sim):
     """No EX, LB or RS dated after the last dose of a subject who withdrew."""
-    subs = [u for u in sim.by_scenario["consent-withdrawn"] if sim.subjects[u]["stop_reason"] == "WITHDRAWN"]
+    subs = [
+        u
+        for u in sim.by_scenario["consent-withdrawn"]
+        if sim.subjects[u]["stop_reason"] == "WITHDRAWN"
+    ]
     assert subs
     last = defaultdict(str)
     for dom, col in (("ex", "EXSTDTC"), ("lb", "LBDTC"), ("rs", "RSDTC")):
@@ -222,12 +284,17 @@ def test_consent_withdrawn_leaves_no_later_data(sim):
             if r["USUBJID"] in subs:
                 last[r["USUBJID"]] = max(last[r["USUBJID"]], r[col])
     for u in subs:
-        assert last[u] <= sim.subjects[u]["last_dose_date"] or _d(last[u]) - _d(sim.subjects[u]["last_dose_date"]) < 14
+        assert (
+            last[u] <= sim.subjects[u]["last_dose_date"]
+            or _d(last[u]) - _d(sim.subjects[u]["last_dose_date"]) < 14
+        )
 
 
 def test_two_early_dlts_put_a_level_above_the_mtd(sim):
     """A level whose first two subjects had DLTs: no third subject, above the MTD at once."""
-    lvl = next(r for r in sim.escalation if r["decision_rule"] == "above_mtd" and r["dlt_evaluable"] == "2")
+    lvl = next(
+        r for r in sim.escalation if r["decision_rule"] == "above_mtd" and r["dlt_evaluable"] == "2"
+    )
     assert lvl["treated"] == "2" and lvl["dlts"] == "2" and lvl["decision"] == "exceeds_mtd"
     for u in sim.by_scenario["two-early-dlts"]:
         assert sim.subjects[u]["is_dlt"] == "true"
@@ -235,10 +302,14 @@ def test_two_early_dlts_put_a_level_above_the_mtd(sim):
 
 def test_serum_nadir_above_5_rise_of_1_is_pd_below_25_percent(sim):
     """Nadir >= 5 g/dL then a >= 1.0 g/dL rise below 25%: PD (the first of two) in truth."""
-    below = [u for u in sim.by_scenario["nadir-above-5"] if "(below 25%)" in sim.subjects[u]["pd_rule"]]
+    below = [
+        u for u in sim.by_scenario["nadir-above-5"] if "(below 25%)" in sim.subjects[u]["pd_rule"]
+    ]
     assert len(below) >= 2
     lb = defaultdict(dict)
-    for r in latest(read_domain(sim.landing, "lb"), ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC")).values():
+    for r in latest(
+        read_domain(sim.landing, "lb"), ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC")
+    ).values():
         key, v = to_standard(r)
         if key == "MPROTEIN/SERUM" and r["USUBJID"] in below and v is not None:
             lb[r["USUBJID"]][r["LBDTC"]] = v
@@ -267,7 +338,9 @@ def test_default_trial_has_shapes_at_low_rates(tmp_path):
 
 def test_cli_scenarios_option(tmp_path):
     """Unknown names: a one-line error naming the known ones; --help documents the names."""
-    bad = run_cfz("simulate", "--scenarios", "waiver,bogus", "--out", str(tmp_path / "l"), check=False)
+    bad = run_cfz(
+        "simulate", "--scenarios", "waiver,bogus", "--out", str(tmp_path / "l"), check=False
+    )
     assert bad.returncode != 0 and "unknown scenario(s) bogus" in bad.stderr + bad.stdout
     assert "Traceback" not in bad.stderr
     helptext = run_cfz("simulate", "--help").stdout
@@ -303,18 +376,44 @@ def _ae(decod, grade, start, end, rel="PROBABLE"):
 
 def test_dlt_rules_hand_worked():
     fd, cut = 1000, 2000
-    assert compute_dlt([_ae("Nausea", 3, fd + 3, fd + 6)], fd, fd + 28, cut).is_dlt is False  # resolved in 3 d
+    assert (
+        compute_dlt([_ae("Nausea", 3, fd + 3, fd + 6)], fd, fd + 28, cut).is_dlt is False
+    )  # resolved in 3 d
     assert compute_dlt([_ae("Nausea", 3, fd + 3, fd + 7)], fd, fd + 28, cut).is_dlt is True
     assert compute_dlt([_ae("Nausea", 3, fd + 3, None)], fd, fd + 28, cut).is_dlt is True  # ongoing
-    assert compute_dlt([_ae("Nausea", 3, fd + 3, None, "UNLIKELY")], fd, fd + 28, cut).is_dlt is False
-    assert compute_dlt([_ae("Pneumonia", 3, fd + 28, fd + 35)], fd, fd + 28, cut).is_dlt is False  # day 29
-    assert compute_dlt([_ae("Pneumonia", 3, fd + 27, fd + 35)], fd, fd + 28, cut).is_dlt is True  # day 28
-    assert compute_dlt([_ae("Neutropenia", 4, fd + 8, fd + 14)], fd, fd + 28, cut).is_dlt is False  # 7 days
-    assert compute_dlt([_ae("Neutropenia", 4, fd + 8, fd + 15)], fd, fd + 28, cut).is_dlt is True  # 8 days
-    assert compute_dlt([_ae("Thrombocytopenia", 3, fd + 8, fd + 15),
-                        _ae("Epistaxis", 1, fd + 9, fd + 10, "UNLIKELY")], fd, fd + 28, cut).is_dlt is True
-    assert compute_dlt([_ae("Thrombocytopenia", 3, fd + 8, fd + 15)], fd, fd + 28, cut).is_dlt is False
-    assert compute_dlt([_ae("Fatigue", 2, fd + 8, fd + 30)], fd, fd + 28 + 15, cut).is_dlt is True  # C2 +15 d
+    assert (
+        compute_dlt([_ae("Nausea", 3, fd + 3, None, "UNLIKELY")], fd, fd + 28, cut).is_dlt is False
+    )
+    assert (
+        compute_dlt([_ae("Pneumonia", 3, fd + 28, fd + 35)], fd, fd + 28, cut).is_dlt is False
+    )  # day 29
+    assert (
+        compute_dlt([_ae("Pneumonia", 3, fd + 27, fd + 35)], fd, fd + 28, cut).is_dlt is True
+    )  # day 28
+    assert (
+        compute_dlt([_ae("Neutropenia", 4, fd + 8, fd + 14)], fd, fd + 28, cut).is_dlt is False
+    )  # 7 days
+    assert (
+        compute_dlt([_ae("Neutropenia", 4, fd + 8, fd + 15)], fd, fd + 28, cut).is_dlt is True
+    )  # 8 days
+    assert (
+        compute_dlt(
+            [
+                _ae("Thrombocytopenia", 3, fd + 8, fd + 15),
+                _ae("Epistaxis", 1, fd + 9, fd + 10, "UNLIKELY"),
+            ],
+            fd,
+            fd + 28,
+            cut,
+        ).is_dlt
+        is True
+    )
+    assert (
+        compute_dlt([_ae("Thrombocytopenia", 3, fd + 8, fd + 15)], fd, fd + 28, cut).is_dlt is False
+    )
+    assert (
+        compute_dlt([_ae("Fatigue", 2, fd + 8, fd + 30)], fd, fd + 28 + 15, cut).is_dlt is True
+    )  # C2 +15 d
     assert compute_dlt([_ae("Fatigue", 2, fd + 8, fd + 30)], fd, fd + 28 + 14, cut).is_dlt is False
 
 
@@ -324,10 +423,22 @@ def test_three_plus_three_decisions_by_counts():
     assert compute_level_decision(3, 0) == "escalate"
     assert compute_level_decision(3, 1) == "expand_to_6"
     assert compute_level_decision(6, 1) == "escalate"
-    rows = [{"cohort": "ESCALATION", "is_screen_failure": False, "doselvl": lv, "dlt_evaluable": True, "is_dlt": d}
-            for lv, d in [(20, 0)] * 3 + [(27, 1)] + [(27, 0)] * 5 + [(36, 1)] * 2]
+    rows = [
+        {
+            "cohort": "ESCALATION",
+            "is_screen_failure": False,
+            "doselvl": lv,
+            "dlt_evaluable": True,
+            "is_dlt": d,
+        }
+        for lv, d in [(20, 0)] * 3 + [(27, 1)] + [(27, 0)] * 5 + [(36, 1)] * 2
+    ]
     levels, mtd = compute_escalation(rows)
-    assert [r["decision_rule"] for r in levels] == ["escalate", "escalate", "above_mtd"] and mtd == 27.0
+    assert [r["decision_rule"] for r in levels] == [
+        "escalate",
+        "escalate",
+        "above_mtd",
+    ] and mtd == 27.0
 
 
 def test_serum_nadir_rule_and_new_therapy_boundary():
@@ -339,7 +450,12 @@ def test_serum_nadir_rule_and_new_therapy_boundary():
     b = ImwgAssessor(Panel(serum=8.0, urine=0.0, kappa=3.0, lam=1.0))
     assert b.assess(28, Panel(serum=4.0, urine=0.0)).category == "PR"
     assert b.assess(56, Panel(serum=4.9, urine=0.0)).category not in ("PD",)
-    hist = [Assessment(28, "PR"), Assessment(56, "PR"), Assessment(84, "VGPR"), Assessment(112, "VGPR")]
+    hist = [
+        Assessment(28, "PR"),
+        Assessment(56, "PR"),
+        Assessment(84, "VGPR"),
+        Assessment(112, "VGPR"),
+    ]
     assert compute_best_response(hist, new_therapy_day=112).best == "PR"
     assert compute_best_response(hist, new_therapy_day=113).best == "VGPR"
     pd = [Assessment(28, "SD"), Assessment(56, "PD", "mprotein"), Assessment(84, "PD", "mprotein")]

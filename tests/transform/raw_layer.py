@@ -35,14 +35,23 @@ def ensure_raw(conn: psycopg.Connection) -> None:
     for name, contract in DOMAINS.items():
         cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in contract.columns]
         cols += [
-            sql.SQL("_file_id bigint"), sql.SQL("_delivery_id text"), sql.SQL("_file text"),
-            sql.SQL("_line integer"), sql.SQL("_loaded_at timestamptz default now()"), sql.SQL("_row_hash text"),
+            sql.SQL("_file_id bigint"),
+            sql.SQL("_delivery_id text"),
+            sql.SQL("_file text"),
+            sql.SQL("_line integer"),
+            sql.SQL("_loaded_at timestamptz default now()"),
+            sql.SQL("_row_hash text"),
         ]
-        conn.execute(sql.SQL("create table if not exists {}.{} ({})").format(
-            sql.Identifier("raw"), sql.Identifier(name), sql.SQL(", ").join(cols)))
+        conn.execute(
+            sql.SQL("create table if not exists {}.{} ({})").format(
+                sql.Identifier("raw"), sql.Identifier(name), sql.SQL(", ").join(cols)
+            )
+        )
 
 
-def load_rows(conn: psycopg.Connection, domain: str, rows: list[dict[str, str]], delivery_id: str) -> int:
+def load_rows(
+    conn: psycopg.Connection, domain: str, rows: list[dict[str, str]], delivery_id: str
+) -> int:
     """COPY ``rows`` (dicts of SDTM column -> text) into ``raw.<domain>`` as one delivery file.
 
     Steps: 1. add any column the table lacks (as text); 2. COPY the rows with lineage
@@ -56,24 +65,33 @@ def load_rows(conn: psycopg.Connection, domain: str, rows: list[dict[str, str]],
             if k.lower() not in columns:
                 columns.append(k.lower())
     existing = {
-        r[0] for r in conn.execute(
+        r[0]
+        for r in conn.execute(
             "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
             (domain,),
         )
     }
     for c in columns:
         if c not in existing:
-            conn.execute(sql.SQL("alter table {}.{} add column {} text").format(
-                sql.Identifier("raw"), sql.Identifier(domain), sql.Identifier(c)))
+            conn.execute(
+                sql.SQL("alter table {}.{} add column {} text").format(
+                    sql.Identifier("raw"), sql.Identifier(domain), sql.Identifier(c)
+                )
+            )
     rel = f"{delivery_id}/{domain}.csv"
     target = [*columns, "_delivery_id", "_file", "_line", "_row_hash"]
     copy = sql.SQL("copy {}.{} ({}) from stdin").format(
-        sql.Identifier("raw"), sql.Identifier(domain), sql.SQL(", ").join(map(sql.Identifier, target)))
+        sql.Identifier("raw"),
+        sql.Identifier(domain),
+        sql.SQL(", ").join(map(sql.Identifier, target)),
+    )
     with conn.cursor() as cur, cur.copy(copy) as cp:
         for i, r in enumerate(rows):
             lowered = {k.lower(): v for k, v in r.items()}
             values = [lowered.get(c) for c in columns]
-            digest = hashlib.md5("\x1f".join("" if v is None else str(v) for v in values).encode()).hexdigest()
+            digest = hashlib.md5(
+                "\x1f".join("" if v is None else str(v) for v in values).encode()
+            ).hexdigest()
             cp.write_row([*values, delivery_id, rel, i + 2, digest])
     return len(rows)
 

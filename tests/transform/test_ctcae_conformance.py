@@ -47,8 +47,32 @@ HAND_CASES = [
     ("plat_25_edge_g3", "PLAT", "BLOOD", "25", "10^9/L", "150", "400", None, None, "3", None),
     ("plat_24_9_g4", "PLAT", "BLOOD", "24.9", "10^9/L", "150", "400", None, None, "4", None),
     ("plat_74_no_lln_g2", "PLAT", "BLOOD", "74", "10^9/L", None, None, None, None, "2", None),
-    ("plat_140_no_lln_ungradable", "PLAT", "BLOOD", "140", "10^9/L", None, None, None, None, None, None),
-    ("plat_signif_8_digits", "PLAT", "BLOOD", "74.999999999", "10^9/L", "150", "400", None, None, "1", None),
+    (
+        "plat_140_no_lln_ungradable",
+        "PLAT",
+        "BLOOD",
+        "140",
+        "10^9/L",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ),
+    (
+        "plat_signif_8_digits",
+        "PLAT",
+        "BLOOD",
+        "74.999999999",
+        "10^9/L",
+        "150",
+        "400",
+        None,
+        None,
+        "1",
+        None,
+    ),
     ("plat_gi_per_l_pilot_unit", "PLAT", None, "74", "GI/L", "140", "400", None, None, "2", None),
     ("plat_10e3_per_ul", "PLAT", "BLOOD", "74", "10^3/uL", "150", "400", None, None, "2", None),
     ("plat_per_mm3", "PLAT", "BLOOD", "74000", "/mm3", "150000", "400000", None, None, "2", None),
@@ -81,15 +105,63 @@ HAND_CASES = [
     # creatinine (mg/dL), ULN 1.2: >ULN-1.5xULN g1; >1.5-3xULN or >1.5-3xbase g2; >3xbase or
     # >3-6xULN g3; >6xULN g4
     ("creat_1_3_g1", "CREAT", "SERUM", "1.3", "mg/dL", "0.6", "1.2", "1.0", "NORMAL", None, "1"),
-    ("creat_1_8_edge_g1", "CREAT", "SERUM", "1.8", "mg/dL", "0.6", "1.2", "1.3", "NORMAL", None, "1"),
+    (
+        "creat_1_8_edge_g1",
+        "CREAT",
+        "SERUM",
+        "1.8",
+        "mg/dL",
+        "0.6",
+        "1.2",
+        "1.3",
+        "NORMAL",
+        None,
+        "1",
+    ),
     ("creat_1_81_g2", "CREAT", "SERUM", "1.81", "mg/dL", "0.6", "1.2", "1.3", "NORMAL", None, "2"),
     ("creat_x_base_g2", "CREAT", "SERUM", "1.1", "mg/dL", "0.6", "1.2", "0.7", "NORMAL", None, "2"),
     ("creat_x_base_g3", "CREAT", "SERUM", "1.6", "mg/dL", "0.6", "1.2", "0.5", "NORMAL", None, "3"),
     ("creat_3_61_g3", "CREAT", "SERUM", "3.61", "mg/dL", "0.6", "1.2", "3.0", "HIGH", None, "3"),
     ("creat_7_3_g4", "CREAT", "SERUM", "7.3", "mg/dL", "0.6", "1.2", "1.0", "NORMAL", None, "4"),
-    ("creat_x_base_no_uln_g3", "CREAT", "SERUM", "1.6", "mg/dL", None, None, "0.5", None, None, "3"),
-    ("creat_no_uln_ungradable", "CREAT", "SERUM", "1.0", "mg/dL", None, None, "0.9", None, None, None),
-    ("creat_umol_ratio_any_unit", "CREAT", None, "200", "umol/L", "53", "106", "80", "NORMAL", None, "2"),
+    (
+        "creat_x_base_no_uln_g3",
+        "CREAT",
+        "SERUM",
+        "1.6",
+        "mg/dL",
+        None,
+        None,
+        "0.5",
+        None,
+        None,
+        "3",
+    ),
+    (
+        "creat_no_uln_ungradable",
+        "CREAT",
+        "SERUM",
+        "1.0",
+        "mg/dL",
+        None,
+        None,
+        "0.9",
+        None,
+        None,
+        None,
+    ),
+    (
+        "creat_umol_ratio_any_unit",
+        "CREAT",
+        None,
+        "200",
+        "umol/L",
+        "53",
+        "106",
+        "80",
+        "NORMAL",
+        None,
+        "2",
+    ),
     # ALT, baseline normal (ULN 40): >ULN-3x g1, >3-5x g2, >5-20x g3, >20x g4
     ("alt_40_normal", "ALT", "SERUM", "40", "U/L", "0", "40", "30", "NORMAL", None, "0"),
     ("alt_120_edge_g1", "ALT", "SERUM", "120", "U/L", "0", "40", "30", "NORMAL", None, "1"),
@@ -112,7 +184,19 @@ HAND_CASES = [
     ("bili_12_1_g4", "BILI", "SERUM", "12.1", "mg/dL", "0.1", "1.2", "0.8", "NORMAL", None, "4"),
     ("bili_bhigh_2_0_g0", "BILI", "SERUM", "2.0", "mg/dL", "0.1", "1.2", "2.0", "HIGH", None, "0"),
     ("bili_bhigh_2_1_g1", "BILI", "SERUM", "2.1", "mg/dL", "0.1", "1.2", "2.0", "HIGH", None, "1"),
-    ("bili_bhigh_3_01_g2", "BILI", "SERUM", "3.01", "mg/dL", "0.1", "1.2", "2.0", "HIGH", None, "2"),
+    (
+        "bili_bhigh_3_01_g2",
+        "BILI",
+        "SERUM",
+        "3.01",
+        "mg/dL",
+        "0.1",
+        "1.2",
+        "2.0",
+        "HIGH",
+        None,
+        "2",
+    ),
     # electrolytes, calcium, albumin, glucose (worst-case assumptions of the criteria tables)
     ("k_3_2_symptomatic_g2", "K", "SERUM", "3.2", "mmol/L", "3.5", "5.1", None, None, "2", "0"),
     ("k_2_9_meq_g3", "K", "SERUM", "2.9", "mEq/L", "3.5", "5.1", None, None, "3", "0"),
@@ -128,22 +212,65 @@ HAND_CASES = [
     # tests without a CTCAE term, and specimens that must not be graded
     ("bun_no_term", "BUN", "SERUM", "30", "mmol/L", "2.5", "7.1", None, None, None, None),
     ("ph_urine_not_graded", "PH", None, "5.0", None, "5", "8", None, None, None, None),
-    ("ph_blood_alkalosis_g1", "PH", "VENOUS BLOOD", "7.46", None, "7.35", "7.45", None, None, "0", "1"),
+    (
+        "ph_blood_alkalosis_g1",
+        "PH",
+        "VENOUS BLOOD",
+        "7.46",
+        None,
+        "7.35",
+        "7.45",
+        None,
+        None,
+        "0",
+        "1",
+    ),
     ("ph_blood_alkalosis_g3", "PH", "BLOOD", "7.51", None, "7.35", "7.45", None, None, "0", "3"),
     ("ldh_251_g1", "LDH", "SERUM", "251", "U/L", "120", "250", None, None, None, "1"),
     ("ldh_no_uln_ungradable", "LDH", "SERUM", "251", "U/L", None, None, None, None, None, None),
-    ("ph_blood_acidosis_g3", "PH", "ARTERIAL BLOOD", "7.25", None, "7.35", "7.45", None, None, "3", "0"),
-    ("gluc_urine_not_graded", "GLUC", "URINE", "2.9", "mmol/L", "3.9", "5.6", None, None, None, None),
+    (
+        "ph_blood_acidosis_g3",
+        "PH",
+        "ARTERIAL BLOOD",
+        "7.25",
+        None,
+        "7.35",
+        "7.45",
+        None,
+        None,
+        "3",
+        "0",
+    ),
+    (
+        "gluc_urine_not_graded",
+        "GLUC",
+        "URINE",
+        "2.9",
+        "mmol/L",
+        "3.9",
+        "5.6",
+        None,
+        None,
+        None,
+        None,
+    ),
 ]
 HAND_TERMS = {
-    "PLAT": ("Platelet count decreased", None), "NEUT": ("Neutrophil count decreased", None),
+    "PLAT": ("Platelet count decreased", None),
+    "NEUT": ("Neutrophil count decreased", None),
     "HGB": ("Anemia", "Hemoglobin increased"),
     "LYM": ("Lymphocyte count decreased", "Lymphocyte count increased"),
-    "CREAT": (None, "Creatinine increased"), "ALT": (None, "Alanine aminotransferase increased"),
-    "AST": (None, "Aspartate aminotransferase increased"), "BILI": (None, "Blood bilirubin increased"),
-    "K": ("Hypokalemia", "Hyperkalemia"), "SODIUM": ("Hyponatremia", "Hypernatremia"),
-    "CA": ("Hypocalcemia", "Hypercalcemia"), "ALB": ("Hypoalbuminemia", None),
-    "GLUC": ("Hypoglycemia", None), "BUN": (None, None), "PH": ("Acidosis", "Alkalosis"),
+    "CREAT": (None, "Creatinine increased"),
+    "ALT": (None, "Alanine aminotransferase increased"),
+    "AST": (None, "Aspartate aminotransferase increased"),
+    "BILI": (None, "Blood bilirubin increased"),
+    "K": ("Hypokalemia", "Hyperkalemia"),
+    "SODIUM": ("Hyponatremia", "Hypernatremia"),
+    "CA": ("Hypocalcemia", "Hypercalcemia"),
+    "ALB": ("Hypoalbuminemia", None),
+    "GLUC": ("Hypoglycemia", None),
+    "BUN": (None, None),
+    "PH": ("Acidosis", "Alkalosis"),
     "LDH": (None, "Blood lactate dehydrogenase increased"),
 }
 LAB_COLUMNS = ["case_id", "lbtestcd", "lbspec", "aval", "avalu", "anrlo", "anrhi", "base", "bnrind"]
@@ -158,8 +285,19 @@ def _pilot_rows() -> list[tuple]:
                 if len(subjects) == PILOT_SUBJECTS:
                     continue
                 subjects.append(r["USUBJID"])
-            rows.append((f"pilot:{r['USUBJID']}:{r['LBSEQ']}", r["LBTESTCD"], None, r["LBSTRESN"] or None,
-                         r["LBSTRESU"] or None, r["LBSTNRLO"] or None, r["LBSTNRHI"] or None, None, None))
+            rows.append(
+                (
+                    f"pilot:{r['USUBJID']}:{r['LBSEQ']}",
+                    r["LBTESTCD"],
+                    None,
+                    r["LBSTRESN"] or None,
+                    r["LBSTRESU"] or None,
+                    r["LBSTNRLO"] or None,
+                    r["LBSTNRHI"] or None,
+                    None,
+                    None,
+                )
+            )
     return rows
 
 
@@ -172,27 +310,42 @@ def graded(db):
         cases = list(reader)
     with db.cursor() as cur:
         cur.execute("create schema if not exists conformance")
-        cur.execute("create table conformance.ctcae_expected_grades (case_id integer, "
-                    + ", ".join(f"{h} text" for h in header) + ")")
+        cur.execute(
+            "create table conformance.ctcae_expected_grades (case_id integer, "
+            + ", ".join(f"{h} text" for h in header)
+            + ")"
+        )
         with cur.copy("copy conformance.ctcae_expected_grades from stdin") as cp:
             for line, row in enumerate(cases, start=2):
                 cp.write_row([line, *row])
-        cur.execute("create table conformance.ctcae_lab_cases ("
-                    + ", ".join(f"{c} text" for c in LAB_COLUMNS) + ")")
+        cur.execute(
+            "create table conformance.ctcae_lab_cases ("
+            + ", ".join(f"{c} text" for c in LAB_COLUMNS)
+            + ")"
+        )
         with cur.copy("copy conformance.ctcae_lab_cases from stdin") as cp:
             for case in HAND_CASES:
                 cp.write_row(case[:9])
             for row in _pilot_rows():
                 cp.write_row(row)
-    run_dbt(["build", "--select", *SEEDS, "ctcae_conformance__expected_grades", "ctcae_conformance__lab_cases"],
-            vars=DBT_VARS)
+    run_dbt(
+        [
+            "build",
+            "--select",
+            *SEEDS,
+            "ctcae_conformance__expected_grades",
+            "ctcae_conformance__lab_cases",
+        ],
+        vars=DBT_VARS,
+    )
     return db
 
 
 def test_admiral_cases_agree_per_term(graded, capsys):
     rows = graded.execute(
         "select case_id, unit_system, direction, coalesce(term, '(none)'), expected_grade, derived_grade, agrees "
-        "from conformance.ctcae_conformance__expected_grades order by case_id").fetchall()
+        "from conformance.ctcae_conformance__expected_grades order by case_id"
+    ).fetchall()
     assert len(rows) == 1157
 
     per_term: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -209,7 +362,9 @@ def test_admiral_cases_agree_per_term(graded, capsys):
         print(f"  excluded terms: {EXCLUDED_TERMS or 'none'}")
 
     disagreements = [r for r in rows if not r[6] and (r[3] not in EXCLUDED_TERMS)]
-    assert not disagreements, "cases that disagree (case_id = line in the csv):\n" + "\n".join(map(str, disagreements))
+    assert not disagreements, "cases that disagree (case_id = line in the csv):\n" + "\n".join(
+        map(str, disagreements)
+    )
 
 
 # admiral's test file has no case for these terms: the hand-worked cases cover them.
@@ -218,21 +373,34 @@ TERMS_ONLY_HAND_WORKED = {"ACIDOSIS", "ALKALOSIS", "BLOOD LACTATE DEHYDROGENASE 
 
 def test_admiral_cases_cover_every_criteria_term(graded):
     """Every term of the criteria seed is graded by admiral's cases or by a hand-worked case."""
-    graded_terms = {t.upper() for (t,) in graded.execute(
-        "select distinct term from conformance.ctcae_conformance__expected_grades where derived_grade is not null")}
-    seed_terms = {t.upper() for (t,) in graded.execute("select distinct term from staging.ctcae_v5_terms")}
+    graded_terms = {
+        t.upper()
+        for (t,) in graded.execute(
+            "select distinct term from conformance.ctcae_conformance__expected_grades where derived_grade is not null"
+        )
+    }
+    seed_terms = {
+        t.upper() for (t,) in graded.execute("select distinct term from staging.ctcae_v5_terms")
+    }
     assert seed_terms - graded_terms == TERMS_ONLY_HAND_WORKED
-    hand_terms = {t.upper() for (t,) in graded.execute(
-        "select atoxdscl from conformance.ctcae_conformance__lab_cases where atoxgrl is not null "
-        "union select atoxdsch from conformance.ctcae_conformance__lab_cases where atoxgrh is not null")}
+    hand_terms = {
+        t.upper()
+        for (t,) in graded.execute(
+            "select atoxdscl from conformance.ctcae_conformance__lab_cases where atoxgrl is not null "
+            "union select atoxdsch from conformance.ctcae_conformance__lab_cases where atoxgrh is not null"
+        )
+    }
     assert hand_terms >= TERMS_ONLY_HAND_WORKED
 
 
 def test_boundaries_and_branches_not_just_nulls(graded):
     """The agreement is not carried by ungradable rows: each grade 0-4 occurs and agrees."""
-    counts = dict(graded.execute(
-        "select derived_grade, count(*) from conformance.ctcae_conformance__expected_grades "
-        "where agrees group by 1").fetchall())
+    counts = dict(
+        graded.execute(
+            "select derived_grade, count(*) from conformance.ctcae_conformance__expected_grades "
+            "where agrees group by 1"
+        ).fetchall()
+    )
     for grade in "01234":
         assert counts.get(grade, 0) >= 40, counts
     assert counts[None] >= 100
@@ -243,7 +411,8 @@ def test_hand_worked_case(graded, case):
     case_id, lbtestcd, *_, exp_l, exp_h = case
     atoxdscl, atoxgrl, atoxdsch, atoxgrh = graded.execute(
         "select atoxdscl, atoxgrl, atoxdsch, atoxgrh from conformance.ctcae_conformance__lab_cases where case_id = %s",
-        (case_id,)).fetchone()
+        (case_id,),
+    ).fetchone()
     if lbtestcd in HAND_TERMS and not case_id.endswith("_not_graded"):
         assert (atoxdscl, atoxdsch) == HAND_TERMS[lbtestcd]
     assert (atoxgrl, atoxgrh) == (exp_l, exp_h)
@@ -253,7 +422,8 @@ def test_every_mapped_term_has_criteria(graded):
     missing = graded.execute(
         "select m.lbtestcd, m.direction, m.term from staging.ctcae_v5_lbtestcd_map m "
         "where not exists (select 1 from staging.ctcae_v5_terms t "
-        "where upper(t.term) = upper(m.term) and t.direction = m.direction)").fetchall()
+        "where upper(t.term) = upper(m.term) and t.direction = m.direction)"
+    ).fetchall()
     assert missing == []
 
 
@@ -261,17 +431,38 @@ def test_cdisc_pilot_labs_are_graded(graded):
     """Pilot labs (SI units as delivered): the tests with a CTCAE term get grades; others none."""
     rows = graded.execute(
         "select lbtestcd, avalu, aval, anrlo, anrhi, atoxdscl, atoxgrl, atoxdsch, atoxgrh "
-        "from conformance.ctcae_conformance__lab_cases where case_id like 'pilot:%'").fetchall()
+        "from conformance.ctcae_conformance__lab_cases where case_id like 'pilot:%'"
+    ).fetchall()
     assert rows
     graded_tests = {r[0] for r in rows if r[6] is not None or r[8] is not None}
-    expected = {"ALB", "ALP", "ALT", "AST", "BILI", "CA", "CHOL", "CK", "CREAT", "GGT", "GLUC", "K",
-                "SODIUM", "URATE", "HGB", "LYM", "PLAT", "WBC"}
+    expected = {
+        "ALB",
+        "ALP",
+        "ALT",
+        "AST",
+        "BILI",
+        "CA",
+        "CHOL",
+        "CK",
+        "CREAT",
+        "GGT",
+        "GLUC",
+        "K",
+        "SODIUM",
+        "URATE",
+        "HGB",
+        "LYM",
+        "PLAT",
+        "WBC",
+    }
     assert graded_tests == expected
     for lbtestcd, avalu, aval, anrlo, anrhi, dscl, grl, dsch, grh in rows:
         if lbtestcd == "PH":  # urinalysis pH has no specimen in the pilot: never acidosis
             assert (dscl, grl, dsch, grh) == (None, None, None, None)
         # GI/L is 10^9/L and HGB mmol/L has CTCAE thresholds: inside the range is grade 0
-        in_range = bool(aval and anrlo and anrhi) and Decimal(anrlo) <= Decimal(aval) <= Decimal(anrhi)
+        in_range = bool(aval and anrlo and anrhi) and Decimal(anrlo) <= Decimal(aval) <= Decimal(
+            anrhi
+        )
         if lbtestcd in ("PLAT", "WBC", "LYM", "HGB") and in_range:
             assert grl == "0", (lbtestcd, avalu, aval, anrlo, anrhi, grl)
 
@@ -282,8 +473,10 @@ def test_set_based_and_scalar_interfaces_agree(graded):
         "select case_id, atoxdscl, expr_atoxdscl, atoxgrl, expr_atoxgrl, atoxdsch, expr_atoxdsch, atoxgrh, expr_atoxgrh "
         "from conformance.ctcae_conformance__lab_cases "
         "where (atoxdscl, atoxgrl, atoxdsch, atoxgrh) is distinct from "
-        "(expr_atoxdscl, expr_atoxgrl, expr_atoxdsch, expr_atoxgrh)").fetchall()
+        "(expr_atoxdscl, expr_atoxgrl, expr_atoxdsch, expr_atoxgrh)"
+    ).fetchall()
     assert differ == []
     n_graded = graded.execute(
-        "select count(*) from conformance.ctcae_conformance__lab_cases where atoxgrl is not null").fetchone()[0]
+        "select count(*) from conformance.ctcae_conformance__lab_cases where atoxgrl is not null"
+    ).fetchone()[0]
     assert n_graded > 100

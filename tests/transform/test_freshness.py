@@ -9,12 +9,14 @@ from cfz_platform.transform.freshness import compute_feed_freshness, stale_feed_
 def _plant(db, table: str, days_ago: int) -> None:
     db.execute(
         f"insert into raw.{table} (usubjid, _loaded_at, _file_id, _delivery_id, _file, _line, _row_hash) "
-        "values ('S1', now() - make_interval(days => %s), 1, 'D1', 'D1/x.csv', 2, 'h')", (days_ago,))
+        "values ('S1', now() - make_interval(days => %s), 1, 'D1', 'D1/x.csv', 2, 'h')",
+        (days_ago,),
+    )
 
 
 def test_a_feed_quiet_for_longer_than_the_var_is_stale_and_an_empty_one_is_named(db):
     ensure_raw_layer(db)
-    _plant(db, "dm", 20)   # older than feed_stale_after_days (14)
+    _plant(db, "dm", 20)  # older than feed_stale_after_days (14)
     _plant(db, "lb", 1)
     feeds = {f.table: f for f in compute_feed_freshness()}
     assert feeds["dm"].status == "warn" and feeds["dm"].age_days == 20.0

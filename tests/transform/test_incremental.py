@@ -22,18 +22,31 @@ import pytest
 from cfz_platform.ingest import run_ingest
 from tests.conftest import run_cfz
 
-STAGING_TABLES = ("stg_sdtm__dm", "stg_sdtm__lb", "stg_sdtm__ex", "stg_sdtm__cm", "stg_sdtm__ae",
-                  "stg_sdtm__rs", "stg_sdtm__vs")
+STAGING_TABLES = (
+    "stg_sdtm__dm",
+    "stg_sdtm__lb",
+    "stg_sdtm__ex",
+    "stg_sdtm__cm",
+    "stg_sdtm__ae",
+    "stg_sdtm__rs",
+    "stg_sdtm__vs",
+)
 
 
 def _snapshot(db) -> dict[str, tuple]:
     """Row count and an order-independent digest of every staging model and mart table."""
     tables = [f"staging.{t}" for t in STAGING_TABLES]
-    tables += [f"marts.{r[0]}" for r in db.execute(
-        "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE' "
-        "order by 1")]
+    tables += [
+        f"marts.{r[0]}"
+        for r in db.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE' "
+            "order by 1"
+        )
+    ]
     return {
-        t: db.execute(f"select count(*), md5(coalesce(string_agg(md5(x::text), '' order by md5(x::text)), '')) from {t} x").fetchone()
+        t: db.execute(
+            f"select count(*), md5(coalesce(string_agg(md5(x::text), '' order by md5(x::text)), '')) from {t} x"
+        ).fetchone()
         for t in tables
     }
 
@@ -95,7 +108,11 @@ def test_delivery_by_delivery_equals_full_build(trial, db):
     _deliver(landing, deliveries[-1])
     with db.transaction():
         plan = build_state.plan_build(db, "marts", build_state.compute_project_fingerprint())
-    assert not plan.full_refresh and plan.staging_since is not None and plan.marts_since == plan.staging_since
+    assert (
+        not plan.full_refresh
+        and plan.staging_since is not None
+        and plan.marts_since == plan.staging_since
+    )
     result = _build()
     # the new delivery is a small part of the lab history: the incremental run wrote only that part
     lab = next(r for r in result.results if r.node.name == "stg_sdtm__lb")
@@ -107,7 +124,9 @@ def test_delivery_by_delivery_equals_full_build(trial, db):
 def _fct(db, usubjid: str, lbtestcd: str) -> list[tuple]:
     return db.execute(
         "select lbdtc, aval, base, chg, ablfl, xmin::text from marts.fct_lab_results "
-        "where usubjid = %s and lbtestcd = %s order by lbdt", (usubjid, lbtestcd)).fetchall()
+        "where usubjid = %s and lbtestcd = %s order by lbdt",
+        (usubjid, lbtestcd),
+    ).fetchall()
 
 
 def _first_row(cur) -> dict:
@@ -115,9 +134,13 @@ def _first_row(cur) -> dict:
 
 
 def _raw_current(db, usubjid: str, lbtestcd: str, lbdtc: str) -> dict:
-    return _first_row(db.execute(
-        "select * from raw.lb where btrim(usubjid) = %s and upper(btrim(lbtestcd)) = %s and btrim(lbdtc) = %s "
-        "order by _delivery_id desc, _file_id desc, _line desc limit 1", (usubjid, lbtestcd, lbdtc)))
+    return _first_row(
+        db.execute(
+            "select * from raw.lb where btrim(usubjid) = %s and upper(btrim(lbtestcd)) = %s and btrim(lbdtc) = %s "
+            "order by _delivery_id desc, _file_id desc, _line desc limit 1",
+            (usubjid, lbtestcd, lbdtc),
+        )
+    )
 
 
 def test_corrected_baseline_rebases_the_subject(trial, db):
@@ -125,7 +148,8 @@ def test_corrected_baseline_rebases_the_subject(trial, db):
     usubjid, base_dtc = db.execute(
         "select usubjid, lbdtc from marts.fct_lab_results f where ablfl = 'Y' and lbtestcd = 'ALB' "
         "and (select count(*) from marts.fct_lab_results g where g.usubjid = f.usubjid and g.lbtestcd = 'ALB') >= 4 "
-        "order by usubjid limit 1").fetchone()
+        "order by usubjid limit 1"
+    ).fetchone()
     old_base = next(r[1] for r in _fct(db, usubjid, "ALB") if r[4] == "Y")
     row = _raw_current(db, usubjid, "ALB", base_dtc)
     new_value = round(float(row["lborres"]) * 1.2, 3)
@@ -147,7 +171,8 @@ def test_new_post_baseline_result_takes_the_stored_baseline(trial, db):
     usubjid, last_dtc = db.execute(
         "select usubjid, max(lbdtc) from marts.fct_lab_results where lbtestcd = 'CREAT' and base is not null "
         "and usubjid <> (select min(usubjid) from marts.fct_lab_results where ablfl = 'Y' and lbtestcd = 'ALB') "
-        "group by usubjid order by usubjid limit 1").fetchone()
+        "group by usubjid order by usubjid limit 1"
+    ).fetchone()
     before = {r[0]: r for r in _fct(db, usubjid, "CREAT")}
     row = _raw_current(db, usubjid, "CREAT", last_dtc)
     from datetime import date, timedelta
@@ -171,14 +196,22 @@ def test_new_post_baseline_result_takes_the_stored_baseline(trial, db):
 def test_result_resent_in_unknown_unit_leaves_the_mart(trial, db):
     usubjid, lbdtc = db.execute(
         "select usubjid, lbdtc from marts.fct_lab_results where lbtestcd = 'HGB' and ablfl is null "
-        "order by usubjid desc, lbdtc limit 1").fetchone()
+        "order by usubjid desc, lbdtc limit 1"
+    ).fetchone()
     row = _raw_current(db, usubjid, "HGB", lbdtc)
     _, landing = trial
-    _deliver_rows(landing, "29990103T020000", "lb", [{**row, "lborresu": "furlongs", "lbstresn": "", "lbstresu": ""}])
+    _deliver_rows(
+        landing,
+        "29990103T020000",
+        "lb",
+        [{**row, "lborresu": "furlongs", "lbstresn": "", "lbstresu": ""}],
+    )
     _build()
     assert not _fct(db, usubjid, "HGB") or lbdtc not in {r[0] for r in _fct(db, usubjid, "HGB")}
-    issue = db.execute("select issue from staging.stg_sdtm__lb where usubjid = %s and lbtestcd = 'HGB' and lbdtc = %s",
-                       (usubjid, lbdtc)).fetchone()[0]
+    issue = db.execute(
+        "select issue from staging.stg_sdtm__lb where usubjid = %s and lbtestcd = 'HGB' and lbdtc = %s",
+        (usubjid, lbdtc),
+    ).fetchone()[0]
     assert "unknown unit" in issue
     _assert_same_as_full_build(db)
 
@@ -186,34 +219,65 @@ def test_result_resent_in_unknown_unit_leaves_the_mart(trial, db):
 def test_late_delivery_of_an_older_version_does_not_replace_the_staged_one(trial, db):
     usubjid, lbdtc, aval = db.execute(
         "select usubjid, lbdtc, aval from marts.fct_lab_results where lbtestcd = 'PLAT' and ablfl is null "
-        "order by usubjid, lbdtc limit 1").fetchone()
+        "order by usubjid, lbdtc limit 1"
+    ).fetchone()
     row = _raw_current(db, usubjid, "PLAT", lbdtc)
     _, landing = trial
     # a delivery dated before every other one arrives now, with another value for that result
-    _deliver_rows(landing, "20000101T020000", "lb", [{**row, "lborres": str(float(row["lborres"]) + 50)}])
+    _deliver_rows(
+        landing, "20000101T020000", "lb", [{**row, "lborres": str(float(row["lborres"]) + 50)}]
+    )
     _build()
-    assert db.execute("select aval from marts.fct_lab_results where usubjid = %s and lbtestcd = 'PLAT' "
-                      "and lbdtc = %s", (usubjid, lbdtc)).fetchone()[0] == aval
+    assert (
+        db.execute(
+            "select aval from marts.fct_lab_results where usubjid = %s and lbtestcd = 'PLAT' "
+            "and lbdtc = %s",
+            (usubjid, lbdtc),
+        ).fetchone()[0]
+        == aval
+    )
     _assert_same_as_full_build(db)
 
 
 def test_results_waiting_for_dm_come_in_when_the_subject_arrives(trial, db):
-    template = db.execute("select usubjid from marts.fct_lab_results where lbtestcd = 'HGB' "
-                          "order by usubjid limit 1").fetchone()[0]
-    lab = _raw_current(db, template, "HGB", db.execute(
-        "select min(lbdtc) from marts.fct_lab_results where usubjid = %s and lbtestcd = 'HGB'", (template,)).fetchone()[0])
+    template = db.execute(
+        "select usubjid from marts.fct_lab_results where lbtestcd = 'HGB' order by usubjid limit 1"
+    ).fetchone()[0]
+    lab = _raw_current(
+        db,
+        template,
+        "HGB",
+        db.execute(
+            "select min(lbdtc) from marts.fct_lab_results where usubjid = %s and lbtestcd = 'HGB'",
+            (template,),
+        ).fetchone()[0],
+    )
     newcomer = "CFZ-MM-01-999-9999"
     _, landing = trial
     _deliver_rows(landing, "29990201T020000", "lb", [{**lab, "usubjid": newcomer}])
     _build()
-    assert db.execute("select issue from staging.stg_sdtm__lb where usubjid = %s", (newcomer,)).fetchone()[0] \
+    assert (
+        db.execute("select issue from staging.stg_sdtm__lb where usubjid = %s", (newcomer,))
+        .fetchone()[0]
         .startswith("subject not in DM")
-    assert not db.execute("select 1 from marts.fct_lab_results where usubjid = %s", (newcomer,)).fetchall()
-    dm = _first_row(db.execute("select * from raw.dm where btrim(usubjid) = %s order by _delivery_id desc limit 1",
-                               (template,)))
+    )
+    assert not db.execute(
+        "select 1 from marts.fct_lab_results where usubjid = %s", (newcomer,)
+    ).fetchall()
+    dm = _first_row(
+        db.execute(
+            "select * from raw.dm where btrim(usubjid) = %s order by _delivery_id desc limit 1",
+            (template,),
+        )
+    )
     _deliver_rows(landing, "29990202T020000", "dm", [{**dm, "usubjid": newcomer}])
     _build()
-    assert db.execute("select count(*) from marts.fct_lab_results where usubjid = %s", (newcomer,)).fetchone()[0] == 1
+    assert (
+        db.execute(
+            "select count(*) from marts.fct_lab_results where usubjid = %s", (newcomer,)
+        ).fetchone()[0]
+        == 1
+    )
     _assert_same_as_full_build(db)
 
 
@@ -238,7 +302,9 @@ def test_publish_carries_the_incremental_state_with_the_schemas(trial, db):
         db.execute("drop schema if exists marts_previous cascade")
         db.execute("delete from audit.build_state where schema_name = 'marts_previous'")
     publish.prepare_candidate(db)
-    assert db.execute("select count(*) from marts_candidate.fct_lab_results").fetchone()[0] == n_labs
+    assert (
+        db.execute("select count(*) from marts_candidate.fct_lab_results").fetchone()[0] == n_labs
+    )
     assert build_state.read_state(db, "marts_candidate") == marts_state
     publish.publish_candidate(db)
     assert build_state.read_state(db, "marts") == marts_state

@@ -38,13 +38,17 @@ def built(warehouse_db, tmp_path_factory):
 
 def test_pilot_publishes_through_the_front_door(built, db):
     _, transform = built
-    assert transform.returncode == 0, f"cfz transform failed:\n{transform.stdout}\n{transform.stderr}"
+    assert transform.returncode == 0, (
+        f"cfz transform failed:\n{transform.stdout}\n{transform.stderr}"
+    )
     from cfz_platform.db import warehouse
 
     with psycopg.connect(warehouse.bi_settings().conninfo, autocommit=True) as bi:
         assert bi.execute("select count(*) from marts.dim_subject").fetchone()[0] == 306
         assert bi.execute("select count(*) from marts.fct_lab_results").fetchone()[0] > 50000
-    blocking = db.execute("select count(*) from audit.quality_results where not success and severity = 'blocking'").fetchone()[0]
+    blocking = db.execute(
+        "select count(*) from audit.quality_results where not success and severity = 'blocking'"
+    ).fetchone()[0]
     assert blocking == 0
 
 
@@ -55,52 +59,77 @@ def test_every_raw_row_reaches_staging(built, db):
         staged = db.execute(f"select count(*) from staging.stg_sdtm__{domain}").fetchone()[0]
         counts[domain] = (raw, staged)
     print("pilot rows per domain (raw, staging):", counts)
-    assert counts == {"dm": (306, 306), "lb": (59580, 59580), "ex": (591, 591), "cm": (7489, 7489),
-                      "ae": (1191, 1191), "vs": (29643, 29643)}
+    assert counts == {
+        "dm": (306, 306),
+        "lb": (59580, 59580),
+        "ex": (591, 591),
+        "cm": (7489, 7489),
+        "ae": (1191, 1191),
+        "vs": (29643, 29643),
+    }
     # CM's other 21 of 7,510 rows have no CMSTDTC (an empty natural-key column): rejected at
     # ingestion with a reason, never lost
-    read, rejected = db.execute("select rows_read, rows_rejected from audit.ingest_files "
-                                "where domain = 'cm' and status = 'loaded'").fetchone()
+    read, rejected = db.execute(
+        "select rows_read, rows_rejected from audit.ingest_files "
+        "where domain = 'cm' and status = 'loaded'"
+    ).fetchone()
     assert (read, rejected) == (7510, 21)
     # the repeated business keys are distinct records, told apart by the qualifiers present
     vs_repeats = db.execute(
         "select count(*) from (select usubjid, vstestcd, vsdtc from staging.stg_sdtm__vs "
-        "group by 1, 2, 3 having count(*) > 1) x").fetchone()[0]
+        "group by 1, 2, 3 having count(*) > 1) x"
+    ).fetchone()[0]
     positions = db.execute("select count(distinct vspos) from staging.stg_sdtm__vs").fetchone()[0]
     ae_spid_reused = db.execute(
         "select count(*) from (select usubjid, aespid from staging.stg_sdtm__ae group by 1, 2 "
-        "having count(*) > 1) x").fetchone()[0]
-    print(f"VS keys repeated (told apart): {vs_repeats}; AE (USUBJID, AESPID) reused: {ae_spid_reused}")
+        "having count(*) > 1) x"
+    ).fetchone()[0]
+    print(
+        f"VS keys repeated (told apart): {vs_repeats}; AE (USUBJID, AESPID) reused: {ae_spid_reused}"
+    )
     assert vs_repeats == 8199 and positions == 2 and ae_spid_reused == 294
-    assert db.execute("select count(*), count(distinct ae_record_key) from marts.fct_adverse_events"
-                      ).fetchone() == (1191, 1191)
+    assert db.execute(
+        "select count(*), count(distinct ae_record_key) from marts.fct_adverse_events"
+    ).fetchone() == (1191, 1191)
 
 
 def test_history_decades_back_passes_the_date_checks(built, db):
     oldest_ae = db.execute("select min(aestdtc) from staging.stg_sdtm__ae").fetchone()[0]
     assert oldest_ae < "1993"
-    failed = db.execute("select suite, expectation from audit.quality_results where gate = 'raw' "
-                        "and expectation like '%plausible' and not success").fetchall()
+    failed = db.execute(
+        "select suite, expectation from audit.quality_results where gate = 'raw' "
+        "and expectation like '%plausible' and not success"
+    ).fetchall()
     assert failed == []
 
 
 def test_subjects_and_exposure_populate(built, db):
-    n, treated = db.execute("select count(*), count(first_dose_date) from marts.dim_subject").fetchone()
+    n, treated = db.execute(
+        "select count(*), count(first_dose_date) from marts.dim_subject"
+    ).fetchone()
     assert n == 306 and treated == 254
     # ADSL.TRTSDT of the first pilot subject is 2014-01-02 (EX XANOMELINE/PLACEBO).
-    first = db.execute("select first_dose_date::text from marts.dim_subject where usubjid = '01-701-1015'").fetchone()[0]
+    first = db.execute(
+        "select first_dose_date::text from marts.dim_subject where usubjid = '01-701-1015'"
+    ).fetchone()[0]
     assert first == "2014-01-02"
 
 
 def test_labs_are_standardized_and_graded(built, db):
     # Creatinine is sent in mg/dL; platelets in THOU/uL (= 10^9/L).
-    units = dict(db.execute("select lbtestcd, min(avalu) from marts.fct_lab_results where lbtestcd in ('CREAT', 'PLAT') group by 1"))
+    units = dict(
+        db.execute(
+            "select lbtestcd, min(avalu) from marts.fct_lab_results where lbtestcd in ('CREAT', 'PLAT') group by 1"
+        )
+    )
     assert units == {"CREAT": "mg/dL", "PLAT": "10^9/L"}
     graded = db.execute(
         "select count(*) from marts.fct_lab_results where atoxgrh is not null or atoxgrl is not null"
     ).fetchone()[0]
     assert graded > 20000
-    baseline = db.execute("select count(distinct usubjid) from marts.fct_lab_results where ablfl = 'Y'").fetchone()[0]
+    baseline = db.execute(
+        "select count(distinct usubjid) from marts.fct_lab_results where ablfl = 'Y'"
+    ).fetchone()[0]
     assert baseline >= 250
 
 

@@ -36,7 +36,9 @@ def _truth_subjects(truth: Path) -> list[dict[str, str]]:
 def test_screen_failures_are_exactly_the_ineligible_subjects(built, db):
     truth = _truth_subjects(built)
     expected = {r["usubjid"] for r in truth if r["is_screen_failure"] == "true"}
-    ineligible = {r[0] for r in db.execute("select usubjid from marts.dim_subject where not is_eligible")}
+    ineligible = {
+        r[0] for r in db.execute("select usubjid from marts.dim_subject where not is_eligible")
+    }
     assert ineligible == expected
 
 
@@ -56,14 +58,24 @@ def test_failed_criteria_match_truth(built, db):
 
 def test_dlts_match_truth(built, db):
     truth = {r["usubjid"] for r in _truth_subjects(built) if r["is_dlt"] == "true"}
-    derived = {r[0] for r in db.execute("select usubjid from marts.dim_subject where n_dlts > 0 and cohort = 'ESCALATION'")}
+    derived = {
+        r[0]
+        for r in db.execute(
+            "select usubjid from marts.dim_subject where n_dlts > 0 and cohort = 'ESCALATION'"
+        )
+    }
     assert derived == truth
 
 
 def test_dlts_per_dose_level_match_truth(built, db):
     with open(built / "dose_escalation.csv", newline="") as fh:
-        truth = {float(r["doselvl"]): int(r["dlts"]) for r in csv.DictReader(fh) if int(r["treated"]) > 0}
-    derived = {float(lvl): n for lvl, n in db.execute("select dose_level, n_with_dlt from marts.fct_dose_escalation")}
+        truth = {
+            float(r["doselvl"]): int(r["dlts"]) for r in csv.DictReader(fh) if int(r["treated"]) > 0
+        }
+    derived = {
+        float(lvl): n
+        for lvl, n in db.execute("select dose_level, n_with_dlt from marts.fct_dose_escalation")
+    }
     assert derived == truth
 
 
@@ -73,18 +85,29 @@ def test_mtd_matches_truth(built, db):
     with open(built / "dose_escalation.csv", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if int(r["treated"]) > 0]
     truth_mtd = [float(r["doselvl"]) for r in rows if r["decision"] == "mtd"]
-    derived = [float(r[0]) for r in db.execute("select dose_level from marts.fct_dose_escalation where is_mtd")]
+    derived = [
+        float(r[0])
+        for r in db.execute("select dose_level from marts.fct_dose_escalation where is_mtd")
+    ]
     status = {r[0] for r in db.execute("select mtd_status from marts.fct_dose_escalation")}
     assert derived == truth_mtd
     assert status == ({"MTD established"} if truth_mtd else {"MTD not established"})
-    evaluable = {float(lvl): (int(t), int(e)) for lvl, t, e in db.execute(
-        "select dose_level, n_treated, n_dlt_evaluable from marts.fct_dose_escalation")}
-    assert evaluable == {float(r["doselvl"]): (int(r["treated"]), int(r["dlt_evaluable"])) for r in rows}
+    evaluable = {
+        float(lvl): (int(t), int(e))
+        for lvl, t, e in db.execute(
+            "select dose_level, n_treated, n_dlt_evaluable from marts.fct_dose_escalation"
+        )
+    }
+    assert evaluable == {
+        float(r["doselvl"]): (int(r["treated"]), int(r["dlt_evaluable"])) for r in rows
+    }
 
 
 def test_group_mismatch_is_reported(built, db):
     truth = {r["usubjid"]: r for r in _truth_subjects(built)}
-    rows = db.execute('select usubjid, "group", imid_regimen, group_mismatch from marts.dim_subject where "group" is not null').fetchall()
+    rows = db.execute(
+        'select usubjid, "group", imid_regimen, group_mismatch from marts.dim_subject where "group" is not null'
+    ).fetchall()
     for usubjid, group, imid, mismatch in rows:
         t = truth[usubjid]
         assert imid == (t["imid_regimen"] == "true"), usubjid
@@ -103,7 +126,9 @@ def test_every_injected_semantic_error_is_in_data_issues(built, db):
 
 def test_baselines_and_iss_agree_with_truth(built, db):
     truth = {r["usubjid"]: r for r in _truth_subjects(built) if r["is_screen_failure"] == "false"}
-    rows = db.execute("select usubjid, iss_stage, baseline_b2m from marts.dim_subject where saffl").fetchall()
+    rows = db.execute(
+        "select usubjid, iss_stage, baseline_b2m from marts.dim_subject where saffl"
+    ).fetchall()
     agree = sum(1 for u, iss, _ in rows if iss == truth[u]["baseline_iss"])
     assert agree / len(rows) >= 0.9, (agree, len(rows))
 
@@ -113,8 +138,17 @@ def test_rerun_with_no_new_data_changes_nothing(built, db):
 
     def snapshot():
         return {
-            t: db.execute(f"select count(*), md5(string_agg(md5(x::text), '' order by md5(x::text))) from marts.{t} x").fetchone()
-            for t in ("dim_subject", "fct_eligibility", "fct_cycles", "fct_lab_results", "fct_adverse_events", "fct_dose_escalation")
+            t: db.execute(
+                f"select count(*), md5(string_agg(md5(x::text), '' order by md5(x::text))) from marts.{t} x"
+            ).fetchone()
+            for t in (
+                "dim_subject",
+                "fct_eligibility",
+                "fct_cycles",
+                "fct_lab_results",
+                "fct_adverse_events",
+                "fct_dose_escalation",
+            )
         }
 
     before = snapshot()

@@ -29,14 +29,27 @@ BAD_VALUE = 900  # g/dL: the raw gate's lab_value_physically_possible blocks it
 def landing(warehouse_db, tmp_path_factory) -> Path:
     """A small clean simulated trial (8 subjects, 2 deliveries), ingested."""
     out = tmp_path_factory.mktemp("integrity")
-    run_cfz("simulate", "--patients", "8", "--deliveries", "2", "--error-rate", "0",
-            "--out", str(out / "landing"), "--truth", str(out / "truth"))
+    run_cfz(
+        "simulate",
+        "--patients",
+        "8",
+        "--deliveries",
+        "2",
+        "--error-rate",
+        "0",
+        "--out",
+        str(out / "landing"),
+        "--truth",
+        str(out / "truth"),
+    )
     run_ingest(out / "landing")
     return out / "landing"
 
 
 def _subject(db) -> str:
-    return db.execute("select min(btrim(usubjid)) from raw.dm where nullif(btrim(rfstdtc), '') is not null").fetchone()[0]
+    return db.execute(
+        "select min(btrim(usubjid)) from raw.dm where nullif(btrim(rfstdtc), '') is not null"
+    ).fetchone()[0]
 
 
 def _deliver_mprotein(landing: Path, delivery: str, subject: str, value: float, lbdtc: str) -> int:
@@ -45,7 +58,8 @@ def _deliver_mprotein(landing: Path, delivery: str, subject: str, value: float, 
     folder.mkdir()
     (folder / "lb.csv").write_text(
         "STUDYID,DOMAIN,USUBJID,LBTESTCD,LBSPEC,LBORRES,LBORRESU,LBDTC\n"
-        f"CFZ-MM-01,LB,{subject},MPROTEIN,SERUM,{value},g/dL,{lbdtc}\n")
+        f"CFZ-MM-01,LB,{subject},MPROTEIN,SERUM,{value},g/dL,{lbdtc}\n"
+    )
     summary = run_ingest(landing)
     loaded = [f for f in summary.files if f.status == "loaded"]
     assert len(loaded) == 1, summary.headline()
@@ -56,15 +70,23 @@ def _start(*args: str, hold: Path | None = None) -> subprocess.Popen:
     env = {**os.environ}
     if hold is not None:
         env["CFZ_TEST_HOLD_BUILD"] = str(hold)
-    return subprocess.Popen([sys.executable, "-m", "cfz_platform.cli", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cfz_platform.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 600.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc.poll() is not None:
-            raise AssertionError(f"transform ended ({proc.returncode}) before its build:\n{proc.communicate()[1][-3000:]}")
+            raise AssertionError(
+                f"transform ended ({proc.returncode}) before its build:\n{proc.communicate()[1][-3000:]}"
+            )
         assert time.monotonic() < deadline, f"no {path} after {timeout} s"
         time.sleep(0.3)
 
@@ -77,8 +99,10 @@ def _finish(proc: subprocess.Popen, timeout: float = 900.0) -> tuple[int, str]:
 def _bi_mprotein(warehouse_db: str) -> list[tuple]:
     """What a BI tool sees: (usubjid, lbdtc, aval) of every serum M-protein in marts."""
     with psycopg.connect(warehouse.bi_settings(warehouse_db).conninfo) as conn:
-        return conn.execute("select usubjid, lbdtc, aval from marts.fct_lab_results "
-                            "where lbtestcd = 'MPROTEIN' and lbspec = 'SERUM'").fetchall()
+        return conn.execute(
+            "select usubjid, lbdtc, aval from marts.fct_lab_results "
+            "where lbtestcd = 'MPROTEIN' and lbspec = 'SERUM'"
+        ).fetchall()
 
 
 def _built_through(db) -> dict[str, int]:
@@ -107,13 +131,19 @@ def test_a_second_transform_stops_with_75_or_waits_its_turn(landing, db, warehou
     assert code == 0, log[-3000:]
     assert "published the validated build" in log
     # the published marts is one whole build: every usable staged lab result is in it once
-    usable = db.execute("select count(*) from staging.stg_sdtm__lb where is_usable and lbdt is not null").fetchone()[0]
-    n, distinct = db.execute("select count(*), count(distinct lab_record_key) from marts.fct_lab_results").fetchone()
+    usable = db.execute(
+        "select count(*) from staging.stg_sdtm__lb where is_usable and lbdt is not null"
+    ).fetchone()[0]
+    n, distinct = db.execute(
+        "select count(*), count(distinct lab_record_key) from marts.fct_lab_results"
+    ).fetchone()
     assert n == distinct == usable > 0
 
 
 @pytest.mark.parametrize("mode", ["--full-refresh", "incremental"])
-def test_rows_loaded_during_a_build_wait_for_the_next_gate(landing, db, warehouse_db, tmp_path, mode):
+def test_rows_loaded_during_a_build_wait_for_the_next_gate(
+    landing, db, warehouse_db, tmp_path, mode
+):
     """Item 1: a delivery ingested while dbt builds (here 900 g/dL) is neither built nor
     published; the build records the watermark it read; the next transform's raw gate
     blocks the delivery and BI never sees the value."""
@@ -123,9 +153,13 @@ def test_rows_loaded_during_a_build_wait_for_the_next_gate(landing, db, warehous
     args = ["transform", mode] if mode.startswith("--") else ["transform"]
     build = _start(*args, hold=hold)
     _wait_for(Path(f"{hold}.waiting"), build)
-    watermark = db.execute("select max(file_id) from audit.ingest_files where status = 'loaded'").fetchone()[0]
+    watermark = db.execute(
+        "select max(file_id) from audit.ingest_files where status = 'loaded'"
+    ).fetchone()[0]
     started = time.monotonic()
-    bad_file = _deliver_mprotein(landing, f"2025040{tag}T020000", subject, BAD_VALUE, f"2024-09-0{tag}")
+    bad_file = _deliver_mprotein(
+        landing, f"2025040{tag}T020000", subject, BAD_VALUE, f"2024-09-0{tag}"
+    )
     assert time.monotonic() - started < 60  # the ingest did not wait for the build
     hold.touch()
     code, log = _finish(build)
@@ -133,7 +167,12 @@ def test_rows_loaded_during_a_build_wait_for_the_next_gate(landing, db, warehous
     assert bad_file > watermark
     built = _built_through(db)
     assert (built["staging"], built["marts"]) == (watermark, watermark)
-    assert db.execute("select count(*) from staging.stg_sdtm__lb where _file_id > %s", (watermark,)).fetchone()[0] == 0
+    assert (
+        db.execute(
+            "select count(*) from staging.stg_sdtm__lb where _file_id > %s", (watermark,)
+        ).fetchone()[0]
+        == 0
+    )
     assert not [r for r in _bi_mprotein(warehouse_db) if r[2] >= BAD_VALUE]
 
     blocked = run_cfz("transform", check=False)

@@ -23,8 +23,11 @@ from cfz_platform.transform import publish
 def _role_settings(db) -> tuple[dict[str, str], int]:
     rows = db.execute(
         "select unnest(s.setconfig) from pg_db_role_setting s join pg_roles r on r.oid = s.setrole "
-        "where r.rolname = 'bi_reader' and s.setdatabase = 0").fetchall()
-    limit = db.execute("select rolconnlimit from pg_roles where rolname = 'bi_reader'").fetchone()[0]
+        "where r.rolname = 'bi_reader' and s.setdatabase = 0"
+    ).fetchall()
+    limit = db.execute("select rolconnlimit from pg_roles where rolname = 'bi_reader'").fetchone()[
+        0
+    ]
     return dict(r[0].split("=", 1) for r in rows), limit
 
 
@@ -42,7 +45,11 @@ def _build_and_publish(db, n: int) -> None:
     """A stand-in build: prepare the candidate, one table in it, publish."""
     with warehouse.connect() as conn:
         publish.prepare_candidate(conn)
-    db.execute(sql.SQL("create table marts_candidate.fct_probe as select {} as build").format(sql.Literal(n)))
+    db.execute(
+        sql.SQL("create table marts_candidate.fct_probe as select {} as build").format(
+            sql.Literal(n)
+        )
+    )
     with warehouse.connect() as conn:
         publish.publish_candidate(conn)
 
@@ -79,7 +86,9 @@ def test_bi_reader_has_session_limits(db):
     assert limit == 20
 
 
-def test_an_idle_bi_transaction_is_ended_before_the_build_gives_up(db, warehouse_db, bi_limits, monkeypatch):
+def test_an_idle_bi_transaction_is_ended_before_the_build_gives_up(
+    db, warehouse_db, bi_limits, monkeypatch
+):
     monkeypatch.setenv("CFZ_DDL_LOCK_TIMEOUT", "30s")
     assert _role_settings(db)[0]["idle_in_transaction_session_timeout"] == "2s"
     _build_and_publish(db, 1)
@@ -100,7 +109,9 @@ def test_an_idle_bi_transaction_is_ended_before_the_build_gives_up(db, warehouse
     assert db.execute("select build from marts.fct_probe").fetchone() == (3,)
 
 
-def test_a_lingering_lock_fails_the_build_after_the_timeout_naming_the_session(db, warehouse_db, monkeypatch):
+def test_a_lingering_lock_fails_the_build_after_the_timeout_naming_the_session(
+    db, warehouse_db, monkeypatch
+):
     monkeypatch.setenv("CFZ_DDL_LOCK_TIMEOUT", "2s")
     _build_and_publish(db, 4)
     bi = _idle_bi_session(warehouse_db)

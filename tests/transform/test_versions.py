@@ -26,7 +26,9 @@ LB_COLS = ["STUDYID", "DOMAIN", "USUBJID", "LBTESTCD", "LBSPEC", "LBORRES", "LBO
 VS_COLS = ["STUDYID", "DOMAIN", "USUBJID", "VSTESTCD", "VSPOS", "VSORRES", "VSORRESU", "VSDTC"]
 
 
-def _write(landing: Path, delivery: str, domain: str, columns: list[str], rows: list[list[str]]) -> None:
+def _write(
+    landing: Path, delivery: str, domain: str, columns: list[str], rows: list[list[str]]
+) -> None:
     folder = landing / delivery
     folder.mkdir(exist_ok=True)
     with open(folder / f"{domain}.csv", "w", newline="") as fh:
@@ -56,26 +58,45 @@ def feed(warehouse_db, tmp_path_factory):
 
 def _alb(db) -> dict[tuple[str, str], float]:
     """Published serum albumin (g/dL) per subject and date, as bi_reader sees it."""
-    return {(u, d): float(v) for u, d, v in db.execute(
-        "select usubjid, lbdtc, aval from marts.fct_lab_results where lbtestcd = 'ALB'")}
+    return {
+        (u, d): float(v)
+        for u, d, v in db.execute(
+            "select usubjid, lbdtc, aval from marts.fct_lab_results where lbtestcd = 'ALB'"
+        )
+    }
 
 
 def _vital_signs(db) -> list[tuple]:
-    return db.execute("select usubjid, vstestcd, vspos, vsorres, _delivery_id from staging.stg_sdtm__vs "
-                      "order by 1, 2, 3, 4").fetchall()
+    return db.execute(
+        "select usubjid, vstestcd, vspos, vsorres, _delivery_id from staging.stg_sdtm__vs "
+        "order by 1, 2, 3, 4"
+    ).fetchall()
 
 
 @pytest.fixture(scope="module")
 def first_delivery(feed, db):
     landing, run = feed
-    _write(landing, D1, "dm", ["STUDYID", "DOMAIN", "USUBJID", "SITEID", "ARMCD", "RFSTDTC"],
-           [["CFZ", "DM", s, "01", "A", "2026-01-05"] for s in (S1, S2)])
+    _write(
+        landing,
+        D1,
+        "dm",
+        ["STUDYID", "DOMAIN", "USUBJID", "SITEID", "ARMCD", "RFSTDTC"],
+        [["CFZ", "DM", s, "01", "A", "2026-01-05"] for s in (S1, S2)],
+    )
     _write(landing, D1, "lb", LB_COLS, [_lb(S1, "35", "2026-01-05"), _lb(S2, "36", "2026-01-05")])
-    _write(landing, D1, "vs", VS_COLS, [
-        _vs(S1, "SYSBP", "SUPINE", "120"), _vs(S1, "SYSBP", "STANDING", "115"),
-        # identical in every key column: both are kept, and listed as a warning
-        _vs(S2, "PULSE", "SITTING", "70", "beats/min"), _vs(S2, "PULSE", "SITTING", "72", "beats/min"),
-    ])
+    _write(
+        landing,
+        D1,
+        "vs",
+        VS_COLS,
+        [
+            _vs(S1, "SYSBP", "SUPINE", "120"),
+            _vs(S1, "SYSBP", "STANDING", "115"),
+            # identical in every key column: both are kept, and listed as a warning
+            _vs(S2, "PULSE", "SITTING", "70", "beats/min"),
+            _vs(S2, "PULSE", "SITTING", "72", "beats/min"),
+        ],
+    )
     run("ingest", "--landing", str(landing))
     return run("transform", check=False)
 
@@ -83,11 +104,15 @@ def first_delivery(feed, db):
 def test_repeated_business_keys_are_kept_and_warned(first_delivery, db):
     assert first_delivery.returncode == 0, first_delivery.stdout + first_delivery.stderr
     assert [r[:4] for r in _vital_signs(db)] == [
-        (S1, "SYSBP", "STANDING", "115"), (S1, "SYSBP", "SUPINE", "120"),
-        (S2, "PULSE", "SITTING", "70"), (S2, "PULSE", "SITTING", "72")]
+        (S1, "SYSBP", "STANDING", "115"),
+        (S1, "SYSBP", "SUPINE", "120"),
+        (S2, "PULSE", "SITTING", "70"),
+        (S2, "PULSE", "SITTING", "72"),
+    ]
     warned = db.execute(
         "select severity, unexpected_count from audit.quality_results where suite = 'raw_gate.vs' "
-        "and expectation = 'natural_key_unique_in_delivery' and not success").fetchall()
+        "and expectation = 'natural_key_unique_in_delivery' and not success"
+    ).fetchall()
     assert warned == [("warning", 1)]
     assert _alb(db) == {(S1, "2026-01-05"): 3.5, (S2, "2026-01-05"): 3.6}
 
@@ -95,8 +120,13 @@ def test_repeated_business_keys_are_kept_and_warned(first_delivery, db):
 @pytest.fixture(scope="module")
 def corrected(first_delivery, feed, db):
     landing, run = feed
-    _write(landing, D2, "lb", LB_COLS, [_lb(S1, "38", "2026-01-05"), _lb(S2, "30", "2026-01-05"),
-                                        _lb(S1, "40", "2026-01-26")])
+    _write(
+        landing,
+        D2,
+        "lb",
+        LB_COLS,
+        [_lb(S1, "38", "2026-01-05"), _lb(S2, "30", "2026-01-05"), _lb(S1, "40", "2026-01-26")],
+    )
     _write(landing, D2, "vs", VS_COLS, [_vs(S1, "SYSBP", "STANDING", "118")])
     run("ingest", "--landing", str(landing))
     return run("transform", check=False)
@@ -105,7 +135,13 @@ def corrected(first_delivery, feed, db):
 def test_later_delivery_corrects_through_the_extended_key(corrected, db):
     assert corrected.returncode == 0, corrected.stdout + corrected.stderr
     rows = _vital_signs(db)
-    assert (S1, "SYSBP", "STANDING", "118", D2) in rows and (S1, "SYSBP", "SUPINE", "120", D1) in rows
+    assert (S1, "SYSBP", "STANDING", "118", D2) in rows and (
+        S1,
+        "SYSBP",
+        "SUPINE",
+        "120",
+        D1,
+    ) in rows
     assert len(rows) == 4
     assert _alb(db) == {(S1, "2026-01-05"): 3.8, (S2, "2026-01-05"): 3.0, (S1, "2026-01-26"): 4.0}
 
@@ -122,29 +158,43 @@ def resent(corrected, feed, db):
 def test_resent_file_supersedes_the_older_one_whole(resent, db):
     _, transform = resent
     assert transform.returncode == 0, transform.stdout + transform.stderr
-    assert "a file was re-sent under its delivery id" in transform.stdout + transform.stderr  # full build
-    versions = db.execute("select file_id, status from audit.ingest_files where rel_path = %s order by file_id",
-                          (f"{D2}/lb.csv",)).fetchall()
+    assert (
+        "a file was re-sent under its delivery id" in transform.stdout + transform.stderr
+    )  # full build
+    versions = db.execute(
+        "select file_id, status from audit.ingest_files where rel_path = %s order by file_id",
+        (f"{D2}/lb.csv",),
+    ).fetchall()
     assert [s for _, s in versions] == ["loaded", "loaded"]
     # the re-sent values are published; S2's record, absent from the re-sent file, falls back
     # to the first delivery's version
     assert _alb(db) == {(S1, "2026-01-05"): 3.9, (S1, "2026-01-26"): 4.1, (S2, "2026-01-05"): 3.6}
-    staged = db.execute("select usubjid, lborres, _file_id from staging.stg_sdtm__lb order by 1, lbdtc").fetchall()
+    staged = db.execute(
+        "select usubjid, lborres, _file_id from staging.stg_sdtm__lb order by 1, lbdtc"
+    ).fetchall()
     assert [(u, v) for u, v, _ in staged] == [(S1, "39"), (S1, "41"), (S2, "36")]
     assert {f for u, _, f in staged if u == S1} == {versions[1][0]}
     # both versions stay in the raw history, with their file
-    raw = db.execute("select _file_id, count(*) from raw.lb where _delivery_id = %s group by 1 order by 1",
-                     (D2,)).fetchall()
+    raw = db.execute(
+        "select _file_id, count(*) from raw.lb where _delivery_id = %s group by 1 order by 1", (D2,)
+    ).fetchall()
     assert raw == [(versions[0][0], 3), (versions[1][0], 2)]
-    blocking = db.execute("select count(*) from audit.quality_results where gate = 'raw' and not success "
-                          "and severity = 'blocking'").fetchone()[0]
+    blocking = db.execute(
+        "select count(*) from audit.quality_results where gate = 'raw' and not success "
+        "and severity = 'blocking'"
+    ).fetchone()[0]
     assert blocking == 0
 
 
 def test_dates_are_plausible_for_the_study_and_the_domain(resent, feed, db):
     landing, run = feed
-    _write(landing, D3, "ae", ["STUDYID", "DOMAIN", "USUBJID", "AESPID", "AETERM", "AESTDTC", "AETOXGR"],
-           [["CFZ", "AE", S1, "1", "Hypertension", "1985-06", "2"]])
+    _write(
+        landing,
+        D3,
+        "ae",
+        ["STUDYID", "DOMAIN", "USUBJID", "AESPID", "AETERM", "AESTDTC", "AETOXGR"],
+        [["CFZ", "AE", S1, "1", "Hypertension", "1985-06", "2"]],
+    )
     # two years before the first RFSTDTC (2026-01-05): not an on-study lab result
     _write(landing, D3, "lb", LB_COLS, [_lb(S2, "37", "2024-01-08")])
     run("ingest", "--landing", str(landing))
@@ -154,5 +204,7 @@ def test_dates_are_plausible_for_the_study_and_the_domain(resent, feed, db):
         "select suite, expectation, severity, sample::text from audit.quality_results where gate = 'raw' "
         "and not success and run_id = (select run_id from audit.quality_results order by checked_at desc limit 1)"
     ).fetchall()
-    assert [(s, e, v) for s, e, v, _ in failed if e.endswith("plausible")] == [("raw_gate.lb", "lbdtc_plausible", "blocking")]
+    assert [(s, e, v) for s, e, v, _ in failed if e.endswith("plausible")] == [
+        ("raw_gate.lb", "lbdtc_plausible", "blocking")
+    ]
     assert "2024-01-08" in next(x for _, e, _, x in failed if e == "lbdtc_plausible")

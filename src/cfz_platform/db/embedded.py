@@ -165,7 +165,9 @@ def _choose_data_dir() -> Path:
             tag = hashlib.sha1(str(state_dir()).encode()).hexdigest()[:10]
             fallback = Path("/var/tmp") / f"cfz-pgdata-{tag}"
             log.warning(
-                "the postgres user cannot reach %s; keeping the cluster in %s", state_dir(), fallback
+                "the postgres user cannot reach %s; keeping the cluster in %s",
+                state_dir(),
+                fallback,
             )
             return fallback
     return preferred
@@ -174,7 +176,9 @@ def _choose_data_dir() -> Path:
 def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
     proc = subprocess.run(_as_server_user(cmd), capture_output=True, text=True)
     if proc.returncode != 0:
-        raise EmbeddedClusterError(f"{what} failed ({' '.join(cmd[:2])}): {proc.stderr.strip() or proc.stdout.strip()}")
+        raise EmbeddedClusterError(
+            f"{what} failed ({' '.join(cmd[:2])}): {proc.stderr.strip() or proc.stdout.strip()}"
+        )
     return proc
 
 
@@ -219,9 +223,12 @@ def _init_cluster() -> ClusterInfo:
         _run(
             [
                 str(pg_bin / "initdb"),
-                "-D", str(data_dir),
-                "-U", "postgres",
-                "--pwfile", str(pwfile),
+                "-D",
+                str(data_dir),
+                "-U",
+                "postgres",
+                "--pwfile",
+                str(pwfile),
                 "--auth-host=scram-sha-256",
                 "--auth-local=scram-sha-256",
                 "--encoding=UTF8",
@@ -289,10 +296,15 @@ def _start_locked() -> tuple[ClusterInfo, bool]:
     _run(
         [
             str(pg_bin / "pg_ctl"),
-            "-D", info.data_dir,
-            "-l", str(log_file),
-            "-o", f"-p {info.port}",
-            "-w", "-t", "60",
+            "-D",
+            info.data_dir,
+            "-l",
+            str(log_file),
+            "-o",
+            f"-p {info.port}",
+            "-w",
+            "-t",
+            "60",
             "start",
         ],
         "starting PostgreSQL",
@@ -309,8 +321,12 @@ def _wait_ready(info: ClusterInfo, timeout: float = 30.0) -> None:
     while time.monotonic() < deadline:
         try:
             with psycopg.connect(
-                host="127.0.0.1", port=info.port, user="postgres",
-                password=info.superuser_password, dbname="postgres", connect_timeout=3,
+                host="127.0.0.1",
+                port=info.port,
+                user="postgres",
+                password=info.superuser_password,
+                dbname="postgres",
+                connect_timeout=3,
             ):
                 return
         except psycopg.OperationalError as exc:
@@ -325,5 +341,8 @@ def stop() -> bool:
     if info is None or not is_running(info):
         return False
     pg_bin = find_pg_bin()
-    _run([str(pg_bin / "pg_ctl"), "-D", info.data_dir, "-m", "fast", "-w", "stop"], "stopping PostgreSQL")
+    _run(
+        [str(pg_bin / "pg_ctl"), "-D", info.data_dir, "-m", "fast", "-w", "stop"],
+        "stopping PostgreSQL",
+    )
     return True

@@ -90,8 +90,12 @@ def bi_settings(dbname: str | None = None) -> DatabaseSettings:
     owner = settings(dbname)
     password = _external_bi_password() if external_database_url() else _embedded_info().bi_password
     return DatabaseSettings(
-        host=owner.host, port=owner.port, dbname=owner.dbname, user=BI_ROLE,
-        password=password, mlflow_dbname=owner.mlflow_dbname,
+        host=owner.host,
+        port=owner.port,
+        dbname=owner.dbname,
+        user=BI_ROLE,
+        password=password,
+        mlflow_dbname=owner.mlflow_dbname,
     )
 
 
@@ -102,8 +106,12 @@ def admin_settings() -> DatabaseSettings:
         return settings_from_url(url)
     info = _embedded_info()
     return DatabaseSettings(
-        host="127.0.0.1", port=info.port, dbname="postgres", user="postgres",
-        password=info.superuser_password, mlflow_dbname="postgres",
+        host="127.0.0.1",
+        port=info.port,
+        dbname="postgres",
+        user="postgres",
+        password=info.superuser_password,
+        mlflow_dbname="postgres",
     )
 
 
@@ -136,12 +144,17 @@ def bi_role_settings() -> tuple[dict[str, str], int]:
     """bi_reader's timeouts (PostgreSQL duration strings) and connection limit, from the
     environment (``CFZ_BI_IDLE_IN_TRANSACTION_TIMEOUT``, ``CFZ_BI_STATEMENT_TIMEOUT``,
     ``CFZ_BI_CONNECTION_LIMIT``) or the defaults."""
-    values = {name: os.environ.get(env, default).strip() for name, (env, default) in BI_ROLE_SETTINGS.items()}
+    values = {
+        name: os.environ.get(env, default).strip()
+        for name, (env, default) in BI_ROLE_SETTINGS.items()
+    }
     raw_limit = os.environ.get(BI_CONNECTION_LIMIT[0], BI_CONNECTION_LIMIT[1]).strip()
     try:
         limit = int(raw_limit)
     except ValueError as exc:
-        raise WarehouseError(f"{BI_CONNECTION_LIMIT[0]} must be a whole number (-1: no limit), got {raw_limit!r}") from exc
+        raise WarehouseError(
+            f"{BI_CONNECTION_LIMIT[0]} must be a whole number (-1: no limit), got {raw_limit!r}"
+        ) from exc
     return values, limit
 
 
@@ -167,8 +180,12 @@ def lock_holders(conn: psycopg.Connection, schemas: tuple[str, ...]) -> str:
         """,
         (list(schemas),),
     ).fetchall()
-    return "; ".join(f"{u} ({app}, pid {pid}, {state}, since {since:%H:%M:%S})" if state and since else
-                     f"{u} ({app}, pid {pid})" for pid, u, app, state, since in rows)
+    return "; ".join(
+        f"{u} ({app}, pid {pid}, {state}, since {since:%H:%M:%S})"
+        if state and since
+        else f"{u} ({app}, pid {pid})"
+        for pid, u, app, state, since in rows
+    )
 
 
 def _apply_bi_role_settings(cur: psycopg.Cursor, warn_only: bool) -> None:
@@ -182,7 +199,11 @@ def _apply_bi_role_settings(cur: psycopg.Cursor, warn_only: bool) -> None:
     try:
         with cur.connection.transaction():
             for name, value in values.items():
-                cur.execute(sql.SQL("alter role {} set {} = {}").format(bi, sql.Identifier(name), sql.Literal(value)))
+                cur.execute(
+                    sql.SQL("alter role {} set {} = {}").format(
+                        bi, sql.Identifier(name), sql.Literal(value)
+                    )
+                )
             cur.execute(sql.SQL("alter role {} connection limit {}").format(bi, sql.Literal(limit)))
     except psycopg.errors.InsufficientPrivilege:
         if not warn_only:
@@ -190,9 +211,15 @@ def _apply_bi_role_settings(cur: psycopg.Cursor, warn_only: bool) -> None:
         log.warning(
             "may not set %s's session limits (%s, connection limit %d); ask an administrator to run "
             "ALTER ROLE %s SET ... for each, and CONNECTION LIMIT",
-            BI_ROLE, ", ".join(f"{k}={v}" for k, v in values.items()), limit, BI_ROLE)
+            BI_ROLE,
+            ", ".join(f"{k}={v}" for k, v in values.items()),
+            limit,
+            BI_ROLE,
+        )
     except psycopg.errors.DataException as exc:
-        raise WarehouseError(f"invalid bi_reader setting ({exc}); check the CFZ_BI_* environment variables") from exc
+        raise WarehouseError(
+            f"invalid bi_reader setting ({exc}); check the CFZ_BI_* environment variables"
+        ) from exc
 
 
 def _restrict_databases(cur: psycopg.Cursor, warehouse_db: str, others: tuple[str, ...]) -> None:
@@ -202,14 +229,27 @@ def _restrict_databases(cur: psycopg.Cursor, warehouse_db: str, others: tuple[st
     and grant CONNECT to bi_reader alone; take PUBLIC's CONNECT away on ``others`` (databases
     of ours, or the cluster's own when it is embedded) that exist.
     """
-    cur.execute(sql.SQL("revoke all on database {} from public").format(sql.Identifier(warehouse_db)))
-    cur.execute(sql.SQL("revoke temporary on database {} from {}").format(
-        sql.Identifier(warehouse_db), sql.Identifier(BI_ROLE)))
-    cur.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(warehouse_db), sql.Identifier(BI_ROLE)))
+    cur.execute(
+        sql.SQL("revoke all on database {} from public").format(sql.Identifier(warehouse_db))
+    )
+    cur.execute(
+        sql.SQL("revoke temporary on database {} from {}").format(
+            sql.Identifier(warehouse_db), sql.Identifier(BI_ROLE)
+        )
+    )
+    cur.execute(
+        sql.SQL("grant connect on database {} to {}").format(
+            sql.Identifier(warehouse_db), sql.Identifier(BI_ROLE)
+        )
+    )
     for name in others:
         cur.execute("select 1 from pg_database where datname = %s", (name,))
         if cur.fetchone():
-            cur.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(name)))
+            cur.execute(
+                sql.SQL("revoke connect, temporary on database {} from public").format(
+                    sql.Identifier(name)
+                )
+            )
 
 
 def _ensure_role(cur: psycopg.Cursor, role: str, password: str, extra: str = "") -> None:
@@ -227,7 +267,11 @@ def _ensure_database(cur: psycopg.Cursor, name: str, owner: str | None) -> None:
     if cur.fetchone():
         return
     if owner:
-        cur.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(name), sql.Identifier(owner)))
+        cur.execute(
+            sql.SQL("create database {} owner {}").format(
+                sql.Identifier(name), sql.Identifier(owner)
+            )
+        )
     else:
         cur.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
@@ -259,11 +303,21 @@ def ensure_warehouse(dbname: str | None = None) -> DatabaseSettings:
             _apply_bi_role_settings(cur, warn_only=False)
             _ensure_database(cur, owner.dbname, OWNER_ROLE)
             _ensure_database(cur, owner.mlflow_dbname, OWNER_ROLE)
-            cur.execute(sql.SQL("revoke all on database {} from public").format(sql.Identifier(owner.mlflow_dbname)))
+            cur.execute(
+                sql.SQL("revoke all on database {} from public").format(
+                    sql.Identifier(owner.mlflow_dbname)
+                )
+            )
             # the cluster is ours: bi_reader connects to its warehouse database and nowhere else
-            _restrict_databases(cur, owner.dbname, ("postgres", "template1", f"{DEFAULT_WAREHOUSE_DB}_prefect"))
+            _restrict_databases(
+                cur, owner.dbname, ("postgres", "template1", f"{DEFAULT_WAREHOUSE_DB}_prefect")
+            )
             # the owner creates the Prefect database from the maintenance database
-            cur.execute(sql.SQL("grant connect on database postgres to {}").format(sql.Identifier(OWNER_ROLE)))
+            cur.execute(
+                sql.SQL("grant connect on database postgres to {}").format(
+                    sql.Identifier(OWNER_ROLE)
+                )
+            )
             # and may see what other sessions do (who holds a lock the build waits for)
             cur.execute(sql.SQL("grant pg_read_all_stats to {}").format(sql.Identifier(OWNER_ROLE)))
     _ensure_schemas(owner)
@@ -295,8 +349,12 @@ def _ensure_external(owner: DatabaseSettings) -> None:
         try:  # only the database's owner may revoke PUBLIC's rights
             _restrict_databases(cur, owner.dbname, (f"{owner.dbname}_prefect",))
         except psycopg.errors.InsufficientPrivilege:
-            log.warning("may not revoke PUBLIC's CONNECT and TEMPORARY on database %s (not its owner); "
-                        "ask its owner to, and to grant CONNECT to %s", owner.dbname, BI_ROLE)
+            log.warning(
+                "may not revoke PUBLIC's CONNECT and TEMPORARY on database %s (not its owner); "
+                "ask its owner to, and to grant CONNECT to %s",
+                owner.dbname,
+                BI_ROLE,
+            )
 
 
 def _ensure_schemas(owner: DatabaseSettings) -> None:
@@ -304,7 +362,9 @@ def _ensure_schemas(owner: DatabaseSettings) -> None:
         cur.execute("revoke create on schema public from public")
         for schema in WAREHOUSE_SCHEMAS:
             try:
-                cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+                cur.execute(
+                    sql.SQL("create schema if not exists {}").format(sql.Identifier(schema))
+                )
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise WarehouseError(
                     f"the user {owner.user!r} may not create schema {schema!r} in {owner.dbname!r}"
@@ -319,7 +379,11 @@ def grant_bi_reader(cur: psycopg.Cursor, schema: str = "marts") -> None:
     bi = sql.Identifier(BI_ROLE)
     cur.execute(sql.SQL("grant usage on schema {} to {}").format(ident, bi))
     cur.execute(sql.SQL("grant select on all tables in schema {} to {}").format(ident, bi))
-    cur.execute(sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(ident, bi))
+    cur.execute(
+        sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(
+            ident, bi
+        )
+    )
 
 
 def drop_database(name: str) -> None:
@@ -327,4 +391,6 @@ def drop_database(name: str) -> None:
     admin = admin_settings()
     with psycopg.connect(admin.conninfo, autocommit=True) as conn, conn.cursor() as cur:
         for db in (name, f"{name}_mlflow"):
-            cur.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db)))
+            cur.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db))
+            )

@@ -68,7 +68,9 @@ class ExportResult:
         return out
 
 
-def export_adam(conn: psycopg.Connection, out_dir: Path, schema: str = PUBLISHED_SCHEMA) -> ExportResult:
+def export_adam(
+    conn: psycopg.Connection, out_dir: Path, schema: str = PUBLISHED_SCHEMA
+) -> ExportResult:
     """Export every ADaM dataset of ``schema`` into ``out_dir``.
 
     Steps:
@@ -87,7 +89,9 @@ def export_adam(conn: psycopg.Connection, out_dir: Path, schema: str = PUBLISHED
         ds = meta[name]
         frame = _read_dataset(conn, schema, ds)
         if frame.empty:
-            result.datasets.append(DatasetExport(name, "empty", 0, reason=reasons.get(name.upper(), "no records")))
+            result.datasets.append(
+                DatasetExport(name, "empty", 0, reason=reasons.get(name.upper(), "no records"))
+            )
             continue
         path = out_dir / f"{name}.xpt"
         write_xpt(derive_xpt_frame(frame, ds), ds, path)
@@ -98,25 +102,35 @@ def export_adam(conn: psycopg.Connection, out_dir: Path, schema: str = PUBLISHED
 
 def _check_present(conn: psycopg.Connection, schema: str) -> None:
     if conn.execute("select 1 from pg_namespace where nspname = %s", (schema,)).fetchone() is None:
-        raise AdamExportError(f"schema {schema!r} does not exist: run `cfz transform` to build and publish the ADaM datasets")
+        raise AdamExportError(
+            f"schema {schema!r} does not exist: run `cfz transform` to build and publish the ADaM datasets"
+        )
     for name in (*ADAM_DATASETS, "adam_datasets"):
         if conn.execute("select to_regclass(%s)", (f"{schema}.{name}",)).fetchone()[0] is None:
             raise AdamExportError(
-                f"dataset {name.upper()} is missing from schema {schema!r}: run `cfz transform` to rebuild and publish it")
+                f"dataset {name.upper()} is missing from schema {schema!r}: run `cfz transform` to rebuild and publish it"
+            )
 
 
 def _empty_reasons(conn: psycopg.Connection, schema: str) -> dict[str, str]:
-    rows = conn.execute(sql.SQL("select dataset, reason from {} where reason is not null").format(
-        sql.Identifier(schema, "adam_datasets"))).fetchall()
+    rows = conn.execute(
+        sql.SQL("select dataset, reason from {} where reason is not null").format(
+            sql.Identifier(schema, "adam_datasets")
+        )
+    ).fetchall()
     return dict(rows)
 
 
 def _read_dataset(conn: psycopg.Connection, schema: str, ds: DatasetMeta) -> pd.DataFrame:
     cols = [v.name for v in ds.variables]
-    order = [c for c in ("usubjid", "paramcd", "aeseq", "adt", "astdt", "aseq", "srckey") if c in cols]
+    order = [
+        c for c in ("usubjid", "paramcd", "aeseq", "adt", "astdt", "aseq", "srckey") if c in cols
+    ]
     query = sql.SQL("select {} from {} order by {}").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in cols), sql.Identifier(schema, ds.name),
-        sql.SQL(", ").join(sql.Identifier(c) for c in order) if order else sql.SQL("1"))
+        sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+        sql.Identifier(schema, ds.name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in order) if order else sql.SQL("1"),
+    )
     with conn.cursor() as cur:
         cur.execute(query)
         rows = cur.fetchall()
@@ -134,7 +148,9 @@ def derive_xpt_frame(frame: pd.DataFrame, ds: DatasetMeta) -> pd.DataFrame:
     for v in ds.variables:
         col = frame[v.name]
         if v.sas_format == "DATE9.":
-            out[v.name.upper()] = pd.Series([compute_sas_date(d) for d in col], index=frame.index, dtype="float64")
+            out[v.name.upper()] = pd.Series(
+                [compute_sas_date(d) for d in col], index=frame.index, dtype="float64"
+            )
         elif v.sas_type == "Num":
             out[v.name.upper()] = pd.to_numeric(col, errors="coerce").astype("float64")
         else:
@@ -170,7 +186,10 @@ def write_xpt(frame: pd.DataFrame, ds: DatasetMeta, path: Path) -> None:
     import pyreadstat
 
     pyreadstat.write_xport(
-        frame, str(path), file_label=ds.label, table_name=ds.name.upper(),
+        frame,
+        str(path),
+        file_label=ds.label,
+        table_name=ds.name.upper(),
         column_labels={v.name.upper(): v.label for v in ds.variables},
         variable_format={v.name.upper(): v.sas_format for v in ds.variables if v.sas_format},
         file_format_version=5,
@@ -183,20 +202,28 @@ def compute_metadata(meta: dict[str, DatasetMeta], result: ExportResult, schema:
     datasets = []
     for name in ADAM_DATASETS:
         ds, done = meta[name], by_name.get(name)
-        datasets.append({
-            "dataset": name.upper(),
-            "label": ds.label,
-            "description": ds.description,
-            "records": done.records if done else None,
-            "status": done.status if done else None,
-            "reason_empty": done.reason if done else None,
-            "file": done.path.name if done and done.path else None,
-            "variables": [
-                {"name": v.name.upper(), "label": v.label, "type": v.sas_type, "source_type": v.data_type,
-                 "format": v.sas_format, "derivation": v.derivation}
-                for v in ds.variables
-            ],
-        })
+        datasets.append(
+            {
+                "dataset": name.upper(),
+                "label": ds.label,
+                "description": ds.description,
+                "records": done.records if done else None,
+                "status": done.status if done else None,
+                "reason_empty": done.reason if done else None,
+                "file": done.path.name if done and done.path else None,
+                "variables": [
+                    {
+                        "name": v.name.upper(),
+                        "label": v.label,
+                        "type": v.sas_type,
+                        "source_type": v.data_type,
+                        "format": v.sas_format,
+                        "derivation": v.derivation,
+                    }
+                    for v in ds.variables
+                ],
+            }
+        )
     return {
         "standard": "CDISC ADaM",
         "format": "SAS XPORT version 5 (pyreadstat)",
@@ -206,7 +233,9 @@ def compute_metadata(meta: dict[str, DatasetMeta], result: ExportResult, schema:
     }
 
 
-def write_metadata(meta: dict[str, DatasetMeta], result: ExportResult, out_dir: Path, schema: str) -> tuple[Path, Path]:
+def write_metadata(
+    meta: dict[str, DatasetMeta], result: ExportResult, out_dir: Path, schema: str
+) -> tuple[Path, Path]:
     """Write define.json and define.html; return their paths."""
     doc = compute_metadata(meta, result, schema)
     json_path, html_path = out_dir / "define.json", out_dir / "define.html"
@@ -231,15 +260,23 @@ def compute_metadata_html(doc: dict) -> str:
         status = e(d["status"] or "")
         if d["status"] == "empty":
             status = f"<span class='empty'>empty: {e(d['reason_empty'] or '')}</span>"
-        parts.append(f"<tr><td><a href='#{e(d['dataset'])}'>{e(d['dataset'])}</a></td><td>{e(d['label'])}</td>"
-                     f"<td>{d['records'] if d['records'] is not None else ''}</td><td>{e(d['file'] or '')}</td><td>{status}</td></tr>")
+        parts.append(
+            f"<tr><td><a href='#{e(d['dataset'])}'>{e(d['dataset'])}</a></td><td>{e(d['label'])}</td>"
+            f"<td>{d['records'] if d['records'] is not None else ''}</td><td>{e(d['file'] or '')}</td><td>{status}</td></tr>"
+        )
     parts.append("</table>")
     for d in doc["datasets"]:
-        parts.append(f"<h2 id='{e(d['dataset'])}'>{e(d['dataset'])}: {e(d['label'])}</h2><p>{e(d['description'])}</p>")
-        parts.append("<table><tr><th>variable</th><th>label</th><th>type</th><th>format</th><th>derivation</th></tr>")
+        parts.append(
+            f"<h2 id='{e(d['dataset'])}'>{e(d['dataset'])}: {e(d['label'])}</h2><p>{e(d['description'])}</p>"
+        )
+        parts.append(
+            "<table><tr><th>variable</th><th>label</th><th>type</th><th>format</th><th>derivation</th></tr>"
+        )
         for v in d["variables"]:
-            parts.append(f"<tr><td>{e(v['name'])}</td><td>{e(v['label'])}</td><td>{e(v['type'])}</td>"
-                         f"<td>{e(v['format'] or '')}</td><td>{e(v['derivation'])}</td></tr>")
+            parts.append(
+                f"<tr><td>{e(v['name'])}</td><td>{e(v['label'])}</td><td>{e(v['type'])}</td>"
+                f"<td>{e(v['format'] or '')}</td><td>{e(v['derivation'])}</td></tr>"
+            )
         parts.append("</table>")
     parts.append("</body></html>\n")
     return "".join(parts)

@@ -19,7 +19,16 @@ ADAM_DATASETS = ("adsl", "adae", "adlb", "adex", "adrs", "adtte")
 MAX_NAME = 8
 MAX_LABEL = 40
 #: PostgreSQL types exported as SAS numerics; dates get a DATE9. format.
-NUMERIC_TYPES = {"numeric", "integer", "bigint", "smallint", "double precision", "real", "float8", "int"}
+NUMERIC_TYPES = {
+    "numeric",
+    "integer",
+    "bigint",
+    "smallint",
+    "double precision",
+    "real",
+    "float8",
+    "int",
+}
 DATE_TYPES = {"date"}
 
 
@@ -74,10 +83,20 @@ def load_adam_metadata(path: Path | None = None) -> dict[str, DatasetMeta]:
         for col in model.get("columns", []):
             cmeta = col.get("meta") or {}
             label = cmeta.get("label") or col.get("description", "").split(". ")[0]
-            variables.append(VariableMeta(col["name"], col.get("data_type", "text"), label,
-                                          cmeta.get("derivation") or col.get("description", "")))
-        ds = DatasetMeta(model["name"], meta.get("label", model["name"].upper()), model.get("description", ""),
-                         tuple(variables))
+            variables.append(
+                VariableMeta(
+                    col["name"],
+                    col.get("data_type", "text"),
+                    label,
+                    cmeta.get("derivation") or col.get("description", ""),
+                )
+            )
+        ds = DatasetMeta(
+            model["name"],
+            meta.get("label", model["name"].upper()),
+            model.get("description", ""),
+            tuple(variables),
+        )
         check_xport_limits(ds)
         out[ds.name] = ds
     return out
@@ -87,6 +106,10 @@ def check_xport_limits(ds: DatasetMeta) -> None:
     """Raise ``ValueError`` naming the first name or label too long for XPORT v5."""
     for item, label in ((ds.name, ds.label), *((v.name, v.label) for v in ds.variables)):
         if len(item) > MAX_NAME:
-            raise ValueError(f"{ds.name}: name {item!r} is longer than {MAX_NAME} characters (XPORT v5)")
+            raise ValueError(
+                f"{ds.name}: name {item!r} is longer than {MAX_NAME} characters (XPORT v5)"
+            )
         if len(label) > MAX_LABEL:
-            raise ValueError(f"{ds.name}.{item}: label {label!r} is longer than {MAX_LABEL} characters (XPORT v5)")
+            raise ValueError(
+                f"{ds.name}.{item}: label {label!r} is longer than {MAX_LABEL} characters (XPORT v5)"
+            )

@@ -108,7 +108,9 @@ class RowSink:
                 digest = md5(body).hexdigest() if b'"' not in body else row_hash(fields)
                 out.append(b"%s,%d,%s%s" % (body, line, digest.encode(), tail))
             else:
-                out.append(b"%s,%d,%s%s" % (self._serialize(fields), line, row_hash(fields).encode(), tail))
+                out.append(
+                    b"%s,%d,%s%s" % (self._serialize(fields), line, row_hash(fields).encode(), tail)
+                )
             self.loaded += 1
         return out
 
@@ -116,15 +118,23 @@ class RowSink:
 class ChunkedCsv:
     """The fast path over one CSV body (see the module docstring)."""
 
-    def __init__(self, body, sink: RowSink, blank: list[int], undecodable: list[int],
-                 chunk_bytes: int = CHUNK_BYTES) -> None:
+    def __init__(
+        self,
+        body,
+        sink: RowSink,
+        blank: list[int],
+        undecodable: list[int],
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> None:
         self.body = body
         self.sink = sink
         self.blank = blank
         self.undecodable = undecodable
         self.chunk_bytes = chunk_bytes
         self._fmt = (b"%s,%d,%s" + sink.tail).__mod__
-        self._extra_lines = 0  # lines the careful reader took beyond its chunk (an open quoted field)
+        self._extra_lines = (
+            0  # lines the careful reader took beyond its chunk (an open quoted field)
+        )
 
     # ------------------------------------------------------------------ reading
 
@@ -170,7 +180,9 @@ class ChunkedCsv:
         return raw
 
     def _careful_lines(self, lines: list[bytes], first: int, more=None) -> list[bytes]:
-        records = _csv_records(lines, self.sink.n, self.blank, self.undecodable, first_line=first, more=more)
+        records = _csv_records(
+            lines, self.sink.n, self.blank, self.undecodable, first_line=first, more=more
+        )
         return self.sink.careful(records)
 
     def _chunk_payload(self, first: int, chunk: bytes) -> bytes:
@@ -185,7 +197,9 @@ class ChunkedCsv:
             qpos = np.flatnonzero(a == _QUOTE)
             if np.any(np.bincount(np.searchsorted(nl, qpos), minlength=total) % 2):
                 # a record over several lines, or a stray quote: record by record
-                return b"".join(self._careful_lines([ln + b"\n" for ln in lines], first, self._more))
+                return b"".join(
+                    self._careful_lines([ln + b"\n" for ln in lines], first, self._more)
+                )
         sent = lines  # the lines as sent, for the record-by-record path
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n")
@@ -209,7 +223,11 @@ class ChunkedCsv:
             prev = a[np.maximum(qpos - 1, 0)]
             after = a[qpos + 1]
             opening = (np.arange(len(qpos)) % 2) == 0
-            good = np.where(opening, (prev == _COMMA) | (prev == _LF) | (qpos == 0), (after == _COMMA) | (after == _LF))
+            good = np.where(
+                opening,
+                (prev == _COMMA) | (prev == _LF) | (qpos == 0),
+                (after == _COMMA) | (after == _LF),
+            )
             quote_line_of = np.searchsorted(nl, qpos)
             special[quote_line_of[~good]] = True
             quote_lines = np.unique(quote_line_of)
@@ -244,7 +262,9 @@ class ChunkedCsv:
                 end = nl[cand] if k == n - 1 else commas[base + k]
                 # empty, "", or starting with a (possibly quoted) blank: the careful path decides
                 lead = np.where(a[begin] == _QUOTE, a[np.minimum(begin + 1, len(a) - 1)], a[begin])
-                empty = (end == begin) | ((end - begin == 2) & (a[begin] == _QUOTE)) | _BLANK_LEAD[lead]
+                empty = (
+                    (end == begin) | ((end - begin == 2) & (a[begin] == _QUOTE)) | _BLANK_LEAD[lead]
+                )
                 ok[cand[empty]] = False
         keep = np.flatnonzero(ok)
         n_ok = len(keep)
@@ -261,7 +281,9 @@ class ChunkedCsv:
                 # row hash of a quoted line: its values joined by commas = the line without quotes
                 for j in np.searchsorted(keep, quote_lines[ok[quote_lines]]).tolist():
                     sources[j] = sources[j].replace(b'"', b"")
-            hashes = "\n".join([h.hexdigest() for h in map(hashlib.md5, sources)]).encode().split(b"\n")
+            hashes = (
+                "\n".join([h.hexdigest() for h in map(hashlib.md5, sources)]).encode().split(b"\n")
+            )
             out.append(b"".join(map(self._fmt, zip(sel, numbers, hashes, strict=True))))
         sink.read += n_ok
         sink.loaded += n_ok

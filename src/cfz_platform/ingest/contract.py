@@ -69,36 +69,61 @@ DOMAINS: dict[str, DomainContract] = {
     c.name: c
     for c in (
         DomainContract(
-            "dm", ("USUBJID",), ("USUBJID", "SITEID", "ARMCD", "RFSTDTC"),
+            "dm",
+            ("USUBJID",),
+            ("USUBJID", "SITEID", "ARMCD", "RFSTDTC"),
             ("ARM", "AGE", "SEX", "RACE", "BRTHDTC", "DTHDTC", "DTHFL", "DOSELVL", "COHORT"),
         ),
         DomainContract(
-            "lb", ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC"),
+            "lb",
+            ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC"),
             ("USUBJID", "LBTESTCD", "LBORRES", "LBORRESU", "LBDTC"),
-            ("LBTEST", "LBSPEC", "LBORNRLO", "LBORNRHI", "LBSTRESN", "LBSTRESU", "LBSTNRLO",
-             "LBSTNRHI", "LBSTAT", "LBREFID", "VISIT", "LBCAT"),
+            (
+                "LBTEST",
+                "LBSPEC",
+                "LBORNRLO",
+                "LBORNRHI",
+                "LBSTRESN",
+                "LBSTRESU",
+                "LBSTNRLO",
+                "LBSTNRHI",
+                "LBSTAT",
+                "LBREFID",
+                "VISIT",
+                "LBCAT",
+            ),
         ),
         DomainContract(
-            "ex", ("USUBJID", "EXTRT", "EXSTDTC"), ("USUBJID", "EXTRT", "EXDOSE", "EXDOSU", "EXSTDTC"),
+            "ex",
+            ("USUBJID", "EXTRT", "EXSTDTC"),
+            ("USUBJID", "EXTRT", "EXDOSE", "EXDOSU", "EXSTDTC"),
             ("EXENDTC", "EXROUTE", "EXDOSFRQ", "VISIT", "EPOCH", "EXADJ"),
         ),
         DomainContract(
-            "cm", ("USUBJID", "CMTRT", "CMSTDTC"), ("USUBJID", "CMTRT", "CMSTDTC"),
+            "cm",
+            ("USUBJID", "CMTRT", "CMSTDTC"),
+            ("USUBJID", "CMTRT", "CMSTDTC"),
             ("CMCAT", "CMGRPID", "CMDOSE", "CMDOSU", "CMENDTC"),
         ),
         DomainContract(
-            "ae", ("USUBJID", "AESPID"), ("USUBJID", "AESPID", "AETERM", "AESTDTC", "AETOXGR"),
+            "ae",
+            ("USUBJID", "AESPID"),
+            ("USUBJID", "AESPID", "AETERM", "AESTDTC", "AETOXGR"),
             ("AEDECOD", "AEBODSYS", "AESER", "AEREL", "AEENDTC", "AEOUT", "AEACN", "AEDLT"),
             # SDTM AE carries severity (AESEV) or a toxicity grade (AETOXGR): the public
             # CDISC pilot has only AESEV, and must load (conformance/README.md).
             alternatives={"AETOXGR": ("AESEV",)},
         ),
         DomainContract(
-            "rs", ("USUBJID", "RSTESTCD", "RSDTC", "RSLNKGRP"), ("USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"),
+            "rs",
+            ("USUBJID", "RSTESTCD", "RSDTC", "RSLNKGRP"),
+            ("USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"),
             ("RSEVAL", "EPOCH", "RSLNKGRP", "VISIT"),
         ),
         DomainContract(
-            "vs", ("USUBJID", "VSTESTCD", "VSDTC"), ("USUBJID", "VSTESTCD", "VSORRES", "VSORRESU", "VSDTC"),
+            "vs",
+            ("USUBJID", "VSTESTCD", "VSDTC"),
+            ("USUBJID", "VSTESTCD", "VSORRES", "VSORRESU", "VSDTC"),
             ("VISIT",),
         ),
     )

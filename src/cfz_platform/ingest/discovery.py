@@ -84,7 +84,9 @@ def compute_unread_fingerprint(lf: LandingFile) -> str:
             target = os.readlink(lf.path)
         except OSError:
             target = "?"
-    return hashlib.sha256(f"unread {lf.kind}\0{target}".encode("utf-8", "surrogateescape")).hexdigest()
+    return hashlib.sha256(
+        f"unread {lf.kind}\0{target}".encode("utf-8", "surrogateescape")
+    ).hexdigest()
 
 
 def _unread_problem(kind: str, path: Path, root: Path) -> str:
@@ -98,9 +100,13 @@ def _unread_problem(kind: str, path: Path, root: Path) -> str:
         where = "inside" if resolved.is_relative_to(root) else "outside"
         exists = "" if resolved.exists() else ", which does not exist"
         shown = escape_text(target)[:200]
-        return (f"symbolic link to {shown!r} ({where} the landing root{exists}): links are not followed; "
-                "deliver the file itself")
-    what = {"fifo": "a FIFO (named pipe)", "device": "a device file", "socket": "a socket"}.get(kind, "not a regular file")
+        return (
+            f"symbolic link to {shown!r} ({where} the landing root{exists}): links are not followed; "
+            "deliver the file itself"
+        )
+    what = {"fifo": "a FIFO (named pipe)", "device": "a device file", "socket": "a socket"}.get(
+        kind, "not a regular file"
+    )
     return f"{what}, not a regular file: not read; deliver a regular file"
 
 
@@ -115,8 +121,17 @@ def discover(landing: Path) -> tuple[list[LandingFile], list[str]]:
         is_delivery = DELIVERY_ID.fullmatch(entry.name) is not None
         if entry.is_symlink() and is_delivery:
             problem = _unread_problem("symlink", Path(entry.path), root)
-            files.append(LandingFile(entry.name, Path(entry.path), entry.name, None, None,
-                                     f"delivery folder is a {problem}", "symlink"))
+            files.append(
+                LandingFile(
+                    entry.name,
+                    Path(entry.path),
+                    entry.name,
+                    None,
+                    None,
+                    f"delivery folder is a {problem}",
+                    "symlink",
+                )
+            )
             continue
         if not entry.is_dir(follow_symlinks=False):
             notes.append(f"{entry.name}: not inside a delivery folder, not loaded")
@@ -135,5 +150,9 @@ def discover(landing: Path) -> tuple[list[LandingFile], list[str]]:
             domain, ext, problem = domain_for_file_name(child.name)
             if kind != REGULAR:
                 problem = _unread_problem(kind, path, root)
-            files.append(LandingFile(entry.name, path, f"{entry.name}/{child.name}", domain, ext, problem, kind))
+            files.append(
+                LandingFile(
+                    entry.name, path, f"{entry.name}/{child.name}", domain, ext, problem, kind
+                )
+            )
     return files, notes

@@ -74,7 +74,9 @@ def next_file_id(cur: psycopg.Cursor) -> int:
     return int(cur.fetchone()[0])
 
 
-def known_versions(conn: psycopg.Connection, rel_paths: list[str]) -> dict[tuple[str, str], tuple[int, str]]:
+def known_versions(
+    conn: psycopg.Connection, rel_paths: list[str]
+) -> dict[tuple[str, str], tuple[int, str]]:
     """``(rel_path, sha256) -> (file_id, status)`` of the versions of these paths already processed.
 
     A file quarantined because it changed while it was read (``read_again``) is not a known
@@ -93,7 +95,8 @@ def mark_seen(conn: psycopg.Connection, run_id: str, file_ids: list[int]) -> Non
     if file_ids:
         conn.execute(
             "update audit.ingest_files set seen_count = seen_count + 1, last_seen_at = now(), last_seen_run = %s "
-            "where file_id = any(%s)", (run_id, file_ids),
+            "where file_id = any(%s)",
+            (run_id, file_ids),
         )
 
 
@@ -117,9 +120,24 @@ def record(cur: psycopg.Cursor | psycopg.Connection, row: LedgerRow) -> int:
                 %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp(), %s, clock_timestamp(), %s)
         returning file_id
         """,
-        (row.file_id, row.run_id, row.delivery_id, row.domain, stored_text(row.file_name), stored_text(row.rel_path),
-         row.sha256, row.size_bytes, row.rows_read, row.rows_loaded, row.rows_rejected,
-         row.status, stored_text(row.reason) if row.reason else None, row.started_at, row.read_again, row.run_id),
+        (
+            row.file_id,
+            row.run_id,
+            row.delivery_id,
+            row.domain,
+            stored_text(row.file_name),
+            stored_text(row.rel_path),
+            row.sha256,
+            row.size_bytes,
+            row.rows_read,
+            row.rows_loaded,
+            row.rows_rejected,
+            row.status,
+            stored_text(row.reason) if row.reason else None,
+            row.started_at,
+            row.read_again,
+            row.run_id,
+        ),
     )
     row.file_id = int(result.fetchone()[0])
     return row.file_id

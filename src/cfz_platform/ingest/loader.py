@@ -63,8 +63,9 @@ class LoadResult:
     note: str | None = None
 
 
-def load_file(conn: psycopg.Connection, lf: LandingFile, snapshot: Snapshot, run_id: str,
-              started_at: datetime) -> LoadResult:
+def load_file(
+    conn: psycopg.Connection, lf: LandingFile, snapshot: Snapshot, run_id: str, started_at: datetime
+) -> LoadResult:
     """Load one landing file atomically (see the module docstring); ``conn`` is autocommit."""
     sha256, size = snapshot.sha256, snapshot.size
     try:
@@ -80,14 +81,19 @@ def load_file(conn: psycopg.Connection, lf: LandingFile, snapshot: Snapshot, run
         sql.Identifier("raw", lf.domain),
         sql.SQL(", ").join(
             [sql.Identifier(c) for c in columns]
-            + [sql.Identifier(c) for c in ("_line", "_row_hash", "_file_id", "_delivery_id", "_file")]
+            + [
+                sql.Identifier(c)
+                for c in ("_line", "_row_hash", "_file_id", "_delivery_id", "_file")
+            ]
         ),
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
     )
     try:
         with conn.transaction(), conn.cursor() as cur:
             file_id = ledger.next_file_id(cur)
-            sink = RowSink(checker, b"," + _CsvLine()([file_id, lf.delivery_id, lf.rel_path]) + b"\n")
+            sink = RowSink(
+                checker, b"," + _CsvLine()([file_id, lf.delivery_id, lf.rel_path]) + b"\n"
+            )
             hooks.crash_point("before_copy", lf.rel_path)
             with cur.copy(target, writer=QueuedLibpqWriter(cur)) as copy:
                 for payload in _payloads(source, sink, batch_rows):
@@ -103,14 +109,29 @@ def load_file(conn: psycopg.Connection, lf: LandingFile, snapshot: Snapshot, run
                     f"(first at line {source.undecodable_lines[0]}); is the file Latin-1?"
                 )
             hooks.crash_point("before_ledger", lf.rel_path)
-            blank = f"{len(source.blank_lines)} blank line(s) skipped" if source.blank_lines else None
+            blank = (
+                f"{len(source.blank_lines)} blank line(s) skipped" if source.blank_lines else None
+            )
             note = "; ".join(n for n in (renamed, blank) if n) or None
-            ledger.record(cur, ledger.LedgerRow(
-                run_id=run_id, delivery_id=lf.delivery_id, domain=lf.domain, file_name=lf.file_name,
-                rel_path=lf.rel_path, sha256=sha256, size_bytes=size, status=ledger.LOADED,
-                reason=note, started_at=started_at, rows_read=read, rows_loaded=loaded,
-                rows_rejected=len(rejects), file_id=file_id,
-            ))
+            ledger.record(
+                cur,
+                ledger.LedgerRow(
+                    run_id=run_id,
+                    delivery_id=lf.delivery_id,
+                    domain=lf.domain,
+                    file_name=lf.file_name,
+                    rel_path=lf.rel_path,
+                    sha256=sha256,
+                    size_bytes=size,
+                    status=ledger.LOADED,
+                    reason=note,
+                    started_at=started_at,
+                    rows_read=read,
+                    rows_loaded=loaded,
+                    rows_rejected=len(rejects),
+                    file_id=file_id,
+                ),
+            )
             hooks.crash_point("before_rejects", lf.rel_path)
             if rejects:
                 _write_rejects(cur, file_id, lf, rejects)
@@ -125,7 +146,9 @@ def _payloads(source, sink: RowSink, batch_rows: int):
     """COPY payloads of one file: the chunked fast path for CSV, record batches for XPT."""
     if source.body is not None:
         chunk_bytes = int(os.environ.get("CFZ_INGEST_CHUNK_BYTES", CHUNK_BYTES))
-        chunked = ChunkedCsv(source.body, sink, source.blank_lines, source.undecodable_lines, chunk_bytes)
+        chunked = ChunkedCsv(
+            source.body, sink, source.blank_lines, source.undecodable_lines, chunk_bytes
+        )
         try:
             yield from chunked.payloads()
         except READ_ERRORS as exc:
@@ -138,10 +161,23 @@ def _payloads(source, sink: RowSink, batch_rows: int):
         yield b"".join(sink.careful(batch))
 
 
-def _write_rejects(cur: psycopg.Cursor, file_id: int, lf: LandingFile, rejects: list[Reject]) -> None:
+def _write_rejects(
+    cur: psycopg.Cursor, file_id: int, lf: LandingFile, rejects: list[Reject]
+) -> None:
     with cur.copy(
         "copy audit.ingest_rejects (file_id, delivery_id, rel_path, line, column_name, value, reason, kind) "
         "from stdin"
     ) as copy:
         for r in rejects:
-            copy.write_row((file_id, lf.delivery_id, lf.rel_path, r.line, r.column_name, r.value, r.reason, r.kind))
+            copy.write_row(
+                (
+                    file_id,
+                    lf.delivery_id,
+                    lf.rel_path,
+                    r.line,
+                    r.column_name,
+                    r.value,
+                    r.reason,
+                    r.kind,
+                )
+            )

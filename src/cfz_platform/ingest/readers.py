@@ -89,16 +89,25 @@ def _decode_header(raw: bytes) -> str:
     Steps: reject UTF-16/32 byte-order marks and NUL bytes (a wide encoding); drop a UTF-8
     BOM; decode strictly as UTF-8.
     """
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or raw[:4] in (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00"):
-        raise Unreadable("bad encoding: the file is UTF-16/UTF-32 (byte-order mark); feeds must be UTF-8")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or raw[:4] in (
+        b"\x00\x00\xfe\xff",
+        b"\xff\xfe\x00\x00",
+    ):
+        raise Unreadable(
+            "bad encoding: the file is UTF-16/UTF-32 (byte-order mark); feeds must be UTF-8"
+        )
     if b"\x00" in raw:
-        raise Unreadable("bad encoding: NUL bytes in the header line (UTF-16?); feeds must be UTF-8")
+        raise Unreadable(
+            "bad encoding: NUL bytes in the header line (UTF-16?); feeds must be UTF-8"
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Unreadable(f"bad encoding: the header line is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        raise Unreadable(
+            f"bad encoding: the header line is not UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from exc
 
 
 def open_csv(stream: io.BufferedIOBase, gz: bool = False) -> Source:
@@ -114,14 +123,18 @@ def open_csv(stream: io.BufferedIOBase, gz: bool = False) -> Source:
         fh = _open_binary(stream, gz)
         first = fh.readline()
     except READ_ERRORS as exc:
-        raise Unreadable(f"cannot read the file{' (corrupt gzip stream)' if gz else ''}: {exc}") from exc
+        raise Unreadable(
+            f"cannot read the file{' (corrupt gzip stream)' if gz else ''}: {exc}"
+        ) from exc
     if not first.strip():
         fh.close()
         raise Unreadable("empty file (no header line)")
     header_text = _decode_header(first)
     if "\r" in header_text.rstrip("\r\n"):
         fh.close()
-        raise Unreadable("the lines end with a bare CR (classic Mac OS): feeds must end lines with LF or CR LF")
+        raise Unreadable(
+            "the lines end with a bare CR (classic Mac OS): feeds must end lines with LF or CR LF"
+        )
     try:
         header = next(csv.reader([header_text]))
     except (csv.Error, StopIteration) as exc:
@@ -147,8 +160,14 @@ def _decode_line(lineno: int, raw: bytes, undecodable: list[int]) -> tuple[str, 
     return text, flag
 
 
-def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int], first_line: int = 2,
-                 more: Callable[[], bytes] | None = None) -> Iterator[Record]:
+def _csv_records(
+    fh,
+    n_fields: int,
+    blank: list[int],
+    undecodable: list[int],
+    first_line: int = 2,
+    more: Callable[[], bytes] | None = None,
+) -> Iterator[Record]:
     """Yield the records of a CSV body (after the header); see ``open_csv``.
 
     ``fh`` is any iterable of LF-terminated byte lines (an open file, closed at the end, or a
@@ -198,7 +217,12 @@ def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int], fi
         nonlocal quotes
         start, _, first_text, first_flag = block[0]
         if len(block) == 1 or _stray_quote([b[2] for b in block[1:]], n_fields):
-            yield start, [first_text.rstrip("\r\n")], "csv: unbalanced quote (a quoted field opened on this line never closes)", None
+            yield (
+                start,
+                [first_text.rstrip("\r\n")],
+                "csv: unbalanced quote (a quoted field opened on this line never closes)",
+                None,
+            )
             pushback.extend(reversed(block[1:]))
             return
         kept = [b[2] for b in block]
@@ -230,7 +254,9 @@ def _csv_records(fh, n_fields: int, blank: list[int], undecodable: list[int], fi
                 block.append(item)
                 quotes += text.count('"')
                 if quotes % 2 == 0:
-                    yield from _parse_block(block[0][0], [b[2] for b in block], [b[3] for b in block], n_fields)
+                    yield from _parse_block(
+                        block[0][0], [b[2] for b in block], [b[3] for b in block], n_fields
+                    )
                     block = []
                 elif len(block) >= MAX_RECORD_LINES:
                     yield from close_open_field()
@@ -280,7 +306,9 @@ def _stray_quote(following: list[str], n_fields: int) -> bool:
     return good * 2 > len(following)
 
 
-def _parse_block(start: int, texts: list[str], flags: list[str | None], n_fields: int) -> Iterator[Record]:
+def _parse_block(
+    start: int, texts: list[str], flags: list[str | None], n_fields: int
+) -> Iterator[Record]:
     """Parse one or more physical lines that should form one CSV record."""
     flag = next((f for f in flags if f), None)
     try:
@@ -291,7 +319,12 @@ def _parse_block(start: int, texts: list[str], flags: list[str | None], n_fields
     if len(records) == 1 and (len(records[0]) == n_fields or len(texts) == 1):
         yield start, records[0], flag, None
     elif len(texts) == 1:
-        yield start, ["".join(texts)], problem or f"csv: the line holds {len(records)} records", None
+        yield (
+            start,
+            ["".join(texts)],
+            problem or f"csv: the line holds {len(records)} records",
+            None,
+        )
     else:
         for offset, (text, line_flag) in enumerate(zip(texts, flags, strict=True)):
             yield from _parse_block(start + offset, [text], [line_flag], n_fields)
@@ -322,7 +355,7 @@ def _xpt_check_complete(path: Path, widths: list[int]) -> None:
         if size % XPT_RECORD or row_len <= 0:
             raise Unreadable(f"truncated XPT: size {size} is not a multiple of 80 bytes")
         tail = data_len % row_len
-        if tail >= XPT_RECORD or mm[size - tail:size].strip(b" ") != b"":
+        if tail >= XPT_RECORD or mm[size - tail : size].strip(b" ") != b"":
             raise Unreadable(
                 f"truncated XPT: the data ends inside record {data_len // row_len + 1} "
                 f"(record length {row_len}, {tail} bytes left over)"
@@ -364,7 +397,10 @@ def _xpt_records(path: Path) -> Iterator[Record]:
     number = 0
     try:
         chunks = pyreadstat.read_file_in_chunks(
-            pyreadstat.read_xport, str(path), chunksize=XPT_CHUNK_ROWS, disable_datetime_conversion=True
+            pyreadstat.read_xport,
+            str(path),
+            chunksize=XPT_CHUNK_ROWS,
+            disable_datetime_conversion=True,
         )
         for frame, _ in chunks:
             columns = [frame[c].tolist() for c in frame.columns]

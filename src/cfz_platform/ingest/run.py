@@ -59,7 +59,11 @@ class IngestError(RuntimeError):
     """The run could not start (no landing folder, no warehouse)."""
 
 
-def run_ingest(landing: Path, run_id: str | None = None, logger: logging.Logger | logging.LoggerAdapter | None = None) -> IngestSummary:
+def run_ingest(
+    landing: Path,
+    run_id: str | None = None,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
+) -> IngestSummary:
     """Ingest every new file version under ``landing``; see the module docstring."""
     logger = logger or log
     landing = Path(landing).resolve()
@@ -79,8 +83,12 @@ def run_ingest(landing: Path, run_id: str | None = None, logger: logging.Logger 
         logger.info("ingest %s: %d file(s) in %s", summary.run_id, len(files), landing)
         with warehouse.connect(autocommit=True) as conn:
             known = ledger.known_versions(conn, [ledger.stored_text(f.rel_path) for f in files])
-        summary.files = _ingest_files(files, summary.run_id, logger, compute_workers(len(files)), known)
-        seen = [f.file_id for f in summary.files if f.status == ledger.SKIPPED and f.file_id is not None]
+        summary.files = _ingest_files(
+            files, summary.run_id, logger, compute_workers(len(files)), known
+        )
+        seen = [
+            f.file_id for f in summary.files if f.status == ledger.SKIPPED and f.file_id is not None
+        ]
         with warehouse.connect(autocommit=True) as conn:
             ledger.mark_seen(conn, summary.run_id, seen)
     summary.seconds = time.perf_counter() - t0
@@ -95,8 +103,13 @@ def compute_workers(n_files: int, default: int = 2) -> int:
     return max(1, min(wanted, n_files))
 
 
-def _ingest_files(files: list[LandingFile], run_id: str, logger, workers: int,
-                  known: dict[tuple[str, str], tuple[int, str]]) -> list[FileOutcome]:
+def _ingest_files(
+    files: list[LandingFile],
+    run_id: str,
+    logger,
+    workers: int,
+    known: dict[tuple[str, str], tuple[int, str]],
+) -> list[FileOutcome]:
     """Ingest ``files`` with ``workers`` threads; outcomes in the order of ``files``.
 
     Steps: each thread opens its own connection and takes the next file from a shared
@@ -123,9 +136,15 @@ def _ingest_files(files: list[LandingFile], run_id: str, logger, workers: int,
                         state["done"] += 1
                         done = state["done"]
                     logger.info(
-                        "[%d/%d] %s: %s, read %d, loaded %d, rejected %d%s (%.1f s)", done, len(files),
-                        escape_text(files[i].rel_path), outcome.status, outcome.rows_read, outcome.rows_loaded,
-                        outcome.rows_rejected, f"; {escape_text(outcome.reason)}" if outcome.reason else "",
+                        "[%d/%d] %s: %s, read %d, loaded %d, rejected %d%s (%.1f s)",
+                        done,
+                        len(files),
+                        escape_text(files[i].rel_path),
+                        outcome.status,
+                        outcome.rows_read,
+                        outcome.rows_loaded,
+                        outcome.rows_rejected,
+                        f"; {escape_text(outcome.reason)}" if outcome.reason else "",
                         outcome.seconds,
                     )
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread below
@@ -135,7 +154,9 @@ def _ingest_files(files: list[LandingFile], run_id: str, logger, workers: int,
     if workers <= 1:
         work()
     else:
-        threads = [threading.Thread(target=work, name=f"ingest-{k}", daemon=True) for k in range(workers)]
+        threads = [
+            threading.Thread(target=work, name=f"ingest-{k}", daemon=True) for k in range(workers)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -173,8 +194,12 @@ def compute_failure_reason(exc: BaseException) -> str:
     return f"the file could not be read ({type(exc).__name__}: {first or 'no detail'})"
 
 
-def ingest_file(conn: psycopg.Connection, lf: LandingFile, run_id: str,
-                known: dict[tuple[str, str], tuple[int, str]] | None = None) -> FileOutcome:
+def ingest_file(
+    conn: psycopg.Connection,
+    lf: LandingFile,
+    run_id: str,
+    known: dict[tuple[str, str], tuple[int, str]] | None = None,
+) -> FileOutcome:
     """Process one landing entry and return its outcome (see the module docstring, step 4).
 
     ``known`` maps ``(rel_path, sha256)`` to the ``(file_id, status)`` of versions already
@@ -185,9 +210,16 @@ def ingest_file(conn: psycopg.Connection, lf: LandingFile, run_id: str,
     if known is None:
         known = ledger.known_versions(conn, [ledger.stored_text(lf.rel_path)])
     row = ledger.LedgerRow(
-        run_id=run_id, delivery_id=lf.delivery_id, domain=lf.domain, file_name=lf.file_name,
-        rel_path=lf.rel_path, sha256="", size_bytes=0, status=ledger.QUARANTINED,
-        reason=lf.problem, started_at=started,
+        run_id=run_id,
+        delivery_id=lf.delivery_id,
+        domain=lf.domain,
+        file_name=lf.file_name,
+        rel_path=lf.rel_path,
+        sha256="",
+        size_bytes=0,
+        status=ledger.QUARANTINED,
+        reason=lf.problem,
+        started_at=started,
     )
     snapshot = None
     if not lf.readable:
@@ -196,23 +228,38 @@ def ingest_file(conn: psycopg.Connection, lf: LandingFile, run_id: str,
         try:
             snapshot = read_snapshot(lf.path, lf.rel_path)
         except Changed as exc:
-            row.sha256, row.size_bytes, row.reason, row.read_again = exc.sha256, exc.size, str(exc), True
+            row.sha256, row.size_bytes, row.reason, row.read_again = (
+                exc.sha256,
+                exc.size,
+                str(exc),
+                True,
+            )
         except NotRegular as exc:
             row.sha256, row.reason = compute_unread_fingerprint(lf), str(exc)
         except OSError as exc:
             # ELOOP: swapped for a symbolic link after discovery; ENOENT: removed; EACCES...
             row.sha256 = compute_unread_fingerprint(lf)
-            row.reason = f"cannot open the file ({exc.strerror or exc}): not read; the next run tries again"
+            row.reason = (
+                f"cannot open the file ({exc.strerror or exc}): not read; the next run tries again"
+            )
             row.read_again = True
         else:
             row.sha256, row.size_bytes = snapshot.sha256, snapshot.size
-    earlier = known.get((ledger.stored_text(lf.rel_path), row.sha256)) if not row.read_again else None
+    earlier = (
+        known.get((ledger.stored_text(lf.rel_path), row.sha256)) if not row.read_again else None
+    )
     if earlier is not None:
         if snapshot is not None:
             snapshot.close()
         reason = f"same content as file_id {earlier[0]} ({earlier[1]})"
-        return FileOutcome(lf.rel_path, lf.domain, ledger.SKIPPED, earlier[0], reason=reason,
-                           seconds=time.perf_counter() - t0)
+        return FileOutcome(
+            lf.rel_path,
+            lf.domain,
+            ledger.SKIPPED,
+            earlier[0],
+            reason=reason,
+            seconds=time.perf_counter() - t0,
+        )
     if snapshot is not None:
         with snapshot:
             if lf.problem is None:
@@ -227,8 +274,23 @@ def ingest_file(conn: psycopg.Connection, lf: LandingFile, run_id: str,
                     row.reason = compute_failure_reason(exc)
                 else:
                     return FileOutcome(
-                        lf.rel_path, lf.domain, ledger.LOADED, result.file_id, result.rows_read, result.rows_loaded,
-                        result.rows_rejected, dict(result.rejects_by_kind), result.note, time.perf_counter() - t0,
+                        lf.rel_path,
+                        lf.domain,
+                        ledger.LOADED,
+                        result.file_id,
+                        result.rows_read,
+                        result.rows_loaded,
+                        result.rows_rejected,
+                        dict(result.rejects_by_kind),
+                        result.note,
+                        time.perf_counter() - t0,
                     )
     file_id = ledger.record(conn, row)
-    return FileOutcome(lf.rel_path, lf.domain, row.status, file_id, reason=row.reason, seconds=time.perf_counter() - t0)
+    return FileOutcome(
+        lf.rel_path,
+        lf.domain,
+        row.status,
+        file_id,
+        reason=row.reason,
+        seconds=time.perf_counter() - t0,
+    )

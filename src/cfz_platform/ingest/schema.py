@@ -86,17 +86,23 @@ def _existing_columns(cur: psycopg.Cursor, domain: str) -> set[str]:
     return {r[0] for r in cur.fetchall()}
 
 
-def create_raw_table(cur: psycopg.Cursor, domain: str, columns: tuple[str, ...] = ("studyid", "domain")) -> None:
+def create_raw_table(
+    cur: psycopg.Cursor, domain: str, columns: tuple[str, ...] = ("studyid", "domain")
+) -> None:
     """Create ``raw.<domain>`` (lineage columns, then the given text columns) when missing.
 
     Steps: create the table if it does not exist; add only the columns it lacks and the BRIN
     index on ``_file_id`` only when absent (``alter table``/``create index`` take table locks
     even when they end up doing nothing, and this runs before every ingest and build).
     """
-    parts = [sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(decl)) for name, decl in _LINEAGE_DDL]
+    parts = [
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(decl)) for name, decl in _LINEAGE_DDL
+    ]
     parts += [sql.SQL("{} text").format(sql.Identifier(c)) for c in columns]
     cur.execute(
-        sql.SQL("create table if not exists {} ({})").format(sql.Identifier("raw", domain), sql.SQL(", ").join(parts))
+        sql.SQL("create table if not exists {} ({})").format(
+            sql.Identifier("raw", domain), sql.SQL(", ").join(parts)
+        )
     )
     existing = _existing_columns(cur, domain)
     for col in columns:
@@ -126,10 +132,15 @@ def _upgrade_ledger(cur: psycopg.Cursor) -> None:
     existing = {r[0] for r in cur.fetchall()}
     for name, decl in _LEDGER_COLUMNS:
         if name not in existing:
-            cur.execute(sql.SQL("alter table audit.ingest_files add column if not exists {} {}").format(
-                sql.Identifier(name), sql.SQL(decl)))
-    cur.execute("select to_regclass('audit.ingest_files_version_key') is null, "
-                "to_regclass('audit.ingest_files_version_uq') is not null")
+            cur.execute(
+                sql.SQL("alter table audit.ingest_files add column if not exists {} {}").format(
+                    sql.Identifier(name), sql.SQL(decl)
+                )
+            )
+    cur.execute(
+        "select to_regclass('audit.ingest_files_version_key') is null, "
+        "to_regclass('audit.ingest_files_version_uq') is not null"
+    )
     missing, old = cur.fetchone()
     if missing:
         cur.execute(_VERSION_INDEX)
@@ -161,4 +172,6 @@ def ensure_columns(conn: psycopg.Connection, domain: str, columns: list[str]) ->
         existing = _existing_columns(cur, domain)
         if existing and all(c in existing for c in columns):
             return
-        create_raw_table(cur, domain, tuple(c for c in columns if c not in existing) or ("studyid", "domain"))
+        create_raw_table(
+            cur, domain, tuple(c for c in columns if c not in existing) or ("studyid", "domain")
+        )

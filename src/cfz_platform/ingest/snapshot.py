@@ -119,7 +119,12 @@ class _Reopen(io.RawIOBase):
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_size, a.st_mtime_ns, a.st_ctime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ctime_ns, b.st_ino)
+    return (a.st_size, a.st_mtime_ns, a.st_ctime_ns, a.st_ino) == (
+        b.st_size,
+        b.st_mtime_ns,
+        b.st_ctime_ns,
+        b.st_ino,
+    )
 
 
 def read_snapshot(path: Path, rel_path: str) -> Snapshot:
@@ -127,7 +132,9 @@ def read_snapshot(path: Path, rel_path: str) -> Snapshot:
     spool_bytes = int(os.environ.get("CFZ_INGEST_SPOOL_BYTES", SPOOL_BYTES))
     dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+        fd = os.open(
+            path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd
+        )
     finally:
         os.close(dir_fd)
     try:
@@ -165,7 +172,8 @@ def read_snapshot(path: Path, rel_path: str) -> Snapshot:
         raise Changed(
             f"the file changed while it was read ({before.st_size:,} bytes when opened, {size:,} read, "
             f"{after.st_size:,} at the end): not loaded; the next run reads it again",
-            digest.hexdigest(), size,
+            digest.hexdigest(),
+            size,
         )
     if spill is not None:
         spill.flush()

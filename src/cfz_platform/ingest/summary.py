@@ -73,7 +73,11 @@ class IngestSummary:
 
     def headline(self) -> str:
         kinds = ", ".join(f"{k} {v}" for k, v in self.rejects_by_kind.items()) or "none"
-        rate = f", {self.rows_loaded / self.seconds:,.0f} rows/s" if self.seconds and self.rows_loaded else ""
+        rate = (
+            f", {self.rows_loaded / self.seconds:,.0f} rows/s"
+            if self.seconds and self.rows_loaded
+            else ""
+        )
         return (
             f"ingest {self.run_id}: files loaded {self.files_loaded}, skipped {self.files_skipped}, "
             f"quarantined {self.files_quarantined}; rows read {self.rows_read:,}, loaded "
@@ -89,7 +93,9 @@ class IngestSummary:
         lines = [self.headline()]
         for f in self.files:
             if f.status == "quarantined":
-                lines.append(f"QUARANTINED {escape_text(f.rel_path)}: {escape_text(f.reason or '')}")
+                lines.append(
+                    f"QUARANTINED {escape_text(f.rel_path)}: {escape_text(f.reason or '')}"
+                )
         for note in self.notes:
             lines.append(f"not read: {escape_text(note)}")
         return lines
@@ -98,10 +104,17 @@ class IngestSummary:
         """One row per file, for ``prefect.artifacts.create_table_artifact``."""
         return [
             {
-                "file": escape_text(f.rel_path), "domain": f.domain or "", "status": f.status,
-                "rows_read": f.rows_read, "rows_loaded": f.rows_loaded, "rows_rejected": f.rows_rejected,
-                "rejects_by_reason": ", ".join(f"{k} {v}" for k, v in sorted(f.rejects_by_kind.items())),
-                "reason": escape_text(f.reason or ""), "seconds": round(f.seconds, 2),
+                "file": escape_text(f.rel_path),
+                "domain": f.domain or "",
+                "status": f.status,
+                "rows_read": f.rows_read,
+                "rows_loaded": f.rows_loaded,
+                "rows_rejected": f.rows_rejected,
+                "rejects_by_reason": ", ".join(
+                    f"{k} {v}" for k, v in sorted(f.rejects_by_kind.items())
+                ),
+                "reason": escape_text(f.reason or ""),
+                "seconds": round(f.seconds, 2),
             }
             for f in self.files
         ]
@@ -109,8 +122,11 @@ class IngestSummary:
     def as_dict(self) -> dict:
         return {
             **asdict(self),
-            "files_loaded": self.files_loaded, "files_skipped": self.files_skipped,
-            "files_quarantined": self.files_quarantined, "rows_read": self.rows_read,
-            "rows_loaded": self.rows_loaded, "rows_rejected": self.rows_rejected,
+            "files_loaded": self.files_loaded,
+            "files_skipped": self.files_skipped,
+            "files_quarantined": self.files_quarantined,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
             "rejects_by_kind": self.rejects_by_kind,
         }

@@ -66,7 +66,9 @@ def check_header(domain: str, header: list[str]) -> list[str]:
     bad = [h for h in header if not COLUMN_NAME.fullmatch(h)]
     if bad:
         shown = ", ".join(repr(printable(h)[:40]) for h in bad[:5])
-        raise HeaderProblem(f"bad column name(s) in the header: {shown} (letters, digits, _; start with a letter)")
+        raise HeaderProblem(
+            f"bad column name(s) in the header: {shown} (letters, digits, _; start with a letter)"
+        )
     cols = [compute_stored_name(h) for h in header]
     dupes = sorted({c for c in cols if cols.count(c) > 1})
     if dupes:
@@ -75,12 +77,15 @@ def check_header(domain: str, header: list[str]) -> list[str]:
     if contract:
         present = set(cols)
         missing = [
-            r for r in contract.required
+            r
+            for r in contract.required
             if r.lower() not in present
             and not any(a.lower() in present for a in contract.alternatives.get(r, ()))
         ]
         if missing:
-            raise HeaderProblem(f"missing required column(s) for {domain.upper()}: {', '.join(missing)}")
+            raise HeaderProblem(
+                f"missing required column(s) for {domain.upper()}: {', '.join(missing)}"
+            )
     return cols
 
 
@@ -117,7 +122,9 @@ class RowChecker:
         self.n = len(columns)
         contract = DOMAINS.get(domain)
         keys = contract.key_checked if contract else ()
-        self.key_positions = [(columns.index(k.lower()), k.lower()) for k in keys if k.lower() in columns]
+        self.key_positions = [
+            (columns.index(k.lower()), k.lower()) for k in keys if k.lower() in columns
+        ]
 
     def check(self, line: int, fields: list[str], flag: str | None) -> Reject | None:
         """Return a ``Reject`` for a structurally broken record, else None.
@@ -131,31 +138,65 @@ class RowChecker:
             span = int(last) - line + 1
             if span > MAX_RECORD_LINES:
                 what = f"runs over more than {MAX_RECORD_LINES:,} lines, to "
-                what += "the end of the file" if at_end == "1" else f"its closing quote on line {int(last):,}"
+                what += (
+                    "the end of the file"
+                    if at_end == "1"
+                    else f"its closing quote on line {int(last):,}"
+                )
             else:
                 what = "is never closed (the file ends first)"
             return Reject(
-                line, None, printable(fields[0]), OVERSIZED_RECORD,
+                line,
+                None,
+                printable(fields[0]),
+                OVERSIZED_RECORD,
                 f"a quoted field opened on line {line:,} {what}: lines {line:,}-{int(last):,} rejected as one "
                 "record (a missing closing quote?)",
             )
         if flag is not None and flag.startswith("csv:"):
-            return Reject(line, None, printable(fields[0]), MALFORMED_CSV, f"the CSV parser failed: {flag[4:].strip()}")
+            return Reject(
+                line,
+                None,
+                printable(fields[0]),
+                MALFORMED_CSV,
+                f"the CSV parser failed: {flag[4:].strip()}",
+            )
         if len(fields) != self.n:
             return Reject(
-                line, None, printable(",".join(fields)), WRONG_FIELD_COUNT,
+                line,
+                None,
+                printable(",".join(fields)),
+                WRONG_FIELD_COUNT,
                 f"wrong number of fields: expected {self.n}, found {len(fields)}",
             )
         if flag == UNDECODABLE:
             col, val = self._first(fields, lambda v: bool(_SURROGATE.search(v)))
-            return Reject(line, col, printable(val), UNDECODABLE_BYTES, f"bytes that are not UTF-8 in column {col}")
+            return Reject(
+                line,
+                col,
+                printable(val),
+                UNDECODABLE_BYTES,
+                f"bytes that are not UTF-8 in column {col}",
+            )
         if flag == NUL:
             col, val = self._first(fields, lambda v: "\x00" in v)
-            return Reject(line, col, printable(val), NUL_BYTE, f"NUL byte in column {col} (not storable as text)")
+            return Reject(
+                line,
+                col,
+                printable(val),
+                NUL_BYTE,
+                f"NUL byte in column {col} (not storable as text)",
+            )
         for pos, name in self.key_positions:
             if not fields[pos].strip():
                 what = "empty" if not fields[pos] else "blank (only spaces)"
-                return Reject(line, name, fields[pos], EMPTY_NATURAL_KEY, f"{what} natural-key column {name.upper()}")
+                return Reject(
+                    line,
+                    name,
+                    fields[pos],
+                    EMPTY_NATURAL_KEY,
+                    f"{what} natural-key column {name.upper()}",
+                )
         return None
 
     def _first(self, fields: list[str], test) -> tuple[str | None, str]:

@@ -54,8 +54,16 @@ class CvResult:
     repeat_aucs: np.ndarray = field(repr=False)
 
     def metrics(self, prefix: str = "") -> dict[str, float]:
-        keys = ("auc", "auc_ci_low", "auc_ci_high", "auc_cv_low", "auc_cv_high", "brier",
-                "calibration_slope", "calibration_intercept")
+        keys = (
+            "auc",
+            "auc_ci_low",
+            "auc_ci_high",
+            "auc_cv_low",
+            "auc_cv_high",
+            "brier",
+            "calibration_slope",
+            "calibration_intercept",
+        )
         return {f"{prefix}{k}": float(getattr(self, k)) for k in keys}
 
 
@@ -75,8 +83,12 @@ def compute_calibration(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
         eta = a + b * lp
         return float(np.sum(np.logaddexp(0, eta) - y * eta))
 
-    fit = minimize(lambda v: nll(v[0], v[1]), x0=np.array([0.0, 1.0]), method="Nelder-Mead",
-                   options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+    fit = minimize(
+        lambda v: nll(v[0], v[1]),
+        x0=np.array([0.0, 1.0]),
+        method="Nelder-Mead",
+        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000},
+    )
     slope = float(fit.x[1])
     intercept = float(minimize_scalar(lambda a: nll(a, 1.0), bounds=(-20, 20), method="bounded").x)
     return slope, intercept
@@ -97,7 +109,9 @@ def compute_auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def compute_bootstrap_auc_ci(y: np.ndarray, p: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+def compute_bootstrap_auc_ci(
+    y: np.ndarray, p: np.ndarray, n_boot: int, seed: int
+) -> tuple[float, float]:
     """Percentile 95% interval of the AUC over subject-level bootstrap resamples.
 
     Steps: 1. resample subjects with replacement; 2. skip resamples with one class only;
@@ -134,8 +148,9 @@ def compute_cv_jobs(n_fits: int, cores: int | None = None, load: float | None = 
     return max(1, min(2, int(cores - load + 0.5)))
 
 
-def compute_fold_predictions(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray,
-                             train_idx: np.ndarray, test_idx: np.ndarray) -> np.ndarray:
+def compute_fold_predictions(
+    pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray
+) -> np.ndarray:
     """Out-of-fold probabilities of one fold: fit a clone on ``train_idx``, predict ``test_idx``
     (BLAS limited to ``FIT_THREADS``)."""
     with threadpool_limits(FIT_THREADS):
@@ -143,8 +158,15 @@ def compute_fold_predictions(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray,
         return model.predict_proba(X.iloc[test_idx])[:, 1]
 
 
-def cross_validate(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, n_splits: int = 5,
-                   n_repeats: int = 20, seed: int = 0, n_boot: int = 1000) -> CvResult:
+def cross_validate(
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    y: pd.Series,
+    n_splits: int = 5,
+    n_repeats: int = 20,
+    seed: int = 0,
+    n_boot: int = 1000,
+) -> CvResult:
     """Repeated stratified k-fold CV of an unfitted pipeline.
 
     Steps:
@@ -161,19 +183,33 @@ def cross_validate(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, n_splits: 
         return _cross_validate(pipeline, X, y, n_splits, n_repeats, seed, n_boot)
 
 
-def _cross_validate(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, n_splits: int,
-                    n_repeats: int, seed: int, n_boot: int) -> CvResult:
+def _cross_validate(
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    y: pd.Series,
+    n_splits: int,
+    n_repeats: int,
+    seed: int,
+    n_boot: int,
+) -> CvResult:
     y_arr = np.asarray(y, dtype=int)
     minority = int(min(y_arr.sum(), len(y_arr) - y_arr.sum()))
     if minority < 2:
-        raise ValueError(f"cannot cross-validate: only {minority} subject(s) in the smaller label class")
+        raise ValueError(
+            f"cannot cross-validate: only {minority} subject(s) in the smaller label class"
+        )
     k = max(2, min(n_splits, minority))
-    splits = [(r, train_idx, test_idx) for r in range(n_repeats)
-              for train_idx, test_idx in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed + r)
-              .split(X, y_arr)]
+    splits = [
+        (r, train_idx, test_idx)
+        for r in range(n_repeats)
+        for train_idx, test_idx in StratifiedKFold(
+            n_splits=k, shuffle=True, random_state=seed + r
+        ).split(X, y_arr)
+    ]
     predictions = Parallel(n_jobs=compute_cv_jobs(len(splits)))(
         delayed(compute_fold_predictions)(pipeline, X, y_arr, train_idx, test_idx)
-        for _, train_idx, test_idx in splits)
+        for _, train_idx, test_idx in splits
+    )
     oof = np.zeros((n_repeats, len(y_arr)))
     for (r, _, test_idx), p in zip(splits, predictions, strict=True):
         oof[r, test_idx] = p
@@ -182,11 +218,18 @@ def _cross_validate(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, n_splits:
     lo, hi = compute_bootstrap_auc_ci(y_arr, mean_p, n_boot, seed)
     slope, intercept = compute_calibration(y_arr, mean_p)
     return CvResult(
-        auc=float(repeat_aucs.mean()), auc_ci_low=lo, auc_ci_high=hi,
+        auc=float(repeat_aucs.mean()),
+        auc_ci_low=lo,
+        auc_ci_high=hi,
         auc_cv_low=float(np.percentile(repeat_aucs, 2.5)),
         auc_cv_high=float(np.percentile(repeat_aucs, 97.5)),
         brier=float(brier_score_loss(y_arr, mean_p)),
-        calibration_slope=slope, calibration_intercept=intercept,
-        n=len(y_arr), n_positive=int(y_arr.sum()), n_splits=k, n_repeats=n_repeats,
-        oof_probability=mean_p, repeat_aucs=repeat_aucs,
+        calibration_slope=slope,
+        calibration_intercept=intercept,
+        n=len(y_arr),
+        n_positive=int(y_arr.sum()),
+        n_splits=k,
+        n_repeats=n_repeats,
+        oof_probability=mean_p,
+        repeat_aucs=repeat_aucs,
     )

@@ -31,7 +31,11 @@ def load_features(conn: psycopg.Connection, spec: ModelSpec) -> pd.DataFrame:
     """
     try:
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("select * from {} order by usubjid").format(_table_ident(spec.features_table)))
+            cur.execute(
+                sql.SQL("select * from {} order by usubjid").format(
+                    _table_ident(spec.features_table)
+                )
+            )
             cols = [d.name for d in cur.description]
             rows = cur.fetchall()
     except psycopg.errors.UndefinedTable as exc:
@@ -83,7 +87,8 @@ def data_snapshot(conn: psycopg.Connection, frame: pd.DataFrame, spec: ModelSpec
                 "from audit.ingest_files where status = 'loaded' group by delivery_id order by delivery_id"
             )
             deliveries = [
-                {"delivery_id": d, "files": int(f), "rows_loaded": int(r)} for d, f, r in cur.fetchall()
+                {"delivery_id": d, "files": int(f), "rows_loaded": int(r)}
+                for d, f, r in cur.fetchall()
             ]
     labelled = frame[spec.label].dropna()
     return {

@@ -18,22 +18,33 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 
 def _preprocessor(numeric: list[str], categorical: list[str], scale: bool) -> ColumnTransformer:
-    num_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", add_indicator=True,
-                                                                 keep_empty_features=True))]
+    num_steps: list[tuple[str, Any]] = [
+        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))
+    ]
     if scale:
         num_steps.append(("scale", StandardScaler()))
     transformers: list[tuple] = [("num", Pipeline(num_steps), numeric)]
     if categorical:
-        cat = Pipeline([
-            ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
-            ("onehot", OneHotEncoder(handle_unknown="ignore", drop="if_binary", sparse_output=False)),
-        ])
+        cat = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+                (
+                    "onehot",
+                    OneHotEncoder(handle_unknown="ignore", drop="if_binary", sparse_output=False),
+                ),
+            ]
+        )
         transformers.append(("cat", cat, categorical))
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=True)
 
 
-def build_pipeline(kind: str, numeric: list[str], categorical: list[str],
-                   params: dict[str, Any] | None = None, seed: int = 0) -> Pipeline:
+def build_pipeline(
+    kind: str,
+    numeric: list[str],
+    categorical: list[str],
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> Pipeline:
     """Build an unfitted pipeline.
 
     Steps:
@@ -45,9 +56,12 @@ def build_pipeline(kind: str, numeric: list[str], categorical: list[str],
     params = dict(params or {})
     params.pop("kind", None)
     if kind == "logistic":
-        model = LogisticRegression(C=float(params.get("C", 1.0)), l1_ratio=0.0, solver="lbfgs",
-                                   max_iter=2000)
-        return Pipeline([("prep", _preprocessor(numeric, categorical, scale=True)), ("model", model)])
+        model = LogisticRegression(
+            C=float(params.get("C", 1.0)), l1_ratio=0.0, solver="lbfgs", max_iter=2000
+        )
+        return Pipeline(
+            [("prep", _preprocessor(numeric, categorical, scale=True)), ("model", model)]
+        )
     if kind == "gradient_boosting":
         model = GradientBoostingClassifier(
             max_depth=int(params.get("max_depth", 2)),
@@ -57,7 +71,9 @@ def build_pipeline(kind: str, numeric: list[str], categorical: list[str],
             subsample=float(params.get("subsample", 0.8)),
             random_state=seed,
         )
-        return Pipeline([("prep", _preprocessor(numeric, categorical, scale=False)), ("model", model)])
+        return Pipeline(
+            [("prep", _preprocessor(numeric, categorical, scale=False)), ("model", model)]
+        )
     raise ValueError(f"unknown model kind {kind!r}: use logistic or gradient_boosting")
 
 

@@ -27,8 +27,14 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], path: Path
     return path
 
 
-def plot_reliability(y: np.ndarray, p: np.ndarray, slope: float, intercept: float, path: Path,
-                     n_bins: int | None = None) -> Path:
+def plot_reliability(
+    y: np.ndarray,
+    p: np.ndarray,
+    slope: float,
+    intercept: float,
+    path: Path,
+    n_bins: int | None = None,
+) -> Path:
     """Reliability diagram: observed rate vs mean predicted probability in quantile bins.
 
     Steps: 1. bins = quantiles of p (5 bins below 100 subjects, else 10); 2. per bin, mean p
@@ -47,15 +53,22 @@ def plot_reliability(y: np.ndarray, p: np.ndarray, slope: float, intercept: floa
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
     ax.scatter(xs, ys, s=np.array(ns) * 8, alpha=0.7)
     ax.plot(xs, ys)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted probability", ylabel="observed proportion",
-           title=f"Calibration (slope {slope:.2f}, intercept {intercept:.2f})")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="mean predicted probability",
+        ylabel="observed proportion",
+        title=f"Calibration (slope {slope:.2f}, intercept {intercept:.2f})",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def plot_bars(values: dict[str, float], title: str, path: Path, errors: dict[str, float] | None = None) -> Path:
+def plot_bars(
+    values: dict[str, float], title: str, path: Path, errors: dict[str, float] | None = None
+) -> Path:
     """Horizontal bar chart (coefficients or permutation importances), sorted by size."""
     items = sorted(values.items(), key=lambda kv: abs(kv[1]))
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(items) + 1.2))

@@ -66,12 +66,19 @@ class ScoreResult:
 
 def compute_feature_hash(frame: pd.DataFrame, columns: list[str]) -> str:
     """sha256 of the scored feature rows (usubjid + features), sorted by subject."""
-    text = frame[["usubjid", *columns]].sort_values("usubjid").to_csv(index=False, float_format="%.10g")
+    text = (
+        frame[["usubjid", *columns]]
+        .sort_values("usubjid")
+        .to_csv(index=False, float_format="%.10g")
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _json_features(row: pd.Series) -> str:
-    clean = {k: (None if (isinstance(v, float) and np.isnan(v)) or v is None else v) for k, v in row.items()}
+    clean = {
+        k: (None if (isinstance(v, float) and np.isnan(v)) or v is None else v)
+        for k, v in row.items()
+    }
     return json.dumps(clean, default=str)
 
 
@@ -79,11 +86,17 @@ def ensure_predictions_table(cur) -> None:
     """Create the table if missing and grant ``bi_reader`` read access to it alone."""
     table = sql.Identifier(SCHEMA, TABLE)
     cur.execute(sql.SQL(_DDL).format(table=table))
-    cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(SCHEMA), sql.Identifier(BI_ROLE)))
+    cur.execute(
+        sql.SQL("grant usage on schema {} to {}").format(
+            sql.Identifier(SCHEMA), sql.Identifier(BI_ROLE)
+        )
+    )
     cur.execute(sql.SQL("grant select on {} to {}").format(table, sql.Identifier(BI_ROLE)))
 
 
-def score_with_champion(spec: ModelSpec | None = None, alias: str = tracking.CHAMPION) -> ScoreResult:
+def score_with_champion(
+    spec: ModelSpec | None = None, alias: str = tracking.CHAMPION
+) -> ScoreResult:
     """Score every response-evaluable subject in the feature mart with the champion.
 
     Steps:
@@ -97,11 +110,17 @@ def score_with_champion(spec: ModelSpec | None = None, alias: str = tracking.CHA
     """
     spec = spec or load_spec()
     client = tracking.configure()
-    version = tracking.current_champion(client, spec.registered_model) if alias == tracking.CHAMPION else None
+    version = (
+        tracking.current_champion(client, spec.registered_model)
+        if alias == tracking.CHAMPION
+        else None
+    )
     if alias != tracking.CHAMPION:
         version = client.get_model_version_by_alias(spec.registered_model, alias)
     if version is None:
-        raise ScoringError(f"no model version has the alias {alias!r} in {spec.registered_model!r}: run `cfz train` first")
+        raise ScoringError(
+            f"no model version has the alias {alias!r} in {spec.registered_model!r}: run `cfz train` first"
+        )
     model = tracking.load_registered_model(f"models:/{spec.registered_model}@{alias}")
     with warehouse.connect() as conn:
         frame = load_features(conn, spec)
@@ -112,25 +131,48 @@ def score_with_champion(spec: ModelSpec | None = None, alias: str = tracking.CHA
         run_id = uuid.uuid4()
         scored_at = datetime.now(UTC)
         rows = [
-            (run_id, subj, spec.registered_model, str(version.version), float(p),
-             bool(p >= spec.decision_threshold), spec.decision_threshold, as_of, scored_at, True,
-             feature_hash, _json_features(feats))
-            for subj, as_of, p, (_, feats) in zip(frame["usubjid"], frame["as_of_date"], proba,
-                                                 frame[spec.features].iterrows(), strict=True)
+            (
+                run_id,
+                subj,
+                spec.registered_model,
+                str(version.version),
+                float(p),
+                bool(p >= spec.decision_threshold),
+                spec.decision_threshold,
+                as_of,
+                scored_at,
+                True,
+                feature_hash,
+                _json_features(feats),
+            )
+            for subj, as_of, p, (_, feats) in zip(
+                frame["usubjid"],
+                frame["as_of_date"],
+                proba,
+                frame[spec.features].iterrows(),
+                strict=True,
+            )
         ]
         with conn.cursor() as cur:
             ensure_predictions_table(cur)
             table = sql.Identifier(SCHEMA, TABLE)
             cur.execute(sql.SQL("update {} set is_current = false where is_current").format(table))
             cur.executemany(
-                sql.SQL("insert into {} (scoring_run_id, usubjid, model_name, model_version, probability, "
-                        "predicted_class, decision_threshold, as_of_date, scored_at, is_current, "
-                        "feature_snapshot_hash, features) values "
-                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)").format(table),
+                sql.SQL(
+                    "insert into {} (scoring_run_id, usubjid, model_name, model_version, probability, "
+                    "predicted_class, decision_threshold, as_of_date, scored_at, is_current, "
+                    "feature_snapshot_hash, features) values "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+                ).format(table),
                 rows,
             )
         conn.commit()
     n_pos = int((proba >= spec.decision_threshold).sum())
-    log.info("scored %d subjects with %s v%s (%d predicted responders)", len(rows),
-             spec.registered_model, version.version, n_pos)
+    log.info(
+        "scored %d subjects with %s v%s (%d predicted responders)",
+        len(rows),
+        spec.registered_model,
+        version.version,
+        n_pos,
+    )
     return ScoreResult(str(run_id), str(version.version), len(rows), n_pos, spec.decision_threshold)

@@ -54,7 +54,9 @@ def load_spec(path: Path | None = None) -> ModelSpec:
             label=data["label"],
             numeric_features=list(data["features"]["numeric"]),
             categorical_features=list(data["features"].get("categorical") or []),
-            comparison_feature_sets={k: list(v) for k, v in data["comparison_feature_sets"].items()},
+            comparison_feature_sets={
+                k: list(v) for k, v in data["comparison_feature_sets"].items()
+            },
             primary=dict(data["primary"]),
             comparator=dict(data["comparator"]),
             cv=dict(data["cv"]),

@@ -92,7 +92,10 @@ def model_requirements() -> list[str]:
     """Pinned runtime requirements logged with the model (skips MLflow's slow inference)."""
     from importlib.metadata import version
 
-    return [f"{pkg}=={version(pkg)}" for pkg in ("mlflow", "scikit-learn", "numpy", "pandas", "scipy", "skops")]
+    return [
+        f"{pkg}=={version(pkg)}"
+        for pkg in ("mlflow", "scikit-learn", "numpy", "pandas", "scipy", "skops")
+    ]
 
 
 def load_registered_model(model_uri: str):
@@ -133,8 +136,9 @@ def current_champion(client: MlflowClient, model_name: str):
         return None
 
 
-def latest_version_trained_on(client: MlflowClient, model_name: str, snapshot_hash: str,
-                              spec_hash: str) -> str | None:
+def latest_version_trained_on(
+    client: MlflowClient, model_name: str, snapshot_hash: str, spec_hash: str
+) -> str | None:
     """The newest registered version, if its run was trained on exactly this data and spec.
 
     Steps: find the highest version number of ``model_name``; read its run's
@@ -154,9 +158,14 @@ def latest_version_trained_on(client: MlflowClient, model_name: str, snapshot_ha
     return None
 
 
-def decide_champion(client: MlflowClient, model_name: str, new_version: str, new_cv_auc: float,
-                    snapshot_hash: str,
-                    reevaluate: Callable[[str], float]) -> ChampionDecision:
+def decide_champion(
+    client: MlflowClient,
+    model_name: str,
+    new_version: str,
+    new_cv_auc: float,
+    snapshot_hash: str,
+    reevaluate: Callable[[str], float],
+) -> ChampionDecision:
     """Give ``new_version`` the champion alias only if it beats the champion on this data.
 
     Steps:
@@ -170,8 +179,17 @@ def decide_champion(client: MlflowClient, model_name: str, new_version: str, new
     """
     champ = current_champion(client, model_name)
     if champ is None:
-        decision = ChampionDecision(model_name, str(new_version), new_cv_auc, None, None, "none",
-                                    True, CHAMPION, "no champion yet")
+        decision = ChampionDecision(
+            model_name,
+            str(new_version),
+            new_cv_auc,
+            None,
+            None,
+            "none",
+            True,
+            CHAMPION,
+            "no champion yet",
+        )
     else:
         run = client.get_run(champ.run_id)
         if run.data.tags.get("snapshot_hash") == snapshot_hash and "cv_auc" in run.data.metrics:
@@ -180,11 +198,23 @@ def decide_champion(client: MlflowClient, model_name: str, new_version: str, new
             champ_auc = float(reevaluate(f"models:/{model_name}/{champ.version}"))
             compared_on = "re-evaluated"
         # same data: strictly better only; new data: ties go to the version fitted on it
-        promoted = new_cv_auc > champ_auc if compared_on == "same_snapshot" else new_cv_auc >= champ_auc
-        verdict = "beats" if new_cv_auc > champ_auc else ("ties (fitted on newer data)" if promoted else "does not beat")
+        promoted = (
+            new_cv_auc > champ_auc if compared_on == "same_snapshot" else new_cv_auc >= champ_auc
+        )
+        verdict = (
+            "beats"
+            if new_cv_auc > champ_auc
+            else ("ties (fitted on newer data)" if promoted else "does not beat")
+        )
         decision = ChampionDecision(
-            model_name, str(new_version), new_cv_auc, str(champ.version), champ_auc, compared_on,
-            promoted, CHAMPION if promoted else CHALLENGER,
+            model_name,
+            str(new_version),
+            new_cv_auc,
+            str(champ.version),
+            champ_auc,
+            compared_on,
+            promoted,
+            CHAMPION if promoted else CHALLENGER,
             f"CV AUC {new_cv_auc:.4f} {verdict} champion v{champ.version} ({champ_auc:.4f}, {compared_on})",
         )
     client.set_registered_model_alias(model_name, decision.alias, str(new_version))

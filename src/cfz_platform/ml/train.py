@@ -45,7 +45,9 @@ class TrainResult:
     snapshot: dict
 
 
-def compute_cv_repeats(n_repeats: int, n_subjects: int, subject_repeats: int | None, min_repeats: int = 2) -> int:
+def compute_cv_repeats(
+    n_repeats: int, n_subjects: int, subject_repeats: int | None, min_repeats: int = 2
+) -> int:
     """CV repeats for a cohort of ``n_subjects``: the spec's ``n_repeats`` for small trials,
     fewer for large cohorts (cost stays proportional to the data).
 
@@ -60,11 +62,21 @@ def compute_cv_repeats(n_repeats: int, n_subjects: int, subject_repeats: int | N
 
 
 def _cv(spec: ModelSpec, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> CvResult:
-    repeats = compute_cv_repeats(int(spec.cv["n_repeats"]), len(y), spec.cv.get("subject_repeats"),
-                                 int(spec.cv.get("min_repeats", 2)))
-    return cross_validate(pipeline, X, y, n_splits=int(spec.cv["n_splits"]),
-                          n_repeats=repeats, seed=int(spec.cv["seed"]),
-                          n_boot=int(spec.cv.get("bootstrap", 1000)))
+    repeats = compute_cv_repeats(
+        int(spec.cv["n_repeats"]),
+        len(y),
+        spec.cv.get("subject_repeats"),
+        int(spec.cv.get("min_repeats", 2)),
+    )
+    return cross_validate(
+        pipeline,
+        X,
+        y,
+        n_splits=int(spec.cv["n_splits"]),
+        n_repeats=repeats,
+        seed=int(spec.cv["seed"]),
+        n_boot=int(spec.cv.get("bootstrap", 1000)),
+    )
 
 
 def candidate_pipelines(spec: ModelSpec) -> dict[str, Pipeline]:
@@ -74,24 +86,37 @@ def candidate_pipelines(spec: ModelSpec) -> dict[str, Pipeline]:
     """
     seed = int(spec.cv["seed"])
     pipes = {
-        "primary": build_pipeline(spec.primary["kind"], spec.numeric_features, spec.categorical_features,
-                                  spec.primary, seed),
-        "comparator": build_pipeline(spec.comparator["kind"], spec.numeric_features,
-                                     spec.categorical_features, spec.comparator, seed),
+        "primary": build_pipeline(
+            spec.primary["kind"],
+            spec.numeric_features,
+            spec.categorical_features,
+            spec.primary,
+            seed,
+        ),
+        "comparator": build_pipeline(
+            spec.comparator["kind"],
+            spec.numeric_features,
+            spec.categorical_features,
+            spec.comparator,
+            seed,
+        ),
     }
     for name, cols in spec.comparison_feature_sets.items():
         pipes[name] = build_pipeline(spec.primary["kind"], cols, [], spec.primary, seed)
     return pipes
 
 
-def _importances(spec: ModelSpec, model: Pipeline, X: pd.DataFrame, y: pd.Series) -> tuple[dict, dict, dict]:
+def _importances(
+    spec: ModelSpec, model: Pipeline, X: pd.DataFrame, y: pd.Series
+) -> tuple[dict, dict, dict]:
     """Standardized coefficients (logistic) and permutation importances (AUC drop)."""
     coefs: dict[str, float] = {}
     est = model.named_steps["model"]
     if hasattr(est, "coef_"):
         coefs = dict(zip(feature_names_out(model), est.coef_[0].tolist(), strict=True))
-    perm = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=10,
-                                  random_state=int(spec.cv["seed"]))
+    perm = permutation_importance(
+        model, X, y, scoring="roc_auc", n_repeats=10, random_state=int(spec.cv["seed"])
+    )
     means = dict(zip(X.columns, perm.importances_mean.tolist(), strict=True))
     stds = dict(zip(X.columns, perm.importances_std.tolist(), strict=True))
     return coefs, means, stds
@@ -99,7 +124,9 @@ def _importances(spec: ModelSpec, model: Pipeline, X: pd.DataFrame, y: pd.Series
 
 def compute_spec_hash(spec: ModelSpec) -> str:
     """sha256 of the model spec (features, label, models, CV settings) as sorted JSON."""
-    return hashlib.sha256(json.dumps(asdict(spec), sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(asdict(spec), sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 def already_trained_version(spec: ModelSpec | None = None) -> str | None:
@@ -115,8 +142,9 @@ def already_trained_version(spec: ModelSpec | None = None) -> str | None:
         frame = load_features(conn, spec)
         snapshot = data_snapshot(conn, frame, spec)
     client = tracking.configure()
-    return tracking.latest_version_trained_on(client, spec.registered_model, snapshot["snapshot_hash"],
-                                              compute_spec_hash(spec))
+    return tracking.latest_version_trained_on(
+        client, spec.registered_model, snapshot["snapshot_hash"], compute_spec_hash(spec)
+    )
 
 
 def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
@@ -142,8 +170,12 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
     X, y = training_frame(frame, spec)
     if len(X) == 0:
         raise ValueError(f"{spec.features_table} has no labelled subjects to train on")
-    log.info("training on %d subjects (%d positive), snapshot %s", len(X), int(y.sum()),
-             snapshot["snapshot_hash"][:12])
+    log.info(
+        "training on %d subjects (%d positive), snapshot %s",
+        len(X),
+        int(y.sum()),
+        snapshot["snapshot_hash"][:12],
+    )
 
     pipes = candidate_pipelines(spec)
     results = {name: _cv(spec, pipe, X, y) for name, pipe in pipes.items()}
@@ -161,51 +193,98 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
 
     client = tracking.configure()
     tracking.ensure_experiment()
-    with mlflow.start_run(run_name=f"{spec.name}-{snapshot['snapshot_hash'][:8]}") as run, \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        mlflow.start_run(run_name=f"{spec.name}-{snapshot['snapshot_hash'][:8]}") as run,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         out = Path(tmp)
-        mlflow.set_tags({"snapshot_hash": snapshot["snapshot_hash"], "spec_hash": compute_spec_hash(spec),
-                         "last_delivery": str(snapshot["last_delivery"]),
-                         "label": spec.label, "primary_kind": spec.primary["kind"]})
-        mlflow.log_params({
-            "label": spec.label, "features": ",".join(spec.features), "as_of_rule": spec.as_of_rule[:500],
-            "primary_kind": spec.primary["kind"], "primary_C": spec.primary.get("C"),
-            "comparator_kind": spec.comparator["kind"],
-            "comparator_max_depth": spec.comparator.get("max_depth"),
-            "cv_n_splits": results["primary"].n_splits, "cv_n_repeats": results["primary"].n_repeats,
-            "cv_seed": spec.cv["seed"], "bootstrap": spec.cv.get("bootstrap"),
-            "decision_threshold": spec.decision_threshold,
-            "n_subjects": len(X), "n_positive": int(y.sum()),
-            "snapshot_hash": snapshot["snapshot_hash"],
-        })
+        mlflow.set_tags(
+            {
+                "snapshot_hash": snapshot["snapshot_hash"],
+                "spec_hash": compute_spec_hash(spec),
+                "last_delivery": str(snapshot["last_delivery"]),
+                "label": spec.label,
+                "primary_kind": spec.primary["kind"],
+            }
+        )
+        mlflow.log_params(
+            {
+                "label": spec.label,
+                "features": ",".join(spec.features),
+                "as_of_rule": spec.as_of_rule[:500],
+                "primary_kind": spec.primary["kind"],
+                "primary_C": spec.primary.get("C"),
+                "comparator_kind": spec.comparator["kind"],
+                "comparator_max_depth": spec.comparator.get("max_depth"),
+                "cv_n_splits": results["primary"].n_splits,
+                "cv_n_repeats": results["primary"].n_repeats,
+                "cv_seed": spec.cv["seed"],
+                "bootstrap": spec.cv.get("bootstrap"),
+                "decision_threshold": spec.decision_threshold,
+                "n_subjects": len(X),
+                "n_positive": int(y.sum()),
+                "snapshot_hash": snapshot["snapshot_hash"],
+            }
+        )
         mlflow.log_metrics(metrics)
-        curves = {name: (y.to_numpy(), res.oof_probability, res.auc) for name, res in results.items()}
+        curves = {
+            name: (y.to_numpy(), res.oof_probability, res.auc) for name, res in results.items()
+        }
         prim = results["primary"]
         plots.plot_roc(curves, out / "roc.png")
-        plots.plot_reliability(y.to_numpy(), prim.oof_probability, prim.calibration_slope,
-                               prim.calibration_intercept, out / "calibration.png")
+        plots.plot_reliability(
+            y.to_numpy(),
+            prim.oof_probability,
+            prim.calibration_slope,
+            prim.calibration_intercept,
+            out / "calibration.png",
+        )
         if coefs:
-            plots.plot_bars(coefs, "Primary model: standardized coefficients", out / "coefficients.png")
-        plots.plot_bars(perm_mean, "Permutation importance (AUC drop, fitted model, all subjects)",
-                        out / "permutation_importance.png", perm_std)
-        (out / "features.json").write_text(json.dumps({
-            "features": spec.features, "numeric": spec.numeric_features,
-            "categorical": spec.categorical_features, "label": spec.label,
-            "as_of_rule": spec.as_of_rule, "comparison_feature_sets": spec.comparison_feature_sets,
-        }, indent=2))
+            plots.plot_bars(
+                coefs, "Primary model: standardized coefficients", out / "coefficients.png"
+            )
+        plots.plot_bars(
+            perm_mean,
+            "Permutation importance (AUC drop, fitted model, all subjects)",
+            out / "permutation_importance.png",
+            perm_std,
+        )
+        (out / "features.json").write_text(
+            json.dumps(
+                {
+                    "features": spec.features,
+                    "numeric": spec.numeric_features,
+                    "categorical": spec.categorical_features,
+                    "label": spec.label,
+                    "as_of_rule": spec.as_of_rule,
+                    "comparison_feature_sets": spec.comparison_feature_sets,
+                },
+                indent=2,
+            )
+        )
         (out / "data_snapshot.json").write_text(snapshot_json(snapshot))
-        oof = frame.loc[X.index, ["usubjid"]].assign(label=y.to_numpy(), **{
-            f"oof_{name}": res.oof_probability for name, res in results.items()})
+        oof = frame.loc[X.index, ["usubjid"]].assign(
+            label=y.to_numpy(),
+            **{f"oof_{name}": res.oof_probability for name, res in results.items()},
+        )
         oof.to_csv(out / "oof_predictions.csv", index=False)
-        (out / "importances.json").write_text(json.dumps(
-            {"coefficients": coefs, "permutation_mean": perm_mean, "permutation_std": perm_std}, indent=2))
+        (out / "importances.json").write_text(
+            json.dumps(
+                {"coefficients": coefs, "permutation_mean": perm_mean, "permutation_std": perm_std},
+                indent=2,
+            )
+        )
         mlflow.log_artifacts(str(out), artifact_path="evaluation")
 
         example = X.head(5)
         signature = infer_signature(example, model.predict_proba(example))
         info = mlflow.sklearn.log_model(
-            model, name="model", signature=signature, input_example=example,
-            registered_model_name=spec.registered_model, pyfunc_predict_fn="predict_proba",
+            model,
+            name="model",
+            signature=signature,
+            input_example=example,
+            registered_model_name=spec.registered_model,
+            pyfunc_predict_fn="predict_proba",
             skops_trusted_types=tracking.SKOPS_TRUSTED_TYPES,
             pip_requirements=tracking.model_requirements(),
         )
@@ -215,21 +294,35 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
             champion = tracking.load_registered_model(model_uri)
             return _cv(spec, clone(champion), frame.loc[X.index], y).auc
 
-        decision = tracking.decide_champion(client, spec.registered_model, version, prim.auc,
-                                            snapshot["snapshot_hash"], reevaluate)
+        decision = tracking.decide_champion(
+            client, spec.registered_model, version, prim.auc, snapshot["snapshot_hash"], reevaluate
+        )
         mlflow.log_dict(decision.as_dict(), "champion_decision.json")
-        mlflow.set_tags({"registry_decision": decision.reason, "registry_alias": decision.alias,
-                         "model_version": version})
+        mlflow.set_tags(
+            {
+                "registry_decision": decision.reason,
+                "registry_alias": decision.alias,
+                "model_version": version,
+            }
+        )
         mlflow.log_metric("promoted", float(decision.promoted))
-    return TrainResult(run.info.run_id, version, decision.promoted, decision.as_dict(), metrics, snapshot)
+    return TrainResult(
+        run.info.run_id, version, decision.promoted, decision.as_dict(), metrics, snapshot
+    )
 
 
 def summary_lines(result: TrainResult) -> list[str]:
     """Human-readable summary of a training run (for the CLI and the flow)."""
     m = result.metrics
-    lines = [f"run {result.run_id}: registered early_response v{result.model_version}; {result.decision['reason']}"]
-    for label, p in (("primary (logistic)", "cv_"), ("comparator (boosting)", "comparator_cv_"),
-                     ("baseline-only", "baseline_only_cv_"), ("kinetics-only", "kinetics_only_cv_")):
+    lines = [
+        f"run {result.run_id}: registered early_response v{result.model_version}; {result.decision['reason']}"
+    ]
+    for label, p in (
+        ("primary (logistic)", "cv_"),
+        ("comparator (boosting)", "comparator_cv_"),
+        ("baseline-only", "baseline_only_cv_"),
+        ("kinetics-only", "kinetics_only_cv_"),
+    ):
         lines.append(
             f"  {label:22s} CV AUC {m[p + 'auc']:.3f} (bootstrap 95% CI {m[p + 'auc_ci_low']:.3f}-"
             f"{m[p + 'auc_ci_high']:.3f}; CV spread {m[p + 'auc_cv_low']:.3f}-{m[p + 'auc_cv_high']:.3f}) "
@@ -238,5 +331,3 @@ def summary_lines(result: TrainResult) -> list[str]:
         )
     lines.append(f"  n = {int(m['n_subjects'])} ({int(m['n_positive'])} responders)")
     return lines
-
-

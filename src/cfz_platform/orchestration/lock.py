@@ -58,7 +58,9 @@ def _holder(conn, key: int) -> str:
 
 
 @contextmanager
-def warehouse_lock(name: str = WAREHOUSE, wait_seconds: float = 0.0, holder: str | None = None) -> Iterator[None]:
+def warehouse_lock(
+    name: str = WAREHOUSE, wait_seconds: float = 0.0, holder: str | None = None
+) -> Iterator[None]:
     """Hold the named advisory lock on the warehouse for the duration of the block.
 
     ``holder`` names the command in ``pg_stat_activity.application_name`` (``cfz-<holder>``),

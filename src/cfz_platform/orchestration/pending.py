@@ -35,7 +35,9 @@ def published_through(conn: psycopg.Connection) -> int:
     """The upper watermark of the published ``marts`` (0: nothing published yet)."""
     if not _exists(conn, "audit.build_state"):
         return 0
-    row = conn.execute("select through_file_id from audit.build_state where schema_name = 'marts'").fetchone()
+    row = conn.execute(
+        "select through_file_id from audit.build_state where schema_name = 'marts'"
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -65,7 +67,9 @@ def trained_through(conn: psycopg.Connection, model: str) -> int:
     """The LB/RS/DM file id the last completed training step saw (0: never)."""
     if not _exists(conn, "audit.train_state"):
         return 0
-    row = conn.execute("select through_file_id from audit.train_state where model = %s", (model,)).fetchone()
+    row = conn.execute(
+        "select through_file_id from audit.train_state where model = %s", (model,)
+    ).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -62,7 +62,11 @@ def prefect_database_url() -> str | None:
                 log.warning("may not create database %s; the Prefect server will use SQLite", name)
                 return None
             # Prefect's state is not for other roles (bi_reader): its owner only
-            conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("revoke connect, temporary on database {} from public").format(
+                    sql.Identifier(name)
+                )
+            )
     return owner.url(name, driver="postgresql+asyncpg")
 
 
@@ -99,8 +103,11 @@ def start(timeout: float = 120.0) -> tuple[str, bool]:
     prefect_bin = Path(sys.executable).with_name("prefect")
     proc = subprocess.Popen(
         [str(prefect_bin), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env=env, start_new_session=True,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -113,7 +120,9 @@ def start(timeout: float = 120.0) -> tuple[str, bool]:
             return api_url, True
         time.sleep(0.5)
     proc.terminate()
-    raise RuntimeError(f"the Prefect server did not answer within {timeout:.0f} s; see .cfz/prefect-server.log")
+    raise RuntimeError(
+        f"the Prefect server did not answer within {timeout:.0f} s; see .cfz/prefect-server.log"
+    )
 
 
 def stop() -> bool:

@@ -24,7 +24,17 @@ log = logging.getLogger(__name__)
 #: The registered model the nightly trains (its training state is kept per model).
 MODEL = "early_response"
 # the order of a full nightly run
-STEP_NAMES = ("ingest", "freshness", "raw_gate", "dbt", "mart_gate", "publish", "train", "score", "report")
+STEP_NAMES = (
+    "ingest",
+    "freshness",
+    "raw_gate",
+    "dbt",
+    "mart_gate",
+    "publish",
+    "train",
+    "score",
+    "report",
+)
 
 
 class NightlyStepError(RuntimeError):
@@ -53,11 +63,17 @@ class IngestOutcome:
 def _timed(name: str):
     start = time.perf_counter()
     return lambda status, message="", **figures: StepResult(
-        name=name, status=status, seconds=time.perf_counter() - start, message=message, figures=figures
+        name=name,
+        status=status,
+        seconds=time.perf_counter() - start,
+        message=message,
+        figures=figures,
     )
 
 
-def step_ingest(landing: Path, run_id: str | None = None, wait_seconds: float = 0.0) -> IngestOutcome:
+def step_ingest(
+    landing: Path, run_id: str | None = None, wait_seconds: float = 0.0
+) -> IngestOutcome:
     """Load new deliveries (holding the ingest lock); report what arrived and whether
     response data is among it."""
     from cfz_platform.ingest import run_ingest
@@ -79,7 +95,10 @@ def step_ingest(landing: Path, run_id: str | None = None, wait_seconds: float = 
         f"{len(loaded)} files loaded ({rows} rows), {len(quarantined)} quarantined"
         f"{f' ({shown})' if quarantined else ''}, {rejected} rows rejected, "
         f"{len(summary.files) - len(loaded) - len(quarantined)} already loaded",
-        files_loaded=len(loaded), rows_loaded=rows, rows_rejected=rejected, files_quarantined=len(quarantined),
+        files_loaded=len(loaded),
+        rows_loaded=rows,
+        rows_rejected=rejected,
+        files_quarantined=len(quarantined),
     )
     return IngestOutcome(
         result=result,
@@ -99,7 +118,9 @@ def step_raw_gate(run_id: str) -> tuple[StepResult, int]:
     return step_gate("raw", run_id, through_file_id=through), through
 
 
-def step_gate(gate: str, run_id: str, marts_schema: str = "marts", through_file_id: int | None = None) -> StepResult:
+def step_gate(
+    gate: str, run_id: str, marts_schema: str = "marts", through_file_id: int | None = None
+) -> StepResult:
     """Run a quality gate; raise ``QualityGateFailed`` on a blocking failure."""
     from cfz_platform.quality import QualityGateFailed
     from cfz_platform.transform.pipeline import gate as run_gate
@@ -111,7 +132,8 @@ def step_gate(gate: str, run_id: str, marts_schema: str = "marts", through_file_
     return done(
         "completed",
         f"{len(report.results)} expectations passed blocking checks, {len(report.warnings)} warnings",
-        expectations=len(report.results), warnings=len(report.warnings),
+        expectations=len(report.results),
+        warnings=len(report.warnings),
     )
 
 
@@ -129,8 +151,11 @@ def step_freshness() -> tuple[StepResult, list[dict]]:
     except Exception as exc:  # noqa: BLE001 - freshness informs, it never stops the nightly
         return done("warning", f"could not check source freshness: {exc}"), []
     stale = stale_feed_warnings(feeds)
-    rows = [{"feed": f"raw.{f.table}", "status": f.status, "newest row (days ago)": f.age_days}
-            for f in feeds if f.status != "pass"]
+    rows = [
+        {"feed": f"raw.{f.table}", "status": f.status, "newest row (days ago)": f.age_days}
+        for f in feeds
+        if f.status != "pass"
+    ]
     if not stale:
         return done("completed", f"{len(feeds)} feeds fresh", stale=0), rows
     return done("warning", "; ".join(stale), stale=len(stale)), rows
@@ -179,14 +204,18 @@ def step_train(skip_if_unchanged: bool = True) -> StepResult:
         version = already_trained_version()
         if version is not None:
             _record_training_seen(seen)
-            return done("skipped", f"training data and model spec unchanged since early_response v{version}")
+            return done(
+                "skipped", f"training data and model spec unchanged since early_response v{version}"
+            )
     result = train_early_response()
     _record_training_seen(seen)
     auc = result.metrics.get("cv_auc")
     return done(
         "completed",
         f"early_response v{result.model_version}: {result.decision.get('reason', '')}",
-        cv_auc=auc, promoted=result.promoted, model_version=result.model_version,
+        cv_auc=auc,
+        promoted=result.promoted,
+        model_version=result.model_version,
     )
 
 

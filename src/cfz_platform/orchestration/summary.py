@@ -61,9 +61,14 @@ class RunSummary:
             lines.append(f"\n  {title}")
             cols = list(rows[0].keys())
             widths = [max(len(str(c)), *(len(_fmt(r.get(c))) for r in rows)) for c in cols]
-            lines.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(cols, widths, strict=True)))
+            lines.append(
+                "  " + "  ".join(str(c).ljust(w) for c, w in zip(cols, widths, strict=True))
+            )
             for r in rows:
-                lines.append("  " + "  ".join(_fmt(r.get(c)).ljust(w) for c, w in zip(cols, widths, strict=True)))
+                lines.append(
+                    "  "
+                    + "  ".join(_fmt(r.get(c)).ljust(w) for c, w in zip(cols, widths, strict=True))
+                )
         return "\n".join(lines)
 
     def render_markdown(self) -> str:
@@ -116,8 +121,13 @@ def record_run(conn: psycopg.Connection, summary: RunSummary) -> None:
             reason = excluded.reason, steps = excluded.steps
         """,
         (
-            summary.run_id, summary.landing, summary.started_at, summary.finished_at,
-            summary.outcome, summary.failed_step, summary.reason,
+            summary.run_id,
+            summary.landing,
+            summary.started_at,
+            summary.finished_at,
+            summary.outcome,
+            summary.failed_step,
+            summary.reason,
             Jsonb(json.loads(json.dumps([asdict(s) for s in summary.steps], default=str))),
         ),
     )

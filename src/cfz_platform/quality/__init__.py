@@ -17,6 +17,12 @@ from cfz_platform.quality.results import CheckResult, GateReport, QualityGateFai
 from cfz_platform.quality.runner import run_gate
 
 __all__ = [
-    "CheckResult", "GateReport", "QualityGateFailed", "build_context", "ensure_quality_results",
-    "publish_artifact", "record_report", "run_gate",
+    "CheckResult",
+    "GateReport",
+    "QualityGateFailed",
+    "build_context",
+    "ensure_quality_results",
+    "publish_artifact",
+    "record_report",
+    "run_gate",
 ]

@@ -46,9 +46,21 @@ def record_report(conn: psycopg.Connection, report: GateReport) -> int:
     """
     ensure_quality_results(conn)
     rows = [
-        (report.run_id, report.gate, report.schema, r.suite, r.check, r.expectation, r.column, r.severity,
-         r.success, r.unexpected_count, Jsonb(json.loads(json.dumps(r.sample, default=str))) if r.sample else None,
-         r.listing_sql, r.error)
+        (
+            report.run_id,
+            report.gate,
+            report.schema,
+            r.suite,
+            r.check,
+            r.expectation,
+            r.column,
+            r.severity,
+            r.success,
+            r.unexpected_count,
+            Jsonb(json.loads(json.dumps(r.sample, default=str))) if r.sample else None,
+            r.listing_sql,
+            r.error,
+        )
         for r in report.results
     ]
     with conn.transaction(), conn.cursor() as cur:
@@ -72,6 +84,7 @@ def publish_artifact(report: GateReport) -> str | None:
     from prefect.artifacts import create_markdown_artifact
 
     key = f"quality-{report.gate}-gate"
-    create_markdown_artifact(markdown=report.markdown(), key=key,
-                             description=f"{report.gate} gate on {report.schema}")
+    create_markdown_artifact(
+        markdown=report.markdown(), key=key, description=f"{report.gate} gate on {report.schema}"
+    )
     return key

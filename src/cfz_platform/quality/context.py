@@ -58,7 +58,9 @@ def set_connection_env(marts_schema: str = "marts") -> None:
 
     url = warehouse.settings().sqlalchemy_url
     os.environ[RAW_URL_VAR] = url
-    os.environ[MARTS_URL_VAR] = f"{url}?options={quote('-csearch_path=' + mart_search_path(marts_schema), safe='')}"
+    os.environ[MARTS_URL_VAR] = (
+        f"{url}?options={quote('-csearch_path=' + mart_search_path(marts_schema), safe='')}"
+    )
 
 
 def mart_search_path(marts_schema: str) -> str:
@@ -98,7 +100,9 @@ def _ensure_suite(context: Any, spec: SuiteSpec) -> Any:
     """Create or replace the suite when its content differs from the spec; return it."""
     import great_expectations as gx
 
-    wanted = gx.ExpectationSuite(name=spec.name, expectations=[_expectation(spec, c) for c in spec.checks])
+    wanted = gx.ExpectationSuite(
+        name=spec.name, expectations=[_expectation(spec, c) for c in spec.checks]
+    )
     wanted.id = spec.suite_id
     for check, exp in zip(spec.checks, wanted.expectations, strict=True):
         exp.id = spec.expectation_id(check)
@@ -110,7 +114,9 @@ def _ensure_suite(context: Any, spec: SuiteSpec) -> Any:
         if _suite_payload(existing) == _suite_payload(wanted):
             return existing
         context.suites.delete(spec.name)
-    fresh = gx.ExpectationSuite(name=spec.name, expectations=[_expectation(spec, c) for c in spec.checks])
+    fresh = gx.ExpectationSuite(
+        name=spec.name, expectations=[_expectation(spec, c) for c in spec.checks]
+    )
     suite = context.suites.add(fresh)
     suite.id = spec.suite_id
     for check, exp in zip(spec.checks, suite.expectations, strict=True):
@@ -143,7 +149,9 @@ def _ensure_asset(datasource: Any, spec: SuiteSpec) -> Any:
     return bd
 
 
-def _ensure_validation_definition(context: Any, spec: SuiteSpec, batch_definition: Any, suite: Any) -> Any:
+def _ensure_validation_definition(
+    context: Any, spec: SuiteSpec, batch_definition: Any, suite: Any
+) -> Any:
     import great_expectations as gx
 
     try:
@@ -154,7 +162,9 @@ def _ensure_validation_definition(context: Any, spec: SuiteSpec, batch_definitio
         return vd
     if vd is not None:
         context.validation_definitions.delete(spec.name)
-    return context.validation_definitions.add(gx.ValidationDefinition(name=spec.name, data=batch_definition, suite=suite))
+    return context.validation_definitions.add(
+        gx.ValidationDefinition(name=spec.name, data=batch_definition, suite=suite)
+    )
 
 
 def build_context(root: Path | None = None, suites: list[SuiteSpec] | None = None) -> Any:
@@ -183,7 +193,9 @@ def build_context(root: Path | None = None, suites: list[SuiteSpec] | None = Non
     if not bars_off:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        context.variables.progress_bars = ProgressBarsConfig(
+            globally=False, metric_calculations=False
+        )
         context.variables.save()
     datasources = {
         RAW_DATASOURCE: _ensure_datasource(context, RAW_DATASOURCE, RAW_URL_VAR),

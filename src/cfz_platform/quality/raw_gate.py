@@ -162,28 +162,39 @@ def batch_query(domain: str) -> str:
 def suites_fingerprint(suites: list[SuiteSpec] | None = None) -> str:
     """md5 of every raw-gate check (kind, arguments, severity) and the current-record rule."""
     payload = [
-        [s.name, current_query(s.asset.name),
-         [[c.key, c.expectation, c.kwargs, c.severity] for c in s.checks]]
+        [
+            s.name,
+            current_query(s.asset.name),
+            [[c.key, c.expectation, c.kwargs, c.severity] for c in s.checks],
+        ]
         for s in (suites if suites is not None else raw_gate_suites())
     ]
     return hashlib.md5(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _ensure_watermarks(cur: psycopg.Cursor) -> None:
-    cur.execute(sql.SQL(
-        "create table if not exists audit.{} (run_id text not null, covered_through text not null, "
-        "fingerprint text not null, passed_at timestamptz not null default now(), through_file_id bigint)"
-    ).format(sql.Identifier(WATERMARKS)))
-    cur.execute(sql.SQL("alter table audit.{} add column if not exists through_file_id bigint")
-                .format(sql.Identifier(WATERMARKS)))
+    cur.execute(
+        sql.SQL(
+            "create table if not exists audit.{} (run_id text not null, covered_through text not null, "
+            "fingerprint text not null, passed_at timestamptz not null default now(), through_file_id bigint)"
+        ).format(sql.Identifier(WATERMARKS))
+    )
+    cur.execute(
+        sql.SQL("alter table audit.{} add column if not exists through_file_id bigint").format(
+            sql.Identifier(WATERMARKS)
+        )
+    )
 
 
 #: No upper watermark: every loaded file (``cfz validate``).
 ALL_FILES = 2**62
 
 
-def prepare_batches(conn: psycopg.Connection, suites: list[SuiteSpec] | None = None,
-                    through_file_id: int | None = None) -> str | None:
+def prepare_batches(
+    conn: psycopg.Connection,
+    suites: list[SuiteSpec] | None = None,
+    through_file_id: int | None = None,
+) -> str | None:
     """Materialize each domain's batch; return the latest delivery it covers (None: nothing new).
 
     ``through_file_id`` is the build's upper watermark (fixed before this gate): rows of
@@ -204,19 +215,28 @@ def prepare_batches(conn: psycopg.Connection, suites: list[SuiteSpec] | None = N
     latest: str | None = None
     with conn.transaction(), conn.cursor() as cur:
         _ensure_watermarks(cur)
-        cur.execute(sql.SQL("select coalesce(max(covered_through), ''), coalesce(max(through_file_id), 0) "
-                            "from audit.{} where fingerprint = %s")
-                    .format(sql.Identifier(WATERMARKS)), (fingerprint,))
+        cur.execute(
+            sql.SQL(
+                "select coalesce(max(covered_through), ''), coalesce(max(through_file_id), 0) "
+                "from audit.{} where fingerprint = %s"
+            ).format(sql.Identifier(WATERMARKS)),
+            (fingerprint,),
+        )
         since, since_file = cur.fetchone()
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(BATCH_SCHEMA)))
         for domain in sorted(DOMAINS):
             table = sql.Identifier(BATCH_SCHEMA, domain)
             cur.execute(sql.SQL("drop table if exists {}").format(table))
             query = current_query(
-                domain, where="(r._delivery_id > %(since)s or r._file_id > %(since_file)s) "
-                              "and r._file_id <= %(upper)s", through_file_id=upper)
-            cur.execute(sql.SQL("create unlogged table {} as ").format(table) + sql.SQL(query),
-                        {"since": since, "since_file": since_file, "upper": upper})
+                domain,
+                where="(r._delivery_id > %(since)s or r._file_id > %(since_file)s) "
+                "and r._file_id <= %(upper)s",
+                through_file_id=upper,
+            )
+            cur.execute(
+                sql.SQL("create unlogged table {} as ").format(table) + sql.SQL(query),
+                {"since": since, "since_file": since_file, "upper": upper},
+            )
             cur.execute(sql.SQL("analyze {}").format(table))
             cur.execute(sql.SQL("select max(_delivery_id) from {}").format(table))
             top = cur.fetchone()[0]
@@ -225,70 +245,133 @@ def prepare_batches(conn: psycopg.Connection, suites: list[SuiteSpec] | None = N
     return latest
 
 
-def record_pass(conn: psycopg.Connection, run_id: str, covered_through: str | None,
-                suites: list[SuiteSpec] | None = None, through_file_id: int | None = None) -> None:
+def record_pass(
+    conn: psycopg.Connection,
+    run_id: str,
+    covered_through: str | None,
+    suites: list[SuiteSpec] | None = None,
+    through_file_id: int | None = None,
+) -> None:
     """Move the watermark after a passing raw gate (nothing to do when the batch was empty);
     ``through_file_id``: the upper watermark the gate checked up to (None: not bounded)."""
     if covered_through is None:
         return
     with conn.transaction(), conn.cursor() as cur:
         _ensure_watermarks(cur)
-        cur.execute(sql.SQL("insert into audit.{} (run_id, covered_through, fingerprint, through_file_id) "
-                            "values (%s, %s, %s, %s)").format(sql.Identifier(WATERMARKS)),
-                    (run_id, covered_through, suites_fingerprint(suites), through_file_id))
+        cur.execute(
+            sql.SQL(
+                "insert into audit.{} (run_id, covered_through, fingerprint, through_file_id) "
+                "values (%s, %s, %s, %s)"
+            ).format(sql.Identifier(WATERMARKS)),
+            (run_id, covered_through, suites_fingerprint(suites), through_file_id),
+        )
 
 
 def _required_checks(domain: str, contract: DomainContract) -> list[Check]:
     checks: list[Check] = []
     nk = set(_nk(contract))
     required = [c.lower() for c in contract.required if c not in contract.alternatives]
-    checks.append(Check("required_columns_present", "ExpectTableColumnsToMatchSet",
-                        {"column_set": required, "exact_match": False}, BLOCKING,
-                        f"required columns {', '.join(c.upper() for c in required)} are present in raw.{domain}"))
+    checks.append(
+        Check(
+            "required_columns_present",
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": required, "exact_match": False},
+            BLOCKING,
+            f"required columns {', '.join(c.upper() for c in required)} are present in raw.{domain}",
+        )
+    )
     for col in (c.lower() for c in contract.required):
         if col in contract.alternatives or col.upper() in contract.alternatives:
             alts = [a.lower() for a in contract.alternatives.get(col.upper(), ())]
             cond = " and ".join(f"b.{c} is null" for c in (col, *alts))
-            checks.append(rows_check(
-                f"{col}_or_alternative_not_null", f"select b.usubjid, {', '.join('b.' + c for c in LINEAGE)} "
-                                          f"from {{batch}} b where {cond}",
-                WARNING, f"{col.upper()} (or {', '.join(a.upper() for a in alts)}) is filled in"))
+            checks.append(
+                rows_check(
+                    f"{col}_or_alternative_not_null",
+                    f"select b.usubjid, {', '.join('b.' + c for c in LINEAGE)} "
+                    f"from {{batch}} b where {cond}",
+                    WARNING,
+                    f"{col.upper()} (or {', '.join(a.upper() for a in alts)}) is filled in",
+                )
+            )
             continue
         if col in nk:
-            checks.append(Check(f"{col}_not_null", "ExpectColumnValuesToNotBeNull", {"column": col},
-                                BLOCKING, f"natural-key column {col.upper()} is never empty"))
+            checks.append(
+                Check(
+                    f"{col}_not_null",
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": col},
+                    BLOCKING,
+                    f"natural-key column {col.upper()} is never empty",
+                )
+            )
         elif col == "lborresu":
-            checks.append(rows_check(
-                "lborresu_not_null_numeric", _numeric_lab_without_unit_query(), WARNING,
-                "numeric lab results carry a unit (text results such as immunofixation need none)"))
+            checks.append(
+                rows_check(
+                    "lborresu_not_null_numeric",
+                    _numeric_lab_without_unit_query(),
+                    WARNING,
+                    "numeric lab results carry a unit (text results such as immunofixation need none)",
+                )
+            )
         elif col not in RESULT_COLUMNS:
-            checks.append(Check(f"{col}_not_null", "ExpectColumnValuesToNotBeNull", {"column": col},
-                                WARNING, f"required column {col.upper()} is filled in (e.g. screen "
-                                         "failures have no RFSTDTC; staging decides)"))
+            checks.append(
+                Check(
+                    f"{col}_not_null",
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": col},
+                    WARNING,
+                    f"required column {col.upper()} is filled in (e.g. screen "
+                    "failures have no RFSTDTC; staging decides)",
+                )
+            )
         else:
-            checks.append(Check(f"{col}_not_null", "ExpectColumnValuesToNotBeNull", {"column": col},
-                                WARNING, f"required column {col.upper()} is filled in"))
-            checks.append(Check(f"{col}_not_null_flood", "ExpectColumnValuesToNotBeNull",
-                                {"column": col, "mostly": 1 - ref.FLOOD_THRESHOLD}, BLOCKING,
-                                f"required column {col.upper()} is empty in at most "
-                                f"{ref.FLOOD_THRESHOLD:.0%} of current records"))
+            checks.append(
+                Check(
+                    f"{col}_not_null",
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": col},
+                    WARNING,
+                    f"required column {col.upper()} is filled in",
+                )
+            )
+            checks.append(
+                Check(
+                    f"{col}_not_null_flood",
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": col, "mostly": 1 - ref.FLOOD_THRESHOLD},
+                    BLOCKING,
+                    f"required column {col.upper()} is empty in at most "
+                    f"{ref.FLOOD_THRESHOLD:.0%} of current records",
+                )
+            )
     return checks
 
 
 def _numeric_lab_without_unit_query() -> str:
     text_tests = sorted({a[0] for a in ref.lab_aliases() if a[2] in ref.text_result_tests()})
-    return (f"select b.usubjid, b.lbtestcd, b.lbspec, b.lbdtc, b.lborres, {', '.join('b.' + c for c in LINEAGE)} "
-            f"from {{batch}} b where b.lborresu is null and b.lborres is not null "
-            f"and upper(b.lbtestcd) not in ({sql_list(text_tests)})")
+    return (
+        f"select b.usubjid, b.lbtestcd, b.lbspec, b.lbdtc, b.lborres, {', '.join('b.' + c for c in LINEAGE)} "
+        f"from {{batch}} b where b.lborresu is null and b.lborres is not null "
+        f"and upper(b.lbtestcd) not in ({sql_list(text_tests)})"
+    )
 
 
 def _in_set_checks(col: str, values: tuple[str, ...], what: str) -> list[Check]:
     return [
-        Check(f"{col}_known", "ExpectColumnValuesToBeInSet", {"column": col, "value_set": list(values)},
-              WARNING, f"every {what} is known to the platform (unknown ones are flagged in staging)"),
-        Check(f"{col}_known_flood", "ExpectColumnValuesToBeInSet",
-              {"column": col, "value_set": list(values), "mostly": 1 - ref.FLOOD_THRESHOLD},
-              BLOCKING, f"at most {ref.FLOOD_THRESHOLD:.0%} of {what}s are unknown (a flood means a broken feed)"),
+        Check(
+            f"{col}_known",
+            "ExpectColumnValuesToBeInSet",
+            {"column": col, "value_set": list(values)},
+            WARNING,
+            f"every {what} is known to the platform (unknown ones are flagged in staging)",
+        ),
+        Check(
+            f"{col}_known_flood",
+            "ExpectColumnValuesToBeInSet",
+            {"column": col, "value_set": list(values), "mostly": 1 - ref.FLOOD_THRESHOLD},
+            BLOCKING,
+            f"at most {ref.FLOOD_THRESHOLD:.0%} of {what}s are unknown (a flood means a broken feed)",
+        ),
     ]
 
 
@@ -296,8 +379,10 @@ def _lab_range_query() -> str:
     """Rows whose numeric result, converted to the standard unit, is physically impossible."""
     aliases = ", ".join(f"({sql_list(a)})" for a in ref.lab_aliases())
     conv = ", ".join(f"({sql_list(c[:3])}, {c[3]!r}::numeric)" for c in ref.unit_conversions())
-    lims = ", ".join(f"({sql_list((x.lbtestcd, x.lbspec))}, {x.low!r}::numeric, {x.high!r}::numeric)"
-                     for x in ref.lab_limits())
+    lims = ", ".join(
+        f"({sql_list((x.lbtestcd, x.lbspec))}, {x.low!r}::numeric, {x.high!r}::numeric)"
+        for x in ref.lab_limits()
+    )
     num = r"'^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'"
     return (
         f"with alias(source_code, source_spec, lbtestcd, lbspec) as (values {aliases}), "
@@ -326,17 +411,23 @@ def _rs_values_query(flood: bool) -> str:
         f" or (b.rstestcd = 'SKELSURV' and b.rsstresc not in ({sql_list(ref.SKELETAL_SURVEY_VALUES)}))"
     )
     if not flood:
-        return (f"select b.usubjid, b.rstestcd, b.rsdtc, b.rsstresc, {', '.join('b.' + c for c in LINEAGE)} "
-                f"from {{batch}} b where b.rsstresc is not null and ({bad})")
-    return (f"select count(*) filter (where b.rsstresc is not null and ({bad})) as n_unknown, count(*) as n_rows "
-            f"from {{batch}} b having count(*) filter (where b.rsstresc is not null and ({bad}))"
-            f" > {ref.FLOOD_THRESHOLD} * count(*)")
+        return (
+            f"select b.usubjid, b.rstestcd, b.rsdtc, b.rsstresc, {', '.join('b.' + c for c in LINEAGE)} "
+            f"from {{batch}} b where b.rsstresc is not null and ({bad})"
+        )
+    return (
+        f"select count(*) filter (where b.rsstresc is not null and ({bad})) as n_unknown, count(*) as n_rows "
+        f"from {{batch}} b having count(*) filter (where b.rsstresc is not null and ({bad}))"
+        f" > {ref.FLOOD_THRESHOLD} * count(*)"
+    )
 
 
 #: The day a delivery was sent, from its id (YYYYMMDDTHHMMSS); today when the id is odd.
-DELIVERY_DAY = ("case when b._delivery_id ~ '^[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T' "
-                "then to_char(to_date(left(b._delivery_id, 8), 'YYYYMMDD'), 'YYYY-MM-DD') "
-                "else to_char(current_date, 'YYYY-MM-DD') end")
+DELIVERY_DAY = (
+    "case when b._delivery_id ~ '^[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T' "
+    "then to_char(to_date(left(b._delivery_id, 8), 'YYYYMMDD'), 'YYYY-MM-DD') "
+    "else to_char(current_date, 'YYYY-MM-DD') end"
+)
 
 
 def study_floor_sql() -> str:
@@ -366,10 +457,14 @@ def _date_check(domain: str, col: str, floor: bool) -> Check:
         if col in STUDY_BOUND_DATE_COLUMNS:
             study = f"greatest('{sanity}', {study_floor_sql()})"
             if domain == "rs":
-                bound = (f"case when upper(btrim(coalesce(b.epoch, ''))) = '{ref.prior_pd_epoch()}' "
-                         f"then '{sanity}' else {study} end")
-                what += (f", nor more than {ref.study_date_window_days()} days before the study's first "
-                         "RFSTDTC (prior-therapy progression excepted)")
+                bound = (
+                    f"case when upper(btrim(coalesce(b.epoch, ''))) = '{ref.prior_pd_epoch()}' "
+                    f"then '{sanity}' else {study} end"
+                )
+                what += (
+                    f", nor more than {ref.study_date_window_days()} days before the study's first "
+                    "RFSTDTC (prior-therapy progression excepted)"
+                )
             else:
                 bound = study
                 what += f", nor more than {ref.study_date_window_days()} days before the study's first RFSTDTC"
@@ -377,10 +472,11 @@ def _date_check(domain: str, col: str, floor: bool) -> Check:
     severity = BLOCKING
     if col in SECONDARY_DATE_COLUMNS or (floor and DATE_FLOOR_SEVERITY.get(domain) == WARNING):
         severity = WARNING
-    query = (f"select b.usubjid, b.{col}, {', '.join('b.' + c for c in LINEAGE)} from {{batch}} b "
-             f"where b.{col} ~ '^[0-9][0-9][0-9][0-9]' and ({cond})")
-    return rows_check(f"{col}_plausible", query,
-                 severity, f"{col.upper()} is {what}")
+    query = (
+        f"select b.usubjid, b.{col}, {', '.join('b.' + c for c in LINEAGE)} from {{batch}} b "
+        f"where b.{col} ~ '^[0-9][0-9][0-9][0-9]' and ({cond})"
+    )
+    return rows_check(f"{col}_plausible", query, severity, f"{col.upper()} is {what}")
 
 
 def _duplicate_check(domain: str, contract: DomainContract) -> Check:
@@ -400,20 +496,34 @@ def _duplicate_check(domain: str, contract: DomainContract) -> Check:
         "from {batch} b group by b._natural_key, b._delivery_id, b._file_id having count(*) > 1"
     )
     if domain == "dm":
-        return rows_check("natural_key_unique_in_delivery", query, BLOCKING,
-                          "no subject (USUBJID) twice in the DM file that supplies its record")
+        return rows_check(
+            "natural_key_unique_in_delivery",
+            query,
+            BLOCKING,
+            "no subject (USUBJID) twice in the DM file that supplies its record",
+        )
     key = ", ".join(c.upper() for c in (*nk, *quals))
-    return rows_check("natural_key_unique_in_delivery", query, WARNING,
-                      f"no two rows identical in their extended natural key ({key}, the qualifiers "
-                      "present) in one file; such rows are kept, each one")
+    return rows_check(
+        "natural_key_unique_in_delivery",
+        query,
+        WARNING,
+        f"no two rows identical in their extended natural key ({key}, the qualifiers "
+        "present) in one file; such rows are kept, each one",
+    )
 
 
 def _orphan_check(domain: str) -> Check:
-    query = (f"select b.usubjid, {', '.join('b.' + c for c in LINEAGE)} from {{batch}} b "
-             f"where b.usubjid is not null and not exists "
-             f"(select 1 from raw.dm m where m.usubjid = b.usubjid)")
-    return rows_check("subject_known_to_dm", query,
-                 WARNING, "every subject is named in DM (orphans wait in staging until DM catches up)")
+    query = (
+        f"select b.usubjid, {', '.join('b.' + c for c in LINEAGE)} from {{batch}} b "
+        f"where b.usubjid is not null and not exists "
+        f"(select 1 from raw.dm m where m.usubjid = b.usubjid)"
+    )
+    return rows_check(
+        "subject_known_to_dm",
+        query,
+        WARNING,
+        "every subject is named in DM (orphans wait in staging until DM catches up)",
+    )
 
 
 def domain_suite(domain: str) -> SuiteSpec:
@@ -424,13 +534,31 @@ def domain_suite(domain: str) -> SuiteSpec:
         checks += _in_set_checks("lbtestcd", ref.known_test_codes(), "lab test code")
         checks += _in_set_checks("lborresu", ref.known_units(), "lab unit")
         checks += _in_set_checks("lbspec", ref.SPECIMENS, "specimen")
-        checks.append(rows_check("lab_value_physically_possible", _lab_range_query(), BLOCKING,
-                            "numeric lab results are physically possible for the test, in its standard unit"))
+        checks.append(
+            rows_check(
+                "lab_value_physically_possible",
+                _lab_range_query(),
+                BLOCKING,
+                "numeric lab results are physically possible for the test, in its standard unit",
+            )
+        )
     if domain == "rs":
-        checks.append(rows_check("rs_values_known", _rs_values_query(flood=False), WARNING,
-                            "response, ECOG and skeletal-survey results use the controlled values"))
-        checks.append(rows_check("rs_values_known_flood", _rs_values_query(flood=True), BLOCKING,
-                            f"at most {ref.FLOOD_THRESHOLD:.0%} of RS results are outside the controlled values"))
+        checks.append(
+            rows_check(
+                "rs_values_known",
+                _rs_values_query(flood=False),
+                WARNING,
+                "response, ECOG and skeletal-survey results use the controlled values",
+            )
+        )
+        checks.append(
+            rows_check(
+                "rs_values_known_flood",
+                _rs_values_query(flood=True),
+                BLOCKING,
+                f"at most {ref.FLOOD_THRESHOLD:.0%} of RS results are outside the controlled values",
+            )
+        )
     for col in DATE_COLUMNS.get(domain, ()):
         checks.append(_date_check(domain, col, floor=True))
     for col in FUTURE_ONLY_DATE_COLUMNS.get(domain, ()):
@@ -439,7 +567,9 @@ def domain_suite(domain: str) -> SuiteSpec:
     if domain != "dm":
         checks.append(_orphan_check(domain))
     key_columns = tuple(dict.fromkeys([*_nk(contract), *LINEAGE]))
-    asset = AssetSpec(name=domain, query=batch_query(domain), table=f"raw.{domain}", key_columns=key_columns)
+    asset = AssetSpec(
+        name=domain, query=batch_query(domain), table=f"raw.{domain}", key_columns=key_columns
+    )
     return SuiteSpec(gate="raw", asset=asset, checks=tuple(checks))
 
 

@@ -40,9 +40,9 @@ RDI_MAX = 1.5
 
 #: Date plausibility (feeds.md) is set by dbt vars, with these defaults when a var is absent.
 DATE_VAR_DEFAULTS: dict[str, object] = {
-    "date_sanity_floor": "1900-01-01",     # nothing in any feed is dated before this
-    "study_date_window_days": 365,          # on-study records at most this long before the first RFSTDTC
-    "prior_pd_epoch": "PRIOR THERAPY",      # RS.EPOCH of progression on a prior regimen (history)
+    "date_sanity_floor": "1900-01-01",  # nothing in any feed is dated before this
+    "study_date_window_days": 365,  # on-study records at most this long before the first RFSTDTC
+    "prior_pd_epoch": "PRIOR THERAPY",  # RS.EPOCH of progression on a prior regimen (history)
 }
 
 
@@ -101,9 +101,13 @@ def _seed(name: str) -> list[dict[str, str]]:
 @lru_cache(maxsize=1)
 def lab_aliases() -> tuple[tuple[str, str, str, str], ...]:
     """(source_code, source_spec, lbtestcd, lbspec) rows of the alias seed, sorted."""
-    rows = {(r["source_code"].upper(), (r.get("source_spec") or "").upper(), r["lbtestcd"], r["lbspec"])
-            for r in _seed("lab_test_aliases.csv")}
-    rows |= {(r["lbtestcd"], r["lbspec"], r["lbtestcd"], r["lbspec"]) for r in _seed("lab_tests.csv")}
+    rows = {
+        (r["source_code"].upper(), (r.get("source_spec") or "").upper(), r["lbtestcd"], r["lbspec"])
+        for r in _seed("lab_test_aliases.csv")
+    }
+    rows |= {
+        (r["lbtestcd"], r["lbspec"], r["lbtestcd"], r["lbspec"]) for r in _seed("lab_tests.csv")
+    }
     return tuple(sorted(rows))
 
 
@@ -116,16 +120,23 @@ def known_test_codes() -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def text_result_tests() -> frozenset[str]:
     """Standard test codes whose result is text (no unit), e.g. immunofixation."""
-    return frozenset(r["lbtestcd"] for r in _seed("lab_tests.csv") if r.get("result_type") == "text")
+    return frozenset(
+        r["lbtestcd"] for r in _seed("lab_tests.csv") if r.get("result_type") == "text"
+    )
 
 
 @lru_cache(maxsize=1)
 def unit_conversions() -> tuple[tuple[str, str, str, float], ...]:
     """(lbtestcd, lbspec, from_unit, factor to the standard unit), sorted; standard units too."""
-    rows = {(r["lbtestcd"], r["lbspec"], r["from_unit"], float(r["factor"]))
-            for r in _seed("lab_unit_conversions.csv")}
-    rows |= {(r["lbtestcd"], r["lbspec"], r["standard_unit"], 1.0)
-             for r in _seed("lab_tests.csv") if r.get("standard_unit")}
+    rows = {
+        (r["lbtestcd"], r["lbspec"], r["from_unit"], float(r["factor"]))
+        for r in _seed("lab_unit_conversions.csv")
+    }
+    rows |= {
+        (r["lbtestcd"], r["lbspec"], r["standard_unit"], 1.0)
+        for r in _seed("lab_tests.csv")
+        if r.get("standard_unit")
+    }
     return tuple(sorted(rows))
 
 
@@ -141,6 +152,8 @@ def lab_limits() -> tuple[LabLimit, ...]:
     """Physically possible range per test and specimen, in the standard unit."""
     return tuple(
         LabLimit(r["lbtestcd"], r["lbspec"], float(r["low"]), float(r["high"]), r["standard_unit"])
-        for r in sorted(_read_csv(HERE / "reference" / "lab_physical_limits.csv"),
-                        key=lambda r: (r["lbtestcd"], r["lbspec"]))
+        for r in sorted(
+            _read_csv(HERE / "reference" / "lab_physical_limits.csv"),
+            key=lambda r: (r["lbtestcd"], r["lbspec"]),
+        )
     )

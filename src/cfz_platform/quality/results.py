@@ -30,7 +30,9 @@ class CheckResult:
     def headline(self) -> str:
         count = "" if self.unexpected_count is None else f" ({self.unexpected_count} unexpected)"
         err = f" [error: {self.error}]" if self.error else ""
-        return f"{self.severity.upper()} {self.suite} / {self.check}{count}: {self.description}{err}"
+        return (
+            f"{self.severity.upper()} {self.suite} / {self.check}{count}: {self.description}{err}"
+        )
 
     def sample_text(self, limit: int = 5) -> str:
         return json.dumps(self.sample[:limit], default=str)
@@ -63,9 +65,11 @@ class GateReport:
     def explain(self, include_warnings: bool = True) -> str:
         """A plain-text account: each failure, a sample of its rows and the SQL to see them all."""
         verdict = "PASSED" if self.passed else "FAILED"
-        lines = [f"{self.gate} gate on schema {self.schema!r}: {verdict} "
-                 f"({len(self.results)} expectations, {len(self.blocking_failures)} blocking failures, "
-                 f"{len(self.warnings)} warnings; run {self.run_id})"]
+        lines = [
+            f"{self.gate} gate on schema {self.schema!r}: {verdict} "
+            f"({len(self.results)} expectations, {len(self.blocking_failures)} blocking failures, "
+            f"{len(self.warnings)} warnings; run {self.run_id})"
+        ]
         shown = self.blocking_failures + (self.warnings if include_warnings else [])
         for r in shown:
             lines.append(f"  - {r.headline()}")
@@ -77,7 +81,8 @@ class GateReport:
                 else:
                     lines.append(
                         "      see all rows: run the SQL stored in audit.quality_results.listing_sql "
-                        f"(run_id = '{self.run_id}', suite = '{r.suite}', expectation = '{r.check}')")
+                        f"(run_id = '{self.run_id}', suite = '{r.suite}', expectation = '{r.check}')"
+                    )
         if self.data_docs:
             lines.append(f"  Data Docs: {self.data_docs}")
         return "\n".join(lines)
@@ -85,17 +90,25 @@ class GateReport:
     def markdown(self) -> str:
         """A markdown table of every non-passing expectation (for the Prefect artifact)."""
         verdict = "passed" if self.passed else "**failed**"
-        out = [f"### {self.gate} gate ({self.schema}): {verdict}", "",
-               f"{len(self.results)} expectations, {len(self.blocking_failures)} blocking failures, "
-               f"{len(self.warnings)} warnings (run `{self.run_id}`).", ""]
+        out = [
+            f"### {self.gate} gate ({self.schema}): {verdict}",
+            "",
+            f"{len(self.results)} expectations, {len(self.blocking_failures)} blocking failures, "
+            f"{len(self.warnings)} warnings (run `{self.run_id}`).",
+            "",
+        ]
         bad = self.blocking_failures + self.warnings
         if bad:
-            out += ["| severity | suite | expectation | column | unexpected | sample |",
-                    "|---|---|---|---|---|---|"]
+            out += [
+                "| severity | suite | expectation | column | unexpected | sample |",
+                "|---|---|---|---|---|---|",
+            ]
             for r in bad:
                 sample = r.sample_text(3).replace("|", "\\|")
-                out.append(f"| {r.severity} | {r.suite} | {r.check} | {r.column or ''} | "
-                           f"{'' if r.unexpected_count is None else r.unexpected_count} | `{sample}` |")
+                out.append(
+                    f"| {r.severity} | {r.suite} | {r.check} | {r.column or ''} | "
+                    f"{'' if r.unexpected_count is None else r.unexpected_count} | `{sample}` |"
+                )
         return "\n".join(out)
 
 

@@ -32,6 +32,8 @@ SEARCH_PATH_PREFIX = sql.SQL("set search_path to {}; ")
 
 class UnknownSchemaError(ValueError):
     """The schema to validate does not exist; the message says which and what to do."""
+
+
 GATES = ("raw", "mart")
 
 
@@ -70,25 +72,35 @@ def _listing_sql(spec: SuiteSpec, check: Check, asset_query: str | None = None) 
     if check.expectation == "ExpectColumnValuesToBeBetween":
         conds = []
         if kw.get("min_value") is not None:
-            conds.append(f"b.{col} {'<=' if kw.get('strict_min') else '<'} {float(kw['min_value'])!r}")
+            conds.append(
+                f"b.{col} {'<=' if kw.get('strict_min') else '<'} {float(kw['min_value'])!r}"
+            )
         if kw.get("max_value") is not None:
-            conds.append(f"b.{col} {'>=' if kw.get('strict_max') else '>'} {float(kw['max_value'])!r}")
+            conds.append(
+                f"b.{col} {'>=' if kw.get('strict_max') else '>'} {float(kw['max_value'])!r}"
+            )
         return f"{base} where {' or '.join(conds)}"
     if check.expectation == "ExpectColumnValuesToBeUnique":
-        return (f"{base} where b.{col} in (select x.{col} from ({asset_query}) x "
-                f"group by x.{col} having count(*) > 1) order by b.{col}")
+        return (
+            f"{base} where b.{col} in (select x.{col} from ({asset_query}) x "
+            f"group by x.{col} having count(*) > 1) order by b.{col}"
+        )
     if check.expectation == "ExpectCompoundColumnsToBeUnique":
         cols = ", ".join(kw["column_list"])
         bcols = ", ".join(f"b.{c}" for c in kw["column_list"])
-        return (f"{base} where ({bcols}) in (select {cols} from ({asset_query}) x "
-                f"group by {cols} having count(*) > 1) order by {bcols}")
+        return (
+            f"{base} where ({bcols}) in (select {cols} from ({asset_query}) x "
+            f"group by {cols} having count(*) > 1) order by {bcols}"
+        )
     return None
 
 
 def _sample_rows(conn: psycopg.Connection, listing: str) -> list[dict]:
     """Up to SAMPLE_ROWS rows of a listing query (the limit runs in PostgreSQL)."""
     with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(sql.SQL("select * from ({}) as listing limit {}").format(sql.SQL(listing), SAMPLE_ROWS))
+        cur.execute(
+            sql.SQL("select * from ({}) as listing limit {}").format(sql.SQL(listing), SAMPLE_ROWS)
+        )
         return [dict(r) for r in cur.fetchall()]
 
 
@@ -102,13 +114,19 @@ def _error_message(res: Any) -> str | None:
     return None
 
 
-def _to_result(gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection, schema: str) -> CheckResult:
+def _to_result(
+    gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection, schema: str
+) -> CheckResult:
     meta = res.expectation_config.meta or {}
     check = spec.check_by_key(meta.get("check", ""))
     if check is None:  # an expectation not from our specs (hand-edited suite): keep it, as blocking
-        check = Check(meta.get("check", res.expectation_config.type), res.expectation_config.type,
-                      dict(res.expectation_config.kwargs), meta.get("severity", "blocking"),
-                      res.expectation_config.description or res.expectation_config.type)
+        check = Check(
+            meta.get("check", res.expectation_config.type),
+            res.expectation_config.type,
+            dict(res.expectation_config.kwargs),
+            meta.get("severity", "blocking"),
+            res.expectation_config.description or res.expectation_config.type,
+        )
     body = res.result or {}
     error = _error_message(res)
     if check.expectation == "UnexpectedRowsExpectation":
@@ -116,7 +134,9 @@ def _to_result(gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection, s
         sample: list[Any] = []
     else:
         count = body.get("unexpected_count")
-        sample = body.get("partial_unexpected_index_list") or body.get("partial_unexpected_list") or []
+        sample = (
+            body.get("partial_unexpected_index_list") or body.get("partial_unexpected_list") or []
+        )
         if not sample and body.get("observed_value") is not None and not res.success:
             sample = [{"observed_value": body.get("observed_value")}]
     listing = None
@@ -132,20 +152,37 @@ def _to_result(gate: str, spec: SuiteSpec, res: Any, conn: psycopg.Connection, s
 
             listing = _listing_sql(spec, check, current_query(spec.asset.name))
         if listing and gate != "raw":
-            listing = SEARCH_PATH_PREFIX.format(sql.SQL(", ").join(
-                sql.Identifier(x) for x in (schema, adam_schema_for(schema)))).as_string(conn) + listing
+            listing = (
+                SEARCH_PATH_PREFIX.format(
+                    sql.SQL(", ").join(sql.Identifier(x) for x in (schema, adam_schema_for(schema)))
+                ).as_string(conn)
+                + listing
+            )
     return CheckResult(
-        gate=gate, suite=spec.name, check=check.key, expectation=res.expectation_config.type,
-        column=check.column, severity=check.severity, success=bool(res.success),
-        description=check.description, unexpected_count=None if count is None else int(count),
-        sample=sample, listing_sql=listing, error=error,
+        gate=gate,
+        suite=spec.name,
+        check=check.key,
+        expectation=res.expectation_config.type,
+        column=check.column,
+        severity=check.severity,
+        success=bool(res.success),
+        description=check.description,
+        unexpected_count=None if count is None else int(count),
+        sample=sample,
+        listing_sql=listing,
+        error=error,
     )
 
 
 def _missing_table(gate: str, spec: SuiteSpec, schema: str) -> CheckResult:
     return CheckResult(
-        gate=gate, suite=spec.name, check="table_exists", expectation="table_exists", column=None,
-        severity="blocking", success=False,
+        gate=gate,
+        suite=spec.name,
+        check="table_exists",
+        expectation="table_exists",
+        column=None,
+        severity="blocking",
+        success=False,
         description=f"table {spec.asset.table} exists in schema {schema!r}",
         error=f"{spec.asset.table} is missing from {schema!r}",
     )
@@ -154,14 +191,19 @@ def _missing_table(gate: str, spec: SuiteSpec, schema: str) -> CheckResult:
 def check_schema(marts_schema: str) -> None:
     """The mart schema must exist (it is only ever passed to SQL as an identifier)."""
     with warehouse.connect(autocommit=True) as conn:
-        found = conn.execute("select 1 from pg_namespace where nspname = %s", (marts_schema,)).fetchone()
+        found = conn.execute(
+            "select 1 from pg_namespace where nspname = %s", (marts_schema,)
+        ).fetchone()
     if found is None:
         raise UnknownSchemaError(
             f"schema {marts_schema!r} does not exist in the warehouse: pass an existing mart schema "
-            "with --schema (marts, or marts_candidate after a build)")
+            "with --schema (marts, or marts_candidate after a build)"
+        )
 
 
-def build_run_docs(context: Any, run_name: str, suites: list[SuiteSpec], root: Path | None = None) -> str | None:
+def build_run_docs(
+    context: Any, run_name: str, suites: list[SuiteSpec], root: Path | None = None
+) -> str | None:
     """Render the Data Docs pages of one gate run; return the site's index URL.
 
     Steps: 1. the validation results stored under ``run_name`` (this run's, not every run's
@@ -175,8 +217,11 @@ def build_run_docs(context: Any, run_name: str, suites: list[SuiteSpec], root: P
 
     base = Path(root or gx_context.project_dir()) / "gx"
     site = base / "uncommitted" / "data_docs" / "local_site" / "expectations"
-    ids: list[Any] = [k for k in context.validation_results_store.list_keys()
-                      if getattr(k.run_id, "run_name", None) == run_name]
+    ids: list[Any] = [
+        k
+        for k in context.validation_results_store.list_keys()
+        if getattr(k.run_id, "run_name", None) == run_name
+    ]
     for spec in suites:
         page = site.joinpath(*spec.name.split(".")).with_suffix(".html")
         source = base.joinpath("expectations", *spec.name.split(".")).with_suffix(".json")
@@ -186,9 +231,14 @@ def build_run_docs(context: Any, run_name: str, suites: list[SuiteSpec], root: P
     return next(iter(sites.values()), None)
 
 
-def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
-             root: Path | None = None, build_docs: bool = True,
-             through_file_id: int | None = None) -> GateReport:
+def run_gate(
+    gate: str,
+    marts_schema: str = "marts",
+    run_id: str | None = None,
+    root: Path | None = None,
+    build_docs: bool = True,
+    through_file_id: int | None = None,
+) -> GateReport:
     """Validate the raw layer (``gate='raw'``) or a mart schema (``gate='mart'``).
 
     Steps:
@@ -216,16 +266,22 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
     report = GateReport(gate=gate, run_id=run_id, schema=schema)
     with warehouse.connect(autocommit=True) as conn:
         from cfz_platform.quality.mart_gate import ADAM_TABLES
+
         adam_schema = adam_schema_for(marts_schema)
-        conn.execute(sql.SQL("set search_path to {}, {}, public").format(
-            sql.Identifier(marts_schema), sql.Identifier(adam_schema)))
+        conn.execute(
+            sql.SQL("set search_path to {}, {}, public").format(
+                sql.Identifier(marts_schema), sql.Identifier(adam_schema)
+            )
+        )
         if gate == "raw":
             from cfz_platform.quality.raw_gate import prepare_batches
 
             report.covered_through = prepare_batches(conn, suites, through_file_id)
         for spec in suites:
             home = adam_schema if spec.asset.table in ADAM_TABLES else marts_schema
-            parts = spec.asset.table.split(".") if "." in spec.asset.table else [home, spec.asset.table]
+            parts = (
+                spec.asset.table.split(".") if "." in spec.asset.table else [home, spec.asset.table]
+            )
             table = sql.Identifier(*parts).as_string(conn)
             if not _table_exists(conn, table):
                 report.results.append(_missing_table(gate, spec, schema))
@@ -247,6 +303,11 @@ def run_gate(gate: str, marts_schema: str = "marts", run_id: str | None = None,
             report.data_docs = build_run_docs(context, f"{gate}-{run_id}", suites, root)
         except Exception as exc:  # noqa: BLE001 - docs are a convenience, not the verdict
             log.warning("could not build GX Data Docs: %s", exc)
-    log.info("%s gate: %d expectations, %d blocking failures, %d warnings", gate, len(report.results),
-             len(report.blocking_failures), len(report.warnings))
+    log.info(
+        "%s gate: %d expectations, %d blocking failures, %d warnings",
+        gate,
+        len(report.results),
+        len(report.blocking_failures),
+        len(report.warnings),
+    )
     return report

@@ -102,5 +102,10 @@ def substitute_batch(query: str, asset_query: str) -> str:
 
 def rows_check(key: str, query: str, severity: Severity, description: str) -> Check:
     """A custom-SQL check (GX ``UnexpectedRowsExpectation``): every row it returns is a failure."""
-    return Check(key, "UnexpectedRowsExpectation", {"unexpected_rows_query": bind_batch(query)},
-                 severity, description)
+    return Check(
+        key,
+        "UnexpectedRowsExpectation",
+        {"unexpected_rows_query": bind_batch(query)},
+        severity,
+        description,
+    )

@@ -33,9 +33,25 @@ from datetime import date
 from pathlib import Path
 
 CRITERIA = ("e1", "e2", "e3", "e4", "e5", "e6", "e7")
-FIELDS = (*CRITERIA, "saffl", "dltevalfl", "respevalfl", "first_dose_date", "is_dlt", "best_response", "ttp_cnsr",
-          "ttp_aval", "pfsmaint_cnsr", "pfsmaint_aval", "label_pr", "label_mr", "label_vgpr", "label_cutoff_date",
-          "escalation_decision", "escalation_is_mtd")
+FIELDS = (
+    *CRITERIA,
+    "saffl",
+    "dltevalfl",
+    "respevalfl",
+    "first_dose_date",
+    "is_dlt",
+    "best_response",
+    "ttp_cnsr",
+    "ttp_aval",
+    "pfsmaint_cnsr",
+    "pfsmaint_aval",
+    "label_pr",
+    "label_mr",
+    "label_vgpr",
+    "label_cutoff_date",
+    "escalation_decision",
+    "escalation_is_mtd",
+)
 
 
 @dataclass
@@ -96,15 +112,26 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
     enrolled = {u: t for u, t in subjects.items() if t["is_screen_failure"] == "false"}
     out: list[FieldAgreement] = []
 
-    elig = {(u, c.lower()): s for u, c, s in _rows(conn, f"select usubjid, criterion_id, status from {schema}.fct_eligibility")}
+    elig = {
+        (u, c.lower()): s
+        for u, c, s in _rows(
+            conn, f"select usubjid, criterion_id, status from {schema}.fct_eligibility"
+        )
+    }
     for c in CRITERIA:
         fa = FieldAgreement(c)
         for u, t in sorted(subjects.items()):
             fa.add(u, t[c], elig.get((u, c)))
         out.append(fa)
 
-    dim = {r[0]: r[1:] for r in _rows(conn, f"select usubjid, saffl, dltevalfl, respevalfl, first_dose_date, "
-                                             f"coalesce(n_dlts, 0) > 0 from {schema}.dim_subject")}
+    dim = {
+        r[0]: r[1:]
+        for r in _rows(
+            conn,
+            f"select usubjid, saffl, dltevalfl, respevalfl, first_dose_date, "
+            f"coalesce(n_dlts, 0) > 0 from {schema}.dim_subject",
+        )
+    }
     for i, name in enumerate(("saffl", "dltevalfl", "respevalfl", "first_dose_date")):
         fa = FieldAgreement(name)
         col = {"dltevalfl": "dlt_evaluable"}.get(name, name)
@@ -123,8 +150,16 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
         fa.add(u, t["true_best_response"], bor.get(u))
     out.append(fa)
 
-    tte = {(u, p): (c, a) for u, p, c, a in _rows(conn, f"select usubjid, paramcd, cnsr, aval from {schema}.fct_time_to_event")}
-    for param, days, event in (("TTP", "ttp_days", "ttp_event"), ("PFSMAINT", "mpfs_days", "mpfs_event")):
+    tte = {
+        (u, p): (c, a)
+        for u, p, c, a in _rows(
+            conn, f"select usubjid, paramcd, cnsr, aval from {schema}.fct_time_to_event"
+        )
+    }
+    for param, days, event in (
+        ("TTP", "ttp_days", "ttp_event"),
+        ("PFSMAINT", "mpfs_days", "mpfs_event"),
+    ):
         fc, fv = FieldAgreement(f"{param.lower()}_cnsr"), FieldAgreement(f"{param.lower()}_aval")
         for u, t in sorted(enrolled.items()):
             got = tte.get((u, param))
@@ -134,10 +169,22 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
             fv.add(u, t[days], got[1] if got else None)
         out += [fc, fv]
 
-    ml = {r[0]: r[1:] for r in _rows(conn, f"select usubjid, label_pr, label_mr, label_vgpr, label_cutoff_date "
-                                            f"from {schema}.fct_ml_features")}
-    for i, (name, col) in enumerate((("label_pr", "early_label"), ("label_mr", "early_label_mr"),
-                                     ("label_vgpr", "early_label_vgpr"), ("label_cutoff_date", "label_cutoff_date"))):
+    ml = {
+        r[0]: r[1:]
+        for r in _rows(
+            conn,
+            f"select usubjid, label_pr, label_mr, label_vgpr, label_cutoff_date "
+            f"from {schema}.fct_ml_features",
+        )
+    }
+    for i, (name, col) in enumerate(
+        (
+            ("label_pr", "early_label"),
+            ("label_mr", "early_label_mr"),
+            ("label_vgpr", "early_label_vgpr"),
+            ("label_cutoff_date", "label_cutoff_date"),
+        )
+    ):
         fa = FieldAgreement(name)
         for u, t in sorted(enrolled.items()):
             if t["respevalfl"] != "true":  # the label's population: response-evaluable subjects
@@ -146,7 +193,12 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
             fa.add(u, truth, ml[u][i] if u in ml else None)
         out.append(fa)
 
-    esc = {float(r[0]): r[1:] for r in _rows(conn, f"select dose_level, decision, is_mtd from {schema}.fct_dose_escalation")}
+    esc = {
+        float(r[0]): r[1:]
+        for r in _rows(
+            conn, f"select dose_level, decision, is_mtd from {schema}.fct_dose_escalation"
+        )
+    }
     fd, fm = FieldAgreement("escalation_decision"), FieldAgreement("escalation_is_mtd")
     for r in levels:
         if r["decision_rule"] == "not_tested":
@@ -158,7 +210,9 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
     return out
 
 
-def format_agreement(fields: list[FieldAgreement], subjects: dict[str, dict] | None = None, limit: int = 50) -> str:
+def format_agreement(
+    fields: list[FieldAgreement], subjects: dict[str, dict] | None = None, limit: int = 50
+) -> str:
     """``field: n agree / n total`` lines, each followed by its disagreements (with the truth's
     scenario of the subject when known)."""
     lines = []
@@ -166,7 +220,9 @@ def format_agreement(fields: list[FieldAgreement], subjects: dict[str, dict] | N
         lines.append(f"{fa.name:20s} {fa.n_agree:4d} / {fa.n_total:<4d}")
         for key, t, d in fa.disagreements[:limit]:
             scen = (subjects or {}).get(key, {}).get("scenario", "")
-            lines.append(f"    {key}: truth {t!r} derived {d!r}" + (f" [scenario {scen}]" if scen else ""))
+            lines.append(
+                f"    {key}: truth {t!r} derived {d!r}" + (f" [scenario {scen}]" if scen else "")
+            )
         if len(fa.disagreements) > limit:
             lines.append(f"    ... {len(fa.disagreements) - limit} more")
     return "\n".join(lines)
@@ -194,11 +250,15 @@ def run_chain(landing: Path) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Simulate a trial, run the chain in a throwaway warehouse database, print the agreement."""
-    ap = argparse.ArgumentParser(prog="python -m cfz_platform.simulate.agreement", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m cfz_platform.simulate.agreement", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--seed", type=int, default=20140127)
     ap.add_argument("--patients", type=int, default=45)
     ap.add_argument("--scenarios", default="default")
-    ap.add_argument("--keep", action="store_true", help="keep the warehouse database (its name is printed)")
+    ap.add_argument(
+        "--keep", action="store_true", help="keep the warehouse database (its name is printed)"
+    )
     args = ap.parse_args(argv)
     from cfz_platform.config import apply_runtime_env
     from cfz_platform.db import embedded, warehouse
@@ -216,14 +276,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             landing = Path(tmp) / "landing"
-            run_simulation(SimConfig(patients=args.patients, seed=args.seed, scenarios=boosted,
-                                     realistic_scenarios=realistic), landing)
+            run_simulation(
+                SimConfig(
+                    patients=args.patients,
+                    seed=args.seed,
+                    scenarios=boosted,
+                    realistic_scenarios=realistic,
+                ),
+                landing,
+            )
             schema, note = run_chain(landing)
             with warehouse.connect(name, autocommit=True) as conn:
                 fields = compare_with_truth(conn, Path(tmp) / "truth", schema)
             subjects, _ = read_truth(Path(tmp) / "truth")
-        print(f"seed {args.seed}, {args.patients} patients, scenarios {args.scenarios}: {note.splitlines()[0]} "
-              f"({time.perf_counter() - t0:.0f}s)")
+        print(
+            f"seed {args.seed}, {args.patients} patients, scenarios {args.scenarios}: {note.splitlines()[0]} "
+            f"({time.perf_counter() - t0:.0f}s)"
+        )
         print(format_agreement(fields, subjects))
     finally:
         if not args.keep:

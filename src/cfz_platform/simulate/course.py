@@ -78,57 +78,113 @@ from cfz_platform.simulate.subjects import SubjectPlan
 __all__ = ["Missing", "SubjectResult", "simulate_screen_failure", "simulate_subject"]
 
 
-def simulate_screen_failure(plan: SubjectPlan, cutoff: int, rng: np.random.Generator,
-                            mess_rng: np.random.Generator) -> SubjectResult:
+def simulate_screen_failure(
+    plan: SubjectPlan, cutoff: int, rng: np.random.Generator, mess_rng: np.random.Generator
+) -> SubjectResult:
     """A screen failure: DM (SCRNFAIL), prior therapy breaking its criteria, screening data."""
     sim = SubjectSim(plan, cutoff, rng, mess_rng, 0.0)
     scr = plan.consent + int(rng.integers(1, 5))
-    prior = build_prior_therapy(rng, plan.usubjid, plan.consent, plan.partners, plan.fails,
-                                int(rng.integers(3, 11)), sim.records)
+    prior = build_prior_therapy(
+        rng,
+        plan.usubjid,
+        plan.consent,
+        plan.partners,
+        plan.fails,
+        int(rng.integers(3, 11)),
+        sim.records,
+    )
     sim.screening(scr)
     sim.dm(scr + int(rng.integers(5, 15)), None)
     truth = truth_base(sim, prior, sim.scr_panel, None)
-    truth.update(is_screen_failure=True, failed_criteria=";".join(sorted(plan.fails)), saffl=False,
-                 respevalfl=False, dlt_evaluable=False, is_dlt=False)
+    truth.update(
+        is_screen_failure=True,
+        failed_criteria=";".join(sorted(plan.fails)),
+        saffl=False,
+        respevalfl=False,
+        dlt_evaluable=False,
+        is_dlt=False,
+    )
     return SubjectResult(sim.records, truth, sim.missing)
 
 
-def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, mess_rng: np.random.Generator,
-                     miss_rate: float, mc_replicas: int, seed: int = 0) -> SubjectResult:
+def simulate_subject(
+    plan: SubjectPlan,
+    cutoff: int,
+    rng: np.random.Generator,
+    mess_rng: np.random.Generator,
+    miss_rate: float,
+    mc_replicas: int,
+    seed: int = 0,
+) -> SubjectResult:
     """Simulate one enrolled subject (see the module docstring for the steps)."""
     sim = SubjectSim(plan, cutoff, rng, mess_rng, miss_rate)
     fd = plan.first_dose
     assert fd is not None
     aux = np.random.default_rng([seed, 9, *plan.rng_key])  # bleeding, cycle-2 delay, new therapy
     scenario = plan.scenario
-    prior = build_prior_therapy(rng, plan.usubjid, plan.consent, plan.partners, plan.fails,
-                                int(rng.integers(3, 11)), sim.records, partial=scenario == "partial-dates")
+    prior = build_prior_therapy(
+        rng,
+        plan.usubjid,
+        plan.consent,
+        plan.partners,
+        plan.fails,
+        int(rng.integers(3, 11)),
+        sim.records,
+        partial=scenario == "partial-dates",
+    )
     scr = fd - int(rng.integers(3, 8))
     sim.screening(scr)
     # baseline (C1D1, pre-dose)
     lag = sim._lag()
     base = sim.resp_panel(fd, 0.0, "C1D1", lag)
-    sim.cbc(fd, "C1D1", lag, sim.plat0 * noise(rng), sim.neut0 * noise(rng), sim.hgb0 * noise(rng),
-            sim.lym0 * noise(rng))
+    sim.cbc(
+        fd,
+        "C1D1",
+        lag,
+        sim.plat0 * noise(rng),
+        sim.neut0 * noise(rng),
+        sim.hgb0 * noise(rng),
+        sim.lym0 * noise(rng),
+    )
     sim.chem(fd, "C1D1", lag, 0.0)
     b2m_base = sim.igs(fd, "C1D1", lag, 0.0)
-    alb_base = next(float(r.meta[1]) for r in reversed(sim.records) if r.domain == "lb" and r.meta and r.meta[0] == "ALB")
+    alb_base = next(
+        float(r.meta[1])
+        for r in reversed(sim.records)
+        if r.domain == "lb" and r.meta and r.meta[0] == "ALB"
+    )
     sim.vs(fd, "C1D1", sim._lag(1, 8))
     sim.rs("ECOG", str(sim.ecog), fd, "C1D1", "TREATMENT", sim._lag(3, 11))
     assessor = ImwgAssessor(base, sim.bmpc_base)
-    state = {"pending_pd": False, "stop": None, "pd_confirm": None, "marrow_done": False, "ecog": sim.ecog}
+    state = {
+        "pending_pd": False,
+        "stop": None,
+        "pd_confirm": None,
+        "marrow_done": False,
+        "ecog": sim.ecog,
+    }
 
-    def assess(day: int, visit: str, panel: Panel, epoch: str, investigator: bool, survey: bool, lag: int) -> None:
+    def assess(
+        day: int, visit: str, panel: Panel, epoch: str, investigator: bool, survey: bool, lag: int
+    ) -> None:
         t = day - fd
-        if (not state["marrow_done"] and panel.ife_serum is False and panel.ife_urine is False
-                and rng.random() < 0.85):
+        if (
+            not state["marrow_done"]
+            and panel.ife_serum is False
+            and panel.ife_urine is False
+            and rng.random() < 0.85
+        ):
             k = float(compute_factor(sim.f, sim.d, sim.g, t))
-            panel.bmpc = sim.lab.num("PLSCECE", max(0.2, sim.bmpc0 * k) * noise(rng), day, visit, sim._lag(5, 11))
+            panel.bmpc = sim.lab.num(
+                "PLSCECE", max(0.2, sim.bmpc0 * k) * noise(rng), day, visit, sim._lag(5, 11)
+            )
             state["marrow_done"] = True
         skel = False
         if survey:
             skel = t >= sim.t_bone
-            sim.rs("SKELSURV", "PROGRESSION" if skel else "NO NEW LESIONS", day, visit, epoch, lag + 2)
+            sim.rs(
+                "SKELSURV", "PROGRESSION" if skel else "NO NEW LESIONS", day, visit, epoch, lag + 2
+            )
         a = assessor.assess(t, panel, skel)
         if investigator:
             cat = a.category
@@ -156,7 +212,9 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     death: int | None = None
     death_cause = ""
     c4_start: int | None = None
-    dlt_event = plan.esc_dlt or (plan.cohort == "EXPANSION" and rng.random() < P.DLT_PROBS[plan.dose_level_index or 0])
+    dlt_event = plan.esc_dlt or (
+        plan.cohort == "EXPANSION" and rng.random() < P.DLT_PROBS[plan.dose_level_index or 0]
+    )
     esc = plan.cohort == "ESCALATION"
     cycles_done = 0
     stop_reason = None
@@ -165,7 +223,11 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     new_therapy: int | None = None
     # scenarios: the cycle whose day-1 visit is not reached (consent withdrawn) or where new
     # therapy starts on the assessment day
-    stop_cycle = int(aux.integers(2, 6)) if scenario in ("consent-withdrawn", "new-therapy-on-assessment") else 0
+    stop_cycle = (
+        int(aux.integers(2, 6))
+        if scenario in ("consent-withdrawn", "new-therapy-on-assessment")
+        else 0
+    )
     for c in range(1, P.N_COMBINATION_CYCLES + 1):
         if c > 1:
             cs = cs + P.CYCLE_DAYS + delay
@@ -186,8 +248,15 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         if c > 1 and not (c >= 3 and sim._skip_visit(v1, cs)):
             lag = sim._lag()
             pan = sim.resp_panel(cs, t1, v1, lag)
-            sim.cbc(cs, v1, lag, sim.plat0 * (1 + 0.1 * resp_boost) * float(rng.uniform(0.92, 1.0)) * noise(rng),
-                    sim.neut0 * noise(rng), (sim.hgb0 + 1.2 * resp_boost) * noise(rng), sim.lym0 * 0.8 * noise(rng))
+            sim.cbc(
+                cs,
+                v1,
+                lag,
+                sim.plat0 * (1 + 0.1 * resp_boost) * float(rng.uniform(0.92, 1.0)) * noise(rng),
+                sim.neut0 * noise(rng),
+                (sim.hgb0 + 1.2 * resp_boost) * noise(rng),
+                sim.lym0 * 0.8 * noise(rng),
+            )
             sim.chem(cs, v1, lag, t1)
             sim.igs(cs, v1, lag, t1)
             sim.vs(cs, v1, sim._lag(1, 8))
@@ -220,15 +289,29 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                 neut = float(rng.uniform(0.2, 0.45))
             if dtype == "FN" and dd == 15:
                 neut = float(rng.uniform(0.3, 0.9))
-            counts[dd] = (plat, neut, (sim.hgb0 + 1.2 * resp_boost - 0.6 * bump) * noise(rng),
-                          sim.lym0 * (1 - 0.4 * bump) * noise(rng))
+            counts[dd] = (
+                plat,
+                neut,
+                (sim.hgb0 + 1.2 * resp_boost - 0.6 * bump) * noise(rng),
+                sim.lym0 * (1 - 0.4 * bump) * noise(rng),
+            )
         cyc_events: list[AdverseEvent] = []
         stop_day = cutoff
         if scenario == "early-death" and c == 1:  # before the first response assessment (C1D8)
             death = fd + int(aux.integers(2, 7))
             bodsys, term = FATAL["Sepsis"]
-            cyc_events.append(AdverseEvent("Sepsis", term, bodsys, 5, death - int(aux.integers(0, 2)), death,
-                                           "UNLIKELY", True))
+            cyc_events.append(
+                AdverseEvent(
+                    "Sepsis",
+                    term,
+                    bodsys,
+                    5,
+                    death - int(aux.integers(0, 2)),
+                    death,
+                    "UNLIKELY",
+                    True,
+                )
+            )
             death_cause = "ADVERSE EVENT"
             stop_day = death - 1
         sent_counts: dict[int, dict] = {}
@@ -268,25 +351,54 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                 bodsys, terms, _w = NONHEME[dec]
                 dlt_ev = AdverseEvent(dec, terms[0], bodsys, 3, on, None, "PROBABLE", False, True)
             elif dtype == "FN":
-                dlt_ev = AdverseEvent("Febrile neutropenia", HEME["Febrile neutropenia"][1], HEME["Febrile neutropenia"][0],
-                                      3, on, on + int(rng.integers(3, 9)), "POSSIBLE", True, True)
+                dlt_ev = AdverseEvent(
+                    "Febrile neutropenia",
+                    HEME["Febrile neutropenia"][1],
+                    HEME["Febrile neutropenia"][0],
+                    3,
+                    on,
+                    on + int(rng.integers(3, 9)),
+                    "POSSIBLE",
+                    True,
+                    True,
+                )
             else:
                 dec = DLT_NONHEME[int(rng.integers(0, len(DLT_NONHEME)))]
                 bodsys, terms, _w = NONHEME[dec]
-                dlt_ev = AdverseEvent(dec, terms[0], bodsys, 3, on, on + int(rng.integers(5, 20)), "PROBABLE",
-                                      bool(rng.random() < 0.6), True)
+                dlt_ev = AdverseEvent(
+                    dec,
+                    terms[0],
+                    bodsys,
+                    3,
+                    on,
+                    on + int(rng.integers(5, 20)),
+                    "PROBABLE",
+                    bool(rng.random() < 0.6),
+                    True,
+                )
                 if dtype == "DELAY":  # grade 2: a DLT only because it delays cycle 2 by > 14 days
                     dec = DELAY_TERMS[int(aux.integers(0, len(DELAY_TERMS)))]
                     bodsys, terms, _w = NONHEME[dec]
-                    dlt_ev = AdverseEvent(dec, terms[0], bodsys, 2, min(on, cs + 15), min(on, cs + 15) + 21,
-                                          "PROBABLE", False, True)
+                    dlt_ev = AdverseEvent(
+                        dec,
+                        terms[0],
+                        bodsys,
+                        2,
+                        min(on, cs + 15),
+                        min(on, cs + 15) + 21,
+                        "PROBABLE",
+                        False,
+                        True,
+                    )
             dlt_ev.protect_dates = True
             dlt_ev.acn = "DRUG INTERRUPTED"
             cyc_events.append(dlt_ev)
         # haematologic AEs from the counts sent
-        for decod, key, grader, min_g in (("Thrombocytopenia", "PLAT", grade_plat, 2),
-                                          ("Neutropenia", "NEUT", grade_neut, 2),
-                                          ("Anaemia", "HGB", grade_hgb, 3)):
+        for decod, key, grader, min_g in (
+            ("Thrombocytopenia", "PLAT", grade_plat, 2),
+            ("Neutropenia", "NEUT", grade_neut, 2),
+            ("Anaemia", "HGB", grade_hgb, 3),
+        ):
             days_g = [(d, grader(v[key])) for d, v in sorted(sent_counts.items())]
             hit = [(d, g) for d, g in days_g if g >= min_g]
             if not hit:
@@ -308,12 +420,25 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             cyc_events.append(ev)
             # bleeding with grade >= 3 thrombocytopenia: the planned DLT, or now and then outside
             # the escalation cycle 1 (where it would be a DLT the plan did not draw)
-            if decod == "Thrombocytopenia" and grade >= 3 and (
-                    (c == 1 and dtype == "PLAT3BLEED") or (not (c == 1 and esc) and aux.random() < 0.3)):
+            if (
+                decod == "Thrombocytopenia"
+                and grade >= 3
+                and (
+                    (c == 1 and dtype == "PLAT3BLEED")
+                    or (not (c == 1 and esc) and aux.random() < 0.3)
+                )
+            ):
                 bdec = tuple(BLEEDING)[int(aux.integers(0, len(BLEEDING)))]
                 b_on = onset + int(aux.integers(0, 3))
-                bleed = AdverseEvent(bdec, BLEEDING[bdec][1], BLEEDING[bdec][0], int(aux.integers(1, 3)), b_on,
-                                     min(b_on + int(aux.integers(1, 6)), end), ("UNLIKELY", "POSSIBLE")[int(aux.integers(0, 2))])
+                bleed = AdverseEvent(
+                    bdec,
+                    BLEEDING[bdec][1],
+                    BLEEDING[bdec][0],
+                    int(aux.integers(1, 3)),
+                    b_on,
+                    min(b_on + int(aux.integers(1, 6)), end),
+                    ("UNLIKELY", "POSSIBLE")[int(aux.integers(0, 2))],
+                )
                 bleed.protect_dates = c == 1 and esc
                 cyc_events.append(bleed)
         if dlt_ev is not None:
@@ -326,8 +451,18 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             death = cs + int(rng.integers(0, P.CYCLE_DAYS))
             cause = ("Sepsis", "Cardiac failure")[int(rng.integers(0, 2))]
             bodsys, term = FATAL[cause]
-            cyc_events.append(AdverseEvent(cause, term, bodsys, 5, death - int(rng.integers(0, 6)), death,
-                                           ("NOT RELATED", "UNLIKELY", "POSSIBLE")[int(rng.integers(0, 3))], True))
+            cyc_events.append(
+                AdverseEvent(
+                    cause,
+                    term,
+                    bodsys,
+                    5,
+                    death - int(rng.integers(0, 6)),
+                    death,
+                    ("NOT RELATED", "UNLIKELY", "POSSIBLE")[int(rng.integers(0, 3))],
+                    True,
+                )
+            )
             death_cause = "ADVERSE EVENT"
             stop_day = min(stop_day, death - 1)
         sim.events += cyc_events
@@ -336,9 +471,19 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         for e in holds:
             if e.acn == "DOSE NOT CHANGED":
                 e.acn = "DRUG INTERRUPTED"
-        got = dose_cycle(sim, c, cs, dose, float(plan.dose), holds, dlt_ev if c == 1 else None,
-                          c == 1 and esc and plan.esc_missed_dose, min(stop_day, cutoff), "TREATMENT",
-                          hold_day1=c == 1 and scenario == "cfz-held-c1d1")
+        got = dose_cycle(
+            sim,
+            c,
+            cs,
+            dose,
+            float(plan.dose),
+            holds,
+            dlt_ev if c == 1 else None,
+            c == 1 and esc and plan.esc_missed_dose,
+            min(stop_day, cutoff),
+            "TREATMENT",
+            hold_day1=c == 1 and scenario == "cfz-held-c1d1",
+        )
         if got is not None:
             last_dose_day = got
         cycles_done = c
@@ -357,11 +502,17 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
                 stop_reason = "TOX"
                 break
             dose = LOWER[dose]
-            delay = int(rng.integers(7, 22)) if (c == 1 and dlt_ev is not None) else int(rng.integers(7, 15))
+            delay = (
+                int(rng.integers(7, 22))
+                if (c == 1 and dlt_ev is not None)
+                else int(rng.integers(7, 15))
+            )
         else:
             delay = 0 if rng.random() < 0.8 else int(rng.integers(1, 6))
         if c == 1 and dtype == "DELAY":
-            delay = 15 + int(aux.integers(0, 7))  # the interrupting toxicity delays cycle 2 by 15-21 days
+            delay = 15 + int(
+                aux.integers(0, 7)
+            )  # the interrupting toxicity delays cycle 2 by 15-21 days
         if rng.random() < 0.015 and not (c == 1 and dtype == "DELAY"):
             stop_reason = "TOX"
             break
@@ -371,12 +522,21 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     maint_start: int | None = None
     eot_day = None
     if stop_reason in ("COMPLETED", "TOX"):
-        eot_day = (cs + P.CYCLE_DAYS + 27) if stop_reason == "COMPLETED" else ((last_dose_day or cs) + 28)
+        eot_day = (
+            (cs + P.CYCLE_DAYS + 27) if stop_reason == "COMPLETED" else ((last_dose_day or cs) + 28)
+        )
         if eot_day <= cutoff:
             lag = sim._lag()
             pan = sim.resp_panel(eot_day, eot_day - fd, "EOT", lag)
-            sim.cbc(eot_day, "EOT", lag, sim.plat0 * noise(rng), sim.neut0 * noise(rng), sim.hgb0 * noise(rng),
-                    sim.lym0 * noise(rng))
+            sim.cbc(
+                eot_day,
+                "EOT",
+                lag,
+                sim.plat0 * noise(rng),
+                sim.neut0 * noise(rng),
+                sim.hgb0 * noise(rng),
+                sim.lym0 * noise(rng),
+            )
             sim.chem(eot_day, "EOT", lag, eot_day - fd)
             sim.igs(eot_day, "EOT", lag, eot_day - fd)
             sim.vs(eot_day, "EOT", sim._lag(1, 8))
@@ -384,12 +544,15 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             last_cat = assessor.history[-1].category
             if state["stop"]:
                 stop_reason = "PD"
-            elif stop_reason == "COMPLETED" and last_cat not in ("PD", "NE") and rng.random() < 0.85:
+            elif (
+                stop_reason == "COMPLETED" and last_cat not in ("PD", "NE") and rng.random() < 0.85
+            ):
                 maint_start = eot_day + int(rng.integers(1, 8))
     # ---- maintenance
     if maint_start is not None and maint_start <= cutoff:
-        death, m_cause, m_last = simulate_maintenance(sim, plan, maint_start, cutoff, fd, dose, cycles_done, assess,
-                                                      state, rng)
+        death, m_cause, m_last = simulate_maintenance(
+            sim, plan, maint_start, cutoff, fd, dose, cycles_done, assess, state, rng
+        )
         death_cause = m_cause or death_cause
         last_dose_day = m_last if m_last is not None else last_dose_day
     nt_on_pd = scenario == "new-therapy-on-assessment" and stop_reason == "PD"
@@ -399,7 +562,11 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
         if dday <= cutoff:
             death, death_cause = dday, "PROGRESSIVE DISEASE"
             bodsys, term = FATAL["Disease progression"]
-            sim.events.append(AdverseEvent("Disease progression", term, bodsys, 5, dday, dday, "NOT RELATED", True))
+            sim.events.append(
+                AdverseEvent(
+                    "Disease progression", term, bodsys, 5, dday, dday, "NOT RELATED", True
+                )
+            )
     # ---- new anti-myeloma therapy after PD or after stopping for toxicity (off study); scenario
     # new-therapy-on-assessment: on the day of the PD-confirming assessment (or a day-1 visit)
     if nt_on_pd:
@@ -409,8 +576,12 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
     elif stop_reason == "PD" and state["pd_confirm"] is not None and aux.random() < 0.6:
         new_therapy = state["pd_confirm"] + int(aux.integers(14, 43))
     elif stop_reason == "TOX" and aux.random() < 0.6:
-        new_therapy = (last_dose_day or cs) + int(aux.integers(10, 27))  # before the final assessment
-    if new_therapy is not None and (new_therapy > cutoff or (death is not None and new_therapy >= death)):
+        new_therapy = (last_dose_day or cs) + int(
+            aux.integers(10, 27)
+        )  # before the final assessment
+    if new_therapy is not None and (
+        new_therapy > cutoff or (death is not None and new_therapy >= death)
+    ):
         new_therapy = None
     if new_therapy is not None:
         new_therapy_records(sim, new_therapy, aux)
@@ -422,7 +593,28 @@ def simulate_subject(plan: SubjectPlan, cutoff: int, rng: np.random.Generator, m
             later[int(aux.integers(0, len(later)))].partial_start = True
     sim.records += ae_records(plan.usubjid, sim.events, cutoff, rng)
     sim.dm(fd + int(rng.integers(1, 6)), death)
-    outcome = CourseOutcome(plan, sim, prior, assessor, base, b2m_base, alb_base, fd, cutoff, esc, c2_start,
-                            c4_start, new_therapy, death, death_cause, maint_start, last_dose_day, stop_reason,
-                            cycles_done, bool(dlt_event), seed, mc_replicas)
+    outcome = CourseOutcome(
+        plan,
+        sim,
+        prior,
+        assessor,
+        base,
+        b2m_base,
+        alb_base,
+        fd,
+        cutoff,
+        esc,
+        c2_start,
+        c4_start,
+        new_therapy,
+        death,
+        death_cause,
+        maint_start,
+        last_dose_day,
+        stop_reason,
+        cycles_done,
+        bool(dlt_event),
+        seed,
+        mc_replicas,
+    )
     return SubjectResult(sim.records, compute_enrolled_truth(outcome), sim.missing)

@@ -13,9 +13,19 @@ from cfz_platform.simulate.subject_sim import SubjectSim
 LOWER = {56.0: 45.0, 45.0: 36.0, 36.0: 27.0, 27.0: 20.0, 20.0: 15.0, 15.0: 15.0}
 
 
-def dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, holds: list[AdverseEvent],
-                dlt_ev: AdverseEvent | None, non_evaluable: bool, stop_day: int, epoch: str,
-                hold_day1: bool = False) -> int | None:
+def dose_cycle(
+    sim: SubjectSim,
+    c: int,
+    cs: int,
+    dose: float,
+    assigned: float,
+    holds: list[AdverseEvent],
+    dlt_ev: AdverseEvent | None,
+    non_evaluable: bool,
+    stop_day: int,
+    epoch: str,
+    hold_day1: bool = False,
+) -> int | None:
     """EX rows of one cycle: carfilzomib on days 1, 2, 8, 9, 15, 16 and partner drugs.
 
     ``hold_day1`` (scenario cfz-held-c1d1): carfilzomib held on day 1 (HELD - OTHER) while the
@@ -32,7 +42,9 @@ def dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, h
             break
         adj = ""
         given = dose
-        if any(e.start <= day < e.start + 7 for e in holds) or (dlt_ev is not None and day >= dlt_ev.start):
+        if any(e.start <= day < e.start + 7 for e in holds) or (
+            dlt_ev is not None and day >= dlt_ev.start
+        ):
             given, adj = 0.0, "HELD - ADVERSE EVENT"
         elif (non_evaluable and dd == 16) or (hold_day1 and dd == 1):
             given, adj = 0.0, "HELD - OTHER"
@@ -43,9 +55,27 @@ def dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, h
             sim.doses_given += 1
             if c == 1 and epoch == "TREATMENT":
                 sim.cycle1_given += 1
-        sim.records.append(Record("ex", day + int(rng.integers(1, 8)), [
-            P.STUDYID, "EX", usub, "CARFILZOMIB", f"{given:g}", "mg/m2", "ONCE", "INTRAVENOUS", iso(day), iso(day),
-            f"C{c}D{dd}", epoch, adj]))
+        sim.records.append(
+            Record(
+                "ex",
+                day + int(rng.integers(1, 8)),
+                [
+                    P.STUDYID,
+                    "EX",
+                    usub,
+                    "CARFILZOMIB",
+                    f"{given:g}",
+                    "mg/m2",
+                    "ONCE",
+                    "INTRAVENOUS",
+                    iso(day),
+                    iso(day),
+                    f"C{c}D{dd}",
+                    epoch,
+                    adj,
+                ],
+            )
+        )
     if epoch != "TREATMENT":
         return last
     for drug in sim.p.partners:
@@ -55,9 +85,27 @@ def dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, h
             if a <= b:
                 sim.doses_given += 1
                 sim.partners_given.add(drug)
-                sim.records.append(Record("ex", b + int(rng.integers(1, 8)), [
-                    P.STUDYID, "EX", usub, drug, f"{pdose:g}", unit, freq, route, iso(a), iso(b),
-                    f"C{c}D{days[0]}", epoch, ""]))
+                sim.records.append(
+                    Record(
+                        "ex",
+                        b + int(rng.integers(1, 8)),
+                        [
+                            P.STUDYID,
+                            "EX",
+                            usub,
+                            drug,
+                            f"{pdose:g}",
+                            unit,
+                            freq,
+                            route,
+                            iso(a),
+                            iso(b),
+                            f"C{c}D{days[0]}",
+                            epoch,
+                            "",
+                        ],
+                    )
+                )
         else:
             for dd in days:
                 day = cs + dd - 1
@@ -65,7 +113,25 @@ def dose_cycle(sim: SubjectSim, c: int, cs: int, dose: float, assigned: float, h
                     break
                 sim.doses_given += 1
                 sim.partners_given.add(drug)
-                sim.records.append(Record("ex", day + int(rng.integers(1, 8)), [
-                    P.STUDYID, "EX", usub, drug, f"{pdose:g}", unit, freq, route, iso(day), iso(day),
-                    f"C{c}D{dd}", epoch, ""]))
+                sim.records.append(
+                    Record(
+                        "ex",
+                        day + int(rng.integers(1, 8)),
+                        [
+                            P.STUDYID,
+                            "EX",
+                            usub,
+                            drug,
+                            f"{pdose:g}",
+                            unit,
+                            freq,
+                            route,
+                            iso(day),
+                            iso(day),
+                            f"C{c}D{dd}",
+                            epoch,
+                            "",
+                        ],
+                    )
+                )
     return last

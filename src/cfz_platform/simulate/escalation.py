@@ -37,8 +37,15 @@ class EscalationResult:
     expansion_level: int = 0
 
 
-def _treat(outcome: Outcome, level: int, n_evaluable: int, cohort_no: int, budget: int,
-           slots: list[EscalationSlot], prior_dlts: int = 0) -> tuple[int, int]:
+def _treat(
+    outcome: Outcome,
+    level: int,
+    n_evaluable: int,
+    cohort_no: int,
+    budget: int,
+    slots: list[EscalationSlot],
+    prior_dlts: int = 0,
+) -> tuple[int, int]:
     """Treat subjects at ``level`` until ``n_evaluable`` are evaluable; return (evaluable, dlts).
 
     Steps: enrol one subject at a time (within the budget); ask ``outcome`` for their actual
@@ -130,14 +137,21 @@ def play_3plus3(outcome: Outcome, n_levels: int, budget: int) -> EscalationResul
         mtd = None
     treated = [sum(1 for s in slots if s.level == i) for i in range(n_levels)]
     per_level = [
-        {"level_index": i, "treated": treated[i], "dlt_evaluable": ev[i], "dlts": dl[i],
-         "decision": decision[i] if treated[i] else "not_tested"}
+        {
+            "level_index": i,
+            "treated": treated[i],
+            "dlt_evaluable": ev[i],
+            "dlts": dl[i],
+            "decision": decision[i] if treated[i] else "not_tested",
+        }
         for i in range(n_levels)
     ]
     if mtd is not None:
         expansion = mtd
     elif decision[-1] == "top_dose_safe" or exhausted:
-        expansion = max((s.level for s in slots), default=0) if decision[-1] == "top_dose_safe" else level
+        expansion = (
+            max((s.level for s in slots), default=0) if decision[-1] == "top_dose_safe" else level
+        )
     else:
         expansion = 0
     return EscalationResult(slots, per_level, mtd, expansion)

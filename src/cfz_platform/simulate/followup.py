@@ -27,8 +27,24 @@ def new_therapy_records(sim: SubjectSim, start: int, aux: np.random.Generator) -
     drugs = NEW_THERAPIES[int(aux.integers(0, len(NEW_THERAPIES)))]
     avail = min(start + int(aux.integers(7, 21)), sim.cutoff + P.MAX_LAG_DAYS)
     for trt, dose, unit in drugs:
-        sim.records.append(Record("cm", avail, [P.STUDYID, "CM", sim.p.usubjid, trt, NEW_THERAPY_CMCAT, "POST1",
-                                                dose, unit, iso(start), ""]))
+        sim.records.append(
+            Record(
+                "cm",
+                avail,
+                [
+                    P.STUDYID,
+                    "CM",
+                    sim.p.usubjid,
+                    trt,
+                    NEW_THERAPY_CMCAT,
+                    "POST1",
+                    dose,
+                    unit,
+                    iso(start),
+                    "",
+                ],
+            )
+        )
 
 
 def ongoing_ae(sim: SubjectSim, fd: int, death: int | None, aux: np.random.Generator) -> None:
@@ -37,12 +53,20 @@ def ongoing_ae(sim: SubjectSim, fd: int, death: int | None, aux: np.random.Gener
     Steps: take a resolved grade 1-2 non-haematologic AE started after cycle 1, or add a grade 2
     peripheral sensory neuropathy from day 31 (when the subject is alive then); drop its end.
     """
-    cands = [e for e in sim.events if fd + 27 < e.start <= sim.cutoff and e.grade <= 2 and e.decod in NONHEME
-             and (death is None or e.start < death)]
+    cands = [
+        e
+        for e in sim.events
+        if fd + 27 < e.start <= sim.cutoff
+        and e.grade <= 2
+        and e.decod in NONHEME
+        and (death is None or e.start < death)
+    ]
     if cands:
         cands[int(aux.integers(0, len(cands)))].end = None
         return
     on = fd + 30
     if on <= sim.cutoff and (death is None or on < death):
         bodsys, terms, _w = NONHEME["Peripheral sensory neuropathy"]
-        sim.events.append(AdverseEvent("Peripheral sensory neuropathy", terms[0], bodsys, 2, on, None, "POSSIBLE"))
+        sim.events.append(
+            AdverseEvent("Peripheral sensory neuropathy", terms[0], bodsys, 2, on, None, "POSSIBLE")
+        )

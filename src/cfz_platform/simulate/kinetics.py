@@ -45,8 +45,14 @@ def compute_responder_prob(cov: Covariates) -> float:
     Steps: linear predictor from dose (per mg/m2 around 36), log beta2M (around 3.5 mg/L),
     IMiD regimen, ECOG >= 2 and light-chain disease; then the logistic link.
     """
-    eta = (0.15 + 0.05 * (cov.dose - 36.0) - 1.0 * np.log(cov.b2m / 3.5) + 0.3 * cov.imid
-           - 0.35 * (cov.ecog >= 2) - 0.2 * cov.light_chain)
+    eta = (
+        0.15
+        + 0.05 * (cov.dose - 36.0)
+        - 1.0 * np.log(cov.b2m / 3.5)
+        + 0.3 * cov.imid
+        - 0.35 * (cov.ecog >= 2)
+        - 0.2 * cov.light_chain
+    )
     return float(1.0 / (1.0 + np.exp(-eta)))
 
 
@@ -69,8 +75,11 @@ def draw_kinetics(rng: np.random.Generator, cov: Covariates, size: int) -> Kinet
     f = 1.0 - 10.0 ** (-u)
     d = np.exp(rng.normal(np.log(0.045 * np.sqrt(cov.dose / 36.0)), 0.35, size))
     d = np.where(responder, d, d * 0.7)
-    g = np.where(responder, np.exp(rng.normal(np.log(0.006), 0.7, size)),
-                 np.exp(rng.normal(np.log(0.011), 0.45, size)))
+    g = np.where(
+        responder,
+        np.exp(rng.normal(np.log(0.006), 0.7, size)),
+        np.exp(rng.normal(np.log(0.011), 0.45, size)),
+    )
     g = np.where(rapid, np.exp(rng.normal(np.log(0.05), 0.2, size)), g)
     h = np.exp(rng.normal(0.0, 0.9, size))
     return Kinetics(responder, f, d, g, h)
@@ -92,8 +101,15 @@ def _noise(rng: np.random.Generator, shape) -> np.ndarray:
     return np.exp(rng.normal(0.0, P.ASSAY_CV, shape))
 
 
-def compute_label_prob(rng: np.random.Generator, kin: Kinetics, m0: float, u0: float,
-                       flc_excess0: float, unv0: float, days: np.ndarray) -> float:
+def compute_label_prob(
+    rng: np.random.Generator,
+    kin: Kinetics,
+    m0: float,
+    u0: float,
+    flc_excess0: float,
+    unv0: float,
+    days: np.ndarray,
+) -> float:
     """Monte-Carlo probability that the early label (confirmed >= PR by end of cycle 4) is 1.
 
     Steps:

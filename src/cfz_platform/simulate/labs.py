@@ -68,11 +68,32 @@ class LabEmitter:
         self.subj_no = subj_no
         self.records = records
 
-    def _row(self, key: str, orres: str, unit: str, lo: str, hi: str, day: int, visit: str) -> list[str]:
+    def _row(
+        self, key: str, orres: str, unit: str, lo: str, hi: str, day: int, visit: str
+    ) -> list[str]:
         t = P.LAB_TESTS[key]
         code = self.aliases.get(key, t.code)
-        return [P.STUDYID, "LB", self.usubjid, f"S{self.subj_no:05d}{day}", code, t.name, t.cat,
-                t.spec, orres, unit, lo, hi, "", "", "", "", "", visit, iso(day)]
+        return [
+            P.STUDYID,
+            "LB",
+            self.usubjid,
+            f"S{self.subj_no:05d}{day}",
+            code,
+            t.name,
+            t.cat,
+            t.spec,
+            orres,
+            unit,
+            lo,
+            hi,
+            "",
+            "",
+            "",
+            "",
+            "",
+            visit,
+            iso(day),
+        ]
 
     def num(self, key: str, std: float, day: int, visit: str, lag: int) -> float:
         """Emit a numeric result (clipped to [0, the test's physiologic ceiling]: every value
@@ -81,8 +102,15 @@ class LabEmitter:
         unit = self.units.get(key, P.LAB_TESTS[key].unit)
         orres, lo, hi, back = format_lab(key, std, unit)
         tag = TAG_LB_NUM | (TAG_LB_NONCRIT if key in NONCRITICAL else 0)
-        self.records.append(Record("lb", day + lag, self._row(key, orres, unit, lo, hi, day, visit),
-                                   tag, (key, back, unit)))
+        self.records.append(
+            Record(
+                "lb",
+                day + lag,
+                self._row(key, orres, unit, lo, hi, day, visit),
+                tag,
+                (key, back, unit),
+            )
+        )
         return back
 
     def text(self, key: str, value: str, day: int, visit: str, lag: int) -> None:

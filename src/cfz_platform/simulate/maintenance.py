@@ -18,9 +18,18 @@ from cfz_platform.simulate.subject_sim import SubjectSim, noise
 from cfz_platform.simulate.subjects import SubjectPlan
 
 
-def simulate_maintenance(sim: SubjectSim, plan: SubjectPlan, start: int, cutoff: int, fd: int, dose: float,
-                         cycles_done: int, assess: Callable, state: dict,
-                         rng: np.random.Generator) -> tuple[int | None, str, int | None]:
+def simulate_maintenance(
+    sim: SubjectSim,
+    plan: SubjectPlan,
+    start: int,
+    cutoff: int,
+    fd: int,
+    dose: float,
+    cycles_done: int,
+    assess: Callable,
+    state: dict,
+    rng: np.random.Generator,
+) -> tuple[int | None, str, int | None]:
     """Simulate maintenance from ``start``; return (death day, death cause, last dose day).
 
     ``assess(day, visit, panel, epoch, investigator, survey, lag)`` assesses a timepoint and sets
@@ -41,8 +50,15 @@ def simulate_maintenance(sim: SubjectSim, plan: SubjectPlan, start: int, cutoff:
         t1 = ms - fd
         if not (m >= 2 and sim._skip_visit(v1, ms)):
             lag = sim._lag()
-            sim.cbc(ms, v1, lag, sim.plat0 * noise(rng), sim.neut0 * noise(rng), (sim.hgb0 + 1.0) * noise(rng),
-                    sim.lym0 * noise(rng))
+            sim.cbc(
+                ms,
+                v1,
+                lag,
+                sim.plat0 * noise(rng),
+                sim.neut0 * noise(rng),
+                (sim.hgb0 + 1.0) * noise(rng),
+                sim.lym0 * noise(rng),
+            )
             sim.chem(ms, v1, lag, t1)
             if m >= 2:
                 pan = sim.resp_panel(ms, t1, v1, lag)
@@ -53,21 +69,33 @@ def simulate_maintenance(sim: SubjectSim, plan: SubjectPlan, start: int, cutoff:
         d15 = ms + 14
         if d15 <= cutoff and not sim._skip_visit(f"C{mc}D15", d15):
             bump = float(rng.uniform(0.7, 1.0))
-            sim.cbc(d15, f"C{mc}D15", sim._lag(), sim.plat0 * (1 - 0.7 * sim.pdepth * bump) * noise(rng),
-                    sim.neut0 * (1 - 0.7 * sim.ndepth * bump) * noise(rng), (sim.hgb0 + 1.0) * noise(rng),
-                    sim.lym0 * 0.7 * noise(rng))
+            sim.cbc(
+                d15,
+                f"C{mc}D15",
+                sim._lag(),
+                sim.plat0 * (1 - 0.7 * sim.pdepth * bump) * noise(rng),
+                sim.neut0 * (1 - 0.7 * sim.ndepth * bump) * noise(rng),
+                (sim.hgb0 + 1.0) * noise(rng),
+                sim.lym0 * 0.7 * noise(rng),
+            )
         evs = draw_nonheme(rng, int(rng.poisson(0.35)), ms, P.CYCLE_DAYS)
         stop_day = cutoff
         if rng.random() < 0.004:
             death = ms + int(rng.integers(0, P.CYCLE_DAYS))
             cause = ("Sepsis", "Cardiac failure")[int(rng.integers(0, 2))]
             bodsys, term = FATAL[cause]
-            evs.append(AdverseEvent(cause, term, bodsys, 5, death - int(rng.integers(0, 6)), death, "UNLIKELY", True))
+            evs.append(
+                AdverseEvent(
+                    cause, term, bodsys, 5, death - int(rng.integers(0, 6)), death, "UNLIKELY", True
+                )
+            )
             death_cause = "ADVERSE EVENT"
             stop_day = death - 1
         sim.events += evs
         holds = [e for e in evs if e.holds_dosing]
-        got = dose_cycle(sim, mc, ms, mdose, float(plan.dose), holds, None, False, stop_day, "MAINTENANCE")
+        got = dose_cycle(
+            sim, mc, ms, mdose, float(plan.dose), holds, None, False, stop_day, "MAINTENANCE"
+        )
         if got is not None:
             last_dose_day = got
         if death is not None:

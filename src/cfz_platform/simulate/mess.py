@@ -36,9 +36,25 @@ from cfz_platform.simulate.records import (
     Record,
 )
 
-TEXT_COL = {"lb": "LBTEST", "ex": "EXROUTE", "ae": "AETERM", "rs": "RSTEST", "vs": "VSTEST", "cm": "CMCAT"}
-BAD_UNIT = {"ALT": "ukat/L", "AST": "ukat/L", "LDH": "ukat/L", "CREAT": "mg%", "BILI": "mg%", "CA": "mg%",
-            "K": "mEq/dL", "SODIUM": "mEq/dL", "IGM": "mg%"}
+TEXT_COL = {
+    "lb": "LBTEST",
+    "ex": "EXROUTE",
+    "ae": "AETERM",
+    "rs": "RSTEST",
+    "vs": "VSTEST",
+    "cm": "CMCAT",
+}
+BAD_UNIT = {
+    "ALT": "ukat/L",
+    "AST": "ukat/L",
+    "LDH": "ukat/L",
+    "CREAT": "mg%",
+    "BILI": "mg%",
+    "CA": "mg%",
+    "K": "mEq/dL",
+    "SODIUM": "mEq/dL",
+    "IGM": "mg%",
+}
 NON_NUMERIC = ("HEMOLYZED", "QNS", "see comment")
 
 
@@ -53,8 +69,14 @@ class Out:
 
 
 def _err(kind: str, category: str, column: str, value: str, usubjid: str, description: str) -> dict:
-    return {"kind": kind, "category": category, "column": column, "value": value, "usubjid": usubjid,
-            "description": description}
+    return {
+        "kind": kind,
+        "category": category,
+        "column": column,
+        "value": value,
+        "usubjid": usubjid,
+        "description": description,
+    }
 
 
 def delivery_index(delivery_days: list[int], avail: int) -> int:
@@ -62,8 +84,16 @@ def delivery_index(delivery_days: list[int], avail: int) -> int:
     return min(bisect_right(delivery_days, avail), len(delivery_days) - 1)
 
 
-def apply_mess(records: list[Record], usubjid: str, delivery_days: list[int], rng: np.random.Generator,
-               rate: float, dm_late: bool, delivery_ids: list[str], counter: dict | None = None) -> list[Out]:
+def apply_mess(
+    records: list[Record],
+    usubjid: str,
+    delivery_days: list[int],
+    rng: np.random.Generator,
+    rate: float,
+    dm_late: bool,
+    delivery_ids: list[str],
+    counter: dict | None = None,
+) -> list[Out]:
     """Assign records to deliveries and inject the mess (steps in the module docstring).
 
     ``counter`` (shared across subjects) cycles the structural and semantic kinds so that
@@ -81,9 +111,22 @@ def apply_mess(records: list[Record], usubjid: str, delivery_days: list[int], rn
         if rec.tag & TAG_DM_FIRST:
             if dm_late and k < last:
                 k2 = min(last, k + 2)
-                out.append(Out(k2, dom, row, _err("subject_not_yet_in_dm", "late", "USUBJID", usubjid, usubjid,
-                                                  f"DM row due in {delivery_ids[k]} arrives in {delivery_ids[k2]}; "
-                                                  "earlier rows of this subject precede DM")))
+                out.append(
+                    Out(
+                        k2,
+                        dom,
+                        row,
+                        _err(
+                            "subject_not_yet_in_dm",
+                            "late",
+                            "USUBJID",
+                            usubjid,
+                            usubjid,
+                            f"DM row due in {delivery_ids[k]} arrives in {delivery_ids[k2]}; "
+                            "earlier rows of this subject precede DM",
+                        ),
+                    )
+                )
             else:
                 out.append(Out(k, dom, row))
             continue
@@ -92,8 +135,21 @@ def apply_mess(records: list[Record], usubjid: str, delivery_days: list[int], rn
             i = COL_INDEX[dom][col]
             new = list(row)
             new[i] = row[i][:7]
-            out.append(Out(k, dom, new, _err("partial_date", "partial_date", col, new[i], usubjid,
-                                             f"{col} {row[i]} sent as {new[i]}")))
+            out.append(
+                Out(
+                    k,
+                    dom,
+                    new,
+                    _err(
+                        "partial_date",
+                        "partial_date",
+                        col,
+                        new[i],
+                        usubjid,
+                        f"{col} {row[i]} sent as {new[i]}",
+                    ),
+                )
+            )
             continue
         if x >= rate:
             out.append(Out(k, dom, row))
@@ -109,8 +165,21 @@ def apply_mess(records: list[Record], usubjid: str, delivery_days: list[int], rn
             out.extend(_correction(rng, k, last, row, usubjid, delivery_ids))
         elif y < 0.85 and k < last:
             k2 = min(last, k + int(rng.integers(1, 3)))
-            out.append(Out(k2, dom, row, _err("late_record", "late", "", "", usubjid,
-                                              f"{dom.upper()} row due in {delivery_ids[k]} arrives in {delivery_ids[k2]}")))
+            out.append(
+                Out(
+                    k2,
+                    dom,
+                    row,
+                    _err(
+                        "late_record",
+                        "late",
+                        "",
+                        "",
+                        usubjid,
+                        f"{dom.upper()} row due in {delivery_ids[k]} arrives in {delivery_ids[k2]}",
+                    ),
+                )
+            )
         elif dom == "lb" and rec.tag & TAG_LB_NUM and P.ALT_UNITS.get(rec.meta[0]):
             out.append(_unit_mix(rng, k, row, rec.meta, usubjid))
         else:
@@ -127,7 +196,7 @@ def _one_dm_row_per_delivery(out: list[Out]) -> list[Out]:
     dm = [i for i, o in enumerate(out) if o.domain == "dm"]
     drop: set[int] = set()
     for a_pos, a in enumerate(dm):
-        for b in dm[a_pos + 1:]:
+        for b in dm[a_pos + 1 :]:
             if out[a].k == out[b].k:
                 drop.add(a)
                 if out[a].err is not None and out[b].err is None:
@@ -162,16 +231,35 @@ def _structural(counter, k, last, dom, row, usubjid, ids) -> list[Out]:
         bad[2] = ""
         desc = "empty natural-key column USUBJID"
     k2 = min(last, k + 1)
-    return [Out(k, dom, bad, _err(kind, "structural", col, bad[COL_INDEX[dom][col]].encode("utf-8", "surrogateescape")
-                                  .decode("latin-1") if col else "", usubjid,
-                                  desc + f"; clean row re-sent in {ids[k2]}")),
-            Out(k2, dom, row)]
+    return [
+        Out(
+            k,
+            dom,
+            bad,
+            _err(
+                kind,
+                "structural",
+                col,
+                bad[COL_INDEX[dom][col]].encode("utf-8", "surrogateescape").decode("latin-1")
+                if col
+                else "",
+                usubjid,
+                desc + f"; clean row re-sent in {ids[k2]}",
+            ),
+        ),
+        Out(k2, dom, row),
+    ]
 
 
 def _semantic(counter, k, row, meta, usubjid) -> Out:
     key = meta[0]
-    kind = ("unparseable_date", "non_numeric_result", "unknown_unit", "unknown_test_code",
-            "subject_not_in_dm")[_next(counter, "semantic", 5)]
+    kind = (
+        "unparseable_date",
+        "non_numeric_result",
+        "unknown_unit",
+        "unknown_test_code",
+        "subject_not_in_dm",
+    )[_next(counter, "semantic", 5)]
     bad = list(row)
     ix = COL_INDEX["lb"]
     if kind == "unparseable_date":
@@ -185,8 +273,19 @@ def _semantic(counter, k, row, meta, usubjid) -> Out:
         col, bad[ix["LBTESTCD"]] = "LBTESTCD", row[ix["LBTESTCD"]] + "_V2"
     else:
         col, bad[ix["USUBJID"]] = "USUBJID", usubjid[:-1]
-    return Out(k, "lb", bad, _err(kind, "semantic", col, bad[ix[col]], usubjid,
-                                  f"{col} {row[ix[col]]!r} sent as {bad[ix[col]]!r}"))
+    return Out(
+        k,
+        "lb",
+        bad,
+        _err(
+            kind,
+            "semantic",
+            col,
+            bad[ix[col]],
+            usubjid,
+            f"{col} {row[ix[col]]!r} sent as {bad[ix[col]]!r}",
+        ),
+    )
 
 
 def _correction(rng, k, last, row, usubjid, ids) -> list[Out]:
@@ -205,9 +304,22 @@ def _correction(rng, k, last, row, usubjid, ids) -> list[Out]:
     bad = list(row)
     bad[ix] = wrong
     k2 = min(last, k + int(rng.integers(1, 4)))
-    return [Out(k, "lb", bad, _err("corrected_result", "correction", "LBORRES", wrong, usubjid,
-                                   f"LBORRES {wrong} corrected to {good} in {ids[k2]}")),
-            Out(k2, "lb", row)]
+    return [
+        Out(
+            k,
+            "lb",
+            bad,
+            _err(
+                "corrected_result",
+                "correction",
+                "LBORRES",
+                wrong,
+                usubjid,
+                f"LBORRES {wrong} corrected to {good} in {ids[k2]}",
+            ),
+        ),
+        Out(k2, "lb", row),
+    ]
 
 
 def _unit_mix(rng, k, row, meta, usubjid) -> Out:
@@ -218,6 +330,22 @@ def _unit_mix(rng, k, row, meta, usubjid) -> Out:
     orres, lo, hi, _ = format_lab(key, std, new_unit)
     ix = COL_INDEX["lb"]
     new = list(row)
-    new[ix["LBORRES"]], new[ix["LBORRESU"]], new[ix["LBORNRLO"]], new[ix["LBORNRHI"]] = orres, new_unit, lo, hi
-    return Out(k, "lb", new, _err("unusual_unit", "unit_mix", "LBORRESU", new_unit, usubjid,
-                                  f"{key} sent in {new_unit} instead of the site's {unit} ({row[ix['LBORRES']]} {unit})"))
+    new[ix["LBORRES"]], new[ix["LBORRESU"]], new[ix["LBORNRLO"]], new[ix["LBORNRHI"]] = (
+        orres,
+        new_unit,
+        lo,
+        hi,
+    )
+    return Out(
+        k,
+        "lb",
+        new,
+        _err(
+            "unusual_unit",
+            "unit_mix",
+            "LBORRESU",
+            new_unit,
+            usubjid,
+            f"{key} sent in {new_unit} instead of the site's {unit} ({row[ix['LBORRES']]} {unit})",
+        ),
+    )

@@ -113,11 +113,26 @@ LAB_TESTS: dict[str, LabTest] = {
         LabTest("MPROTEIN", "M-Protein", "URINE", "MYELOMA PANEL", "mg/24h", 0.0, 0.0, 0),
         LabTest("IMFIX", "Immunofixation", "SERUM", "MYELOMA PANEL", "", None, None, 0),
         LabTest("IMFIX", "Immunofixation", "URINE", "MYELOMA PANEL", "", None, None, 0),
-        LabTest("KLCFR", "Kappa Light Chain, Free", "SERUM", "MYELOMA PANEL", "mg/dL", 0.33, 1.94, 2),
-        LabTest("LLCFR", "Lambda Light Chain, Free", "SERUM", "MYELOMA PANEL", "mg/dL", 0.57, 2.63, 2),
-        LabTest("KLCLLCFR", "Kappa/Lambda Free Light Chain Ratio", "SERUM", "MYELOMA PANEL", "ratio", 0.26, 1.65, 3),
+        LabTest(
+            "KLCFR", "Kappa Light Chain, Free", "SERUM", "MYELOMA PANEL", "mg/dL", 0.33, 1.94, 2
+        ),
+        LabTest(
+            "LLCFR", "Lambda Light Chain, Free", "SERUM", "MYELOMA PANEL", "mg/dL", 0.57, 2.63, 2
+        ),
+        LabTest(
+            "KLCLLCFR",
+            "Kappa/Lambda Free Light Chain Ratio",
+            "SERUM",
+            "MYELOMA PANEL",
+            "ratio",
+            0.26,
+            1.65,
+            3,
+        ),
         LabTest("B2MICG", "Beta-2 Microglobulin", "SERUM", "MYELOMA PANEL", "mg/L", 0.8, 2.2, 2),
-        LabTest("PLSCECE", "Plasma Cells/Total Cells", "BONE MARROW", "BONE MARROW", "%", 0.0, 5.0, 1),
+        LabTest(
+            "PLSCECE", "Plasma Cells/Total Cells", "BONE MARROW", "BONE MARROW", "%", 0.0, 5.0, 1
+        ),
         LabTest("IGG", "Immunoglobulin G", "SERUM", "MYELOMA PANEL", "mg/dL", 700.0, 1600.0, 0),
         LabTest("IGA", "Immunoglobulin A", "SERUM", "MYELOMA PANEL", "mg/dL", 70.0, 400.0, 0),
         LabTest("IGM", "Immunoglobulin M", "SERUM", "MYELOMA PANEL", "mg/dL", 40.0, 230.0, 0),
@@ -143,9 +158,16 @@ LAB_TESTS: dict[str, LabTest] = {
 # large simulated cohort stays inside the raw gate's physically possible ranges.
 # Marrow plasma cells are a share of all nucleated marrow cells: never above 100% (a packed
 # marrow is ~95-98% plasma cells at most).
-LAB_CEILING: dict[str, float] = {"MPROTEIN/SERUM": 12.0, "IGG": 15000.0, "IGA": 15000.0, "IGM": 15000.0,
-                                 "KLCFR": 10000.0, "LLCFR": 10000.0, "MPROTEIN/URINE": 20000.0,
-                                 "PLSCECE": 98.0}
+LAB_CEILING: dict[str, float] = {
+    "MPROTEIN/SERUM": 12.0,
+    "IGG": 15000.0,
+    "IGA": 15000.0,
+    "IGM": 15000.0,
+    "KLCFR": 10000.0,
+    "LLCFR": 10000.0,
+    "MPROTEIN/URINE": 20000.0,
+    "PLSCECE": 98.0,
+}
 
 # Alternative units: (unit, factor) with value_in_unit = value_in_standard * factor.
 ALT_UNITS: dict[str, tuple[tuple[str, float], ...]] = {
@@ -173,25 +195,58 @@ ALT_UNITS: dict[str, tuple[tuple[str, float], ...]] = {
 # Site unit conventions (test key -> unit); tests not listed use the standard unit.
 SITE_UNITS: dict[str, dict[str, str]] = {
     "101": {},
-    "102": {"MPROTEIN/SERUM": "g/L", "MPROTEIN/URINE": "g/24h", "KLCFR": "mg/L", "LLCFR": "mg/L",
-            "IGG": "g/L", "IGA": "g/L", "IGM": "g/L", "ALB": "g/L", "CREAT": "umol/L",
-            "BILI": "umol/L", "CA": "mmol/L", "HGB": "g/L", "PLAT": "10^3/uL", "NEUT": "10^3/uL",
-            "WBC": "10^3/uL", "LYM": "10^3/uL"},
-    "103": {"MPROTEIN/SERUM": "mg/dL", "B2MICG": "nmol/L", "HGB": "mmol/L", "PLAT": "/mm3",
-            "NEUT": "/mm3", "WBC": "/mm3", "LYM": "/mm3", "K": "mEq/L", "SODIUM": "mEq/L",
-            "KLCFR": "mg/L", "LLCFR": "mg/L"},
+    "102": {
+        "MPROTEIN/SERUM": "g/L",
+        "MPROTEIN/URINE": "g/24h",
+        "KLCFR": "mg/L",
+        "LLCFR": "mg/L",
+        "IGG": "g/L",
+        "IGA": "g/L",
+        "IGM": "g/L",
+        "ALB": "g/L",
+        "CREAT": "umol/L",
+        "BILI": "umol/L",
+        "CA": "mmol/L",
+        "HGB": "g/L",
+        "PLAT": "10^3/uL",
+        "NEUT": "10^3/uL",
+        "WBC": "10^3/uL",
+        "LYM": "10^3/uL",
+    },
+    "103": {
+        "MPROTEIN/SERUM": "mg/dL",
+        "B2MICG": "nmol/L",
+        "HGB": "mmol/L",
+        "PLAT": "/mm3",
+        "NEUT": "/mm3",
+        "WBC": "/mm3",
+        "LYM": "/mm3",
+        "K": "mEq/L",
+        "SODIUM": "mEq/L",
+        "KLCFR": "mg/L",
+        "LLCFR": "mg/L",
+    },
     "104": {"B2MICG": "mg/dL", "PLAT": "GI/L", "NEUT": "GI/L", "WBC": "GI/L", "LYM": "GI/L"},
     "105": {},
 }
 # Site vendor aliases for LBTESTCD (test key -> code sent)
 SITE_ALIASES: dict[str, dict[str, str]] = {
     "104": {"MPROTEIN/SERUM": "M-PROTEIN", "MPROTEIN/URINE": "M-PROTEIN"},
-    "105": {"MPROTEIN/SERUM": "SPEP", "MPROTEIN/URINE": "UPEP", "B2MICG": "B2M", "PLAT": "PLT",
-            "NEUT": "ANC"},
+    "105": {
+        "MPROTEIN/SERUM": "SPEP",
+        "MPROTEIN/URINE": "UPEP",
+        "B2MICG": "B2M",
+        "PLAT": "PLT",
+        "NEUT": "ANC",
+    },
 }
 VENDOR_ALIASES: dict[str, str] = {
-    "SPEP": "MPROTEIN (SERUM)", "UPEP": "MPROTEIN (URINE)", "M-PROTEIN": "MPROTEIN (LBSPEC decides)",
-    "B2M": "B2MICG", "PLT": "PLAT", "ANC": "NEUT",
+    "SPEP": "MPROTEIN (SERUM)",
+    "UPEP": "MPROTEIN (URINE)",
+    "M-PROTEIN": "MPROTEIN (LBSPEC decides)",
+    "B2M": "B2MICG",
+    "PLT": "PLAT",
+    "ANC": "NEUT",
 }
 
 # Assay behaviour
@@ -222,8 +277,13 @@ class SimConfig:
 
     def as_dict(self) -> dict:
         return {
-            "patients": self.patients, "seed": self.seed, "deliveries": self.deliveries,
-            "start_date": self.start_date.isoformat(), "error_rate": self.error_rate,
-            "dose_levels": list(self.dose_levels), "dlt_probs": list(self.dlt_probs),
-            "scenarios": sorted(self.scenarios), "realistic_scenarios": self.realistic_scenarios,
+            "patients": self.patients,
+            "seed": self.seed,
+            "deliveries": self.deliveries,
+            "start_date": self.start_date.isoformat(),
+            "error_rate": self.error_rate,
+            "dose_levels": list(self.dose_levels),
+            "dlt_probs": list(self.dlt_probs),
+            "scenarios": sorted(self.scenarios),
+            "realistic_scenarios": self.realistic_scenarios,
         }

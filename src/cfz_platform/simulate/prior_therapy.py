@@ -17,10 +17,17 @@ from cfz_platform.simulate import params as P
 from cfz_platform.simulate.records import TAG_PARTIAL_END, Record, iso
 
 CAT = "PRIOR MYELOMA THERAPY"
-PARTNER_DOSE = {"DEXAMETHASONE": (40, "mg"), "METHYLPREDNISOLONE": (100, "mg"),
-                "PREDNISONE": (60, "mg/m2"), "LENALIDOMIDE": (25, "mg"), "THALIDOMIDE": (100, "mg"),
-                "CYCLOPHOSPHAMIDE": (300, "mg/m2"), "MELPHALAN": (9, "mg/m2"),
-                "DOXORUBICIN": (30, "mg/m2"), "PEGYLATED LIPOSOMAL DOXORUBICIN": (30, "mg/m2")}
+PARTNER_DOSE = {
+    "DEXAMETHASONE": (40, "mg"),
+    "METHYLPREDNISOLONE": (100, "mg"),
+    "PREDNISONE": (60, "mg/m2"),
+    "LENALIDOMIDE": (25, "mg"),
+    "THALIDOMIDE": (100, "mg"),
+    "CYCLOPHOSPHAMIDE": (300, "mg/m2"),
+    "MELPHALAN": (9, "mg/m2"),
+    "DOXORUBICIN": (30, "mg/m2"),
+    "PEGYLATED LIPOSOMAL DOXORUBICIN": (30, "mg/m2"),
+}
 
 
 @dataclass
@@ -38,13 +45,37 @@ class PriorSummary:
 
 
 def _rs_pd(usubjid: str, grpid: str, day: int, avail: int) -> Record:
-    return Record("rs", avail, [P.STUDYID, "RS", usubjid, "OVRLRESP", "Overall Response", "IMWG",
-                                "PD", "PD", "INVESTIGATOR", "PRIOR THERAPY", "SCREENING", grpid, iso(day)])
+    return Record(
+        "rs",
+        avail,
+        [
+            P.STUDYID,
+            "RS",
+            usubjid,
+            "OVRLRESP",
+            "Overall Response",
+            "IMWG",
+            "PD",
+            "PD",
+            "INVESTIGATOR",
+            "PRIOR THERAPY",
+            "SCREENING",
+            grpid,
+            iso(day),
+        ],
+    )
 
 
-def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
-                        partners: tuple[str, ...], fails: frozenset[str], lag: int,
-                        records: list[Record], partial: bool = False) -> PriorSummary:
+def build_prior_therapy(
+    rng: np.random.Generator,
+    usubjid: str,
+    consent: int,
+    partners: tuple[str, ...],
+    fails: frozenset[str],
+    lag: int,
+    records: list[Record],
+    partial: bool = False,
+) -> PriorSummary:
     """Append CM and RS prior-therapy records; return the index regimen summary.
 
     Steps:
@@ -71,7 +102,9 @@ def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
         l_end = consent - int(rng.integers(20, 60))
         l_start = l_end - int(rng.integers(60, 150))
         later_drugs = ("MELPHALAN", "PREDNISONE") if imid else EARLIER_CHOICE(rng, imid_ok=True)
-        regimens.append((later_drugs, False, l_start, l_end, l_end + int(rng.integers(-10, 15)), []))
+        regimens.append(
+            (later_drugs, False, l_start, l_end, l_end + int(rng.integers(-10, 15)), [])
+        )
         cursor = l_start - int(rng.integers(5, 20))
         index_pd = cursor
     else:
@@ -107,8 +140,16 @@ def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
         e_start = e_end - int(rng.integers(90, 300))
         if rng.random() < 0.2 and "E1" not in fails and "E2" not in fails:
             edoses = [(e_start + c * 21 + d, 1.3) for c in range(3) for d in (0, 3, 7, 10)]
-            regimens.append((("MELPHALAN", "PREDNISONE"), True, edoses[0][0], edoses[-1][0],
-                             min(edoses[-1][0] + int(rng.integers(20, 200)), e_end), edoses))
+            regimens.append(
+                (
+                    ("MELPHALAN", "PREDNISONE"),
+                    True,
+                    edoses[0][0],
+                    edoses[-1][0],
+                    min(edoses[-1][0] + int(rng.integers(20, 200)), e_end),
+                    edoses,
+                )
+            )
         else:
             regimens.append((EARLIER_CHOICE(rng, imid_ok=True), False, e_start, e_end, e_end, []))
         cursor = e_start - int(rng.integers(30, 200))
@@ -124,22 +165,52 @@ def build_prior_therapy(rng: np.random.Generator, usubjid: str, consent: int,
         if is_index:
             index_id = grp
         for day, lv in bdoses:
-            records.append(Record("cm", avail, [P.STUDYID, "CM", usubjid, syn["BORTEZOMIB"], CAT, grp,
-                                                f"{lv:.1f}", "mg/m2", iso(day), iso(day)]))
+            records.append(
+                Record(
+                    "cm",
+                    avail,
+                    [
+                        P.STUDYID,
+                        "CM",
+                        usubjid,
+                        syn["BORTEZOMIB"],
+                        CAT,
+                        grp,
+                        f"{lv:.1f}",
+                        "mg/m2",
+                        iso(day),
+                        iso(day),
+                    ],
+                )
+            )
         for drug in drugs:
             name = syn.get(drug, drug)
             dose, unit = PARTNER_DOSE.get(drug, ("", ""))
             st = iso(start)
-            if partial and not is_index and not bdoses and start < index_start and not partial_cm_done:
+            if (
+                partial
+                and not is_index
+                and not bdoses
+                and start < index_start
+                and not partial_cm_done
+            ):
                 st, partial_cm_done = st[:7], True  # an earlier line's start, month-only
-            records.append(Record("cm", avail, [P.STUDYID, "CM", usubjid, name, CAT, grp, str(dose), unit,
-                                                st, iso(end)], 0 if len(st) == 7 else TAG_PARTIAL_END))
+            records.append(
+                Record(
+                    "cm",
+                    avail,
+                    [P.STUDYID, "CM", usubjid, name, CAT, grp, str(dose), unit, st, iso(end)],
+                    0 if len(st) == 7 else TAG_PARTIAL_END,
+                )
+            )
         rs = _rs_pd(usubjid, grp, pd_day, avail)
         if is_index and partial:
             rs.row[-1] = index_pd_text = iso(pd_day)[:7]
         records.append(rs)
     later = any(r[2] > index_start for r in regimens if r[5] is not doses)
-    return PriorSummary(index_id, partners, index_pd, last_dose, len(regimens), list(doses), index_pd_text, later)
+    return PriorSummary(
+        index_id, partners, index_pd, last_dose, len(regimens), list(doses), index_pd_text, later
+    )
 
 
 def EARLIER_CHOICE(rng: np.random.Generator, imid_ok: bool = True) -> tuple[str, ...]:  # noqa: N802

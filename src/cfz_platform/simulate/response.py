@@ -102,7 +102,9 @@ class ImwgAssessor:
             self.involved = "K" if b.kappa >= b.lam else "L"
             ratio = b.kappa / b.lam
             inv = max(b.kappa, b.lam)
-            self.flc_meas = at_least(inv, 10.0) and not (NORMAL_RATIO[0] <= ratio <= NORMAL_RATIO[1])
+            self.flc_meas = at_least(inv, 10.0) and not (
+                NORMAL_RATIO[0] <= ratio <= NORMAL_RATIO[1]
+            )
         if self.serum_meas or self.urine_meas:
             self.driver = "SU"
         elif self.flc_meas:
@@ -145,8 +147,13 @@ class ImwgAssessor:
                     return Assessment(day, "PD", "mprotein", reason)
                 if at_least(p.serum, 1.25 * ns) and at_least(p.serum - ns, 0.5):
                     return Assessment(day, "PD", "mprotein", "serum M rise from nadir")
-            if (self.urine_meas and p.urine is not None and nu is not None
-                    and at_least(p.urine, 1.25 * nu) and at_least(p.urine - nu, 200.0)):
+            if (
+                self.urine_meas
+                and p.urine is not None
+                and nu is not None
+                and at_least(p.urine, 1.25 * nu)
+                and at_least(p.urine - nu, 200.0)
+            ):
                 return Assessment(day, "PD", "mprotein", "urine M rise from nadir")
             if (self.serum_meas and p.serum is None) or (self.urine_meas and p.urine is None):
                 return Assessment(day, "NE", reason="measurable driver missing")
@@ -158,7 +165,9 @@ class ImwgAssessor:
         elif self.driver == "BMPC":
             if p.bmpc is None:
                 return Assessment(day, "NE", reason="no marrow")
-            if self.bmpc_baseline is not None and at_least(p.bmpc - min(self.bmpc_baseline, p.bmpc), 10):
+            if self.bmpc_baseline is not None and at_least(
+                p.bmpc - min(self.bmpc_baseline, p.bmpc), 10
+            ):
                 return Assessment(day, "PD", "mprotein", "BMPC rise")
         else:
             return Assessment(day, "NE", reason="no measurable disease")
@@ -174,7 +183,9 @@ class ImwgAssessor:
         if self.driver == "SU":
             bs, bu = b.serum or 0.0, b.urine or 0.0
             ife_pos = bool(p.ife_serum) or bool(p.ife_urine)
-            zero_ep = ((not self.serum_meas or p.serum == 0.0) and (not self.urine_meas or p.urine == 0.0))
+            zero_ep = (not self.serum_meas or p.serum == 0.0) and (
+                not self.urine_meas or p.urine == 0.0
+            )
             if zero_ep and ife_pos:
                 return Assessment(day, "VGPR")
             urine_ok_vgpr = p.urine is None or p.urine < 100.0
@@ -213,8 +224,9 @@ class BestResponse:
     confirmed_days: list[int]
 
 
-def compute_best_response(history: list[Assessment], until_day: int | None = None,
-                          new_therapy_day: int | None = None) -> BestResponse:
+def compute_best_response(
+    history: list[Assessment], until_day: int | None = None, new_therapy_day: int | None = None
+) -> BestResponse:
     """Best confirmed response from assessments in date order.
 
     Steps:
@@ -226,8 +238,13 @@ def compute_best_response(history: list[Assessment], until_day: int | None = Non
        both are before the new therapy (step 1);
     4. best = best confirmed; else SD if any SD-or-better; else PD if confirmed; else NE.
     """
-    seq = [a for a in history if a.category != "NE" and (until_day is None or a.day <= until_day)
-           and (new_therapy_day is None or a.day < new_therapy_day)]
+    seq = [
+        a
+        for a in history
+        if a.category != "NE"
+        and (until_day is None or a.day <= until_day)
+        and (new_therapy_day is None or a.day < new_therapy_day)
+    ]
     pd_idx = None
     pd_confirm = None
     pd_source = ""

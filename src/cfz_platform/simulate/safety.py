@@ -44,15 +44,25 @@ NONHEME: dict[str, tuple[str, tuple[str, ...], float]] = {
 }
 GI_TERMS = frozenset({"Nausea", "Vomiting", "Diarrhoea"})
 DLT_NONHEME = ("Acute kidney injury", "Dyspnoea", "Hypertension", "Pneumonia")
-HEME = {"Thrombocytopenia": (BLOOD, "Low platelets"), "Neutropenia": (BLOOD, "Neutropenia"),
-        "Anaemia": (BLOOD, "Anemia"), "Febrile neutropenia": (BLOOD, "Febrile neutropenia")}
+HEME = {
+    "Thrombocytopenia": (BLOOD, "Low platelets"),
+    "Neutropenia": (BLOOD, "Neutropenia"),
+    "Anaemia": (BLOOD, "Anemia"),
+    "Febrile neutropenia": (BLOOD, "Febrile neutropenia"),
+}
 # bleeding AEs (grade 1-2) that accompany grade >= 3 thrombocytopenia
-BLEEDING = {"Epistaxis": (RESP, "Nose bleed"), "Haematoma": ("VASCULAR DISORDERS", "Bruising"),
-            "Petechiae": ("SKIN AND SUBCUTANEOUS TISSUE DISORDERS", "Petechiae")}
+BLEEDING = {
+    "Epistaxis": (RESP, "Nose bleed"),
+    "Haematoma": ("VASCULAR DISORDERS", "Bruising"),
+    "Petechiae": ("SKIN AND SUBCUTANEOUS TISSUE DISORDERS", "Petechiae"),
+}
 # grade-2 toxicities that interrupt cycle 1 and delay cycle 2 (the cycle-2 delay DLT)
 DELAY_TERMS = ("Fatigue", "Peripheral sensory neuropathy", "Diarrhoea")
-FATAL = {"Sepsis": (INF, "Sepsis"), "Cardiac failure": ("CARDIAC DISORDERS", "Heart failure"),
-         "Disease progression": (GEN, "Disease progression")}
+FATAL = {
+    "Sepsis": (INF, "Sepsis"),
+    "Cardiac failure": ("CARDIAC DISORDERS", "Heart failure"),
+    "Disease progression": (GEN, "Disease progression"),
+}
 RELATED = ("POSSIBLE", "PROBABLE", "DEFINITE")
 REL_CHOICES = ("NOT RELATED", "UNLIKELY", "POSSIBLE", "PROBABLE", "DEFINITE")
 REL_P = np.array([0.25, 0.2, 0.3, 0.2, 0.05])
@@ -86,7 +96,12 @@ class AdverseEvent:
     def holds_dosing(self) -> bool:
         if self.decod in HEME:
             return self.grade >= 4 or self.decod == "Febrile neutropenia"
-        short_gi = self.decod in GI_TERMS and self.grade == 3 and self.end is not None and self.end - self.start <= 3
+        short_gi = (
+            self.decod in GI_TERMS
+            and self.grade == 3
+            and self.end is not None
+            and self.end - self.start <= 3
+        )
         return self.grade >= 3 and self.related and not short_gi
 
 
@@ -98,16 +113,31 @@ def draw_nonheme(rng: np.random.Generator, n: int, start: int, span: int) -> lis
         bodsys, terms, _w = NONHEME[decod]
         grade = int(rng.choice([1, 2, 3], p=[0.58, 0.32, 0.10]))
         onset = start + int(rng.integers(0, span))
-        dur = int(rng.integers(1, 4)) if (decod in GI_TERMS and grade == 3 and rng.random() < 0.6) \
+        dur = (
+            int(rng.integers(1, 4))
+            if (decod in GI_TERMS and grade == 3 and rng.random() < 0.6)
             else int(rng.integers(2, 25))
+        )
         rel = REL_CHOICES[int(rng.choice(5, p=REL_P))]
         ser = grade >= 3 and rng.random() < 0.5
-        out.append(AdverseEvent(decod, terms[int(rng.integers(0, len(terms)))], bodsys, grade, onset,
-                                onset + dur, rel, ser))
+        out.append(
+            AdverseEvent(
+                decod,
+                terms[int(rng.integers(0, len(terms)))],
+                bodsys,
+                grade,
+                onset,
+                onset + dur,
+                rel,
+                ser,
+            )
+        )
     return out
 
 
-def ae_records(usubjid: str, events: list[AdverseEvent], cutoff: int, rng: np.random.Generator) -> list[Record]:
+def ae_records(
+    usubjid: str, events: list[AdverseEvent], cutoff: int, rng: np.random.Generator
+) -> list[Record]:
     """AE rows in onset order with AESPID 1..n; ongoing at cutoff means no end date.
 
     Steps: sort by onset; drop onsets after the cutoff; blank end dates after the cutoff
@@ -126,10 +156,27 @@ def ae_records(usubjid: str, events: list[AdverseEvent], cutoff: int, rng: np.ra
             out = "RECOVERED/RESOLVED"
         base = end if end is not None and end - e.start <= P.MAX_LAG_DAYS else e.start
         avail = min(base + int(rng.integers(3, P.MAX_LAG_DAYS + 1)), cutoff + P.MAX_LAG_DAYS)
-        row = [P.STUDYID, "AE", usubjid, str(i), e.term, e.decod, e.bodsys, str(e.grade),
-               "Y" if (e.ser or e.grade >= 4) else "N", e.rel, e.acn, out, "Y" if e.dlt else "N",
-               iso(e.start)[:7] if e.partial_start else iso(e.start), iso(end) if end is not None else ""]
-        tag = TAG_PARTIAL_END if (end is not None and not e.protect_dates and e.grade < 5
-                                  and not e.partial_start) else 0
+        row = [
+            P.STUDYID,
+            "AE",
+            usubjid,
+            str(i),
+            e.term,
+            e.decod,
+            e.bodsys,
+            str(e.grade),
+            "Y" if (e.ser or e.grade >= 4) else "N",
+            e.rel,
+            e.acn,
+            out,
+            "Y" if e.dlt else "N",
+            iso(e.start)[:7] if e.partial_start else iso(e.start),
+            iso(end) if end is not None else "",
+        ]
+        tag = (
+            TAG_PARTIAL_END
+            if (end is not None and not e.protect_dates and e.grade < 5 and not e.partial_start)
+            else 0
+        )
         rows.append(Record("ae", avail, row, tag))
     return rows

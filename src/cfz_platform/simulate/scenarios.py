@@ -35,13 +35,29 @@ from __future__ import annotations
 import numpy as np
 
 SCENARIOS: tuple[str, ...] = (
-    "waiver", "btz-monotherapy", "cfz-held-c1d1", "ae-ongoing", "partial-dates", "new-therapy-on-assessment",
-    "armcd-mismatch", "early-death", "consent-withdrawn", "two-early-dlts", "nadir-above-5",
+    "waiver",
+    "btz-monotherapy",
+    "cfz-held-c1d1",
+    "ae-ongoing",
+    "partial-dates",
+    "new-therapy-on-assessment",
+    "armcd-mismatch",
+    "early-death",
+    "consent-withdrawn",
+    "two-early-dlts",
+    "nadir-above-5",
 )
 #: per expansion subject, in the default trial (armcd-mismatch: share of all subjects, SimConfig)
 REALISTIC_RATES: dict[str, float] = {
-    "waiver": 0.02, "btz-monotherapy": 0.01, "cfz-held-c1d1": 0.02, "ae-ongoing": 0.03, "partial-dates": 0.03,
-    "new-therapy-on-assessment": 0.02, "early-death": 0.01, "consent-withdrawn": 0.02, "nadir-above-5": 0.01,
+    "waiver": 0.02,
+    "btz-monotherapy": 0.01,
+    "cfz-held-c1d1": 0.02,
+    "ae-ongoing": 0.03,
+    "partial-dates": 0.03,
+    "new-therapy-on-assessment": 0.02,
+    "early-death": 0.01,
+    "consent-withdrawn": 0.02,
+    "nadir-above-5": 0.01,
 }
 BOOSTED_SHARE = 0.04
 BOOSTED_MIN = 2
@@ -49,8 +65,17 @@ BOOSTED_ARMCD_SHARE = 0.06
 #: subject-level scenarios, in the order boosted subjects are picked
 SUBJECT_SCENARIOS: tuple[str, ...] = tuple(REALISTIC_RATES)
 STREAM_SCENARIO = 11
-DAY1_PARTNERS = frozenset({"DEXAMETHASONE", "METHYLPREDNISOLONE", "PREDNISONE", "LENALIDOMIDE", "THALIDOMIDE",
-                           "CYCLOPHOSPHAMIDE", "MELPHALAN"})
+DAY1_PARTNERS = frozenset(
+    {
+        "DEXAMETHASONE",
+        "METHYLPREDNISOLONE",
+        "PREDNISONE",
+        "LENALIDOMIDE",
+        "THALIDOMIDE",
+        "CYCLOPHOSPHAMIDE",
+        "MELPHALAN",
+    }
+)
 
 
 def parse_scenarios(text: str | None) -> tuple[frozenset[str], bool]:
@@ -70,7 +95,9 @@ def parse_scenarios(text: str | None) -> tuple[frozenset[str], bool]:
     names = [n.strip() for n in t.split(",") if n.strip()]
     bad = [n for n in names if n not in SCENARIOS]
     if bad:
-        raise ValueError(f"unknown scenario(s) {', '.join(bad)}; known: default, all, none, {', '.join(SCENARIOS)}")
+        raise ValueError(
+            f"unknown scenario(s) {', '.join(bad)}; known: default, all, none, {', '.join(SCENARIOS)}"
+        )
     return frozenset(names), True
 
 
@@ -84,8 +111,12 @@ def compute_fits(scenario: str, partners: tuple[str, ...], imid: bool) -> bool:
     return True
 
 
-def assign_scenarios(seed: int, candidates: list[tuple[tuple[str, ...], bool]], boosted: frozenset[str],
-                     realistic: bool) -> list[str]:
+def assign_scenarios(
+    seed: int,
+    candidates: list[tuple[tuple[str, ...], bool]],
+    boosted: frozenset[str],
+    realistic: bool,
+) -> list[str]:
     """Pick a scenario ('' = none) for each expansion subject (given as (partners, imid)).
 
     Steps:
@@ -111,7 +142,11 @@ def assign_scenarios(seed: int, candidates: list[tuple[tuple[str, ...], bool]], 
             if out[j]:
                 continue
             for name, x in zip(SUBJECT_SCENARIOS, u, strict=True):
-                if name not in boosted and x < REALISTIC_RATES[name] and compute_fits(name, *candidates[j]):
+                if (
+                    name not in boosted
+                    and x < REALISTIC_RATES[name]
+                    and compute_fits(name, *candidates[j])
+                ):
                     out[j] = name
                     break
     return out

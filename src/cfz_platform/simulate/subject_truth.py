@@ -56,7 +56,9 @@ class CourseOutcome:
     mc_replicas: int
 
 
-def truth_base(sim: SubjectSim, prior, baseline: Panel, on_study_partners: tuple[str, ...] | None) -> dict:
+def truth_base(
+    sim: SubjectSim, prior, baseline: Panel, on_study_partners: tuple[str, ...] | None
+) -> dict:
     """Truth columns common to enrolled subjects and screen failures, with E1-E7 by rule
     (``truth_rules.compute_eligibility``) and the failed criteria they give."""
     p = sim.p
@@ -66,12 +68,26 @@ def truth_base(sim: SubjectSim, prior, baseline: Panel, on_study_partners: tuple
         "is_eligible": all(v == "met" for v in elig.values()),
         "criteria_not_met": ";".join(c for c in CRITERIA if elig[c] != "met"),
         "scenario": p.scenario,
-        "usubjid": p.usubjid, "siteid": p.site, "armcd": p.armcd, "group": p.group,
-        "imid_regimen": p.imid, "index_regimen": "+".join(("BORTEZOMIB",) + p.partners),
-        "index_grpid": prior.index_grpid, "doselvl": f"{p.dose:g}" if p.dose else "", "cohort": p.cohort,
-        "is_screen_failure": False, "failed_criteria": "", "disease_type": sim.dtype, "flc_chain": sim.chain,
-        "m0": round(sim.m0, 4), "u0": round(sim.u0, 2), "flc_excess0": round(sim.exc0, 3),
-        "f": round(sim.f, 6), "d": round(sim.d, 6), "g": round(sim.g, 6), "h": round(sim.h, 4),
+        "usubjid": p.usubjid,
+        "siteid": p.site,
+        "armcd": p.armcd,
+        "group": p.group,
+        "imid_regimen": p.imid,
+        "index_regimen": "+".join(("BORTEZOMIB",) + p.partners),
+        "index_grpid": prior.index_grpid,
+        "doselvl": f"{p.dose:g}" if p.dose else "",
+        "cohort": p.cohort,
+        "is_screen_failure": False,
+        "failed_criteria": "",
+        "disease_type": sim.dtype,
+        "flc_chain": sim.chain,
+        "m0": round(sim.m0, 4),
+        "u0": round(sim.u0, 2),
+        "flc_excess0": round(sim.exc0, 3),
+        "f": round(sim.f, 6),
+        "d": round(sim.d, 6),
+        "g": round(sim.g, 6),
+        "h": round(sim.h, 4),
         "responder": sim.responder,
     }
 
@@ -93,17 +109,39 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
     early = compute_best_response(hist, until_day=end_c4, new_therapy_day=nt_rel)
     days = np.array([a.day for a in hist if a.day <= end_c4], dtype=float)
     mc_rng = np.random.default_rng([o.seed, 7, *o.plan.rng_key])
-    prob_latent = compute_label_prob(mc_rng, Kinetics(*(np.repeat(np.atleast_1d(x), o.mc_replicas) for x in
-                                                        (o.sim.kin.responder, o.sim.kin.f, o.sim.kin.d, o.sim.kin.g, o.sim.kin.h))),
-                                     o.sim.m0, o.sim.u0, o.sim.exc0, o.sim.unv0, days)
-    prob_cov = compute_label_prob(mc_rng, draw_kinetics(mc_rng, o.sim.cov, o.mc_replicas), o.sim.m0, o.sim.u0, o.sim.exc0,
-                                  o.sim.unv0, days)
+    prob_latent = compute_label_prob(
+        mc_rng,
+        Kinetics(
+            *(
+                np.repeat(np.atleast_1d(x), o.mc_replicas)
+                for x in (o.sim.kin.responder, o.sim.kin.f, o.sim.kin.d, o.sim.kin.g, o.sim.kin.h)
+            )
+        ),
+        o.sim.m0,
+        o.sim.u0,
+        o.sim.exc0,
+        o.sim.unv0,
+        days,
+    )
+    prob_cov = compute_label_prob(
+        mc_rng,
+        draw_kinetics(mc_rng, o.sim.cov, o.mc_replicas),
+        o.sim.m0,
+        o.sim.u0,
+        o.sim.exc0,
+        o.sim.unv0,
+        days,
+    )
     truth = truth_base(o.sim, o.prior, o.base, tuple(sorted(o.sim.partners_given)))
     truth["failed_criteria"] = ";".join(sorted(o.plan.fails))
     # TTP censoring: the last evaluable (non-NE) assessment before new therapy; none: the first dose
     before_nt = [a for a in hist if (nt_rel is None or a.day < nt_rel) and a.category != "NE"]
     last_assess = before_nt[-1].day if before_nt else 0
-    pd_day = full.pd_day if (full.pd_day is not None and (nt_rel is None or full.pd_day < nt_rel)) else None
+    pd_day = (
+        full.pd_day
+        if (full.pd_day is not None and (nt_rel is None or full.pd_day < nt_rel))
+        else None
+    )
     ttp_event = pd_day is not None
     ttp_date = o.fd + (pd_day if ttp_event else last_assess)
     death_rel = (o.death - o.fd) if o.death is not None else None
@@ -115,33 +153,56 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
             end, ev = min(cands), 1
         else:
             end, ev = max(last_assess, ms_rel), 0
-        mp = {"maint_start_date": iso(o.maint_start), "mpfs_days": end - ms_rel + 1, "mpfs_event": ev}
+        mp = {
+            "maint_start_date": iso(o.maint_start),
+            "mpfs_days": end - ms_rel + 1,
+            "mpfs_event": ev,
+        }
     order = [a.category for a in hist]
     dlt = compute_dlt(o.sim.events, o.fd, o.c2_start, o.cutoff) if o.esc else None
     is_dlt = bool(dlt and dlt.is_dlt)
-    pd_rule = next((a.reason for a in hist if pd_day is not None and a.day == pd_day and a.category == "PD"), "")
+    pd_rule = next(
+        (a.reason for a in hist if pd_day is not None and a.day == pd_day and a.category == "PD"),
+        "",
+    )
     saffl = o.sim.doses_given > 0
     truth.update(
-        saffl=saffl, respevalfl=bool(truth["is_eligible"] and saffl and truth["e6"] == "met"),
-        dlt_rules="; ".join(dlt.rules) if dlt else "", label_cutoff_date=iso(o.fd + end_c4), pd_rule=pd_rule,
-        baseline_b2m=round(o.b2m_base, 4), baseline_albumin=round(o.alb_base, 3), baseline_iss=compute_iss(o.b2m_base, o.alb_base),
-        baseline_serum_m=o.base.serum, baseline_urine_m=o.base.urine, ecog_baseline=o.sim.ecog,
+        saffl=saffl,
+        respevalfl=bool(truth["is_eligible"] and saffl and truth["e6"] == "met"),
+        dlt_rules="; ".join(dlt.rules) if dlt else "",
+        label_cutoff_date=iso(o.fd + end_c4),
+        pd_rule=pd_rule,
+        baseline_b2m=round(o.b2m_base, 4),
+        baseline_albumin=round(o.alb_base, 3),
+        baseline_iss=compute_iss(o.b2m_base, o.alb_base),
+        baseline_serum_m=o.base.serum,
+        baseline_urine_m=o.base.urine,
+        ecog_baseline=o.sim.ecog,
         responder_prob=round(compute_responder_prob(o.sim.cov), 6),
-        true_response_prob=round(prob_cov, 6), true_response_prob_latent=round(prob_latent, 6),
+        true_response_prob=round(prob_cov, 6),
+        true_response_prob_latent=round(prob_latent, 6),
         early_label=int(RANK.get(early.best, -1) >= RANK["PR"]),
         early_label_mr=int(RANK.get(early.best, -1) >= RANK["MR"]),
         early_label_vgpr=int(RANK.get(early.best, -1) >= RANK["VGPR"]),
-        true_best_response=full.best, best_unconfirmed_response=full.best_unconfirmed,
-        n_assessments=len(hist), assessment_categories=" ".join(order),
-        is_dlt=is_dlt, dlt_evaluable=bool(o.esc and (o.sim.cycle1_given == len(P.CARFILZOMIB_DAYS) or is_dlt)),
+        true_best_response=full.best,
+        best_unconfirmed_response=full.best_unconfirmed,
+        n_assessments=len(hist),
+        assessment_categories=" ".join(order),
+        is_dlt=is_dlt,
+        dlt_evaluable=bool(o.esc and (o.sim.cycle1_given == len(P.CARFILZOMIB_DAYS) or is_dlt)),
         cycle1_doses_given=o.sim.cycle1_given,
         cycle1_dlt_event=bool(o.dlt_event),
-        first_dose_date=iso(o.fd), pd_date=iso(o.fd + pd_day) if pd_day is not None else "",
+        first_dose_date=iso(o.fd),
+        pd_date=iso(o.fd + pd_day) if pd_day is not None else "",
         pd_source=full.pd_source,
-        death_date=iso(o.death) if o.death is not None else "", death_cause=o.death_cause,
-        ttp_days=ttp_date - o.fd + 1, ttp_event=int(ttp_event),
-        entered_maintenance=bool(o.maint_start is not None and o.maint_start <= o.cutoff), **mp,
-        stop_reason=o.stop_reason or "", cycles_started=o.cycles_done,
+        death_date=iso(o.death) if o.death is not None else "",
+        death_cause=o.death_cause,
+        ttp_days=ttp_date - o.fd + 1,
+        ttp_event=int(ttp_event),
+        entered_maintenance=bool(o.maint_start is not None and o.maint_start <= o.cutoff),
+        **mp,
+        stop_reason=o.stop_reason or "",
+        cycles_started=o.cycles_done,
         new_therapy_date=iso(o.new_therapy) if o.new_therapy is not None else "",
         last_dose_date=iso(o.last_dose_day) if o.last_dose_day else "",
     )

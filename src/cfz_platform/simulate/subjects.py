@@ -91,9 +91,16 @@ def _person(r: np.random.Generator, group: str, mismatch: bool, first_dose: int 
 
 
 def _demographics(r: np.random.Generator) -> dict:
-    return {"site": P.SITES[int(r.integers(0, len(P.SITES)))], "sex": "F" if r.random() < 0.42 else "M",
-            "age": int(np.clip(r.normal(66, 9), 38, 88)),
-            "race": str(r.choice(["WHITE", "BLACK OR AFRICAN AMERICAN", "ASIAN", "OTHER"], p=[.72, .16, .08, .04]))}
+    return {
+        "site": P.SITES[int(r.integers(0, len(P.SITES)))],
+        "sex": "F" if r.random() < 0.42 else "M",
+        "age": int(np.clip(r.normal(66, 9), 38, 88)),
+        "race": str(
+            r.choice(
+                ["WHITE", "BLACK OR AFRICAN AMERICAN", "ASIAN", "OTHER"], p=[0.72, 0.16, 0.08, 0.04]
+            )
+        ),
+    }
 
 
 def _apply_scenario(seed: int, j: int, p: SubjectPlan, name: str) -> SubjectPlan:
@@ -102,7 +109,9 @@ def _apply_scenario(seed: int, j: int, p: SubjectPlan, name: str) -> SubjectPlan
     non-IMiD subject, so the group stays A)."""
     if name == "waiver":
         options = ("E2", "E3", "E6") + (("E5",) if p.imid else ())
-        crit = options[int(np.random.default_rng([seed, S.STREAM_SCENARIO, 2, j]).integers(0, len(options)))]
+        crit = options[
+            int(np.random.default_rng([seed, S.STREAM_SCENARIO, 2, j]).integers(0, len(options)))
+        ]
         return replace(p, scenario=name, fails=frozenset({crit}))
     if name == "btz-monotherapy":  # only non-IMiD (group A) subjects are picked
         return replace(p, scenario=name, fails=frozenset({"E1"}), partners=())
@@ -147,13 +156,34 @@ def plan_trial(cfg: P.SimConfig, probe: Probe | None = None) -> TrialPlan:
         fds.append(fd)
         g = str(groups[slot_no])
         who = _person(r, g, slot_no in mismatch, fd)
-        plan = SubjectPlan(0, f"{P.STUDYID}-{who['site']}-E{slot_no:03d}", f"{who['site']}-E{slot_no:03d}",
-                           who["site"], who["consent"], fd, who["armcd"], g, who["partners"], g == "B",
-                           cfg.dose_levels[level], level, "ESCALATION", missed, dlt, frozenset(),
-                           who["sex"], who["age"], who["race"], (STREAM_ESCALATION, slot_no))
+        plan = SubjectPlan(
+            0,
+            f"{P.STUDYID}-{who['site']}-E{slot_no:03d}",
+            f"{who['site']}-E{slot_no:03d}",
+            who["site"],
+            who["consent"],
+            fd,
+            who["armcd"],
+            g,
+            who["partners"],
+            g == "B",
+            cfg.dose_levels[level],
+            level,
+            "ESCALATION",
+            missed,
+            dlt,
+            frozenset(),
+            who["sex"],
+            who["age"],
+            who["race"],
+            (STREAM_ESCALATION, slot_no),
+        )
         if dlt:
-            plan = replace(plan, esc_dlt_kind=dlt_kinds[sum(p.esc_dlt for p in esc_plans) % len(dlt_kinds)],
-                           scenario="two-early-dlts" if level == two_dlt_level else "")
+            plan = replace(
+                plan,
+                esc_dlt_kind=dlt_kinds[sum(p.esc_dlt for p in esc_plans) % len(dlt_kinds)],
+                scenario="two-early-dlts" if level == two_dlt_level else "",
+            )
         esc_plans.append(plan)
         if probe is None:
             return dlt or not missed, dlt
@@ -172,12 +202,37 @@ def plan_trial(cfg: P.SimConfig, probe: Probe | None = None) -> TrialPlan:
         r = np.random.default_rng([cfg.seed, 5, j])
         who = _person(r, g, i in mismatch, int(d))
         lvl = esc.expansion_level
-        exp_plans.append(SubjectPlan(0, "", "", who["site"], who["consent"], int(d), who["armcd"], g,
-                                     who["partners"], g == "B", cfg.dose_levels[lvl], lvl, "EXPANSION", False, False,
-                                     frozenset(), who["sex"], who["age"], who["race"], (STREAM_EXPANSION, j)))
-    picks = S.assign_scenarios(cfg.seed, [(p.partners, p.imid) for p in exp_plans], cfg.scenarios,
-                               cfg.realistic_scenarios)
-    plans += [_apply_scenario(cfg.seed, j, p, name) for j, (p, name) in enumerate(zip(exp_plans, picks, strict=True))]
+        exp_plans.append(
+            SubjectPlan(
+                0,
+                "",
+                "",
+                who["site"],
+                who["consent"],
+                int(d),
+                who["armcd"],
+                g,
+                who["partners"],
+                g == "B",
+                cfg.dose_levels[lvl],
+                lvl,
+                "EXPANSION",
+                False,
+                False,
+                frozenset(),
+                who["sex"],
+                who["age"],
+                who["race"],
+                (STREAM_EXPANSION, j),
+            )
+        )
+    picks = S.assign_scenarios(
+        cfg.seed, [(p.partners, p.imid) for p in exp_plans], cfg.scenarios, cfg.realistic_scenarios
+    )
+    plans += [
+        _apply_scenario(cfg.seed, j, p, name)
+        for j, (p, name) in enumerate(zip(exp_plans, picks, strict=True))
+    ]
     # screen failures
     n_sf = int(round(n * cfg.screen_fail_share)) + (1 if n >= 10 else 0)
     lo = min((p.consent for p in plans), default=start)
@@ -200,16 +255,39 @@ def plan_trial(cfg: P.SimConfig, probe: Probe | None = None) -> TrialPlan:
         imid = any(x in P.IMIDS for x in partners)
         consent = int(rng.integers(lo, hi))
         who = _demographics(np.random.default_rng([cfg.seed, 6, j]))
-        plans.append(SubjectPlan(0, "", "", who["site"], consent, None, "SCRNFAIL", "B" if imid else "A",
-                                 tuple(partners), imid, None, None, "", False, False, frozenset(crit),
-                                 who["sex"], who["age"], who["race"], (STREAM_SCREEN_FAIL, j)))
+        plans.append(
+            SubjectPlan(
+                0,
+                "",
+                "",
+                who["site"],
+                consent,
+                None,
+                "SCRNFAIL",
+                "B" if imid else "A",
+                tuple(partners),
+                imid,
+                None,
+                None,
+                "",
+                False,
+                False,
+                frozenset(crit),
+                who["sex"],
+                who["age"],
+                who["race"],
+                (STREAM_SCREEN_FAIL, j),
+            )
+        )
     # subject numbers per site in consent order
     counters = dict.fromkeys(P.SITES, 0)
     subjects: list[SubjectPlan] = []
     for p in sorted(plans, key=lambda p: (p.consent, p.rng_key)):
         counters[p.site] += 1
         subjid = f"{p.site}-{counters[p.site]:04d}"
-        subjects.append(replace(p, index=len(subjects), usubjid=f"{P.STUDYID}-{subjid}", subjid=subjid))
+        subjects.append(
+            replace(p, index=len(subjects), usubjid=f"{P.STUDYID}-{subjid}", subjid=subjid)
+        )
     last_fd = max((s.first_dose for s in subjects if s.first_dose is not None), default=start)
     cutoff = last_fd + P.FOLLOWUP_AFTER_LAST_DOSE
     first = cfg.start_date.toordinal()

@@ -50,7 +50,10 @@ def _clear(out: Path) -> None:
 
 def _generators(seed: int, plan: SubjectPlan) -> tuple[np.random.Generator, np.random.Generator]:
     """The subject's course generator and feed-mess generator (keyed by ``rng_key``)."""
-    return (np.random.default_rng([seed, 1, *plan.rng_key]), np.random.default_rng([seed, 2, *plan.rng_key]))
+    return (
+        np.random.default_rng([seed, 1, *plan.rng_key]),
+        np.random.default_rng([seed, 2, *plan.rng_key]),
+    )
 
 
 def probe_cycle1(cfg: P.SimConfig, miss_rate: float) -> Callable[[SubjectPlan], int]:
@@ -61,11 +64,15 @@ def probe_cycle1(cfg: P.SimConfig, miss_rate: float) -> Callable[[SubjectPlan], 
     cutoff is >= 330 days after every first dose), so a cutoff right after cycle 2 starts
     gives the same cycle 1 as the real run, cheaply.
     """
+
     def probe(plan: SubjectPlan) -> int:
         assert plan.first_dose is not None
         rng, mrng = _generators(cfg.seed, plan)
-        res = simulate_subject(plan, plan.first_dose + 2 * P.CYCLE_DAYS, rng, mrng, miss_rate, 1, cfg.seed)
+        res = simulate_subject(
+            plan, plan.first_dose + 2 * P.CYCLE_DAYS, rng, mrng, miss_rate, 1, cfg.seed
+        )
         return int(res.truth["cycle1_doses_given"])
+
     return probe
 
 
@@ -83,8 +90,16 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
     writer = DeliveryWriter(out, ids)
     sel_rng = np.random.default_rng([cfg.seed, 3])
     enrolled = [s.index for s in plan.subjects if s.first_dose is not None]
-    n_dm_late = max(1, int(round(len(plan.subjects) * cfg.error_rate * 2))) if cfg.error_rate > 0 and enrolled else 0
-    dm_late = set(sel_rng.choice(enrolled, min(n_dm_late, len(enrolled)), replace=False).tolist()) if n_dm_late else set()
+    n_dm_late = (
+        max(1, int(round(len(plan.subjects) * cfg.error_rate * 2)))
+        if cfg.error_rate > 0 and enrolled
+        else 0
+    )
+    dm_late = (
+        set(sel_rng.choice(enrolled, min(n_dm_late, len(enrolled)), replace=False).tolist())
+        if n_dm_late
+        else set()
+    )
     counter: dict = {}
     truths: list[dict] = []
     errors: list[dict] = []
@@ -96,12 +111,30 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
             res = simulate_subject(s, plan.cutoff, rng, mrng, miss_rate, cfg.mc_replicas, cfg.seed)
         truths.append(res.truth)
         for m in res.missing:
-            errors.append({"kind": "missing_visit", "category": "missing_visit", "delivery_id": "", "file": "",
-                           "line": "", "column": "VISIT", "value": m.visit, "usubjid": m.usubjid,
-                           "description": f"visit {m.visit} on {date.fromordinal(m.day).isoformat()} not done: "
-                                          "no samples, vitals or assessment"})
-        for o in apply_mess(res.records, s.usubjid, plan.delivery_days, mrng, cfg.error_rate, s.index in dm_late, ids,
-                            counter):
+            errors.append(
+                {
+                    "kind": "missing_visit",
+                    "category": "missing_visit",
+                    "delivery_id": "",
+                    "file": "",
+                    "line": "",
+                    "column": "VISIT",
+                    "value": m.visit,
+                    "usubjid": m.usubjid,
+                    "description": f"visit {m.visit} on {date.fromordinal(m.day).isoformat()} not done: "
+                    "no samples, vitals or assessment",
+                }
+            )
+        for o in apply_mess(
+            res.records,
+            s.usubjid,
+            plan.delivery_days,
+            mrng,
+            cfg.error_rate,
+            s.index in dm_late,
+            ids,
+            counter,
+        ):
             rel, line = writer.write(o.k, o.domain, o.row)
             if o.err is not None:
                 errors.append({**o.err, "delivery_id": ids[o.k], "file": rel, "line": line})
@@ -116,28 +149,66 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
         lv = cfg.dose_levels[r["level_index"]]
         got = rule.get(lv)
         if got is not None:  # the counts by rule from the subjects' truth (they match the 3+3 play)
-            assert (got["treated"], got["dlt_evaluable"], got["dlts"]) == (r["treated"], r["dlt_evaluable"], r["dlts"]), \
-                (lv, got, r)
-        esc_rows.append({"doselvl": f"{lv:g}", "treated": r["treated"], "dlt_evaluable": r["dlt_evaluable"],
-                         "dlts": r["dlts"], "decision": r["decision"],
-                         "decision_rule": got["decision_rule"] if got else "not_tested",
-                         "is_mtd": mtd_rule == lv})
+            assert (got["treated"], got["dlt_evaluable"], got["dlts"]) == (
+                r["treated"],
+                r["dlt_evaluable"],
+                r["dlts"],
+            ), (lv, got, r)
+        esc_rows.append(
+            {
+                "doselvl": f"{lv:g}",
+                "treated": r["treated"],
+                "dlt_evaluable": r["dlt_evaluable"],
+                "dlts": r["dlts"],
+                "decision": r["decision"],
+                "decision_rule": got["decision_rule"] if got else "not_tested",
+                "is_mtd": mtd_rule == lv,
+            }
+        )
     mtd = cfg.dose_levels[esc.mtd_level] if esc.mtd_level is not None else None
     write_csv(truth_dir / "subjects.csv", SUBJECT_COLUMNS, truths)
     write_csv(truth_dir / "dose_escalation.csv", ESCALATION_COLUMNS, esc_rows)
     write_csv(truth_dir / "errors.csv", ERROR_COLUMNS, errors)
-    write_study(truth_dir / "study.json", {
-        "studyid": P.STUDYID, "seed": cfg.seed, "args": cfg.as_dict(), "mtd": mtd,
-        "mtd_established": mtd is not None,
-        "expansion_doselvl": cfg.dose_levels[esc.expansion_level],
-        "data_cutoff": date.fromordinal(plan.cutoff).isoformat(), "deliveries": ids,
-        "enrolled": len(enrolled), "screen_failures": len(plan.subjects) - len(enrolled),
-        "vendor_lbtestcd_aliases": P.VENDOR_ALIASES,
-        "held_dose_convention": "EX row with EXDOSE 0 and EXADJ 'HELD - ADVERSE EVENT' or 'HELD - OTHER'",
-        "mtd_by_rule": mtd_rule,
-        "scenario_subjects": {name: sorted(t["usubjid"] for t in truths if (t.get("scenario") == name or (
-            name == "armcd-mismatch" and not t["is_screen_failure"] and t["armcd"] != t["group"]))) for name in SCENARIOS},
-    })
-    return {"rows": writer.rows_written, "subjects": len(plan.subjects), "enrolled": len(enrolled),
-            "errors": len(errors), "deliveries": ids, "mtd": mtd, "seconds": time.perf_counter() - t0,
-            "truth": str(truth_dir)}
+    write_study(
+        truth_dir / "study.json",
+        {
+            "studyid": P.STUDYID,
+            "seed": cfg.seed,
+            "args": cfg.as_dict(),
+            "mtd": mtd,
+            "mtd_established": mtd is not None,
+            "expansion_doselvl": cfg.dose_levels[esc.expansion_level],
+            "data_cutoff": date.fromordinal(plan.cutoff).isoformat(),
+            "deliveries": ids,
+            "enrolled": len(enrolled),
+            "screen_failures": len(plan.subjects) - len(enrolled),
+            "vendor_lbtestcd_aliases": P.VENDOR_ALIASES,
+            "held_dose_convention": "EX row with EXDOSE 0 and EXADJ 'HELD - ADVERSE EVENT' or 'HELD - OTHER'",
+            "mtd_by_rule": mtd_rule,
+            "scenario_subjects": {
+                name: sorted(
+                    t["usubjid"]
+                    for t in truths
+                    if (
+                        t.get("scenario") == name
+                        or (
+                            name == "armcd-mismatch"
+                            and not t["is_screen_failure"]
+                            and t["armcd"] != t["group"]
+                        )
+                    )
+                )
+                for name in SCENARIOS
+            },
+        },
+    )
+    return {
+        "rows": writer.rows_written,
+        "subjects": len(plan.subjects),
+        "enrolled": len(enrolled),
+        "errors": len(errors),
+        "deliveries": ids,
+        "mtd": mtd,
+        "seconds": time.perf_counter() - t0,
+        "truth": str(truth_dir),
+    }

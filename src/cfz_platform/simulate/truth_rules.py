@@ -16,8 +16,19 @@ from cfz_platform.simulate.response import NORMAL_RATIO, Panel, at_least
 from cfz_platform.simulate.safety import BLEEDING, GI_TERMS, HEME, AdverseEvent
 
 CRITERIA = ("E1", "E2", "E3", "E4", "E5", "E6", "E7")
-ALLOWED_PARTNERS = frozenset({"MELPHALAN", "CYCLOPHOSPHAMIDE", "DOXORUBICIN", "PEGYLATED LIPOSOMAL DOXORUBICIN",
-                              "PREDNISONE", "DEXAMETHASONE", "METHYLPREDNISOLONE", "THALIDOMIDE", "LENALIDOMIDE"})
+ALLOWED_PARTNERS = frozenset(
+    {
+        "MELPHALAN",
+        "CYCLOPHOSPHAMIDE",
+        "DOXORUBICIN",
+        "PEGYLATED LIPOSOMAL DOXORUBICIN",
+        "PREDNISONE",
+        "DEXAMETHASONE",
+        "METHYLPREDNISOLONE",
+        "THALIDOMIDE",
+        "LENALIDOMIDE",
+    }
+)
 IMIDS = frozenset({"THALIDOMIDE", "LENALIDOMIDE"})
 E2_MIN_DOSE, E2_N_DOSES, E2_MAX_SPAN = 1.0, 4, 27
 E3_WINDOW = 84
@@ -75,7 +86,9 @@ def compute_measurable(p: Panel) -> bool:
     return at_least(max(p.kappa, p.lam), 10.0) and not (NORMAL_RATIO[0] <= ratio <= NORMAL_RATIO[1])
 
 
-def compute_eligibility(prior: PriorSummary, baseline: Panel, on_study_partners: tuple[str, ...] | None) -> dict:
+def compute_eligibility(
+    prior: PriorSummary, baseline: Panel, on_study_partners: tuple[str, ...] | None
+) -> dict:
     """Status of E1-E7 (domain.md 2) from the prior therapy, the baseline panel and EX.
 
     Steps: E1 a non-bortezomib drug in the index regimen; E2 ``compute_e2`` on its doses; E3
@@ -93,8 +106,9 @@ def compute_eligibility(prior: PriorSummary, baseline: Panel, on_study_partners:
         "E4": "met" if partners <= ALLOWED_PARTNERS else "not_met",
         "E5": "not_met" if (partners & IMIDS and prior.later_regimen) else "met",
         "E6": "met" if compute_measurable(baseline) else "not_met",
-        "E7": "not_evaluable" if on_study_partners is None else
-              ("met" if set(on_study_partners) == partners else "not_met"),
+        "E7": "not_evaluable"
+        if on_study_partners is None
+        else ("met" if set(on_study_partners) == partners else "not_met"),
     }
     return out
 
@@ -113,7 +127,9 @@ def _ongoing_end(e: AdverseEvent, cutoff: int) -> int | None:
     return e.end if (e.end is not None and e.end <= cutoff) else None
 
 
-def compute_dlt(events: list[AdverseEvent], first_dose: int, c2_start: int | None, cutoff: int) -> DltResult:
+def compute_dlt(
+    events: list[AdverseEvent], first_dose: int, c2_start: int | None, cutoff: int
+) -> DltResult:
     """DLT of one escalation subject by domain.md 5 (a cycle-1 event at least possibly related).
 
     Steps:
@@ -128,13 +144,22 @@ def compute_dlt(events: list[AdverseEvent], first_dose: int, c2_start: int | Non
        within the thrombocytopenia (start to end, or to the cut when ongoing);
     6. cycle 2 day 1 more than 14 days after first dose + 28, with a related AE in the window.
     """
-    win = [e for e in events if first_dose <= e.start <= first_dose + DLT_WINDOW_DAYS - 1 and e.start <= cutoff]
+    win = [
+        e
+        for e in events
+        if first_dose <= e.start <= first_dose + DLT_WINDOW_DAYS - 1 and e.start <= cutoff
+    ]
     rel = [e for e in win if e.rel in DLT_RELATED]
     rules: list[str] = []
     for e in rel:
         end = _ongoing_end(e, cutoff)
         if e.decod not in HEME and e.grade >= 3:
-            if e.decod in GI_TERMS and e.grade == 3 and end is not None and end - e.start <= GI_RESOLVED_DAYS:
+            if (
+                e.decod in GI_TERMS
+                and e.grade == 3
+                and end is not None
+                and end - e.start <= GI_RESOLVED_DAYS
+            ):
                 continue
             rules.append(f"non-haematologic grade {e.grade} {e.decod}")
         elif e.decod == "Neutropenia" and e.grade >= 4:
@@ -184,10 +209,21 @@ def compute_escalation(subjects: list[dict]) -> tuple[list[dict], float | None]:
         at = [s for s in esc if float(s["doselvl"]) == lv]
         ev = sum(bool(s["dlt_evaluable"]) for s in at)
         dl = sum(bool(s["is_dlt"]) for s in at)
-        rows.append({"level": lv, "treated": len(at), "dlt_evaluable": ev, "dlts": dl,
-                     "decision_rule": compute_level_decision(ev, dl)})
+        rows.append(
+            {
+                "level": lv,
+                "treated": len(at),
+                "dlt_evaluable": ev,
+                "dlts": dl,
+                "decision_rule": compute_level_decision(ev, dl),
+            }
+        )
     mtd = None
     for i, r in enumerate(rows[:-1]):
-        if r["dlt_evaluable"] >= 6 and r["dlts"] <= 1 and rows[i + 1]["decision_rule"] == "above_mtd":
+        if (
+            r["dlt_evaluable"] >= 6
+            and r["dlts"] <= 1
+            and rows[i + 1]["decision_rule"] == "above_mtd"
+        ):
             mtd = r["level"]
     return rows, mtd

@@ -31,8 +31,13 @@ class DeliveryWriter:
         key = (k, domain)
         entry = self._open.get(key)
         if entry is None:
-            fh = open(self.out / self.ids[k] / f"{domain}.csv", "w", encoding="utf-8",  # noqa: SIM115
-                      errors="surrogateescape", newline="")
+            fh = open(  # noqa: SIM115 - kept open across rows, closed by close()
+                self.out / self.ids[k] / f"{domain}.csv",
+                "w",
+                encoding="utf-8",
+                errors="surrogateescape",
+                newline="",
+            )
             w = csv.writer(fh)
             w.writerow(COLUMNS[domain])
             entry = (fh, w)

@@ -9,4 +9,9 @@ from cfz_platform.stats.binomial import compute_clopper_pearson
 from cfz_platform.stats.endpoints import write_endpoint_tables
 from cfz_platform.stats.km import KaplanMeier, compute_kaplan_meier
 
-__all__ = ["KaplanMeier", "compute_clopper_pearson", "compute_kaplan_meier", "write_endpoint_tables"]
+__all__ = [
+    "KaplanMeier",
+    "compute_clopper_pearson",
+    "compute_kaplan_meier",
+    "write_endpoint_tables",
+]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from scipy.stats import binomtest
 
 
-def compute_clopper_pearson(x: int, n: int, alpha: float = 0.05) -> tuple[float | None, float | None, float | None]:
+def compute_clopper_pearson(
+    x: int, n: int, alpha: float = 0.05
+) -> tuple[float | None, float | None, float | None]:
     """Return (proportion, lower, upper) of the exact two-sided 1-alpha interval for x/n.
 
     Steps:

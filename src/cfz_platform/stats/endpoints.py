@@ -42,16 +42,32 @@ RESPONSE_POPULATION = ("response-evaluable", "respevalfl")
 DLT_POPULATION = ("DLT-evaluable", "dltevalfl")
 
 ENDPOINT_COLUMNS: list[tuple[str, str]] = [
-    ("endpoint", "text"), ("population", "text"), ("n_subjects", "integer"), ("n_count", "integer"),
-    ("n_events", "integer"), ("n_censored", "integer"), ("estimate", "double precision"),
-    ("ci_lower", "double precision"), ("ci_upper", "double precision"), ("unit", "text"),
-    ("method", "text"), ("note", "text"), ("analysis_population", "text"), ("population_flag", "text"),
+    ("endpoint", "text"),
+    ("population", "text"),
+    ("n_subjects", "integer"),
+    ("n_count", "integer"),
+    ("n_events", "integer"),
+    ("n_censored", "integer"),
+    ("estimate", "double precision"),
+    ("ci_lower", "double precision"),
+    ("ci_upper", "double precision"),
+    ("unit", "text"),
+    ("method", "text"),
+    ("note", "text"),
+    ("analysis_population", "text"),
+    ("population_flag", "text"),
     ("group_source", "text"),
 ]
 CURVE_COLUMNS: list[tuple[str, str]] = [
-    ("paramcd", "text"), ("population", "text"), ("time", "double precision"), ("n_at_risk", "integer"),
-    ("n_events", "integer"), ("n_censored", "integer"), ("survival", "double precision"),
-    ("ci_lower", "double precision"), ("ci_upper", "double precision"),
+    ("paramcd", "text"),
+    ("population", "text"),
+    ("time", "double precision"),
+    ("n_at_risk", "integer"),
+    ("n_events", "integer"),
+    ("n_censored", "integer"),
+    ("survival", "double precision"),
+    ("ci_lower", "double precision"),
+    ("ci_upper", "double precision"),
 ]
 
 
@@ -81,22 +97,34 @@ def load_endpoint_docs(path: Path | None = None) -> dict[str, TableDocs]:
     return {
         t["name"]: TableDocs(
             " ".join(str(t.get("description", "")).split()),
-            {c["name"]: " ".join(str(c.get("description", "")).split()) for c in t.get("columns", [])},
+            {
+                c["name"]: " ".join(str(c.get("description", "")).split())
+                for c in t.get("columns", [])
+            },
         )
         for t in source["tables"]
     }
 
 
-def _comment_table(conn: psycopg.Connection, ident: sql.Identifier, table: str, columns: list[tuple[str, str]]) -> None:
+def _comment_table(
+    conn: psycopg.Connection, ident: sql.Identifier, table: str, columns: list[tuple[str, str]]
+) -> None:
     """COMMENT ON the table and each of its columns with the dbt YAML's text (none when absent)."""
     docs = load_endpoint_docs().get(table)
     if docs is None:
-        log.warning("no documentation for %s in %s: the table has no comments", table, ENDPOINT_DOCS_YAML)
+        log.warning(
+            "no documentation for %s in %s: the table has no comments", table, ENDPOINT_DOCS_YAML
+        )
         return
-    conn.execute(sql.SQL("comment on table {} is {}").format(ident, sql.Literal(docs.description or None)))
+    conn.execute(
+        sql.SQL("comment on table {} is {}").format(ident, sql.Literal(docs.description or None))
+    )
     for column, _ in columns:
-        conn.execute(sql.SQL("comment on column {}.{} is {}").format(
-            ident, sql.Identifier(column), sql.Literal(docs.columns.get(column) or None)))
+        conn.execute(
+            sql.SQL("comment on column {}.{} is {}").format(
+                ident, sql.Identifier(column), sql.Literal(docs.columns.get(column) or None)
+            )
+        )
 
 
 @dataclass
@@ -123,9 +151,13 @@ def _in_population(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r.get("respevalfl", True)]
 
 
-def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[dict] | None,
-                          group_source: str | None = None,
-                          response_population: tuple[str, str | None] = RESPONSE_POPULATION) -> EndpointTables:
+def compute_endpoint_rows(
+    best: list[dict],
+    tte: list[dict],
+    escalation: list[dict] | None,
+    group_source: str | None = None,
+    response_population: tuple[str, str | None] = RESPONSE_POPULATION,
+) -> EndpointTables:
     """Compute every endpoint row and KM curve row from plain records.
 
     Steps:
@@ -154,35 +186,116 @@ def compute_endpoint_rows(best: list[dict], tte: list[dict], escalation: list[di
         ):
             x = sum(1 for r in rows if r[key])
             p, lo, hi = compute_clopper_pearson(x, n)
-            endpoints.append((endpoint, pop, n, x, None, None, p, lo, hi, "proportion",
-                              "Clopper-Pearson exact 95% CI", label, *tag(pop, response_population)))
+            endpoints.append(
+                (
+                    endpoint,
+                    pop,
+                    n,
+                    x,
+                    None,
+                    None,
+                    p,
+                    lo,
+                    hi,
+                    "proportion",
+                    "Clopper-Pearson exact 95% CI",
+                    label,
+                    *tag(pop, response_population),
+                )
+            )
         for cat in RESPONSE_ORDER:
             x = sum(1 for r in rows if r["best_response"] == cat)
-            endpoints.append((f"BOR_{cat.upper()}", pop, n, x, None, None, (x / n) if n else None, None, None,
-                              "proportion", "count", f"subjects with best confirmed response {cat}",
-                              *tag(pop, response_population)))
+            endpoints.append(
+                (
+                    f"BOR_{cat.upper()}",
+                    pop,
+                    n,
+                    x,
+                    None,
+                    None,
+                    (x / n) if n else None,
+                    None,
+                    None,
+                    "proportion",
+                    "count",
+                    f"subjects with best confirmed response {cat}",
+                    *tag(pop, response_population),
+                )
+            )
     for param in TTE_PARAMS:
         prow = [r for r in tte if r["paramcd"] == param]
         for pop, rows in _populations(prow).items():
             km = compute_kaplan_meier([r["aval"] for r in rows], [1 - r["cnsr"] for r in rows])
             note = None if km.median is not None else "median not reached"
-            endpoints.append((f"MEDIAN_{param}", pop, km.n_subjects, None, km.total_events,
-                              km.n_subjects - km.total_events, km.median, km.median_lower, km.median_upper,
-                              "days", "Kaplan-Meier, Greenwood variance, log-log 95% CI (Brookmeyer-Crowley)", note,
-                              *tag(pop, response_population)))
+            endpoints.append(
+                (
+                    f"MEDIAN_{param}",
+                    pop,
+                    km.n_subjects,
+                    None,
+                    km.total_events,
+                    km.n_subjects - km.total_events,
+                    km.median,
+                    km.median_lower,
+                    km.median_upper,
+                    "days",
+                    "Kaplan-Meier, Greenwood variance, log-log 95% CI (Brookmeyer-Crowley)",
+                    note,
+                    *tag(pop, response_population),
+                )
+            )
             for i, t in enumerate(km.time):
-                curves.append((param, pop, t, km.n_at_risk[i], km.n_events[i], km.n_censored[i],
-                               km.survival[i], km.ci_lower[i], km.ci_upper[i]))
+                curves.append(
+                    (
+                        param,
+                        pop,
+                        t,
+                        km.n_at_risk[i],
+                        km.n_events[i],
+                        km.n_censored[i],
+                        km.survival[i],
+                        km.ci_lower[i],
+                        km.ci_upper[i],
+                    )
+                )
     if escalation is not None:
         mtd = [r for r in escalation if r.get("is_mtd")]
         dlts = sum(int(r.get("n_with_dlt") or 0) for r in escalation)
         evaluable = sum(int(r.get("n_dlt_evaluable") or 0) for r in escalation)
-        endpoints.append(("MTD", "OVERALL", None, None, None, None,
-                          float(mtd[0]["dose_level"]) if mtd else None, None, None, "mg/m2", "3+3",
-                          None if mtd else "MTD not established", *tag("OVERALL", DLT_POPULATION)))
-        endpoints.append(("DLT_COUNT", "OVERALL", evaluable, dlts, None, None, None, None, None, "count",
-                          "DLT rules (domain.md 5)", "subjects with a DLT among DLT-evaluable subjects",
-                          *tag("OVERALL", DLT_POPULATION)))
+        endpoints.append(
+            (
+                "MTD",
+                "OVERALL",
+                None,
+                None,
+                None,
+                None,
+                float(mtd[0]["dose_level"]) if mtd else None,
+                None,
+                None,
+                "mg/m2",
+                "3+3",
+                None if mtd else "MTD not established",
+                *tag("OVERALL", DLT_POPULATION),
+            )
+        )
+        endpoints.append(
+            (
+                "DLT_COUNT",
+                "OVERALL",
+                evaluable,
+                dlts,
+                None,
+                None,
+                None,
+                None,
+                None,
+                "count",
+                "DLT rules (domain.md 5)",
+                "subjects with a DLT among DLT-evaluable subjects",
+                *tag("OVERALL", DLT_POPULATION),
+            )
+        )
     return EndpointTables(endpoints=endpoints, curves=curves)
 
 
@@ -192,22 +305,44 @@ def _fetch(conn: psycopg.Connection, query: sql.Composable) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _replace_table(conn: psycopg.Connection, schema: str, table: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
+def _replace_table(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    columns: list[tuple[str, str]],
+    rows: list[tuple],
+) -> None:
     ident = sql.Identifier(schema, table)
     conn.execute(sql.SQL("drop table if exists {}").format(ident))
-    conn.execute(sql.SQL("create table {} ({})").format(
-        ident, sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns)))
+    conn.execute(
+        sql.SQL("create table {} ({})").format(
+            ident,
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns
+            ),
+        )
+    )
     _comment_table(conn, ident, table, columns)
-    with conn.cursor() as cur, cur.copy(sql.SQL("copy {} ({}) from stdin").format(
-            ident, sql.SQL(", ").join(sql.Identifier(c) for c, _ in columns))) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            sql.SQL("copy {} ({}) from stdin").format(
+                ident, sql.SQL(", ").join(sql.Identifier(c) for c, _ in columns)
+            )
+        ) as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 
 
 def _columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]:
-    return {r[0] for r in conn.execute(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-        (schema, table))}
+    return {
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+            (schema, table),
+        )
+    }
 
 
 def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> EndpointTables:
@@ -224,42 +359,77 @@ def write_endpoint_tables(conn: psycopg.Connection, marts_schema: str) -> Endpoi
     """
     s = sql.Identifier(marts_schema)
     if not _table_exists(conn, marts_schema, "dim_subject"):
-        log.warning("%s.dim_subject is missing: endpoints are computed for all subjects, without groups", marts_schema)
-        best = _fetch(conn, sql.SQL(
-            "select usubjid, null::text as grp, best_response, is_responder, is_clinical_benefit "
-            "from {}.fct_best_response order by usubjid").format(s))
-        tte = _fetch(conn, sql.SQL(
-            "select usubjid, null::text as grp, paramcd, aval::float8 as aval, cnsr "
-            "from {}.fct_time_to_event order by 1, 3").format(s))
-        return _write(conn, marts_schema, best, tte, None, ("all treated subjects (no dim_subject)", None))
+        log.warning(
+            "%s.dim_subject is missing: endpoints are computed for all subjects, without groups",
+            marts_schema,
+        )
+        best = _fetch(
+            conn,
+            sql.SQL(
+                "select usubjid, null::text as grp, best_response, is_responder, is_clinical_benefit "
+                "from {}.fct_best_response order by usubjid"
+            ).format(s),
+        )
+        tte = _fetch(
+            conn,
+            sql.SQL(
+                "select usubjid, null::text as grp, paramcd, aval::float8 as aval, cnsr "
+                "from {}.fct_time_to_event order by 1, 3"
+            ).format(s),
+        )
+        return _write(
+            conn, marts_schema, best, tte, None, ("all treated subjects (no dim_subject)", None)
+        )
     cols = _columns(conn, marts_schema, "dim_subject")
     grp = sql.Identifier("analysis_group" if "analysis_group" in cols else "group")
     group_source = None
     if "analysis_group_source" in cols:
-        found = conn.execute(sql.SQL("select min(analysis_group_source) from {}.dim_subject").format(s)).fetchone()
+        found = conn.execute(
+            sql.SQL("select min(analysis_group_source) from {}.dim_subject").format(s)
+        ).fetchone()
         group_source = found[0] if found else None
     group_source = group_source or "assigned"
-    best = _fetch(conn, sql.SQL(
-        "select b.usubjid, d.{}::text as grp, b.best_response, b.is_responder, b.is_clinical_benefit, "
-        "coalesce(d.respevalfl, false) as respevalfl "
-        "from {}.fct_best_response b join {}.dim_subject d using (usubjid) order by b.usubjid").format(grp, s, s))
-    tte = _fetch(conn, sql.SQL(
-        "select t.usubjid, d.{}::text as grp, t.paramcd, t.aval::float8 as aval, t.cnsr, "
-        "coalesce(d.respevalfl, false) as respevalfl "
-        "from {}.fct_time_to_event t join {}.dim_subject d using (usubjid) order by 1, 3").format(grp, s, s))
+    best = _fetch(
+        conn,
+        sql.SQL(
+            "select b.usubjid, d.{}::text as grp, b.best_response, b.is_responder, b.is_clinical_benefit, "
+            "coalesce(d.respevalfl, false) as respevalfl "
+            "from {}.fct_best_response b join {}.dim_subject d using (usubjid) order by b.usubjid"
+        ).format(grp, s, s),
+    )
+    tte = _fetch(
+        conn,
+        sql.SQL(
+            "select t.usubjid, d.{}::text as grp, t.paramcd, t.aval::float8 as aval, t.cnsr, "
+            "coalesce(d.respevalfl, false) as respevalfl "
+            "from {}.fct_time_to_event t join {}.dim_subject d using (usubjid) order by 1, 3"
+        ).format(grp, s, s),
+    )
     return _write(conn, marts_schema, best, tte, group_source)
 
 
-def _write(conn: psycopg.Connection, marts_schema: str, best: list[dict], tte: list[dict],
-           group_source: str | None,
-           response_population: tuple[str, str | None] = RESPONSE_POPULATION) -> EndpointTables:
+def _write(
+    conn: psycopg.Connection,
+    marts_schema: str,
+    best: list[dict],
+    tte: list[dict],
+    group_source: str | None,
+    response_population: tuple[str, str | None] = RESPONSE_POPULATION,
+) -> EndpointTables:
     s = sql.Identifier(marts_schema)
     escalation = None
     if _table_exists(conn, marts_schema, "fct_dose_escalation"):
         escalation = _fetch(conn, sql.SQL("select * from {}.fct_dose_escalation").format(s))
     tables = compute_endpoint_rows(best, tte, escalation, group_source, response_population)
     with conn.transaction():
-        _replace_table(conn, marts_schema, "rpt_study_endpoints", ENDPOINT_COLUMNS, tables.endpoints)
+        _replace_table(
+            conn, marts_schema, "rpt_study_endpoints", ENDPOINT_COLUMNS, tables.endpoints
+        )
         _replace_table(conn, marts_schema, "rpt_survival_curves", CURVE_COLUMNS, tables.curves)
-    log.info("wrote %d endpoint rows and %d curve rows into %s", len(tables.endpoints), len(tables.curves), marts_schema)
+    log.info(
+        "wrote %d endpoint rows and %d curve rows into %s",
+        len(tables.endpoints),
+        len(tables.curves),
+        marts_schema,
+    )
     return tables

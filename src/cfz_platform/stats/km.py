@@ -30,7 +30,9 @@ class KaplanMeier:
     median_upper: float | None = None
 
 
-def _first_time_at_or_below(times: Sequence[float], values: Sequence[float | None], q: float) -> float | None:
+def _first_time_at_or_below(
+    times: Sequence[float], values: Sequence[float | None], q: float
+) -> float | None:
     """The smallest time whose value is <= q (None when the curve never gets there)."""
     for t, v in zip(times, values, strict=True):
         if v is not None and v <= q + 1e-15:
@@ -38,7 +40,9 @@ def _first_time_at_or_below(times: Sequence[float], values: Sequence[float | Non
     return None
 
 
-def compute_kaplan_meier(durations: Sequence[float], events: Sequence[int | bool], alpha: float = 0.05) -> KaplanMeier:
+def compute_kaplan_meier(
+    durations: Sequence[float], events: Sequence[int | bool], alpha: float = 0.05
+) -> KaplanMeier:
     """Fit Kaplan-Meier to (duration, event) pairs; event 1 = event, 0 = censored.
 
     Steps:

@@ -25,8 +25,13 @@ log = logging.getLogger(__name__)
 HOLD_ENV = "CFZ_TEST_HOLD_BUILD"
 
 
-def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select: list[str] | None = None,
-                unit_tests: bool = True, through_file_id: int | None = None) -> DbtResult:
+def build_marts(
+    marts_schema: str = "marts",
+    full_refresh: bool = False,
+    select: list[str] | None = None,
+    unit_tests: bool = True,
+    through_file_id: int | None = None,
+) -> DbtResult:
     """Run ``dbt seed`` then ``dbt build`` with ``var marts_schema``, incrementally when it can.
 
     The ADaM datasets (models/adam) are built beside the marts, into
@@ -74,17 +79,23 @@ def build_marts(marts_schema: str = "marts", full_refresh: bool = False, select:
         if plan.full_refresh:
             build_state.drop_state(conn, build_state.STAGING_SCHEMA)
             build_state.drop_state(conn, marts_schema)
-    log.info("dbt build of %s: %s (raw through file %d)", marts_schema, plan.reason, plan.through_file_id)
+    log.info(
+        "dbt build of %s: %s (raw through file %d)", marts_schema, plan.reason, plan.through_file_id
+    )
     _hold_for_test()
     try:
         with _session_options():
-            result = _seed_and_build({**dbt_vars, **plan.dbt_vars()}, plan.full_refresh, select, unit_tests)
+            result = _seed_and_build(
+                {**dbt_vars, **plan.dbt_vars()}, plan.full_refresh, select, unit_tests
+            )
     except DbtError as exc:
         if "lock timeout" not in str(exc):
             raise
         from cfz_platform.transform.publish import explain_lock_timeout
 
-        raise DbtError(explain_lock_timeout(f"dbt build of {marts_schema}", exc) + f"\n{exc}") from exc
+        raise DbtError(
+            explain_lock_timeout(f"dbt build of {marts_schema}", exc) + f"\n{exc}"
+        ) from exc
     if not select:
         with warehouse.connect(autocommit=True) as conn:
             build_state.record_build(conn, marts_schema, plan)
@@ -134,7 +145,9 @@ def _session_options():
             os.environ["PGOPTIONS"] = before
 
 
-def _seed_and_build(dbt_vars: dict, full_refresh: bool, select: list[str] | None, unit_tests: bool) -> DbtResult:
+def _seed_and_build(
+    dbt_vars: dict, full_refresh: bool, select: list[str] | None, unit_tests: bool
+) -> DbtResult:
     """``dbt seed`` + ``dbt build``; an incremental build (same project fingerprint, hence the
     same seed files) leaves the loaded seeds alone."""
     excluded = [] if unit_tests else ["unit_test"]
@@ -168,24 +181,40 @@ def underivable_endpoints(marts_schema: str = "marts") -> list[EndpointGap]:
     responses) and name every endpoint whose inputs are absent.
     """
     checks = [
-        ("eligibility E1-E5 (prior bortezomib regimen)",
-         "select count(*) from staging.stg_sdtm__cm where is_prior_myeloma_therapy",
-         "no CM records of category PRIOR MYELOMA THERAPY"),
-        ("eligibility E6, ISS stage, baseline M-protein / FLC (measurable disease)",
-         "select count(*) from staging.stg_sdtm__lb where is_usable and lbtestcd in ('MPROTEIN', 'KLCFR', 'LLCFR', 'B2MICG')",
-         "no M-protein, free light chain or beta-2 microglobulin results in LB"),
-        ("cycles, dose intensity, final-assessment date (carfilzomib)",
-         "select count(*) from {marts}.fct_cycles", "no carfilzomib administrations in EX"),
-        ("DLTs and 3+3 dose escalation / MTD",
-         "select count(*) from {marts}.fct_dose_escalation", "no treated subjects in the ESCALATION cohort (DM.COHORT, DM.DOSELVL)"),
-        ("IMWG response, ORR, best response, TTP",
-         "select count(*) from staging.stg_sdtm__rs where rstestcd = 'OVRLRESP'",
-         "no investigator overall responses (RS OVRLRESP)"),
+        (
+            "eligibility E1-E5 (prior bortezomib regimen)",
+            "select count(*) from staging.stg_sdtm__cm where is_prior_myeloma_therapy",
+            "no CM records of category PRIOR MYELOMA THERAPY",
+        ),
+        (
+            "eligibility E6, ISS stage, baseline M-protein / FLC (measurable disease)",
+            "select count(*) from staging.stg_sdtm__lb where is_usable and lbtestcd in ('MPROTEIN', 'KLCFR', 'LLCFR', 'B2MICG')",
+            "no M-protein, free light chain or beta-2 microglobulin results in LB",
+        ),
+        (
+            "cycles, dose intensity, final-assessment date (carfilzomib)",
+            "select count(*) from {marts}.fct_cycles",
+            "no carfilzomib administrations in EX",
+        ),
+        (
+            "DLTs and 3+3 dose escalation / MTD",
+            "select count(*) from {marts}.fct_dose_escalation",
+            "no treated subjects in the ESCALATION cohort (DM.COHORT, DM.DOSELVL)",
+        ),
+        (
+            "IMWG response, ORR, best response, TTP",
+            "select count(*) from staging.stg_sdtm__rs where rstestcd = 'OVRLRESP'",
+            "no investigator overall responses (RS OVRLRESP)",
+        ),
     ]
     gaps: list[EndpointGap] = []
     with warehouse.connect() as conn:
         for endpoint, query, reason in checks:
-            q = sql.SQL(query.replace("{marts}", "{}")).format(sql.Identifier(marts_schema)) if "{marts}" in query else sql.SQL(query)
+            q = (
+                sql.SQL(query.replace("{marts}", "{}")).format(sql.Identifier(marts_schema))
+                if "{marts}" in query
+                else sql.SQL(query)
+            )
             try:
                 n = conn.execute(q).fetchone()[0]
             except Exception as exc:  # noqa: BLE001 - a missing relation means the endpoint is absent

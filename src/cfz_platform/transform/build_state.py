@@ -55,7 +55,11 @@ class BuildPlan:
         upper = {"raw_through_file_id": self.through_file_id}
         if self.full_refresh:
             return upper
-        return {**upper, "staging_since_file_id": self.staging_since, "marts_since_file_id": self.marts_since}
+        return {
+            **upper,
+            "staging_since_file_id": self.staging_since,
+            "marts_since_file_id": self.marts_since,
+        }
 
 
 def compute_project_fingerprint() -> str:
@@ -106,7 +110,8 @@ def loaded_through(conn: psycopg.Connection) -> int:
 
 def read_state(conn: psycopg.Connection, schema: str) -> tuple[int, str] | None:
     row = conn.execute(
-        "select through_file_id, fingerprint from audit.build_state where schema_name = %s", (schema,)
+        "select through_file_id, fingerprint from audit.build_state where schema_name = %s",
+        (schema,),
     ).fetchone()
     return (int(row[0]), row[1]) if row else None
 
@@ -117,8 +122,12 @@ def _schema_has_tables(conn: psycopg.Connection, schema: str) -> bool:
     ).fetchone()[0]
 
 
-def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str,
-               through_file_id: int | None = None) -> BuildPlan:
+def plan_build(
+    conn: psycopg.Connection,
+    marts_schema: str,
+    fingerprint: str,
+    through_file_id: int | None = None,
+) -> BuildPlan:
     """Decide between an incremental and a full build of ``staging`` + ``marts_schema``.
 
     Steps:
@@ -140,22 +149,51 @@ def plan_build(conn: psycopg.Connection, marts_schema: str, fingerprint: str,
     staging = read_state(conn, STAGING_SCHEMA)
     marts = read_state(conn, marts_schema)
     if staging is None or staging[1] != fingerprint:
-        why = "no recorded staging build" if staging is None else "the dbt project or its vars changed"
+        why = (
+            "no recorded staging build"
+            if staging is None
+            else "the dbt project or its vars changed"
+        )
         return BuildPlan(True, why, through, fingerprint)
     if max(staging[0], marts[0] if marts else 0) > through:
         # built beyond this build's watermark (only possible without the warehouse lock)
         return BuildPlan(True, f"a schema holds files after file {through}", through, fingerprint)
     if marts is None or marts[1] != fingerprint:
-        if marts is None and not _schema_has_tables(conn, marts_schema) and not resent_since(conn, staging[0]):
+        if (
+            marts is None
+            and not _schema_has_tables(conn, marts_schema)
+            and not resent_since(conn, staging[0])
+        ):
             # empty candidate: marts models build from scratch anyway; staging stays incremental
-            return BuildPlan(False, f"{marts_schema} is empty: marts built in full, staging incremental",
-                             through, fingerprint, staging_since=staging[0], marts_since=None)
-        why = f"no recorded build of {marts_schema}" if marts is None else "the dbt project or its vars changed"
+            return BuildPlan(
+                False,
+                f"{marts_schema} is empty: marts built in full, staging incremental",
+                through,
+                fingerprint,
+                staging_since=staging[0],
+                marts_since=None,
+            )
+        why = (
+            f"no recorded build of {marts_schema}"
+            if marts is None
+            else "the dbt project or its vars changed"
+        )
         return BuildPlan(True, why, through, fingerprint)
     if resent_since(conn, staging[0]) or resent_since(conn, marts[0]):
-        return BuildPlan(True, "a file was re-sent under its delivery id since the last build", through, fingerprint)
-    return BuildPlan(False, f"incremental: staging since file {staging[0]}, {marts_schema} since file {marts[0]}",
-                     through, fingerprint, staging_since=staging[0], marts_since=marts[0])
+        return BuildPlan(
+            True,
+            "a file was re-sent under its delivery id since the last build",
+            through,
+            fingerprint,
+        )
+    return BuildPlan(
+        False,
+        f"incremental: staging since file {staging[0]}, {marts_schema} since file {marts[0]}",
+        through,
+        fingerprint,
+        staging_since=staging[0],
+        marts_since=marts[0],
+    )
 
 
 def resent_since(conn: psycopg.Connection, since: int) -> bool:
@@ -196,7 +234,9 @@ def rename_state(cur: psycopg.Cursor, old: str, new: str) -> None:
     """The schema was renamed (same transaction as the rename)."""
     if _table_exists(cur):
         cur.execute("delete from audit.build_state where schema_name = %s", (new,))
-        cur.execute("update audit.build_state set schema_name = %s where schema_name = %s", (new, old))
+        cur.execute(
+            "update audit.build_state set schema_name = %s where schema_name = %s", (new, old)
+        )
 
 
 def copy_state(cur: psycopg.Cursor, source: str, target: str) -> None:

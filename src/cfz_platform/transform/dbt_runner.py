@@ -94,10 +94,14 @@ def run_dbt(args: list[str], vars: dict | None = None, raise_on_failure: bool = 
     target_path = profiles_dir / "target"
     cli = [
         *args,
-        "--project-dir", str(dbt_project_dir()),
-        "--profiles-dir", str(profiles_dir),
-        "--target-path", str(target_path),
-        "--log-path", str(profiles_dir / "logs"),
+        "--project-dir",
+        str(dbt_project_dir()),
+        "--profiles-dir",
+        str(profiles_dir),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(profiles_dir / "logs"),
     ]
     vars = dict(vars or {})
     for name in WATERMARK_VARS:
@@ -120,5 +124,7 @@ def run_dbt(args: list[str], vars: dict | None = None, raise_on_failure: bool = 
         failures.append(f"dbt raised: {res.exception}")
     success = bool(res.success) and not failures
     if not success and raise_on_failure:
-        raise DbtError("dbt " + " ".join(args) + " failed:\n  " + "\n  ".join(failures or ["(see dbt log)"]))
+        raise DbtError(
+            "dbt " + " ".join(args) + " failed:\n  " + "\n  ".join(failures or ["(see dbt log)"])
+        )
     return DbtResult(success=success, failures=failures, results=results)

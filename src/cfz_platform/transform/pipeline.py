@@ -43,7 +43,6 @@ class TransformResult:
         return [w for r in self.reports for w in r.warnings]
 
 
-
 def fix_watermark() -> int:
     """The upper watermark of one transform: the last file whose rows are all in raw now.
 
@@ -54,17 +53,23 @@ def fix_watermark() -> int:
 
     with warehouse.connect(autocommit=True) as conn:
         through = build_state.loaded_through(conn)
-    log.info("raw is read through file %d (files loaded from now on wait for the next build)", through)
+    log.info(
+        "raw is read through file %d (files loaded from now on wait for the next build)", through
+    )
     return through
 
 
-def gate(name: str, run_id: str, marts_schema: str = "marts", through_file_id: int | None = None) -> GateReport:
+def gate(
+    name: str, run_id: str, marts_schema: str = "marts", through_file_id: int | None = None
+) -> GateReport:
     """Run one gate, record it (audit table, Prefect artifact), and return its report.
 
     The raw gate checks raw up to ``through_file_id`` (the build's upper watermark). A passing
     raw gate moves the raw gate's watermark (``raw_gate.record_pass``): the next run checks
     only deliveries and files that arrived after it."""
-    report = run_gate(name, marts_schema=marts_schema, run_id=run_id, through_file_id=through_file_id)
+    report = run_gate(
+        name, marts_schema=marts_schema, run_id=run_id, through_file_id=through_file_id
+    )
     with warehouse.connect(autocommit=True) as conn:
         record_report(conn, report)
         if name == "raw" and report.passed:
@@ -83,13 +88,16 @@ def ensure_raw() -> None:
         conn.commit()
 
 
-def build_candidate(schema: str, notes: list[str], full_refresh: bool = False,
-                    through_file_id: int | None = None) -> None:
+def build_candidate(
+    schema: str, notes: list[str], full_refresh: bool = False, through_file_id: int | None = None
+) -> None:
     """dbt seed + build into ``schema`` (incremental unless ``full_refresh`` or the dbt project
     changed) reading raw up to ``through_file_id``, the endpoint statistics tables, and the
     endpoints the data could not support (as notes)."""
     # unit tests test SQL logic, not data: they run in CI
-    build_marts(schema, full_refresh=full_refresh, unit_tests=False, through_file_id=through_file_id)
+    build_marts(
+        schema, full_refresh=full_refresh, unit_tests=False, through_file_id=through_file_id
+    )
     with warehouse.connect() as conn:
         write_endpoint_tables(conn, schema)
         conn.commit()
@@ -97,8 +105,11 @@ def build_candidate(schema: str, notes: list[str], full_refresh: bool = False,
         notes.append(f"not derivable: {gap.endpoint}: {gap.reason}")
 
 
-def run_transform(run_id: str | None = None, build: Callable[[str, list[str]], None] | None = None,
-                  full_refresh: bool = False) -> TransformResult:
+def run_transform(
+    run_id: str | None = None,
+    build: Callable[[str, list[str]], None] | None = None,
+    full_refresh: bool = False,
+) -> TransformResult:
     """Raw gate -> dbt build into ``marts_candidate`` -> mart gate -> publish.
 
     The caller holds the warehouse lock (``orchestration.lock``): one transform at a time.
@@ -146,4 +157,7 @@ def run_validate(run_id: str | None = None, marts_schema: str = "marts") -> list
     run_id = run_id or uuid.uuid4().hex[:12]
     check_schema(marts_schema)
     ensure_raw()  # a warehouse with no delivery yet validates (empty raw) instead of crashing
-    return [gate("raw", run_id, through_file_id=fix_watermark()), gate("mart", run_id, marts_schema=marts_schema)]
+    return [
+        gate("raw", run_id, through_file_id=fix_watermark()),
+        gate("mart", run_id, marts_schema=marts_schema),
+    ]

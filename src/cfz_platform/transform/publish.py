@@ -65,10 +65,11 @@ class PublishError(RuntimeError):
     """The candidate could not be published; ``marts`` is unchanged."""
 
 
-
 def _set_lock_timeout(cur: psycopg.Cursor) -> None:
     """This transaction's statements wait at most ``ddl_lock_timeout`` for a table lock."""
-    cur.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(warehouse.ddl_lock_timeout())))
+    cur.execute(
+        sql.SQL("set local lock_timeout = {}").format(sql.Literal(warehouse.ddl_lock_timeout()))
+    )
 
 
 def explain_lock_timeout(what: str, exc: psycopg.Error) -> str:
@@ -80,8 +81,10 @@ def explain_lock_timeout(what: str, exc: psycopg.Error) -> str:
     except psycopg.Error:
         holders = ""
     who = f"held by {holders}" if holders else "the holder has gone since"
-    return (f"{what} gave up after waiting {warehouse.ddl_lock_timeout()} (CFZ_DDL_LOCK_TIMEOUT) for a table "
-            f"lock, {who}; rerun once that session ends ({str(exc).strip().splitlines()[0]})")
+    return (
+        f"{what} gave up after waiting {warehouse.ddl_lock_timeout()} (CFZ_DDL_LOCK_TIMEOUT) for a table "
+        f"lock, {who}; rerun once that session ends ({str(exc).strip().splitlines()[0]})"
+    )
 
 
 def _schema_exists(cur: psycopg.Cursor, schema: str) -> bool:
@@ -94,7 +97,11 @@ def _revoke_bi_reader(cur: psycopg.Cursor, schema: str) -> None:
     ident, bi = sql.Identifier(schema), sql.Identifier(BI_ROLE)
     cur.execute(sql.SQL("revoke all on all tables in schema {} from {}").format(ident, bi))
     cur.execute(sql.SQL("revoke usage on schema {} from {}").format(ident, bi))
-    cur.execute(sql.SQL("alter default privileges in schema {} revoke select on tables from {}").format(ident, bi))
+    cur.execute(
+        sql.SQL("alter default privileges in schema {} revoke select on tables from {}").format(
+            ident, bi
+        )
+    )
 
 
 def prepare_candidate(conn: psycopg.Connection) -> str:
@@ -123,7 +130,11 @@ def _prepare(cur: psycopg.Cursor) -> None:
     cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE)))
     build_state.drop_state(cur, CANDIDATE)
     if _has_incremental_tables(cur, PREVIOUS):
-        cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(PREVIOUS), sql.Identifier(CANDIDATE)))
+        cur.execute(
+            sql.SQL("alter schema {} rename to {}").format(
+                sql.Identifier(PREVIOUS), sql.Identifier(CANDIDATE)
+            )
+        )
         build_state.rename_state(cur, PREVIOUS, CANDIDATE)
     else:
         # no usable previous build (none yet, or the empty schema the warehouse started with)
@@ -137,7 +148,9 @@ def _prepare(cur: psycopg.Cursor) -> None:
 
 def _has_incremental_tables(cur: psycopg.Cursor, schema: str) -> bool:
     return all(
-        cur.execute("select to_regclass(%s) is not null", (sql.Identifier(schema, t).as_string(cur),)).fetchone()[0]
+        cur.execute(
+            "select to_regclass(%s) is not null", (sql.Identifier(schema, t).as_string(cur),)
+        ).fetchone()[0]
         for t in INCREMENTAL_MART_TABLES
     )
 
@@ -161,7 +174,9 @@ def discard_candidate(conn: psycopg.Connection) -> None:
         cur.execute("select pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_KEY,))
         _set_lock_timeout(cur)
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(CANDIDATE)))
-        cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE)))
+        cur.execute(
+            sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE))
+        )
         build_state.drop_state(cur, CANDIDATE)
 
 
@@ -171,9 +186,17 @@ def _swap_adam(cur: psycopg.Cursor) -> None:
         return
     cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_PREVIOUS)))
     if _schema_exists(cur, ADAM_PUBLISHED):
-        cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(ADAM_PUBLISHED), sql.Identifier(ADAM_PREVIOUS)))
+        cur.execute(
+            sql.SQL("alter schema {} rename to {}").format(
+                sql.Identifier(ADAM_PUBLISHED), sql.Identifier(ADAM_PREVIOUS)
+            )
+        )
         _revoke_bi_reader(cur, ADAM_PREVIOUS)
-    cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(ADAM_CANDIDATE), sql.Identifier(ADAM_PUBLISHED)))
+    cur.execute(
+        sql.SQL("alter schema {} rename to {}").format(
+            sql.Identifier(ADAM_CANDIDATE), sql.Identifier(ADAM_PUBLISHED)
+        )
+    )
     grant_bi_reader(cur, ADAM_PUBLISHED)
 
 
@@ -199,19 +222,33 @@ def publish_candidate(conn: psycopg.Connection) -> None:
             _set_lock_timeout(cur)
             if not _schema_exists(cur, CANDIDATE):
                 raise PublishError(f"schema {CANDIDATE!r} does not exist: nothing to publish")
-            cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS)))
+            cur.execute(
+                sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS))
+            )
             build_state.drop_state(cur, PREVIOUS)
             if _schema_exists(cur, PUBLISHED):
-                cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(PUBLISHED), sql.Identifier(PREVIOUS)))
+                cur.execute(
+                    sql.SQL("alter schema {} rename to {}").format(
+                        sql.Identifier(PUBLISHED), sql.Identifier(PREVIOUS)
+                    )
+                )
                 build_state.rename_state(cur, PUBLISHED, PREVIOUS)
-            cur.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(CANDIDATE), sql.Identifier(PUBLISHED)))
+            cur.execute(
+                sql.SQL("alter schema {} rename to {}").format(
+                    sql.Identifier(CANDIDATE), sql.Identifier(PUBLISHED)
+                )
+            )
             build_state.rename_state(cur, CANDIDATE, PUBLISHED)
             grant_bi_reader(cur, PUBLISHED)
             if _schema_exists(cur, PREVIOUS):
                 _revoke_bi_reader(cur, PREVIOUS)
             _swap_adam(cur)
     except psycopg.errors.LockNotAvailable as exc:
-        raise PublishError(explain_lock_timeout(f"publishing {CANDIDATE!r} ({PUBLISHED!r} is unchanged)", exc)) from exc
+        raise PublishError(
+            explain_lock_timeout(f"publishing {CANDIDATE!r} ({PUBLISHED!r} is unchanged)", exc)
+        ) from exc
     except psycopg.Error as exc:
-        raise PublishError(f"publishing {CANDIDATE!r} failed, {PUBLISHED!r} is unchanged: {exc}") from exc
+        raise PublishError(
+            f"publishing {CANDIDATE!r} failed, {PUBLISHED!r} is unchanged: {exc}"
+        ) from exc
     log.info("published %s as %s (previous build kept as %s)", CANDIDATE, PUBLISHED, PREVIOUS)
