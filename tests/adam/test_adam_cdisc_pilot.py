@@ -21,6 +21,8 @@ import pytest
 from tests.adam.agreement import compute_agreement, compute_norm, format_table
 from tests.conftest import CONFORMANCE, run_cfz
 
+pytestmark = pytest.mark.slow
+
 PILOT = CONFORMANCE / "cdiscpilot01"
 REFERENCE = CONFORMANCE / "reference"
 CORE_MIN = 0.99

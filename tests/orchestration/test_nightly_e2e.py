@@ -23,6 +23,8 @@ if str(project_root()) not in sys.path:
 
 from flows.nightly import NightlyFailed, nightly  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory) -> dict:

@@ -22,6 +22,8 @@ import pytest
 from cfz_platform.ingest import run_ingest
 from tests.conftest import run_cfz
 
+pytestmark = pytest.mark.slow
+
 STAGING_TABLES = (
     "stg_sdtm__dm",
     "stg_sdtm__lb",

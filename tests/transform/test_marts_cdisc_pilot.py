@@ -17,6 +17,8 @@ import pytest
 
 from tests.conftest import CONFORMANCE, run_cfz
 
+pytestmark = pytest.mark.slow
+
 PILOT = CONFORMANCE / "cdiscpilot01"
 DELIVERY = "20260101T000000"
 DOMAINS = ("dm", "lb", "ex", "cm", "ae", "vs")

@@ -22,6 +22,8 @@ from cfz_platform.db import warehouse
 from cfz_platform.ingest import run_ingest
 from tests.conftest import ROOT, run_cfz
 
+pytestmark = pytest.mark.slow
+
 BAD_VALUE = 900  # g/dL: the raw gate's lab_value_physically_possible blocks it
 
 

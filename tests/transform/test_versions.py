@@ -20,6 +20,8 @@ import pytest
 
 from tests.conftest import run_cfz
 
+pytestmark = pytest.mark.slow
+
 D1, D2, D3 = "20260110T020000", "20260201T020000", "20260301T020000"
 S1, S2 = "CFZ-01-0001", "CFZ-01-0002"
 LB_COLS = ["STUDYID", "DOMAIN", "USUBJID", "LBTESTCD", "LBSPEC", "LBORRES", "LBORRESU", "LBDTC"]
