@@ -127,17 +127,12 @@ def test_unit_tests_of_intermediate_models_use_no_mart_input(manifest, models):
     assert bad == []
 
 
-def test_every_intermediate_column_is_documented(manifest, models, db):
-    """Each int_* model has a description and documents every column of its table in staging
-    (names as built; run over the empty raw layer so the tables exist)."""
-    from cfz_platform.ingest import ensure_raw_layer
-
-    ensure_raw_layer(db)
-    run_dbt(["seed"])
-    run_dbt(["run", "--select", "+path:models/intermediate"])
+def undocumented_columns(db, models: dict[str, dict], layer: str, prefix: str) -> list[str]:
+    """The models of ``layer`` named ``prefix*`` without a description, and the columns of their
+    built tables in staging (names as built) that the YAML does not describe."""
     undocumented: list[str] = []
     for node in models.values():
-        if _layer(node) != "intermediate":
+        if _layer(node) != layer or not node["name"].startswith(prefix):
             continue
         if not node.get("description", "").strip():
             undocumented.append(node["name"])
@@ -152,16 +147,33 @@ def test_every_intermediate_column_is_documented(manifest, models, db):
         ]
         assert built, f"{node['name']} was not built"
         undocumented += [f"{node['name']}.{c}" for c in built if c not in documented]
-    assert undocumented == []
+    return undocumented
+
+
+def uncommented_columns(db, prefix: str) -> list[tuple[str, str]]:
+    """(table, column) of the staging tables named ``prefix*`` whose column has no comment."""
+    like = prefix.replace("_", "\\_") + "%"
+    return db.execute(
+        "select c.relname, a.attname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped"
+        " where n.nspname = 'staging' and c.relname like %s and c.relkind = 'r'"
+        " and coalesce(col_description(c.oid, a.attnum), '') = ''",
+        (like,),
+    ).fetchall()
+
+
+def test_every_intermediate_column_is_documented(manifest, models, db):
+    """Each int_* model has a description and documents every column of its table in staging
+    (names as built; run over the empty raw layer so the tables exist)."""
+    from cfz_platform.ingest import ensure_raw_layer
+
+    ensure_raw_layer(db)
+    run_dbt(["seed"])
+    run_dbt(["run", "--select", "+path:models/intermediate"])
+    assert undocumented_columns(db, models, "intermediate", "int_") == []
 
 
 def test_intermediate_comments_reach_postgres(db):
     """persist_docs writes the YAML text as comments on the intermediate tables (run after the
     build of the previous test)."""
-    rows = db.execute(
-        "select c.relname, a.attname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
-        " join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped"
-        " where n.nspname = 'staging' and c.relname like 'int\\_%' and c.relkind = 'r'"
-        " and coalesce(col_description(c.oid, a.attnum), '') = ''"
-    ).fetchall()
-    assert rows == []
+    assert uncommented_columns(db, "int_") == []
