@@ -32,3 +32,18 @@ def lb_rows(
 
 def csv_text(header: str, rows: list[str]) -> str:
     return "\n".join([header, *rows]) + "\n"
+
+
+def rejects(db, rel_path: str) -> list[tuple]:
+    """The rejects of one landing file: (line, column, kind, reason, value), by line."""
+    return db.execute(
+        "select line, column_name, kind, reason, value from audit.ingest_rejects where rel_path = %s order by line",
+        (rel_path,),
+    ).fetchall()
+
+
+def raw_count(db, domain: str, rel_path: str) -> int:
+    """Rows of one landing file loaded into raw.<domain>."""
+    return db.execute(
+        f"select count(*) from raw.{domain} where _file = %s", (rel_path,)
+    ).fetchone()[0]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from cfz_platform.ingest import run_ingest
 from tests.conftest import CONFORMANCE, ROOT
-from tests.ingest.helpers import DM_HEADER, LB_HEADER, csv_text, lb_rows, write
+from tests.ingest.helpers import DM_HEADER, LB_HEADER, csv_text, lb_rows, raw_count, rejects, write
 
 
 def ledger(db, rel_path: str) -> list[tuple]:
@@ -27,19 +27,6 @@ def ledger(db, rel_path: str) -> list[tuple]:
         "where rel_path = %s order by file_id",
         (rel_path,),
     ).fetchall()
-
-
-def rejects(db, rel_path: str) -> list[tuple]:
-    return db.execute(
-        "select line, column_name, kind, reason, value from audit.ingest_rejects where rel_path = %s order by line",
-        (rel_path,),
-    ).fetchall()
-
-
-def raw_count(db, domain: str, rel_path: str) -> int:
-    return db.execute(
-        f"select count(*) from raw.{domain} where _file = %s", (rel_path,)
-    ).fetchone()[0]
 
 
 def test_counts_reconcile_and_structural_rejects_name_file_line_column(db, tmp_path):

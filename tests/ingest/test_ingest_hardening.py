@@ -14,7 +14,7 @@ import stat
 
 from cfz_platform.ingest import hooks, run_ingest
 from tests.conftest import CONFORMANCE
-from tests.ingest.helpers import DM_HEADER, LB_HEADER, csv_text, lb_rows, write
+from tests.ingest.helpers import DM_HEADER, LB_HEADER, csv_text, lb_rows, raw_count, rejects, write
 
 VS_HEADER = "STUDYID,DOMAIN,USUBJID,VSTESTCD,VSORRES,VSORRESU,VSDTC"
 
@@ -25,19 +25,6 @@ def ledger(db, rel_path: str) -> list[tuple]:
         "from audit.ingest_files where rel_path = %s order by file_id",
         (rel_path,),
     ).fetchall()
-
-
-def rejects(db, rel_path: str) -> list[tuple]:
-    return db.execute(
-        "select line, column_name, kind, reason, value from audit.ingest_rejects where rel_path = %s order by line",
-        (rel_path,),
-    ).fetchall()
-
-
-def raw_count(db, domain: str, rel_path: str) -> int:
-    return db.execute(
-        f"select count(*) from raw.{domain} where _file = %s", (rel_path,)
-    ).fetchone()[0]
 
 
 def by_name(summary) -> dict:
