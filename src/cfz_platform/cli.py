@@ -715,6 +715,7 @@ def demo(
             start_date="2024-01-08",
             error_rate=0.01,
             truth=out / "truth",
+            scenarios="default",  # every option given: called as a function, Typer fills none
         )
     typer.echo("[demo] 3/3 nightly flow over every delivery")
     nightly(landing=landing, report_dir=out / "report", train=None, force=False, wait=60.0)
