@@ -78,60 +78,52 @@ def dose_cycle(
         )
     if epoch != "TREATMENT":
         return last
+
+    def give_partner(
+        drug: str,
+        pdose: float,
+        unit: str,
+        route: str,
+        freq: str,
+        first: int,
+        last_day: int,
+        label_day: int,
+    ) -> None:
+        """One partner-drug EX record (a single day, or a daily range first..last_day)."""
+        sim.doses_given += 1
+        sim.partners_given.add(drug)
+        sim.records.append(
+            Record(
+                "ex",
+                last_day + int(rng.integers(1, 8)),
+                [
+                    P.STUDYID,
+                    "EX",
+                    usub,
+                    drug,
+                    f"{pdose:g}",
+                    unit,
+                    freq,
+                    route,
+                    iso(first),
+                    iso(last_day),
+                    f"C{c}D{label_day}",
+                    epoch,
+                    "",
+                ],
+            )
+        )
+
     for drug in sim.p.partners:
         pdose, unit, route, freq, days, is_range = P.PARTNER_SCHEDULE[drug]
         if is_range:
             a, b = cs + days[0] - 1, min(cs + days[1] - 1, stop_day)
             if a <= b:
-                sim.doses_given += 1
-                sim.partners_given.add(drug)
-                sim.records.append(
-                    Record(
-                        "ex",
-                        b + int(rng.integers(1, 8)),
-                        [
-                            P.STUDYID,
-                            "EX",
-                            usub,
-                            drug,
-                            f"{pdose:g}",
-                            unit,
-                            freq,
-                            route,
-                            iso(a),
-                            iso(b),
-                            f"C{c}D{days[0]}",
-                            epoch,
-                            "",
-                        ],
-                    )
-                )
+                give_partner(drug, pdose, unit, route, freq, a, b, days[0])
         else:
             for dd in days:
                 day = cs + dd - 1
                 if day > stop_day:
                     break
-                sim.doses_given += 1
-                sim.partners_given.add(drug)
-                sim.records.append(
-                    Record(
-                        "ex",
-                        day + int(rng.integers(1, 8)),
-                        [
-                            P.STUDYID,
-                            "EX",
-                            usub,
-                            drug,
-                            f"{pdose:g}",
-                            unit,
-                            freq,
-                            route,
-                            iso(day),
-                            iso(day),
-                            f"C{c}D{dd}",
-                            epoch,
-                            "",
-                        ],
-                    )
-                )
+                give_partner(drug, pdose, unit, route, freq, day, day, dd)
     return last
