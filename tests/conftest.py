@@ -103,3 +103,21 @@ def run_cfz(
             f"cfz {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+def simulate_clean_trial(out: Path, patients: int = 8, deliveries: int = 2) -> Path:
+    """A small simulated trial with no feed mess under ``out`` (``cfz simulate``); its landing."""
+    run_cfz(
+        "simulate",
+        "--patients",
+        str(patients),
+        "--deliveries",
+        str(deliveries),
+        "--error-rate",
+        "0",
+        "--out",
+        str(out / "landing"),
+        "--truth",
+        str(out / "truth"),
+    )
+    return out / "landing"

@@ -14,28 +14,16 @@ import pytest
 
 from cfz_platform.ingest import run_ingest
 from cfz_platform.orchestration import pending, steps
-from tests.conftest import run_cfz
+from tests.conftest import run_cfz, simulate_clean_trial
 
 
 @pytest.fixture(scope="module")
 def killed_after_ingest(warehouse_db, tmp_path_factory) -> Path:
     """A nightly that loaded a small trial (DM, LB, RS among it) and was killed right after."""
     out = tmp_path_factory.mktemp("killed")
-    run_cfz(
-        "simulate",
-        "--patients",
-        "8",
-        "--deliveries",
-        "2",
-        "--error-rate",
-        "0",
-        "--out",
-        str(out / "landing"),
-        "--truth",
-        str(out / "truth"),
-    )
-    steps.step_ingest(out / "landing", run_id="killed")
-    return out / "landing"
+    landing = simulate_clean_trial(out)
+    steps.step_ingest(landing, run_id="killed")
+    return landing
 
 
 def _add(landing: Path, delivery: str, domain: str, header: str, row: str) -> None:

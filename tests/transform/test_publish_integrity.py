@@ -20,7 +20,7 @@ import pytest
 
 from cfz_platform.db import warehouse
 from cfz_platform.ingest import run_ingest
-from tests.conftest import ROOT, run_cfz
+from tests.conftest import ROOT, run_cfz, simulate_clean_trial
 
 pytestmark = pytest.mark.slow
 
@@ -31,21 +31,9 @@ BAD_VALUE = 900  # g/dL: the raw gate's lab_value_physically_possible blocks it
 def landing(warehouse_db, tmp_path_factory) -> Path:
     """A small clean simulated trial (8 subjects, 2 deliveries), ingested."""
     out = tmp_path_factory.mktemp("integrity")
-    run_cfz(
-        "simulate",
-        "--patients",
-        "8",
-        "--deliveries",
-        "2",
-        "--error-rate",
-        "0",
-        "--out",
-        str(out / "landing"),
-        "--truth",
-        str(out / "truth"),
-    )
-    run_ingest(out / "landing")
-    return out / "landing"
+    landing = simulate_clean_trial(out)
+    run_ingest(landing)
+    return landing
 
 
 def _subject(db) -> str:
