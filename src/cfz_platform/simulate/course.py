@@ -45,12 +45,13 @@ from __future__ import annotations
 import numpy as np
 
 from cfz_platform.simulate import params as P
+from cfz_platform.simulate.assessment import ResponseTrack, simulate_assessment
 from cfz_platform.simulate.dosing import LOWER, dose_cycle
 from cfz_platform.simulate.followup import new_therapy_records, ongoing_ae
 from cfz_platform.simulate.kinetics import compute_factor
 from cfz_platform.simulate.maintenance import simulate_maintenance
 from cfz_platform.simulate.prior_therapy import build_prior_therapy
-from cfz_platform.simulate.response import RANK, ImwgAssessor, Panel
+from cfz_platform.simulate.response import ImwgAssessor
 from cfz_platform.simulate.safety import (
     BLEEDING,
     DELAY_TERMS,
@@ -156,54 +157,7 @@ def simulate_subject(
     sim.vs(fd, "C1D1", sim._lag(1, 8))
     sim.rs("ECOG", str(sim.ecog), fd, "C1D1", "TREATMENT", sim._lag(3, 11))
     assessor = ImwgAssessor(base, sim.bmpc_base)
-    state = {
-        "pending_pd": False,
-        "stop": None,
-        "pd_confirm": None,
-        "marrow_done": False,
-        "ecog": sim.ecog,
-    }
-
-    def assess(
-        day: int, visit: str, panel: Panel, epoch: str, investigator: bool, survey: bool, lag: int
-    ) -> None:
-        t = day - fd
-        if (
-            not state["marrow_done"]
-            and panel.ife_serum is False
-            and panel.ife_urine is False
-            and rng.random() < 0.85
-        ):
-            k = float(compute_factor(sim.f, sim.d, sim.g, t))
-            panel.bmpc = sim.lab.num(
-                "PLSCECE", max(0.2, sim.bmpc0 * k) * noise(rng), day, visit, sim._lag(5, 11)
-            )
-            state["marrow_done"] = True
-        skel = False
-        if survey:
-            skel = t >= sim.t_bone
-            sim.rs(
-                "SKELSURV", "PROGRESSION" if skel else "NO NEW LESIONS", day, visit, epoch, lag + 2
-            )
-        a = assessor.assess(t, panel, skel)
-        if investigator:
-            cat = a.category
-            u = rng.random()
-            if u < 0.02:
-                cat = "NE"
-            elif u < 0.1 and cat in RANK:
-                inv = {v: k for k, v in RANK.items()}
-                cat = inv[int(np.clip(RANK[cat] + (1 if rng.random() < 0.5 else -1), 0, 6))]
-            sim.rs("OVRLRESP", cat, day, visit, epoch, lag + 2)
-            if a.category == "PD":
-                state["ecog"] = min(4, state["ecog"] + 1)
-            sim.rs("ECOG", str(state["ecog"]), day, visit, epoch, lag + 2)
-        if a.category == "PD":
-            if a.pd_source == "imaging" or state["pending_pd"]:
-                state["stop"], state["pd_confirm"] = "PD", day
-            state["pending_pd"] = True
-        elif a.category != "NE":
-            state["pending_pd"] = False
+    track = ResponseTrack(assessor, fd, sim.ecog)
 
     dose = float(plan.dose)
     reductions = 0
@@ -260,8 +214,8 @@ def simulate_subject(
             sim.chem(cs, v1, lag, t1)
             sim.igs(cs, v1, lag, t1)
             sim.vs(cs, v1, sim._lag(1, 8))
-            assess(cs, v1, pan, "TREATMENT", True, c in (4, 7), lag)
-            if state["stop"]:
+            simulate_assessment(sim, track, cs, v1, pan, "TREATMENT", True, c in (4, 7), lag)
+            if track.stop:
                 stop_reason = "PD"
                 break
             if scenario == "new-therapy-on-assessment" and c >= stop_cycle + 1:
@@ -327,8 +281,8 @@ def simulate_subject(
             if c == 1:
                 pan = sim.resp_panel(day, day - fd, v, lag)
                 sim.chem(day, v, lag, day - fd)
-                assess(day, v, pan, "TREATMENT", False, False, lag)
-                if state["stop"]:
+                simulate_assessment(sim, track, day, v, pan, "TREATMENT", False, False, lag)
+                if track.stop:
                     stop_day = day
         # ---- AEs
         n_ae = int(rng.poisson(1.0 if c == 1 else 0.6))
@@ -342,7 +296,7 @@ def simulate_subject(
                         e.grade = 2
         cyc_events += nh
         dlt_ev = None
-        if dtype == "DELAY" and (state["pending_pd"] or state["stop"]):
+        if dtype == "DELAY" and (track.pending_pd or track.stop):
             dtype = "NONHEME"  # cycle 2 may not be given: make the DLT a grade 3 event instead
         if dtype in ("FN", "NONHEME", "DELAY", "GI_ONGOING"):
             on = cs + int(rng.integers(9, 20)) if dtype == "FN" else cs + int(rng.integers(2, 24))
@@ -490,7 +444,7 @@ def simulate_subject(
         if death is not None:
             stop_reason = "DEATH"
             break
-        if state["stop"]:
+        if track.stop:
             stop_reason = "PD"
             break
         if cs + P.CYCLE_DAYS > cutoff:
@@ -540,9 +494,9 @@ def simulate_subject(
             sim.chem(eot_day, "EOT", lag, eot_day - fd)
             sim.igs(eot_day, "EOT", lag, eot_day - fd)
             sim.vs(eot_day, "EOT", sim._lag(1, 8))
-            assess(eot_day, "EOT", pan, "FOLLOW-UP", True, True, lag)
+            simulate_assessment(sim, track, eot_day, "EOT", pan, "FOLLOW-UP", True, True, lag)
             last_cat = assessor.history[-1].category
-            if state["stop"]:
+            if track.stop:
                 stop_reason = "PD"
             elif (
                 stop_reason == "COMPLETED" and last_cat not in ("PD", "NE") and rng.random() < 0.85
@@ -551,14 +505,14 @@ def simulate_subject(
     # ---- maintenance
     if maint_start is not None and maint_start <= cutoff:
         death, m_cause, m_last = simulate_maintenance(
-            sim, plan, maint_start, cutoff, fd, dose, cycles_done, assess, state, rng
+            sim, plan, maint_start, cutoff, fd, dose, cycles_done, track, rng
         )
         death_cause = m_cause or death_cause
         last_dose_day = m_last if m_last is not None else last_dose_day
     nt_on_pd = scenario == "new-therapy-on-assessment" and stop_reason == "PD"
     # ---- death from PD
-    if state["stop"] == "PD" and death is None and not nt_on_pd and rng.random() < 0.35:
-        dday = state["pd_confirm"] + int(rng.integers(15, 200))
+    if track.stop == "PD" and death is None and not nt_on_pd and rng.random() < 0.35:
+        dday = track.pd_confirm + int(rng.integers(15, 200))
         if dday <= cutoff:
             death, death_cause = dday, "PROGRESSIVE DISEASE"
             bodsys, term = FATAL["Disease progression"]
@@ -570,11 +524,11 @@ def simulate_subject(
     # ---- new anti-myeloma therapy after PD or after stopping for toxicity (off study); scenario
     # new-therapy-on-assessment: on the day of the PD-confirming assessment (or a day-1 visit)
     if nt_on_pd:
-        new_therapy = state["pd_confirm"]
+        new_therapy = track.pd_confirm
     elif new_therapy is not None:
         pass
-    elif stop_reason == "PD" and state["pd_confirm"] is not None and aux.random() < 0.6:
-        new_therapy = state["pd_confirm"] + int(aux.integers(14, 43))
+    elif stop_reason == "PD" and track.pd_confirm is not None and aux.random() < 0.6:
+        new_therapy = track.pd_confirm + int(aux.integers(14, 43))
     elif stop_reason == "TOX" and aux.random() < 0.6:
         new_therapy = (last_dose_day or cs) + int(
             aux.integers(10, 27)

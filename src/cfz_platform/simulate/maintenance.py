@@ -7,11 +7,10 @@ day 15 a CBC; a few AEs and, rarely, a non-PD death. Stops at confirmed PD, deat
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from cfz_platform.simulate import params as P
+from cfz_platform.simulate.assessment import ResponseTrack, simulate_assessment
 from cfz_platform.simulate.dosing import dose_cycle
 from cfz_platform.simulate.safety import FATAL, AdverseEvent, draw_nonheme
 from cfz_platform.simulate.subject_sim import SubjectSim, noise
@@ -26,14 +25,13 @@ def simulate_maintenance(
     fd: int,
     dose: float,
     cycles_done: int,
-    assess: Callable,
-    state: dict,
+    track: ResponseTrack,
     rng: np.random.Generator,
 ) -> tuple[int | None, str, int | None]:
     """Simulate maintenance from ``start``; return (death day, death cause, last dose day).
 
-    ``assess(day, visit, panel, epoch, investigator, survey, lag)`` assesses a timepoint and sets
-    ``state["stop"]`` at confirmed PD.
+    Assessments go through ``assessment.simulate_assessment``, which sets ``track.stop`` at
+    confirmed PD.
     """
     mdose = dose
     ms = start
@@ -63,8 +61,8 @@ def simulate_maintenance(
             if m >= 2:
                 pan = sim.resp_panel(ms, t1, v1, lag)
                 sim.vs(ms, v1, sim._lag(1, 8))
-                assess(ms, v1, pan, "MAINTENANCE", True, m % 3 == 0, lag)
-                if state["stop"]:
+                simulate_assessment(sim, track, ms, v1, pan, "MAINTENANCE", True, m % 3 == 0, lag)
+                if track.stop:
                     break
         d15 = ms + 14
         if d15 <= cutoff and not sim._skip_visit(f"C{mc}D15", d15):
