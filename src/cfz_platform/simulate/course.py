@@ -46,31 +46,22 @@ import numpy as np
 
 from cfz_platform.simulate import params as P
 from cfz_platform.simulate.assessment import ResponseTrack, simulate_assessment
-from cfz_platform.simulate.dosing import LOWER, dose_cycle
+from cfz_platform.simulate.combination import simulate_combination
+from cfz_platform.simulate.course_state import draw_course_state
 from cfz_platform.simulate.followup import new_therapy_records, ongoing_ae
-from cfz_platform.simulate.kinetics import compute_factor
 from cfz_platform.simulate.maintenance import simulate_maintenance
 from cfz_platform.simulate.prior_therapy import build_prior_therapy
 from cfz_platform.simulate.response import ImwgAssessor
 from cfz_platform.simulate.safety import (
-    BLEEDING,
-    DELAY_TERMS,
-    DLT_NONHEME,
     FATAL,
-    GI_TERMS,
-    HEME,
     NONHEME,
     AdverseEvent,
     ae_records,
-    draw_nonheme,
 )
 from cfz_platform.simulate.subject_sim import (
     Missing,
     SubjectResult,
     SubjectSim,
-    grade_hgb,
-    grade_neut,
-    grade_plat,
     noise,
 )
 from cfz_platform.simulate.subject_truth import CourseOutcome, compute_enrolled_truth, truth_base
@@ -159,319 +150,16 @@ def simulate_subject(
     assessor = ImwgAssessor(base, sim.bmpc_base)
     track = ResponseTrack(assessor, fd, sim.ecog)
 
-    dose = float(plan.dose)
-    reductions = 0
-    cs = fd
-    last_dose_day: int | None = None
-    death: int | None = None
-    death_cause = ""
-    c4_start: int | None = None
-    dlt_event = plan.esc_dlt or (
-        plan.cohort == "EXPANSION" and rng.random() < P.DLT_PROBS[plan.dose_level_index or 0]
+    course = draw_course_state(plan, cutoff, rng, aux)
+    simulate_combination(sim, plan, track, course, aux)
+    cs, dose, esc = course.cs, course.dose, course.esc
+    last_dose_day, death, death_cause = course.last_dose_day, course.death, course.death_cause
+    stop_reason, cycles_done, new_therapy = (
+        course.stop_reason,
+        course.cycles_done,
+        course.new_therapy,
     )
-    esc = plan.cohort == "ESCALATION"
-    cycles_done = 0
-    stop_reason = None
-    delay = 0  # of the next cycle's day 1, set at the end of each cycle
-    c2_start: int | None = None
-    new_therapy: int | None = None
-    # scenarios: the cycle whose day-1 visit is not reached (consent withdrawn) or where new
-    # therapy starts on the assessment day
-    stop_cycle = (
-        int(aux.integers(2, 6))
-        if scenario in ("consent-withdrawn", "new-therapy-on-assessment")
-        else 0
-    )
-    for c in range(1, P.N_COMBINATION_CYCLES + 1):
-        if c > 1:
-            cs = cs + P.CYCLE_DAYS + delay
-        if cs > cutoff:
-            stop_reason = "CUTOFF"
-            break
-        if scenario == "consent-withdrawn" and c == stop_cycle:
-            stop_reason = "WITHDRAWN"
-            break
-        if c == 2:
-            c2_start = cs
-        if c == 4:
-            c4_start = cs
-        t1 = cs - fd
-        kq = float(compute_factor(sim.f, sim.d, sim.g, t1))
-        resp_boost = (1 - min(1.0, kq)) if sim.responder else 0.0
-        v1 = f"C{c}D1"
-        if c > 1 and not (c >= 3 and sim._skip_visit(v1, cs)):
-            lag = sim._lag()
-            pan = sim.resp_panel(cs, t1, v1, lag)
-            sim.cbc(
-                cs,
-                v1,
-                lag,
-                sim.plat0 * (1 + 0.1 * resp_boost) * float(rng.uniform(0.92, 1.0)) * noise(rng),
-                sim.neut0 * noise(rng),
-                (sim.hgb0 + 1.2 * resp_boost) * noise(rng),
-                sim.lym0 * 0.8 * noise(rng),
-            )
-            sim.chem(cs, v1, lag, t1)
-            sim.igs(cs, v1, lag, t1)
-            sim.vs(cs, v1, sim._lag(1, 8))
-            simulate_assessment(sim, track, cs, v1, pan, "TREATMENT", True, c in (4, 7), lag)
-            if track.stop:
-                stop_reason = "PD"
-                break
-            if scenario == "new-therapy-on-assessment" and c >= stop_cycle + 1:
-                new_therapy, stop_reason = cs, "NEW THERAPY"  # started on this assessment day
-                break
-        # ---- counts on days 8 and 15
-        pdep = sim.pdepth * float(rng.uniform(0.8, 1.2))
-        ndep = sim.ndepth * float(rng.uniform(0.8, 1.2))
-        dtype = None
-        if c == 1 and dlt_event:
-            dtype = ("PLAT4", "NEUT4", "FN", "NONHEME")[int(rng.integers(0, 4))]
-            if esc and plan.esc_dlt_kind:
-                dtype = plan.esc_dlt_kind
-        counts = {}
-        for dd, bump in ((8, rng.uniform(0.6, 1.0)), (15, rng.uniform(0.75, 1.0))):
-            plat = sim.plat0 * (1 - pdep * bump) * noise(rng)
-            neut = sim.neut0 * (1 - ndep * bump) * noise(rng)
-            if c == 1 and esc and not plan.esc_dlt:
-                plat, neut = max(plat, 26.0), max(neut, 0.55)
-            if dtype == "PLAT4" and dd == 8:
-                plat = float(rng.uniform(12, 24))
-            if dtype == "PLAT3BLEED":
-                plat = float(aux.uniform(27, 45)) if dd == 8 else max(plat, 30.0)
-            if dtype == "NEUT4":
-                neut = float(rng.uniform(0.2, 0.45))
-            if dtype == "FN" and dd == 15:
-                neut = float(rng.uniform(0.3, 0.9))
-            counts[dd] = (
-                plat,
-                neut,
-                (sim.hgb0 + 1.2 * resp_boost - 0.6 * bump) * noise(rng),
-                sim.lym0 * (1 - 0.4 * bump) * noise(rng),
-            )
-        cyc_events: list[AdverseEvent] = []
-        stop_day = cutoff
-        if scenario == "early-death" and c == 1:  # before the first response assessment (C1D8)
-            death = fd + int(aux.integers(2, 7))
-            bodsys, term = FATAL["Sepsis"]
-            cyc_events.append(
-                AdverseEvent(
-                    "Sepsis",
-                    term,
-                    bodsys,
-                    5,
-                    death - int(aux.integers(0, 2)),
-                    death,
-                    "UNLIKELY",
-                    True,
-                )
-            )
-            death_cause = "ADVERSE EVENT"
-            stop_day = death - 1
-        sent_counts: dict[int, dict] = {}
-        for dd in (8, 15):
-            day = cs + dd - 1
-            if day > cutoff or day > stop_day:
-                continue
-            v = f"C{c}D{dd}"
-            if c >= 2 and sim._skip_visit(v, day):
-                continue
-            lag = sim._lag()
-            sent_counts[day] = sim.cbc(day, v, lag, *counts[dd])
-            if c == 1:
-                pan = sim.resp_panel(day, day - fd, v, lag)
-                sim.chem(day, v, lag, day - fd)
-                simulate_assessment(sim, track, day, v, pan, "TREATMENT", False, False, lag)
-                if track.stop:
-                    stop_day = day
-        # ---- AEs
-        n_ae = int(rng.poisson(1.0 if c == 1 else 0.6))
-        nh = draw_nonheme(rng, n_ae, cs, P.CYCLE_DAYS)
-        for e in nh:
-            if c == 1 and esc:
-                e.protect_dates = True
-                if not plan.esc_dlt and e.grade >= 3 and e.related:
-                    short_gi = e.decod in GI_TERMS and e.end - e.start <= 3
-                    if not short_gi:
-                        e.grade = 2
-        cyc_events += nh
-        dlt_ev = None
-        if dtype == "DELAY" and (track.pending_pd or track.stop):
-            dtype = "NONHEME"  # cycle 2 may not be given: make the DLT a grade 3 event instead
-        if dtype in ("FN", "NONHEME", "DELAY", "GI_ONGOING"):
-            on = cs + int(rng.integers(9, 20)) if dtype == "FN" else cs + int(rng.integers(2, 24))
-            if dtype == "GI_ONGOING":  # grade 3 nausea/vomiting/diarrhoea, not resolved at the cut
-                dec = sorted(GI_TERMS)[int(aux.integers(0, len(GI_TERMS)))]
-                bodsys, terms, _w = NONHEME[dec]
-                dlt_ev = AdverseEvent(dec, terms[0], bodsys, 3, on, None, "PROBABLE", False, True)
-            elif dtype == "FN":
-                dlt_ev = AdverseEvent(
-                    "Febrile neutropenia",
-                    HEME["Febrile neutropenia"][1],
-                    HEME["Febrile neutropenia"][0],
-                    3,
-                    on,
-                    on + int(rng.integers(3, 9)),
-                    "POSSIBLE",
-                    True,
-                    True,
-                )
-            else:
-                dec = DLT_NONHEME[int(rng.integers(0, len(DLT_NONHEME)))]
-                bodsys, terms, _w = NONHEME[dec]
-                dlt_ev = AdverseEvent(
-                    dec,
-                    terms[0],
-                    bodsys,
-                    3,
-                    on,
-                    on + int(rng.integers(5, 20)),
-                    "PROBABLE",
-                    bool(rng.random() < 0.6),
-                    True,
-                )
-                if dtype == "DELAY":  # grade 2: a DLT only because it delays cycle 2 by > 14 days
-                    dec = DELAY_TERMS[int(aux.integers(0, len(DELAY_TERMS)))]
-                    bodsys, terms, _w = NONHEME[dec]
-                    dlt_ev = AdverseEvent(
-                        dec,
-                        terms[0],
-                        bodsys,
-                        2,
-                        min(on, cs + 15),
-                        min(on, cs + 15) + 21,
-                        "PROBABLE",
-                        False,
-                        True,
-                    )
-            dlt_ev.protect_dates = True
-            dlt_ev.acn = "DRUG INTERRUPTED"
-            cyc_events.append(dlt_ev)
-        # haematologic AEs from the counts sent
-        for decod, key, grader, min_g in (
-            ("Thrombocytopenia", "PLAT", grade_plat, 2),
-            ("Neutropenia", "NEUT", grade_neut, 2),
-            ("Anaemia", "HGB", grade_hgb, 3),
-        ):
-            days_g = [(d, grader(v[key])) for d, v in sorted(sent_counts.items())]
-            hit = [(d, g) for d, g in days_g if g >= min_g]
-            if not hit:
-                continue
-            onset = hit[0][0]
-            grade = max(g for _, g in hit)
-            end = hit[-1][0] + int(rng.integers(4, 9))
-            is_dlt = False
-            if c == 1 and dtype == "NEUT4" and decod == "Neutropenia":
-                end = onset + int(rng.integers(9, 14))
-                is_dlt = True
-            if c == 1 and dtype in ("PLAT4", "PLAT3BLEED") and decod == "Thrombocytopenia":
-                is_dlt = True
-            bodsys, term = HEME[decod]
-            ev = AdverseEvent(decod, term, bodsys, grade, onset, end, "PROBABLE", False, is_dlt)
-            ev.protect_dates = c == 1 and esc
-            if is_dlt:
-                dlt_ev = ev
-            cyc_events.append(ev)
-            # bleeding with grade >= 3 thrombocytopenia: the planned DLT, or now and then outside
-            # the escalation cycle 1 (where it would be a DLT the plan did not draw)
-            if (
-                decod == "Thrombocytopenia"
-                and grade >= 3
-                and (
-                    (c == 1 and dtype == "PLAT3BLEED")
-                    or (not (c == 1 and esc) and aux.random() < 0.3)
-                )
-            ):
-                bdec = tuple(BLEEDING)[int(aux.integers(0, len(BLEEDING)))]
-                b_on = onset + int(aux.integers(0, 3))
-                bleed = AdverseEvent(
-                    bdec,
-                    BLEEDING[bdec][1],
-                    BLEEDING[bdec][0],
-                    int(aux.integers(1, 3)),
-                    b_on,
-                    min(b_on + int(aux.integers(1, 6)), end),
-                    ("UNLIKELY", "POSSIBLE")[int(aux.integers(0, 2))],
-                )
-                bleed.protect_dates = c == 1 and esc
-                cyc_events.append(bleed)
-        if dlt_ev is not None:
-            dlt_ev.dlt = True
-            dlt_ev.acn = "DRUG INTERRUPTED"
-        if death is not None:  # early death: nothing starts after it
-            cyc_events = [e for e in cyc_events if e.start <= death]
-        # non-PD death (never in cycle 1)
-        if c >= 2 and death is None and rng.random() < 0.006:
-            death = cs + int(rng.integers(0, P.CYCLE_DAYS))
-            cause = ("Sepsis", "Cardiac failure")[int(rng.integers(0, 2))]
-            bodsys, term = FATAL[cause]
-            cyc_events.append(
-                AdverseEvent(
-                    cause,
-                    term,
-                    bodsys,
-                    5,
-                    death - int(rng.integers(0, 6)),
-                    death,
-                    ("NOT RELATED", "UNLIKELY", "POSSIBLE")[int(rng.integers(0, 3))],
-                    True,
-                )
-            )
-            death_cause = "ADVERSE EVENT"
-            stop_day = min(stop_day, death - 1)
-        sim.events += cyc_events
-        # ---- dosing
-        holds = [e for e in cyc_events if e.holds_dosing]
-        for e in holds:
-            if e.acn == "DOSE NOT CHANGED":
-                e.acn = "DRUG INTERRUPTED"
-        got = dose_cycle(
-            sim,
-            c,
-            cs,
-            dose,
-            float(plan.dose),
-            holds,
-            dlt_ev if c == 1 else None,
-            c == 1 and esc and plan.esc_missed_dose,
-            min(stop_day, cutoff),
-            "TREATMENT",
-            hold_day1=c == 1 and scenario == "cfz-held-c1d1",
-        )
-        if got is not None:
-            last_dose_day = got
-        cycles_done = c
-        if death is not None:
-            stop_reason = "DEATH"
-            break
-        if track.stop:
-            stop_reason = "PD"
-            break
-        if cs + P.CYCLE_DAYS > cutoff:
-            stop_reason = "CUTOFF"
-            break
-        if holds:
-            reductions += 1
-            if reductions > 2:
-                stop_reason = "TOX"
-                break
-            dose = LOWER[dose]
-            delay = (
-                int(rng.integers(7, 22))
-                if (c == 1 and dlt_ev is not None)
-                else int(rng.integers(7, 15))
-            )
-        else:
-            delay = 0 if rng.random() < 0.8 else int(rng.integers(1, 6))
-        if c == 1 and dtype == "DELAY":
-            delay = 15 + int(
-                aux.integers(0, 7)
-            )  # the interrupting toxicity delays cycle 2 by 15-21 days
-        if rng.random() < 0.015 and not (c == 1 and dtype == "DELAY"):
-            stop_reason = "TOX"
-            break
-    else:
-        stop_reason = "COMPLETED"
+    c2_start, c4_start, dlt_event = course.c2_start, course.c4_start, course.dlt_event
     # ---- final assessment (EOT)
     maint_start: int | None = None
     eot_day = None
