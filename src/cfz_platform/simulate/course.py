@@ -44,26 +44,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from cfz_platform.simulate import params as P
-from cfz_platform.simulate.assessment import ResponseTrack, simulate_assessment
+from cfz_platform.simulate.assessment import ResponseTrack
 from cfz_platform.simulate.combination import simulate_combination
-from cfz_platform.simulate.course_state import draw_course_state
-from cfz_platform.simulate.followup import new_therapy_records, ongoing_ae
+from cfz_platform.simulate.course_state import Baseline, draw_course_state
+from cfz_platform.simulate.end_of_treatment import simulate_final_assessment
+from cfz_platform.simulate.followup import simulate_follow_up
 from cfz_platform.simulate.maintenance import simulate_maintenance
-from cfz_platform.simulate.prior_therapy import build_prior_therapy
+from cfz_platform.simulate.prior_therapy import PriorSummary, build_prior_therapy
 from cfz_platform.simulate.response import ImwgAssessor
-from cfz_platform.simulate.safety import (
-    FATAL,
-    NONHEME,
-    AdverseEvent,
-    ae_records,
-)
-from cfz_platform.simulate.subject_sim import (
-    Missing,
-    SubjectResult,
-    SubjectSim,
-    noise,
-)
+from cfz_platform.simulate.safety import ae_records
+from cfz_platform.simulate.subject_sim import Missing, SubjectResult, SubjectSim
 from cfz_platform.simulate.subject_truth import CourseOutcome, compute_enrolled_truth, truth_base
 from cfz_platform.simulate.subjects import SubjectPlan
 
@@ -108,12 +98,35 @@ def simulate_subject(
     mc_replicas: int,
     seed: int = 0,
 ) -> SubjectResult:
-    """Simulate one enrolled subject (see the module docstring for the steps)."""
-    sim = SubjectSim(plan, cutoff, rng, mess_rng, miss_rate)
+    """Simulate one enrolled subject; the steps are the module docstring's."""
+    sim = SubjectSim(plan, cutoff, rng, mess_rng, miss_rate)  # 1. traits and kinetics
     fd = plan.first_dose
     assert fd is not None
-    aux = np.random.default_rng([seed, 9, *plan.rng_key])  # bleeding, cycle-2 delay, new therapy
-    scenario = plan.scenario
+    # the scenarios' and escalation extras' generator (bleeding, cycle-2 delay, new therapy)
+    aux = np.random.default_rng([seed, 9, *plan.rng_key])
+    prior = simulate_screening(sim, plan, fd)  # 2.
+    baseline = simulate_baseline_visit(sim, fd)
+    track = ResponseTrack(ImwgAssessor(baseline.panel, sim.bmpc_base), fd, sim.ecog)
+    course = draw_course_state(plan, cutoff, rng, aux)
+    simulate_combination(sim, plan, track, course, aux)  # 3. and 4.
+    simulate_final_assessment(sim, track, course)  # 5.
+    if course.maint_start is not None and course.maint_start <= cutoff:
+        simulate_maintenance(sim, plan, track, course)
+    simulate_follow_up(sim, plan, track, course, aux)  # 6.
+    sim.records += ae_records(plan.usubjid, sim.events, cutoff, rng)
+    sim.dm(fd + int(rng.integers(1, 6)), course.death)
+    outcome = CourseOutcome(plan, sim, prior, track.assessor, baseline, course, seed, mc_replicas)
+    return SubjectResult(sim.records, compute_enrolled_truth(outcome), sim.missing)  # 7.
+
+
+def simulate_screening(sim: SubjectSim, plan: SubjectPlan, fd: int) -> PriorSummary:
+    """Prior therapy and the screening visit of an enrolled subject; return the prior summary.
+
+    Steps: 1. prior regimens (CM, RS PRIOR THERAPY; ``build_prior_therapy``; 3-10 days of
+    availability lag; scenario partial-dates: partial dates); 2. screening 3-7 days before the
+    first dose (``SubjectSim.screening``: full panel, marrow, skeletal survey, ECOG, vitals).
+    """
+    rng = sim.rng
     prior = build_prior_therapy(
         rng,
         plan.usubjid,
@@ -122,141 +135,23 @@ def simulate_subject(
         plan.fails,
         int(rng.integers(3, 11)),
         sim.records,
-        partial=scenario == "partial-dates",
+        partial=plan.scenario == "partial-dates",
     )
-    scr = fd - int(rng.integers(3, 8))
-    sim.screening(scr)
-    # baseline (C1D1, pre-dose)
-    lag = sim._lag()
-    base = sim.resp_panel(fd, 0.0, "C1D1", lag)
-    sim.cbc(
-        fd,
-        "C1D1",
-        lag,
-        sim.plat0 * noise(rng),
-        sim.neut0 * noise(rng),
-        sim.hgb0 * noise(rng),
-        sim.lym0 * noise(rng),
-    )
-    sim.chem(fd, "C1D1", lag, 0.0)
-    b2m_base = sim.igs(fd, "C1D1", lag, 0.0)
-    alb_base = next(
+    sim.screening(fd - int(rng.integers(3, 8)))
+    return prior
+
+
+def simulate_baseline_visit(sim: SubjectSim, fd: int) -> Baseline:
+    """The C1D1 visit before the first dose: the baseline of response and ISS.
+
+    Steps: 1. full labs and vitals (``SubjectSim.full_visit``, t = 0); 2. ECOG (RS, epoch
+    TREATMENT); 3. the baseline: the panel, beta2M and albumin as sent.
+    """
+    panel, b2m, _lag = sim.full_visit(fd, "C1D1", 0.0)
+    alb = next(
         float(r.meta[1])
         for r in reversed(sim.records)
         if r.domain == "lb" and r.meta and r.meta[0] == "ALB"
     )
-    sim.vs(fd, "C1D1", sim._lag(1, 8))
     sim.rs("ECOG", str(sim.ecog), fd, "C1D1", "TREATMENT", sim._lag(3, 11))
-    assessor = ImwgAssessor(base, sim.bmpc_base)
-    track = ResponseTrack(assessor, fd, sim.ecog)
-
-    course = draw_course_state(plan, cutoff, rng, aux)
-    simulate_combination(sim, plan, track, course, aux)
-    cs, dose, esc = course.cs, course.dose, course.esc
-    last_dose_day, death, death_cause = course.last_dose_day, course.death, course.death_cause
-    stop_reason, cycles_done, new_therapy = (
-        course.stop_reason,
-        course.cycles_done,
-        course.new_therapy,
-    )
-    c2_start, c4_start, dlt_event = course.c2_start, course.c4_start, course.dlt_event
-    # ---- final assessment (EOT)
-    maint_start: int | None = None
-    eot_day = None
-    if stop_reason in ("COMPLETED", "TOX"):
-        eot_day = (
-            (cs + P.CYCLE_DAYS + 27) if stop_reason == "COMPLETED" else ((last_dose_day or cs) + 28)
-        )
-        if eot_day <= cutoff:
-            lag = sim._lag()
-            pan = sim.resp_panel(eot_day, eot_day - fd, "EOT", lag)
-            sim.cbc(
-                eot_day,
-                "EOT",
-                lag,
-                sim.plat0 * noise(rng),
-                sim.neut0 * noise(rng),
-                sim.hgb0 * noise(rng),
-                sim.lym0 * noise(rng),
-            )
-            sim.chem(eot_day, "EOT", lag, eot_day - fd)
-            sim.igs(eot_day, "EOT", lag, eot_day - fd)
-            sim.vs(eot_day, "EOT", sim._lag(1, 8))
-            simulate_assessment(sim, track, eot_day, "EOT", pan, "FOLLOW-UP", True, True, lag)
-            last_cat = assessor.history[-1].category
-            if track.stop:
-                stop_reason = "PD"
-            elif (
-                stop_reason == "COMPLETED" and last_cat not in ("PD", "NE") and rng.random() < 0.85
-            ):
-                maint_start = eot_day + int(rng.integers(1, 8))
-    # ---- maintenance
-    if maint_start is not None and maint_start <= cutoff:
-        death, m_cause, m_last = simulate_maintenance(
-            sim, plan, maint_start, cutoff, fd, dose, cycles_done, track, rng
-        )
-        death_cause = m_cause or death_cause
-        last_dose_day = m_last if m_last is not None else last_dose_day
-    nt_on_pd = scenario == "new-therapy-on-assessment" and stop_reason == "PD"
-    # ---- death from PD
-    if track.stop == "PD" and death is None and not nt_on_pd and rng.random() < 0.35:
-        dday = track.pd_confirm + int(rng.integers(15, 200))
-        if dday <= cutoff:
-            death, death_cause = dday, "PROGRESSIVE DISEASE"
-            bodsys, term = FATAL["Disease progression"]
-            sim.events.append(
-                AdverseEvent(
-                    "Disease progression", term, bodsys, 5, dday, dday, "NOT RELATED", True
-                )
-            )
-    # ---- new anti-myeloma therapy after PD or after stopping for toxicity (off study); scenario
-    # new-therapy-on-assessment: on the day of the PD-confirming assessment (or a day-1 visit)
-    if nt_on_pd:
-        new_therapy = track.pd_confirm
-    elif new_therapy is not None:
-        pass
-    elif stop_reason == "PD" and track.pd_confirm is not None and aux.random() < 0.6:
-        new_therapy = track.pd_confirm + int(aux.integers(14, 43))
-    elif stop_reason == "TOX" and aux.random() < 0.6:
-        new_therapy = (last_dose_day or cs) + int(
-            aux.integers(10, 27)
-        )  # before the final assessment
-    if new_therapy is not None and (
-        new_therapy > cutoff or (death is not None and new_therapy >= death)
-    ):
-        new_therapy = None
-    if new_therapy is not None:
-        new_therapy_records(sim, new_therapy, aux)
-    if scenario == "ae-ongoing":
-        ongoing_ae(sim, fd, death, aux)
-    if scenario == "partial-dates":
-        later = [e for e in sim.events if e.start > fd + 27 and e.grade <= 2 and e.decod in NONHEME]
-        if later:
-            later[int(aux.integers(0, len(later)))].partial_start = True
-    sim.records += ae_records(plan.usubjid, sim.events, cutoff, rng)
-    sim.dm(fd + int(rng.integers(1, 6)), death)
-    outcome = CourseOutcome(
-        plan,
-        sim,
-        prior,
-        assessor,
-        base,
-        b2m_base,
-        alb_base,
-        fd,
-        cutoff,
-        esc,
-        c2_start,
-        c4_start,
-        new_therapy,
-        death,
-        death_cause,
-        maint_start,
-        last_dose_day,
-        stop_reason,
-        cycles_done,
-        bool(dlt_event),
-        seed,
-        mc_replicas,
-    )
-    return SubjectResult(sim.records, compute_enrolled_truth(outcome), sim.missing)
+    return Baseline(panel, b2m, alb)

@@ -1,8 +1,9 @@
 """Where one enrolled subject's course stands while it is simulated (days are ordinals).
 
-``CourseState`` is carried from the first combination cycle through the final assessment,
-maintenance and follow-up, and read by the truth row; ``Cycle`` holds one combination cycle
-while its visits, AEs and doses are simulated.
+``Baseline`` is what the C1D1 (pre-dose) visit sent; ``CourseState`` is carried from the
+first combination cycle through the final assessment, maintenance and follow-up, and read by
+the truth row; ``Cycle`` holds one combination cycle while its visits, AEs and doses are
+simulated.
 """
 
 from __future__ import annotations
@@ -12,8 +13,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cfz_platform.simulate import params as P
+from cfz_platform.simulate.response import Panel
 from cfz_platform.simulate.safety import AdverseEvent
 from cfz_platform.simulate.subjects import SubjectPlan
+
+
+@dataclass
+class Baseline:
+    """The C1D1 (pre-dose) values as sent: the myeloma panel, beta2-microglobulin, albumin."""
+
+    panel: Panel
+    b2m: float
+    alb: float
 
 
 @dataclass

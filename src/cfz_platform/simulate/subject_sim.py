@@ -309,6 +309,29 @@ class SubjectSim:
                 )
             )
 
+    def full_visit(self, day: int, visit: str, t: float) -> tuple[Panel, float, int]:
+        """Emit a visit's full labs and vitals; return (panel as sent, beta2M as sent, lag).
+
+        Steps: one lab lag; myeloma panel; CBC at the subject's baseline counts; chemistry;
+        immunoglobulins with beta2M; vitals (their own lag). ``t``: days after the first dose.
+        """
+        r = self.rng
+        lag = self._lag()
+        panel = self.resp_panel(day, t, visit, lag)
+        self.cbc(
+            day,
+            visit,
+            lag,
+            self.plat0 * noise(r),
+            self.neut0 * noise(r),
+            self.hgb0 * noise(r),
+            self.lym0 * noise(r),
+        )
+        self.chem(day, visit, lag, t)
+        b2m = self.igs(day, visit, lag, t)
+        self.vs(day, visit, self._lag(1, 8))
+        return panel, b2m, lag
+
     # ------------------------------------------------------------------ screening
     def screening(self, scr: int) -> None:
         r = self.rng

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cfz_platform.simulate import params as P
+from cfz_platform.simulate.course_state import Baseline, CourseState
 from cfz_platform.simulate.kinetics import (
     Kinetics,
     compute_label_prob,
@@ -36,22 +37,8 @@ class CourseOutcome:
     sim: SubjectSim
     prior: PriorSummary
     assessor: ImwgAssessor
-    base: Panel
-    b2m_base: float
-    alb_base: float
-    fd: int
-    cutoff: int
-    esc: bool
-    c2_start: int | None
-    c4_start: int | None
-    new_therapy: int | None
-    death: int | None
-    death_cause: str
-    maint_start: int | None
-    last_dose_day: int | None
-    stop_reason: str | None
-    cycles_done: int
-    dlt_event: bool
+    baseline: Baseline
+    course: CourseState
     seed: int
     mc_replicas: int
 
@@ -103,8 +90,9 @@ def compute_iss(b2m: float, alb: float) -> str:
 def compute_enrolled_truth(o: CourseOutcome) -> dict:
     """The truth row of an enrolled subject (steps in the module docstring)."""
     hist = o.assessor.history
-    end_c4 = (o.c4_start - o.fd + 27) if o.c4_start is not None else 111
-    nt_rel = (o.new_therapy - o.fd) if o.new_therapy is not None else None
+    course = o.course
+    end_c4 = (course.c4_start - course.fd + 27) if course.c4_start is not None else 111
+    nt_rel = (course.new_therapy - course.fd) if course.new_therapy is not None else None
     full = compute_best_response(hist, new_therapy_day=nt_rel)
     early = compute_best_response(hist, until_day=end_c4, new_therapy_day=nt_rel)
     days = np.array([a.day for a in hist if a.day <= end_c4], dtype=float)
@@ -132,7 +120,7 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
         o.sim.unv0,
         days,
     )
-    truth = truth_base(o.sim, o.prior, o.base, tuple(sorted(o.sim.partners_given)))
+    truth = truth_base(o.sim, o.prior, o.baseline.panel, tuple(sorted(o.sim.partners_given)))
     truth["failed_criteria"] = ";".join(sorted(o.plan.fails))
     # TTP censoring: the last evaluable (non-NE) assessment before new therapy; none: the first dose
     before_nt = [a for a in hist if (nt_rel is None or a.day < nt_rel) and a.category != "NE"]
@@ -143,23 +131,25 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
         else None
     )
     ttp_event = pd_day is not None
-    ttp_date = o.fd + (pd_day if ttp_event else last_assess)
-    death_rel = (o.death - o.fd) if o.death is not None else None
+    ttp_date = course.fd + (pd_day if ttp_event else last_assess)
+    death_rel = (course.death - course.fd) if course.death is not None else None
     mp = {"maint_start_date": "", "mpfs_days": "", "mpfs_event": ""}
-    if o.maint_start is not None and o.maint_start <= o.cutoff:
-        ms_rel = o.maint_start - o.fd
+    if course.maint_start is not None and course.maint_start <= course.cutoff:
+        ms_rel = course.maint_start - course.fd
         cands = [x for x in (pd_day, death_rel) if x is not None and x >= ms_rel]
         if cands:
             end, ev = min(cands), 1
         else:
             end, ev = max(last_assess, ms_rel), 0
         mp = {
-            "maint_start_date": iso(o.maint_start),
+            "maint_start_date": iso(course.maint_start),
             "mpfs_days": end - ms_rel + 1,
             "mpfs_event": ev,
         }
     order = [a.category for a in hist]
-    dlt = compute_dlt(o.sim.events, o.fd, o.c2_start, o.cutoff) if o.esc else None
+    dlt = (
+        compute_dlt(o.sim.events, course.fd, course.c2_start, course.cutoff) if course.esc else None
+    )
     is_dlt = bool(dlt and dlt.is_dlt)
     pd_rule = next(
         (a.reason for a in hist if pd_day is not None and a.day == pd_day and a.category == "PD"),
@@ -170,13 +160,13 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
         saffl=saffl,
         respevalfl=bool(truth["is_eligible"] and saffl and truth["e6"] == "met"),
         dlt_rules="; ".join(dlt.rules) if dlt else "",
-        label_cutoff_date=iso(o.fd + end_c4),
+        label_cutoff_date=iso(course.fd + end_c4),
         pd_rule=pd_rule,
-        baseline_b2m=round(o.b2m_base, 4),
-        baseline_albumin=round(o.alb_base, 3),
-        baseline_iss=compute_iss(o.b2m_base, o.alb_base),
-        baseline_serum_m=o.base.serum,
-        baseline_urine_m=o.base.urine,
+        baseline_b2m=round(o.baseline.b2m, 4),
+        baseline_albumin=round(o.baseline.alb, 3),
+        baseline_iss=compute_iss(o.baseline.b2m, o.baseline.alb),
+        baseline_serum_m=o.baseline.panel.serum,
+        baseline_urine_m=o.baseline.panel.urine,
         ecog_baseline=o.sim.ecog,
         responder_prob=round(compute_responder_prob(o.sim.cov), 6),
         true_response_prob=round(prob_cov, 6),
@@ -189,21 +179,25 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
         n_assessments=len(hist),
         assessment_categories=" ".join(order),
         is_dlt=is_dlt,
-        dlt_evaluable=bool(o.esc and (o.sim.cycle1_given == len(P.CARFILZOMIB_DAYS) or is_dlt)),
+        dlt_evaluable=bool(
+            course.esc and (o.sim.cycle1_given == len(P.CARFILZOMIB_DAYS) or is_dlt)
+        ),
         cycle1_doses_given=o.sim.cycle1_given,
-        cycle1_dlt_event=bool(o.dlt_event),
-        first_dose_date=iso(o.fd),
-        pd_date=iso(o.fd + pd_day) if pd_day is not None else "",
+        cycle1_dlt_event=bool(course.dlt_event),
+        first_dose_date=iso(course.fd),
+        pd_date=iso(course.fd + pd_day) if pd_day is not None else "",
         pd_source=full.pd_source,
-        death_date=iso(o.death) if o.death is not None else "",
-        death_cause=o.death_cause,
-        ttp_days=ttp_date - o.fd + 1,
+        death_date=iso(course.death) if course.death is not None else "",
+        death_cause=course.death_cause,
+        ttp_days=ttp_date - course.fd + 1,
         ttp_event=int(ttp_event),
-        entered_maintenance=bool(o.maint_start is not None and o.maint_start <= o.cutoff),
+        entered_maintenance=bool(
+            course.maint_start is not None and course.maint_start <= course.cutoff
+        ),
         **mp,
-        stop_reason=o.stop_reason or "",
-        cycles_started=o.cycles_done,
-        new_therapy_date=iso(o.new_therapy) if o.new_therapy is not None else "",
-        last_dose_date=iso(o.last_dose_day) if o.last_dose_day else "",
+        stop_reason=course.stop_reason or "",
+        cycles_started=course.cycles_done,
+        new_therapy_date=iso(course.new_therapy) if course.new_therapy is not None else "",
+        last_dose_date=iso(course.last_dose_day) if course.last_dose_day else "",
     )
     return truth
