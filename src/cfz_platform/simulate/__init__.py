@@ -4,8 +4,10 @@ Entry point: ``cfz_platform.simulate.trial.run_simulation``. Modules: params (se
 reference tables, vendor aliases, synonyms), escalation (3+3), subjects (enrolment plan),
 prior_therapy (CM + RS prior PD), kinetics (two-population M-protein model, Monte-Carlo
 label probability), labs (LB rows and units), safety (AE), response (IMWG truth), course
-(one subject's course; its phases in subject_sim, dosing, maintenance, followup and
-subject_truth), mess (feed errors), writer (deliveries), truth (truth folder),
-scenarios (real-trial shapes, ``--scenarios``), truth_rules (eligibility, populations, DLT and
-3+3 by domain.md's written rules), agreement (marts vs truth, per field).
+(one subject's course, strung together from its phases: subject_sim (state, traits, row
+emitters), course_state, assessment, combination with cycle_visits, cycle_aes and dosing,
+end_of_treatment, maintenance, followup, subject_truth), mess (feed errors), writer
+(deliveries), truth (truth folder), scenarios (real-trial shapes, ``--scenarios``),
+truth_rules (eligibility, populations, DLT and 3+3 by domain.md's written rules), agreement
+(marts vs truth, per field).
 """

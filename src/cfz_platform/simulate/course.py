@@ -1,43 +1,55 @@
 """One subject's course on study: labs, assessments, dosing, AEs, RS, VS, deaths.
 
-The phases live in small modules: ``subject_sim`` (state, traits and row emitters),
-``dosing`` (EX rows of a cycle), ``maintenance`` (single-agent phase), ``followup`` (new
-therapy, ongoing AEs) and ``subject_truth`` (the truth row); this module runs screening and
-the combination cycles and strings the phases together.
+``simulate_subject`` strings the phases of the course together; each phase is a function of
+its own module, over the subject's state passed explicitly: ``SubjectSim`` (subject_sim:
+traits, latent kinetics, records, AEs, row emitters), ``ResponseTrack`` (assessment: the
+IMWG assessor, pending and confirmed PD, ECOG) and ``CourseState`` (course_state: dose,
+cycle, stop reason, death, new therapy; ``Cycle`` for one combination cycle).
 
 Steps of ``simulate_subject`` (enrolled subject):
 1. baseline traits (disease type, M-protein, FLC, beta2M, albumin, ECOG, counts, marrow) and
-   latent kinetics (``kinetics.draw_kinetics``);
+   latent kinetics (``SubjectSim``, ``kinetics.draw_kinetics``);
 2. prior therapy (CM, RS PRIOR THERAPY) and the screening visit (full panel, marrow,
-   skeletal survey, ECOG, vitals);
-3. up to 8 combination cycles of 28 days: day-1 visit (myeloma panel from C2, assessment,
-   investigator response, ECOG, vitals), cycle-1 day 8/15 panels for early kinetics, CBC on
-   days 8 and 15 (platelet nadir days 8-15), AEs (haematologic ones from the counts, with a
-   bleeding AE now and then beside grade >= 3 thrombocytopenia), the cycle-1 DLT of the
-   escalation plan (its kind: grade 4 / grade 3 + bleeding thrombocytopenia, grade 4
+   skeletal survey, ECOG, vitals) (``simulate_screening``), then the C1D1 pre-dose visit,
+   the baseline (``simulate_baseline_visit``);
+3. up to 8 combination cycles of 28 days (combination.simulate_combination, one cycle in
+   ``simulate_cycle``): day-1 visit (myeloma panel from C2, assessment, investigator
+   response, ECOG, vitals) and cycle-1 day 8/15 panels for early kinetics, CBC on days 8 and
+   15 (platelet nadir days 8-15) (cycle_visits); AEs (haematologic ones from the counts,
+   with a bleeding AE now and then beside grade >= 3 thrombocytopenia) and the cycle-1 DLT
+   of the escalation plan (its kind: grade 4 / grade 3 + bleeding thrombocytopenia, grade 4
    neutropenia > 7 days, febrile neutropenia, grade 3 non-haematologic, or a grade 2
-   toxicity that interrupts cycle 1 and delays cycle 2 by 15-21 days), holds/reductions/
-   delays, carfilzomib on days 1, 2, 8, 9, 15, 16 and the regimen's partner drugs;
-4. stop at confirmed PD (2 consecutive M-protein PDs, or imaging), death, toxicity or cutoff;
-5. final assessment 28 days after the last combination cycle ends (EOT), then maintenance
-   (single-agent carfilzomib at the last dose, cycles numbered on: VISIT C9D1, ...) for those
-   without PD, until PD/death/cutoff;
+   toxicity that interrupts cycle 1 and delays cycle 2 by 15-21 days) (cycle_aes);
+   carfilzomib on days 1, 2, 8, 9, 15, 16 and the regimen's partner drugs
+   (``simulate_cycle_dosing``, dosing);
+4. the stop decision after each cycle (``simulate_stop_decision``): confirmed PD (2
+   consecutive M-protein PDs, or imaging), death, toxicity or cutoff; else the
+   holds/reductions/delays of the next cycle;
+5. final assessment 28 days after the last combination cycle ends (EOT,
+   end_of_treatment), then maintenance (single-agent carfilzomib at the last dose, cycles
+   numbered on: VISIT C9D1, ...) for those without PD, until PD/death/cutoff (maintenance);
 6. deaths: from PD after confirmed PD (AE "Disease progression", grade 5) or from an AE;
    some subjects start a new anti-myeloma regimen (CM, CMCAT SUBSEQUENT MYELOMA THERAPY)
-   after PD or after stopping for toxicity (then before their final assessment);
-7. the truth row: IMWG best response by the simulator's own rules (no confirmation across
-   new therapy), the early labels, TTP (censored before new therapy) and maintenance PFS,
-   DLT-evaluability from the cycle-1 doses actually given, and the Monte-Carlo response
-   probabilities.
-Missing visits (feed mess) are decided here with a separate generator and treated as visits
-that were not done, so the truth reflects them.
+   after PD or after stopping for toxicity (then before their final assessment)
+   (followup.simulate_follow_up); then the AE and DM rows;
+7. the truth row (subject_truth): IMWG best response by the simulator's own rules (no
+   confirmation across new therapy), the early labels, TTP (censored before new therapy)
+   and maintenance PFS, DLT-evaluability from the cycle-1 doses actually given, and the
+   Monte-Carlo response probabilities.
+Missing visits (feed mess) are decided at each visit with a separate generator
+(``SubjectSim._skip_visit``) and treated as visits that were not done, so the truth
+reflects them. The order of the draws from each generator (the course's ``rng``, the feed
+mess's, and ``aux`` for the scenario and escalation extras) is part of the output: the same
+seed gives the same files.
 
 Scenarios (``plan.scenario``, simulate/scenarios.py) hook in where they happen: high-nadir
 kinetics in the traits; partial prior-therapy dates in ``build_prior_therapy``; a cycle-1
-death before C1D8; consent withdrawn before a day-1 visit; new therapy started on a day-1
-assessment (or on the PD-confirming assessment); carfilzomib held on C1D1 in ``_dose_cycle``;
-an ongoing AE (``_ongoing_ae``) and a month-only AE start before the AE rows are written;
-the escalation DLT kind GI_ONGOING (grade-3 GI event with no end date).
+death before C1D8 (``simulate_cycle``); consent withdrawn before a day-1 visit
+(``simulate_combination``); new therapy started on a day-1 assessment (``simulate_cycle``)
+or on the PD-confirming assessment (``draw_new_therapy_start``); carfilzomib held on C1D1
+(``dose_cycle``); an ongoing AE (``ongoing_ae``) and a month-only AE start
+(``mark_partial_start``) before the AE rows are written; the escalation DLT kind GI_ONGOING
+(grade-3 GI event with no end date, ``draw_dlt_ae``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 ``SubjectSim`` holds the baseline traits and latent kinetics (domain.md 8), the records so far
 and the AEs; its emitters write the myeloma panel, CBC, chemistry, immunoglobulins, RS, VS,
-the screening visit and DM. ``course.simulate_subject`` drives it through the phases.
+the screening visit, a full visit (C1D1, EOT) and DM. ``course.simulate_subject`` drives it
+through the phases.
 """
 
 from __future__ import annotations
