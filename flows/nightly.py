@@ -13,9 +13,11 @@ Thin by design: each task calls one function of ``cfz_platform.orchestration.ste
 - With no new delivery, nothing loaded that ``marts`` lacks and no response data training
   has not seen (all read from the warehouse, so a rerun after a killed run catches up), and
   a previous completed run, the flow is a quick no-op that says so.
-- Source freshness (``dbt source freshness`` on raw) runs after the ingest, even on a no-op
-  night: a feed silent for longer than ``feed_stale_after_days`` is a warning in the
-  summary (step ``freshness`` and the "stale feeds" table), never a failure.
+- Source freshness (``dbt source freshness`` on raw) starts after the ingest in a background
+  process, beside the raw gate and the dbt build, and is collected after the build (or at
+  once on a no-op night, or when a step fails): a feed silent for longer than
+  ``feed_stale_after_days`` is a warning in the summary (step ``freshness`` and the "stale
+  feeds" table), never a failure.
 - The final state is Completed, or Failed naming the step and the reason. A summary is
   printed, kept in ``audit.nightly_runs`` and published as Prefect artifacts.
 """
@@ -60,8 +62,8 @@ def raw_gate_task(run_id: str) -> tuple[StepResult, int]:
 
 
 @task(name="freshness")
-def freshness_task() -> tuple[StepResult, list[dict]]:
-    return steps.step_freshness()
+def freshness_task(run_id: str) -> tuple[StepResult, list[dict]]:
+    return steps.step_freshness(run_id)
 
 
 @task(name="dbt", **_RETRY)
@@ -147,6 +149,21 @@ def _finish(summary: RunSummary) -> None:
         log.warning("could not publish the run summary artifacts: %s", exc)
 
 
+def _collect_freshness(summary: RunSummary) -> None:
+    """Add the background source-freshness check's step and "stale feeds" table (once)."""
+    if any(s.name == "freshness" for s in summary.steps):
+        return
+    if not steps.freshness_started(summary.run_id):
+        return
+    freshness, stale_feeds = freshness_task(summary.run_id)
+    # listed where it starts, right after the ingest (the summary keeps the steps' order)
+    after = next((i + 1 for i, s in enumerate(summary.steps) if s.name == "ingest"), 0)
+    summary.steps.insert(after, freshness)
+    summary.tables["stale feeds"] = stale_feeds
+    if freshness.status != "completed":
+        log.warning("      source freshness: %s", freshness.message)
+
+
 def run_nightly_steps(
     summary: RunSummary,
     landing: str,
@@ -170,12 +187,7 @@ def run_nightly_steps(
             r for r in ingested.table_rows if r.get("status") != "skipped_duplicate"
         ]
         log.info("      %s", ingested.result.message)
-        current = "freshness"
-        freshness, stale_feeds = freshness_task()
-        summary.steps.append(freshness)
-        summary.tables["stale feeds"] = stale_feeds
-        if freshness.status != "completed":
-            log.warning("      source freshness: %s", freshness.message)
+        steps.start_freshness(run_id)
         previous = _previous_completed_run()
         waiting = steps.build_pending()
         train_waiting = train is None and steps.training_pending()
@@ -186,6 +198,7 @@ def run_nightly_steps(
             and previous
             and not force
         ):
+            _collect_freshness(summary)
             summary.outcome = "no-op"
             summary.steps.append(
                 StepResult("transform", "skipped", message=f"no new delivery since run {previous}")
@@ -205,6 +218,7 @@ def run_nightly_steps(
         summary.steps.append(build_result)
         for note in notes:
             log.info("      note: %s", note)
+        _collect_freshness(summary)
         current = "mart_gate"
         log.info("[4/8] mart gate on %s", candidate)
         summary.steps.append(mart_gate_task(run_id, candidate))
@@ -229,6 +243,7 @@ def run_nightly_steps(
         summary.steps.append(report_result)
         summary.outcome = "completed"
     except Exception as exc:
+        _collect_freshness(summary)
         summary.outcome = "failed"
         summary.failed_step = current
         summary.reason = (

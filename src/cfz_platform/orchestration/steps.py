@@ -9,6 +9,7 @@ problem.
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,13 @@ def _timed(name: str):
         seconds=time.perf_counter() - start,
         message=message,
         figures=figures,
+    )
+
+
+def _elapsed(name: str, seconds: float):
+    """Like ``_timed``, for a step whose run time was measured elsewhere (a background check)."""
+    return lambda status, message="", **figures: StepResult(
+        name=name, status=status, seconds=seconds, message=message, figures=figures
     )
 
 
@@ -137,17 +145,46 @@ def step_gate(
     )
 
 
-def step_freshness() -> tuple[StepResult, list[dict]]:
+#: Background source-freshness checks of running nightlies, by run id (``start_freshness``).
+_FRESHNESS_CHECKS: dict[str, subprocess.Popen] = {}
+
+
+def start_freshness(run_id: str) -> None:
+    """Start the source-freshness check in a background process; ``step_freshness(run_id)``
+    collects it. It only reads ``raw`` and has its own dbt target folder, so it runs beside
+    the raw gate and the dbt build on a free core (its dbt start-up costs no wall time)."""
+    from cfz_platform.transform.freshness import start_feed_freshness
+
+    _FRESHNESS_CHECKS[run_id] = start_feed_freshness()
+
+
+def freshness_started(run_id: str) -> bool:
+    """True while a background freshness check of ``run_id`` waits to be collected."""
+    return run_id in _FRESHNESS_CHECKS
+
+
+def step_freshness(run_id: str | None = None) -> tuple[StepResult, list[dict]]:
     """Source freshness of the feeds (``dbt source freshness`` on raw): stale or empty feeds
     are a warning with a table for the summary, never a failure (EDC exports pause).
 
-    Steps: run the check (``transform.freshness``); status ``completed`` when every feed is
-    fresh, else ``warning`` naming them; a check that cannot run is a warning too."""
-    from cfz_platform.transform.freshness import compute_feed_freshness, stale_feed_warnings
+    Steps: the result of the background check started for ``run_id`` (``start_freshness``),
+    else run the check here (``transform.freshness``); status ``completed`` when every feed is
+    fresh, else ``warning`` naming them; a check that cannot run is a warning too. The step's
+    seconds are the check's own run time (in the background they overlap other steps)."""
+    from cfz_platform.transform.freshness import (
+        collect_feed_freshness,
+        compute_feed_freshness,
+        stale_feed_warnings,
+    )
 
     done = _timed("freshness")
+    proc = _FRESHNESS_CHECKS.pop(run_id, None) if run_id else None
     try:
-        feeds = compute_feed_freshness()
+        if proc is not None:
+            feeds, seconds = collect_feed_freshness(proc)
+            done = _elapsed("freshness", seconds)
+        else:
+            feeds = compute_feed_freshness()
     except Exception as exc:  # noqa: BLE001 - freshness informs, it never stops the nightly
         return done("warning", f"could not check source freshness: {exc}"), []
     stale = stale_feed_warnings(feeds)

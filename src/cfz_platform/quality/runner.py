@@ -9,6 +9,7 @@ expectations at most GX's 200-row cap), and the sample rows we show are fetched 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -201,13 +202,63 @@ def check_schema(marts_schema: str) -> None:
         )
 
 
+#: Gate runs whose GX validation results (and Data Docs pages) are kept on disk; the
+#: durable record of every run is ``audit.quality_results`` in the warehouse.
+KEEP_DOCS_RUNS_DEFAULT = 7
+
+
+def keep_docs_runs() -> int:
+    """How many recent gate runs keep their GX results and pages (``CFZ_GX_KEEP_RUNS``)."""
+    return max(1, int(os.environ.get("CFZ_GX_KEEP_RUNS", KEEP_DOCS_RUNS_DEFAULT)))
+
+
+def prune_validation_results(base: Path, keep_runs: int) -> int:
+    """Delete the stored GX validation results (and their Data Docs pages) of all but the
+    ``keep_runs`` newest runs of each gate; return how many result files went.
+
+    GX's Data Docs index reads every stored result on each build, so without a limit every
+    nightly's docs cost more than the one before (about 5 s for 470 results on this machine).
+    Steps: 1. group the result files ``uncommitted/validations/<gate>/<table>/<run name>/
+    <run time>/<batch>.json`` by gate and run name, newest file first; 2. keep the
+    ``keep_runs`` newest run names per gate; 3. delete the others' files and their rendered
+    pages under ``data_docs/local_site/validations``, then the emptied folders.
+    """
+    import shutil
+
+    store = base / "uncommitted" / "validations"
+    site = base / "uncommitted" / "data_docs" / "local_site" / "validations"
+    runs: dict[tuple[str, str], float] = {}
+    for f in store.rglob("*.json"):
+        parts = f.relative_to(store).parts
+        if len(parts) < 4:
+            continue
+        key = (parts[0], parts[-3])
+        runs[key] = max(runs.get(key, 0.0), f.stat().st_mtime)
+    by_gate: dict[str, list[tuple[float, str]]] = {}
+    for (gate, run_name), mtime in runs.items():
+        by_gate.setdefault(gate, []).append((mtime, run_name))
+    removed = 0
+    for gate, entries in by_gate.items():
+        stale = {name for _, name in sorted(entries, reverse=True)[keep_runs:]}
+        if not stale:
+            continue
+        for top in (store / gate, site / gate):
+            for folder in [d for d in top.rglob("*") if d.is_dir() and d.name in stale]:
+                if top == store / gate:
+                    removed += sum(1 for _ in folder.rglob("*.json"))
+                shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
 def build_run_docs(
     context: Any, run_name: str, suites: list[SuiteSpec], root: Path | None = None
 ) -> str | None:
     """Render the Data Docs pages of one gate run; return the site's index URL.
 
-    Steps: 1. the validation results stored under ``run_name`` (this run's, not every run's
-    since the project was created: rebuilding all of them made the docs grow with history);
+    Steps: 0. keep the GX results of the ``keep_docs_runs()`` newest runs per gate only
+    (``prune_validation_results``: the index reads them all); 1. the validation results
+    stored under ``run_name`` (this run's, not every run's since the project was created:
+    rebuilding all of them made the docs grow with history);
     2. the suites whose page is missing or older than their JSON file (changed checks);
     3. ``build_data_docs`` over those identifiers, and the index.
     """
@@ -216,6 +267,9 @@ def build_run_docs(
     )
 
     base = Path(root or gx_context.project_dir()) / "gx"
+    pruned = prune_validation_results(base, keep_docs_runs())
+    if pruned:
+        log.info("GX results of older gate runs removed from disk: %d files", pruned)
     site = base / "uncommitted" / "data_docs" / "local_site" / "expectations"
     ids: list[Any] = [
         k

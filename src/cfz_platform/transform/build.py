@@ -32,7 +32,8 @@ def build_marts(
     unit_tests: bool = True,
     through_file_id: int | None = None,
 ) -> DbtResult:
-    """Run ``dbt seed`` then ``dbt build`` with ``var marts_schema``, incrementally when it can.
+    """Run ``dbt build`` (seeds included on a full build) with ``var marts_schema``,
+    incrementally when it can.
 
     The ADaM datasets (models/adam) are built beside the marts, into
     ``config.adam_schema_for(marts_schema)`` (``marts`` -> ``adam``, ``marts_candidate`` ->
@@ -52,9 +53,9 @@ def build_marts(
        for ``staging`` and ``marts_schema`` when both were built with this exact dbt project,
        else a full refresh (also when ``full_refresh`` is asked for); a full refresh first
        forgets both states, so a build that fails half-way is never taken as a baseline;
-    3. full build only: ``dbt seed`` (reference data: aliases, units, drugs, CTCAE criteria);
-       an incremental build has the same seed files (they are in the fingerprint) and skips
-       reloading them;
+    3. full build only: the seeds (reference data: aliases, units, drugs, CTCAE criteria)
+       load inside ``dbt build``, before the models that read them; an incremental build has
+       the same seed files (they are in the fingerprint) and skips reloading them;
     4. ``dbt build`` (models and data tests in DAG order; unit tests only when asked) with the
        marts schema var and the plan's watermark vars;
     5. on success of a whole-project build (no ``select``), record the new state of both
@@ -148,12 +149,11 @@ def _session_options():
 def _seed_and_build(
     dbt_vars: dict, full_refresh: bool, select: list[str] | None, unit_tests: bool
 ) -> DbtResult:
-    """``dbt seed`` + ``dbt build``; an incremental build (same project fingerprint, hence the
-    same seed files) leaves the loaded seeds alone."""
+    """``dbt build`` (seeds first, in DAG order, on a full build); an incremental build (same
+    project fingerprint, hence the same seed files) leaves the loaded seeds alone. (A separate
+    ``dbt seed`` before the full build loaded every seed twice: one more dbt start-up.)"""
     excluded = [] if unit_tests else ["unit_test"]
-    if full_refresh:
-        run_dbt(["seed"], vars=dbt_vars)
-    else:
+    if not full_refresh:
         excluded.append("seed")
     args = ["build"]
     if full_refresh:

@@ -75,7 +75,12 @@ def watermark_env(name: str) -> str:
     return f"CFZ_DBT_{name.upper()}"
 
 
-def run_dbt(args: list[str], vars: dict | None = None, raise_on_failure: bool = True) -> DbtResult:
+def run_dbt(
+    args: list[str],
+    vars: dict | None = None,
+    raise_on_failure: bool = True,
+    target_subdir: str | None = None,
+) -> DbtResult:
     """Invoke dbt (in-process) with the generated profile and this project.
 
     Steps:
@@ -85,13 +90,16 @@ def run_dbt(args: list[str], vars: dict | None = None, raise_on_failure: bool = 
        ``--vars``: dbt's partial parsing (``<target>/partial_parse.msgpack``, one target
        folder per warehouse) then survives from one nightly to the next;
     3. call ``dbtRunner().invoke`` with ``--project-dir``/``--profiles-dir``/``--target-path``
-       set so parallel warehouses never share a target folder;
+       set so parallel warehouses never share a target folder (``target_subdir``: a folder of
+       its own inside it, for a command that runs beside a build of the same warehouse);
     4. collect failing nodes (error/fail status) and raise ``DbtError`` naming them.
     """
     from dbt.cli.main import dbtRunner
 
     profiles_dir = write_profiles()
-    target_path = profiles_dir / "target"
+    target_path, log_path = profiles_dir / "target", profiles_dir / "logs"
+    if target_subdir:
+        target_path, log_path = target_path / target_subdir, log_path / target_subdir
     cli = [
         *args,
         "--project-dir",
@@ -101,7 +109,7 @@ def run_dbt(args: list[str], vars: dict | None = None, raise_on_failure: bool = 
         "--target-path",
         str(target_path),
         "--log-path",
-        str(profiles_dir / "logs"),
+        str(log_path),
     ]
     vars = dict(vars or {})
     for name in WATERMARK_VARS:

@@ -3,14 +3,27 @@
 The raw sources carry ``loaded_at_field: _loaded_at`` and a ``warn_after`` of
 ``var('feed_stale_after_days')`` days (dbt/models/staging/sdtm/_sdtm__sources.yml). A stale
 feed is a warning in the nightly summary, never a reason to stop: EDC exports can pause.
+
+The nightly runs the check in a background process (``start_feed_freshness`` /
+``collect_feed_freshness``, entry point ``python -m cfz_platform.transform.freshness``) beside
+its raw gate and dbt build: it only reads ``raw``, uses its own dbt target folder, and its
+start-up (importing and parsing dbt) then costs the nightly no wall time on a free core.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
 
 from cfz_platform.transform.dbt_runner import run_dbt
+
+#: The background check gives up (and the nightly warns) after this many seconds.
+BACKGROUND_TIMEOUT_S = 600
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +46,11 @@ def compute_feed_freshness() -> list[FeedFreshness]:
     2. per result: the table, dbt's status, the age of its newest ``_loaded_at`` in days;
        a table with no row at all has no age ("no row loaded yet"; dbt calls it stale).
     """
-    result = run_dbt(["source", "freshness", "--target", "warehouse"], raise_on_failure=False)
+    result = run_dbt(
+        ["source", "freshness", "--target", "warehouse"],
+        raise_on_failure=False,
+        target_subdir="freshness",
+    )
     feeds = []
     for r in result.results:
         table = r.node.name
@@ -56,3 +73,49 @@ def compute_feed_freshness() -> list[FeedFreshness]:
 def stale_feed_warnings(feeds: list[FeedFreshness]) -> list[str]:
     """The warnings for the run summary: stale tables and tables that never received a row."""
     return [f.message for f in feeds if f.status != "pass"]
+
+
+def start_feed_freshness() -> subprocess.Popen:
+    """Start ``compute_feed_freshness`` in a background process (same environment, so the same
+    warehouse); ``collect_feed_freshness`` waits for it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cfz_platform.transform.freshness"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+
+
+def collect_feed_freshness(proc: subprocess.Popen) -> tuple[list[FeedFreshness], float]:
+    """The background check's result and its own run time (s); raises ``RuntimeError`` with its last error line when it
+    failed or timed out (the caller turns that into a warning)."""
+    try:
+        out, err = proc.communicate(timeout=BACKGROUND_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise RuntimeError(f"no answer within {BACKGROUND_TIMEOUT_S} s") from None
+    if proc.returncode != 0:
+        lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+        raise RuntimeError(lines[-1] if lines else f"exit code {proc.returncode}")
+    payload = json.loads(out.strip().splitlines()[-1])
+    return [FeedFreshness(**f) for f in payload["feeds"]], float(payload["seconds"])
+
+
+def main() -> int:
+    """Print the feeds' freshness and the check's run time as one JSON line (the background
+    process of the nightly)."""
+    from cfz_platform.config import apply_runtime_env
+
+    start = time.perf_counter()
+    apply_runtime_env()
+    logging.basicConfig(level=logging.WARNING)
+    feeds = compute_feed_freshness()
+    payload = {"feeds": [asdict(f) for f in feeds], "seconds": time.perf_counter() - start}
+    sys.stdout.write(json.dumps(payload) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

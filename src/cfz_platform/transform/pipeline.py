@@ -91,9 +91,9 @@ def ensure_raw() -> None:
 def build_candidate(
     schema: str, notes: list[str], full_refresh: bool = False, through_file_id: int | None = None
 ) -> None:
-    """dbt seed + build into ``schema`` (incremental unless ``full_refresh`` or the dbt project
-    changed) reading raw up to ``through_file_id``, the endpoint statistics tables, and the
-    endpoints the data could not support (as notes)."""
+    """dbt build (seeds included on a full build) into ``schema`` (incremental unless
+    ``full_refresh`` or the dbt project changed) reading raw up to ``through_file_id``, the
+    endpoint statistics tables, and the endpoints the data could not support (as notes)."""
     # unit tests test SQL logic, not data: they run in CI
     build_marts(
         schema, full_refresh=full_refresh, unit_tests=False, through_file_id=through_file_id
