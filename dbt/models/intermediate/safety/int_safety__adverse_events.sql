@@ -59,7 +59,7 @@ flagged as (
         t.trtsdt,
         t.trtedt,
         t.cycle2_delay_days,
-        (ae.aestdt - t.trtsdt + 1) as aestdy,
+        {{ adam_study_day('ae.aestdt', 't.trtsdt') }} as aestdy,
         coalesce(ae.aestdt >= t.trtsdt and ae.aestdt <= t.trtedt + {{ var('teae_days_after_last_dose') }}, false) as is_teae,
         coalesce(
             dm.cohort = '{{ var("dlt_cohort") }}' and ae.aestdt >= t.trtsdt

@@ -12,7 +12,7 @@ select
     assessment_seq::integer as assessment_seq,
     visit::text as visit,
     assessment_date::date as assessment_date,
-    (assessment_date - first_dose_date + 1)::integer as ady,
+    {{ adam_study_day('assessment_date', 'first_dose_date') }}::integer as ady,
     response_driver::text as response_driver,
     serum_m::numeric as serum_m,
     serum_m_pct_change::numeric as serum_m_pct_change,

@@ -1,0 +1,41 @@
+"""Test-session plugin (``-p tests.scheduling`` in pyproject.toml): slow modules start first,
+and the session ends with the wall time each module took.
+
+With ``pytest -n 2 --dist loadfile`` each module runs whole on one worker, handed out in
+collection order. A long module collected last (the CDISC pilot, the end-to-end nightly)
+would start when the other worker is nearly done and leave it idle. Steps of
+``pytest_collection_modifyitems``: sort the items by (module not marked ``slow``, original
+position), a stable sort, so every worker computes the same order, and the ``slow`` modules
+are handed out first. ``pytest_terminal_summary`` sums each module's setup, call and teardown
+durations (module fixtures included) and prints the ten longest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+_module_seconds: dict[str, float] = defaultdict(float)
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    return item.get_closest_marker("slow") is not None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (not _is_slow(item), order[id(item)]))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _module_seconds[report.nodeid.split("::", 1)[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _module_seconds:
+        return
+    longest = sorted(_module_seconds.items(), key=lambda kv: kv[1], reverse=True)[:10]
+    terminalreporter.write_sep("-", "longest modules (setup + tests + teardown, seconds)")
+    for module, seconds in longest:
+        terminalreporter.write_line(f"{seconds:8.1f}  {module}")
