@@ -623,7 +623,7 @@ def export_adam_cmd(
 def report(
     out: Path = typer.Option(Path("out/report"), help="Folder for the HTML report."),
 ) -> None:
-    """Write the static HTML trial report from the marts."""
+    """Write the static HTML trial report from the warehouse (marts, audit and ml tables)."""
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.report import build_report
 
