@@ -205,13 +205,22 @@ class ChunkedCsv:
                     self._careful_lines([ln + b"\n" for ln in lines], first, self._more)
                 )
         sent, sent_nl = chunk, nl  # the lines as sent, for the record-by-record path
-        if b"\r" in chunk:
+        # where each line's content ends: its LF, or the CR of a CR LF ending
+        ends, eol, bare_cr = nl, _LF, False
+        if b"\r" not in chunk:
+            lines = chunk.split(b"\n")
+        elif chunk.count(b"\r\n") == total and chunk.count(b"\r") == total:
+            # every line ends with CR LF and no other CR: read around the CRs (no copy)
+            lines = chunk.split(b"\r\n")
+            ends, eol = nl - 1, _CR
+        else:  # mixed endings or bare CRs: make CR LF endings LF; a CR left is a bare one
             chunk = chunk.replace(b"\r\n", b"\n")
             a = np.frombuffer(chunk, np.uint8)
-            nl = np.flatnonzero(a == _LF)
+            nl = ends = np.flatnonzero(a == _LF)
             if has_quotes:
                 qpos = np.flatnonzero(a == _QUOTE)
-        lines = chunk.split(b"\n")
+            lines = chunk.split(b"\n")
+            bare_cr = b"\r" in chunk
         lines.pop()
         sink, n = self.sink, self.sink.n
         starts = np.empty_like(nl)
@@ -230,7 +239,7 @@ class ChunkedCsv:
             good = np.where(
                 opening,
                 (prev == _COMMA) | (prev == _LF) | (qpos == 0),
-                (after == _COMMA) | (after == _LF),
+                (after == _COMMA) | (after == eol),
             )
             quote_line_of = np.searchsorted(nl, qpos)
             special[quote_line_of[~good]] = True
@@ -245,7 +254,7 @@ class ChunkedCsv:
                 inside = np.repeat(lo - (np.cumsum(width) - width), width) + np.arange(n_inside)
                 counts -= np.bincount(np.searchsorted(nl, commas[inside]), minlength=total)
                 commas = np.delete(commas, inside)
-        for byte, present in ((_NUL, b"\x00" in chunk), (_CR, b"\r" in chunk)):
+        for byte, present in ((_NUL, b"\x00" in chunk), (_CR, bare_cr)):
             if present:
                 special[np.searchsorted(nl, np.flatnonzero(a == byte))] = True
         if not chunk.isascii():
@@ -258,14 +267,14 @@ class ChunkedCsv:
                             ln.decode("utf-8")
                         except UnicodeDecodeError:
                             special[i] = True
-        ok = (counts == n - 1) & (nl > starts) & ~special
+        ok = (counts == n - 1) & (ends > starts) & ~special
         # empty natural-key fields ("" quoted or nothing at all), from the delimiter positions
         if sink._key_pos and ok.any():
             cand = np.flatnonzero(ok)
             base = (np.cumsum(counts) - counts)[cand]
             for k in sink._key_pos:
                 begin = starts[cand] if k == 0 else commas[base + k - 1] + 1
-                end = nl[cand] if k == n - 1 else commas[base + k]
+                end = ends[cand] if k == n - 1 else commas[base + k]
                 # empty, "", or starting with a (possibly quoted) blank: the careful path decides
                 lead = np.where(a[begin] == _QUOTE, a[np.minimum(begin + 1, len(a) - 1)], a[begin])
                 empty = (
