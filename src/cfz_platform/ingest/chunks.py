@@ -12,8 +12,9 @@ Steps of ``ChunkedCsv.payloads`` (one ``bytes`` payload per chunk):
    stray quote) goes wholly through the careful reader (``readers._csv_records``), which may
    read on past the chunk while a quoted field is open (a field over more lines than the
    extension, or a stray quote near the chunk's end);
-3. otherwise CR LF endings are made LF, and every line is checked at once with numpy over the
-   positions of line breaks, commas and quotes: number of delimiters (commas outside quotes),
+3. otherwise CR LF endings are made LF (a chunk whose every line ends with CR LF and that
+   holds no other CR is not copied: its lines end at their CR), and every line is checked
+   at once with numpy over the positions of line breaks, commas and quotes: number of delimiters (commas outside quotes),
    empty natural-key field (empty, ``""``, or starting with a blank: the careful path
    rejects it when it holds only blanks), blank line, NUL, bare CR, UTF-8 (one decode of
    the chunk); quotes must open a field and close it (RFC 4180 without ``""`` escapes), so that
