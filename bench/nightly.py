@@ -395,8 +395,9 @@ def main() -> int:
     parser.add_argument(
         "--skip",
         default="",
-        help="Comma-separated: incremental,overhead,copy "
-        "(and sizes: with --merge, reuse stored per-size runs)",
+        help="Comma-separated: incremental,overhead,copy,sizes (sizes: no nightly per size; "
+        "with --merge the stored per-size runs are reused; "
+        "--skip sizes,incremental,overhead measures only the ingestion line)",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the bench warehouses.")
     parser.add_argument(
@@ -439,11 +440,20 @@ def main() -> int:
     )
     runs: dict[str, dict] = stored["runs"]
     lines: list[str] = []
+    if "sizes" in skip:
+        needs = [
+            (what, n)
+            for what, n in (("incremental", sizes[-1]), ("overhead", args.overhead_size))
+            if what not in skip and (what != "overhead" or n in sizes) and str(n) not in runs
+        ]
+        if needs:
+            raise SystemExit(
+                f"error: {needs[0][0]} compares with the {needs[0][1]}-subject nightly, which "
+                "--skip sizes leaves out: add it to --skip, or --merge with a stored run"
+            )
     try:
         for n in sizes:
-            if (
-                "sizes" in skip and str(n) in runs
-            ):  # --merge --skip sizes: reuse the stored full run
+            if "sizes" in skip:  # no nightly per size (--merge: the stored runs are reused)
                 continue
             db = f"bench_{n}"
             dbs.append(db)

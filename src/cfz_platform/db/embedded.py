@@ -248,10 +248,50 @@ def _init_cluster() -> ClusterInfo:
     return info
 
 
+def compute_postmaster_alive(pid_file_text: str, pid_alive) -> bool | None:
+    """Whether the server of a data directory runs, from its ``postmaster.pid`` text.
+
+    Steps (what ``pg_ctl status`` does): the first line is the postmaster's pid; a positive
+    pid is running when ``pid_alive(pid)`` says so; anything else (empty, garbled, a
+    single-user backend's negative pid) is None: ask ``pg_ctl``.
+    """
+    first = pid_file_text.split("\n", 1)[0].strip()
+    if not first.isdigit() or int(first) <= 0:
+        return None
+    return pid_alive(int(first))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
 def is_running(info: ClusterInfo | None = None) -> bool:
+    """True when the embedded server runs.
+
+    Steps: read ``postmaster.pid`` in the data directory and check its pid
+    (``compute_postmaster_alive``: a file read, no process started; this runs on every
+    connect); no such file means not running; when the file cannot be read or judged
+    (another user's data directory, a single-user backend) ask ``pg_ctl status`` as the
+    server user.
+    """
     info = info or load_info()
     if info is None:
         return False
+    try:
+        text = (Path(info.data_dir) / "postmaster.pid").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        text = ""
+    alive = compute_postmaster_alive(text, _pid_alive)
+    if alive is not None:
+        return alive
     pg_bin = find_pg_bin()
     proc = subprocess.run(
         _as_server_user([str(pg_bin / "pg_ctl"), "-D", info.data_dir, "status"]),

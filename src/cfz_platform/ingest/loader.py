@@ -3,7 +3,8 @@
 Steps of ``load_file`` (given the file's private copy, ``snapshot.Snapshot``: the bytes that
 were hashed are the bytes that are loaded):
 1. open the copy (reader) and validate its header; a problem raises ``Quarantine``;
-2. add any new columns to ``raw.<domain>`` (own short transaction: empty columns are harmless);
+2. add any new columns to ``raw.<domain>`` (own short transaction: empty columns are harmless;
+   skipped when the run has already seen them all, ``schema.RawColumns``);
 3. in ONE transaction: reserve a file id; stream every clean record into
    ``COPY raw.<domain> (<columns>, _line, _row_hash, _file_id, _delivery_id, _file)``
    (CSV format; empty values, quoted or not, become NULL), through a writer thread so that
@@ -34,7 +35,7 @@ from cfz_platform.ingest import hooks, ledger
 from cfz_platform.ingest.chunks import CHUNK_BYTES, ChunkedCsv, RowSink, _CsvLine, row_hash
 from cfz_platform.ingest.discovery import LandingFile
 from cfz_platform.ingest.readers import READ_ERRORS, Unreadable, open_source
-from cfz_platform.ingest.schema import ensure_columns
+from cfz_platform.ingest.schema import RawColumns, ensure_columns
 from cfz_platform.ingest.snapshot import Snapshot
 from cfz_platform.ingest.validation import (
     HeaderProblem,
@@ -64,9 +65,18 @@ class LoadResult:
 
 
 def load_file(
-    conn: psycopg.Connection, lf: LandingFile, snapshot: Snapshot, run_id: str, started_at: datetime
+    conn: psycopg.Connection,
+    lf: LandingFile,
+    snapshot: Snapshot,
+    run_id: str,
+    started_at: datetime,
+    raw_columns: RawColumns | None = None,
 ) -> LoadResult:
-    """Load one landing file atomically (see the module docstring); ``conn`` is autocommit."""
+    """Load one landing file atomically (see the module docstring); ``conn`` is autocommit.
+
+    ``raw_columns`` (the run's ``schema.RawColumns``) spares the catalog check of a file whose
+    columns the run has already seen; without it the catalog is read under the DDL lock.
+    """
     sha256, size = snapshot.sha256, snapshot.size
     try:
         source = open_source(snapshot, lf.ext or ".csv")
@@ -74,7 +84,10 @@ def load_file(
     except (Unreadable, HeaderProblem) as exc:
         raise Quarantine(str(exc)) from exc
     renamed = renamed_columns_note(source.header, columns)
-    ensure_columns(conn, lf.domain, columns)
+    if raw_columns is None:
+        ensure_columns(conn, lf.domain, columns)
+    else:
+        raw_columns.ensure(conn, lf.domain, columns)
     checker = RowChecker(lf.domain, columns)
     batch_rows = int(os.environ.get("CFZ_INGEST_COPY_BATCH", BATCH_ROWS))
     target = sql.SQL("copy {} ({}) from stdin (format csv, force_null ({}))").format(

@@ -1,8 +1,11 @@
 """One ingestion run over a landing root (usable without Prefect).
 
 Steps of ``run_ingest``:
-1. connect to the warehouse; take the run lock (two ingests never overlap);
-2. ``ensure_raw_layer`` (audit tables and the seven contract raw tables);
+1. connect to the warehouse; take the run lock (two ingests never overlap); this one
+   connection also does the run's bookkeeping (steps 2, 3 and 5);
+2. ``ensure_raw_layer`` (audit tables and the seven contract raw tables; DDL only for what is
+   missing), which returns the raw tables' columns for the loaders (``schema.RawColumns``:
+   a file whose columns were all seen skips the catalog);
 3. discover the delivery entries in delivery order (``lstat`` only); fetch the versions of
    their paths already processed (``ledger.known_versions``, one query);
 4. per entry (``ingest_file``): anything but a regular file (symbolic link, FIFO, device) is
@@ -41,7 +44,7 @@ from cfz_platform.db import warehouse
 from cfz_platform.ingest import ledger
 from cfz_platform.ingest.discovery import LandingFile, compute_unread_fingerprint, discover
 from cfz_platform.ingest.loader import Quarantine, load_file
-from cfz_platform.ingest.schema import ensure_raw_layer
+from cfz_platform.ingest.schema import RawColumns, ensure_raw_layer
 from cfz_platform.ingest.snapshot import Changed, NotRegular, read_snapshot
 from cfz_platform.ingest.summary import FileOutcome, IngestSummary
 from cfz_platform.ingest.text import escape_text
@@ -76,21 +79,18 @@ def run_ingest(
     except (warehouse.WarehouseError, psycopg.OperationalError) as exc:
         raise IngestError(f"the warehouse is not reachable: {exc}") from exc
     with lock_conn, ledger.run_lock(lock_conn):
-        with warehouse.connect(autocommit=True) as conn:
-            ensure_raw_layer(conn)
+        raw_columns = ensure_raw_layer(lock_conn)
         files, notes = discover(landing)
         summary.notes = notes
         logger.info("ingest %s: %d file(s) in %s", summary.run_id, len(files), landing)
-        with warehouse.connect(autocommit=True) as conn:
-            known = ledger.known_versions(conn, [ledger.stored_text(f.rel_path) for f in files])
+        known = ledger.known_versions(lock_conn, [ledger.stored_text(f.rel_path) for f in files])
         summary.files = _ingest_files(
-            files, summary.run_id, logger, compute_workers(len(files)), known
+            files, summary.run_id, logger, compute_workers(len(files)), known, raw_columns
         )
         seen = [
             f.file_id for f in summary.files if f.status == ledger.SKIPPED and f.file_id is not None
         ]
-        with warehouse.connect(autocommit=True) as conn:
-            ledger.mark_seen(conn, summary.run_id, seen)
+        ledger.mark_seen(lock_conn, summary.run_id, seen)
     summary.seconds = time.perf_counter() - t0
     for line in summary.log_lines():
         logger.info(line)
@@ -109,6 +109,7 @@ def _ingest_files(
     logger,
     workers: int,
     known: dict[tuple[str, str], tuple[int, str]],
+    raw_columns: RawColumns | None = None,
 ) -> list[FileOutcome]:
     """Ingest ``files`` with ``workers`` threads; outcomes in the order of ``files``.
 
@@ -130,7 +131,7 @@ def _ingest_files(
                         if i >= len(files) or state["error"] is not None:
                             return
                         state["next"] += 1
-                    outcome = ingest_file(conn, files[i], run_id, known)
+                    outcome = ingest_file(conn, files[i], run_id, known, raw_columns)
                     outcomes[i] = outcome
                     with guard:
                         state["done"] += 1
@@ -199,11 +200,13 @@ def ingest_file(
     lf: LandingFile,
     run_id: str,
     known: dict[tuple[str, str], tuple[int, str]] | None = None,
+    raw_columns: RawColumns | None = None,
 ) -> FileOutcome:
     """Process one landing entry and return its outcome (see the module docstring, step 4).
 
     ``known`` maps ``(rel_path, sha256)`` to the ``(file_id, status)`` of versions already
     processed (``ledger.known_versions``); without it the ledger is asked for this path.
+    ``raw_columns`` is the run's view of the raw tables' columns (``schema.RawColumns``).
     """
     t0 = time.perf_counter()
     started = datetime.now(UTC)
@@ -264,7 +267,7 @@ def ingest_file(
         with snapshot:
             if lf.problem is None:
                 try:
-                    result = load_file(conn, lf, snapshot, run_id, started)
+                    result = load_file(conn, lf, snapshot, run_id, started, raw_columns)
                 except Quarantine as exc:
                     row.reason = str(exc)
                 except Exception as exc:

@@ -2,9 +2,15 @@
 
 ``ensure_raw_layer`` is idempotent and safe to call concurrently (it holds a transaction
 advisory lock): other modules call it so that dbt sources exist even on an empty warehouse.
+It reads the catalog once and issues DDL only for what is missing (none on a warehouse that
+has it all), and hands the run the raw tables' columns (``RawColumns``) so that a file whose
+columns were all seen needs no catalog query.
 """
 
 from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
@@ -78,48 +84,79 @@ _LINEAGE_DDL = [
 ]
 
 
-def _existing_columns(cur: psycopg.Cursor, domain: str) -> set[str]:
+@dataclass
+class RawTable:
+    """What the catalog says about one ``raw.<domain>`` table."""
+
+    columns: set[str]
+    has_brin: bool
+
+
+def read_raw_catalog(cur: psycopg.Cursor, domain: str | None = None) -> dict[str, RawTable]:
+    """The raw tables (or the one of ``domain``) with their columns and BRIN index.
+
+    One catalog query (``pg_attribute``/``pg_index``), not one ``information_schema`` query
+    per table.
+    """
     cur.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
-        (domain,),
+        """
+        select c.relname, a.attname,
+               exists (select 1 from pg_index i join pg_class ic on ic.oid = i.indexrelid
+                       where i.indrelid = c.oid and ic.relname = c.relname || '_file_id_brin')
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        where n.nspname = 'raw' and c.relkind in ('r', 'p') and (%s::text is null or c.relname = %s)
+        order by c.relname, a.attnum
+        """,
+        (domain, domain),
     )
-    return {r[0] for r in cur.fetchall()}
+    tables: dict[str, RawTable] = {}
+    for rel, col, brin in cur.fetchall():
+        tables.setdefault(rel, RawTable(set(), brin)).columns.add(col)
+    return tables
 
 
 def create_raw_table(
-    cur: psycopg.Cursor, domain: str, columns: tuple[str, ...] = ("studyid", "domain")
+    cur: psycopg.Cursor,
+    domain: str,
+    columns: tuple[str, ...] = ("studyid", "domain"),
+    existing: RawTable | None | str = "read",
 ) -> None:
     """Create ``raw.<domain>`` (lineage columns, then the given text columns) when missing.
 
-    Steps: create the table if it does not exist; add only the columns it lacks and the BRIN
-    index on ``_file_id`` only when absent (``alter table``/``create index`` take table locks
-    even when they end up doing nothing, and this runs before every ingest and build).
+    Steps: with ``existing`` (the catalog's view of the table, None when it has none; read
+    here by default): create the table when it does not exist; add only the columns it
+    lacks; create the BRIN index on ``_file_id`` only when absent. Nothing is issued for
+    what is already there (``alter table``/``create index`` take table locks even when they
+    end up doing nothing, and this runs before every ingest and build).
     """
-    parts = [
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(decl)) for name, decl in _LINEAGE_DDL
-    ]
-    parts += [sql.SQL("{} text").format(sql.Identifier(c)) for c in columns]
-    cur.execute(
-        sql.SQL("create table if not exists {} ({})").format(
-            sql.Identifier("raw", domain), sql.SQL(", ").join(parts)
+    table = sql.Identifier("raw", domain)
+    if existing == "read":
+        existing = read_raw_catalog(cur, domain).get(domain)
+    if existing is None:
+        parts = [
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(decl))
+            for name, decl in _LINEAGE_DDL
+        ]
+        parts += [sql.SQL("{} text").format(sql.Identifier(c)) for c in columns]
+        cur.execute(
+            sql.SQL("create table if not exists {} ({})").format(table, sql.SQL(", ").join(parts))
         )
-    )
-    existing = _existing_columns(cur, domain)
+        existing = RawTable({c for c, _ in _LINEAGE_DDL} | set(columns), has_brin=False)
     for col in columns:
-        if col not in existing:
+        if col not in existing.columns:
             cur.execute(
                 sql.SQL("alter table {} add column if not exists {} text").format(
-                    sql.Identifier("raw", domain), sql.Identifier(col)
+                    table, sql.Identifier(col)
                 )
             )
     # incremental dbt builds read "rows since file N": raw is append-only, so _file_id follows
     # the physical order and a BRIN index (a few pages, near-free to maintain) finds them
-    brin = f"{domain}_file_id_brin"
-    cur.execute("select to_regclass(%s) is null", (sql.Identifier("raw", brin).as_string(cur),))
-    if cur.fetchone()[0]:
+    if not existing.has_brin:
         cur.execute(
             sql.SQL("create index if not exists {} on {} using brin (_file_id)").format(
-                sql.Identifier(brin), sql.Identifier("raw", domain)
+                sql.Identifier(f"{domain}_file_id_brin"), table
             )
         )
 
@@ -127,7 +164,8 @@ def create_raw_table(
 def _upgrade_ledger(cur: psycopg.Cursor) -> None:
     """Add the later ledger columns and the version index when missing (no DDL when present)."""
     cur.execute(
-        "select column_name from information_schema.columns where table_schema = 'audit' and table_name = 'ingest_files'"
+        "select a.attname from pg_attribute a where a.attrelid = 'audit.ingest_files'::regclass "
+        "and a.attnum > 0 and not a.attisdropped"
     )
     existing = {r[0] for r in cur.fetchall()}
     for name, decl in _LEDGER_COLUMNS:
@@ -148,30 +186,86 @@ def _upgrade_ledger(cur: psycopg.Cursor) -> None:
         cur.execute("drop index if exists audit.ingest_files_version_uq")
 
 
-def ensure_raw_layer(conn: psycopg.Connection) -> None:
+def _audit_ready(cur: psycopg.Cursor) -> bool:
+    """True when the schemas, both audit tables and the rejects index exist (one query)."""
+    cur.execute(
+        "select to_regnamespace('raw') is not null and to_regclass('audit.ingest_files') is not null "
+        "and to_regclass('audit.ingest_rejects') is not null "
+        "and to_regclass('audit.ingest_rejects_file_idx') is not null"
+    )
+    return bool(cur.fetchone()[0])
+
+
+def ensure_raw_layer(conn: psycopg.Connection) -> RawColumns:
     """Create the audit tables and the seven contract raw tables when missing.
 
     Steps: in one transaction holding an advisory lock (so concurrent callers do not race
     on the catalog), create schemas ``raw`` and ``audit``, ``audit.ingest_files`` and
-    ``audit.ingest_rejects``, and ``raw.<domain>`` for DM, LB, EX, CM, AE, RS and VS with
-    every column named in feeds.md (plus STUDYID and DOMAIN) and the lineage columns.
+    ``audit.ingest_rejects`` when missing, upgrade the ledger, read the raw tables' catalog
+    once, then create ``raw.<domain>`` for DM, LB, EX, CM, AE, RS and VS with every column
+    named in feeds.md (plus STUDYID and DOMAIN) and the lineage columns, and give every raw
+    table (extra domains too) what it lacks (columns, BRIN index). Nothing is issued for what
+    is there: ``create index if not exists`` alone takes a SHARE lock, which waits for a
+    loading ingest. Returns the columns each raw table now has, for the run's loaders
+    (``RawColumns``).
     """
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-        for stmt in _AUDIT_DDL:
-            cur.execute(stmt)
+        if not _audit_ready(cur):
+            for stmt in _AUDIT_DDL:
+                cur.execute(stmt)
         _upgrade_ledger(cur)
+        catalog = read_raw_catalog(cur)
+        for name in sorted(set(DOMAINS) | set(catalog)):
+            contract = DOMAINS.get(name)
+            if contract is None and "_file_id" not in catalog[name].columns:
+                continue  # not a table ingestion made
+            create_raw_table(cur, name, contract.columns if contract else (), catalog.get(name))
+        known = {name: set(t.columns) for name, t in catalog.items()}
         for name, contract in DOMAINS.items():
-            create_raw_table(cur, name, contract.columns)
+            known.setdefault(name, set()).update(c for c, _ in _LINEAGE_DDL)
+            known[name].update(contract.columns)
+    return RawColumns(known)
+
+
+class RawColumns:
+    """The columns of the raw tables known to exist during one run (thread-safe).
+
+    Raw is append-only and its columns are never dropped, so a column seen once stays; only
+    a file bringing a column not seen yet takes the locked DDL path (``ensure_columns``).
+    """
+
+    def __init__(self, known: dict[str, set[str]] | None = None) -> None:
+        self._known = known or {}
+        self._lock = threading.Lock()
+
+    def ensure(self, conn: psycopg.Connection, domain: str, columns: list[str]) -> None:
+        """Make sure ``raw.<domain>`` has ``columns``; DDL only when some were not seen yet."""
+        with self._lock:
+            have = self._known.get(domain)
+            if have is not None and have.issuperset(columns):
+                return
+        ensure_columns(conn, domain, columns)
+        with self._lock:
+            self._known.setdefault(domain, set()).update(columns)
 
 
 def ensure_columns(conn: psycopg.Connection, domain: str, columns: list[str]) -> None:
-    """Create ``raw.<domain>`` if needed and add any of ``columns`` it lacks (own transaction)."""
+    """Create ``raw.<domain>`` if needed and add any of ``columns`` it lacks (own transaction).
+
+    Steps: under the DDL advisory lock, read the table's catalog (one query); return when it
+    has every column and its BRIN index; else create or complete it.
+    """
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-        existing = _existing_columns(cur, domain)
-        if existing and all(c in existing for c in columns):
+        existing = read_raw_catalog(cur, domain).get(domain)
+        if (
+            existing is not None
+            and all(c in existing.columns for c in columns)
+            and existing.has_brin
+        ):
             return
-        create_raw_table(
-            cur, domain, tuple(c for c in columns if c not in existing) or ("studyid", "domain")
-        )
+        if existing is None:
+            create_raw_table(cur, domain, tuple(columns) or ("studyid", "domain"))
+        else:
+            create_raw_table(cur, domain, tuple(columns), existing)
