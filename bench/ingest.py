@@ -8,7 +8,8 @@ Steps:
 3. ``run_ingest`` on a landing root holding only that file, into a fresh ``raw.lb``
    (the bench drops and recreates ``raw.lb`` and the ledger rows of its own file only in
    the database it is pointed at: use a scratch warehouse, e.g. CFZ_WAREHOUSE_DB=dev_ingest);
-4. print rows/s for both and the ratio (target >= 0.5).
+4. print rows/s for both and the ratio (a diagnostic on one file: issue 18's targets,
+   >= 0.6 at 1,000 and >= 0.8 at 10,000 subjects, are bench/nightly.py's, over whole landings).
 
 Run: ``CFZ_WAREHOUSE_DB=dev_ingest .venv/bin/python bench/ingest.py [--rows N] [--dir DIR]``
 """
@@ -198,7 +199,9 @@ def main() -> int:
         f"run_ingest   : {args.rows:,} rows in {ours:6.1f} s = {our_rate:10,.0f} rows/s "
         "(sha256, checks, row hash, lineage, ledger)"
     )
-    print(f"ratio ingest/plain = {our_rate / plain_rate:.2f} (target >= 0.5)")
+    print(
+        f"ratio ingest/plain = {our_rate / plain_rate:.2f} (one large file; the targets are bench/nightly.py's)"
+    )
     reset_raw_lb()
     return 0
 
