@@ -3,9 +3,10 @@
 The session fixture starts the project's embedded cluster (creating it on a fresh clone),
 exactly as `cfz db start` does. Each test module gets its own database, named after the
 module and the process id, so that parallel runs never share a warehouse: an empty one
-(``warehouse_db``), or a copy of the session's built simulated trial (``trial_warehouse``,
-cloned from the template of tests/trial_template.py) for the modules that read a built trial
-without testing the build itself.
+(``warehouse_db``), or, for the modules that read a built trial without testing the build
+itself, a copy of the session's build of it (``trial_warehouse``: the default simulated
+trial; ``pilot_warehouse``: the CDISC pilot), cloned from a template database
+(tests/trial_template.py).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from cfz_platform.config import apply_runtime_env  # noqa: E402
 
 apply_runtime_env()
 
-from tests.trial_template import TrialTemplate, ensure_trial_template  # noqa: E402
+from tests.trial_template import TrialTemplate, ensure_template  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +97,14 @@ def empty_warehouse(cluster, request) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def built_trial_template(cluster) -> TrialTemplate:
-    """The session's built simulated trial (tests/trial_template.py), built at most once."""
-    return ensure_trial_template(ROOT)
+    """The session's built default simulated trial (tests/trial_template.py), built at most once."""
+    return ensure_template(ROOT, "trial")
+
+
+@pytest.fixture(scope="session")
+def built_pilot_template(cluster) -> TrialTemplate:
+    """The session's CDISC pilot through ingest and transform (tests/trial_template.py)."""
+    return ensure_template(ROOT, "pilot")
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +113,13 @@ def trial_warehouse(built_trial_template, request) -> Iterator[str]:
     points at it. A module makes it its warehouse (and ``db``'s) by overriding
     ``warehouse_db`` with a module fixture that returns ``trial_warehouse``."""
     with scratch_warehouse(module_db_name(request), template=built_trial_template.dbname) as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def pilot_warehouse(built_pilot_template, request) -> Iterator[str]:
+    """This module's copy of the published CDISC pilot; used as ``trial_warehouse`` is."""
+    with scratch_warehouse(module_db_name(request), template=built_pilot_template.dbname) as name:
         yield name
 
 

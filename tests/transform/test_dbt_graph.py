@@ -17,8 +17,6 @@ import re
 
 import pytest
 
-from cfz_platform.transform.dbt_runner import run_dbt, write_profiles
-
 LAYERS = ("staging", "intermediate", "marts", "adam")
 
 
@@ -34,9 +32,9 @@ def warehouse_db(trial_warehouse: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def manifest(warehouse_db) -> dict:
-    run_dbt(["parse"])
-    return json.loads((write_profiles() / "target" / "manifest.json").read_text())
+def manifest(built_trial_template) -> dict:
+    """dbt's manifest of the session's build (the whole project, parsed by that build)."""
+    return json.loads(built_trial_template.manifest.read_text())
 
 
 @pytest.fixture(scope="module")
