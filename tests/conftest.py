@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -64,7 +65,9 @@ def module_db_name(request: pytest.FixtureRequest, suffix: str = "") -> str:
 @contextmanager
 def scratch_warehouse(name: str, template: str | None = None) -> Iterator[str]:
     """A warehouse database ``name`` (empty, or a copy of ``template``) that CFZ_WAREHOUSE_DB
-    points at until the block ends; dropped then, unless CFZ_KEEP_TEST_DB is set."""
+    points at until the block ends; dropped then with its dbt folder (``.cfz/dbt/<name>``),
+    unless CFZ_KEEP_TEST_DB is set."""
+    from cfz_platform.config import state_dir
     from cfz_platform.db import warehouse
 
     warehouse.drop_database(name)
@@ -79,6 +82,7 @@ def scratch_warehouse(name: str, template: str | None = None) -> Iterator[str]:
         mp.undo()
         if not os.environ.get("CFZ_KEEP_TEST_DB"):
             warehouse.drop_database(name)
+            shutil.rmtree(state_dir() / "dbt" / name, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
