@@ -2,16 +2,22 @@
 
 The session fixture starts the project's embedded cluster (creating it on a fresh clone),
 exactly as `cfz db start` does. Each test module gets its own database, named after the
-module and the process id, so that parallel runs never share a warehouse.
+module and the process id, so that parallel runs never share a warehouse: an empty one
+(``warehouse_db``), or, for the modules that read a built trial without testing the build
+itself, a copy of the session's build of it (``trial_warehouse``: the default simulated
+trial; ``pilot_warehouse``: the CDISC pilot), cloned from a template database
+(tests/trial_template.py).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,6 +44,8 @@ from cfz_platform.config import apply_runtime_env  # noqa: E402
 
 apply_runtime_env()
 
+from tests.trial_template import TrialTemplate, ensure_template  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def cluster():
@@ -48,23 +56,75 @@ def cluster():
     return info
 
 
-@pytest.fixture(scope="module")
-def warehouse_db(cluster, request) -> Iterator[str]:
-    """A fresh warehouse database for this test module; CFZ_WAREHOUSE_DB points at it."""
+def module_db_name(request: pytest.FixtureRequest, suffix: str = "") -> str:
+    """``t_<module><suffix>_<pid>``: one database per test module and process."""
+    module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.split(".")[-1].lower())
+    return f"t_{module}{suffix}_{os.getpid()}"[:55]
+
+
+@contextmanager
+def scratch_warehouse(name: str, template: str | None = None) -> Iterator[str]:
+    """A warehouse database ``name`` (empty, or a copy of ``template``) that CFZ_WAREHOUSE_DB
+    points at until the block ends; dropped then with its dbt folder (``.cfz/dbt/<name>``),
+    unless CFZ_KEEP_TEST_DB is set."""
+    from cfz_platform.config import state_dir
     from cfz_platform.db import warehouse
 
-    module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.split(".")[-1].lower())
-    name = f"t_{module}_{os.getpid()}"[:55]
     warehouse.drop_database(name)
+    if template:
+        warehouse.clone_database(template, name)
     mp = pytest.MonkeyPatch()
     mp.setenv("CFZ_WAREHOUSE_DB", name)
-    warehouse.ensure_warehouse(name)
+    warehouse.ensure_warehouse(name)  # a clone gets its database-level grants here
     try:
         yield name
     finally:
         mp.undo()
         if not os.environ.get("CFZ_KEEP_TEST_DB"):
             warehouse.drop_database(name)
+            shutil.rmtree(state_dir() / "dbt" / name, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def warehouse_db(cluster, request) -> Iterator[str]:
+    """A fresh warehouse database for this test module; CFZ_WAREHOUSE_DB points at it."""
+    with scratch_warehouse(module_db_name(request)) as name:
+        yield name
+
+
+@pytest.fixture
+def empty_warehouse(cluster, request) -> Iterator[str]:
+    """A fresh, empty warehouse for one test (in a module whose own warehouse is a built trial)."""
+    with scratch_warehouse(module_db_name(request, "_empty")) as name:
+        yield name
+
+
+@pytest.fixture(scope="session")
+def built_trial_template(cluster) -> TrialTemplate:
+    """The session's built default simulated trial (tests/trial_template.py), built at most once."""
+    return ensure_template(ROOT, "trial")
+
+
+@pytest.fixture(scope="session")
+def built_pilot_template(cluster) -> TrialTemplate:
+    """The session's CDISC pilot through ingest and transform (tests/trial_template.py)."""
+    return ensure_template(ROOT, "pilot")
+
+
+@pytest.fixture(scope="module")
+def trial_warehouse(built_trial_template, request) -> Iterator[str]:
+    """This module's copy of the built trial (published marts and ADaM); CFZ_WAREHOUSE_DB
+    points at it. A module makes it its warehouse (and ``db``'s) by overriding
+    ``warehouse_db`` with a module fixture that returns ``trial_warehouse``."""
+    with scratch_warehouse(module_db_name(request), template=built_trial_template.dbname) as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def pilot_warehouse(built_pilot_template, request) -> Iterator[str]:
+    """This module's copy of the published CDISC pilot; used as ``trial_warehouse`` is."""
+    with scratch_warehouse(module_db_name(request), template=built_pilot_template.dbname) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")

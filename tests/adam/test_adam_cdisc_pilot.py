@@ -7,23 +7,21 @@ that both have is printed, and each known difference is asserted to be exactly t
 convention the platform chose not to copy (see the README, "For statisticians").
 
 Built like tests/transform/test_marts_cdisc_pilot.py: the pilot's files untouched, one delivery,
-`cfz ingest` then `cfz transform` (both gates, publish): what a user does.
+`cfz ingest` then `cfz transform` (both gates, publish): what a user does; once per session
+(tests/trial_template.py, ``pilot``), read here from a copy of that warehouse.
 """
 
 from __future__ import annotations
-
-import shutil
 
 import pandas as pd
 import pyreadstat
 import pytest
 
 from tests.adam.agreement import compute_agreement, compute_norm, format_table
-from tests.conftest import CONFORMANCE, run_cfz
+from tests.conftest import CONFORMANCE
 
 pytestmark = pytest.mark.slow
 
-PILOT = CONFORMANCE / "cdiscpilot01"
 REFERENCE = CONFORMANCE / "reference"
 CORE_MIN = 0.99
 
@@ -69,17 +67,15 @@ ADAE_OTHER = [
 
 
 @pytest.fixture(scope="module")
-def built(warehouse_db, tmp_path_factory):
-    """The pilot's files untouched, as one delivery, through the front door (cfz ingest, cfz
-    transform: both gates, publish)."""
-    landing = tmp_path_factory.mktemp("pilot")
-    delivery = landing / "20260101T000000"
-    delivery.mkdir()
-    for path in sorted(PILOT.iterdir()):
-        shutil.copyfile(path, delivery / path.name)  # a symbolic link would be quarantined unread
-    env = {"CFZ_GX_PROJECT_DIR": str(tmp_path_factory.mktemp("gx"))}
-    run_cfz("ingest", "--landing", str(landing), env=env)
-    run_cfz("transform", env=env, timeout=1800)
+def warehouse_db(pilot_warehouse: str) -> str:
+    """This module's warehouse is a copy of the session's published pilot."""
+    return pilot_warehouse
+
+
+@pytest.fixture(scope="module")
+def built(warehouse_db, db) -> None:
+    """The copy holds the pilot's published ADaM (one row per pilot subject in ADSL)."""
+    assert db.execute("select count(*) from adam.adsl").fetchone()[0] == 306
 
 
 def _read_ref(name: str) -> pd.DataFrame:

@@ -1,5 +1,6 @@
-"""ADaM on a small simulated trial, through the front door (`cfz transform`: raw gate, dbt build
-into marts_candidate + adam_candidate, mart gate, publish): one derivation, two shapes.
+"""ADaM on the session's simulated trial (tests/trial_template.py: the default trial, ingested,
+then the raw gate, dbt build into marts_candidate + adam_candidate, mart gate, publish, as
+`cfz transform` does), read from a copy of that warehouse: one derivation, two shapes.
 
 ADTTE equals fct_time_to_event, ADRS CBOR equals fct_best_response, ADSL has one row per
 subject of dim_subject with the same values, ADLB AVAL/BASE/ATOXGR equal fct_lab_results;
@@ -18,7 +19,7 @@ import pytest
 from tests.conftest import run_cfz
 
 
-def test_export_before_anything_is_published_says_what_to_do(warehouse_db, tmp_path):
+def test_export_before_anything_is_published_says_what_to_do(empty_warehouse, tmp_path):
     proc = run_cfz("export", "adam", "--out", str(tmp_path / "x"), check=False)
     assert proc.returncode == 1
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
@@ -28,28 +29,16 @@ def test_export_before_anything_is_published_says_what_to_do(warehouse_db, tmp_p
 
 
 @pytest.fixture(scope="module")
-def published(warehouse_db, tmp_path_factory):
-    """Simulate 20 patients, ingest, then `cfz transform` (the real gates and publish)."""
-    out = tmp_path_factory.mktemp("sim")
-    run_cfz(
-        "simulate",
-        "--patients",
-        "20",
-        "--seed",
-        "7",
-        "--deliveries",
-        "3",
-        "--error-rate",
-        "0",
-        "--out",
-        str(out / "landing"),
-        "--truth",
-        str(out / "truth"),
-    )
-    run_cfz("ingest", "--landing", str(out / "landing"))
-    proc = run_cfz("transform")
-    assert "published" in proc.stdout
-    return out
+def warehouse_db(trial_warehouse: str) -> str:
+    """This module's warehouse is a copy of the session's built trial."""
+    return trial_warehouse
+
+
+@pytest.fixture(scope="module")
+def published(warehouse_db, db) -> str:
+    """The copy holds the published build: marts and adam."""
+    assert db.execute("select count(*) from adam.adsl").fetchone()[0] > 20
+    return warehouse_db
 
 
 def test_adtte_equals_fct_time_to_event(published, db):

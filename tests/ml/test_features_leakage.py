@@ -1,6 +1,7 @@
 """No leakage: the C1D15 features do not move when any later lab value changes.
 
-Real chain: simulated trial -> ingest -> dbt (staging, marts, fct_ml_features). Then a
+Real chain: the session's simulated trial (tests/trial_template.py: simulate, ingest, dbt
+build, published), in a copy of its warehouse; fct_ml_features rebuilt here by dbt. Then a
 correction delivery multiplies every lab result dated after each subject's C1D15 by 3; after
 re-ingesting and rebuilding, every feature column is identical (the labels may move). A
 control delivery that changes only results dated exactly on C1D15 does move the C1D15
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -78,18 +80,16 @@ def _rewrite_labs(db, landing: Path, delivery: str, where: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def chain(warehouse_db, db, tmp_path_factory):
-    from cfz_platform.ingest.run import run_ingest
-    from cfz_platform.simulate import params as P
-    from cfz_platform.simulate.trial import run_simulation
+def warehouse_db(trial_warehouse: str) -> str:
+    """This module's warehouse is a copy of the session's built trial."""
+    return trial_warehouse
 
-    root = tmp_path_factory.mktemp("sim")
-    landing = root / "landing"
-    run_simulation(P.SimConfig(patients=18, deliveries=3, error_rate=0.0, mc_replicas=50), landing)
-    run_ingest(landing)
-    from cfz_platform.transform.dbt_runner import run_dbt
 
-    run_dbt(["seed"])
+@pytest.fixture(scope="module")
+def chain(warehouse_db, db, built_trial_template, tmp_path_factory):
+    """The trial's features as dbt builds them, and a copy of its landing to add deliveries to."""
+    landing = tmp_path_factory.mktemp("sim") / "landing"
+    shutil.copytree(built_trial_template.landing, landing)
     return {"db": db, "landing": landing, "before": _build(db)}
 
 

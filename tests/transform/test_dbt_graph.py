@@ -17,8 +17,6 @@ import re
 
 import pytest
 
-from cfz_platform.transform.dbt_runner import run_dbt, write_profiles
-
 LAYERS = ("staging", "intermediate", "marts", "adam")
 
 
@@ -28,9 +26,15 @@ def _layer(node: dict) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def manifest(warehouse_db) -> dict:
-    run_dbt(["parse"])
-    return json.loads((write_profiles() / "target" / "manifest.json").read_text())
+def warehouse_db(trial_warehouse: str) -> str:
+    """A copy of the session's built trial: every model's table exists, with its comments."""
+    return trial_warehouse
+
+
+@pytest.fixture(scope="module")
+def manifest(built_trial_template) -> dict:
+    """dbt's manifest of the session's build (the whole project, parsed by that build)."""
+    return json.loads(built_trial_template.manifest.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -164,16 +168,10 @@ def uncommented_columns(db, prefix: str) -> list[tuple[str, str]]:
 
 def test_every_intermediate_column_is_documented(manifest, models, db):
     """Each int_* model has a description and documents every column of its table in staging
-    (names as built; run over the empty raw layer so the tables exist)."""
-    from cfz_platform.ingest import ensure_raw_layer
-
-    ensure_raw_layer(db)
-    run_dbt(["seed"])
-    run_dbt(["run", "--select", "+path:models/intermediate"])
+    (names as built by the session's trial build, tests/trial_template.py)."""
     assert undocumented_columns(db, models, "intermediate", "int_") == []
 
 
 def test_intermediate_comments_reach_postgres(db):
-    """persist_docs writes the YAML text as comments on the intermediate tables (run after the
-    build of the previous test)."""
+    """persist_docs wrote the YAML text as comments on the intermediate tables."""
     assert uncommented_columns(db, "int_") == []

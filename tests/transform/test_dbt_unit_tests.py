@@ -12,13 +12,15 @@ from cfz_platform.transform.dbt_runner import run_dbt
 
 
 @pytest.fixture(scope="module")
-def unit_results(db):
-    from cfz_platform.ingest import ensure_raw_layer
+def warehouse_db(trial_warehouse: str) -> str:
+    """A copy of the session's built trial: every relation a unit test reads exists in it."""
+    return trial_warehouse
 
-    ensure_raw_layer(db)
-    run_dbt(["seed"])
-    # unit tests need their input relations to exist: build them over the empty raw layer
-    run_dbt(["run"])
+
+@pytest.fixture(scope="module")
+def unit_results(db):
+    # unit tests need their input relations to exist (dbt reads their columns); the copy of
+    # the built trial has them all, built by this very dbt project (the template's hash)
     result = run_dbt(["test", "--select", "test_type:unit"], raise_on_failure=False)
     return {r.node.name: str(r.status) for r in result.results}
 

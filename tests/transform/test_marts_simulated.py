@@ -1,7 +1,11 @@
 """The marts against the simulator's ground truth (default trial, 45 subjects + screen failures).
 
-Real pipeline: `cfz simulate` writes feeds, ingestion loads them into the raw layer, dbt builds
-staging, marts and runs every data and unit test. Then the marts are compared with truth/.
+Real pipeline, run once per session for every module that reads this trial
+(tests/trial_template.py): `cfz simulate` writes feeds, ingestion loads them into the raw
+layer, `run_transform` runs the raw gate, dbt builds staging and marts and runs every data
+test, the mart gate passes and the build is published. This module reads a copy of that
+warehouse and compares the marts with truth/. (The dbt unit tests run in
+tests/transform/test_dbt_unit_tests.py.)
 """
 
 from __future__ import annotations
@@ -11,21 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cfz
+
+@pytest.fixture(scope="module")
+def warehouse_db(trial_warehouse: str) -> str:
+    """This module's warehouse is a copy of the session's built default trial."""
+    return trial_warehouse
 
 
 @pytest.fixture(scope="module")
-def built(warehouse_db, tmp_path_factory):
-    """Simulate, ingest and build once for the module; return the truth folder."""
-    from cfz_platform.ingest import run_ingest
-    from cfz_platform.transform.build import build_marts
-
-    out = tmp_path_factory.mktemp("sim")
-    run_cfz("simulate", "--out", str(out / "landing"), "--truth", str(out / "truth"))
-    run_ingest(out / "landing")
-    result = build_marts("marts")
-    assert result.success, result.failures
-    return out / "truth"
+def built(warehouse_db, built_trial_template) -> Path:
+    """The built trial's truth folder (simulated, ingested and published once per session)."""
+    return built_trial_template.truth
 
 
 def _truth_subjects(truth: Path) -> list[dict[str, str]]:

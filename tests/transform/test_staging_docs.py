@@ -3,12 +3,13 @@
 Researchers query the staging tables directly; persist_docs carries the YAML text of
 models/staging/sdtm/_sdtm__models.yml to the table and column comments in PostgreSQL. The
 checks are the ones of the intermediate models (tests/transform/test_dbt_graph.py), run over
-the stg_sdtm__* models built on the empty raw layer.
+the stg_sdtm__* tables of a copy of the session's built trial (tests/trial_template.py).
 """
 
 from __future__ import annotations
 
-from cfz_platform.transform.dbt_runner import run_dbt
+import pytest
+
 from tests.transform.test_dbt_graph import (  # noqa: F401  (manifest, models: fixtures)
     manifest,
     models,
@@ -19,21 +20,21 @@ from tests.transform.test_dbt_graph import (  # noqa: F401  (manifest, models: f
 STAGING_MODELS = {f"stg_sdtm__{d}" for d in ("dm", "lb", "ex", "cm", "ae", "rs", "vs")}
 
 
+@pytest.fixture(scope="module")
+def warehouse_db(trial_warehouse: str) -> str:
+    """A copy of the session's built trial: every staging table exists, with its comments."""
+    return trial_warehouse
+
+
 def test_every_staging_column_is_documented(models, db):  # noqa: F811 (fixture)
     """Each stg_sdtm__* model has a description and documents every column of its table
     (names as built), including the lineage columns and is_usable/issue."""
-    from cfz_platform.ingest import ensure_raw_layer
-
     assert {n["name"] for n in models.values()} >= STAGING_MODELS
-    ensure_raw_layer(db)
-    run_dbt(["seed"])
-    run_dbt(["run", "--select", "path:models/staging/sdtm"])
     assert undocumented_columns(db, models, "staging", "stg_sdtm__") == []
 
 
 def test_staging_comments_reach_postgres(db):
-    """persist_docs writes the YAML text as comments on every column of the staging tables
-    (run after the build of the previous test)."""
+    """persist_docs wrote the YAML text as comments on every column of the staging tables."""
     built = {
         r[0]
         for r in db.execute(

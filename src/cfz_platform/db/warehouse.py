@@ -394,3 +394,20 @@ def drop_database(name: str) -> None:
             cur.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db))
             )
+
+
+def clone_database(template: str, name: str) -> None:
+    """Create database ``name`` as a copy of ``template`` (``CREATE DATABASE ... TEMPLATE``),
+    owned by the owner role; used by test fixtures to reuse one built trial.
+
+    PostgreSQL copies the template's files, so nobody may be connected to it meanwhile. The
+    copy has the template's schemas, tables, in-database grants and comments, but not its
+    database-level rights (CONNECT): ``ensure_warehouse(name)`` sets those, as for any warehouse.
+    """
+    admin = admin_settings()
+    with psycopg.connect(admin.conninfo, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("create database {} template {} owner {}").format(
+                sql.Identifier(name), sql.Identifier(template), sql.Identifier(OWNER_ROLE)
+            )
+        )
