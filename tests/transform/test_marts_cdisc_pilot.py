@@ -1,7 +1,9 @@
 """The CDISC pilot (a real SDTM study, not myeloma) through the platform's front door.
 
 Its files are copied untouched into one delivery dated after its data, then the real
-`cfz ingest --landing` and `cfz transform` run (raw gate, dbt build, mart gate, publish). The
+`cfz ingest --landing` and `cfz transform` run (raw gate, dbt build, mart gate, publish),
+once per test session into the pilot template (tests/trial_template.py) that this module
+reads a copy of (tests/adam/test_adam_cdisc_pilot.py reads another). The
 study must publish: its natural keys repeat as real SDTM does (VS positions and timepoints,
 CM drugs with one start date, reused AESPIDs) and every row must reach staging; its AE and
 CM history lies decades before the study; labs are standardized and graded; the myeloma-only
@@ -10,39 +12,28 @@ marts are empty and named as underivable.
 
 from __future__ import annotations
 
-import shutil
-
 import psycopg
 import pytest
 
-from tests.conftest import CONFORMANCE, run_cfz
-
 pytestmark = pytest.mark.slow
 
-PILOT = CONFORMANCE / "cdiscpilot01"
-DELIVERY = "20260101T000000"
 DOMAINS = ("dm", "lb", "ex", "cm", "ae", "vs")
 
 
 @pytest.fixture(scope="module")
-def built(warehouse_db, tmp_path_factory):
-    """Every pilot file, copied byte for byte, as one delivery; then ingest and transform."""
-    landing = tmp_path_factory.mktemp("pilot")
-    delivery = landing / DELIVERY
-    delivery.mkdir()
-    for path in sorted(PILOT.iterdir()):
-        shutil.copyfile(path, delivery / path.name)
-    env = {"CFZ_GX_PROJECT_DIR": str(tmp_path_factory.mktemp("gx"))}
-    ingest = run_cfz("ingest", "--landing", str(landing), env=env)
-    transform = run_cfz("transform", env=env, check=False, timeout=1800)
-    return ingest, transform
+def warehouse_db(pilot_warehouse):
+    """A copy of the session's pilot template: every pilot file, copied byte for byte as one
+    delivery, then the real ``cfz ingest`` and ``cfz transform`` (tests/trial_template.py,
+    ``_build_pilot``: a non-zero exit of either fails the template, hence every test here)."""
+    return pilot_warehouse
+
+
+@pytest.fixture(scope="module")
+def built(warehouse_db):
+    return warehouse_db
 
 
 def test_pilot_publishes_through_the_front_door(built, db):
-    _, transform = built
-    assert transform.returncode == 0, (
-        f"cfz transform failed:\n{transform.stdout}\n{transform.stderr}"
-    )
     from cfz_platform.db import warehouse
 
     with psycopg.connect(warehouse.bi_settings().conninfo, autocommit=True) as bi:
