@@ -136,8 +136,10 @@ def compute_cv_jobs(n_fits: int, cores: int | None = None, load: float | None = 
     """Worker processes for ``n_fits`` independent fold fits.
 
     Steps: ``CFZ_TRAIN_JOBS`` when set; 1 (in-process) below ``MIN_PARALLEL_FITS`` fits;
-    else the idle cores, at most 2: cores minus the 1-minute load average (a worker
-    process costs a few seconds of imports, which a saturated machine does not win back).
+    else the idle cores, at most 2: cores minus the 1-minute load average of *other* work
+    (the load less one, the process asking, which has been running: a nightly's own dbt
+    build and gates put about 1 in the load average of an otherwise idle machine); a worker
+    process costs a second or two of imports, which a saturated machine does not win back.
     """
     env = os.environ.get("CFZ_TRAIN_JOBS")
     if env:
@@ -146,7 +148,8 @@ def compute_cv_jobs(n_fits: int, cores: int | None = None, load: float | None = 
         return 1
     cores = cores if cores is not None else os.cpu_count() or 1
     load = load if load is not None else os.getloadavg()[0]
-    return max(1, min(2, int(cores - load + 0.5)))
+    others = max(0.0, load - 1.0)
+    return max(1, min(2, int(cores - others + 0.5)))
 
 
 def compute_fold_predictions(
