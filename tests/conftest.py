@@ -44,6 +44,12 @@ from cfz_platform.config import apply_runtime_env  # noqa: E402
 
 apply_runtime_env()
 
+# slow modules first under xdist, and the longest modules at the end (tests/scheduling.py)
+from tests.scheduling import (  # noqa: E402, F401
+    pytest_collection_modifyitems,
+    pytest_runtest_logreport,
+    pytest_terminal_summary,
+)
 from tests.trial_template import TrialTemplate, ensure_template  # noqa: E402
 
 

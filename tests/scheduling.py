@@ -1,5 +1,5 @@
-"""Test-session plugin (``-p tests.scheduling`` in pyproject.toml): slow modules start first,
-and the session ends with the wall time each module took.
+"""Test-session hooks (imported by tests/conftest.py): slow modules start first, and the
+session ends with the wall time each module took.
 
 With ``pytest -n 2 --dist loadfile`` each module runs whole on one worker, handed out in
 collection order. A long module collected last (the CDISC pilot, the end-to-end nightly)
