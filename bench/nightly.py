@@ -41,19 +41,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from cfz_platform.orchestration.steps import STEP_NAMES as STEPS
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "out" / "bench"
-STEPS = (
-    "ingest",
-    "freshness",
-    "raw_gate",
-    "dbt",
-    "mart_gate",
-    "publish",
-    "train",
-    "score",
-    "report",
-)
 MARK = "BENCH_RESULT "
 #: Targets of issue 18 (ratios from one run): time(b)/time(a), incremental/full and
 #: ingestion/COPY per trial size.

@@ -150,9 +150,8 @@ def _finish(summary: RunSummary) -> None:
 
 
 def _collect_freshness(summary: RunSummary) -> None:
-    """Add the background source-freshness check's step and "stale feeds" table (once)."""
-    if any(s.name == "freshness" for s in summary.steps):
-        return
+    """Add the background source-freshness check's step and "stale feeds" table (once:
+    collecting it ends the check, ``steps.freshness_started`` is then false)."""
     if not steps.freshness_started(summary.run_id):
         return
     freshness, stale_feeds = freshness_task(summary.run_id)
