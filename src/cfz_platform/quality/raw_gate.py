@@ -51,6 +51,7 @@ import psycopg
 from psycopg import sql
 
 from cfz_platform.ingest.contract import DOMAINS, DomainContract
+from cfz_platform.ingest.schema import read_raw_catalog
 from cfz_platform.quality import reference as ref
 from cfz_platform.quality.specs import (
     BLOCKING,
@@ -243,20 +244,16 @@ def prepare_batches(
         )
         since, since_file = cur.fetchone()
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(BATCH_SCHEMA)))
+        catalog = read_raw_catalog(cur)
         for domain in sorted(DOMAINS):
             table = sql.Identifier(BATCH_SCHEMA, domain)
             cur.execute(sql.SQL("drop table if exists {}").format(table))
-            cur.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = 'raw' and table_name = %s",
-                (domain,),
-            )
             query = current_query(
                 domain,
                 where="(r._delivery_id > %(since)s or r._file_id > %(since_file)s) "
                 "and r._file_id <= %(upper)s",
                 through_file_id=upper,
-                present={row[0] for row in cur.fetchall()},
+                present=catalog[domain].columns if domain in catalog else set(),
             )
             cur.execute(
                 sql.SQL("create unlogged table {} as ").format(table) + sql.SQL(query),
