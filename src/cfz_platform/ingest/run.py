@@ -24,8 +24,13 @@ Steps of ``run_ingest``:
    cores; a SIGKILL still takes down the whole process;
 5. log progress per file as it completes (names escaped: a newline in a file name cannot
    forge an output line); count the skipped versions on their ledger rows
-   (``ledger.mark_seen``, one statement); return an ``IngestSummary`` (files in discovery
-   order).
+   (``ledger.mark_seen``, one statement);
+6. refresh the planner statistics of every raw table that received rows (``analyze``,
+   ``schema.analyze_raw_tables``): the raw gate and the dbt build read the new rows next,
+   and with the statistics of the night before PostgreSQL estimated one row for "the rows
+   of the new files" and chose nested loops (an incremental ``stg_sdtm__vs`` at 1,000
+   subjects: 2.0 s against 0.1 s). Autovacuum would get there, but only after the build;
+7. return an ``IngestSummary`` (files in discovery order).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from cfz_platform.db import warehouse
 from cfz_platform.ingest import ledger
 from cfz_platform.ingest.discovery import LandingFile, compute_unread_fingerprint, discover
 from cfz_platform.ingest.loader import Quarantine, load_file
-from cfz_platform.ingest.schema import RawColumns, ensure_raw_layer
+from cfz_platform.ingest.schema import RawColumns, analyze_raw_tables, ensure_raw_layer
 from cfz_platform.ingest.snapshot import Changed, NotRegular, read_snapshot
 from cfz_platform.ingest.summary import FileOutcome, IngestSummary
 from cfz_platform.ingest.text import escape_text
@@ -91,6 +96,9 @@ def run_ingest(
             f.file_id for f in summary.files if f.status == ledger.SKIPPED and f.file_id is not None
         ]
         ledger.mark_seen(lock_conn, summary.run_id, seen)
+        analyze_raw_tables(
+            lock_conn, {f.domain for f in summary.files if f.rows_loaded and f.domain}
+        )
     summary.seconds = time.perf_counter() - t0
     for line in summary.log_lines():
         logger.info(line)

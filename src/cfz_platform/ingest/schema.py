@@ -269,3 +269,15 @@ def ensure_columns(conn: psycopg.Connection, domain: str, columns: list[str]) ->
             create_raw_table(cur, domain, tuple(columns) or ("studyid", "domain"))
         else:
             create_raw_table(cur, domain, tuple(columns), existing)
+
+
+def analyze_raw_tables(conn: psycopg.Connection, domains: set[str]) -> None:
+    """Refresh the planner statistics of ``raw.<domain>`` for each of ``domains``.
+
+    Steps: for each domain in sorted order, ``analyze raw.<domain>`` (a sample of at most
+    30,000 rows at the default statistics target, so its cost does not grow with the table).
+    ``analyze`` takes a lock that does not block readers or writers of the table.
+    """
+    with conn.cursor() as cur:
+        for domain in sorted(domains):
+            cur.execute(sql.SQL("analyze {}").format(sql.Identifier("raw", domain)))
