@@ -2,7 +2,8 @@
 
 The incremental watermarks change on every build; as ``--vars`` they made dbt re-parse the
 whole project each time (its parse cache is keyed on the vars). ``run_dbt`` passes them in
-the environment instead, which dbt tracks per file.
+the environment instead, and the models read them at execution only: dbt re-parses every file
+that read a changed environment variable while parsing (the seven staging models, 3-6 s).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def test_new_watermarks_keep_partial_parsing(warehouse_db):
     _parse(staging_since_file_id=3, marts_since_file_id=3)
     assert os.environ[watermark_env("marts_since_file_id")] == "3"
 
-    second = _parse(staging_since_file_id=7, marts_since_file_id=9)
+    second = _parse(staging_since_file_id=7, marts_since_file_id=9, raw_through_file_id=12)
     assert "Unable to do partial parsing" not in second, second[-2000:]
+    assert "0 files deleted, 0 files added, 0 files changed" in second, second[-2000:]
     assert os.environ[watermark_env("staging_since_file_id")] == "7"
     assert os.environ[watermark_env("marts_since_file_id")] == "9"
 
@@ -37,3 +39,15 @@ def test_new_watermarks_keep_partial_parsing(warehouse_db):
     third = _parse()
     assert "Unable to do partial parsing" not in third, third[-2000:]
     assert not any(watermark_env(v) in os.environ for v in WATERMARK_VARS)
+    assert "0 files deleted, 0 files added, 0 files changed" in third, third[-2000:]
+
+
+def test_watermarks_still_reach_the_compiled_sql(warehouse_db):
+    """Read at execution only, a watermark still bounds what the build reads from raw."""
+    target = write_profiles() / "target"
+    run_dbt(["compile", "-s", "stg_sdtm__vs"], vars={**BASE_VARS, "raw_through_file_id": 41})
+    compiled = next(target.glob("compiled/*/models/staging/sdtm/stg_sdtm__vs.sql")).read_text()
+    assert "_file_id <= 41" in compiled
+    run_dbt(["compile", "-s", "stg_sdtm__vs"], vars=BASE_VARS)
+    compiled = next(target.glob("compiled/*/models/staging/sdtm/stg_sdtm__vs.sql")).read_text()
+    assert "_file_id <=" not in compiled  # no watermark: raw is read whole

@@ -13,6 +13,7 @@
 -#}
 {%- set since = watermark_var('marts_since_file_id') %}
 {%- set lab_staging, reference_dates = ref('stg_sdtm__lb'), ref('int_subject__reference_dates') %}
+{%- set _raw_read = [source('raw', 'ex'), source('raw', 'dm')] %}{#- read by the incremental branch -#}
 {%- set built = adapter.get_relation(database=target.database, schema=var('marts_schema'), identifier='fct_lab_results') %}
 {%- if since is not none and built is not none %}
 {#- base tables are read directly, not through CTEs, so the planner keeps their statistics -#}
