@@ -368,3 +368,49 @@ def test_raw_statistics_cover_the_rows_just_loaded(db, tmp_path):
         f"explain (format json) select * from raw.lb where _file_id >= {newest}"
     ).fetchone()[0]
     assert plan[0]["Plan"]["Plan Rows"] >= 200  # 270 rows arrived; stale statistics said 1
+
+
+def test_a_path_resent_back_to_earlier_bytes_supersedes_the_version_between(db, tmp_path):
+    """feeds.md: a re-sent file supersedes the older one whole. A, then B, then A again under
+    the same path: the third is a new version and A's values are current again (it used to be
+    skipped as "same content as" the first, leaving B's 8.0 current)."""
+    from cfz_platform.quality.raw_gate import current_query
+
+    landing = tmp_path / "landing"
+    d = "20260801T020000"
+    a = csv_text(LB_HEADER, ["CFZ,LB,CFZ-801,HGB,BLOOD,11.0,g/dL,2026-03-02,C1D1"])
+    b = csv_text(LB_HEADER, ["CFZ,LB,CFZ-801,HGB,BLOOD,8.0,g/dL,2026-03-02,C1D1"])
+    for content in (a, b, a):
+        write(landing, d, "lb.csv", content)
+        assert [f.status for f in run_ingest(landing).files] == ["loaded"]
+    rerun = run_ingest(landing)  # A is still there: nothing new
+    assert [f.status for f in rerun.files] == ["skipped_duplicate"]
+
+    versions = ledger(db, f"{d}/lb.csv")
+    assert [v[0] for v in versions] == ["loaded", "loaded", "loaded"]
+    assert rerun.files[0].file_id == versions[-1][5]  # counted on the latest version
+    current = db.execute(
+        f"select usubjid, lborres, _file_id from ({current_query('lb', where=f'r._delivery_id = {d!r}')}) c"
+    ).fetchall()
+    assert current == [("CFZ-801", "11.0", versions[-1][5])]
+
+
+def test_an_upgraded_ledger_drops_the_one_version_per_content_index(db):
+    from cfz_platform.ingest.schema import ensure_raw_layer
+
+    # an earlier release's index, by name (unique there; this module's ledger already holds a
+    # path re-sent back to earlier bytes, which that index would refuse)
+    db.execute(
+        "create index if not exists ingest_files_version_key on audit.ingest_files "
+        "(rel_path, sha256) where status <> 'skipped_duplicate' and not read_again"
+    )
+    db.commit()
+    ensure_raw_layer(db)
+    indexes = {
+        r[0]
+        for r in db.execute(
+            "select indexname from pg_indexes where schemaname = 'audit' and tablename = 'ingest_files'"
+        )
+    }
+    assert "ingest_files_version_key" not in indexes
+    assert "ingest_files_path_versions" in indexes

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from cfz_platform.ingest import run_ingest
+from cfz_platform.transform.dbt_runner import seed_only_tests
 from tests.conftest import run_cfz
 
 pytestmark = pytest.mark.slow
@@ -106,7 +107,7 @@ def test_delivery_by_delivery_equals_full_build(trial, db):
     deliveries, landing = trial
     for d in deliveries[:-1]:
         _deliver(landing, d)
-    _build()
+    first = _build()
     _deliver(landing, deliveries[-1])
     with db.transaction():
         plan = build_state.plan_build(db, "marts", build_state.compute_project_fingerprint())
@@ -120,7 +121,16 @@ def test_delivery_by_delivery_equals_full_build(trial, db):
     lab = next(r for r in result.results if r.node.name == "stg_sdtm__lb")
     total = db.execute("select count(*) from staging.stg_sdtm__lb").fetchone()[0]
     assert 0 < lab.adapter_response.get("rows_affected") < total / 2
+    # the tests on seeds alone ran with the full build that loaded the seeds, not again
+    seed_tests = set(seed_only_tests())
+    assert len(seed_tests) > 10 and seed_tests <= _tests_run(first)
+    assert _tests_run(result) and not seed_tests & _tests_run(result)
+    assert "not_null_fct_lab_results_lab_record_key" in _tests_run(result)
     _assert_same_as_full_build(db)
+
+
+def _tests_run(result) -> set[str]:
+    return {r.node.name for r in result.results if r.node.resource_type == "test"}
 
 
 def _fct(db, usubjid: str, lbtestcd: str) -> list[tuple]:

@@ -77,14 +77,17 @@ def next_file_id(cur: psycopg.Cursor) -> int:
 def known_versions(
     conn: psycopg.Connection, rel_paths: list[str]
 ) -> dict[tuple[str, str], tuple[int, str]]:
-    """``(rel_path, sha256) -> (file_id, status)`` of the versions of these paths already processed.
+    """``(rel_path, sha256) -> (file_id, status)`` of the latest processed version of each path.
 
-    A file quarantined because it changed while it was read (``read_again``) is not a known
-    version: the next run reads it again.
+    Only the latest version counts (feeds.md: a re-sent file supersedes the older one whole):
+    a path re-sent back to bytes it had before (A, then B, then A again) is a new version
+    that supersedes B, not a rerun of A. A file quarantined because it changed while it was
+    read (``read_again``) is not a processed version: the next run reads it again.
     """
     rows = conn.execute(
-        "select rel_path, sha256, min(file_id), min(status) from audit.ingest_files "
-        "where rel_path = any(%s) and status <> 'skipped_duplicate' and not read_again group by rel_path, sha256",
+        "select distinct on (rel_path) rel_path, sha256, file_id, status from audit.ingest_files "
+        "where rel_path = any(%s) and status <> 'skipped_duplicate' and not read_again "
+        "order by rel_path, file_id desc",
         (rel_paths,),
     ).fetchall()
     return {(r[0], r[1]): (int(r[2]), r[3]) for r in rows}

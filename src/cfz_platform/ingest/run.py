@@ -11,8 +11,9 @@ Steps of ``run_ingest``:
 4. per entry (``ingest_file``): anything but a regular file (symbolic link, FIFO, device) is
    quarantined unread; a regular file is read ONCE into a private copy, hashed as it is read
    (``snapshot.read_snapshot``: the bytes hashed are the bytes loaded; a file that changes
-   while it is read is quarantined for this run and read again by the next); a known version
-   is skipped; a file whose name is not a domain is quarantined; otherwise it is loaded
+   while it is read is quarantined for this run and read again by the next); a file equal
+   to its path's latest version is skipped (a path re-sent back to earlier bytes is a new
+   version, ``ledger.known_versions``); a file whose name is not a domain is quarantined; otherwise it is loaded
    atomically (``loader.load_file``). Any failure caused by the file's content (unreadable,
    a header PostgreSQL refuses, a corrupt gzip stream, whatever the error) rolls the file's
    transaction back and quarantines it with the reason; only an infrastructure error (the

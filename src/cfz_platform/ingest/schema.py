@@ -67,12 +67,12 @@ _LEDGER_COLUMNS = [
     ("last_seen_run", "text"),
     ("read_again", "boolean not null default false"),
 ]
-#: One processed version per (path, content), a file to read again aside. It replaces
-#: ``ingest_files_version_uq`` (which did not know ``read_again``).
-_VERSION_INDEX = (
-    "create unique index if not exists ingest_files_version_key on audit.ingest_files (rel_path, sha256) "
-    "where status <> 'skipped_duplicate' and not read_again"
-)
+#: The versions of a path in the order they were processed (``ledger.known_versions`` reads
+#: the latest). Not unique on (path, content): a path re-sent back to earlier bytes is a new
+#: version (feeds.md); the run lock keeps two ingests from loading the same file at once.
+_VERSION_INDEX = "create index if not exists ingest_files_path_versions on audit.ingest_files (rel_path, file_id)"
+#: Earlier indexes that allowed one processed version per (path, content); dropped on upgrade.
+_OLD_VERSION_INDEXES = ("ingest_files_version_key", "ingest_files_version_uq")
 
 _LINEAGE_DDL = [
     ("_file_id", "bigint not null"),
@@ -162,7 +162,8 @@ def create_raw_table(
 
 
 def _upgrade_ledger(cur: psycopg.Cursor) -> None:
-    """Add the later ledger columns and the version index when missing (no DDL when present)."""
+    """Add the later ledger columns and the version index when missing, drop the unique
+    indexes of earlier releases (no DDL when all is in place)."""
     cur.execute(
         "select a.attname from pg_attribute a where a.attrelid = 'audit.ingest_files'::regclass "
         "and a.attnum > 0 and not a.attisdropped"
@@ -176,14 +177,15 @@ def _upgrade_ledger(cur: psycopg.Cursor) -> None:
                 )
             )
     cur.execute(
-        "select to_regclass('audit.ingest_files_version_key') is null, "
-        "to_regclass('audit.ingest_files_version_uq') is not null"
+        "select to_regclass('audit.ingest_files_path_versions') is null, "
+        "array(select n from unnest(%s::text[]) n where to_regclass('audit.' || n) is not null)",
+        (list(_OLD_VERSION_INDEXES),),
     )
     missing, old = cur.fetchone()
     if missing:
         cur.execute(_VERSION_INDEX)
-    if old:
-        cur.execute("drop index if exists audit.ingest_files_version_uq")
+    for name in old:
+        cur.execute(sql.SQL("drop index if exists {}").format(sql.Identifier("audit", name)))
 
 
 def _audit_ready(cur: psycopg.Cursor) -> bool:

@@ -70,6 +70,28 @@ def write_profiles(threads: int = 4) -> Path:
     return folder
 
 
+def seed_only_tests() -> list[str]:
+    """Names of the data tests whose every parent is a seed, from the warehouse's last manifest.
+
+    Steps: read ``<target>/manifest.json`` that the last dbt command on this warehouse wrote
+    (none yet: no names); keep the test nodes whose ``depends_on`` nodes are all seeds.
+    An incremental build leaves the seeds alone (same project fingerprint, so the same seed
+    files, loaded and tested by the full build that started the chain), so these tests
+    cannot give a new result there.
+    """
+    path = state_dir() / "dbt" / warehouse.settings().dbname / "target" / "manifest.json"
+    if not path.exists():
+        return []
+    nodes = json.loads(path.read_text()).get("nodes", {})
+    return sorted(
+        n["name"]
+        for n in nodes.values()
+        if n.get("resource_type") == "test"
+        and n["depends_on"]["nodes"]
+        and all(d.startswith("seed.") for d in n["depends_on"]["nodes"])
+    )
+
+
 def watermark_env(name: str) -> str:
     """The environment variable carrying watermark var ``name`` (macros/incremental.sql)."""
     return f"CFZ_DBT_{name.upper()}"
