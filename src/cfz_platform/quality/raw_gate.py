@@ -165,12 +165,18 @@ def current_query(
     cond = f"not exists (select 1 from ({superseded_files_sql(through_file_id)}) s where s.file_id = r._file_id)"
     if where:
         cond += f" and ({where})"
+    key = _nk(DOMAINS[domain])
     return (
-        "select * from (select k.*, rank() over (partition by k._natural_key "
-        "order by k._delivery_id desc, k._file_id desc nulls last) as _version_rank "
+        # partitioned by the business key columns, then the key hash: the rows come out of the
+        # window sorted by the business key, so the final order only sorts each key's rows by
+        # line (an incremental sort instead of a second full sort that spilled to disk; the
+        # 1,000-subject LB batch: 5-6.6 s -> 2.6-3.8 s). A partition can only be finer than
+        # the hash's alone (never coarser), so every row staging holds current is current here.
+        f"select * from (select k.*, rank() over (partition by {', '.join('k.' + c for c in key)}, "
+        "k._natural_key order by k._delivery_id desc, k._file_id desc nulls last) as _version_rank "
         f"from (select r.*, {extended_key_sql(domain, present=present)} as _natural_key "
         f"from raw.{domain} r where {cond}) k) c "
-        f"where c._version_rank = 1 order by {', '.join('c.' + col for col in _nk(DOMAINS[domain]))}, c._line"
+        f"where c._version_rank = 1 order by {', '.join('c.' + col for col in key)}, c._line"
     )
 
 
