@@ -416,8 +416,12 @@ def _lab_range_query() -> str:
         f"with alias(source_code, source_spec, lbtestcd, lbspec) as (values {aliases}), "
         f"conv(lbtestcd, lbspec, unit, factor) as (values {conv}), "
         f"lim(lbtestcd, lbspec, low, high) as (values {lims}), "
+        # only the columns the result shows: materializing every raw column (b.*) cost 35-45%
+        # of this check (the 1,000-subject batch: 3.5-4.1 s -> 2.3 s)
         "mapped as materialized ("
-        " select b.*, coalesce(a1.lbtestcd, a2.lbtestcd) as std_testcd, coalesce(a1.lbspec, a2.lbspec) as std_spec"
+        " select b.usubjid, b.lbtestcd, b.lbspec, b.lbdtc, b.lborres, b.lborresu,"
+        " b._delivery_id, b._file, b._line,"
+        " coalesce(a1.lbtestcd, a2.lbtestcd) as std_testcd, coalesce(a1.lbspec, a2.lbspec) as std_spec"
         " from {batch} b"
         " left join alias a1 on a1.source_code = upper(b.lbtestcd) and a1.source_spec = upper(coalesce(b.lbspec, ''))"
         " left join alias a2 on a2.source_code = upper(b.lbtestcd) and a2.source_spec = ''"
@@ -512,16 +516,20 @@ def _duplicate_check(domain: str, contract: DomainContract) -> Check:
 
     Steps: group the batch (only the newest file holding each key, so a re-sent file never
     ties with the one it supersedes) by extended key and file; keep groups of two or more
-    rows. Real SDTM repeats keys (feeds.md): a warning that lists them; staging keeps each
+    rows; list their lines. Real SDTM repeats keys (feeds.md): a warning that lists them; staging keeps each
     row. DM is one record per subject: two DM rows of a subject in one file conflict, and
     staging could keep only one, so there it blocks.
     """
     nk = _nk(contract)
     quals = key_qualifiers(domain)
+    # the groups of two or more rows are found first (a hash aggregate), and only their rows
+    # are sorted for the line list (the 1,000-subject LB batch: 1.3 s -> 0.9-1.0 s)
     query = (
         f"select {', '.join('min(b.' + c + ') as ' + c for c in nk)}, min(b._delivery_id) as _delivery_id, "
         "count(*) as n_rows, string_agg(b._file || ':' || b._line, ', ' order by b._line) as lines "
-        "from {batch} b group by b._natural_key, b._delivery_id, b._file_id having count(*) > 1"
+        "from {batch} b where (b._natural_key, b._delivery_id, b._file_id) in "
+        "(select d._natural_key, d._delivery_id, d._file_id from {batch} d group by 1, 2, 3 having count(*) > 1) "
+        "group by b._natural_key, b._delivery_id, b._file_id"
     )
     if domain == "dm":
         return rows_check(
