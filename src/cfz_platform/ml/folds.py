@@ -24,6 +24,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from cfz_platform.ml.pipelines import compute_feature_array, positional_pipeline
+
 #: BLAS/OpenMP threads per fit. The cohorts are tens to thousands of rows and ~20 columns:
 #: a second BLAS thread never pays off there, and OpenBLAS's spinning threads made each
 #: small logistic fit 3-4 times slower (CPU and wall) on a busy 2-core machine.
@@ -88,24 +90,30 @@ def compute_cv_jobs(n_fits: int, cores: int | None = None, load: float | None = 
 
 
 def compute_fold_predictions(
-    pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray
+    pipeline: Pipeline,
+    X: pd.DataFrame | np.ndarray,
+    y: np.ndarray,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
 ) -> np.ndarray:
     """Out-of-fold probabilities of one fold: fit a clone on ``train_idx``, predict ``test_idx``
-    (BLAS limited to ``FIT_THREADS``).
+    (BLAS limited to ``FIT_THREADS``). ``X`` is a frame, or the array of a
+    ``pipelines.positional_pipeline``.
 
     scikit-learn's parameter validation is skipped inside the fold: the same pipeline's
     parameters were validated when it was built (``pipelines.build_pipeline`` fits nothing,
     but ``train`` fits the full-data model with validation on), and re-checking them in each of
     the 15,000 trees of a 45-subject run's gradient-boosting folds cost about 7% of the CV time.
     Predictions are bit-identical (``tests/ml/test_evaluation.py``)."""
+    rows = X.iloc if isinstance(X, pd.DataFrame) else X
     with threadpool_limits(FIT_THREADS), config_context(skip_parameter_validation=True):
-        model = clone(pipeline).fit(X.iloc[train_idx], y[train_idx])
-        return model.predict_proba(X.iloc[test_idx])[:, 1]
+        model = clone(pipeline).fit(rows[train_idx], y[train_idx])
+        return model.predict_proba(rows[test_idx])[:, 1]
 
 
 def compute_chunk_predictions(
     pipeline: Pipeline,
-    X: pd.DataFrame,
+    X: pd.DataFrame | np.ndarray,
     y: np.ndarray,
     folds: list[tuple[np.ndarray, np.ndarray]],
 ) -> list[np.ndarray]:
@@ -164,7 +172,7 @@ class FoldFits:
     def __init__(
         self,
         pipelines: dict[str, Pipeline],
-        X: pd.DataFrame,
+        X: pd.DataFrame | np.ndarray,
         y: np.ndarray,
         plan: CvPlan,
         executor=None,
@@ -213,10 +221,27 @@ class FoldFits:
                 f.cancel()
 
 
+def compute_fit_inputs(
+    pipelines: dict[str, Pipeline], X: pd.DataFrame
+) -> tuple[dict[str, Pipeline], pd.DataFrame | np.ndarray]:
+    """What the fold fits get: the frame's values as one array and each pipeline's
+    ``positional_pipeline`` (half the cost of a small logistic fit went to pandas), or the
+    frame and the pipelines as they are when one of them cannot read an array."""
+    if not isinstance(X, pd.DataFrame):
+        return pipelines, X
+    columns = [str(c) for c in X.columns]
+    positional = {name: positional_pipeline(pipe, columns) for name, pipe in pipelines.items()}
+    if any(pipe is None for pipe in positional.values()):
+        return pipelines, X
+    return positional, compute_feature_array(X)
+
+
 def start_fold_fits(
     pipelines: dict[str, Pipeline], X: pd.DataFrame, y: np.ndarray, plan: CvPlan
 ) -> FoldFits:
     """Start the fold fits of every pipeline: one pool (``compute_cv_jobs`` of all the fits),
-    one task per pipeline and repeat, the longest pipelines' tasks first."""
+    one task per pipeline and repeat, the longest pipelines' tasks first, on the frame's
+    values converted once (``compute_fit_inputs``)."""
     jobs = compute_cv_jobs(len(plan.splits) * len(pipelines))
-    return FoldFits(pipelines, X, y, plan, start_workers(jobs))
+    fit_pipelines, fit_X = compute_fit_inputs(pipelines, X)
+    return FoldFits(fit_pipelines, fit_X, y, plan, start_workers(jobs))
