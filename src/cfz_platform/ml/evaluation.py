@@ -110,26 +110,50 @@ def compute_auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def compute_row_aucs(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``compute_auc`` of each row of 2-d labels ``y`` and scores ``p`` (every row with both
+    classes), in one vectorised pass: the same ranks (``rankdata`` along the rows), the same
+    exact rank sums (multiples of one half) and the same final division, so each value equals
+    ``compute_auc`` of its row exactly."""
+    y = np.asarray(y).astype(bool)
+    ranks = rankdata(p, axis=1)
+    n1 = y.sum(axis=1)
+    n0 = y.shape[1] - n1
+    return (np.where(y, ranks, 0.0).sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+#: Resampled values (resamples x subjects) ranked in one vectorised pass of the bootstrap.
+BOOT_BATCH_VALUES = 200_000
+
+
 def compute_bootstrap_auc_ci(
     y: np.ndarray, p: np.ndarray, n_boot: int, seed: int
 ) -> tuple[float, float]:
     """Percentile 95% interval of the AUC over subject-level bootstrap resamples.
 
-    Steps: 1. resample subjects with replacement; 2. skip resamples with one class only;
-    3. take the 2.5th and 97.5th percentiles of the AUCs (``compute_auc``).
+    Steps: 1. resample subjects with replacement (one ``integers`` draw of n per resample, in
+    order, from ``default_rng(seed)``); 2. skip resamples with one class only; 3. take the
+    2.5th and 97.5th percentiles of the AUCs (``compute_auc``, computed for a batch of
+    resamples at a time by ``compute_row_aucs``: equal values, a fraction of the per-call cost).
     """
     rng = np.random.default_rng(seed)
     y = np.asarray(y)
     p = np.asarray(p)
-    aucs = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        if y[idx].min() == y[idx].max():
-            continue
-        aucs.append(compute_auc(y[idx], p[idx]))
-    if not aucs:
+    n = len(y)
+    batch = max(1, BOOT_BATCH_VALUES // max(n, 1))
+    aucs: list[np.ndarray] = []
+    drawn = 0
+    while drawn < n_boot:
+        idx = np.stack([rng.integers(0, n, n) for _ in range(min(batch, n_boot - drawn))])
+        drawn += len(idx)
+        yb = y[idx]
+        both = yb.min(axis=1) != yb.max(axis=1)
+        if both.any():
+            aucs.append(compute_row_aucs(yb[both], p[idx[both]]))
+    values = np.concatenate(aucs) if aucs else np.array([])
+    if not len(values):
         return float("nan"), float("nan")
-    return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
 def compute_cv_result(
