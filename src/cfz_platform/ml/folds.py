@@ -4,9 +4,10 @@ A training run cross-validates four pipelines (primary, comparator and two refer
 with the same folds. Their fold fits are independent (fixed seeds): all of them go to one pool
 of worker processes at once, the long ones (boosted ensembles) first so that the short logistic
 fits fill the end, while the calling process does other work (the full-data fit, MLflow set-up)
-and collects each pipeline's predictions as soon as its last fold is in. A fit gives the same
-probabilities in a worker process as in-process, in any order
-(``tests/ml/test_evaluation.py``).
+and collects each pipeline's predictions as soon as its last fold is in. The fits read the
+frame's values converted once to an array (``pipelines.positional_pipeline``). A fit gives the
+same probabilities in a worker process as in-process, in any order, on the array as on the
+frame (``tests/ml/test_evaluation.py``, ``tests/ml/test_cv_identity.py``).
 """
 
 from __future__ import annotations
