@@ -96,3 +96,26 @@ def test_fold_fits_without_parameter_checks_predict_exactly_as_fully_checked_fit
         expected = checked.predict_proba(X.iloc[test_idx])[:, 1]
         got = compute_fold_predictions(pipe, X, y_arr, train_idx, test_idx)
         assert np.array_equal(got, expected)
+
+
+def _plain_bootstrap_auc_ci(y, p, n_boot, seed):
+    """The bootstrap interval written one resample at a time (the model card's algorithm)."""
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        if y[idx].min() == y[idx].max():
+            continue
+        aucs.append(compute_auc(y[idx], p[idx]))
+    return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
+
+
+@pytest.mark.parametrize(("n", "seed"), [(6, 0), (45, 20140127), (301, 5), (2500, 1)])
+def test_batched_bootstrap_interval_equals_the_one_at_a_time_interval_exactly(n, seed):
+    """Resamples ranked in batches give the very interval of one-resample-at-a-time AUCs:
+    odd and even n, tied scores, and (n = 6) resamples with one class only, skipped."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.4).astype(int)
+    y[:2] = [0, 1]
+    p = np.round(rng.random(n) + 0.3 * y, 2)
+    assert compute_bootstrap_auc_ci(y, p, 1000, seed) == _plain_bootstrap_auc_ci(y, p, 1000, seed)

@@ -118,6 +118,35 @@ def test_first_training_becomes_champion_with_honest_metrics(trained):
     assert first.snapshot["n_labelled"] == N
 
 
+def test_logged_metrics_and_oof_predictions_are_the_plain_cv_of_each_candidate(trained, fast_spec):
+    """The run logs, for every candidate, exactly the metrics and out-of-fold probabilities of
+    the plain serial CV (tests/ml/test_cv_identity.py), although its fold fits ran in a pool
+    beside the full-data fit and the MLflow set-up."""
+    import mlflow
+
+    from cfz_platform.ml.features import training_frame
+    from cfz_platform.ml.train import candidate_pipelines, compute_cv_settings
+    from tests.ml.test_cv_identity import reference_cv
+
+    frame = _cohort(1)
+    for col in ("label_pr", "label_mr", "label_vgpr"):
+        frame[col] = frame[col].astype(int)
+    X, y = training_frame(frame, fast_spec)
+    settings = compute_cv_settings(fast_spec, len(y))
+    oof_logged = pd.read_csv(
+        mlflow.artifacts.download_artifacts(
+            run_id=trained["first"].run_id, artifact_path="evaluation/oof_predictions.csv"
+        )
+    )
+    prefixes = {"primary": "cv_", "comparator": "comparator_cv_"}
+    for name, pipe in candidate_pipelines(fast_spec).items():
+        metrics, oof, _ = reference_cv(pipe, X, y, **settings)
+        prefix = prefixes.get(name, f"{name}_cv_")
+        logged = {k: trained["first"].metrics[prefix + k] for k in metrics}
+        assert logged == metrics, name
+        assert np.array_equal(oof_logged[f"oof_{name}"].to_numpy(), oof), name
+
+
 def test_second_training_on_identical_data_keeps_the_champion(trained):
     client = tracking.configure()
     first, second = trained["first"], trained["second"]

@@ -11,28 +11,28 @@ Metrics (all on out-of-fold predictions, never on the rows a model was fitted on
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from scipy.optimize import minimize, minimize_scalar
 from scipy.stats import rankdata
-from sklearn import config_context
-from sklearn.base import clone
 from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from cfz_platform.ml.folds import (  # noqa: F401 - compute_cv_jobs, MIN_PARALLEL_FITS re-exported
+    FIT_THREADS,
+    MIN_PARALLEL_FITS,
+    CvPlan,
+    FoldFits,
+    compute_cv_jobs,
+    compute_cv_plan,
+    compute_fold_predictions,
+    start_fold_fits,
+)
+
 _EPS = 1e-6
-#: BLAS/OpenMP threads per fit. The cohorts are tens to thousands of rows and ~20 columns:
-#: a second BLAS thread never pays off there, and OpenBLAS's spinning threads made each
-#: small logistic fit 3-4 times slower (CPU and wall) on a busy 2-core machine.
-FIT_THREADS = 1
-#: Below this many fits a CV runs in-process (starting worker processes costs more).
-MIN_PARALLEL_FITS = 20
 
 
 @dataclass
@@ -110,120 +110,66 @@ def compute_auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def compute_row_aucs(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``compute_auc`` of each row of 2-d labels ``y`` and scores ``p`` (every row with both
+    classes), in one vectorised pass: the same ranks (``rankdata`` along the rows), the same
+    exact rank sums (multiples of one half) and the same final division, so each value equals
+    ``compute_auc`` of its row exactly."""
+    y = np.asarray(y).astype(bool)
+    ranks = rankdata(p, axis=1)
+    n1 = y.sum(axis=1)
+    n0 = y.shape[1] - n1
+    return (np.where(y, ranks, 0.0).sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+#: Resampled values (resamples x subjects) ranked in one vectorised pass of the bootstrap.
+BOOT_BATCH_VALUES = 200_000
+
+
 def compute_bootstrap_auc_ci(
     y: np.ndarray, p: np.ndarray, n_boot: int, seed: int
 ) -> tuple[float, float]:
     """Percentile 95% interval of the AUC over subject-level bootstrap resamples.
 
-    Steps: 1. resample subjects with replacement; 2. skip resamples with one class only;
-    3. take the 2.5th and 97.5th percentiles of the AUCs (``compute_auc``).
+    Steps: 1. resample subjects with replacement (one ``integers`` draw of n per resample, in
+    order, from ``default_rng(seed)``); 2. skip resamples with one class only; 3. take the
+    2.5th and 97.5th percentiles of the AUCs (``compute_auc``, computed for a batch of
+    resamples at a time by ``compute_row_aucs``: equal values, a fraction of the per-call cost).
     """
     rng = np.random.default_rng(seed)
     y = np.asarray(y)
     p = np.asarray(p)
-    aucs = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        if y[idx].min() == y[idx].max():
-            continue
-        aucs.append(compute_auc(y[idx], p[idx]))
-    if not aucs:
+    n = len(y)
+    batch = max(1, BOOT_BATCH_VALUES // max(n, 1))
+    aucs: list[np.ndarray] = []
+    drawn = 0
+    while drawn < n_boot:
+        idx = np.stack([rng.integers(0, n, n) for _ in range(min(batch, n_boot - drawn))])
+        drawn += len(idx)
+        yb = y[idx]
+        both = yb.min(axis=1) != yb.max(axis=1)
+        if both.any():
+            aucs.append(compute_row_aucs(yb[both], p[idx[both]]))
+    values = np.concatenate(aucs) if aucs else np.array([])
+    if not len(values):
         return float("nan"), float("nan")
-    return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
-def compute_cv_jobs(n_fits: int, cores: int | None = None, load: float | None = None) -> int:
-    """Worker processes for ``n_fits`` independent fold fits.
-
-    Steps: ``CFZ_TRAIN_JOBS`` when set; 1 (in-process) below ``MIN_PARALLEL_FITS`` fits;
-    else the idle cores, at most 2: cores minus the 1-minute load average of *other* work
-    (the load less one, the process asking, which has been running: a nightly's own dbt
-    build and gates put about 1 in the load average of an otherwise idle machine); a worker
-    process costs a second or two of imports, which a saturated machine does not win back.
-    """
-    env = os.environ.get("CFZ_TRAIN_JOBS")
-    if env:
-        return max(1, int(env))
-    if n_fits < MIN_PARALLEL_FITS:
-        return 1
-    cores = cores if cores is not None else os.cpu_count() or 1
-    load = load if load is not None else os.getloadavg()[0]
-    others = max(0.0, load - 1.0)
-    return max(1, min(2, int(cores - others + 0.5)))
-
-
-def compute_fold_predictions(
-    pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray
-) -> np.ndarray:
-    """Out-of-fold probabilities of one fold: fit a clone on ``train_idx``, predict ``test_idx``
-    (BLAS limited to ``FIT_THREADS``).
-
-    scikit-learn's parameter validation is skipped inside the fold: the same pipeline's
-    parameters were validated when it was built (``pipelines.build_pipeline`` fits nothing,
-    but ``train`` fits the full-data model with validation on), and re-checking them in each of
-    the 15,000 trees of a 45-subject run's gradient-boosting folds cost about 7% of the CV time.
-    Predictions are bit-identical (``tests/ml/test_evaluation.py``)."""
-    with threadpool_limits(FIT_THREADS), config_context(skip_parameter_validation=True):
-        model = clone(pipeline).fit(X.iloc[train_idx], y[train_idx])
-        return model.predict_proba(X.iloc[test_idx])[:, 1]
-
-
-def cross_validate(
-    pipeline: Pipeline,
-    X: pd.DataFrame,
-    y: pd.Series,
-    n_splits: int = 5,
-    n_repeats: int = 20,
-    seed: int = 0,
-    n_boot: int = 1000,
+def compute_cv_result(
+    y: np.ndarray, plan: CvPlan, predictions: list[np.ndarray], seed: int, n_boot: int
 ) -> CvResult:
-    """Repeated stratified k-fold CV of an unfitted pipeline.
+    """The metrics of one pipeline from its out-of-fold predictions (in ``plan.splits`` order).
 
-    Steps:
-    1. k = min(n_splits, size of the smaller class) (at least 2, else an error);
-    2. for each repeat r: shuffle-split with seed + r, fit a clone per fold, predict the
-       held-out fold; AUC of the pooled out-of-fold predictions of the repeat. The fold fits
-       are independent (fixed seeds): they run in ``compute_cv_jobs`` worker processes, each
-       with BLAS limited to ``FIT_THREADS`` threads (the folds are small), and give the same
-       predictions in any order;
-    3. average each subject's out-of-fold probability over the repeats; on it compute the
-       bootstrap AUC interval, the Brier score and the calibration slope/intercept.
+    Steps: 1. per repeat, the AUC of its pooled out-of-fold predictions; 2. average each
+    subject's out-of-fold probability over the repeats; on it compute the bootstrap AUC
+    interval, the Brier score and the calibration slope/intercept.
     """
-    with threadpool_limits(FIT_THREADS):
-        return _cross_validate(pipeline, X, y, n_splits, n_repeats, seed, n_boot)
-
-
-def _cross_validate(
-    pipeline: Pipeline,
-    X: pd.DataFrame,
-    y: pd.Series,
-    n_splits: int,
-    n_repeats: int,
-    seed: int,
-    n_boot: int,
-) -> CvResult:
     y_arr = np.asarray(y, dtype=int)
-    minority = int(min(y_arr.sum(), len(y_arr) - y_arr.sum()))
-    if minority < 2:
-        raise ValueError(
-            f"cannot cross-validate: only {minority} subject(s) in the smaller label class"
-        )
-    k = max(2, min(n_splits, minority))
-    splits = [
-        (r, train_idx, test_idx)
-        for r in range(n_repeats)
-        for train_idx, test_idx in StratifiedKFold(
-            n_splits=k, shuffle=True, random_state=seed + r
-        ).split(X, y_arr)
-    ]
-    predictions = Parallel(n_jobs=compute_cv_jobs(len(splits)))(
-        delayed(compute_fold_predictions)(pipeline, X, y_arr, train_idx, test_idx)
-        for _, train_idx, test_idx in splits
-    )
-    oof = np.zeros((n_repeats, len(y_arr)))
-    for (r, _, test_idx), p in zip(splits, predictions, strict=True):
+    oof = np.zeros((plan.n_repeats, len(y_arr)))
+    for (r, _, test_idx), p in zip(plan.splits, predictions, strict=True):
         oof[r, test_idx] = p
-    repeat_aucs = np.array([roc_auc_score(y_arr, oof[r]) for r in range(n_repeats)])
+    repeat_aucs = np.array([roc_auc_score(y_arr, oof[r]) for r in range(plan.n_repeats)])
     mean_p = oof.mean(axis=0)
     lo, hi = compute_bootstrap_auc_ci(y_arr, mean_p, n_boot, seed)
     slope, intercept = compute_calibration(y_arr, mean_p)
@@ -238,8 +184,81 @@ def _cross_validate(
         calibration_intercept=intercept,
         n=len(y_arr),
         n_positive=int(y_arr.sum()),
-        n_splits=k,
-        n_repeats=n_repeats,
+        n_splits=plan.n_splits,
+        n_repeats=plan.n_repeats,
         oof_probability=mean_p,
         repeat_aucs=repeat_aucs,
     )
+
+
+class PendingCv:
+    """Cross-validations whose fold fits are running (``start_cross_validation``)."""
+
+    def __init__(self, fits: FoldFits, seed: int, n_boot: int) -> None:
+        self.fits, self.seed, self.n_boot = fits, seed, n_boot
+
+    def results(self) -> dict[str, CvResult]:
+        """Wait for the fold fits; each pipeline's metrics as soon as its folds are in.
+        Returned in the pipelines' own order."""
+        out: dict[str, CvResult] = {}
+        try:
+            with threadpool_limits(FIT_THREADS):
+                for name, predictions in self.fits.completed():
+                    out[name] = compute_cv_result(
+                        self.fits.y, self.fits.plan, predictions, self.seed, self.n_boot
+                    )
+        finally:
+            self.fits.cancel()
+        return {name: out[name] for name in self.fits.pipelines}
+
+    def cancel(self) -> None:
+        self.fits.cancel()
+
+
+def start_cross_validation(
+    pipelines: dict[str, Pipeline],
+    X: pd.DataFrame,
+    y: pd.Series,
+    n_splits: int = 5,
+    n_repeats: int = 20,
+    seed: int = 0,
+    n_boot: int = 1000,
+) -> PendingCv:
+    """Start the repeated stratified k-fold CV of several unfitted pipelines on the same folds.
+
+    Steps:
+    1. the folds (``folds.compute_cv_plan``): k = min(n_splits, size of the smaller class),
+       repeat r shuffle-split with seed + r;
+    2. the fold fits of all pipelines go to one pool of worker processes
+       (``folds.start_fold_fits``: fit a clone per fold, predict the held-out fold); the
+       caller may do other work until it asks for ``results()``;
+    3. per pipeline, ``compute_cv_result`` on its out-of-fold predictions.
+    """
+    y_arr = np.asarray(y, dtype=int)
+    plan = compute_cv_plan(y_arr, n_splits, n_repeats, seed)
+    return PendingCv(start_fold_fits(pipelines, X, y_arr, plan), seed, n_boot)
+
+
+def cross_validate(
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    y: pd.Series,
+    n_splits: int = 5,
+    n_repeats: int = 20,
+    seed: int = 0,
+    n_boot: int = 1000,
+) -> CvResult:
+    """Repeated stratified k-fold CV of one unfitted pipeline (``start_cross_validation``).
+
+    Steps:
+    1. k = min(n_splits, size of the smaller class) (at least 2, else an error);
+    2. for each repeat r: shuffle-split with seed + r, fit a clone per fold, predict the
+       held-out fold; AUC of the pooled out-of-fold predictions of the repeat. The fold fits
+       are independent (fixed seeds): they run in ``compute_cv_jobs`` worker processes, each
+       with BLAS limited to ``FIT_THREADS`` threads (the folds are small), and give the same
+       predictions in any order;
+    3. average each subject's out-of-fold probability over the repeats; on it compute the
+       bootstrap AUC interval, the Brier score and the calibration slope/intercept.
+    """
+    pending = start_cross_validation({"model": pipeline}, X, y, n_splits, n_repeats, seed, n_boot)
+    return pending.results()["model"]

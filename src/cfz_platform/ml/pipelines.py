@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -80,3 +83,32 @@ def build_pipeline(
 def feature_names_out(pipeline: Pipeline) -> list[str]:
     """Names of the columns the fitted model sees (imputed, indicators, one-hot)."""
     return [str(n) for n in pipeline.named_steps["prep"].get_feature_names_out()]
+
+
+def positional_pipeline(pipeline: Pipeline, columns: list[str]) -> Pipeline | None:
+    """An unfitted copy of ``pipeline`` that reads a plain array whose columns are ``columns``
+    (``compute_feature_array``) instead of a DataFrame; None when it cannot.
+
+    Steps: 1. clone the pipeline (same parameters, unfitted); 2. in its first step, a
+    ``ColumnTransformer`` that drops the remainder, replace each transformer's column names
+    by their positions in ``columns``. The fold fits of a CV use it: the same transformers
+    and model on the same values, without pandas' per-call costs (about half a logistic fold
+    fit's time); the predictions are bit-identical (``tests/ml/test_cv_identity.py``).
+    """
+    pipe = clone(pipeline)
+    prep = pipe.steps[0][1]
+    if not isinstance(prep, ColumnTransformer) or prep.remainder != "drop":
+        return None
+    transformers = []
+    for name, transformer, cols in prep.transformers:
+        if not isinstance(cols, list) or not all(c in columns for c in cols):
+            return None
+        transformers.append((name, transformer, [columns.index(c) for c in cols]))
+    prep.set_params(transformers=transformers)
+    return pipe
+
+
+def compute_feature_array(X: pd.DataFrame) -> np.ndarray:
+    """The frame's values as one object array (floats stay floats, text and None stay as
+    they are), the input of a ``positional_pipeline``: converted once per CV, not per fold."""
+    return X.to_numpy(dtype=object)

@@ -17,17 +17,26 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.models import infer_signature
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from cfz_platform.db import warehouse
-from cfz_platform.ml import plots, tracking
-from cfz_platform.ml.evaluation import FIT_THREADS, CvResult, cross_validate
+from cfz_platform.ml import tracking
+from cfz_platform.ml.evaluation import (
+    FIT_THREADS,
+    CvResult,
+    cross_validate,
+    start_cross_validation,
+)
 from cfz_platform.ml.features import data_snapshot, load_features, snapshot_json, training_frame
-from cfz_platform.ml.pipelines import build_pipeline, feature_names_out
+from cfz_platform.ml.pipelines import (
+    build_pipeline,
+    compute_feature_array,
+    feature_names_out,
+    positional_pipeline,
+)
 from cfz_platform.ml.spec import ModelSpec, load_spec
 
 log = logging.getLogger(__name__)
@@ -61,22 +70,31 @@ def compute_cv_repeats(
     return max(min(min_repeats, n_repeats), min(n_repeats, subject_repeats // n_subjects))
 
 
+def compute_cv_settings(spec: ModelSpec, n_subjects: int) -> dict:
+    """The CV arguments of ``evaluation.cross_validate`` for a cohort of ``n_subjects``:
+    the spec's folds, seed and bootstrap, and ``compute_cv_repeats`` repeats."""
+    return {
+        "n_splits": int(spec.cv["n_splits"]),
+        "n_repeats": compute_cv_repeats(
+            int(spec.cv["n_repeats"]),
+            n_subjects,
+            spec.cv.get("subject_repeats"),
+            int(spec.cv.get("min_repeats", 2)),
+        ),
+        "seed": int(spec.cv["seed"]),
+        "n_boot": int(spec.cv.get("bootstrap", 1000)),
+    }
+
+
 def _cv(spec: ModelSpec, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> CvResult:
-    repeats = compute_cv_repeats(
-        int(spec.cv["n_repeats"]),
-        len(y),
-        spec.cv.get("subject_repeats"),
-        int(spec.cv.get("min_repeats", 2)),
-    )
-    return cross_validate(
-        pipeline,
-        X,
-        y,
-        n_splits=int(spec.cv["n_splits"]),
-        n_repeats=repeats,
-        seed=int(spec.cv["seed"]),
-        n_boot=int(spec.cv.get("bootstrap", 1000)),
-    )
+    return cross_validate(pipeline, X, y, **compute_cv_settings(spec, len(y)))
+
+
+def cross_validate_candidates(
+    spec: ModelSpec, pipes: dict[str, Pipeline], X: pd.DataFrame, y: pd.Series
+) -> dict[str, CvResult]:
+    """The CV of every candidate pipeline on the same folds, their fold fits in one pool."""
+    return start_cross_validation(pipes, X, y, **compute_cv_settings(spec, len(y))).results()
 
 
 def candidate_pipelines(spec: ModelSpec) -> dict[str, Pipeline]:
@@ -109,13 +127,24 @@ def candidate_pipelines(spec: ModelSpec) -> dict[str, Pipeline]:
 def _importances(
     spec: ModelSpec, model: Pipeline, X: pd.DataFrame, y: pd.Series
 ) -> tuple[dict, dict, dict]:
-    """Standardized coefficients (logistic) and permutation importances (AUC drop)."""
+    """Standardized coefficients (logistic) and permutation importances (AUC drop).
+
+    Steps: 1. the coefficients of the fitted model; 2. permutation importances (10 shuffles
+    per feature, the spec's seed) of the same pipeline fitted on the frame's values as one
+    array (``pipelines.positional_pipeline``: identical fit and scores, without pandas' cost
+    in each of the 120 scorings), or of the model itself when it cannot read an array.
+    """
     coefs: dict[str, float] = {}
     est = model.named_steps["model"]
     if hasattr(est, "coef_"):
         coefs = dict(zip(feature_names_out(model), est.coef_[0].tolist(), strict=True))
+    scored, X_scored = model, X
+    twin = positional_pipeline(model, [str(c) for c in X.columns])
+    if twin is not None:
+        X_scored = compute_feature_array(X)
+        scored = twin.fit(X_scored, y)
     perm = permutation_importance(
-        model, X, y, scoring="roc_auc", n_repeats=10, random_state=int(spec.cv["seed"])
+        scored, X_scored, y, scoring="roc_auc", n_repeats=10, random_state=int(spec.cv["seed"])
     )
     means = dict(zip(X.columns, perm.importances_mean.tolist(), strict=True))
     stds = dict(zip(X.columns, perm.importances_std.tolist(), strict=True))
@@ -153,14 +182,17 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
     Steps:
     0. check the MLflow store is reachable (before minutes of work, not after);
     1. read the spec and the feature mart; keep labelled subjects; identify the data snapshot;
-    2. repeated stratified CV of the primary model, the comparator, baseline-only (b2m +
-       albumin) and kinetics-only models;
-    3. fit the primary model on all labelled subjects; coefficients + permutation importances;
-    4. in one MLflow run: parameters, every metric, ROC / calibration / coefficient /
-       importance plots, the feature list with the as-of rule, the snapshot identity, the
-       out-of-fold predictions, and the model with signature and input example, registered
-       as a new version of ``spec.registered_model``;
-    5. champion decision (``tracking.decide_champion``), logged on the run.
+    2. start the repeated stratified CV of the primary model, the comparator, baseline-only
+       (b2m + albumin) and kinetics-only models: all their fold fits in one pool of worker
+       processes (``evaluation.start_cross_validation``);
+    3. meanwhile: fit the primary model on all labelled subjects; coefficients + permutation
+       importances and their plots; MLflow set-up; MLflow's one-time model-logging costs
+       (``tracking.warm_model_logging``);
+    4. collect the CV metrics; ROC and calibration plots, out-of-fold predictions;
+    5. in one MLflow run: parameters, every metric, the plots, the feature list with the
+       as-of rule, the snapshot identity, the out-of-fold predictions, and the model with
+       signature and input example, registered as a new version of ``spec.registered_model``;
+    6. champion decision (``tracking.decide_champion``), logged on the run.
     """
     tracking.check_store()
     spec = spec or load_spec()
@@ -178,137 +210,175 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
     )
 
     pipes = candidate_pipelines(spec)
-    results = {name: _cv(spec, pipe, X, y) for name, pipe in pipes.items()}
-    with threadpool_limits(FIT_THREADS):
-        model = clone(pipes["primary"]).fit(X, y)
-        coefs, perm_mean, perm_std = _importances(spec, model, X, y)
+    pending = start_cross_validation(pipes, X, y, **compute_cv_settings(spec, len(y)))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        try:
+            # while the fold fits run in the worker processes: all that does not need them
+            with threadpool_limits(FIT_THREADS):
+                model = clone(pipes["primary"]).fit(X, y)
+                coefs, perm_mean, perm_std = _importances(spec, model, X, y)
+            _write_model_artifacts(spec, snapshot, coefs, perm_mean, perm_std, out)
+            client = tracking.configure()
+            tracking.ensure_experiment()
+            model_arguments = tracking.model_log_arguments(model, X.head(5))
+            tracking.warm_model_logging(model, model_arguments)
+            results = pending.results()
+        finally:
+            pending.cancel()
+        metrics = compute_run_metrics(results, y)
+        _write_cv_artifacts(frame, X, y, results, out)
+        with mlflow.start_run(run_name=f"{spec.name}-{snapshot['snapshot_hash'][:8]}") as run:
+            _log_run(spec, snapshot, X, y, results, metrics, out)
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name=spec.registered_model,
+                **model_arguments,
+            )
+            version = str(info.registered_model_version)
 
+            def reevaluate(model_uri: str) -> float:
+                champion = tracking.load_registered_model(model_uri)
+                return _cv(spec, clone(champion), frame.loc[X.index], y).auc
+
+            decision = tracking.decide_champion(
+                client,
+                spec.registered_model,
+                version,
+                results["primary"].auc,
+                snapshot["snapshot_hash"],
+                reevaluate,
+            )
+            mlflow.log_dict(decision.as_dict(), "champion_decision.json")
+            mlflow.set_tags(
+                {
+                    "registry_decision": decision.reason,
+                    "registry_alias": decision.alias,
+                    "model_version": version,
+                }
+            )
+            mlflow.log_metric("promoted", float(decision.promoted))
+    return TrainResult(
+        run.info.run_id, version, decision.promoted, decision.as_dict(), metrics, snapshot
+    )
+
+
+def compute_run_metrics(results: dict[str, CvResult], y: pd.Series) -> dict[str, float]:
+    """The run's metrics: each pipeline's CV metrics under its prefix (``cv_``,
+    ``comparator_cv_``, ``<reference>_cv_``), the cohort size and the kinetics gain
+    (primary minus baseline-only CV AUC)."""
     metrics: dict[str, float] = {}
     prefixes = {"primary": "cv_", "comparator": "comparator_cv_"}
     for name, res in results.items():
         metrics.update(res.metrics(prefixes.get(name, f"{name}_cv_")))
-    metrics["n_subjects"] = float(len(X))
+    metrics["n_subjects"] = float(len(y))
     metrics["n_positive"] = float(y.sum())
     metrics["kinetics_gain_auc"] = results["primary"].auc - results["baseline_only"].auc
+    return metrics
 
-    client = tracking.configure()
-    tracking.ensure_experiment()
-    with (
-        mlflow.start_run(run_name=f"{spec.name}-{snapshot['snapshot_hash'][:8]}") as run,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        out = Path(tmp)
-        mlflow.set_tags(
-            {
-                "snapshot_hash": snapshot["snapshot_hash"],
-                "spec_hash": compute_spec_hash(spec),
-                "last_delivery": str(snapshot["last_delivery"]),
-                "label": spec.label,
-                "primary_kind": spec.primary["kind"],
-            }
-        )
-        mlflow.log_params(
-            {
-                "label": spec.label,
-                "features": ",".join(spec.features),
-                "as_of_rule": spec.as_of_rule[:500],
-                "primary_kind": spec.primary["kind"],
-                "primary_C": spec.primary.get("C"),
-                "comparator_kind": spec.comparator["kind"],
-                "comparator_max_depth": spec.comparator.get("max_depth"),
-                "cv_n_splits": results["primary"].n_splits,
-                "cv_n_repeats": results["primary"].n_repeats,
-                "cv_seed": spec.cv["seed"],
-                "bootstrap": spec.cv.get("bootstrap"),
-                "decision_threshold": spec.decision_threshold,
-                "n_subjects": len(X),
-                "n_positive": int(y.sum()),
-                "snapshot_hash": snapshot["snapshot_hash"],
-            }
-        )
-        mlflow.log_metrics(metrics)
-        curves = {
-            name: (y.to_numpy(), res.oof_probability, res.auc) for name, res in results.items()
-        }
-        prim = results["primary"]
-        plots.plot_roc(curves, out / "roc.png")
-        plots.plot_reliability(
-            y.to_numpy(),
-            prim.oof_probability,
-            prim.calibration_slope,
-            prim.calibration_intercept,
-            out / "calibration.png",
-        )
-        if coefs:
-            plots.plot_bars(
-                coefs, "Primary model: standardized coefficients", out / "coefficients.png"
-            )
-        plots.plot_bars(
-            perm_mean,
-            "Permutation importance (AUC drop, fitted model, all subjects)",
-            out / "permutation_importance.png",
-            perm_std,
-        )
-        (out / "features.json").write_text(
-            json.dumps(
-                {
-                    "features": spec.features,
-                    "numeric": spec.numeric_features,
-                    "categorical": spec.categorical_features,
-                    "label": spec.label,
-                    "as_of_rule": spec.as_of_rule,
-                    "comparison_feature_sets": spec.comparison_feature_sets,
-                },
-                indent=2,
-            )
-        )
-        (out / "data_snapshot.json").write_text(snapshot_json(snapshot))
-        oof = frame.loc[X.index, ["usubjid"]].assign(
-            label=y.to_numpy(),
-            **{f"oof_{name}": res.oof_probability for name, res in results.items()},
-        )
-        oof.to_csv(out / "oof_predictions.csv", index=False)
-        (out / "importances.json").write_text(
-            json.dumps(
-                {"coefficients": coefs, "permutation_mean": perm_mean, "permutation_std": perm_std},
-                indent=2,
-            )
-        )
-        mlflow.log_artifacts(str(out), artifact_path="evaluation")
 
-        example = X.head(5)
-        signature = infer_signature(example, model.predict_proba(example))
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=signature,
-            input_example=example,
-            registered_model_name=spec.registered_model,
-            pyfunc_predict_fn="predict_proba",
-            skops_trusted_types=tracking.SKOPS_TRUSTED_TYPES,
-            pip_requirements=tracking.model_requirements(),
-        )
-        version = str(info.registered_model_version)
+def _write_model_artifacts(
+    spec: ModelSpec, snapshot: dict, coefs: dict, perm_mean: dict, perm_std: dict, out: Path
+) -> None:
+    """The run's files that do not depend on the CV: coefficient and importance plots, the
+    feature list with the as-of rule, the snapshot identity, the importances."""
+    from cfz_platform.ml import plots
 
-        def reevaluate(model_uri: str) -> float:
-            champion = tracking.load_registered_model(model_uri)
-            return _cv(spec, clone(champion), frame.loc[X.index], y).auc
-
-        decision = tracking.decide_champion(
-            client, spec.registered_model, version, prim.auc, snapshot["snapshot_hash"], reevaluate
-        )
-        mlflow.log_dict(decision.as_dict(), "champion_decision.json")
-        mlflow.set_tags(
-            {
-                "registry_decision": decision.reason,
-                "registry_alias": decision.alias,
-                "model_version": version,
-            }
-        )
-        mlflow.log_metric("promoted", float(decision.promoted))
-    return TrainResult(
-        run.info.run_id, version, decision.promoted, decision.as_dict(), metrics, snapshot
+    if coefs:
+        plots.plot_bars(coefs, "Primary model: standardized coefficients", out / "coefficients.png")
+    plots.plot_bars(
+        perm_mean,
+        "Permutation importance (AUC drop, fitted model, all subjects)",
+        out / "permutation_importance.png",
+        perm_std,
     )
+    (out / "features.json").write_text(
+        json.dumps(
+            {
+                "features": spec.features,
+                "numeric": spec.numeric_features,
+                "categorical": spec.categorical_features,
+                "label": spec.label,
+                "as_of_rule": spec.as_of_rule,
+                "comparison_feature_sets": spec.comparison_feature_sets,
+            },
+            indent=2,
+        )
+    )
+    (out / "data_snapshot.json").write_text(snapshot_json(snapshot))
+    (out / "importances.json").write_text(
+        json.dumps(
+            {"coefficients": coefs, "permutation_mean": perm_mean, "permutation_std": perm_std},
+            indent=2,
+        )
+    )
+
+
+def _write_cv_artifacts(
+    frame: pd.DataFrame, X: pd.DataFrame, y: pd.Series, results: dict[str, CvResult], out: Path
+) -> None:
+    """The run's files from the CV: ROC curves, the primary model's reliability diagram and
+    the out-of-fold predictions of every pipeline."""
+    from cfz_platform.ml import plots
+
+    curves = {name: (y.to_numpy(), res.oof_probability, res.auc) for name, res in results.items()}
+    prim = results["primary"]
+    plots.plot_roc(curves, out / "roc.png")
+    plots.plot_reliability(
+        y.to_numpy(),
+        prim.oof_probability,
+        prim.calibration_slope,
+        prim.calibration_intercept,
+        out / "calibration.png",
+    )
+    oof = frame.loc[X.index, ["usubjid"]].assign(
+        label=y.to_numpy(),
+        **{f"oof_{name}": res.oof_probability for name, res in results.items()},
+    )
+    oof.to_csv(out / "oof_predictions.csv", index=False)
+
+
+def _log_run(
+    spec: ModelSpec,
+    snapshot: dict,
+    X: pd.DataFrame,
+    y: pd.Series,
+    results: dict[str, CvResult],
+    metrics: dict[str, float],
+    out: Path,
+) -> None:
+    """Tags, parameters, metrics and the evaluation files of the active MLflow run."""
+    mlflow.set_tags(
+        {
+            "snapshot_hash": snapshot["snapshot_hash"],
+            "spec_hash": compute_spec_hash(spec),
+            "last_delivery": str(snapshot["last_delivery"]),
+            "label": spec.label,
+            "primary_kind": spec.primary["kind"],
+        }
+    )
+    mlflow.log_params(
+        {
+            "label": spec.label,
+            "features": ",".join(spec.features),
+            "as_of_rule": spec.as_of_rule[:500],
+            "primary_kind": spec.primary["kind"],
+            "primary_C": spec.primary.get("C"),
+            "comparator_kind": spec.comparator["kind"],
+            "comparator_max_depth": spec.comparator.get("max_depth"),
+            "cv_n_splits": results["primary"].n_splits,
+            "cv_n_repeats": results["primary"].n_repeats,
+            "cv_seed": spec.cv["seed"],
+            "bootstrap": spec.cv.get("bootstrap"),
+            "decision_threshold": spec.decision_threshold,
+            "n_subjects": len(X),
+            "n_positive": int(y.sum()),
+            "snapshot_hash": snapshot["snapshot_hash"],
+        }
+    )
+    mlflow.log_metrics(metrics)
+    mlflow.log_artifacts(str(out), artifact_path="evaluation")
 
 
 def summary_lines(result: TrainResult) -> list[str]:
