@@ -102,7 +102,9 @@
     2. key each row by its extended natural key (key_cols + key_qualifiers) as _natural_key;
     3. rank the versions of a key by delivery, then file, newest first; keep every row of the
        newest file holding the key: rows identical in their extended key are all kept (the raw
-       gate lists them as a warning) and key_ordinal (1, 2, ... by line) tells them apart;
+       gate lists them as a warning) and key_ordinal (1, 2, ... by line) tells them apart
+       (numbered in the ranking's own order, so both windows share one sort: the kept rows
+       come first in it, and among them the numbering is by line);
     4. on an incremental build, drop a winner whose key staging holds from a later version.
 -#}
 {% macro current_versions(source_cte, domain, key_cols, exclude_qualifiers=[]) -%}
@@ -110,8 +112,8 @@
         select keyed.*,
             rank() over (partition by keyed._natural_key
                          order by keyed._delivery_id desc, keyed._file_id desc nulls last) as version_rank,
-            row_number() over (partition by keyed._natural_key, keyed._delivery_id, keyed._file_id
-                               order by keyed._line) as key_ordinal
+            row_number() over (partition by keyed._natural_key
+                               order by keyed._delivery_id desc, keyed._file_id desc nulls last, keyed._line) as key_ordinal
         from (
             select src.*, {{ extended_natural_key(key_cols, key_qualifiers(domain, exclude_qualifiers), 'src') }} as _natural_key
             from {{ source_cte }} src
