@@ -143,6 +143,23 @@
   ]::jsonb[], null))
 {%- endmacro %}
 
+{#- True when any of the issue_items checks fires (a check whose condition is null does not). -#}
+{% macro issue_any(checks) -%}
+  ({%- for cond, colname, value_sql, issue in checks %}coalesce({{ cond }}, false){{ " or " if not loop.last }}{% endfor -%})
+{%- endmacro %}
+
+{#-
+  The readable issue text of the issue_items checks, built from the checks themselves: the
+  same text as issue_text(issue_items(checks)) ('issue (column=value)', '; '-separated, in
+  the checks' order; null when none fires), without reading the jsonb array back.
+-#}
+{% macro issue_text_of(checks) -%}
+  nullif(concat_ws('; '
+  {%- for cond, colname, value_sql, issue in checks %},
+    case when {{ cond }} then '{{ issue }} ({{ colname }}=' || coalesce(({{ value_sql }})::text, 'null') || ')' end
+  {%- endfor %}), '')
+{%- endmacro %}
+
 {#- The readable issue text of an issue_items array (the subquery only runs for rows with issues). -#}
 {% macro issue_text(items_col) -%}
   case when jsonb_array_length({{ items_col }}) > 0 then
