@@ -50,7 +50,9 @@ def plans(db) -> dict[str, str]:
         "stg": _explain(db, "staging/sdtm/stg_sdtm__lb.sql"),
         # fct_lab_results runs with these (its pre_hook)
         "fct": _explain(
-            db, "marts/safety/fct_lab_results.sql", "set local jit = off; set local enable_nestloop = off"
+            db,
+            "marts/safety/fct_lab_results.sql",
+            "set local jit = off; set local enable_nestloop = off",
         ),
     }
 
