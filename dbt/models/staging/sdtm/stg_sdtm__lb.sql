@@ -13,10 +13,10 @@
     4. convert the reference range with the same factor;
     5. parse the date (partial dates cannot be placed in time and are flagged) and the
        cycle/day from VISIT;
-    Numbers, dates and visits are parsed once per distinct text (number_texts,
-    collection_dates, visit_labels) and joined: a regular expression per row, evaluated again
-    wherever the planner inlined the parsed value, was most of this model's time.
     6. flag semantic problems (issue_items) and set is_usable.
+  Numbers, dates and visits are parsed once per distinct text (number_texts,
+  collection_dates, visit_labels) and joined: a regular expression per row, evaluated again
+  wherever the planner inlined the parsed value, was most of this model's time.
 -#}
 with source as not materialized (  -- read again for the distinct texts to parse
     {{ incremental_source('lb') }}
@@ -168,7 +168,6 @@ typed as (
         vl.cycle,
         vl.cycle_day,
         {%- set not_done = "(upper(coalesce(s.lbstat, '')) = 'NOT DONE' or nullif(btrim(s.lborres), '') is null and nullif(btrim(s.lbstresn), '') is null)" %}
-        {{ not_done }} as is_not_done,
         {%- set checks = [
             ("sub.usubjid is null", 'usubjid', 's.usubjid', 'subject not in DM'),
             ("s.std_lbtestcd is null", 'lbtestcd', "concat_ws('/', s.lbtestcd, nullif(s.lbspec, ''))", 'unknown test code'),
