@@ -102,7 +102,9 @@
     2. key each row by its extended natural key (key_cols + key_qualifiers) as _natural_key;
     3. rank the versions of a key by delivery, then file, newest first; keep every row of the
        newest file holding the key: rows identical in their extended key are all kept (the raw
-       gate lists them as a warning) and key_ordinal (1, 2, ... by line) tells them apart;
+       gate lists them as a warning) and key_ordinal (1, 2, ... by line) tells them apart
+       (numbered in the ranking's own order, so both windows share one sort: the kept rows
+       come first in it, and among them the numbering is by line);
     4. on an incremental build, drop a winner whose key staging holds from a later version.
 -#}
 {% macro current_versions(source_cte, domain, key_cols, exclude_qualifiers=[]) -%}
@@ -110,8 +112,8 @@
         select keyed.*,
             rank() over (partition by keyed._natural_key
                          order by keyed._delivery_id desc, keyed._file_id desc nulls last) as version_rank,
-            row_number() over (partition by keyed._natural_key, keyed._delivery_id, keyed._file_id
-                               order by keyed._line) as key_ordinal
+            row_number() over (partition by keyed._natural_key
+                               order by keyed._delivery_id desc, keyed._file_id desc nulls last, keyed._line) as key_ordinal
         from (
             select src.*, {{ extended_natural_key(key_cols, key_qualifiers(domain, exclude_qualifiers), 'src') }} as _natural_key
             from {{ source_cte }} src
@@ -139,6 +141,23 @@
     case when {{ cond }} then jsonb_build_object('column', '{{ colname }}', 'value', ({{ value_sql }})::text, 'issue', '{{ issue }}') end{{ "," if not loop.last }}
   {%- endfor %}
   ]::jsonb[], null))
+{%- endmacro %}
+
+{#- True when any of the issue_items checks fires (a check whose condition is null does not). -#}
+{% macro issue_any(checks) -%}
+  ({%- for cond, colname, value_sql, issue in checks %}coalesce({{ cond }}, false){{ " or " if not loop.last }}{% endfor -%})
+{%- endmacro %}
+
+{#-
+  The readable issue text of the issue_items checks, built from the checks themselves: the
+  same text as issue_text(issue_items(checks)) ('issue (column=value)', '; '-separated, in
+  the checks' order; null when none fires), without reading the jsonb array back.
+-#}
+{% macro issue_text_of(checks) -%}
+  nullif(concat_ws('; '
+  {%- for cond, colname, value_sql, issue in checks %},
+    case when {{ cond }} then '{{ issue }} ({{ colname }}=' || coalesce(({{ value_sql }})::text, 'null') || ')' end
+  {%- endfor %}), '')
 {%- endmacro %}
 
 {#- The readable issue text of an issue_items array (the subquery only runs for rows with issues). -#}

@@ -25,7 +25,7 @@
        nested loops that grew quadratically);
     3. CTCAE grades in the low and high direction with the shared set-based ctcae_grades
        macro (one pass over the table, JIT off; null where no grade applies); baseline
-       grades are the grades of the baseline record;
+       grades are the grades of the baseline record (joined by its key, baseline_key);
     4. row_hash over every derived value.
   Incremental (var marts_since_file_id, see macros/incremental.sql): only what can have
   changed since this table was built is derived again.
@@ -39,7 +39,30 @@
   everything, and tests/transform/test_incremental.py checks both give the same table.
 -#}
 with staged as (
-    select * from {{ ref('stg_sdtm__lb') }}
+    -- only the columns this table uses: every sort, window and hash below carries them
+    select
+        lab_record_key,
+        usubjid,
+        lbtestcd,
+        lbspec,
+        lbtest,
+        lbcat,
+        lbdtc,
+        lbdt,
+        visit,
+        cycle,
+        cycle_day,
+        lbstresn,
+        lbstresu,
+        lbstresc,
+        lbnrlo,
+        lbnrhi,
+        value_source,
+        is_usable,
+        _delivery_id,
+        _file,
+        _line
+    from {{ ref('stg_sdtm__lb') }}
 ),
 
 ref_dates as (
@@ -116,7 +139,8 @@ base as (
             wb.*,
             max(wb.lbstresn) filter (where wb.is_baseline) over grp as b_lbstresn,
             max(wb.lbnrlo) filter (where wb.is_baseline) over grp as b_lbnrlo,
-            max(wb.lbnrhi) filter (where wb.is_baseline) over grp as b_lbnrhi
+            max(wb.lbnrhi) filter (where wb.is_baseline) over grp as b_lbnrhi,
+            max(wb.lab_record_key) filter (where wb.is_baseline) over grp as baseline_key
         from with_baseline as wb
         window grp as (partition by wb.usubjid, wb.lbtestcd, wb.lbspec)
     ) as w
@@ -131,25 +155,21 @@ ctcae as (
                     'base', 'bnrind', lbspec_col='lbspec') }}
 ),
 
-graded as (
+with_baseline_grades as (
+    {#- the baseline grades are the grades of the group's baseline record, found by its key
+        (a second window over the graded rows re-sorted the whole table) -#}
     select
         b.*,
         case when b.lbstresn < b.lbnrlo then 'LOW' when b.lbstresn > b.lbnrhi then 'HIGH'
             when b.lbstresn is not null and (b.lbnrlo is not null or b.lbnrhi is not null) then 'NORMAL'
         end as anrind,
         g.atoxgrl,
-        g.atoxgrh
+        g.atoxgrh,
+        bg.atoxgrl as btoxgrl,
+        bg.atoxgrh as btoxgrh
     from base as b
     left join ctcae as g on b.lab_record_key = g.ctcae_key
-),
-
-with_baseline_grades as (
-    select
-        g.*,
-        max(g.atoxgrl) filter (where g.is_baseline) over grp as btoxgrl,
-        max(g.atoxgrh) filter (where g.is_baseline) over grp as btoxgrh
-    from graded as g
-    window grp as (partition by g.usubjid, g.lbtestcd, g.lbspec)
+    left join ctcae as bg on b.baseline_key = bg.ctcae_key
 ),
 
 final as (

@@ -14,8 +14,11 @@
     5. parse the date (partial dates cannot be placed in time and are flagged) and the
        cycle/day from VISIT;
     6. flag semantic problems (issue_items) and set is_usable.
+  Numbers, dates and visits are parsed once per distinct text (number_texts,
+  collection_dates, visit_labels) and joined: a regular expression per row, evaluated again
+  wherever the planner inlined the parsed value, was most of this model's time.
 -#}
-with source as (
+with source as not materialized (  -- read again for the distinct texts to parse
     {{ incremental_source('lb') }}
 ),
 
@@ -38,6 +41,35 @@ conversions as (
 
 subjects as (
     select usubjid from {{ ref('stg_sdtm__dm') }}
+),
+
+number_texts as (
+    select
+        num_text,
+        {{ safe_numeric('num_text') }} as num
+    from (
+        {#- the distinct texts of the six number columns in one pass: one grouping set per
+            column (the other five are null in its rows); unnest per row cost 3-5x more -#}
+        select distinct coalesce(lborres, lbstresn, lbornrlo, lbornrhi, lbstnrlo, lbstnrhi) as num_text
+        from source
+        group by grouping sets ((lborres), (lbstresn), (lbornrlo), (lbornrhi), (lbstnrlo), (lbstnrhi))
+    ) as d
+),
+
+collection_dates as (
+    select
+        date_key,
+        {{ iso_date('date_key') }} as lbdt,
+        {{ iso_date_status('date_key') }} as date_status
+    from (select distinct coalesce(lbdtc, '') as date_key from source) as d
+),
+
+visit_labels as (
+    select
+        visit_key,
+        {{ visit_cycle('visit_key') }} as cycle,
+        {{ visit_day('visit_key') }} as cycle_day
+    from (select distinct coalesce(visit, '') as visit_key from source) as v
 ),
 
 current_version as (
@@ -64,11 +96,21 @@ valued as (
         t.standard_unit,
         t.result_type,
         t.lbtest as std_lbtest,
-        {{ safe_numeric('m.lborres') }} as orres_num,
-        {{ safe_numeric('m.lbstresn') }} as stres_num,
+        o_res.num as orres_num,
+        s_res.num as stres_num,
+        o_lo.num as ornrlo_num,
+        o_hi.num as ornrhi_num,
+        s_lo.num as stnrlo_num,
+        s_hi.num as stnrhi_num,
         co.factor as orres_factor,
         cs.factor as stres_factor
     from mapped as m
+    left join number_texts as o_res on o_res.num_text = m.lborres
+    left join number_texts as s_res on s_res.num_text = m.lbstresn
+    left join number_texts as o_lo on o_lo.num_text = m.lbornrlo
+    left join number_texts as o_hi on o_hi.num_text = m.lbornrhi
+    left join number_texts as s_lo on s_lo.num_text = m.lbstnrlo
+    left join number_texts as s_hi on s_hi.num_text = m.lbstnrhi
     left join tests as t on m.std_lbtestcd = t.lbtestcd and m.std_lbspec = t.lbspec
     left join conversions as co
         on m.std_lbtestcd = co.lbtestcd and m.std_lbspec = co.lbspec and co.unit_key = {{ norm_unit('m.lborresu') }}
@@ -88,7 +130,7 @@ standardized as (
     from valued as v
 ),
 
-typed as materialized (  -- computed once: the final select reads issue_items three times
+typed as (
     select
         btrim(s.usubjid) as usubjid,
         s.std_lbtestcd as lbtestcd,
@@ -99,7 +141,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         nullif(upper(btrim(s.lbspec)), '') as lbspec_source,
         nullif(btrim(s.lborres), '') as lborres,
         nullif(btrim(s.lborresu), '') as lborresu,
-        {{ iso_date('s.lbdtc') }} as lbdt,
+        dt.lbdt,
         nullif(btrim(s.lbdtc), '') as lbdtc,
         round(case s.value_source
             when 'original' then s.orres_num * s.orres_factor
@@ -112,29 +154,33 @@ typed as materialized (  -- computed once: the final select reads issue_items th
             when s.value_source = 'standardized' then (round(s.stres_num * s.stres_factor, 6))::text
         end as lbstresc,
         round(case s.value_source
-            when 'original' then {{ safe_numeric('s.lbornrlo') }} * s.orres_factor
-            when 'standardized' then {{ safe_numeric('s.lbstnrlo') }} * s.stres_factor
+            when 'original' then s.ornrlo_num * s.orres_factor
+            when 'standardized' then s.stnrlo_num * s.stres_factor
         end, 6) as lbnrlo,
         round(case s.value_source
-            when 'original' then {{ safe_numeric('s.lbornrhi') }} * s.orres_factor
-            when 'standardized' then {{ safe_numeric('s.lbstnrhi') }} * s.stres_factor
+            when 'original' then s.ornrhi_num * s.orres_factor
+            when 'standardized' then s.stnrhi_num * s.stres_factor
         end, 6) as lbnrhi,
         s.value_source,
         {{ norm_upper('s.lbstat') }} as lbstat,
         nullif(btrim(s.lbrefid), '') as lbrefid,
         nullif(btrim(s.visit), '') as visit,
-        {{ visit_cycle('s.visit') }} as cycle,
-        {{ visit_day('s.visit') }} as cycle_day,
+        vl.cycle,
+        vl.cycle_day,
         {%- set not_done = "(upper(coalesce(s.lbstat, '')) = 'NOT DONE' or nullif(btrim(s.lborres), '') is null and nullif(btrim(s.lbstresn), '') is null)" %}
-        {{ not_done }} as is_not_done,
-        {{ issue_items([
+        {%- set checks = [
             ("sub.usubjid is null", 'usubjid', 's.usubjid', 'subject not in DM'),
             ("s.std_lbtestcd is null", 'lbtestcd', "concat_ws('/', s.lbtestcd, nullif(s.lbspec, ''))", 'unknown test code'),
-            (iso_date_status('s.lbdtc') ~ " = 'invalid'", 'lbdtc', 's.lbdtc', 'unparseable date'),
-            (iso_date_status('s.lbdtc') ~ " in ('partial', 'missing')", 'lbdtc', 's.lbdtc', 'partial date'),
+            ("dt.date_status = 'invalid'", 'lbdtc', 's.lbdtc', 'unparseable date'),
+            ("dt.date_status in ('partial', 'missing')", 'lbdtc', 's.lbdtc', 'partial date'),
             ("s.result_type = 'numeric' and not " ~ not_done ~ " and s.orres_num is null and s.stres_num is null", 'lborres', 's.lborres', 'non-numeric result'),
             ("s.result_type = 'numeric' and s.value_source is null and (s.orres_num is not null or s.stres_num is not null)", 'lborresu', "concat_ws(' / ', s.lborresu, nullif(s.lbstresu, ''))", 'unknown unit'),
-        ]) }} as issue_items,
+        ] %}
+        {{ issue_items(checks) }} as issue_items,
+        {#- is_usable and issue from the same checks, not read back from issue_items: that
+            needed issue_items materialized (the whole table written to disk and read again) #}
+        not {{ issue_any(checks) }} and not {{ not_done }} as is_usable,
+        coalesce({{ issue_text_of(checks) }}, case when {{ not_done }} then 'test not done (no result)' end) as issue,
         s._delivery_id,
         s._file_id,
         s._natural_key,
@@ -144,6 +190,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         s._line
     from standardized as s
     left join subjects as sub on sub.usubjid = btrim(s.usubjid)
+    left join collection_dates as dt on dt.date_key = coalesce(s.lbdtc, '')
+    left join visit_labels as vl on vl.visit_key = coalesce(s.visit, '')
 )
 
 select
@@ -170,8 +218,8 @@ select
     lbstat,
     lbrefid,
     _record_key as lab_record_key,
-    jsonb_array_length(issue_items) = 0 and not is_not_done as is_usable,
-    coalesce({{ issue_text('issue_items') }}, case when is_not_done then 'test not done (no result)' end) as issue,
+    is_usable,
+    issue,
     issue_items,
     lbseq,
     _record_key,
