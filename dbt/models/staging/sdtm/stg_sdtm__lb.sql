@@ -50,9 +50,12 @@ number_texts as (
     from (
         {#- the distinct texts of the six number columns in one pass: one grouping set per
             column (the other five are null in its rows); unnest per row cost 3-5x more -#}
-        select distinct coalesce(lborres, lbstresn, lbornrlo, lbornrhi, lbstnrlo, lbstnrhi) as num_text
-        from source
-        group by grouping sets ((lborres), (lbstresn), (lbornrlo), (lbornrhi), (lbstnrlo), (lbstnrhi))
+        select distinct g.num_text
+        from (
+            select coalesce(lborres, lbstresn, lbornrlo, lbornrhi, lbstnrlo, lbstnrhi) as num_text
+            from source
+            group by grouping sets ((lborres), (lbstresn), (lbornrlo), (lbornrhi), (lbstnrlo), (lbstnrhi))
+        ) as g
     ) as d
 ),
 
@@ -105,12 +108,12 @@ valued as (
         co.factor as orres_factor,
         cs.factor as stres_factor
     from mapped as m
-    left join number_texts as o_res on o_res.num_text = m.lborres
-    left join number_texts as s_res on s_res.num_text = m.lbstresn
-    left join number_texts as o_lo on o_lo.num_text = m.lbornrlo
-    left join number_texts as o_hi on o_hi.num_text = m.lbornrhi
-    left join number_texts as s_lo on s_lo.num_text = m.lbstnrlo
-    left join number_texts as s_hi on s_hi.num_text = m.lbstnrhi
+    left join number_texts as o_res on m.lborres = o_res.num_text
+    left join number_texts as s_res on m.lbstresn = s_res.num_text
+    left join number_texts as o_lo on m.lbornrlo = o_lo.num_text
+    left join number_texts as o_hi on m.lbornrhi = o_hi.num_text
+    left join number_texts as s_lo on m.lbstnrlo = s_lo.num_text
+    left join number_texts as s_hi on m.lbstnrhi = s_hi.num_text
     left join tests as t on m.std_lbtestcd = t.lbtestcd and m.std_lbspec = t.lbspec
     left join conversions as co
         on m.std_lbtestcd = co.lbtestcd and m.std_lbspec = co.lbspec and co.unit_key = {{ norm_unit('m.lborresu') }}
