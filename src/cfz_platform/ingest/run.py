@@ -97,9 +97,8 @@ def run_ingest(
             f.file_id for f in summary.files if f.status == ledger.SKIPPED and f.file_id is not None
         ]
         ledger.mark_seen(lock_conn, summary.run_id, seen)
-        analyze_raw_tables(
-            lock_conn, {f.domain for f in summary.files if f.rows_loaded and f.domain}
-        )
+        loaded_into = {f.domain for f in summary.files if f.rows_loaded and f.domain}
+        analyze_raw_tables(lock_conn, loaded_into, raw_columns)
     summary.seconds = time.perf_counter() - t0
     for line in summary.log_lines():
         logger.info(line)

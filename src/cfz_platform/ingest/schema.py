@@ -241,6 +241,11 @@ class RawColumns:
         self._known = known or {}
         self._lock = threading.Lock()
 
+    def columns(self, domain: str) -> set[str]:
+        """The columns of ``raw.<domain>`` known in this run."""
+        with self._lock:
+            return set(self._known.get(domain, ()))
+
     def ensure(self, conn: psycopg.Connection, domain: str, columns: list[str]) -> None:
         """Make sure ``raw.<domain>`` has ``columns``; DDL only when some were not seen yet."""
         with self._lock:
@@ -273,13 +278,32 @@ def ensure_columns(conn: psycopg.Connection, domain: str, columns: list[str]) ->
             create_raw_table(cur, domain, tuple(columns), existing)
 
 
-def analyze_raw_tables(conn: psycopg.Connection, domains: set[str]) -> None:
+#: The raw columns whose statistics a new file changes for the readers' plans: the file and
+#: delivery ids they select new rows by, and the subject they join on. The other columns'
+#: distributions move slowly and are left to autovacuum: analysing every column of the seven
+#: tables took 1.2-1.4 s at 1,000 subjects, these three 0.3 s.
+ANALYZED_RAW_COLUMNS = ("_file_id", "_delivery_id", "usubjid")
+
+
+def analyze_raw_tables(
+    conn: psycopg.Connection, domains: set[str], raw_columns: RawColumns
+) -> None:
     """Refresh the planner statistics of ``raw.<domain>`` for each of ``domains``.
 
-    Steps: for each domain in sorted order, ``analyze raw.<domain>`` (a sample of at most
-    30,000 rows at the default statistics target, so its cost does not grow with the table).
-    ``analyze`` takes a lock that does not block readers or writers of the table.
+    Steps: for each domain in sorted order, ``analyze raw.<domain> (...)`` on those of
+    ``ANALYZED_RAW_COLUMNS`` the table has (every raw table has the lineage columns; an extra
+    domain may have no USUBJID): the table's
+    row count and those columns' histograms, from a sample of at most 30,000 rows at the
+    default statistics target (its cost does not grow with the table). ``analyze`` takes a
+    lock that does not block readers or writers of the table.
     """
     with conn.cursor() as cur:
         for domain in sorted(domains):
-            cur.execute(sql.SQL("analyze {}").format(sql.Identifier("raw", domain)))
+            present = raw_columns.columns(domain) | {c for c, _ in _LINEAGE_DDL}
+            columns = [c for c in ANALYZED_RAW_COLUMNS if c in present]
+            cur.execute(
+                sql.SQL("analyze {} ({})").format(
+                    sql.Identifier("raw", domain),
+                    sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                )
+            )
