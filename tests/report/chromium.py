@@ -8,9 +8,12 @@ and every network request, evaluates JavaScript and takes full-page screenshots.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -56,6 +59,7 @@ class HeadlessChromium:
             [self.binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group: __exit__ stops its helpers too
         )
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + self.timeout
@@ -82,13 +86,31 @@ class HeadlessChromium:
         try:
             self.ws.close()
         finally:
-            self.proc.terminate()
+            self._stop()
+            self._remove_profile()
+
+    def _stop(self) -> None:
+        """Stop Chromium and every process it started (its process group): a helper that
+        outlived the browser kept writing into the profile while it was removed ("Directory
+        not empty: 'Default'" at teardown)."""
+        self._signal_group(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        self._signal_group(signal.SIGKILL)
+        self.proc.wait()
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):  # every process of it has exited
+            os.killpg(self.proc.pid, sig)
+
+    def _remove_profile(self, attempts: int = 10) -> None:
+        for _ in range(attempts - 1):
             try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self._profile.cleanup()
+                self._profile.cleanup()
+                return
+            except OSError:
+                time.sleep(0.2)  # a killed helper's last writes
+        self._profile.cleanup()
 
     def send(self, method: str, params: dict | None = None) -> dict:
         """Send one command and return its result; events seen meanwhile are recorded."""
