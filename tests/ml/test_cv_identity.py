@@ -72,7 +72,7 @@ def test_candidate_cvs_in_one_pool_equal_the_plain_cv_to_the_bit(jobs, monkeypat
     from cfz_platform.ml.train import (
         candidate_pipelines,
         compute_cv_settings,
-        cross_validate_candidates,
+        start_candidate_cvs,
     )
 
     spec = load_spec()
@@ -80,7 +80,7 @@ def test_candidate_cvs_in_one_pool_equal_the_plain_cv_to_the_bit(jobs, monkeypat
     X, y = spec_cohort()
     monkeypatch.setenv("CFZ_TRAIN_JOBS", jobs)
     pipes = candidate_pipelines(spec)
-    got = cross_validate_candidates(spec, pipes, X, y)
+    got = start_candidate_cvs(spec, pipes, X, y).results()  # the path training takes
     assert list(got) == ["primary", "comparator", "baseline_only", "kinetics_only"]
     settings = compute_cv_settings(spec, len(y))
     assert settings["n_repeats"] == 3 and settings["n_splits"] == 5

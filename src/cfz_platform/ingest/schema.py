@@ -292,10 +292,9 @@ def analyze_raw_tables(
 
     Steps: for each domain in sorted order, ``analyze raw.<domain> (...)`` on those of
     ``ANALYZED_RAW_COLUMNS`` the table has (every raw table has the lineage columns; an extra
-    domain may have no USUBJID): the table's
-    row count and those columns' histograms, from a sample of at most 30,000 rows at the
-    default statistics target (its cost does not grow with the table). ``analyze`` takes a
-    lock that does not block readers or writers of the table.
+    domain may have no USUBJID): the table's row count and those columns' histograms, from a
+    sample of at most 30,000 rows at the default statistics target (its cost does not grow
+    with the table). ``analyze`` takes a lock that does not block readers or writers.
     """
     with conn.cursor() as cur:
         for domain in sorted(domains):

@@ -27,6 +27,7 @@ from cfz_platform.ml import tracking
 from cfz_platform.ml.evaluation import (
     FIT_THREADS,
     CvResult,
+    PendingCv,
     cross_validate,
     start_cross_validation,
 )
@@ -90,11 +91,12 @@ def _cv(spec: ModelSpec, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> C
     return cross_validate(pipeline, X, y, **compute_cv_settings(spec, len(y)))
 
 
-def cross_validate_candidates(
+def start_candidate_cvs(
     spec: ModelSpec, pipes: dict[str, Pipeline], X: pd.DataFrame, y: pd.Series
-) -> dict[str, CvResult]:
-    """The CV of every candidate pipeline on the same folds, their fold fits in one pool."""
-    return start_cross_validation(pipes, X, y, **compute_cv_settings(spec, len(y))).results()
+) -> PendingCv:
+    """Start the CV of every candidate pipeline on the same folds, their fold fits in one pool
+    (``evaluation.start_cross_validation`` with the spec's settings); ``results()`` waits."""
+    return start_cross_validation(pipes, X, y, **compute_cv_settings(spec, len(y)))
 
 
 def candidate_pipelines(spec: ModelSpec) -> dict[str, Pipeline]:
@@ -210,7 +212,7 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
     )
 
     pipes = candidate_pipelines(spec)
-    pending = start_cross_validation(pipes, X, y, **compute_cv_settings(spec, len(y)))
+    pending = start_candidate_cvs(spec, pipes, X, y)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         try:
