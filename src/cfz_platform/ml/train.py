@@ -32,12 +32,8 @@ from cfz_platform.ml.evaluation import (
     start_cross_validation,
 )
 from cfz_platform.ml.features import data_snapshot, load_features, snapshot_json, training_frame
-from cfz_platform.ml.pipelines import (
-    build_pipeline,
-    compute_feature_array,
-    feature_names_out,
-    positional_pipeline,
-)
+from cfz_platform.ml.folds import compute_fit_inputs
+from cfz_platform.ml.pipelines import build_pipeline, feature_names_out
 from cfz_platform.ml.spec import ModelSpec, load_spec
 
 log = logging.getLogger(__name__)
@@ -140,11 +136,11 @@ def _importances(
     est = model.named_steps["model"]
     if hasattr(est, "coef_"):
         coefs = dict(zip(feature_names_out(model), est.coef_[0].tolist(), strict=True))
-    scored, X_scored = model, X
-    twin = positional_pipeline(model, [str(c) for c in X.columns])
-    if twin is not None:
-        X_scored = compute_feature_array(X)
-        scored = twin.fit(X_scored, y)
+    # the array-or-frame choice of the fold fits (``folds.compute_fit_inputs``)
+    twins, X_scored = compute_fit_inputs({"primary": model}, X)
+    scored = twins["primary"]
+    if scored is not model:  # the positional twin, unfitted
+        scored.fit(X_scored, y)
     perm = permutation_importance(
         scored, X_scored, y, scoring="roc_auc", n_repeats=10, random_state=int(spec.cv["seed"])
     )
