@@ -312,17 +312,30 @@ def run_worker(
         cmd += ["--pre-landing", ",".join(str(p) for p in pre_landings)]
     if force:
         cmd.append("--force")
+    return _run_measurement(cmd, db, f"{kind} on {db} ({landing.parent.name})", f"{kind}_{db}")
+
+
+def run_script_worker(script: Path, db: str) -> dict:
+    """Run ``script --worker`` (another bench script's measurement) in a fresh process on
+    warehouse ``db``; it prints its result after ``MARK`` as this script's workers do."""
+    cmd = [sys.executable, str(script.resolve()), "--worker"]
+    return _run_measurement(cmd, db, f"{script.stem} on {db}", f"{script.stem}_{db}")
+
+
+def _run_measurement(cmd: list[str], db: str, label: str, log_name: str) -> dict:
+    """Run ``cmd`` with ``CFZ_WAREHOUSE_DB=db``, its output in ``out/bench/<log_name>.log``;
+    return the JSON it printed after ``MARK`` (exit with the log's path when it failed)."""
     env = {**os.environ, "CFZ_WAREHOUSE_DB": db}
-    print(f"[bench] {kind} on {db} ({landing.parent.name})", flush=True)
+    print(f"[bench] {label}", flush=True)
     t0 = time.perf_counter()
-    log = CACHE / f"{kind}_{db}.log"
+    log = CACHE / f"{log_name}.log"
     with open(log, "w") as fh:
         proc = subprocess.run(
             cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, text=True
         )
     lines = [ln for ln in log.read_text().splitlines() if ln.startswith(MARK)]
     if proc.returncode != 0 or not lines:
-        raise SystemExit(f"[bench] {kind} on {db} failed (exit {proc.returncode}); see {log}")
+        raise SystemExit(f"[bench] {label} failed (exit {proc.returncode}); see {log}")
     result = json.loads(lines[-1][len(MARK) :])
     print(f"[bench]   done in {time.perf_counter() - t0:.0f} s", flush=True)
     return result
