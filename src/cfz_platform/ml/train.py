@@ -156,30 +156,54 @@ def compute_spec_hash(spec: ModelSpec) -> str:
     ).hexdigest()
 
 
-def already_trained_version(spec: ModelSpec | None = None) -> str | None:
-    """The registered version trained on today's exact training data and spec, if any.
+@dataclass(frozen=True)
+class TrainingInputs:
+    """The spec, the feature mart and the identity of its data, read once per nightly: the
+    skip check and the training run share them."""
 
-    Steps: load the feature mart; hash it the way a training run does (``snapshot_hash``:
-    subjects, features, label); ask the registry whether its newest version carries that hash
-    and this spec's hash. A retraining would then reproduce that version (same data, same
-    seeds), so the nightly skips it.
-    """
+    spec: ModelSpec
+    frame: pd.DataFrame
+    snapshot: dict
+
+
+def load_training_inputs(spec: ModelSpec | None = None) -> TrainingInputs:
+    """Read the spec (unless given), the feature mart and its data snapshot."""
     spec = spec or load_spec()
     with warehouse.connect() as conn:
         frame = load_features(conn, spec)
         snapshot = data_snapshot(conn, frame, spec)
+    return TrainingInputs(spec, frame, snapshot)
+
+
+def already_trained_version(
+    spec: ModelSpec | None = None, inputs: TrainingInputs | None = None
+) -> str | None:
+    """The registered version trained on today's exact training data and spec, if any.
+
+    Steps: load the feature mart (unless ``inputs`` has it); hash it the way a training run
+    does (``snapshot_hash``: subjects, features, label); ask the registry whether its newest
+    version carries that hash and this spec's hash. A retraining would then reproduce that
+    version (same data, same seeds), so the nightly skips it.
+    """
+    inputs = inputs or load_training_inputs(spec)
     client = tracking.configure()
     return tracking.latest_version_trained_on(
-        client, spec.registered_model, snapshot["snapshot_hash"], compute_spec_hash(spec)
+        client,
+        inputs.spec.registered_model,
+        inputs.snapshot["snapshot_hash"],
+        compute_spec_hash(inputs.spec),
     )
 
 
-def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
+def train_early_response(
+    spec: ModelSpec | None = None, inputs: TrainingInputs | None = None
+) -> TrainResult:
     """Train, evaluate, log, register and decide the champion.
 
     Steps:
     0. check the MLflow store is reachable (before minutes of work, not after);
-    1. read the spec and the feature mart; keep labelled subjects; identify the data snapshot;
+    1. read the spec and the feature mart (unless ``inputs`` has them); keep labelled
+       subjects; identify the data snapshot;
     2. start the repeated stratified CV of the primary model, the comparator, baseline-only
        (b2m + albumin) and kinetics-only models: all their fold fits in one pool of worker
        processes (``evaluation.start_cross_validation``);
@@ -193,10 +217,8 @@ def train_early_response(spec: ModelSpec | None = None) -> TrainResult:
     6. champion decision (``tracking.decide_champion``), logged on the run.
     """
     tracking.check_store()
-    spec = spec or load_spec()
-    with warehouse.connect() as conn:
-        frame = load_features(conn, spec)
-        snapshot = data_snapshot(conn, frame, spec)
+    inputs = inputs or load_training_inputs(spec)
+    spec, frame, snapshot = inputs.spec, inputs.frame, inputs.snapshot
     X, y = training_frame(frame, spec)
     if len(X) == 0:
         raise ValueError(f"{spec.features_table} has no labelled subjects to train on")

@@ -231,20 +231,25 @@ def step_train(skip_if_unchanged: bool = True) -> StepResult:
     newest registered version was trained on exactly today's training data and model spec:
     the run would reproduce it.
     """
-    from cfz_platform.ml.train import already_trained_version, train_early_response
+    from cfz_platform.ml.train import (
+        already_trained_version,
+        load_training_inputs,
+        train_early_response,
+    )
     from cfz_platform.orchestration import pending
 
     done = _timed("train")
     with warehouse.connect(autocommit=True) as conn:
         seen = pending.response_data_through(conn)
+    inputs = load_training_inputs()  # read once: the skip check and the training share it
     if skip_if_unchanged:
-        version = already_trained_version()
+        version = already_trained_version(inputs=inputs)
         if version is not None:
             _record_training_seen(seen)
             return done(
                 "skipped", f"training data and model spec unchanged since early_response v{version}"
             )
-    result = train_early_response()
+    result = train_early_response(inputs=inputs)
     _record_training_seen(seen)
     auc = result.metrics.get("cv_auc")
     return done(
