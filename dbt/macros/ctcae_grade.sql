@@ -13,7 +13,7 @@
     ctcae_grades(relation, key_col, lbtestcd_col, aval_col, avalu_col, anrlo_col, anrhi_col,
                  base_col, bnrind_col, lbspec_col=none, pchg_col=none)
         -> a complete SELECT statement (put it in a CTE) returning one row per input row:
-           ctcae_key (= key_col, must be unique), atoxdscl, atoxgrl, atoxdsch, atoxgrh.
+           ctcae_key (= key_col, must be unique and not null), atoxdscl, atoxgrl, atoxdsch, atoxgrh.
            `relation` is a ref(), a source() or the name of an earlier CTE; the *_col
            arguments are SQL expressions over its columns.
         Example:
