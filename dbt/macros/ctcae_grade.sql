@@ -5,14 +5,15 @@
 
   Interface
   ---------
-  A. Set-based (use this for tables: the 59,580 CDISC pilot rows grade in ~3 s, about 8x
-     faster than B; run the model with pre_hook "set local jit = off": JIT compilation of
-     this SQL costs ~15 s and gains nothing):
+  A. Set-based (use this for tables; B runs a correlated subquery per call and row. Run the
+     model with pre_hook "set local jit = off": JIT compilation of this SQL costs ~15 s and
+     gains nothing). Term and variant are looked up once per distinct (test, specimen,
+     unit), so the cost per row is one signif and a hash join with the criteria:
 
     ctcae_grades(relation, key_col, lbtestcd_col, aval_col, avalu_col, anrlo_col, anrhi_col,
                  base_col, bnrind_col, lbspec_col=none, pchg_col=none)
         -> a complete SELECT statement (put it in a CTE) returning one row per input row:
-           ctcae_key (= key_col, must be unique), atoxdscl, atoxgrl, atoxdsch, atoxgrh.
+           ctcae_key (= key_col, must be unique and not null), atoxdscl, atoxgrl, atoxdsch, atoxgrh.
            `relation` is a ref(), a source() or the name of an earlier CTE; the *_col
            arguments are SQL expressions over its columns.
         Example:
@@ -33,7 +34,9 @@
                      baseline_high_expr=none)
         -> the same, from a CTCAE term (matched case-insensitively) instead of a test code.
 
-  A and B run the same grading SQL (ctcae__grading_ctes). Arguments are SQL expressions.
+  A and B share the grading fragments of ctcae_grade_fragments.sql (criteria, variant match,
+  criterion applies / fires, grade case); B wraps them in ctcae__grading_ctes, A in its
+  per-combination lookup. Arguments are SQL expressions.
   aval/anrlo/anrhi/base are numbers in the unit avalu; base and bnrind are the subject's
   baseline value and baseline reference-range indicator (LOW/NORMAL/HIGH). pchg (percent
   change from baseline, used by Fibrinogen decreased only) defaults to 100*(aval-base)/base.
@@ -60,31 +63,14 @@
 -#}
 
 
-{#- Standardized input columns (select-list fragment) shared by both interfaces. -#}
-{% macro ctcae__input_columns(aval_col, avalu_col, anrlo_col, anrhi_col, base_col, bnrind_col, pchg_col=none, unit_system_col=none, baseline_high_expr=none) -%}
-  {%- set high_values = var('ctcae_baseline_high_indicators', ['HIGH']) -%}
-  {%- set pchg = pchg_col if pchg_col is not none else
-      "(case when (" ~ base_col ~ ")::numeric <> 0 then 100 * ((" ~ aval_col ~ ")::numeric - (" ~ base_col ~ ")::numeric) / (" ~ base_col ~ ")::numeric end)" -%}
-  {%- set baseline_high = baseline_high_expr if baseline_high_expr is not none else
-      "coalesce(upper(trim((" ~ bnrind_col ~ ")::text)) in (" ~ ctcae__quote_list(high_values) ~ "), false)" -%}
-        {{ ctcae_signif(aval_col) }} as aval_s,
-        {{ ctcae_signif(pchg) }} as pchg_s,
-        ({{ anrlo_col }})::numeric as anrlo,
-        {{ ctcae_signif(anrlo_col) }} as anrlo_s,
-        ({{ anrhi_col }})::numeric as anrhi,
-        ({{ base_col }})::numeric as base,
-        {{ baseline_high }} as baseline_high,
-        upper(trim(({{ avalu_col }})::text)) as unit_u,
-        {{ unit_system_col if unit_system_col is not none else 'null' }}::text as unit_system
-{%- endmacro %}
-
-
 {#-
-  The grading CTEs. `inp` names a relation with columns ctcae_key, direction ('L'/'H'),
-  term_u (upper-case term) and the columns of ctcae__input_columns. Defines ctcae_graded
-  (ctcae_key, direction, grade): one row per input row that has a matching term variant.
+  The grading CTEs of the scalar interface (B). `inp` names a relation with columns ctcae_key,
+  direction ('L'/'H'), term_u (upper-case term) and the columns of ctcae__input_columns.
+  Defines ctcae_graded (ctcae_key, direction, grade): one row per input row that has a
+  matching term variant.
 -#}
 {% macro ctcae__grading_ctes(inp) -%}
+    {{ ctcae__criteria_cte() }},
     ctcae_variants as (
         select distinct on (i.ctcae_key, i.direction)
             i.*,
@@ -92,67 +78,23 @@
             v.requires_input,
             v.grade0_requires_input
         from {{ inp }} as i
-        join {{ ref('ctcae_v5_terms') }} as v
-          on upper(v.term) = i.term_u
-         and v.direction = i.direction
-         and (i.unit_system is null or v.unit_system in (i.unit_system, 'BOTH'))
-        left join {{ ref('ctcae_unit_synonyms') }} as s
-          on upper(s.unit_alias) = i.unit_u
-         and upper(s.ctcae_unit) = upper(v.unit)
-         and (s.term is null or upper(s.term) = upper(v.term))
-        where v.unit is null or upper(v.unit) = i.unit_u or s.unit_alias is not null
+        {{ ctcae__variant_match('i.term_u', 'i.direction', 'i.unit_u', 'i.unit_system') }}
         order by i.ctcae_key, i.direction, v.term_variant_id
     ),
-    ctcae_thresholds as (
-        select
-            va.ctcae_key,
-            va.direction,
-            c.grade,
-            c.operator,
-            case c.operand when 'pchg' then va.pchg_s else va.aval_s end as lhs,
-            case c.reference
-                when 'absolute' then c.value
-                when 'lln' then c.value * va.anrlo + coalesce(c.addend, 0)
-                when 'uln' then c.value * va.anrhi + coalesce(c.addend, 0)
-                when 'base' then c.value * va.base + coalesce(c.addend, 0)
-            end as threshold
-        from ctcae_variants as va
-        join {{ ref('ctcae_v5_criteria') }} as c
-          on c.term_variant_id = va.term_variant_id
-         and (c.branch = 'any'
-              or (c.branch = 'baseline_high' and va.baseline_high)
-              or (c.branch = 'baseline_normal' and not va.baseline_high))
-         and (c.requires_below_lln = 'N' or va.aval_s < va.anrlo_s)
-    ),
     ctcae_fired as (
-        select t.ctcae_key, t.direction, max(t.grade) as grade
-        from (
-            select thr.*, {{ ctcae_signif('thr.threshold') }} as rhs
-            from ctcae_thresholds as thr
-        ) as t
-        where case t.operator
-                when '<' then t.lhs < t.rhs
-                when '<=' then t.lhs <= t.rhs
-                when '>' then t.lhs > t.rhs
-                when '>=' then t.lhs >= t.rhs
-              end
-        group by t.ctcae_key, t.direction
+        select va.ctcae_key, va.direction, max(c.grade) as grade
+        from ctcae_variants as va
+        join ctcae_criteria as c
+          on c.term_variant_id = va.term_variant_id
+         and {{ ctcae__criterion_applies('va', 'c') }}
+        where {{ ctcae__criterion_fires('va', 'c') }}
+        group by va.ctcae_key, va.direction
     ),
     ctcae_graded as (
         select
             va.ctcae_key,
             va.direction,
-            case
-                when va.aval_s is null then null
-                when va.requires_input = 'anrlo' and va.anrlo is null then null
-                when va.requires_input = 'anrhi' and va.anrhi is null then null
-                when va.requires_input = 'base' and va.base is null then null
-                when f.grade is not null then f.grade::text
-                when va.grade0_requires_input = 'anrlo' and va.anrlo is null then null
-                when va.grade0_requires_input = 'anrhi' and va.anrhi is null then null
-                when va.grade0_requires_input = 'base' and va.base is null then null
-                else '0'
-            end as grade
+            {{ ctcae__grade_case('va', 'f.grade', 'va.requires_input', 'va.grade0_requires_input') }} as grade
         from ctcae_variants as va
         left join ctcae_fired as f
           on f.ctcae_key = va.ctcae_key
@@ -161,18 +103,24 @@
 {%- endmacro %}
 
 
-{#- Join condition of ctcae_v5_lbtestcd_map `m` with upper-cased lbtestcd / lbspec expressions. -#}
-{% macro ctcae__map_condition(lbtestcd_u, spec_u) -%}
-  {%- set blood = ctcae__quote_list(var('ctcae_blood_specimens', ['BLOOD', 'SERUM', 'PLASMA'])) -%}
-  m.lbtestcd = {{ lbtestcd_u }}
-  and case m.specimen_rule
-        when 'blood_only' then {{ spec_u }} in ({{ blood }})
-        else {{ spec_u }} is null or {{ spec_u }} in ({{ blood }})
-      end
-{%- endmacro %}
-
-
+{#-
+  Set-based interface (A). Term, variant and every threshold but the baseline-relative ones
+  depend only on the test, specimen, unit, LLN and ULN, of which a trial has a few dozen
+  distinct combinations: they are computed once per combination, not per row. Every row then
+  joins its combination's criteria by hash, and its two grades come from one grouping of the
+  criteria that fired. Steps:
+    a. ctcae_rows: the input row's key and standardized inputs (signif of aval);
+    b. ctcae_ranges: the distinct (test, specimen, unit, LLN, ULN) of the rows;
+    c. ctcae_lookup: per distinct (test, specimen, unit): the term and the term variant of
+       each direction (algorithm steps 1-2; several terms for one direction: the greatest
+       term is shown, the lowest variant id of all their variants grades);
+    d. ctcae_range_criteria: per range, direction and criterion of its variant, signif of the
+       threshold (absolute, x LLN, x ULN; x baseline is per row) and of LLN;
+    e. ctcae_fired: per row, the highest grade that fired in each direction (steps 4-5);
+    f. one row per input row: terms from the lookup, grades from the fired ones (steps 3, 6).
+-#}
 {% macro ctcae_grades(relation, key_col, lbtestcd_col, aval_col, avalu_col, anrlo_col, anrhi_col, base_col, bnrind_col, lbspec_col=none, pchg_col=none) -%}
+  {%- set lookup_key = ['lbtestcd_u', 'spec_u', 'unit_u'] -%}
     with
     ctcae_rows as (
         select
@@ -182,26 +130,107 @@
             {{ ctcae__input_columns(aval_col, avalu_col, anrlo_col, anrhi_col, base_col, bnrind_col, pchg_col=pchg_col) }}
         from {{ relation }}
     ),
-    ctcae_input as (
-        select r.*, m.direction, upper(m.term) as term_u, m.term
+    ctcae_ranges as (
+        select distinct r.lbtestcd_u, r.spec_u, r.unit_u, r.anrlo, r.anrhi
         from ctcae_rows as r
-        join {{ ref('ctcae_v5_lbtestcd_map') }} as m
-          on {{ ctcae__map_condition('r.lbtestcd_u', 'r.spec_u') }}
     ),
-    {{ ctcae__grading_ctes('ctcae_input') }}
+    ctcae_key_terms as (
+        select k.lbtestcd_u, k.spec_u, k.unit_u, m.direction, m.term
+        from (select distinct rg.lbtestcd_u, rg.spec_u, rg.unit_u from ctcae_ranges as rg) as k
+        join {{ ref('ctcae_v5_lbtestcd_map') }} as m
+          on {{ ctcae__map_condition('k.lbtestcd_u', 'k.spec_u') }}
+    ),
+    ctcae_key_variants as (
+        select distinct on (kt.lbtestcd_u, kt.spec_u, kt.unit_u, kt.direction)
+            kt.lbtestcd_u,
+            kt.spec_u,
+            kt.unit_u,
+            kt.direction,
+            v.term_variant_id,
+            v.requires_input,
+            v.grade0_requires_input
+        from ctcae_key_terms as kt
+        {{ ctcae__variant_match('upper(kt.term)', 'kt.direction', 'kt.unit_u', 'null::text') }}
+        order by kt.lbtestcd_u, kt.spec_u, kt.unit_u, kt.direction, v.term_variant_id
+    ),
+    ctcae_lookup as (
+        select
+            kt.lbtestcd_u,
+            kt.spec_u,
+            kt.unit_u,
+            max(kt.term) filter (where kt.direction = 'L') as term_l,
+            max(kv.term_variant_id) filter (where kt.direction = 'L') as variant_l,
+            max(kv.requires_input) filter (where kt.direction = 'L') as requires_input_l,
+            max(kv.grade0_requires_input) filter (where kt.direction = 'L') as grade0_requires_input_l,
+            max(kt.term) filter (where kt.direction = 'H') as term_h,
+            max(kv.term_variant_id) filter (where kt.direction = 'H') as variant_h,
+            max(kv.requires_input) filter (where kt.direction = 'H') as requires_input_h,
+            max(kv.grade0_requires_input) filter (where kt.direction = 'H') as grade0_requires_input_h
+        from ctcae_key_terms as kt
+        left join ctcae_key_variants as kv
+          on {{ ctcae__same_key('kt', 'kv', lookup_key) }}
+         and kv.direction = kt.direction
+        group by kt.lbtestcd_u, kt.spec_u, kt.unit_u
+    ),
+    {{ ctcae__criteria_cte() }},
+    ctcae_range_criteria as materialized (
+        select
+            rg.lbtestcd_u,
+            rg.spec_u,
+            rg.unit_u,
+            rg.anrlo,
+            rg.anrhi,
+            d.direction,
+            c.grade,
+            c.branch,
+            c.operand,
+            c.operator,
+            c.reference,
+            c.value,
+            c.addend,
+            c.requires_below_lln,
+            coalesce(c.absolute_rhs, {{ ctcae_signif(ctcae__relative_threshold('c', 'rg.anrlo', 'rg.anrhi', 'null::numeric')) }}) as range_rhs,
+            {{ ctcae_signif('rg.anrlo') }} as anrlo_s
+        from ctcae_ranges as rg
+        join (
+            select lk.lbtestcd_u, lk.spec_u, lk.unit_u, 'L' as direction, lk.variant_l as term_variant_id
+            from ctcae_lookup as lk
+            union all
+            select lk.lbtestcd_u, lk.spec_u, lk.unit_u, 'H' as direction, lk.variant_h as term_variant_id
+            from ctcae_lookup as lk
+        ) as d
+          on {{ ctcae__same_key('rg', 'd', lookup_key) }}
+        join ctcae_criteria as c on c.term_variant_id = d.term_variant_id
+    ),
+    ctcae_fired as (
+        select
+            r.ctcae_key,
+            max(c.grade) filter (where c.direction = 'L') as grade_l,
+            max(c.grade) filter (where c.direction = 'H') as grade_h
+        from ctcae_rows as r
+        join ctcae_range_criteria as c
+          on {{ ctcae__same_key('r', 'c', lookup_key, ['anrlo', 'anrhi']) }}
+         and {{ ctcae__criterion_applies('r', 'c', anrlo_s='c.anrlo_s') }}
+        where {{ ctcae__criterion_fires('r', 'c', rhs="case c.reference when 'base' then "
+                                                        ~ ctcae_signif(ctcae__relative_threshold('c', 'null::numeric', 'null::numeric', 'r.base'))
+                                                        ~ " else c.range_rhs end") }}
+        group by r.ctcae_key
+    )
     select
         r.ctcae_key,
-        max(i.term) filter (where i.direction = 'L') as atoxdscl,
-        max(g.grade) filter (where g.direction = 'L') as atoxgrl,
-        max(i.term) filter (where i.direction = 'H') as atoxdsch,
-        max(g.grade) filter (where g.direction = 'H') as atoxgrh
+        lk.term_l as atoxdscl,
+        case when lk.variant_l is not null then
+            {{ ctcae__grade_case('r', 'f.grade_l', 'lk.requires_input_l', 'lk.grade0_requires_input_l') }}
+        end as atoxgrl,
+        lk.term_h as atoxdsch,
+        case when lk.variant_h is not null then
+            {{ ctcae__grade_case('r', 'f.grade_h', 'lk.requires_input_h', 'lk.grade0_requires_input_h') }}
+        end as atoxgrh
     from ctcae_rows as r
-    left join ctcae_input as i
-      on i.ctcae_key = r.ctcae_key
-    left join ctcae_graded as g
-      on g.ctcae_key = i.ctcae_key
-     and g.direction = i.direction
-    group by r.ctcae_key
+    left join ctcae_lookup as lk
+      on {{ ctcae__same_key('r', 'lk', lookup_key) }}
+    left join ctcae_fired as f
+      on f.ctcae_key = r.ctcae_key
 {%- endmacro %}
 
 
@@ -253,12 +282,3 @@
 {%- endmacro %}
 
 
-{#- 'A', 'B' from a list of plain words; rejects anything but letters, digits, spaces and / - _ -#}
-{% macro ctcae__quote_list(values) -%}
-  {%- for v in values -%}
-    {%- if not modules.re.match('^[A-Za-z0-9 /_-]+$', v) -%}
-      {{ exceptions.raise_compiler_error("ctcae: unexpected character in configured value " ~ v) }}
-    {%- endif -%}
-    '{{ v | upper }}'{{ ", " if not loop.last }}
-  {%- endfor -%}
-{%- endmacro %}

@@ -8,7 +8,7 @@
       {'columns': ['lab_record_key'], 'unique': True},
       {'columns': ['usubjid', 'lbtestcd']},
     ],
-    pre_hook=["set local jit = off", "set local enable_nestloop = off"],
+    pre_hook=["set local jit = off", "set local enable_nestloop = off", "set local enable_mergejoin = off"],
     post_hook=["{{ fct_lab_results_drop_unusable() }}"]
   )
 }}
@@ -27,6 +27,9 @@
        macro (one pass over the table, JIT off; null where no grade applies); baseline
        grades are the grades of the baseline record (joined by its key, baseline_key);
     4. row_hash over every derived value.
+  Joins are by hash only (pre_hook): the CTEs have no statistics, so the planner estimated
+  the key joins at hundreds of millions of rows and chose nested loops (quadratic) or
+  sort-merge joins (external sorts of the whole table on the md5 keys).
   Incremental (var marts_since_file_id, see macros/incremental.sql): only what can have
   changed since this table was built is derived again.
     a. the scope (int_lab_results__rederive_scope): every record of a re-based subject,
