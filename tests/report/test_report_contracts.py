@@ -120,27 +120,57 @@ def test_compute_delivery_summary_counts_files_met_again():
 
 
 @pytest.fixture
-def old_warehouse(cluster, monkeypatch):
-    """A warehouse like the fixture's, but built before three contract columns existed."""
+def fixture_warehouse(cluster, monkeypatch):
+    """A warehouse of its own holding the fixture's marts, for a test that alters them."""
     from cfz_platform.db import warehouse
 
-    name = f"t_report_old_{os.getpid()}"
+    name = f"t_report_altered_{os.getpid()}"
     warehouse.drop_database(name)
     warehouse.ensure_warehouse(name)
     monkeypatch.setenv("CFZ_WAREHOUSE_DB", name)
     try:
         with warehouse.connect(autocommit=True) as conn:
             build_fixture_marts(conn)
-            conn.execute("alter table marts.dim_subject drop column respevalfl")
-            conn.execute(
-                "alter table marts.rpt_study_endpoints drop column analysis_population, "
-                "drop column population_flag"
-            )
-            conn.execute("alter table audit.ingest_files drop column seen_count")
         yield name
     finally:
         monkeypatch.undo()
         warehouse.drop_database(name)
+
+
+@pytest.fixture
+def old_warehouse(fixture_warehouse):
+    """A warehouse like the fixture's, but built before three contract columns existed."""
+    from cfz_platform.db import warehouse
+
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute("alter table marts.dim_subject drop column respevalfl")
+        conn.execute(
+            "alter table marts.rpt_study_endpoints drop column analysis_population, "
+            "drop column population_flag"
+        )
+        conn.execute("alter table audit.ingest_files drop column seen_count")
+    return fixture_warehouse
+
+
+def test_lab_shift_says_why_it_has_nothing_to_show(fixture_warehouse):
+    """The shift table counts in SQL; with results but no CTCAE grade, then with no result
+    at all, the section says which (not an empty table)."""
+    from cfz_platform.db import warehouse
+    from cfz_platform.report.data import ReportData
+    from cfz_platform.report.marts import MartReader, Unavailable
+
+    with warehouse.connect(autocommit=True) as conn:
+        shift = labs.build_lab_shift(ReportData(MartReader(conn))).items[0].frame
+        assert {"PLAT", "CREAT"} <= set(shift["Test"])
+        conn.execute(
+            "update marts.fct_lab_results set btoxgrl = null, atoxgrl = null, "
+            "btoxgrh = null, atoxgrh = null"
+        )
+        with pytest.raises(Unavailable, match="has no CTCAE-graded results"):
+            labs.build_lab_shift(ReportData(MartReader(conn)))
+        conn.execute("delete from marts.fct_lab_results")
+        with pytest.raises(Unavailable, match="has no rows for this study"):
+            labs.build_lab_shift(ReportData(MartReader(conn)))
 
 
 def test_a_missing_contract_column_is_one_clear_line(old_warehouse, tmp_path):
