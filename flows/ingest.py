@@ -14,6 +14,10 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
 from cfz_platform.ingest import run_ingest
+from cfz_platform.orchestration.run_logging import prepare_flow_process
+
+# a worker-started run logs like a `cfz` one (orchestration/run_logging.py)
+prepare_flow_process()
 
 
 @flow(name="ingest_feeds")

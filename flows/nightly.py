@@ -34,7 +34,11 @@ from prefect.runtime import flow_run
 from cfz_platform.db import warehouse
 from cfz_platform.orchestration import steps
 from cfz_platform.orchestration.lock import WAREHOUSE, warehouse_lock
+from cfz_platform.orchestration.run_logging import prepare_flow_process
 from cfz_platform.orchestration.summary import RunSummary, StepResult, record_run
+
+# a worker-started run logs like a `cfz` one (orchestration/run_logging.py)
+prepare_flow_process()
 
 log = logging.getLogger("cfz.nightly")
 

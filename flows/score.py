@@ -11,6 +11,10 @@ from dataclasses import asdict
 from prefect import flow, get_run_logger
 
 from cfz_platform.ml.scoring import score_with_champion
+from cfz_platform.orchestration.run_logging import prepare_flow_process
+
+# a worker-started run logs like a `cfz` one (orchestration/run_logging.py)
+prepare_flow_process()
 
 
 @flow(name="score_early_response")

@@ -12,6 +12,10 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from cfz_platform.ml.train import summary_lines, train_early_response
+from cfz_platform.orchestration.run_logging import prepare_flow_process
+
+# a worker-started run logs like a `cfz` one (orchestration/run_logging.py)
+prepare_flow_process()
 
 
 @flow(name="train_early_response")

@@ -40,6 +40,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 os.environ.pop("CFZ_DATABASE_URL", None)
 os.environ.setdefault("CFZ_HOME", str(ROOT))
+# Flow runs of the tests (``cfz nightly`` in a subprocess...) go to a Prefect server of the
+# test process's own, stopped and dropped at the end of the session (``_own_prefect_server``),
+# never to the developer's long-running one nor to a PREFECT_API_URL of their shell.
+os.environ.pop("PREFECT_API_URL", None)
+os.environ["CFZ_PREFECT_INSTANCE"] = f"prefect_test_{os.getpid()}"
 from cfz_platform.config import apply_runtime_env  # noqa: E402
 
 apply_runtime_env()
@@ -131,6 +136,18 @@ def pilot_warehouse(built_pilot_template, request) -> Iterator[str]:
     """This module's copy of the published CDISC pilot; used as ``trial_warehouse`` is."""
     with scratch_warehouse(module_db_name(request), template=built_pilot_template.dbname) as name:
         yield name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_prefect_server() -> Iterator[None]:
+    """At the end of the session, stop this process's Prefect server instance (started by the
+    first flow a test ran through ``cfz``, if any) with its children, and drop its database."""
+    yield
+    from cfz_platform.orchestration import prefect_server
+
+    if prefect_server.stop():
+        prefect_server.drop_database()
+    prefect_server.log_path().unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -570,8 +570,8 @@ def mlflow_ui(
 ) -> None:
     """Open the MLflow UI on the project's tracking store (runs, plots, registered models)."""
     import os
-    import subprocess
 
+    from cfz_platform.child_processes import run_in_foreground
     from cfz_platform.db import warehouse
     from cfz_platform.ml import tracking
 
@@ -581,14 +581,18 @@ def mlflow_ui(
         f"MLflow UI on http://{host}:{port} (store: PostgreSQL database {store!r}; Ctrl-C stops it)"
     )
     # the store URLs go by environment, so the password never shows in the process list
+    # one person's UI: one uvicorn worker, and none of MLflow 3's background job consumers
     cmd = [sys.executable, "-m", "mlflow", "server", "--host", host, "--port", str(port)]
+    cmd += ["--workers", "1"]
     env = {
         **os.environ,
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         "MLFLOW_BACKEND_STORE_URI": uri,
         "MLFLOW_REGISTRY_STORE_URI": uri,
         "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
     }
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    # its own process group: Ctrl-C or a SIGTERM to cfz stops mlflow and its uvicorn worker too
+    raise typer.Exit(run_in_foreground(cmd, env=env))
 
 
 export_app = typer.Typer(

@@ -155,13 +155,17 @@ def apply_runtime_env() -> None:
     # run's log), while Prefect's console handler stays at WARNING: the command line prints its
     # own progress, and Prefect's chatter ("Beginning flow run ...") would drown it.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "cfz_platform")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "cfz_platform,cfz")
+    # a platform line logged outside a flow run (a CLI transform, a test) is not an error: the
+    # API handler drops it without the "attempted to send logs ... without a flow run id" warning
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
-    package_logger = logging.getLogger("cfz_platform")
-    if package_logger.level == logging.NOTSET:  # INFO reaches the run log whatever the root's level
-        package_logger.setLevel(logging.INFO)
+    for name in ("cfz_platform", "cfz"):  # INFO reaches the run log whatever the root's level
+        package_logger = logging.getLogger(name)
+        if package_logger.level == logging.NOTSET:
+            package_logger.setLevel(logging.INFO)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

@@ -36,6 +36,7 @@ Steps of ``run_ingest``:
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -163,8 +164,13 @@ def _ingest_files(
     if workers <= 1:
         work()
     else:
+        # each thread runs in a copy of this thread's context: a Prefect flow run's context
+        # (its run id) goes with it, so the per-file lines reach the run's log in the UI
         threads = [
-            threading.Thread(target=work, name=f"ingest-{k}", daemon=True) for k in range(workers)
+            threading.Thread(
+                target=contextvars.copy_context().run, args=(work,), name=f"ingest-{k}", daemon=True
+            )
+            for k in range(workers)
         ]
         for t in threads:
             t.start()

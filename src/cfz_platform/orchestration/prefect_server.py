@@ -2,7 +2,12 @@
 
 Prefect's ephemeral server costs ~15 s at every flow start; a server that keeps running
 between commands costs that once. Its state lives in the database ``<warehouse>_prefect``
-on the same PostgreSQL as the warehouse; its address and pid in ``.cfz/prefect-server.json``.
+on the same PostgreSQL as the warehouse; its address and pid in ``.cfz/prefect-server.json``,
+its log in ``.cfz/prefect-server.log``.
+
+``CFZ_PREFECT_INSTANCE`` (default ``prefect``) names another server beside it: its database
+``<warehouse>_<instance>``, files ``.cfz/<instance>-server.json`` and ``.log``. The test suite
+runs its flows against an instance of its own, so it never writes into the developer's.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
+import re
 import socket
 import subprocess
 import sys
@@ -21,14 +26,36 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from cfz_platform.child_processes import stop_process_group
 from cfz_platform.config import DEFAULT_WAREHOUSE_DB, state_dir
 from cfz_platform.db import warehouse
 
 log = logging.getLogger(__name__)
 
 
+def instance_name(instance: str | None = None) -> str:
+    """``instance``, else the one this process uses (``CFZ_PREFECT_INSTANCE``, default
+    ``prefect``)."""
+    name = instance or os.environ.get("CFZ_PREFECT_INSTANCE", "").strip() or "prefect"
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name):
+        raise ValueError(
+            f"CFZ_PREFECT_INSTANCE={name!r}: use lower-case letters, digits and _ (at most 41)"
+        )
+    return name
+
+
 def _info_path() -> Path:
-    return state_dir() / "prefect-server.json"
+    return state_dir() / f"{instance_name()}-server.json"
+
+
+def log_path(instance: str | None = None) -> Path:
+    """The server's log file (``.cfz/prefect-server.log`` for the default instance)."""
+    return state_dir() / f"{instance_name(instance)}-server.log"
+
+
+def database_name(instance: str | None = None) -> str:
+    """The Prefect server's own database on the warehouse server (``cfz_prefect``)."""
+    return f"{warehouse.settings(DEFAULT_WAREHOUSE_DB).dbname}_{instance_name(instance)}"
 
 
 def _healthy(api_url: str, timeout: float = 2.0) -> bool:
@@ -52,7 +79,7 @@ def prefect_database_url() -> str | None:
     SQLite under ``.cfz/prefect``).
     """
     owner = warehouse.settings(DEFAULT_WAREHOUSE_DB)
-    name = f"{owner.dbname}_prefect"
+    name = database_name()
     with psycopg.connect(owner.url("postgres"), autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if not exists:
@@ -99,7 +126,7 @@ def start(timeout: float = 120.0) -> tuple[str, bool]:
     if db_url:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = db_url
     env.pop("PREFECT_API_URL", None)
-    log_file = open(state_dir() / "prefect-server.log", "ab")  # noqa: SIM115 - handed to the child
+    log_file = open(log_path(), "ab")  # noqa: SIM115 - handed to the child
     prefect_bin = Path(sys.executable).with_name("prefect")
     proc = subprocess.Popen(
         [str(prefect_bin), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -113,7 +140,7 @@ def start(timeout: float = 120.0) -> tuple[str, bool]:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(
-                f"the Prefect server exited at start (code {proc.returncode}); see .cfz/prefect-server.log"
+                f"the Prefect server exited at start (code {proc.returncode}); see {log_path()}"
             )
         if _healthy(api_url):
             _info_path().write_text(json.dumps({"api_url": api_url, "pid": proc.pid, "port": port}))
@@ -121,22 +148,34 @@ def start(timeout: float = 120.0) -> tuple[str, bool]:
         time.sleep(0.5)
     proc.terminate()
     raise RuntimeError(
-        f"the Prefect server did not answer within {timeout:.0f} s; see .cfz/prefect-server.log"
+        f"the Prefect server did not answer within {timeout:.0f} s; see {log_path()}"
     )
 
 
-def stop() -> bool:
-    """Stop our server. Returns False when none was running."""
+def stop(grace_seconds: float = 15.0) -> bool:
+    """Stop our server and every process it started. Returns False when none was running.
+
+    Steps: send SIGTERM to the server's process group (the server and its uvicorn and
+    service children); wait up to ``grace_seconds`` for the group to be gone; SIGKILL what
+    is left; forget the recorded address.
+    """
     path = _info_path()
     if not path.exists():
         return False
     info = json.loads(path.read_text())
     path.unlink()
-    try:
-        os.killpg(info["pid"], signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    return True
+    return stop_process_group(info["pid"], grace_seconds)
+
+
+def drop_database(instance: str | None = None) -> None:
+    """Drop an instance's Prefect database (its server must be stopped)."""
+    owner = warehouse.settings(DEFAULT_WAREHOUSE_DB)
+    with psycopg.connect(owner.url("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(
+                sql.Identifier(database_name(instance))
+            )
+        )
 
 
 def use_local_server(start_if_needed: bool = True) -> str | None:
