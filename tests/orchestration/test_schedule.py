@@ -43,7 +43,7 @@ PREFECT = str(Path(sys.executable).with_name("prefect"))
 PATIENTS = 6
 
 
-def _next_fire_time(now: datetime, lead_seconds: int = 25) -> datetime:
+def _next_fire_time(now: datetime, lead_seconds: int = 45) -> datetime:
     """The first whole minute at least ``lead_seconds`` from ``now`` (UTC)."""
     at = (now + timedelta(seconds=lead_seconds)).replace(second=0, microsecond=0)
     return at + timedelta(minutes=1)
@@ -162,8 +162,7 @@ def scheduled(warehouse_db, tmp_path_factory) -> dict:
             return due[0] if due else None
 
         run = _wait_for("the scheduler to create the nightly's run", scheduled_run, timeout=60)
-        state_before_worker = run.state.type.value
-        created_before_fire_time = datetime.now(UTC) < fire_at
+        state_before_worker = f"{run.state.type.value} ({run.state.name})"
         # 5. the worker runs it when it is due
         worker = subprocess.Popen(
             [PREFECT, "worker", "start", "--pool", "cfz-process"],
@@ -185,7 +184,6 @@ def scheduled(warehouse_db, tmp_path_factory) -> dict:
             "dm_subjects": dm_subjects,
             "final": final,
             "state_before_worker": state_before_worker,
-            "created_before_fire_time": created_before_fire_time,
             "deployed_at": deployed_at,
             "fire_at": fire_at,
             "logs": _run_log(api_url, run.id),
@@ -203,8 +201,9 @@ def scheduled(warehouse_db, tmp_path_factory) -> dict:
 def test_the_scheduler_creates_the_nightly_run_ahead_of_its_time(scheduled):
     run = scheduled["run"]
     assert run.auto_scheduled is True  # made by the scheduler service, not by a person
-    assert scheduled["state_before_worker"] == "SCHEDULED"
-    assert scheduled["created_before_fire_time"]
+    # Scheduled, or Late when a loaded machine looked after its time: not yet started
+    assert scheduled["state_before_worker"].startswith("SCHEDULED ("), scheduled
+    assert run.created < scheduled["fire_at"], (run.created, scheduled["fire_at"])
     assert run.expected_start_time == scheduled["fire_at"]
 
 
