@@ -32,7 +32,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from cfz_platform.db import warehouse
-from cfz_platform.orchestration import steps
+from cfz_platform.orchestration import failures, steps
 from cfz_platform.orchestration.lock import WAREHOUSE, warehouse_lock
 from cfz_platform.orchestration.summary import RunSummary, StepResult, record_run
 
@@ -119,6 +119,11 @@ def _finish(summary: RunSummary) -> None:
         record_run(conn, summary)
         if summary.outcome == "completed":
             summary.tables.update(steps.headline_tables(conn, summary.run_id))
+    try:
+        failures.check_prefect_api()  # a lost API: say so at once, not after a minute per artifact
+    except failures.PrefectApiLost as exc:
+        log.warning("the run summary artifacts were not published: %s", exc)
+        return
     try:
         create_markdown_artifact(
             key="nightly-summary",
@@ -208,10 +213,13 @@ def run_nightly_steps(
             )
             return
         current = "raw_gate"
+        # before each step: a lost Prefect API is named at once, not a minute into a step
+        failures.check_prefect_api()
         log.info("[2/8] raw gate (Great Expectations on the raw layer)")
         gate_result, through = raw_gate_task(run_id)
         summary.steps.append(gate_result)
         current = "dbt"
+        failures.check_prefect_api()
         log.info("[3/8] dbt build into the candidate schema (raw through file %d)", through)
         build_result, candidate, notes = dbt_task(through)
         summary.steps.append(build_result)
@@ -219,12 +227,15 @@ def run_nightly_steps(
             log.info("      note: %s", note)
         _collect_freshness(summary)
         current = "mart_gate"
+        failures.check_prefect_api()
         log.info("[4/8] mart gate on %s", candidate)
         summary.steps.append(mart_gate_task(run_id, candidate))
         current = "publish"
+        failures.check_prefect_api()
         log.info("[5/8] publish")
         summary.steps.append(publish_task())
         current = "train"
+        failures.check_prefect_api()
         should_train = steps.training_pending() if train is None else train
         if should_train:
             log.info("[6/8] train the early-response model")
@@ -234,9 +245,11 @@ def run_nightly_steps(
                 StepResult("train", "skipped", message="no response data since the last training")
             )
         current = "score"
+        failures.check_prefect_api()
         log.info("[7/8] score with the champion model")
         summary.steps.append(score_task())
         current = "report"
+        failures.check_prefect_api()
         log.info("[8/8] report")
         report_result, path = report_task(report_dir)
         summary.steps.append(report_result)
@@ -245,11 +258,12 @@ def run_nightly_steps(
         _collect_freshness(summary)
         summary.outcome = "failed"
         summary.failed_step = current
-        summary.reason = (
+        cause = failures.compute_known_cause(exc)  # the Prefect API gone, a refused password
+        summary.reason = cause or (
             str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         )
         summary.steps.append(StepResult(current, "failed", message=summary.reason))
-        raise NightlyFailed(f"nightly failed at step '{current}': {exc}") from exc
+        raise NightlyFailed(f"nightly failed at step '{current}': {cause or exc}") from exc
 
 
 @flow(name="nightly")

@@ -6,6 +6,7 @@ The command names and options are a stable contract: external scripts call them.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -29,7 +30,8 @@ prefect_app = typer.Typer(
 app.add_typer(prefect_app, name="prefect")
 
 
-def _setup_logging(verbose: bool = False) -> None:
+def _setup_logging(verbose: bool = False, debug: bool = False) -> None:
+    """Log to stderr; without ``--debug`` one message per failure (``console.quiet_terminal``)."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -47,6 +49,13 @@ def _setup_logging(verbose: bool = False) -> None:
         "great_expectations",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:  # MLflow's own handler: "Creating initial MLflow database tables..."
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if not debug:
+        from cfz_platform.console import quiet_terminal
+
+        for handler in logging.getLogger().handlers:
+            quiet_terminal(handler)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -87,7 +96,6 @@ def _load_flow(module: str, name: str):
     Set ``PREFECT_API_URL`` to use another server.
     """
     import importlib
-    import os
 
     from cfz_platform.config import project_root
     from cfz_platform.orchestration import prefect_server
@@ -109,7 +117,7 @@ def _main(
     from cfz_platform.config import apply_runtime_env
 
     apply_runtime_env()
-    _setup_logging(verbose)
+    _setup_logging(verbose, debug)
 
 
 # --------------------------------------------------------------------------- db
@@ -407,12 +415,14 @@ def transform(
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.quality import QualityGateFailed
     from cfz_platform.transform.dbt_runner import DbtError
-    from cfz_platform.transform.pipeline import run_transform
+    from cfz_platform.transform.pipeline import NothingLoadedError, run_transform
     from cfz_platform.transform.publish import PublishError
 
     with _locked("transform", wait):
         try:
             result = run_transform(full_refresh=full_refresh)
+        except NothingLoadedError as exc:
+            _fail(str(exc))
         except QualityGateFailed as exc:
             _fail(
                 f"blocking expectations failed, nothing was published (marts keeps the last good build):\n{exc}"
@@ -569,7 +579,6 @@ def mlflow_ui(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
 ) -> None:
     """Open the MLflow UI on the project's tracking store (runs, plots, registered models)."""
-    import os
     import subprocess
 
     from cfz_platform.db import warehouse
@@ -669,7 +678,10 @@ def nightly(
     except Exception as exc:  # noqa: BLE001 - the flow's message names the step and the reason
         if isinstance(exc.__cause__, RunLockedError):  # the ingest step waited for another ingest
             _fail(str(exc).splitlines()[0], code=LOCKED_EXIT_CODE)
-        _fail(str(exc).splitlines()[0])
+        from cfz_platform.orchestration.failures import compute_known_cause
+
+        named = type(exc).__name__ == "NightlyFailed"  # names the step and the cause already
+        _fail((None if named else compute_known_cause(exc)) or _one_line(exc, with_type=False))
     if result["outcome"] == "no-op":
         typer.echo("no new delivery: nothing to do")
 
@@ -737,9 +749,11 @@ def demo(
     )
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, with_type: bool = True) -> str:
     """The first non-empty line of an exception's message, with its type when that says more."""
     text = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+    if text and not with_type:
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -747,8 +761,10 @@ def main() -> None:
     """Entry point of ``cfz``: expected errors are one line; a traceback only with ``--debug``.
 
     Steps: run the Typer app (it exits by itself on success, usage errors and ``_fail``); any
-    other exception is an unexpected error: with ``--debug`` it propagates with its traceback,
-    otherwise one line names it and says how to see more (exit 1).
+    other exception: with ``--debug`` it propagates with its traceback; otherwise an
+    infrastructure cause the platform knows (``failures.compute_known_cause``: a refused
+    password, the Prefect API gone, a warehouse error) is its one line, and anything else is
+    an unexpected error named in one line that says how to see more (exit 1).
     """
     debug = "--debug" in sys.argv[1:]
     try:
@@ -759,11 +775,11 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are turned into a line
         if debug:
             raise
-        typer.secho(
-            f"error: {_one_line(exc)} (rerun with --debug for the traceback)",
-            fg=typer.colors.RED,
-            err=True,
-        )
+        from cfz_platform.orchestration.failures import compute_known_cause
+
+        known = compute_known_cause(exc)
+        message = known or f"{_one_line(exc)} (rerun with --debug for the traceback)"
+        typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
         raise SystemExit(1) from None
 
 
