@@ -20,6 +20,9 @@ Thin by design: each task calls one function of ``cfz_platform.orchestration.ste
   feeds" table), never a failure.
 - The final state is Completed, or Failed naming the step and the reason. A summary is
   printed, kept in ``audit.nightly_runs`` and published as Prefect artifacts.
+- A failed or crashed run posts a JSON message to the alert webhook (state hooks,
+  ``cfz_platform.orchestration.alerts``); a Prefect API that stops answering is named as the
+  cause before the next step (``orchestration.failures``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from cfz_platform.db import warehouse
-from cfz_platform.orchestration import failures, steps
+from cfz_platform.orchestration import alerts, failures, steps
 from cfz_platform.orchestration.lock import WAREHOUSE, warehouse_lock
 from cfz_platform.orchestration.summary import RunSummary, StepResult, record_run
 
@@ -255,7 +258,10 @@ def run_nightly_steps(
         summary.steps.append(report_result)
         summary.outcome = "completed"
     except Exception as exc:
-        _collect_freshness(summary)
+        if failures.is_api_lost(exc):
+            steps.stop_freshness(run_id)  # say why at once, not after the check's minute
+        else:
+            _collect_freshness(summary)
         summary.outcome = "failed"
         summary.failed_step = current
         cause = failures.compute_known_cause(exc)  # the Prefect API gone, a refused password
@@ -266,7 +272,12 @@ def run_nightly_steps(
         raise NightlyFailed(f"nightly failed at step '{current}': {cause or exc}") from exc
 
 
-@flow(name="nightly")
+@flow(
+    name="nightly",
+    # a failed or crashed run posts to the alert webhook (cfz alerts set-webhook URL)
+    on_failure=[alerts.notify_failure],
+    on_crashed=[alerts.notify_failure],
+)
 def nightly(
     landing: str = "out/landing",
     report_dir: str = "out/report",

@@ -28,6 +28,10 @@ prefect_app = typer.Typer(
     help="The long-running local Prefect server (UI and API).", no_args_is_help=True
 )
 app.add_typer(prefect_app, name="prefect")
+alerts_app = typer.Typer(
+    help="Where a failed or crashed nightly is reported (a webhook).", no_args_is_help=True
+)
+app.add_typer(alerts_app, name="alerts")
 
 
 def _setup_logging(verbose: bool = False, debug: bool = False) -> None:
@@ -117,6 +121,8 @@ def _main(
     from cfz_platform.config import apply_runtime_env
 
     apply_runtime_env()
+    # a lost Prefect API fails a call after ~6 s, not ~60 s (Prefect's default is 5 retries)
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "2")
     _setup_logging(verbose, debug)
 
 
@@ -284,6 +290,38 @@ def prefect_status() -> None:
         typer.echo("the Prefect server is not running (cfz prefect start)")
         raise typer.Exit(3)
     typer.echo(url)
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+@alerts_app.command("set-webhook")
+def alerts_set_webhook(
+    url: str = typer.Argument(..., help="http(s) URL that accepts a JSON POST (Slack, Teams...)."),
+) -> None:
+    """Post a message to URL whenever a nightly run fails or crashes (CFZ_ALERT_WEBHOOK_URL wins)."""
+    from cfz_platform.orchestration import alerts
+
+    try:
+        alerts.store_webhook(url)
+    except alerts.AlertError as exc:
+        _fail(str(exc))
+    typer.echo(
+        "failed or crashed nightly runs will post to this webhook "
+        "(kept in .cfz/alerts.json; `cfz alerts test` sends a test message)"
+    )
+
+
+@alerts_app.command("test")
+def alerts_test() -> None:
+    """Send a test message to the alert webhook."""
+    from cfz_platform.orchestration import alerts
+
+    try:
+        host = alerts.send_test_message()
+    except alerts.AlertError as exc:
+        _fail(str(exc))
+    typer.echo(f"test message delivered to {host}")
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -678,10 +716,16 @@ def nightly(
     except Exception as exc:  # noqa: BLE001 - the flow's message names the step and the reason
         if isinstance(exc.__cause__, RunLockedError):  # the ingest step waited for another ingest
             _fail(str(exc).splitlines()[0], code=LOCKED_EXIT_CODE)
-        from cfz_platform.orchestration.failures import compute_known_cause
+        from cfz_platform.orchestration.failures import compute_known_cause, is_api_lost
 
         named = type(exc).__name__ == "NightlyFailed"  # names the step and the cause already
-        _fail((None if named else compute_known_cause(exc)) or _one_line(exc, with_type=False))
+        message = (None if named else compute_known_cause(exc)) or _one_line(exc, with_type=False)
+        if is_api_lost(exc):  # Prefect's log and event workers would retry the API for minutes
+            typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
+        _fail(message)
     if result["outcome"] == "no-op":
         typer.echo("no new delivery: nothing to do")
 

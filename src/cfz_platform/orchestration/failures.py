@@ -54,8 +54,7 @@ def compute_api_lost_message(api_url: str) -> str:
     restart command; for another server, name its address only."""
     log_path = state_dir() / "prefect-server.log"
     info = state_dir() / "prefect-server.json"
-    local = info.exists() and api_url in info.read_text()
-    if local or (log_path.exists() and api_url.startswith("http://127.0.0.1")):
+    if info.exists() and api_url in info.read_text():
         where = f"see {log_path} for why, restart it with `cfz prefect start`"
     else:
         where = "see that server's log for why, start it again"
@@ -81,6 +80,17 @@ def _is_transport_error(exc: BaseException) -> bool:
     return isinstance(exc, httpx.TransportError)
 
 
+def is_api_lost(exc: BaseException) -> bool:
+    """True when ``exc`` came from the Prefect API going away (and it still does not answer)."""
+    chain = list(_chain(exc))
+    if any(isinstance(item, PrefectApiLost) for item in chain):
+        return True
+    if not any(_is_transport_error(item) for item in chain):
+        return False
+    api_url = prefect_api_url()
+    return bool(api_url) and not prefect_api_answers(api_url)
+
+
 def compute_known_cause(exc: BaseException) -> str | None:
     """One line naming an infrastructure cause found in ``exc``'s chain, or None.
 
@@ -99,10 +109,8 @@ def compute_known_cause(exc: BaseException) -> str | None:
                 return warehouse.compute_password_fix(warehouse.settings())
             except warehouse.WarehouseError:
                 return _first_line(item)
-    if any(_is_transport_error(item) for item in chain):
-        api_url = prefect_api_url()
-        if api_url and not prefect_api_answers(api_url):
-            return compute_api_lost_message(api_url)
+    if is_api_lost(exc):
+        return compute_api_lost_message(prefect_api_url() or "")
     return None
 
 
