@@ -293,6 +293,16 @@ def nightly(
     with warehouse_lock(WAREHOUSE, wait_seconds=wait_for_lock_seconds, holder="nightly"):
         try:
             run_nightly_steps(summary, landing, report_dir, train, force, wait_for_lock_seconds)
+        except NightlyFailed as exc:
+            if failures.is_api_lost(exc):  # Prefect can run no state hook: alert from here
+                alerts.notify_failure_without_prefect(
+                    "nightly",
+                    str(flow_run.get_name() or ""),
+                    run_id,
+                    summary.failed_step or "",
+                    summary.reason or "",
+                )
+            raise
         finally:
             _finish(summary)
             print(summary.render_text())  # noqa: T201 - the run's summary for the terminal/log

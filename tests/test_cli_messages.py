@@ -23,6 +23,7 @@ import pytest
 
 from cfz_platform.db import warehouse
 from tests.conftest import ROOT, run_cfz
+from tests.webhook import webhook_server
 
 SUBJECT = "CFZ-MM-01-101-0001"
 
@@ -190,6 +191,9 @@ def test_a_prefect_api_that_goes_away_mid_run_is_named_at_once_with_its_log(
     from cfz_platform.orchestration.lock import INGEST, warehouse_lock
 
     env, home = own_prefect_home
+    hook = contextlib.ExitStack()
+    url, received = hook.enter_context(webhook_server())
+    env["CFZ_ALERT_WEBHOOK_URL"] = url
     started = subprocess.run(
         _cfz("prefect", "start"), env=env, cwd=ROOT, capture_output=True, text=True
     )
@@ -216,7 +220,12 @@ def test_a_prefect_api_that_goes_away_mid_run_is_named_at_once_with_its_log(
         while _answers(info["api_url"]):
             time.sleep(0.1)
         lost_at = time.monotonic()
-    assert proc.wait(timeout=180) == 1
+    try:
+        assert proc.wait(timeout=180) == 1
+    finally:
+        hook.close()
+        if proc.poll() is None:
+            proc.kill()
     seconds = time.monotonic() - lost_at
     reader.join(timeout=5)
     errors = [ln for ln in lines if ln.startswith("error:")]
@@ -230,6 +239,10 @@ def test_a_prefect_api_that_goes_away_mid_run_is_named_at_once_with_its_log(
         "select failed_step, reason from audit.nightly_runs order by started_at desc limit 1"
     ).fetchone()
     assert step == "raw_gate" and reason.startswith("the Prefect API at")
+    # Prefect cannot run the state hooks without its API: the nightly sent the alert itself
+    assert len(received) == 1
+    alert = json.loads(received[0][2])
+    assert alert["failed_step"] == "raw_gate" and alert["error"] == reason
 
 
 def _answers(api_url: str) -> bool:

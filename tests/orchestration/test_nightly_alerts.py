@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from cfz_platform.config import project_root, state_dir
 from tests.conftest import run_cfz
+from tests.webhook import webhook_server
 
 if str(project_root()) not in sys.path:
     sys.path.insert(0, str(project_root()))
@@ -28,29 +27,11 @@ from flows.nightly import NightlyFailed, nightly  # noqa: E402
 from tests.test_cli_messages import _blocked_landing  # noqa: E402
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.received.append((self.path, self.headers.get("Content-Type"), body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:  # keep the test output clean
-        return
-
-
 @pytest.fixture
 def webhook() -> Iterator[tuple[str, list]]:
     """A real local HTTP server; yields its URL and the list of requests it received."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hooks/T0KEN", server.received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with webhook_server() as server:
+        yield server
 
 
 def test_a_failed_nightly_posts_its_step_and_error_and_the_report_says_it_failed(

@@ -158,20 +158,31 @@ def compute_alert_message(
     }
 
 
+def _deliver(build: Any) -> None:
+    """Post the message ``build()`` makes to the webhook, if one is set; a failure to build or
+    deliver it is one warning line (the run's own failure stays what the run says)."""
+    url = webhook_url()
+    if not url:
+        return
+    try:
+        post_message(url, build())
+        log.info("failure alert sent to %s", _host(url))
+    except Exception as exc:  # noqa: BLE001 - an alert never replaces the failure it reports
+        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        log.warning("the failure alert was not delivered (%s); the run's failure stands", first)
+
+
 def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """Prefect ``on_failure`` / ``on_crashed`` hook: post the failure to the webhook.
 
     Steps: no webhook configured -> nothing; read the failed step and reason the run recorded
     (``audit.nightly_runs``, keyed by the flow run id); build the message
-    (``compute_alert_message``) with the UI link when Prefect knows its UI; post it; any
-    failure to deliver is one warning line (the run's own failure stays what the run says)."""
-    url = webhook_url()
-    if not url:
-        return
-    try:
+    (``compute_alert_message``) with the UI link when Prefect knows its UI; post it."""
+
+    def build() -> dict[str, Any]:
         run_id = str(flow_run.id)
         step, reason, warehouse_name = _recorded_failure(run_id)
-        message = compute_alert_message(
+        return compute_alert_message(
             flow_name=flow.name,
             run_name=flow_run.name,
             run_id=run_id,
@@ -182,11 +193,31 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
             ui_url=_ui_url(run_id),
             warehouse_name=warehouse_name,
         )
-        post_message(url, message)
-        log.info("failure alert sent to %s", _host(url))
-    except Exception as exc:  # noqa: BLE001 - an alert never replaces the failure it reports
-        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        log.warning("the failure alert was not delivered (%s); the run's failure stands", first)
+
+    _deliver(build)
+
+
+def notify_failure_without_prefect(
+    flow_name: str, run_name: str, run_id: str, failed_step: str, reason: str
+) -> None:
+    """Post a failure Prefect cannot report: its API is gone, so it can neither record the
+    Failed state nor run the state hooks (the nightly calls this itself, once)."""
+    from cfz_platform.db import warehouse
+
+    def build() -> dict[str, Any]:
+        return compute_alert_message(
+            flow_name=flow_name,
+            run_name=run_name,
+            run_id=run_id,
+            state_name="Failed",
+            state_message="",
+            failed_step=failed_step,
+            reason=reason,
+            ui_url=_ui_url(run_id),
+            warehouse_name=warehouse.settings().dbname,
+        )
+
+    _deliver(build)
 
 
 def send_test_message() -> str:
