@@ -20,6 +20,9 @@ Thin by design: each task calls one function of ``cfz_platform.orchestration.ste
   feeds" table), never a failure.
 - The final state is Completed, or Failed naming the step and the reason. A summary is
   printed, kept in ``audit.nightly_runs`` and published as Prefect artifacts.
+- A failed or crashed run posts a JSON message to the alert webhook (state hooks,
+  ``cfz_platform.orchestration.alerts``); a Prefect API that stops answering is named as the
+  cause before the next step (``orchestration.failures``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from cfz_platform.db import warehouse
-from cfz_platform.orchestration import steps
+from cfz_platform.orchestration import alerts, failures, steps
 from cfz_platform.orchestration.lock import WAREHOUSE, warehouse_lock
 from cfz_platform.orchestration.run_logging import prepare_flow_process
 from cfz_platform.orchestration.summary import RunSummary, StepResult, record_run
@@ -124,6 +127,11 @@ def _finish(summary: RunSummary) -> None:
         if summary.outcome == "completed":
             summary.tables.update(steps.headline_tables(conn, summary.run_id))
     try:
+        failures.check_prefect_api()  # a lost API: say so at once, not after a minute per artifact
+    except failures.PrefectApiLost as exc:
+        log.warning("the run summary artifacts were not published: %s", exc)
+        return
+    try:
         create_markdown_artifact(
             key="nightly-summary",
             markdown=summary.render_markdown(),
@@ -212,10 +220,13 @@ def run_nightly_steps(
             )
             return
         current = "raw_gate"
+        # before each step: a lost Prefect API is named at once, not a minute into a step
+        failures.check_prefect_api()
         log.info("[2/8] raw gate (Great Expectations on the raw layer)")
         gate_result, through = raw_gate_task(run_id)
         summary.steps.append(gate_result)
         current = "dbt"
+        failures.check_prefect_api()
         log.info("[3/8] dbt build into the candidate schema (raw through file %d)", through)
         build_result, candidate, notes = dbt_task(through)
         summary.steps.append(build_result)
@@ -223,12 +234,15 @@ def run_nightly_steps(
             log.info("      note: %s", note)
         _collect_freshness(summary)
         current = "mart_gate"
+        failures.check_prefect_api()
         log.info("[4/8] mart gate on %s", candidate)
         summary.steps.append(mart_gate_task(run_id, candidate))
         current = "publish"
+        failures.check_prefect_api()
         log.info("[5/8] publish")
         summary.steps.append(publish_task())
         current = "train"
+        failures.check_prefect_api()
         should_train = steps.training_pending() if train is None else train
         if should_train:
             log.info("[6/8] train the early-response model")
@@ -238,25 +252,36 @@ def run_nightly_steps(
                 StepResult("train", "skipped", message="no response data since the last training")
             )
         current = "score"
+        failures.check_prefect_api()
         log.info("[7/8] score with the champion model")
         summary.steps.append(score_task())
         current = "report"
+        failures.check_prefect_api()
         log.info("[8/8] report")
         report_result, path = report_task(report_dir)
         summary.steps.append(report_result)
         summary.outcome = "completed"
     except Exception as exc:
-        _collect_freshness(summary)
+        if failures.is_api_lost(exc):
+            steps.stop_freshness(run_id)  # say why at once, not after the check's minute
+        else:
+            _collect_freshness(summary)
         summary.outcome = "failed"
         summary.failed_step = current
-        summary.reason = (
+        cause = failures.compute_known_cause(exc)  # the Prefect API gone, a refused password
+        summary.reason = cause or (
             str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         )
         summary.steps.append(StepResult(current, "failed", message=summary.reason))
-        raise NightlyFailed(f"nightly failed at step '{current}': {exc}") from exc
+        raise NightlyFailed(f"nightly failed at step '{current}': {cause or exc}") from exc
 
 
-@flow(name="nightly")
+@flow(
+    name="nightly",
+    # a failed or crashed run posts to the alert webhook (cfz alerts set-webhook URL)
+    on_failure=[alerts.notify_failure],
+    on_crashed=[alerts.notify_failure],
+)
 def nightly(
     landing: str = "out/landing",
     report_dir: str = "out/report",
@@ -272,6 +297,16 @@ def nightly(
     with warehouse_lock(WAREHOUSE, wait_seconds=wait_for_lock_seconds, holder="nightly"):
         try:
             run_nightly_steps(summary, landing, report_dir, train, force, wait_for_lock_seconds)
+        except NightlyFailed as exc:
+            if failures.is_api_lost(exc):  # Prefect can run no state hook: alert from here
+                alerts.notify_failure_without_prefect(
+                    "nightly",
+                    str(flow_run.get_name() or ""),
+                    run_id,
+                    summary.failed_step or "",
+                    summary.reason or "",
+                )
+            raise
         finally:
             _finish(summary)
             print(summary.render_text())  # noqa: T201 - the run's summary for the terminal/log

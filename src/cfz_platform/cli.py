@@ -6,6 +6,7 @@ The command names and options are a stable contract: external scripts call them.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -27,9 +28,14 @@ prefect_app = typer.Typer(
     help="The long-running local Prefect server (UI and API).", no_args_is_help=True
 )
 app.add_typer(prefect_app, name="prefect")
+alerts_app = typer.Typer(
+    help="Where a failed or crashed nightly is reported (a webhook).", no_args_is_help=True
+)
+app.add_typer(alerts_app, name="alerts")
 
 
-def _setup_logging(verbose: bool = False) -> None:
+def _setup_logging(verbose: bool = False, debug: bool = False) -> None:
+    """Log to stderr; without ``--debug`` one message per failure (``console.quiet_terminal``)."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -47,6 +53,13 @@ def _setup_logging(verbose: bool = False) -> None:
         "great_expectations",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:  # MLflow's own handler: "Creating initial MLflow database tables..."
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if not debug:
+        from cfz_platform.console import quiet_terminal
+
+        for handler in logging.getLogger().handlers:
+            quiet_terminal(handler)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -87,7 +100,6 @@ def _load_flow(module: str, name: str):
     Set ``PREFECT_API_URL`` to use another server.
     """
     import importlib
-    import os
 
     from cfz_platform.config import project_root
     from cfz_platform.orchestration import prefect_server
@@ -109,7 +121,9 @@ def _main(
     from cfz_platform.config import apply_runtime_env
 
     apply_runtime_env()
-    _setup_logging(verbose)
+    # a lost Prefect API fails a call after ~6 s, not ~60 s (Prefect's default is 5 retries)
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "2")
+    _setup_logging(verbose, debug)
 
 
 # --------------------------------------------------------------------------- db
@@ -278,6 +292,38 @@ def prefect_status() -> None:
     typer.echo(url)
 
 
+# --------------------------------------------------------------------------- alerts
+
+
+@alerts_app.command("set-webhook")
+def alerts_set_webhook(
+    url: str = typer.Argument(..., help="http(s) URL that accepts a JSON POST (Slack, Teams...)."),
+) -> None:
+    """Post a message to URL whenever a nightly run fails or crashes (CFZ_ALERT_WEBHOOK_URL wins)."""
+    from cfz_platform.orchestration import alerts
+
+    try:
+        alerts.store_webhook(url)
+    except alerts.AlertError as exc:
+        _fail(str(exc))
+    typer.echo(
+        "failed or crashed nightly runs will post to this webhook "
+        "(kept in .cfz/alerts.json; `cfz alerts test` sends a test message)"
+    )
+
+
+@alerts_app.command("test")
+def alerts_test() -> None:
+    """Send a test message to the alert webhook."""
+    from cfz_platform.orchestration import alerts
+
+    try:
+        host = alerts.send_test_message()
+    except alerts.AlertError as exc:
+        _fail(str(exc))
+    typer.echo(f"test message delivered to {host}")
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
@@ -407,12 +453,14 @@ def transform(
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.quality import QualityGateFailed
     from cfz_platform.transform.dbt_runner import DbtError
-    from cfz_platform.transform.pipeline import run_transform
+    from cfz_platform.transform.pipeline import NothingLoadedError, run_transform
     from cfz_platform.transform.publish import PublishError
 
     with _locked("transform", wait):
         try:
             result = run_transform(full_refresh=full_refresh)
+        except NothingLoadedError as exc:
+            _fail(str(exc))
         except QualityGateFailed as exc:
             _fail(
                 f"blocking expectations failed, nothing was published (marts keeps the last good build):\n{exc}"
@@ -673,7 +721,16 @@ def nightly(
     except Exception as exc:  # noqa: BLE001 - the flow's message names the step and the reason
         if isinstance(exc.__cause__, RunLockedError):  # the ingest step waited for another ingest
             _fail(str(exc).splitlines()[0], code=LOCKED_EXIT_CODE)
-        _fail(str(exc).splitlines()[0])
+        from cfz_platform.orchestration.failures import compute_known_cause, is_api_lost
+
+        named = type(exc).__name__ == "NightlyFailed"  # names the step and the cause already
+        message = (None if named else compute_known_cause(exc)) or _one_line(exc, with_type=False)
+        if is_api_lost(exc):  # Prefect's log and event workers would retry the API for minutes
+            typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
+        _fail(message)
     if result["outcome"] == "no-op":
         typer.echo("no new delivery: nothing to do")
 
@@ -741,9 +798,11 @@ def demo(
     )
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, with_type: bool = True) -> str:
     """The first non-empty line of an exception's message, with its type when that says more."""
     text = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+    if text and not with_type:
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -751,8 +810,10 @@ def main() -> None:
     """Entry point of ``cfz``: expected errors are one line; a traceback only with ``--debug``.
 
     Steps: run the Typer app (it exits by itself on success, usage errors and ``_fail``); any
-    other exception is an unexpected error: with ``--debug`` it propagates with its traceback,
-    otherwise one line names it and says how to see more (exit 1).
+    other exception: with ``--debug`` it propagates with its traceback; otherwise an
+    infrastructure cause the platform knows (``failures.compute_known_cause``: a refused
+    password, the Prefect API gone, a warehouse error) is its one line, and anything else is
+    an unexpected error named in one line that says how to see more (exit 1).
     """
     debug = "--debug" in sys.argv[1:]
     try:
@@ -763,11 +824,11 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are turned into a line
         if debug:
             raise
-        typer.secho(
-            f"error: {_one_line(exc)} (rerun with --debug for the traceback)",
-            fg=typer.colors.RED,
-            err=True,
-        )
+        from cfz_platform.orchestration.failures import compute_known_cause
+
+        known = compute_known_cause(exc)
+        message = known or f"{_one_line(exc)} (rerun with --debug for the traceback)"
+        typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
         raise SystemExit(1) from None
 
 

@@ -115,9 +115,42 @@ def admin_settings() -> DatabaseSettings:
     )
 
 
+class WarehousePasswordError(WarehouseError):
+    """The server refused the pipeline user's password; the message says where to fix it."""
+
+
+def _refused_password(exc: psycopg.OperationalError) -> bool:
+    return exc.sqlstate == "28P01" or "password authentication failed" in str(exc)
+
+
+def compute_password_fix(s: DatabaseSettings) -> str:
+    """What to do when the server refuses ``s``'s password: where that password comes from."""
+    where = f"user {s.user!r} at {s.host}:{s.port}/{s.dbname}"
+    if external_database_url():
+        return (
+            f"the warehouse refused the password of {where}: put the right password in "
+            "CFZ_DATABASE_URL (postgresql://USER:PASSWORD@HOST:PORT/DB, with @ : / % in the "
+            "password percent-encoded) and rerun"
+        )
+    return (
+        f"the embedded PostgreSQL refused the password of {where} kept in "
+        f"{state_dir() / 'cluster.json'}: restore that file from the copy that created the "
+        "cluster (or unset CFZ_DATABASE_URL if you meant an external server)"
+    )
+
+
 def connect(dbname: str | None = None, autocommit: bool = False, **kwargs) -> psycopg.Connection:
-    """A psycopg connection to the warehouse as the owner role."""
-    return psycopg.connect(settings(dbname).conninfo, autocommit=autocommit, **kwargs)
+    """A psycopg connection to the warehouse as the owner role.
+
+    A refused password raises ``WarehousePasswordError`` saying where to fix it (never
+    retried: it is not a transient connection error)."""
+    s = settings(dbname)
+    try:
+        return psycopg.connect(s.conninfo, autocommit=autocommit, **kwargs)
+    except psycopg.OperationalError as exc:
+        if _refused_password(exc):
+            raise WarehousePasswordError(compute_password_fix(s)) from exc
+        raise
 
 
 @contextmanager

@@ -57,6 +57,8 @@ def check_store() -> None:
     try:
         with warehouse.connect(store):
             pass
+    except warehouse.WarehousePasswordError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any connection failure means the same fix
         first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
         raise warehouse.WarehouseError(

@@ -158,6 +158,15 @@ def start_freshness(run_id: str) -> None:
     _FRESHNESS_CHECKS[run_id] = start_feed_freshness()
 
 
+def stop_freshness(run_id: str) -> None:
+    """End the background freshness check of ``run_id`` without waiting for its result (a
+    run stopping on lost infrastructure reports that at once)."""
+    proc = _FRESHNESS_CHECKS.pop(run_id, None)
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
 def freshness_started(run_id: str) -> bool:
     """True while a background freshness check of ``run_id`` waits to be collected."""
     return run_id in _FRESHNESS_CHECKS

@@ -18,6 +18,7 @@ from cfz_platform.report.data import ReportData
 from cfz_platform.report.figures import Figure
 from cfz_platform.report.items import Section, Table
 from cfz_platform.report.marts import MartReader, Unavailable
+from cfz_platform.report.run_status import compute_nightly_failure
 from cfz_platform.report.sections import (
     data_quality,
     eligibility,
@@ -133,7 +134,9 @@ def build_report(out_dir: Path) -> Path:
     """Build the report from the warehouse (marts, audit and ml schemas); return the index.html path.
 
     Steps: 1. connect as the owner (autocommit: one failing query never poisons the next);
-    2. build every section; 3. render the template; 4. write ``out_dir/index.html``.
+    2. build every section, and read whether the latest nightly failed (the page then says
+    so at its top, with the time and watermark of the build it shows); 3. render the
+    template; 4. write ``out_dir/index.html``.
     """
     from cfz_platform.db import warehouse
 
@@ -148,6 +151,7 @@ def build_report(out_dir: Path) -> Path:
             "as_of": _data_as_of(reader),
             "n_available": sum(s.unavailable is None for s in built),
             "n_sections": len(built),
+            "nightly_failure": compute_nightly_failure(reader),
         }
     html = render(built, meta)
     index = out_dir / "index.html"

@@ -29,6 +29,10 @@ from cfz_platform.transform.build import build_marts, underivable_endpoints
 log = logging.getLogger(__name__)
 
 
+class NothingLoadedError(RuntimeError):
+    """The raw layer holds no loaded file: there is nothing to gate, build or publish."""
+
+
 @dataclass
 class TransformResult:
     """What one transform run did."""
@@ -115,8 +119,9 @@ def run_transform(
     The caller holds the warehouse lock (``orchestration.lock``): one transform at a time.
 
     Steps:
-    1. ensure the raw layer exists; fix the upper watermark (``fix_watermark``); run the raw
-       gate up to it; a blocking failure stops here (``QualityGateFailed``), nothing is
+    1. ensure the raw layer exists; fix the upper watermark (``fix_watermark``); with no
+       loaded file at all stop with ``NothingLoadedError`` (an empty build would replace
+       ``marts`` with empty tables); run the raw gate up to the watermark; a blocking failure stops here (``QualityGateFailed``), nothing is
        built, ``marts`` untouched;
     2. prepare ``marts_candidate`` (double buffer, see ``publish``) and build it (dbt reading
        raw up to the same watermark, incremental unless ``full_refresh``, then
@@ -130,6 +135,11 @@ def run_transform(
     result = TransformResult(run_id=run_id, published=False)
     ensure_raw()
     through = fix_watermark()
+    if through == 0:
+        raise NothingLoadedError(
+            "nothing is loaded in the warehouse yet (audit.ingest_files lists no loaded file): "
+            "load a delivery with `cfz ingest --landing DIR` first; nothing was published"
+        )
     raw = gate("raw", run_id, through_file_id=through)
     result.reports.append(raw)
     if not raw.passed:
