@@ -617,8 +617,6 @@ def mlflow_ui(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
 ) -> None:
     """Open the MLflow UI on the project's tracking store (runs, plots, registered models)."""
-    import os
-
     from cfz_platform.child_processes import run_in_foreground
     from cfz_platform.db import warehouse
     from cfz_platform.ml import tracking
