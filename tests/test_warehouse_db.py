@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -228,3 +229,27 @@ def test_missing_conformance_data_stops_the_run_naming_the_folder(tmp_path):
         f"the public conformance data is not at {missing / 'conformance'}"
         in proc.stderr + proc.stdout
     )
+
+
+def _wal_settings(url: str) -> dict[str, str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return {
+            name: conn.execute(sql.SQL("show {}").format(sql.Identifier(name))).fetchone()[0]
+            for name in ("max_wal_size", "min_wal_size", "wal_keep_size")
+        }
+
+
+def test_embedded_cluster_keeps_laptop_sized_wal(private_home):
+    """A fresh cluster checkpoints by 512MB of WAL at most (it kept up to 4GB), and a cluster
+    an earlier version created with 4GB is resized at its next start."""
+    run_cfz("db", "start", env=private_home)
+    url = run_cfz("db", "url", env=private_home).stdout.strip()
+    laptop = {"max_wal_size": "512MB", "min_wal_size": "64MB", "wal_keep_size": "0"}
+    assert _wal_settings(url) == laptop
+    run_cfz("db", "stop", env=private_home)
+    info = json.loads((Path(private_home["CFZ_HOME"]) / ".cfz" / "cluster.json").read_text())
+    conf = Path(info["data_dir"]) / "postgresql.auto.conf"
+    with open(conf, "a") as fh:
+        fh.write("max_wal_size = '4GB'\n")
+    run_cfz("db", "start", env=private_home)
+    assert _wal_settings(url) == laptop
