@@ -390,3 +390,31 @@ def test_file_names_cannot_forge_output_lines(db, tmp_path, caplog):
     ]
     assert f"{d}/d\\xe9.csv" in stored and f"{d}/lb\n.csv" in stored
     assert all("\n" not in row["file"] for row in summary.table_rows())
+
+
+# ------------------------------------------------------------------ issue 24: future delivery ids
+
+
+def test_a_delivery_dated_in_the_future_is_quarantined_with_that_reason(db, tmp_path):
+    """A delivery id after the moment of loading (a mistyped year) would outrank every later
+    real correction; beyond a day of clock skew it is quarantined, the real ones load."""
+    from datetime import UTC, datetime, timedelta
+
+    landing = tmp_path / "landing"
+    far = "29991231T000000"
+    skewed = (datetime.now(UTC) + timedelta(hours=12)).strftime("%Y%m%dT%H%M%S")
+    write(landing, far, "lb.csv", csv_text(LB_HEADER, lb_rows(2, dtc="2026-03-09")))
+    write(landing, skewed, "lb.csv", csv_text(LB_HEADER, lb_rows(1)))
+    write(landing, "20260604T020000", "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
+
+    summary = run_ingest(landing)
+
+    outcome = {f.rel_path: f for f in summary.files}
+    future = outcome[f"{far}/lb.csv"]
+    assert future.status == "quarantined"
+    assert "dated after the moment it was loaded" in future.reason, future.reason
+    assert raw_count(db, "lb", f"{far}/lb.csv") == 0
+    assert ledger(db, f"{far}/lb.csv")[0][:4] == ("quarantined", 0, 0, 0)
+    assert outcome[f"{skewed}/lb.csv"].status == "loaded"  # within a day of skew
+    assert outcome["20260604T020000/lb.csv"].status == "loaded"
+    assert summary.files_quarantined == 1
