@@ -547,6 +547,7 @@ def docs(
     from cfz_platform.db import warehouse
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.ingest import ensure_raw_layer
+    from cfz_platform.staged_output import staged_output
     from cfz_platform.transform.dbt_runner import DbtError, run_dbt, write_profiles
 
     try:
@@ -556,10 +557,10 @@ def docs(
     except (DbtError, WarehouseError) as exc:
         _fail(f"dbt docs generate failed: {exc}")
     target = write_profiles() / "target"
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(target / "static_index.html", out / "index.html")
-    for name in ("manifest.json", "catalog.json"):
-        shutil.copyfile(target / name, out / name)
+    with staged_output(out) as stage:  # a link planted in the folder is replaced, not followed
+        shutil.copyfile(target / "static_index.html", stage / "index.html")
+        for name in ("manifest.json", "catalog.json"):
+            shutil.copyfile(target / name, stage / name)
     typer.echo(str((out / "index.html").resolve()))
 
 
