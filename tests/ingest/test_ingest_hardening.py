@@ -418,3 +418,72 @@ def test_a_delivery_dated_in_the_future_is_quarantined_with_that_reason(db, tmp_
     assert outcome[f"{skewed}/lb.csv"].status == "loaded"  # within a day of skew
     assert outcome["20260604T020000/lb.csv"].status == "loaded"
     assert summary.files_quarantined == 1
+
+
+# ------------------------------------------------------------------ issue 24: record size limit
+
+_PEAK_RSS = (
+    "import resource, sys; from pathlib import Path; "
+    "from cfz_platform.ingest import run_ingest; "
+    "summary = run_ingest(Path(sys.argv[1])); "
+    "print(summary.files_quarantined, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
+
+
+def _ingest_peak_rss_mb(landing) -> tuple[int, float]:
+    """An ingest of ``landing`` in a process of its own: (files quarantined, peak RSS in MB)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(landing)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    code, kb = proc.stdout.split()
+    return int(code), int(kb) / 1024
+
+
+def test_a_record_over_the_size_limit_is_rejected_with_its_line_and_memory_stays_bounded(
+    db, tmp_path
+):
+    """A small gzip holding one huge line took ~7 GB: a record (a line, or a quoted field over
+    several lines) over the limit (1 MiB) is rejected with its line(s), the rest loads, and
+    the ingest's peak memory does not grow with the line."""
+    landing, small = tmp_path / "landing", tmp_path / "small"
+    rows = lb_rows(3)
+    write(small, "20260605T010000", "lb.csv", csv_text(LB_HEADER, rows))
+    path = landing / "20260605T020000" / "lb.csv.gz"
+    path.parent.mkdir(parents=True)
+    piece = b"9" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as gz:
+        gz.write((LB_HEADER + "\n" + rows[0] + "\n").encode())
+        gz.write(rows[1].rsplit(",", 4)[0].encode() + b",")  # line 3: 256 MB in LBORRES
+        for _ in range(256):
+            gz.write(piece)
+        gz.write(b",g/dL,2026-03-02,C1D1\n")
+        # lines 4-27: a quoted field of 24 lines of 100 kB each (2.4 MB), closed on line 27
+        gz.write(rows[2].rsplit(",", 1)[0].encode() + b',"' + b"v" * 100_000 + b"\n")
+        for _ in range(22):
+            gz.write(b"v" * 100_000 + b"\n")
+        gz.write(b"v" * 100_000 + b'"\n')
+        gz.write((rows[3] + "\n").encode())  # line 28
+
+    base_code, base_mb = _ingest_peak_rss_mb(small)
+    code, peak_mb = _ingest_peak_rss_mb(landing)
+
+    assert (base_code, code) == (0, 0)
+    rel = "20260605T020000/lb.csv.gz"
+    (row,) = ledger(db, rel)
+    assert row[:4] == ("loaded", 4, 2, 2)  # rows read = loaded + rejected
+    got = rejects(db, rel)
+    assert [(r[0], r[2]) for r in got] == [(3, "oversized_record"), (4, "oversized_record")]
+    assert "268,435," in got[0][3] and "line 3 " in got[0][3] and "1,048,576" in got[0][3]
+    assert "lines 4-27" in got[1][3], got[1][3]
+    assert raw_count(db, "lb", rel) == 2
+    assert peak_mb - base_mb < 64, (base_mb, peak_mb)
