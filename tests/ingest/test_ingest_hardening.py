@@ -94,23 +94,70 @@ def test_poison_files_are_quarantined_and_later_deliveries_load(db, tmp_path):
 
 
 def test_postgresql_refusing_a_file_quarantines_it_and_the_run_goes_on(db, tmp_path):
-    """A raw table that cannot take more columns (PostgreSQL's 1,600): TooManyColumns, quarantined."""
+    """A raw column an administrator typed by hand (integer): PostgreSQL refuses a file whose
+    value does not fit (SQLSTATE 22P02); the file is quarantined and the next one loads."""
     landing = tmp_path / "landing"
-    for k in range(5):  # 5 x 390 new columns in raw.zz: the fifth file no longer fits
-        header = "STUDYID,DOMAIN," + ",".join(f"C{k}_{i}" for i in range(390))
-        write(landing, f"20260603T02000{k}", "zz.csv", csv_text(header, ["S,ZZ" + ",v" * 390]))
+    header = "STUDYID,DOMAIN,C_NUM"
+    write(landing, "20260603T020000", "zy.csv", csv_text(header, ["S,ZY,1"]))
+    run_ingest(landing)
+    db.execute("alter table raw.zy alter column c_num type integer using c_num::integer")
+    write(landing, "20260603T020001", "zy.csv", csv_text(header, ["S,ZY,not a number"]))
     write(landing, "20260603T030000", "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
 
     summary = run_ingest(landing)
 
-    statuses = [(f.rel_path, f.status) for f in summary.files]
     refused = [f for f in summary.files if f.status == "quarantined"]
-    assert len(refused) == 1, statuses
-    assert "PostgreSQL refused the file" in refused[0].reason and "54011" in refused[0].reason, (
+    assert [f.rel_path for f in refused] == ["20260603T020001/zy.csv"], summary.headline()
+    assert "PostgreSQL refused the file" in refused[0].reason and "22P02" in refused[0].reason, (
         refused[0].reason
     )
     assert by_name(summary)["lb.csv"].status == "loaded"
-    assert sum(f.status == "loaded" for f in summary.files) == len(summary.files) - 1
+
+
+def test_valid_files_never_widen_a_raw_table_past_its_bound(db, tmp_path):
+    """Five valid LB files of 390 new columns each (each under the per-file cap) widened
+    raw.lb to 1,600 columns: ingest exited 0 and every later build failed (TooManyColumns).
+    New columns past the bound are kept, per row, in raw.lb._extra_columns (jsonb)."""
+    from cfz_platform.quality.raw_gate import prepare_batches
+
+    landing = tmp_path / "landing"
+    for k in range(5):
+        extra = [f"X{k}_{i}" for i in range(390)]
+        rows = [r + "," + ",".join(f"v{k}.{i}" for i in range(390)) for r in lb_rows(2)]
+        rows[0] = rows[0].rsplit(",", 1)[0] + ","  # an empty value is left out of the object
+        write(
+            landing,
+            f"20260606T02000{k}",
+            "lb.csv",
+            csv_text(LB_HEADER + "," + ",".join(extra), rows),
+        )
+
+    summary = run_ingest(landing)
+
+    assert [(f.status, f.rows_read, f.rows_loaded) for f in summary.files] == [("loaded", 6, 6)] * 5
+    from cfz_platform.ingest.contract import MAX_RAW_TABLE_COLUMNS
+
+    n_columns = db.execute(
+        "select count(*) from pg_attribute where attrelid = 'raw.lb'::regclass and attnum > 0"
+    ).fetchone()[0]
+    assert n_columns <= MAX_RAW_TABLE_COLUMNS
+    assert db.execute("select count(x0_0) from raw.lb").fetchone()[0] == 6  # the first: columns
+    last = "20260606T020004/lb.csv"
+    notes = [f.reason or "" for f in summary.files]
+    assert "_extra_columns" not in notes[0] and all(
+        "390 column(s) kept in _extra_columns" in n for n in notes[1:]
+    ), notes
+    values = db.execute(
+        "select _line, _extra_columns ->> 'x4_0', _extra_columns ->> 'x4_389', "
+        "_extra_columns ? 'x4_389', lborres from raw.lb where _file = %s order by _line",
+        (last,),
+    ).fetchall()
+    assert values[0][:4] == (2, "v4.0", None, False)  # empty value: not in the object
+    assert values[1][:4] == (3, "v4.0", "v4.389", True)
+    assert all(v[4] is not None for v in values)  # the contract columns stay columns
+    # the raw layer stays usable: the raw gate materializes every current record
+    prepare_batches(db)
+    assert db.execute("select count(*) from quality_batch.lb").fetchone()[0] == 6
 
 
 # ------------------------------------------------------------------ item 6: long quoted fields
