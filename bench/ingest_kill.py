@@ -148,7 +148,7 @@ def main() -> None:
 
     def scenario_landing() -> tuple[Path, str, list[str]]:
         k = next(counter)
-        delivery = f"20270101T{k:06d}"
+        delivery = f"20250101T{k:06d}"
         root = base / f"s{k}" / "landing"
         return root, delivery, build_landing(root, delivery)
 

@@ -67,6 +67,67 @@ def test_cfz_dbt_builds_into_dev_schemas_and_leaves_the_published_marts_alone(db
     assert bad.returncode == 1
 
 
+def _tables_named(db, name: str) -> set[str]:
+    return {
+        r[0]
+        for r in db.execute(
+            "select table_schema from information_schema.tables where table_name = %s", (name,)
+        )
+    }
+
+
+def test_cfz_dbt_refuses_to_write_the_published_schemas_and_still_reads_them(db):
+    """`cfz dbt -- build --target warehouse` built straight into staging/marts with no gate,
+    watermark or lock (a 777 g/dL value reached bi_reader): only `cfz transform` writes them."""
+    before = _tables_named(db, "stg_sdtm__ex")
+    for args in (
+        ("build", "--target", "warehouse", "-s", "stg_sdtm__ex"),
+        ("run", "-t", "warehouse", "-s", "stg_sdtm__ex"),
+        ("seed", "--target=warehouse"),
+        ("run-operation", "guard_published_schemas", "--target", "warehouse"),
+    ):
+        proc = run_cfz("dbt", "--", *args, check=False)
+        assert proc.returncode == 1, args
+        (line,) = _error_lines(proc.stderr)
+        assert "use `cfz transform`" in line and "Traceback" not in proc.stderr, line
+    assert _tables_named(db, "stg_sdtm__ex") == before
+    assert not before & {"staging", "marts"}
+    # read-only commands on the warehouse target still work
+    compiled = run_cfz("dbt", "--", "compile", "--target", "warehouse", "-s", "stg_sdtm__ex")
+    assert "from" in compiled.stdout.lower()
+    run_cfz("dbt", "--", "source", "freshness", "--target", "warehouse")
+
+
+def test_plain_dbt_on_the_warehouse_target_cannot_build_the_published_schemas(db, warehouse_db):
+    """The committed profile with CFZ_DBT_TARGET=warehouse (README): a build stops in dbt's
+    on-run-start hook before any model, naming `cfz transform`; nothing is written."""
+    env = dict(os.environ)
+    for line in run_cfz("db", "env").stdout.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = value.strip("'")
+    env["CFZ_DBT_TARGET"] = "warehouse"
+    dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
+    before = _tables_named(db, "stg_sdtm__vs")
+    proc = subprocess.run(
+        [
+            dbt,
+            "build",
+            "-s",
+            "stg_sdtm__vs",
+            "--target-path",
+            str(ROOT / ".cfz" / "dbt" / warehouse_db / "plain-target"),
+        ],
+        cwd=ROOT / "dbt",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0, proc.stdout
+    assert "use `cfz transform`" in proc.stdout, proc.stdout
+    assert _tables_named(db, "stg_sdtm__vs") == before and "staging" not in before
+
+
 def test_committed_profile_lets_plain_dbt_list_the_project_with_cfz_db_env(warehouse_db):
     exports = run_cfz("db", "env").stdout.splitlines()
     env = dict(os.environ)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -13,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cfz_platform.db import warehouse
+from cfz_platform.db import embedded, warehouse
 from tests.conftest import ROOT, run_cfz
 
 
@@ -60,6 +62,22 @@ def test_bi_reader_cannot_read_other_schemas(seeded, warehouse_db, schema):
 def test_bi_reader_cannot_write(seeded, warehouse_db, statement):
     with _bi_connect(warehouse_db) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "select lo_from_bytea(0, convert_to(repeat('x', 1024), 'UTF8'))",
+        "select lo_create(0)",
+        "select lowrite(lo_open(lo_creat(-1), 131072), 'x'::bytea)",
+        "select lo_put(0, 0, 'x'::bytea)",
+    ],
+)
+def test_bi_reader_cannot_create_large_objects(seeded, warehouse_db, statement):
+    """Large objects escape every schema grant: bi_reader wrote 64 MB of them in one call."""
+    with _bi_connect(warehouse_db) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(statement)
+    assert seeded.execute("select count(*) from pg_largeobject_metadata").fetchone() == (0,)
 
 
 def test_bi_reader_sees_future_mart_tables(seeded, warehouse_db):
@@ -228,3 +246,85 @@ def test_missing_conformance_data_stops_the_run_naming_the_folder(tmp_path):
         f"the public conformance data is not at {missing / 'conformance'}"
         in proc.stderr + proc.stdout
     )
+
+
+def _wal_settings(url: str) -> dict[str, str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return {
+            name: conn.execute(sql.SQL("show {}").format(sql.Identifier(name))).fetchone()[0]
+            for name in ("max_wal_size", "min_wal_size", "wal_keep_size")
+        }
+
+
+def test_embedded_cluster_keeps_laptop_sized_wal(private_home):
+    """A fresh cluster checkpoints by 512MB of WAL at most (it kept up to 4GB), and a cluster
+    an earlier version created with 4GB is resized at its next start."""
+    run_cfz("db", "start", env=private_home)
+    url = run_cfz("db", "url", env=private_home).stdout.strip()
+    laptop = {"max_wal_size": "512MB", "min_wal_size": "64MB", "wal_keep_size": "0"}
+    assert _wal_settings(url) == laptop
+    run_cfz("db", "stop", env=private_home)
+    info = json.loads((Path(private_home["CFZ_HOME"]) / ".cfz" / "cluster.json").read_text())
+    conf = Path(info["data_dir"]) / "postgresql.auto.conf"
+    with open(conf, "a") as fh:
+        fh.write("max_wal_size = '4GB'\n")
+    run_cfz("db", "start", env=private_home)
+    assert _wal_settings(url) == laptop
+
+
+@pytest.fixture()
+def managed_db(cluster):
+    """Databases ``lo_<pid>`` and its MLflow twin owned by a NOCREATEROLE NOCREATEDB login role
+    (a managed server's pipeline user); the env for `cfz` to use them."""
+    name, pw = f"lo_{os.getpid()}", secrets.token_urlsafe(12)
+    owner = f"{name}_pipeline"
+    admin = warehouse.admin_settings()
+
+    def drop(conn: psycopg.Connection) -> None:
+        for db in (name, f"{name}_mlflow"):
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db))
+            )
+        conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(owner)))
+
+    with psycopg.connect(admin.conninfo, autocommit=True) as conn:
+        drop(conn)
+        conn.execute(
+            sql.SQL("create role {} login nocreaterole nocreatedb password {}").format(
+                sql.Identifier(owner), sql.Literal(pw)
+            )
+        )
+        for db in (name, f"{name}_mlflow"):
+            conn.execute(
+                sql.SQL("create database {} owner {}").format(
+                    sql.Identifier(db), sql.Identifier(owner)
+                )
+            )
+    yield (
+        name,
+        {
+            "CFZ_DATABASE_URL": f"postgresql://{owner}:{pw}@127.0.0.1:{cluster.port}/{name}",
+            "CFZ_BI_READER_PASSWORD": embedded.load_info().bi_password,
+        },
+    )
+    with psycopg.connect(admin.conninfo, autocommit=True) as conn:
+        drop(conn)
+
+
+def test_managed_server_names_the_large_object_revoke_for_an_administrator(managed_db):
+    """A pipeline user without superuser cannot revoke the large-object functions (the
+    superuser owns them): `cfz db start` says so with the statement, which then works."""
+    name, env = managed_db
+    start = run_cfz("db", "start", env=env)
+    assert "REVOKE EXECUTE ON FUNCTION lo_creat(integer)" in start.stderr, start.stderr
+    admin_sql = start.stderr[start.stderr.index("REVOKE") :].splitlines()[0]
+    bi = warehouse.bi_settings(name).url()
+    with psycopg.connect(bi, autocommit=True) as conn:  # what the administrator must close
+        conn.execute("select lo_unlink(lo_create(0))")
+    with psycopg.connect(warehouse.admin_settings().url(name), autocommit=True) as conn:
+        conn.execute(admin_sql)
+    with (
+        psycopg.connect(bi, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("select lo_create(0)")

@@ -561,23 +561,35 @@ def dbt_command(ctx: typer.Context) -> None:
     The profile is the warehouse's own (embedded cluster or CFZ_DATABASE_URL). The target is
     `dev` unless you pass --target: models build into dev_staging, dev_marts, ..., reading the
     real raw layer, and never touch the published marts. `--target warehouse` reaches the
-    pipeline's schemas: use it for read-only commands (ls, docs, source freshness, test);
-    `cfz transform` is the one way to build and publish marts behind the quality gates.
+    pipeline's schemas for read-only commands only (ls, compile, docs, source freshness,
+    test): a command that would write them (build, run, seed, snapshot, run-operation...)
+    is refused; `cfz transform` is the one way to build and publish them behind the gates.
     """
     from cfz_platform.db import warehouse
     from cfz_platform.ingest import ensure_raw_layer
-    from cfz_platform.transform.dbt_runner import run_dbt
+    from cfz_platform.transform.dbt_runner import compute_published_write, run_dbt
 
     args = list(ctx.args)
     if not args:
         _fail("give a dbt command after --, e.g. cfz dbt -- ls -s staging")
+    if (
+        "--target" not in args
+        and "-t" not in args
+        and not any(a.startswith("--target=") for a in args)
+    ):
+        args += ["--target", "dev"]
+    command = compute_published_write(args)
+    if command is not None:
+        _fail(
+            f"dbt {command} on the warehouse target would write the published schemas without "
+            "the quality gates: use `cfz transform` to build and publish (or drop --target to "
+            "build into dev_* schemas)"
+        )
     try:
         with warehouse.connect(autocommit=True) as conn:
             ensure_raw_layer(conn)  # the sources exist even before the first delivery
     except warehouse.WarehouseError as exc:
         _fail(str(exc))
-    if "--target" not in args and "-t" not in args:
-        args += ["--target", "dev"]
     result = run_dbt(args, raise_on_failure=False)
     raise typer.Exit(0 if result.success else 1)
 
@@ -595,6 +607,7 @@ def docs(
     from cfz_platform.db import warehouse
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.ingest import ensure_raw_layer
+    from cfz_platform.staged_output import staged_output
     from cfz_platform.transform.dbt_runner import DbtError, run_dbt, write_profiles
 
     try:
@@ -604,10 +617,10 @@ def docs(
     except (DbtError, WarehouseError) as exc:
         _fail(f"dbt docs generate failed: {exc}")
     target = write_profiles() / "target"
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(target / "static_index.html", out / "index.html")
-    for name in ("manifest.json", "catalog.json"):
-        shutil.copyfile(target / name, out / name)
+    with staged_output(out) as stage:  # a link planted in the folder is replaced, not followed
+        shutil.copyfile(target / "static_index.html", stage / "index.html")
+        for name in ("manifest.json", "catalog.json"):
+            shutil.copyfile(target / name, stage / name)
     typer.echo(str((out / "index.html").resolve()))
 
 

@@ -28,6 +28,49 @@ def test_export_before_anything_is_published_says_what_to_do(empty_warehouse, tm
     )
 
 
+def test_export_replaces_links_planted_in_the_folder_and_never_writes_their_targets(
+    empty_warehouse, tmp_path
+):
+    """A symbolic link planted in the output folder (adsl.xpt -> a file of the user's) had its
+    target overwritten: the files are written beside the folder and renamed into place."""
+    from psycopg import sql
+
+    from cfz_platform.db import warehouse
+    from cfz_platform.export.adam import export_adam
+    from cfz_platform.export.metadata import ADAM_DATASETS, load_adam_metadata
+
+    meta = load_adam_metadata()
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute("create schema if not exists adam")
+        conn.execute("create table adam.adam_datasets (dataset text, reason text)")
+        for name in ADAM_DATASETS:
+            cols = sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(v.name), sql.SQL(v.data_type))
+                for v in meta[name].variables
+            )
+            conn.execute(sql.SQL("create table {} ({})").format(sql.Identifier("adam", name), cols))
+        conn.execute("insert into adam.adsl (studyid, usubjid) values ('CFZ', 'CFZ-001')")
+        out = tmp_path / "adam"
+        out.mkdir()
+        victims = {}
+        for name in ("adsl.xpt", "define.json", "define.html"):
+            victims[name] = tmp_path / f"victim-{name}"
+            victims[name].write_text("the user's own file\n")
+            (out / name).symlink_to(victims[name])
+
+        export_adam(conn, out)
+
+    for name, victim in victims.items():
+        assert victim.read_text() == "the user's own file\n", name
+        assert (out / name).is_file() and not (out / name).is_symlink(), name
+    frame, _ = pyreadstat.read_xport(str(out / "adsl.xpt"))
+    assert list(frame["USUBJID"]) == ["CFZ-001"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "adam",
+        *sorted(f"victim-{n}" for n in victims),
+    ]
+
+
 @pytest.fixture(scope="module")
 def warehouse_db(trial_warehouse: str) -> str:
     """This module's warehouse is a copy of the session's built trial."""

@@ -267,7 +267,7 @@ def build_corpus(landing: Path, seed: int = 14, first_delivery: int = 1) -> list
     counter = iter(range(first_delivery, first_delivery + 100_000))
 
     def put(name: str | bytes, content: bytes, kind: str) -> Path:
-        delivery = f"2027{next(counter):010d}"
+        delivery = f"2025{next(counter):010d}"
         delivery = f"{delivery[:8]}T{delivery[8:]}"
         folder = landing / delivery
         folder.mkdir(parents=True, exist_ok=True)

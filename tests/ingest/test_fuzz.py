@@ -97,10 +97,10 @@ def test_every_hostile_file_is_quarantined_or_accounted_and_the_feed_goes_on(db,
     assert by_kind["gzip good"].status == "loaded" and by_kind["xpt good"].status == "loaded"
 
     # a rerun retries none of them, and a later good delivery loads
-    write(landing, "20991231T000000", "lb.csv", csv_text(LB_HEADER, lb_rows(4)))
+    write(landing, "20261130T000000", "lb.csv", csv_text(LB_HEADER, lb_rows(4)))
     write(
         landing,
-        "20991231T000000",
+        "20261130T000000",
         "dm.csv",
         csv_text(DM_HEADER, ["CFZ,DM,CFZ-001,01,A,2026-01-05,61,F"]),
     )
@@ -111,6 +111,6 @@ def test_every_hostile_file_is_quarantined_or_accounted_and_the_feed_goes_on(db,
         if f.status != "skipped_duplicate"
     ]
     assert fresh == [
-        ("20991231T000000/dm.csv", "loaded", 1),
-        ("20991231T000000/lb.csv", "loaded", 12),
+        ("20261130T000000/dm.csv", "loaded", 1),
+        ("20261130T000000/lb.csv", "loaded", 12),
     ]

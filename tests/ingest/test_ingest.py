@@ -251,7 +251,7 @@ _counter = iter(range(1, 10_000))
 @given(rows=st.lists(st.lists(VALUE, min_size=3, max_size=3), min_size=1, max_size=12))
 def test_fuzzed_field_contents_never_crash_and_every_row_is_accounted(db, tmp_path_factory, rows):
     landing = tmp_path_factory.mktemp("fuzz")
-    d = f"20270101T{next(_counter):06d}"
+    d = f"20250101T{next(_counter):06d}"
     out = io.BytesIO()
     out.write((LB_HEADER + "\n").encode())
     for i, (orres, unit, visit) in enumerate(rows):

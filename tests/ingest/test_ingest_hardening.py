@@ -94,23 +94,75 @@ def test_poison_files_are_quarantined_and_later_deliveries_load(db, tmp_path):
 
 
 def test_postgresql_refusing_a_file_quarantines_it_and_the_run_goes_on(db, tmp_path):
-    """A raw table that cannot take more columns (PostgreSQL's 1,600): TooManyColumns, quarantined."""
+    """A raw column an administrator typed by hand (integer): PostgreSQL refuses a file whose
+    value does not fit (SQLSTATE 22P02); the file is quarantined and the next one loads."""
     landing = tmp_path / "landing"
-    for k in range(5):  # 5 x 390 new columns in raw.zz: the fifth file no longer fits
-        header = "STUDYID,DOMAIN," + ",".join(f"C{k}_{i}" for i in range(390))
-        write(landing, f"20260603T02000{k}", "zz.csv", csv_text(header, ["S,ZZ" + ",v" * 390]))
+    header = "STUDYID,DOMAIN,C_NUM"
+    write(landing, "20260603T020000", "zy.csv", csv_text(header, ["S,ZY,1"]))
+    run_ingest(landing)
+    db.execute("alter table raw.zy alter column c_num type integer using c_num::integer")
+    write(landing, "20260603T020001", "zy.csv", csv_text(header, ["S,ZY,not a number"]))
     write(landing, "20260603T030000", "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
 
     summary = run_ingest(landing)
 
-    statuses = [(f.rel_path, f.status) for f in summary.files]
     refused = [f for f in summary.files if f.status == "quarantined"]
-    assert len(refused) == 1, statuses
-    assert "PostgreSQL refused the file" in refused[0].reason and "54011" in refused[0].reason, (
+    assert [f.rel_path for f in refused] == ["20260603T020001/zy.csv"], summary.headline()
+    assert "PostgreSQL refused the file" in refused[0].reason and "22P02" in refused[0].reason, (
         refused[0].reason
     )
     assert by_name(summary)["lb.csv"].status == "loaded"
-    assert sum(f.status == "loaded" for f in summary.files) == len(summary.files) - 1
+
+
+def test_valid_files_never_widen_a_raw_table_past_its_bound(db, tmp_path):
+    """Five valid LB files of 390 new columns each (each under the per-file cap) widened
+    raw.lb to 1,600 columns: ingest exited 0 and every later build failed (TooManyColumns).
+    New columns past the bound are kept, per row, in raw.lb._extra_columns (jsonb)."""
+    from cfz_platform.quality.raw_gate import prepare_batches
+
+    landing = tmp_path / "landing"
+    for k in range(5):
+        extra = [f"X{k}_{i}" for i in range(390)]
+        rows = [r + "," + ",".join(f"v{k}.{i}" for i in range(390)) for r in lb_rows(2)]
+        rows[0] = rows[0].rsplit(",", 1)[0] + ","  # an empty value is left out of the object
+        write(
+            landing,
+            f"20260606T02000{k}",
+            "lb.csv",
+            csv_text(LB_HEADER + "," + ",".join(extra), rows),
+        )
+
+    summary = run_ingest(landing)
+
+    assert [(f.status, f.rows_read, f.rows_loaded) for f in summary.files] == [("loaded", 6, 6)] * 5
+    from cfz_platform.ingest.contract import MAX_RAW_TABLE_COLUMNS
+
+    n_columns = db.execute(
+        "select count(*) from pg_attribute where attrelid = 'raw.lb'::regclass and attnum > 0"
+    ).fetchone()[0]
+    assert n_columns <= MAX_RAW_TABLE_COLUMNS
+    assert db.execute("select count(x0_0) from raw.lb").fetchone()[0] == 6  # the first: columns
+    last = "20260606T020004/lb.csv"
+    notes = [f.reason or "" for f in summary.files]
+    assert "_extra_columns" not in notes[0] and all(
+        "390 column(s) kept in _extra_columns" in n for n in notes[1:]
+    ), notes
+    values = db.execute(
+        "select _line, _extra_columns ->> 'x4_0', _extra_columns ->> 'x4_389', "
+        "_extra_columns ? 'x4_389', lborres from raw.lb where _file = %s order by _line",
+        (last,),
+    ).fetchall()
+    assert values[0][:4] == (2, "v4.0", None, False)  # empty value: not in the object
+    assert values[1][:4] == (3, "v4.0", "v4.389", True)
+    assert all(v[4] is not None for v in values)  # the contract columns stay columns
+    # the raw layer stays usable: the raw gate materializes every current record
+    prepare_batches(db)
+    assert (
+        db.execute(
+            "select count(*) from quality_batch.lb where _delivery_id like '20260606%'"
+        ).fetchone()[0]
+        > 0
+    )
 
 
 # ------------------------------------------------------------------ item 6: long quoted fields
@@ -390,3 +442,100 @@ def test_file_names_cannot_forge_output_lines(db, tmp_path, caplog):
     ]
     assert f"{d}/d\\xe9.csv" in stored and f"{d}/lb\n.csv" in stored
     assert all("\n" not in row["file"] for row in summary.table_rows())
+
+
+# ------------------------------------------------------------------ issue 24: future delivery ids
+
+
+def test_a_delivery_dated_in_the_future_is_quarantined_with_that_reason(db, tmp_path):
+    """A delivery id after the moment of loading (a mistyped year) would outrank every later
+    real correction; beyond a day of clock skew it is quarantined, the real ones load."""
+    from datetime import UTC, datetime, timedelta
+
+    landing = tmp_path / "landing"
+    far = "29991231T000000"
+    skewed = (datetime.now(UTC) + timedelta(hours=12)).strftime("%Y%m%dT%H%M%S")
+    write(landing, far, "lb.csv", csv_text(LB_HEADER, lb_rows(2, dtc="2026-03-09")))
+    write(landing, skewed, "lb.csv", csv_text(LB_HEADER, lb_rows(1)))
+    write(landing, "20260604T020000", "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
+
+    summary = run_ingest(landing)
+
+    outcome = {f.rel_path: f for f in summary.files}
+    future = outcome[f"{far}/lb.csv"]
+    assert future.status == "quarantined"
+    assert "dated after the moment it was loaded" in future.reason, future.reason
+    assert raw_count(db, "lb", f"{far}/lb.csv") == 0
+    assert ledger(db, f"{far}/lb.csv")[0][:4] == ("quarantined", 0, 0, 0)
+    assert outcome[f"{skewed}/lb.csv"].status == "loaded"  # within a day of skew
+    assert outcome["20260604T020000/lb.csv"].status == "loaded"
+    assert summary.files_quarantined == 1
+
+
+# ------------------------------------------------------------------ issue 24: record size limit
+
+_PEAK_RSS = (
+    "import resource, sys; from pathlib import Path; "
+    "from cfz_platform.ingest import run_ingest; "
+    "summary = run_ingest(Path(sys.argv[1])); "
+    "print(summary.files_quarantined, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
+
+
+def _ingest_peak_rss_mb(landing) -> tuple[int, float]:
+    """An ingest of ``landing`` in a process of its own: (files quarantined, peak RSS in MB)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(landing)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    code, kb = proc.stdout.split()
+    return int(code), int(kb) / 1024
+
+
+def test_a_record_over_the_size_limit_is_rejected_with_its_line_and_memory_stays_bounded(
+    db, tmp_path
+):
+    """A small gzip holding one huge line took ~7 GB: a record (a line, or a quoted field over
+    several lines) over the limit (1 MiB) is rejected with its line(s), the rest loads, and
+    the ingest's peak memory does not grow with the line."""
+    landing, small = tmp_path / "landing", tmp_path / "small"
+    rows = lb_rows(3)
+    write(small, "20260605T010000", "lb.csv", csv_text(LB_HEADER, rows))
+    path = landing / "20260605T020000" / "lb.csv.gz"
+    path.parent.mkdir(parents=True)
+    piece = b"9" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as gz:
+        gz.write((LB_HEADER + "\n" + rows[0] + "\n").encode())
+        gz.write(rows[1].rsplit(",", 4)[0].encode() + b",")  # line 3: 256 MB in LBORRES
+        for _ in range(256):
+            gz.write(piece)
+        gz.write(b",g/dL,2026-03-02,C1D1\n")
+        # lines 4-27: a quoted field of 24 lines of 100 kB each (2.4 MB), closed on line 27
+        gz.write(rows[2].rsplit(",", 1)[0].encode() + b',"' + b"v" * 100_000 + b"\n")
+        for _ in range(22):
+            gz.write(b"v" * 100_000 + b"\n")
+        gz.write(b"v" * 100_000 + b'"\n')
+        gz.write((rows[3] + "\n").encode())  # line 28
+
+    base_code, base_mb = _ingest_peak_rss_mb(small)
+    code, peak_mb = _ingest_peak_rss_mb(landing)
+
+    assert (base_code, code) == (0, 0)
+    rel = "20260605T020000/lb.csv.gz"
+    (row,) = ledger(db, rel)
+    assert row[:4] == ("loaded", 4, 2, 2)  # rows read = loaded + rejected
+    got = rejects(db, rel)
+    assert [(r[0], r[2]) for r in got] == [(3, "oversized_record"), (4, "oversized_record")]
+    assert "268,435," in got[0][3] and "line 3 " in got[0][3] and "1,048,576" in got[0][3]
+    assert "lines 4-27" in got[1][3], got[1][3]
+    assert raw_count(db, "lb", rel) == 2
+    assert peak_mb - base_mb < 64, (base_mb, peak_mb)

@@ -26,14 +26,14 @@ from tests.ingest.helpers import DM_HEADER, LB_HEADER, csv_text, lb_rows, write
 def test_every_row_carries_its_own_files_lineage_with_two_loader_threads(db, tmp_path, monkeypatch):
     monkeypatch.setenv("CFZ_INGEST_WORKERS", "2")
     landing = tmp_path / "landing"
-    deliveries = ("20270101T020000", "20270102T020000", "20270103T020000")
+    deliveries = ("20250101T020000", "20250102T020000", "20250103T020000")
     for k, d in enumerate(deliveries):
-        write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(40 + k, dtc=f"2027-01-0{k + 1}")))
+        write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(40 + k, dtc=f"2025-01-0{k + 1}")))
         write(
             landing,
             d,
             "dm.csv",
-            csv_text(DM_HEADER, [f"CFZ,DM,CFZ-{i:03d},01,A,2027-01-01,60,F" for i in range(1, 4)]),
+            csv_text(DM_HEADER, [f"CFZ,DM,CFZ-{i:03d},01,A,2025-01-01,60,F" for i in range(1, 4)]),
         )
 
     summary = run_ingest(landing)
@@ -45,7 +45,7 @@ def test_every_row_carries_its_own_files_lineage_with_two_loader_threads(db, tmp
             select f.rel_path, count(*), count(*) filter (
                        where r._delivery_id = f.delivery_id and r._file = f.rel_path)
             from raw.{domain} r join audit.ingest_files f on f.file_id = r._file_id
-            where f.delivery_id like '2027010%'
+            where f.delivery_id like '2025010%'
             group by f.rel_path, f.rows_loaded having count(*) = f.rows_loaded
             order by 1
             """
@@ -107,11 +107,11 @@ def test_compute_postmaster_alive(text, expected):
 
 def test_a_new_column_in_a_later_file_of_the_same_run_is_added_and_loaded(db, tmp_path):
     landing = tmp_path / "landing"
-    write(landing, "20270301T020000", "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
+    write(landing, "20250301T020000", "lb.csv", csv_text(LB_HEADER, lb_rows(2)))
     # the run has seen raw.lb's columns; the next delivery brings LBFAST as well
     write(
         landing,
-        "20270302T020000",
+        "20250302T020000",
         "lb.csv",
         csv_text(LB_HEADER + ",LBFAST", [r + ",Y" for r in lb_rows(2)]),
     )
@@ -120,6 +120,6 @@ def test_a_new_column_in_a_later_file_of_the_same_run_is_added_and_loaded(db, tm
 
     assert [(f.status, f.rows_loaded) for f in summary.files] == [("loaded", 6), ("loaded", 6)]
     assert db.execute(
-        "select _delivery_id, count(lbfast) from raw.lb where _delivery_id like '202703%' "
+        "select _delivery_id, count(lbfast) from raw.lb where _delivery_id like '202503%' "
         "group by 1 order by 1"
-    ).fetchall() == [("20270301T020000", 0), ("20270302T020000", 6)]
+    ).fetchall() == [("20250301T020000", 0), ("20250302T020000", 6)]

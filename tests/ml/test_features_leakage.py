@@ -43,7 +43,7 @@ FEATURES = [
 def _build(db) -> pd.DataFrame:
     from cfz_platform.transform.dbt_runner import run_dbt
 
-    run_dbt(["run", "--select", "+fct_ml_features"])
+    run_dbt(["run", "--select", "+fct_ml_features"], gated_build=True)  # the module's own copy
     with db.cursor() as cur:
         cur.execute("select * from marts.fct_ml_features order by usubjid")
         cols = [d.name for d in cur.description]

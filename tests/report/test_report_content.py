@@ -27,6 +27,22 @@ def report(report_marts, tmp_path_factory):
     return parse_report(html), html
 
 
+def test_report_replaces_a_link_planted_at_index_html(report_marts, tmp_path):
+    """``index.html`` planted as a symbolic link to a file of the user's: the report replaces
+    the link (written beside the folder, renamed into place) and leaves the target alone."""
+    out, victim = tmp_path / "report", tmp_path / "victim.txt"
+    out.mkdir()
+    victim.write_text("the user's own file\n")
+    (out / "index.html").symlink_to(victim)
+
+    index = build_report(out)
+
+    assert victim.read_text() == "the user's own file\n"
+    assert index == out / "index.html" and index.is_file() and not index.is_symlink()
+    assert "<html" in index.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report", "victim.txt"]
+
+
 def test_report_is_self_contained(report):
     parsed, html = report
     assert list(parsed.sections) == SECTION_IDS

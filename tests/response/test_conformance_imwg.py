@@ -84,7 +84,11 @@ def _load_csv(db, schema: str, table: str, path) -> int:
 def best_response(db) -> dict[str, str | None]:
     assert _load_csv(db, "conformance_imwg", "rs_onco_imwg", IMWG / "rs_onco_imwg.csv") == 65
     _load_csv(db, "conformance_imwg", "supprs_onco_imwg", IMWG / "supprs_onco_imwg.csv")
-    run_dbt(["build", "--select", "conformance_imwg"], vars={"response_conformance_imwg": True})
+    run_dbt(
+        ["build", "--select", "conformance_imwg"],
+        vars={"response_conformance_imwg": True},
+        gated_build=True,  # the module's own warehouse
+    )
     rows = db.execute(
         "select usubjid, best_response from staging.conformance_imwg__best_response"
     ).fetchall()

@@ -29,7 +29,8 @@ def built(db):
             "+fct_response_assessments",
             "--indirect-selection",
             "cautious",
-        ]
+        ],
+        gated_build=True,  # the module's own warehouse: it builds the published schemas there
     )
 
 

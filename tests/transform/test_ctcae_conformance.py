@@ -337,6 +337,7 @@ def graded(db):
             "ctcae_conformance__lab_cases",
         ],
         vars=DBT_VARS,
+        gated_build=True,  # the module's own warehouse
     )
     return db
 

@@ -177,3 +177,37 @@ def test_rows_loaded_during_a_build_wait_for_the_next_gate(
     seen = {(r[0], r[1]): float(r[2]) for r in _bi_mprotein(warehouse_db)}
     assert seen[(subject, f"2024-09-0{tag}")] == pytest.approx(3.1)
     assert max(seen.values()) < BAD_VALUE
+
+
+def test_a_resent_file_cannot_bring_back_a_value_the_gate_blocked(landing, db, warehouse_db):
+    """Issue 24: 900 g/dL in D1 (blocked), corrected in D2 (published); D2's file re-sent
+    without that record makes D1's 900 current again. Both gates passed and bi_reader saw
+    900 in marts.fct_lab_results and adam.adlb; the raw gate now checks the domain whole."""
+    subject = _subject(db)
+    run_cfz("transform")
+    d1, d2, lbdtc = "20250501T020000", "20250511T020000", "2024-10-01"
+    _deliver_mprotein(landing, d1, subject, BAD_VALUE, lbdtc)
+    assert run_cfz("transform", check=False).returncode == 1
+    _deliver_mprotein(landing, d2, subject, 3.1, lbdtc)
+    run_cfz("transform")
+    assert max(float(r[2]) for r in _bi_mprotein(warehouse_db)) < BAD_VALUE
+
+    (landing / d2 / "lb.csv").write_text(  # re-sent: another result, not the correction
+        "STUDYID,DOMAIN,USUBJID,LBTESTCD,LBSPEC,LBORRES,LBORRESU,LBDTC\n"
+        f"CFZ-MM-01,LB,{subject},MPROTEIN,SERUM,2.8,g/dL,2024-10-02\n"
+    )
+    assert [f.status for f in run_ingest(landing).files if f.status != "skipped_duplicate"] == [
+        "loaded"
+    ]
+    resent = run_cfz("transform", check=False)
+
+    assert resent.returncode == 1
+    assert "lab_value_physically_possible" in resent.stdout + resent.stderr
+    assert d1 in resent.stdout + resent.stderr
+    assert max(float(r[2]) for r in _bi_mprotein(warehouse_db)) < BAD_VALUE
+    with psycopg.connect(warehouse.bi_settings(warehouse_db).conninfo) as conn:
+        (adlb_max,) = conn.execute(
+            "select max(aval) from adam.adlb where usubjid = %s and paramcd = 'MPROTEIN'",
+            (subject,),
+        ).fetchone()
+    assert adlb_max is not None and float(adlb_max) < BAD_VALUE

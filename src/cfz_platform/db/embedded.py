@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -43,10 +44,20 @@ _SERVER_SETTINGS = {
     "work_mem": "32MB",
     "maintenance_work_mem": "256MB",
     "synchronous_commit": "off",
-    "max_wal_size": "4GB",
     "checkpoint_timeout": "15min",
     "log_min_messages": "warning",
 }
+#: WAL sized for a laptop: checkpoints by size every 512MB at most (a full build of the
+#: 1,000-subject trial writes a few GB of WAL: a checkpoint every few seconds of it), at most
+#: 64MB of old segments recycled, none kept for replicas (there are none). Applied at every
+#: start, so a cluster created with the old 4GB keeps no more than this either.
+WAL_SETTINGS = {
+    "max_wal_size": "512MB",
+    "min_wal_size": "64MB",
+    "wal_keep_size": "0",
+}
+#: Values earlier versions wrote into postgresql.auto.conf, replaced at the next start.
+_RETIRED_SETTINGS = {"max_wal_size": {"4GB"}}
 
 
 class EmbeddedClusterError(RuntimeError):
@@ -238,7 +249,9 @@ def _init_cluster() -> ClusterInfo:
         )
     finally:
         pwfile.unlink(missing_ok=True)
-    conf_lines = [f"{key} = '{value}'" for key, value in _SERVER_SETTINGS.items()]
+    conf_lines = [
+        f"{key} = '{value}'" for key, value in {**_SERVER_SETTINGS, **WAL_SETTINGS}.items()
+    ]
     conf_lines.append(f"unix_socket_directories = '{data_dir}'")
     auto_conf = "\n".join(conf_lines) + "\n"
     conf_file = data_dir / "postgresql.auto.conf"
@@ -246,6 +259,38 @@ def _init_cluster() -> ClusterInfo:
         fh.write(auto_conf)
     _save_info(info)
     return info
+
+
+def compute_wal_conf_lines(conf_text: str) -> list[str]:
+    """Lines to append to a ``postgresql.auto.conf`` so that it sizes WAL as ``WAL_SETTINGS``.
+
+    Steps: read the last assignment of each WAL setting in the file (later lines win); a
+    setting that is absent, or still holds a value an earlier version wrote
+    (``_RETIRED_SETTINGS``), gets a line; one set otherwise (``ALTER SYSTEM`` by the user) is
+    left alone.
+    """
+    current: dict[str, str] = {}
+    for line in conf_text.splitlines():
+        m = re.match(r"\s*([a-z_]+)\s*=\s*'?([^'#]*)'?", line)
+        if m:
+            current[m.group(1)] = m.group(2).strip()
+    return [
+        f"{key} = '{value}'"
+        for key, value in WAL_SETTINGS.items()
+        if key not in current or current[key] in _RETIRED_SETTINGS.get(key, set())
+    ]
+
+
+def _apply_wal_settings(info: ClusterInfo) -> None:
+    """Append what ``compute_wal_conf_lines`` asks for (the server is stopped)."""
+    conf_file = Path(info.data_dir) / "postgresql.auto.conf"
+    try:
+        lines = compute_wal_conf_lines(conf_file.read_text())
+    except OSError:  # another user's data directory: its server applies its own file
+        return
+    if lines:
+        with open(conf_file, "a") as fh:
+            fh.write("\n".join(lines) + "\n")
 
 
 def compute_postmaster_alive(pid_file_text: str, pid_alive) -> bool | None:
@@ -308,7 +353,8 @@ def start() -> tuple[ClusterInfo, bool]:
     1. initialise the data directory when ``.cfz/cluster.json`` does not exist yet;
     2. if the server is already running, return at once (idempotent);
     3. if the remembered port is now taken by something else, pick a new free port;
-    4. ``pg_ctl start -w`` as the server user, with the log beside the data directory.
+    4. size WAL for a laptop (``WAL_SETTINGS``; an older cluster's 4GB is replaced);
+    5. ``pg_ctl start -w`` as the server user, with the log beside the data directory.
 
     A file lock makes concurrent starts (parallel test workers) safe.
     """
@@ -328,6 +374,7 @@ def _start_locked() -> tuple[ClusterInfo, bool]:
     if _port_in_use(info.port):
         info.port = _free_port()
         _save_info(info)
+    _apply_wal_settings(info)
     pg_bin = find_pg_bin()
     log_file = info.log_file
     log_file.touch()

@@ -37,6 +37,7 @@ from cfz_platform.config import (
     warehouse_db_name,
 )
 from cfz_platform.db import embedded
+from cfz_platform.db.large_objects import compute_admin_sql, restrict_large_objects
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +319,10 @@ def ensure_warehouse(dbname: str | None = None) -> DatabaseSettings:
        external: try to create ``bi_reader`` and the MLflow database; explain when not allowed;
     2. in the warehouse, create the five schemas and set grants (``bi_reader`` may use
        ``marts`` and read its tables, present and future; nothing else);
-    3. revoke PUBLIC's CONNECT on the MLflow database and CREATE on ``public``.
+    3. revoke PUBLIC's CONNECT on the MLflow database and CREATE on ``public``;
+    4. revoke the large-object functions from PUBLIC and bi_reader in the warehouse
+       (``large_objects``; as the superuser when embedded; on an external server the
+       pipeline user cannot, and the warning names the statement for an administrator).
     """
     external = external_database_url()
     owner = settings(dbname)
@@ -353,6 +357,9 @@ def ensure_warehouse(dbname: str | None = None) -> DatabaseSettings:
             )
             # and may see what other sessions do (who holds a lock the build waits for)
             cur.execute(sql.SQL("grant pg_read_all_stats to {}").format(sql.Identifier(OWNER_ROLE)))
+        # the large-object functions belong to the superuser: revoked in the warehouse by it
+        with psycopg.connect(admin.url(owner.dbname), autocommit=True) as conn:
+            restrict_large_objects(conn)
     _ensure_schemas(owner)
     return owner
 
@@ -387,6 +394,15 @@ def _ensure_external(owner: DatabaseSettings) -> None:
                 "ask its owner to, and to grant CONNECT to %s",
                 owner.dbname,
                 BI_ROLE,
+            )
+        kept = restrict_large_objects(conn)
+        if kept:
+            log.warning(
+                "%s may still create large objects (only the functions' owner, a superuser, "
+                "can revoke that); ask an administrator to run in database %s: %s",
+                BI_ROLE,
+                owner.dbname,
+                compute_admin_sql(kept),
             )
 
 

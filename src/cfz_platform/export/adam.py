@@ -27,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from cfz_platform.export.metadata import ADAM_DATASETS, DatasetMeta, load_adam_metadata
+from cfz_platform.staged_output import staged_output
 
 #: XPORT v5 character values hold at most 200 bytes.
 MAX_CHAR_BYTES = 200
@@ -79,24 +80,28 @@ def export_adam(
     2. per dataset: read it (ordered by its key columns); empty -> record the reason from
        ``adam_datasets``; else shape it for XPORT (``derive_xpt_frame``) and write it;
     3. write ``define.json`` and ``define.html``.
+    Every file is written into a new folder beside ``out_dir`` and renamed into place
+    (``staged_output``): a symbolic link planted in ``out_dir`` is replaced, never followed.
     """
     meta = load_adam_metadata()
     _check_present(conn, schema)
     reasons = _empty_reasons(conn, schema)
-    out_dir.mkdir(parents=True, exist_ok=True)
     result = ExportResult(out_dir=out_dir)
-    for name in ADAM_DATASETS:
-        ds = meta[name]
-        frame = _read_dataset(conn, schema, ds)
-        if frame.empty:
+    with staged_output(out_dir) as stage:
+        for name in ADAM_DATASETS:
+            ds = meta[name]
+            frame = _read_dataset(conn, schema, ds)
+            if frame.empty:
+                result.datasets.append(
+                    DatasetExport(name, "empty", 0, reason=reasons.get(name.upper(), "no records"))
+                )
+                continue
+            write_xpt(derive_xpt_frame(frame, ds), ds, stage / f"{name}.xpt")
             result.datasets.append(
-                DatasetExport(name, "empty", 0, reason=reasons.get(name.upper(), "no records"))
+                DatasetExport(name, "written", len(frame), path=out_dir / f"{name}.xpt")
             )
-            continue
-        path = out_dir / f"{name}.xpt"
-        write_xpt(derive_xpt_frame(frame, ds), ds, path)
-        result.datasets.append(DatasetExport(name, "written", len(frame), path=path))
-    result.metadata_json, result.metadata_html = write_metadata(meta, result, out_dir, schema)
+        json_path, html_path = write_metadata(meta, result, stage, schema)
+    result.metadata_json, result.metadata_html = out_dir / json_path.name, out_dir / html_path.name
     return result
 
 

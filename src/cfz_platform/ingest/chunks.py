@@ -5,9 +5,11 @@ lines for ``COPY raw.<domain> (..., _line, _row_hash, _file_id, _delivery_id, _f
 the rejects and the counts. ``ChunkedCsv`` feeds it a CSV body chunk by chunk.
 
 Steps of ``ChunkedCsv.payloads`` (one ``bytes`` payload per chunk):
-1. read the body in ~1 MB chunks that end on a line break; a chunk holding an odd number of
-   quote characters is extended line by line (at most ``MAX_RECORD_LINES``) so that a quoted
-   line break does not straddle two chunks;
+1. read the body in ~1 MB chunks that end on a line break (the body is a
+   ``record_limit.BoundedLineReader``: whole lines, none over the record limit); a chunk
+   holding an odd number of quote characters is extended line by line (at most
+   ``MAX_RECORD_LINES`` lines and the record limit in bytes) so that a quoted line break
+   does not straddle two chunks;
 2. a chunk where some line holds an odd number of quotes (a record over several lines, or a
    stray quote) goes wholly through the careful reader (``readers._csv_records``), which may
    read on past the chunk while a quoted field is open (a field over more lines than the
@@ -36,6 +38,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from cfz_platform.ingest.readers import MAX_RECORD_LINES, Record, _csv_records
+from cfz_platform.ingest.record_limit import max_record_bytes
 from cfz_platform.ingest.validation import Reject, RowChecker
 
 CHUNK_BYTES = 1 << 20
@@ -155,7 +158,9 @@ class ChunkedCsv:
                     chunk += fh.readline()
                 quotes = chunk.count(b'"')
                 extra = 0
-                while quotes % 2 and extra < MAX_RECORD_LINES:
+                # an open quoted field: at most MAX_RECORD_LINES lines or the record limit more
+                bound = len(chunk) + max_record_bytes()
+                while quotes % 2 and extra < MAX_RECORD_LINES and len(chunk) <= bound:
                     more = fh.readline()
                     if not more:
                         break

@@ -31,6 +31,13 @@ SYSTEM_COLUMN_PREFIX = "col_"
 #: At most this many columns in one file: PostgreSQL allows 1,600 per table (lineage and
 #: earlier extra columns included) and an SDTM domain has fewer than 100 variables.
 MAX_FILE_COLUMNS = 400
+#: At most this many columns in one raw table (lineage included). PostgreSQL stops at 1,600,
+#: and the raw gate and staging add columns of their own to a raw row (``select r.*, ...``):
+#: five valid files of 390 new columns each once widened raw.lb to 1,600 columns and every
+#: later build failed. A file's new columns that would take the table past this bound are
+#: kept in the row's ``EXTRA_COLUMNS`` jsonb (column name -> value) instead.
+MAX_RAW_TABLE_COLUMNS = 500
+EXTRA_COLUMNS = "_extra_columns"
 
 
 @dataclass(frozen=True)

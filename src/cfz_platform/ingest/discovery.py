@@ -11,7 +11,9 @@ Steps of ``discover``:
    to quarantine (feeds.md: only regular files inside the landing root are read);
 3. within a delivery, list the entries sorted by name (hidden files, e.g. a vendor's
    temporary ``.lb.csv.part``, are left for a later run; sub-folders are noted); a regular
-   file is mapped to an SDTM domain, or noted why its name cannot be one; a symbolic link,
+   file is mapped to an SDTM domain, or noted why its name cannot be one; every file of a
+   delivery whose id is dated after now (beyond a day of clock skew) is to quarantine with
+   that reason (``compute_future_delivery_problem``); a symbolic link,
    FIFO, device or socket is an entry to quarantine with the reason, its content unread.
 """
 
@@ -22,6 +24,7 @@ import logging
 import os
 import stat
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cfz_platform.ingest.contract import DELIVERY_ID, domain_for_file_name
@@ -30,6 +33,8 @@ from cfz_platform.ingest.text import escape_text
 log = logging.getLogger(__name__)
 
 REGULAR = "regular"
+#: Clock skew tolerated between the sender's delivery id and our clock (feeds.md).
+DELIVERY_CLOCK_SKEW = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,23 @@ def compute_unread_fingerprint(lf: LandingFile) -> str:
     ).hexdigest()
 
 
+def compute_future_delivery_problem(delivery_id: str, now: datetime) -> str | None:
+    """Why a delivery dated after ``now`` (beyond ``DELIVERY_CLOCK_SKEW``) cannot be loaded.
+
+    Steps: write ``now`` plus the skew as a delivery id (``YYYYMMDDTHHMMSS``, UTC); a
+    delivery id that sorts after it is in the future. Ids are compared as text, the way they
+    rank records (the newest delivery wins each record): one mistyped year would otherwise
+    silently outrank every real correction after it.
+    """
+    if delivery_id <= (now + DELIVERY_CLOCK_SKEW).strftime("%Y%m%dT%H%M%S"):
+        return None
+    return (
+        f"delivery id {delivery_id} is dated after the moment it was loaded "
+        f"({now:%Y-%m-%d %H:%M} UTC, more than {DELIVERY_CLOCK_SKEW.days} day of clock skew): "
+        "it would outrank every later correction; deliver it under the time it was sent"
+    )
+
+
 def _unread_problem(kind: str, path: Path, root: Path) -> str:
     """The quarantine reason for an entry that is not a regular file (its content is never read)."""
     if kind == "symlink":
@@ -113,6 +135,7 @@ def _unread_problem(kind: str, path: Path, root: Path) -> str:
 def discover(landing: Path) -> tuple[list[LandingFile], list[str]]:
     """Return the landing entries in delivery order, and notes about entries passed over."""
     root = Path(landing)
+    now = datetime.now(UTC)
     files: list[LandingFile] = []
     notes: list[str] = []
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
@@ -139,6 +162,7 @@ def discover(landing: Path) -> tuple[list[LandingFile], list[str]]:
         if not is_delivery:
             notes.append(f"{entry.name}/: not a delivery folder name (YYYYMMDDTHHMMSS), not loaded")
             continue
+        future = compute_future_delivery_problem(entry.name, now)
         for child in sorted(os.scandir(entry.path), key=lambda e: e.name):
             if child.name.startswith("."):
                 continue
@@ -150,6 +174,8 @@ def discover(landing: Path) -> tuple[list[LandingFile], list[str]]:
             domain, ext, problem = domain_for_file_name(child.name)
             if kind != REGULAR:
                 problem = _unread_problem(kind, path, root)
+            elif future is not None and domain is not None:
+                problem = future
             files.append(
                 LandingFile(
                     entry.name, path, f"{entry.name}/{child.name}", domain, ext, problem, kind

@@ -4,7 +4,11 @@ Steps of ``load_file`` (given the file's private copy, ``snapshot.Snapshot``: th
 were hashed are the bytes that are loaded):
 1. open the copy (reader) and validate its header; a problem raises ``Quarantine``;
 2. add any new columns to ``raw.<domain>`` (own short transaction: empty columns are harmless;
-   skipped when the run has already seen them all, ``schema.RawColumns``);
+   skipped when the run has already seen them all, ``schema.RawColumns``); when they would
+   take the table past ``MAX_RAW_TABLE_COLUMNS``, they are kept instead in the jsonb column
+   ``_extra_columns`` (``schema.ensure_columns``): the file is then copied into a temporary
+   table shaped like it and moved into raw with its extras as one object per row (nothing
+   is lost, the table stays usable);
 3. in ONE transaction: reserve a file id; stream every clean record into
    ``COPY raw.<domain> (<columns>, _line, _row_hash, _file_id, _delivery_id, _file)``
    (CSV format; empty values, quoted or not, become NULL), through a writer thread so that
@@ -33,6 +37,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from cfz_platform.ingest import hooks, ledger
 from cfz_platform.ingest.chunks import CHUNK_BYTES, ChunkedCsv, RowSink, _CsvLine, row_hash
+from cfz_platform.ingest.contract import EXTRA_COLUMNS, MAX_RAW_TABLE_COLUMNS
 from cfz_platform.ingest.discovery import LandingFile
 from cfz_platform.ingest.readers import READ_ERRORS, Unreadable, open_source
 from cfz_platform.ingest.schema import RawColumns, ensure_columns
@@ -48,6 +53,10 @@ from cfz_platform.ingest.validation import (
 __all__ = ["LoadResult", "Quarantine", "load_file", "row_hash"]
 
 BATCH_ROWS = 5_000
+#: Lineage columns each COPY line carries after the file's own columns.
+COPY_LINEAGE = ("_line", "_row_hash", "_file_id", "_delivery_id", "_file")
+#: Temporary table a file with columns over the raw table's bound is copied into first.
+OVERFLOW_TABLE = "cfz_load_overflow"
 
 
 class Quarantine(Exception):
@@ -85,24 +94,21 @@ def load_file(
         raise Quarantine(str(exc)) from exc
     renamed = renamed_columns_note(source.header, columns)
     if raw_columns is None:
-        ensure_columns(conn, lf.domain, columns)
+        overflow = ensure_columns(conn, lf.domain, columns)
     else:
-        raw_columns.ensure(conn, lf.domain, columns)
+        overflow = raw_columns.ensure(conn, lf.domain, columns)
     checker = RowChecker(lf.domain, columns)
     batch_rows = int(os.environ.get("CFZ_INGEST_COPY_BATCH", BATCH_ROWS))
+    copy_into = sql.Identifier(OVERFLOW_TABLE) if overflow else sql.Identifier("raw", lf.domain)
     target = sql.SQL("copy {} ({}) from stdin (format csv, force_null ({}))").format(
-        sql.Identifier("raw", lf.domain),
-        sql.SQL(", ").join(
-            [sql.Identifier(c) for c in columns]
-            + [
-                sql.Identifier(c)
-                for c in ("_line", "_row_hash", "_file_id", "_delivery_id", "_file")
-            ]
-        ),
+        copy_into,
+        sql.SQL(", ").join([sql.Identifier(c) for c in (*columns, *COPY_LINEAGE)]),
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
     )
     try:
         with conn.transaction(), conn.cursor() as cur:
+            if overflow:
+                _create_overflow_table(cur, columns)
             file_id = ledger.next_file_id(cur)
             sink = RowSink(
                 checker, b"," + _CsvLine()([file_id, lf.delivery_id, lf.rel_path]) + b"\n"
@@ -113,6 +119,8 @@ def load_file(
                     if payload:
                         copy.write(payload)
                         hooks.crash_point("mid_copy", lf.rel_path)
+            if overflow:
+                _insert_with_extra_columns(cur, lf.domain, columns, overflow)
             read, loaded, rejects, kinds = sink.read, sink.loaded, sink.rejects, sink.kinds
             rejects.sort(key=lambda r: r.line)
             undecodable = kinds.get("undecodable_bytes", 0)
@@ -125,7 +133,14 @@ def load_file(
             blank = (
                 f"{len(source.blank_lines)} blank line(s) skipped" if source.blank_lines else None
             )
-            note = "; ".join(n for n in (renamed, blank) if n) or None
+            extra = (
+                f"{len(overflow)} column(s) kept in {EXTRA_COLUMNS} (raw.{lf.domain} is at its "
+                f"bound of {MAX_RAW_TABLE_COLUMNS} columns): {', '.join(overflow[:5]).upper()}"
+                + (", ..." if len(overflow) > 5 else "")
+                if overflow
+                else None
+            )
+            note = "; ".join(n for n in (renamed, blank, extra) if n) or None
             ledger.record(
                 cur,
                 ledger.LedgerRow(
@@ -153,6 +168,44 @@ def load_file(
         raise Quarantine(str(exc)) from exc
     hooks.crash_point("after_commit", lf.rel_path)
     return LoadResult(file_id, read, loaded, len(rejects), kinds, note)
+
+
+def _create_overflow_table(cur: psycopg.Cursor, columns: list[str]) -> None:
+    """A temporary table shaped like the file (its columns, then the COPY lineage), dropped
+    at commit: a file whose new columns go to ``EXTRA_COLUMNS`` is copied here first."""
+    lineage = [("_line", "integer"), ("_row_hash", "text"), ("_file_id", "bigint")]
+    lineage += [("_delivery_id", "text"), ("_file", "text")]
+    cur.execute(
+        sql.SQL("create temporary table {} ({}) on commit drop").format(
+            sql.Identifier(OVERFLOW_TABLE),
+            sql.SQL(", ").join(
+                [sql.SQL("{} text").format(sql.Identifier(c)) for c in columns]
+                + [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in lineage]
+            ),
+        )
+    )
+
+
+def _insert_with_extra_columns(
+    cur: psycopg.Cursor, domain: str, columns: list[str], overflow: list[str]
+) -> None:
+    """Move the copied rows into ``raw.<domain>``: the columns the table has as they are, the
+    ``overflow`` ones as one jsonb object per row (empty values left out; null when all are)."""
+    kept = [c for c in columns if c not in overflow]
+    names = [*kept, *COPY_LINEAGE]
+    cur.execute(
+        sql.SQL(
+            "insert into {} ({}, {}) select {}, "
+            "nullif(jsonb_strip_nulls(to_jsonb(t) - %s::text[]), '{{}}'::jsonb) from {} t"
+        ).format(
+            sql.Identifier("raw", domain),
+            sql.SQL(", ").join(sql.Identifier(c) for c in names),
+            sql.Identifier(EXTRA_COLUMNS),
+            sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in names),
+            sql.Identifier(OVERFLOW_TABLE),
+        ),
+        (names,),
+    )
 
 
 def _payloads(source, sink: RowSink, batch_rows: int):

@@ -31,9 +31,16 @@ from pathlib import Path
 
 import pyreadstat
 
+from cfz_platform.ingest.record_limit import (
+    BoundedLineReader,
+    max_record_bytes,
+    parse_oversized_marker,
+)
 from cfz_platform.ingest.snapshot import Snapshot
 
 UNDECODABLE = "undecodable"
+#: Flag of a record over the size limit: ``toolarge:<last line>:<bytes>:<limit>``.
+TOO_LARGE = "toolarge:"
 NUL = "nul"
 XPT_RECORD = 80
 XPT_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
@@ -115,17 +122,25 @@ def open_csv(stream: io.BufferedIOBase, gz: bool = False) -> Source:
 
     Steps:
     1. read the first physical line and decode it strictly (else ``Unreadable``); an empty
-       file or a blank header is ``Unreadable``;
+       file, a blank header or one larger than the record limit is ``Unreadable``; every
+       line is read through ``record_limit.BoundedLineReader`` (memory stays bounded);
     2. stream the records of the remaining lines (``_csv_records``), each with the physical
        line it starts on.
     """
     try:
-        fh = _open_binary(stream, gz)
+        fh = BoundedLineReader(_open_binary(stream, gz))
         first = fh.readline()
     except READ_ERRORS as exc:
         raise Unreadable(
             f"cannot read the file{' (corrupt gzip stream)' if gz else ''}: {exc}"
         ) from exc
+    oversized = parse_oversized_marker(first)
+    if oversized is not None:
+        fh.close()
+        raise Unreadable(
+            f"the header line is {oversized:,} bytes, larger than the limit of {fh.limit:,} "
+            "bytes per record (CFZ_INGEST_MAX_RECORD_BYTES)"
+        )
     if not first.strip():
         fh.close()
         raise Unreadable("empty file (no header line)")
@@ -148,6 +163,9 @@ def open_csv(stream: io.BufferedIOBase, gz: bool = False) -> Source:
 
 def _decode_line(lineno: int, raw: bytes, undecodable: list[int]) -> tuple[str, str | None]:
     """Decode one physical line: ``(text, flag)``; see ``_csv_records`` step 1."""
+    oversized = parse_oversized_marker(raw)
+    if oversized is not None:  # a line over the record limit, skipped unread
+        return "", f"{TOO_LARGE}{lineno}:{oversized}:{max_record_bytes()}"
     flag = None
     try:
         text = raw.decode("utf-8")
@@ -187,7 +205,12 @@ def _csv_records(
        that continues on the next lines (RFC 4180) until the count is even again, and the
        block is parsed as one record; a block that does not give exactly one record of the
        right width is parsed again line by line, so a stray quote cannot swallow the rest;
-    4. a quoted field still open after ``MAX_RECORD_LINES`` lines (or at the end of the file):
+    4. a quoted field over the record limit (``record_limit.max_record_bytes``: one record of
+       that many bytes, its closing quote still ahead) is read on to its closing quote without
+       keeping it and rejected as one record (flag ``toolarge:<last line>:<bytes>:<limit>``),
+       unless the lines after its opening one read as records (a stray quote, below); a
+       physical line over the limit arrives as a marker line and is rejected the same way;
+       a quoted field still open after ``MAX_RECORD_LINES`` lines (or at the end of the file):
        when most lines after the opening one read as records of the right width on their
        own, the opening line holds a stray quote: that line alone is rejected and reading
        goes on from the next line; otherwise the field really is that long: every line up to
@@ -197,6 +220,8 @@ def _csv_records(
     source = iter(fh)
     pushback: list[tuple[int, bytes, str, str | None]] = []  # lines to read again (last first)
     block: list[tuple[int, bytes, str, str | None]] = []  # an open quoted field's lines
+    block_bytes = 0  # bytes of the open quoted field
+    limit = max_record_bytes()
     quotes = 0
     lineno = first_line - 1
 
@@ -212,8 +237,9 @@ def _csv_records(
         lineno += 1
         return (lineno, raw, *_decode_line(lineno, raw, undecodable))
 
-    def close_open_field() -> Iterator[Record]:
-        """Step 4: the stray quote (one line rejected, the rest read again) or one oversized record."""
+    def close_open_field(too_large: bool = False) -> Iterator[Record]:
+        """Step 4: the stray quote (one line rejected, the rest read again) or one oversized
+        record (``too_large``: over the byte limit, else over ``MAX_RECORD_LINES`` lines)."""
         nonlocal quotes
         start, _, first_text, first_flag = block[0]
         if len(block) == 1 or _stray_quote([b[2] for b in block[1:]], n_fields):
@@ -227,17 +253,22 @@ def _csv_records(
             return
         kept = [b[2] for b in block]
         size = sum(map(len, kept))
+        total = block_bytes
         last, at_end = block[-1][0], True
         while (item := next_line()) is not None:
             last = item[0]
             quotes += item[2].count('"')
+            total += len(item[1])
             if size < _OVERSIZED_KEEP:
                 kept.append(item[2])
                 size += len(item[2])
             if quotes % 2 == 0:
                 at_end = False
                 break
-        yield start, ["".join(kept)[:_OVERSIZED_KEEP]], f"oversized:{last}:{int(at_end)}", None
+        flag = f"oversized:{last}:{int(at_end)}"
+        if too_large:
+            flag = f"{TOO_LARGE}{last}:{total}:{limit}"
+        yield start, ["".join(kept)[:_OVERSIZED_KEEP]], flag, None
 
     try:
         while True:
@@ -253,14 +284,19 @@ def _csv_records(
             if block:
                 block.append(item)
                 quotes += text.count('"')
-                if quotes % 2 == 0:
+                oversized = parse_oversized_marker(raw)
+                block_bytes += len(raw) if oversized is None else oversized
+                if block_bytes > limit:
+                    yield from close_open_field(too_large=True)
+                    block, block_bytes = [], 0
+                elif quotes % 2 == 0:
                     yield from _parse_block(
                         block[0][0], [b[2] for b in block], [b[3] for b in block], n_fields
                     )
-                    block = []
+                    block, block_bytes = [], 0
                 elif len(block) >= MAX_RECORD_LINES:
                     yield from close_open_field()
-                    block = []
+                    block, block_bytes = [], 0
                 continue
             if raw == b"\n" or raw == b"\r\n":
                 blank.append(ln)
@@ -268,7 +304,7 @@ def _csv_records(
             if '"' in text:
                 quotes = text.count('"')
                 if quotes % 2:
-                    block = [item]
+                    block, block_bytes = [item], len(raw)
                     continue
                 body = text.rstrip("\r\n")
                 if flag is None and _RFC4180_LINE.match(body):

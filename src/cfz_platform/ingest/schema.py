@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from cfz_platform.ingest.contract import DOMAINS
+from cfz_platform.ingest.contract import DOMAINS, EXTRA_COLUMNS, MAX_RAW_TABLE_COLUMNS
 
 DDL_LOCK_KEY = 7_461_990_002  # transaction-level advisory lock around raw/audit DDL
 
@@ -246,22 +246,44 @@ class RawColumns:
         with self._lock:
             return set(self._known.get(domain, ()))
 
-    def ensure(self, conn: psycopg.Connection, domain: str, columns: list[str]) -> None:
-        """Make sure ``raw.<domain>`` has ``columns``; DDL only when some were not seen yet."""
+    def ensure(self, conn: psycopg.Connection, domain: str, columns: list[str]) -> list[str]:
+        """Make sure ``raw.<domain>`` has ``columns``; DDL only when some were not seen yet.
+        Returns the columns kept in ``EXTRA_COLUMNS`` instead (``ensure_columns``)."""
         with self._lock:
             have = self._known.get(domain)
             if have is not None and have.issuperset(columns):
-                return
-        ensure_columns(conn, domain, columns)
+                return []
+        overflow = ensure_columns(conn, domain, columns)
         with self._lock:
-            self._known.setdefault(domain, set()).update(columns)
+            known = self._known.setdefault(domain, set())
+            known.update(c for c in columns if c not in overflow)
+            if overflow:
+                known.add(EXTRA_COLUMNS)
+        return overflow
 
 
-def ensure_columns(conn: psycopg.Connection, domain: str, columns: list[str]) -> None:
-    """Create ``raw.<domain>`` if needed and add any of ``columns`` it lacks (own transaction).
+def compute_overflow_columns(existing: set[str], columns: list[str]) -> list[str]:
+    """The columns of a file that go to ``EXTRA_COLUMNS``: all its new ones when adding them
+    would take the table past ``MAX_RAW_TABLE_COLUMNS`` (the jsonb column counted), else none.
+
+    All or none, so that one file's extras are either columns or keys of the jsonb, never
+    split by the order of its header."""
+    new = [c for c in columns if c not in existing]
+    jsonb = 0 if EXTRA_COLUMNS in existing else 1
+    if not new or len(existing) + len(new) <= MAX_RAW_TABLE_COLUMNS - jsonb:
+        return []
+    return new
+
+
+def ensure_columns(conn: psycopg.Connection, domain: str, columns: list[str]) -> list[str]:
+    """Create ``raw.<domain>`` if needed and add any of ``columns`` it lacks (own transaction);
+    return the columns that are kept in ``EXTRA_COLUMNS`` instead.
 
     Steps: under the DDL advisory lock, read the table's catalog (one query); return when it
-    has every column and its BRIN index; else create or complete it.
+    has every column and its BRIN index; create the table when missing (a file has at most
+    ``MAX_FILE_COLUMNS``, well under the bound); when the new columns would take it past
+    ``MAX_RAW_TABLE_COLUMNS`` (``compute_overflow_columns``) add the jsonb column
+    ``EXTRA_COLUMNS`` instead of them, else add them.
     """
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
@@ -271,11 +293,20 @@ def ensure_columns(conn: psycopg.Connection, domain: str, columns: list[str]) ->
             and all(c in existing.columns for c in columns)
             and existing.has_brin
         ):
-            return
+            return []
         if existing is None:
             create_raw_table(cur, domain, tuple(columns) or ("studyid", "domain"))
-        else:
-            create_raw_table(cur, domain, tuple(columns), existing)
+            return []
+        overflow = compute_overflow_columns(existing.columns, columns)
+        kept = tuple(c for c in columns if c not in overflow)
+        create_raw_table(cur, domain, kept, existing)
+        if overflow and EXTRA_COLUMNS not in existing.columns:
+            cur.execute(
+                sql.SQL("alter table {} add column if not exists {} jsonb").format(
+                    sql.Identifier("raw", domain), sql.Identifier(EXTRA_COLUMNS)
+                )
+            )
+        return overflow
 
 
 #: The raw columns whose statistics a new file changes for the readers' plans: the file and

@@ -129,10 +129,23 @@ class RowChecker:
     def check(self, line: int, fields: list[str], flag: str | None) -> Reject | None:
         """Return a ``Reject`` for a structurally broken record, else None.
 
-        Steps, first problem wins: parser error; wrong field count; undecodable bytes (named
+        Steps, first problem wins: a record over the size limit (``record_limit``); a
+        quoted field over too many lines; parser error; wrong field count; undecodable bytes (named
         column); NUL byte (named column; PostgreSQL text cannot hold NUL, so the row is
         rejected rather than silently altered); empty natural-key column.
         """
+        if flag is not None and flag.startswith("toolarge:"):
+            _, last, size, limit = flag.split(":")
+            where = f"line {line:,}" if int(last) == line else f"lines {line:,}-{int(last):,}"
+            return Reject(
+                line,
+                None,
+                printable(fields[0])[:200],
+                OVERSIZED_RECORD,
+                f"a record of {int(size):,} bytes on {where} is larger than the limit of "
+                f"{int(limit):,} bytes (CFZ_INGEST_MAX_RECORD_BYTES): rejected as one record, "
+                "not read into memory",
+            )
         if flag is not None and flag.startswith("oversized:"):
             _, last, at_end = flag.split(":")
             span = int(last) - line + 1

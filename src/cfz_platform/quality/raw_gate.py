@@ -38,7 +38,10 @@ latest delivery covered by the last *passing* raw gate of the pipeline (``record
 in ``audit.raw_gate_watermarks`` with a fingerprint of the suites, so changed checks or
 reference data mean a full re-check). A failing gate does not move it, so a blocked delivery
 is checked again until it is corrected. Records of older deliveries that are still current
-passed an earlier gate. Flood thresholds therefore apply to the current records of the new
+passed an earlier gate, except after a re-send: a re-sent file supersedes the older file
+whole, so a record only the older file held falls back to an earlier delivery's version,
+possibly one a gate blocked and a correction hid; a domain with a re-send since the last
+pass is therefore checked whole (as dbt rebuilds staging in full after one). Flood thresholds therefore apply to the current records of the new
 deliveries (a broken feed shows up in the delivery that broke it).
 """
 
@@ -216,6 +219,23 @@ def _ensure_watermarks(cur: psycopg.Cursor) -> None:
 ALL_FILES = 2**62
 
 
+def resent_domains(cur: psycopg.Cursor, since_file: int, upper: int) -> set[str]:
+    """Domains with a file re-sent since the last passing gate (file id above ``since_file``,
+    at most ``upper``) that supersedes an earlier loaded file of the same path and delivery.
+
+    Such a re-send can make older rows current again: a record that only the superseded file
+    held falls back to an earlier delivery's version, which no recent file carries.
+    """
+    cur.execute(
+        "select distinct n.domain from audit.ingest_files n where n.status = 'loaded' "
+        "and n.file_id > %s and n.file_id <= %s and n.domain is not null and exists ("
+        "select 1 from audit.ingest_files o where o.status = 'loaded' "
+        "and o.delivery_id = n.delivery_id and o.rel_path = n.rel_path and o.file_id < n.file_id)",
+        (since_file, upper),
+    )
+    return {r[0] for r in cur.fetchall()}
+
+
 def prepare_batches(
     conn: psycopg.Connection,
     suites: list[SuiteSpec] | None = None,
@@ -233,7 +253,11 @@ def prepare_batches(
        (``current_query``: superseded files dropped, newest delivery then newest file) among
        the rows of deliveries after the watermark or of files loaded after the last pass (a
        late or re-sent file of an older delivery, a file loaded while the last build ran), up
-       to ``through_file_id``, and analyze it;
+       to ``through_file_id``, and analyze it. A domain with a file re-sent since the last
+       pass (``resent_domains``) is checked whole: every record current in the build, for a
+       record the re-sent file no longer holds falls back to an older version (feeds.md: the
+       gate checks every row that will be current in the build it gates, a value it blocked
+       once included);
     3. return the latest delivery id found in the batches.
     """
     fingerprint = suites_fingerprint(suites)
@@ -249,15 +273,18 @@ def prepare_batches(
             (fingerprint,),
         )
         since, since_file = cur.fetchone()
+        resent = resent_domains(cur, since_file, upper)
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(BATCH_SCHEMA)))
         catalog = read_raw_catalog(cur)
         for domain in sorted(DOMAINS):
             table = sql.Identifier(BATCH_SCHEMA, domain)
             cur.execute(sql.SQL("drop table if exists {}").format(table))
+            where = "r._file_id <= %(upper)s"
+            if domain not in resent:
+                where = f"(r._delivery_id > %(since)s or r._file_id > %(since_file)s) and {where}"
             query = current_query(
                 domain,
-                where="(r._delivery_id > %(since)s or r._file_id > %(since_file)s) "
-                "and r._file_id <= %(upper)s",
+                where=where,
                 through_file_id=upper,
                 present=catalog[domain].columns if domain in catalog else set(),
             )

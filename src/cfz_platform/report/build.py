@@ -29,6 +29,7 @@ from cfz_platform.report.sections import (
     response,
     safety,
 )
+from cfz_platform.staged_output import staged_output
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +137,13 @@ def build_report(out_dir: Path) -> Path:
     Steps: 1. connect as the owner (autocommit: one failing query never poisons the next);
     2. build every section, and read whether the latest nightly failed (the page then says
     so at its top, with the time and watermark of the build it shows); 3. render the
-    template; 4. write ``out_dir/index.html``.
+    template; 4. write ``index.html`` into a new folder beside ``out_dir`` and rename it into
+    place (``staged_output``: a symbolic link planted at ``out_dir/index.html`` is replaced,
+    never followed).
     """
     from cfz_platform.db import warehouse
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     with warehouse.connect(autocommit=True) as conn:
         reader = MartReader(conn)
         built = build_sections(reader)
@@ -155,7 +157,8 @@ def build_report(out_dir: Path) -> Path:
         }
     html = render(built, meta)
     index = out_dir / "index.html"
-    index.write_text(html, encoding="utf-8")
+    with staged_output(out_dir) as stage:  # a link planted at index.html is replaced, not followed
+        (stage / index.name).write_text(html, encoding="utf-8")
     log.info(
         "report written to %s (%d of %d sections available)",
         index,

@@ -167,7 +167,7 @@ def _seed_and_build(
     seed_tests = [] if full_refresh else seed_only_tests()
     if seed_tests:
         args += ["--exclude", *seed_tests]
-    return run_dbt(args, vars=dbt_vars)
+    return run_dbt(args, vars=dbt_vars, gated_build=True)
 
 
 @dataclass(frozen=True)

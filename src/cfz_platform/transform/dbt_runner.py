@@ -40,6 +40,11 @@ class DbtResult:
 #: and only the files that read a changed environment variable at parse time.
 WATERMARK_VARS = ("staging_since_file_id", "marts_since_file_id", "raw_through_file_id")
 DEV_SCHEMA = "dev"  # the dev target builds into dev_staging, dev_marts, ... (generate_schema_name)
+#: Set (to 1) only while the transform's build runs dbt: without it, dbt's on-run-start hook
+#: (macros/published_schemas.sql) stops any writing command on a target other than dev.
+GATED_BUILD_ENV = "CFZ_DBT_GATED_BUILD"
+#: dbt commands that write tables (``test`` only with --store-failures).
+WRITING_COMMANDS = ("build", "run", "seed", "snapshot", "clone", "retry", "run-operation")
 
 
 def write_profiles(threads: int = 4) -> Path:
@@ -97,11 +102,34 @@ def watermark_env(name: str) -> str:
     return f"CFZ_DBT_{name.upper()}"
 
 
+def compute_published_write(args: list[str]) -> str | None:
+    """The dbt command of ``args`` when it would write the pipeline's schemas, else None.
+
+    Steps: the command is the first argument that is not an option (``source freshness``,
+    ``docs generate``: the first word); the target is the value of ``--target``/``-t``
+    (``--target=X`` too), the generated profile's default ``warehouse`` when absent; a
+    writing command (``WRITING_COMMANDS``, or ``test --store-failures``) on any target but
+    ``dev`` writes them.
+    """
+    command = next((a for a in args if not a.startswith("-")), "")
+    target = "warehouse"
+    for i, arg in enumerate(args):
+        if arg in ("--target", "-t") and i + 1 < len(args):
+            target = args[i + 1]
+        elif arg.startswith("--target="):
+            target = arg.split("=", 1)[1]
+    writes = command in WRITING_COMMANDS or (command == "test" and "--store-failures" in args)
+    if writes and target != DEV_SCHEMA:
+        return command
+    return None
+
+
 def run_dbt(
     args: list[str],
     vars: dict | None = None,
     raise_on_failure: bool = True,
     target_subdir: str | None = None,
+    gated_build: bool = False,
 ) -> DbtResult:
     """Invoke dbt (in-process) with the generated profile and this project.
 
@@ -111,10 +139,13 @@ def run_dbt(
        when not given, so a full build never sees an earlier watermark), the other vars to
        ``--vars``: dbt's partial parsing (``<target>/partial_parse.msgpack``, one target
        folder per warehouse) then survives from one nightly to the next;
-    3. call ``dbtRunner().invoke`` with ``--project-dir``/``--profiles-dir``/``--target-path``
+    3. ``gated_build`` (the transform's build, behind its gates, and tests building their own
+       warehouse) sets ``CFZ_DBT_GATED_BUILD=1`` for this call only: without it a writing
+       command on the warehouse target stops in dbt's on-run-start hook;
+    4. call ``dbtRunner().invoke`` with ``--project-dir``/``--profiles-dir``/``--target-path``
        set so parallel warehouses never share a target folder (``target_subdir``: a folder of
        its own inside it, for a command that runs beside a build of the same warehouse);
-    4. collect failing nodes (error/fail status) and raise ``DbtError`` naming them.
+    5. collect failing nodes (error/fail status) and raise ``DbtError`` naming them.
     """
     from dbt.cli.main import dbtRunner
 
@@ -143,7 +174,14 @@ def run_dbt(
     if vars:
         cli += ["--vars", json.dumps(vars, sort_keys=True)]
     log.info("dbt %s", " ".join(args))
-    res = dbtRunner().invoke(cli)
+    if gated_build:
+        os.environ[GATED_BUILD_ENV] = "1"
+    else:
+        os.environ.pop(GATED_BUILD_ENV, None)
+    try:
+        res = dbtRunner().invoke(cli)
+    finally:
+        os.environ.pop(GATED_BUILD_ENV, None)
     failures: list[str] = []
     results = list(getattr(res.result, "results", None) or []) if res.result is not None else []
     for r in results:
