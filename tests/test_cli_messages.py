@@ -115,6 +115,7 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow  # a real nightly run through the command line
 def test_nightly_on_a_blocked_delivery_prints_the_report_once_and_one_error_line(
     warehouse_db, prefect_env, db, tmp_path
 ):
@@ -182,6 +183,7 @@ def _cfz(*args: str) -> list[str]:
     return [sys.executable, "-m", "cfz_platform.cli", *args]
 
 
+@pytest.mark.slow  # a real nightly run through the command line
 def test_a_prefect_api_that_goes_away_mid_run_is_named_at_once_with_its_log(
     own_prefect_home, db, tmp_path
 ):

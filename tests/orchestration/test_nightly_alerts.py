@@ -34,6 +34,7 @@ def webhook() -> Iterator[tuple[str, list]]:
         yield server
 
 
+@pytest.mark.slow  # a real nightly run
 def test_a_failed_nightly_posts_its_step_and_error_and_the_report_says_it_failed(
     warehouse_db, prefect_harness, db, webhook, tmp_path, monkeypatch
 ):
