@@ -57,6 +57,7 @@ def test_every_unit_test_passes(unit_results):
         "e2_window_month_only_dose_decided_on_every_day",
         "one_assessment_unscheduled_visits_group_by_date",
         "investigator_dthpdfl_nactdt_death_from_pd_new_therapy",
+        "maintenance_starts_on_first_maintenance_dose_given",
         "e5_partial_regimen_start_possibly_later",
         "early_response_label_needs_confirmation_by_end_of_cycle_4",
         "populations_defined_once_and_assigned_groups",
