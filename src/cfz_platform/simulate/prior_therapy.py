@@ -239,13 +239,19 @@ def month_only_bortezomib(
 ) -> tuple[list[tuple[int, float]], list[str]]:
     """Scenario partial-bortezomib: the index regimen's doses with one sent month-only.
 
-    Steps:
-    1. half of the subjects (or when no dose's month lies between the first and the last
-       dose): E2 undecided. The regimen becomes doses on c, c + 3, c + 7, c + 28 and the last
-       dose (c = last - 60, moved back until c + 28 is day 2-27 of its month); c + 28 is sent
+    Steps (one draw u; the first and the last dose always keep their full dates):
+    1. u < 1/3 (or when no dose's month lies between the first and the last dose): E2
+       undecided. The regimen becomes doses on c, c + 3, c + 7, c + 28 and the last dose
+       (c = last - 60, moved back until c + 28 is day 2-27 of its month); c + 28 is sent
        month-only, so its month holds c + 27 (four doses within 27 days: met) and c + 28 (28
        days: not met) - not evaluable;
-    2. otherwise: one dose whose whole month lies between the first and the last dose (the
+    2. u < 2/3: decided although the month-only dose sits inside the only qualifying cycle.
+       The regimen becomes weekly doses on c, c + 7, c + 14, c + 21 (21 days: a qualifying
+       cycle), c + 8 sent month-only, and the last dose (c = 3 days before the first day of
+       a month, about 70 days before the last dose); met on every possible day of it
+       (domain.md 2), although its month starts before the cycle's second dose and ends after
+       its fourth;
+    3. otherwise: one dose whose whole month lies between the first and the last dose (the
        regimen's dates unchanged) is sent month-only; the other cycles usually decide E2.
     Returns the doses (true days) and their CMSTDTC texts.
     """
@@ -258,17 +264,27 @@ def month_only_bortezomib(
         return first > doses[0][0] and nxt - 1 < doses[-1][0]
 
     inside = [k for k in range(1, len(doses) - 1) if month_inside(doses[k][0])]
-    if rng.random() < 0.5 or not inside:
+    u = rng.random()
+    if u < 1 / 3 or not inside:
         c = last_dose - 60
         while not 2 <= date.fromordinal(c + 28).day <= 27:
             c -= 1
-        doses = [(c, 1.3), (c + 3, 1.3), (c + 7, 1.3), (c + 28, 1.3), (last_dose, 1.3)]
-        texts = [iso(d) for d, _ in doses]
-        texts[3] = texts[3][:7]
+        new = [(c, 1.3), (c + 3, 1.3), (c + 7, 1.3), (c + 28, 1.3), (last_dose, 1.3)]
+        partial_at = 3
+    elif u < 2 / 3:
+        d0 = date.fromordinal(last_dose - 70)
+        month_start = date(d0.year + d0.month // 12, d0.month % 12 + 1, 1).toordinal()
+        c = month_start - 3
+        new = [(c, 1.3), (c + 7, 1.3), (c + 8, 1.3), (c + 14, 1.3), (c + 21, 1.3)]
+        new.append((last_dose, 1.3))
+        partial_at = 2
+    else:
+        k = inside[int(rng.integers(0, len(inside)))]
+        texts[k] = texts[k][:7]
         return doses, texts
-    k = inside[int(rng.integers(0, len(inside)))]
-    texts[k] = texts[k][:7]
-    return doses, texts
+    texts = [iso(d) for d, _ in new]
+    texts[partial_at] = texts[partial_at][:7]
+    return new, texts
 
 
 def EARLIER_CHOICE(rng: np.random.Generator, imid_ok: bool = True) -> tuple[str, ...]:  # noqa: N802

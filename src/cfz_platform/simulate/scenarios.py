@@ -29,8 +29,9 @@ Names (``SCENARIOS``):
 * ``nadir-above-5``: serum M-protein with a nadir above 5 g/dL followed by a >= 1 g/dL rise
   (PD by the nadir >= 5 g/dL rule before it reaches 25%);
 * ``partial-bortezomib``: one index-regimen bortezomib dose sent month-only (CMSTDTC
-  ``2025-03``): half of them so that E2 depends on the missing day (not evaluable), the others
-  a dose whose every possible day gives the same E2 outcome (domain.md 2);
+  ``2025-03``): a third so that E2 depends on the missing day (not evaluable), a third inside
+  the only qualifying cycle but met on every possible day, the rest a dose of one of several
+  cycles (domain.md 2);
 * ``unscheduled-visits``: an extra response assessment labelled UNSCHEDULED on day 22 of
   cycles 2 and 3 (two unscheduled visits on different dates: two assessments, domain.md 4);
 * ``investigator-flags``: the investigator's OVRLRESP record carries what CM and AE do not
