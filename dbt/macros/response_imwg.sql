@@ -23,6 +23,18 @@
     ({{ new_therapy_date }} is null or {{ assessment_date }} < {{ new_therapy_date }})
 {%- endmacro %}
 
+{#-
+  THE assessment grouping key (domain.md 4, "one assessment"): a scheduled VISIT label groups
+  a visit's records whatever their dates; a record labelled var unscheduled_visit_label (any
+  case), or without a VISIT, belongs to the assessment of its date.
+-#}
+{% macro assessment_key(visit, measured_on) -%}
+    case when {{ visit }} is null or upper({{ visit }}) = '{{ var("unscheduled_visit_label") }}'
+        then 'DATE ' || {{ measured_on }}::text
+        else 'VISIT ' || {{ visit }}
+    end
+{%- endmacro %}
+
 {#- The category of a rank (inverse of response_rank). -#}
 {% macro response_of_rank(rank) -%}
     (array['NE', 'PD', 'SD', 'MR', 'PR', 'VGPR', 'CR', 'sCR'])[({{ rank }}) + 1]

@@ -18,10 +18,12 @@ from cfz_platform.simulate.params import SimConfig
 from cfz_platform.simulate.response import Assessment, ImwgAssessor, Panel, compute_best_response
 from cfz_platform.simulate.safety import AdverseEvent
 from cfz_platform.simulate.scenarios import SCENARIOS, parse_scenarios
+from cfz_platform.simulate.subject_truth import compute_maintenance_pfs
 from cfz_platform.simulate.trial import run_simulation
 from cfz_platform.simulate.truth_rules import (
     compute_dlt,
     compute_e2,
+    compute_e2_status,
     compute_e3,
     compute_escalation,
     compute_level_decision,
@@ -473,3 +475,162 @@ def test_thresholds_compare_the_decimals_as_sent():
     b = ImwgAssessor(Panel(serum=3.53, urine=0.0, kappa=9.0, lam=1.0))
     assert b.assess(84, Panel(serum=0.32, urine=0.0)).category == "VGPR"
     assert b.assess(112, Panel(serum=0.81, urine=0.0)).category != "PD"  # +0.49
+
+
+# --------------------------------------------------------------------------- issue 25
+
+
+def test_month_only_bortezomib_doses_decide_e2_when_every_day_agrees(sim):
+    """partial-bortezomib: one index-regimen bortezomib CMSTDTC is month-only (never the first or
+    last dose); the truth's E2 is the rule on every possible day of it, and both a decided (met)
+    and an undecided (not_evaluable) outcome occur."""
+    subs = set(sim.by_scenario["partial-bortezomib"])
+    cm = [
+        r
+        for r in read_domain(sim.landing, "cm")
+        if r["USUBJID"] in subs and r["CMTRT"].upper() in ("BORTEZOMIB", "VELCADE")
+    ]
+    statuses = set()
+    for u in subs:
+        t = sim.subjects[u]
+        rows = sorted(
+            (r for r in cm if r["USUBJID"] == u and r["CMGRPID"] == t["index_grpid"]),
+            key=lambda r: r["CMSTDTC"],
+        )
+        texts = [r["CMSTDTC"] for r in rows]
+        assert sum(len(x) == 7 for x in texts) == 1, (u, texts)
+        assert len(texts[0]) == 10 and len(texts[-1]) == 10, (u, texts)
+        doses = [
+            (_d(x) if len(x) == 10 else 0, float(r["CMDOSE"]))
+            for x, r in zip(texts, rows, strict=True)
+        ]
+        assert t["e2"] == compute_e2_status(doses, texts), u
+        statuses.add(t["e2"])
+    assert {"met", "not_evaluable"} <= statuses, statuses
+
+
+def test_unscheduled_visits_on_several_dates_are_several_assessments(sim):
+    """unscheduled-visits: myeloma panels labelled UNSCHEDULED on two or more dates per subject
+    (day 22 of cycles 2 and 3), each counted by the truth as an assessment of its own."""
+    subs = set(sim.by_scenario["unscheduled-visits"])
+    dates = defaultdict(set)
+    for r in read_domain(sim.landing, "lb"):
+        if r["USUBJID"] in subs and r["VISIT"] == "UNSCHEDULED":
+            dates[r["USUBJID"]].add(r["LBDTC"])
+    assert sum(len(d) >= 2 for d in dates.values()) >= 2, dict(dates)
+    rs = [
+        r
+        for r in read_domain(sim.landing, "rs")
+        if r["USUBJID"] in subs and r["VISIT"] == "UNSCHEDULED" and r["RSTESTCD"] == "OVRLRESP"
+    ]
+    assert {r["RSDTC"] for r in rs} <= {d for ds in dates.values() for d in ds}
+
+
+def test_investigator_flags_carry_death_from_pd_and_new_therapy(sim):
+    """investigator-flags: DTHPDFL = Y on the last investigator record of a subject who died from
+    PD with no PD assessment (fatal AE not a PD term): TTP is an event on the death date; NACTDT
+    on the investigator record (the day-1 assessment new therapy started on, or the last before
+    it), with no CM row: TTP ends before it."""
+    subs = set(sim.by_scenario["investigator-flags"])
+    rs = [
+        r
+        for r in read_domain(sim.landing, "rs")
+        if r["USUBJID"] in subs and r["RSTESTCD"] == "OVRLRESP"
+    ]
+    post = {r["USUBJID"] for r in read_domain(sim.landing, "cm") if r["CMGRPID"] == "POST1"}
+    dthpd = {r["USUBJID"] for r in rs if r["DTHPDFL"] == "Y"}
+    nact = {r["USUBJID"]: r["NACTDT"] for r in rs if r["NACTDT"]}
+    assert dthpd and nact
+    for u in dthpd:
+        t = sim.subjects[u]
+        assert t["death_cause"] == "PROGRESSIVE DISEASE" and not t["pd_date"], u
+        assert (t["ttp_event"], int(t["ttp_days"])) == (
+            "1",
+            _d(t["death_date"]) - _d(t["first_dose_date"]) + 1,
+        ), u
+    for u, day in nact.items():
+        t = sim.subjects[u]
+        assert t["new_therapy_date"] == day and u not in post, u
+        # TTP ends before the new therapy: PD confirmed before it, else censored before it
+        assert int(t["ttp_days"]) < _d(day) - _d(t["first_dose_date"]) + 1, u
+    assert any(sim.subjects[u]["ttp_event"] == "0" for u in nact)
+
+
+def test_e2_status_on_every_possible_day_hand_worked():
+    """domain.md 2 on month-only dose dates (the cases of the dbt unit test
+    e2_window_month_only_dose_decided_on_every_day, plus one that the missing day decides)."""
+    d = _d
+    full = lambda *xs: [(d(x), 1.3) for x in xs]  # noqa: E731
+    # MA: 03-10, 03-14, 03-17 and '2025-03': 7 to 21 days wherever it falls -> met
+    assert (
+        compute_e2_status(
+            full("2025-03-10", "2025-03-14", "2025-03-17") + [(0, 1.3)],
+            ["2025-03-10", "2025-03-14", "2025-03-17", "2025-03"],
+        )
+        == "met"
+    )
+    # MB: the full doses already qualify (21 days) -> met whatever the month-only day
+    assert (
+        compute_e2_status(
+            full("2025-02-25", "2025-03-04", "2025-03-11", "2025-03-18") + [(0, 1.3)],
+            ["2025-02-25", "2025-03-04", "2025-03-11", "2025-03-18", "2025-03"],
+        )
+        == "met"
+    )
+    # MC: fourth dose in May, 59-89 days after the first -> not met on every day
+    assert (
+        compute_e2_status(
+            full("2025-03-03", "2025-03-10", "2025-03-17") + [(0, 1.3)],
+            ["2025-03-03", "2025-03-10", "2025-03-17", "2025-05"],
+        )
+        == "not_met"
+    )
+    # PA: 01-01, '2025-01', 01-20, 01-27: 26 days on 01-01..01-27, 28-30 later -> not evaluable
+    assert (
+        compute_e2_status(
+            full("2025-01-01") + [(0, 1.3)] + full("2025-01-20", "2025-01-27"),
+            ["2025-01-01", "2025-01", "2025-01-20", "2025-01-27"],
+        )
+        == "not_evaluable"
+    )
+    # a month-only dose below 1.0 mg/m2 does not count at all
+    assert (
+        compute_e2_status(
+            full("2025-03-10", "2025-03-14", "2025-03-17") + [(0, 0.7)],
+            ["2025-03-10", "2025-03-14", "2025-03-17", "2025-03"],
+        )
+        == "not_met"
+    )
+
+
+def test_maintenance_pfs_starts_at_the_first_maintenance_dose_hand_worked():
+    """domain.md 4, maintenance PFS "from the first maintenance dose": no dose given (a death on
+    the planned first maintenance day, seed 731's subject in issue 25) -> no maintenance PFS;
+    otherwise day 1 is the first dose given (days are relative to the first study dose)."""
+    fd = _d("2025-01-01")
+    none = compute_maintenance_pfs(fd, fd + 600, None, None, 300, 280)
+    assert none == {"maint_start_date": "", "mpfs_days": "", "mpfs_event": ""}
+    # first maintenance dose on day 301 (held day 1 on day 300); death on day 330
+    got = compute_maintenance_pfs(fd, fd + 600, fd + 301, None, 330, 320)
+    assert got == {"maint_start_date": "2025-10-29", "mpfs_days": 30, "mpfs_event": 1}
+    # no event: censored at the last assessment (day 360) -> 60 days
+    got = compute_maintenance_pfs(fd, fd + 600, fd + 301, None, None, 360)
+    assert got == {"maint_start_date": "2025-10-29", "mpfs_days": 60, "mpfs_event": 0}
+
+
+def test_truth_maintenance_follows_the_feed_seed_731(tmp_path):
+    """Issue 25 item 4: on seed 731 (350 subjects, --scenarios all) every truth maintenance
+    start is a maintenance carfilzomib dose given in EX, and every subject with such a dose
+    entered maintenance in the truth (the truth once started maintenance on a death date
+    with no maintenance dose in the feed)."""
+    s = Sim(tmp_path, SimConfig(patients=350, seed=731, scenarios=frozenset(SCENARIOS)))
+    given = defaultdict(set)
+    for r in read_domain(s.landing, "ex"):
+        if r["EPOCH"] == "MAINTENANCE" and r["EXTRT"] == "CARFILZOMIB" and r["EXDOSE"] != "0":
+            given[r["USUBJID"]].add(r["EXSTDTC"])
+    for u, t in s.subjects.items():
+        if t["is_screen_failure"] == "true":
+            continue
+        assert (t["entered_maintenance"] == "true") == bool(given[u]), u
+        if given[u]:
+            assert t["maint_start_date"] == min(given[u]), u

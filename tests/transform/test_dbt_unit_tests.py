@@ -53,6 +53,11 @@ def test_every_unit_test_passes(unit_results):
         "three_plus_three_two_early_dlts",
         "eligibility_partial_dates_and_vacuous_e4",
         "e2_window_partial_dose_dates",
+        # issue 25: a month-only dose decided on every possible day; one assessment per visit
+        "e2_window_month_only_dose_decided_on_every_day",
+        "one_assessment_unscheduled_visits_group_by_date",
+        "investigator_dthpdfl_nactdt_death_from_pd_new_therapy",
+        "maintenance_starts_on_first_maintenance_dose_given",
         "e5_partial_regimen_start_possibly_later",
         "early_response_label_needs_confirmation_by_end_of_cycle_4",
         "populations_defined_once_and_assigned_groups",

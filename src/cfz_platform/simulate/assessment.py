@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cfz_platform.simulate.kinetics import compute_factor
+from cfz_platform.simulate.records import COL_INDEX
 from cfz_platform.simulate.response import RANK, ImwgAssessor, Panel
 from cfz_platform.simulate.subject_sim import SubjectSim, noise
 
@@ -98,3 +99,17 @@ def simulate_assessment(
         track.pending_pd = True
     elif a.category != "NE":
         track.pending_pd = False
+
+
+def flag_last_investigator_record(sim: SubjectSim, column: str, value: str) -> None:
+    """Set ``column`` (DTHPDFL, NACTDT) on the subject's latest on-study investigator OVRLRESP
+    record sent so far (feeds.md RS: supplemental qualifiers of that record)."""
+    ix = COL_INDEX["rs"]
+    for r in reversed(sim.records):
+        if (
+            r.domain == "rs"
+            and r.row[ix["RSTESTCD"]] == "OVRLRESP"
+            and r.row[ix["EPOCH"]] != "PRIOR THERAPY"
+        ):
+            r.row[ix[column]] = value
+            return

@@ -11,7 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from cfz_platform.simulate import params as P
-from cfz_platform.simulate.assessment import ResponseTrack
+from cfz_platform.simulate.assessment import (
+    ResponseTrack,
+    flag_last_investigator_record,
+    simulate_assessment,
+)
 from cfz_platform.simulate.course_state import CourseState, Cycle
 from cfz_platform.simulate.cycle_aes import draw_early_death, simulate_cycle_aes
 from cfz_platform.simulate.cycle_visits import (
@@ -23,9 +27,11 @@ from cfz_platform.simulate.cycle_visits import (
     simulate_day1_visit,
 )
 from cfz_platform.simulate.dosing import LOWER, dose_cycle
-from cfz_platform.simulate.safety import AdverseEvent
+from cfz_platform.simulate.safety import FATAL, AdverseEvent
 from cfz_platform.simulate.subject_sim import SubjectSim
 from cfz_platform.simulate.subjects import SubjectPlan
+
+UNSCHEDULED = "UNSCHEDULED"
 
 
 def simulate_combination(
@@ -72,11 +78,16 @@ def simulate_cycle(
 
     Steps:
     1. day-1 visit from cycle 2 (``simulate_day1_visit``): stop at confirmed PD; scenario
-       new-therapy-on-assessment: new therapy starts on a day-1 assessment after its cycle;
+       new-therapy-on-assessment (and investigator-flags NACTDT): new therapy starts on a
+       day-1 assessment after its cycle; investigator-flags DTHPDFL: after its cycle, at a
+       day-1 visit not PD, death from PD 8-20 days later (``draw_pd_death_without_pd``),
+       told by DTHPDFL = Y on the latest investigator record;
     2. the cycle's dip depths, the cycle-1 DLT kind, the day 8 / 15 counts;
     3. scenario early-death (cycle 1): death before C1D8, no dose from the day before;
     4. the count visits (``simulate_count_visits``) and the AEs (``simulate_cycle_aes``);
-    5. doses (``simulate_cycle_dosing``) and the stop decision (``simulate_stop_decision``).
+    5. doses (``simulate_cycle_dosing``); scenario unscheduled-visits: an UNSCHEDULED
+       assessment on day 22 of cycles 2 and 3 (``simulate_unscheduled_visit``); the stop
+       decision (``simulate_stop_decision``).
     """
     rng = sim.rng
     cyc = Cycle(c, course.cs, compute_resp_boost(sim, course.cs - course.fd), course.cutoff)
@@ -84,9 +95,21 @@ def simulate_cycle(
         if track.stop:
             course.stop_reason = "PD"
             return True
-        if plan.scenario == "new-therapy-on-assessment" and c >= course.stop_cycle + 1:
+        nt_on_day1 = plan.scenario == "new-therapy-on-assessment" or course.flag_variant == "NACTDT"
+        if nt_on_day1 and c >= course.stop_cycle + 1:
             course.new_therapy, course.stop_reason = cyc.start, "NEW THERAPY"  # on this day
             return True
+        if (
+            course.flag_variant == "DTHPDFL"
+            and c >= course.stop_cycle + 1
+            and not track.pending_pd
+            and course.death is None
+        ):
+            course.death, ev = draw_pd_death_without_pd(aux, cyc.start)
+            cyc.events.append(ev)
+            course.death_cause = "PROGRESSIVE DISEASE"
+            cyc.stop_day = course.death - 1
+            flag_last_investigator_record(sim, "DTHPDFL", "Y")
     dips = draw_dip_depths(sim)
     cyc.dlt_kind = draw_dlt_kind(rng, plan, c, course.dlt_event, course.esc)
     counts = draw_cycle_counts(sim, plan, cyc, course.esc, dips, aux)
@@ -98,7 +121,43 @@ def simulate_cycle(
     simulate_count_visits(sim, track, course, cyc, counts)
     simulate_cycle_aes(sim, plan, track, course, cyc, aux)
     holds = simulate_cycle_dosing(sim, plan, course, cyc)
+    if plan.scenario == "unscheduled-visits" and c in (2, 3):
+        simulate_unscheduled_visit(sim, track, course, cyc.start + 21)
     return simulate_stop_decision(rng, aux, track, course, cyc, holds)
+
+
+def simulate_unscheduled_visit(
+    sim: SubjectSim, track: ResponseTrack, course: CourseState, day: int
+) -> None:
+    """Scenario unscheduled-visits: a response assessment with VISIT UNSCHEDULED on ``day``.
+
+    Steps: none after confirmed PD, a death or the cutoff; the myeloma panel and the
+    investigator's assessment (OVRLRESP, ECOG), all labelled UNSCHEDULED (domain.md 4: an
+    assessment of its own date).
+    """
+    if track.stop or course.death is not None or day > course.cutoff:
+        return
+    lag = sim._lag()
+    pan = sim.resp_panel(day, day - course.fd, UNSCHEDULED, lag)
+    simulate_assessment(sim, track, day, UNSCHEDULED, pan, "TREATMENT", True, False, lag)
+
+
+def draw_pd_death_without_pd(aux: np.random.Generator, cs: int) -> tuple[int, AdverseEvent]:
+    """Scenario investigator-flags (DTHPDFL): death from PD 8-20 days after a day-1 visit whose
+    assessment was not PD, coded as a general decline (a term outside the PD-death list)."""
+    death = cs + int(aux.integers(7, 20))
+    bodsys, term = FATAL["General physical health deterioration"]
+    ev = AdverseEvent(
+        "General physical health deterioration",
+        term,
+        bodsys,
+        5,
+        death - int(aux.integers(0, 3)),
+        death,
+        "NOT RELATED",
+        True,
+    )
+    return death, ev
 
 
 def simulate_cycle_dosing(

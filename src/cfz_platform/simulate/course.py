@@ -135,7 +135,7 @@ def simulate_screening(sim: SubjectSim, plan: SubjectPlan, fd: int) -> PriorSumm
     """Prior therapy and the screening visit of an enrolled subject; return the prior summary.
 
     Steps: 1. prior regimens (CM, RS PRIOR THERAPY; ``build_prior_therapy``; 3-10 days of
-    availability lag; scenario partial-dates: partial dates); 2. screening 3-7 days before the
+    availability lag; scenarios partial-dates and partial-bortezomib: partial dates); 2. screening 3-7 days before the
     first dose (``SubjectSim.screening``: full panel, marrow, skeletal survey, ECOG, vitals).
     """
     rng = sim.rng
@@ -148,6 +148,7 @@ def simulate_screening(sim: SubjectSim, plan: SubjectPlan, fd: int) -> PriorSumm
         int(rng.integers(3, 11)),
         sim.records,
         partial=plan.scenario == "partial-dates",
+        partial_btz=plan.scenario == "partial-bortezomib",
     )
     sim.screening(fd - int(rng.integers(3, 8)))
     return prior

@@ -47,8 +47,12 @@ class CourseState:
     death_cause: str = ""
     c2_start: int | None = None
     c4_start: int | None = None
-    maint_start: int | None = None
+    maint_start: int | None = None  # day 1 of the first maintenance cycle (planned)
+    maint_first_dose: int | None = None  # the first maintenance dose given (domain.md 4)
     new_therapy: int | None = None
+    #: scenario investigator-flags: "DTHPDFL" (death from PD told by the investigator record)
+    #: or "NACTDT" (new therapy told by the investigator record only)
+    flag_variant: str = ""
 
 
 @dataclass
@@ -71,8 +75,9 @@ def draw_course_state(
     """The course at the first dose, before cycle 1.
 
     Steps: 1. the cycle-1 DLT event: the escalation plan's, else (expansion) drawn with the
-    dose level's DLT probability; 2. scenarios consent-withdrawn / new-therapy-on-assessment:
-    the cycle (2-5) whose day-1 visit is not reached / where new therapy starts (``aux``).
+    dose level's DLT probability; 2. scenarios consent-withdrawn / new-therapy-on-assessment /
+    investigator-flags: the cycle (2-5) whose day-1 visit is not reached / after which new
+    therapy starts or death from PD comes (``aux``), and investigator-flags' variant.
     """
     fd = plan.first_dose
     assert fd is not None
@@ -81,9 +86,12 @@ def draw_course_state(
     )
     stop_cycle = (
         int(aux.integers(2, 6))
-        if plan.scenario in ("consent-withdrawn", "new-therapy-on-assessment")
+        if plan.scenario in ("consent-withdrawn", "new-therapy-on-assessment", "investigator-flags")
         else 0
     )
+    flag_variant = ""
+    if plan.scenario == "investigator-flags":
+        flag_variant = "DTHPDFL" if aux.random() < 0.5 else "NACTDT"
     return CourseState(
         fd=fd,
         cutoff=cutoff,
@@ -92,4 +100,5 @@ def draw_course_state(
         dlt_event=bool(dlt_event),
         stop_cycle=stop_cycle,
         cs=fd,
+        flag_variant=flag_variant,
     )

@@ -25,13 +25,15 @@ def dose_cycle(
     stop_day: int,
     epoch: str,
     hold_day1: bool = False,
+    given_days: list[int] | None = None,
 ) -> int | None:
     """EX rows of one cycle: carfilzomib on days 1, 2, 8, 9, 15, 16 and partner drugs.
 
     ``hold_day1`` (scenario cfz-held-c1d1): carfilzomib held on day 1 (HELD - OTHER) while the
     partner drugs start. Held doses are rows with EXDOSE 0 and EXADJ "HELD - ADVERSE EVENT" (or "HELD - OTHER");
     doses below the assigned level carry EXADJ "REDUCED - ADVERSE EVENT". Doses after
-    ``stop_day`` (PD, death, cutoff) are not given and have no row. Returns the last day given.
+    ``stop_day`` (PD, death, cutoff) are not given and have no row. Returns the last day given;
+    ``given_days``, when passed, gets every day a carfilzomib dose was given.
     """
     rng = sim.rng
     usub = sim.p.usubjid
@@ -52,6 +54,8 @@ def dose_cycle(
             adj = "REDUCED - ADVERSE EVENT"
         if given > 0:
             last = day
+            if given_days is not None:
+                given_days.append(day)
             sim.doses_given += 1
             if c == 1 and epoch == "TREATMENT":
                 sim.cycle1_given += 1

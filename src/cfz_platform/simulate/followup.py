@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from cfz_platform.simulate import params as P
-from cfz_platform.simulate.assessment import ResponseTrack
+from cfz_platform.simulate.assessment import ResponseTrack, flag_last_investigator_record
 from cfz_platform.simulate.course_state import CourseState
 from cfz_platform.simulate.records import Record, iso
 from cfz_platform.simulate.safety import FATAL, NONHEME, AdverseEvent
@@ -148,13 +148,17 @@ def simulate_follow_up(
 
     Steps: 1. death from PD (``simulate_pd_death``); 2. new anti-myeloma therapy
     (``draw_new_therapy_start``, ``course.new_therapy``) and its CM rows
-    (``new_therapy_records``); 3. scenario ae-ongoing: an AE with no end (``ongoing_ae``);
+    (``new_therapy_records``; scenario investigator-flags NACTDT: NACTDT on the latest
+    investigator OVRLRESP record instead, no CM row); 3. scenario ae-ongoing: an AE with no end (``ongoing_ae``);
     4. scenario partial-dates: a month-only AE start (``mark_partial_start``).
     """
     nt_on_pd = plan.scenario == "new-therapy-on-assessment" and course.stop_reason == "PD"
     simulate_pd_death(sim, track, course, nt_on_pd)
     course.new_therapy = draw_new_therapy_start(aux, track, course, nt_on_pd)
-    if course.new_therapy is not None:
+    if course.new_therapy is not None and course.flag_variant == "NACTDT":
+        # scenario investigator-flags: told only by the investigator record (feeds.md RS)
+        flag_last_investigator_record(sim, "NACTDT", iso(course.new_therapy))
+    elif course.new_therapy is not None:
         new_therapy_records(sim, course.new_therapy, aux)
     if plan.scenario == "ae-ongoing":
         ongoing_ae(sim, course.fd, course.death, aux)

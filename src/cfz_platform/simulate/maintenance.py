@@ -21,8 +21,10 @@ from cfz_platform.simulate.subjects import SubjectPlan
 def simulate_maintenance(
     sim: SubjectSim, plan: SubjectPlan, track: ResponseTrack, course: CourseState
 ) -> None:
-    """Simulate maintenance from ``course.maint_start``; a death and the last dose day go to
-    ``course`` (``death``, ``death_cause``, ``last_dose_day``).
+    """Simulate maintenance from ``course.maint_start``; a death, the last dose day and the
+    first maintenance dose given go to ``course`` (``death``, ``death_cause``,
+    ``last_dose_day``, ``maint_first_dose``: None when no maintenance dose was given, e.g. a
+    death on the first maintenance day).
 
     Steps, per maintenance cycle m = 1, 2, ... (VISIT C<cycles done + m>): 1. stop after the
     cutoff; 2. day-1 visit (``simulate_maintenance_day1``), stop at confirmed PD; 3. day-15
@@ -54,11 +56,24 @@ def simulate_maintenance(
             stop_day = course.death - 1
         sim.events += evs
         holds = [e for e in evs if e.holds_dosing]
+        given: list[int] = []
         got = dose_cycle(
-            sim, mc, ms, course.dose, float(plan.dose), holds, None, False, stop_day, "MAINTENANCE"
+            sim,
+            mc,
+            ms,
+            course.dose,
+            float(plan.dose),
+            holds,
+            None,
+            False,
+            stop_day,
+            "MAINTENANCE",
+            given_days=given,
         )
         if got is not None:
             course.last_dose_day = got
+        if given and course.maint_first_dose is None:
+            course.maint_first_dose = min(given)
         if course.death is not None:
             break
         ms = ms + P.CYCLE_DAYS + (0 if rng.random() < 0.8 else int(rng.integers(1, 6)))

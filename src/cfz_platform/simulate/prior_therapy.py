@@ -9,12 +9,13 @@ IMiD index regimen followed by a later regimen. (E6 is made in the labs; E7 need
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 
 from cfz_platform.simulate import params as P
-from cfz_platform.simulate.records import TAG_PARTIAL_END, Record, iso
+from cfz_platform.simulate.records import COL_INDEX, TAG_PARTIAL_END, Record, iso
 
 CAT = "PRIOR MYELOMA THERAPY"
 PARTNER_DOSE = {
@@ -42,6 +43,9 @@ class PriorSummary:
     bortezomib_doses: list[tuple[int, float]]  # the index regimen's (day, mg/m2)
     index_pd_text: str  # RSDTC as sent (month-only in the partial-dates scenario)
     later_regimen: bool  # another regimen started after the index regimen (before consent)
+    #: the index regimen's bortezomib CMSTDTC as sent, one per dose (month-only in the
+    #: partial-bortezomib scenario); empty: every date as in ``bortezomib_doses``
+    bortezomib_dose_texts: list[str] = field(default_factory=list)
 
 
 def _rs_pd(usubjid: str, grpid: str, day: int, avail: int) -> Record:
@@ -62,6 +66,8 @@ def _rs_pd(usubjid: str, grpid: str, day: int, avail: int) -> Record:
             "SCREENING",
             grpid,
             iso(day),
+            "",
+            "",
         ],
     )
 
@@ -75,6 +81,7 @@ def build_prior_therapy(
     lag: int,
     records: list[Record],
     partial: bool = False,
+    partial_btz: bool = False,
 ) -> PriorSummary:
     """Append CM and RS prior-therapy records; return the index regimen summary.
 
@@ -91,6 +98,8 @@ def build_prior_therapy(
     subject with the PD 75-84 days after the last bortezomib dose, so that E3 may depend on
     the missing day) and an earlier line's CMSTDTC is sent month-only. E2 failures never get
     an earlier bortezomib line (E2 reads the index regimen).
+    ``partial_btz`` (scenario partial-bortezomib): one index-regimen bortezomib dose is sent
+    month-only (``month_only_bortezomib``), never the first or the last (E3 and E5 read those).
     """
     avail = consent + lag
     imid = any(p in P.IMIDS for p in partners)
@@ -133,6 +142,9 @@ def build_prior_therapy(
                     lv = 1.0
                 doses.append((first + c * 21 + d, lv))
     doses = [d for d in doses if d[0] <= last_dose]
+    btz_texts = [iso(d) for d, _ in doses]
+    if partial_btz:
+        doses, btz_texts = month_only_bortezomib(rng, doses, last_dose)
     regimens.append((partners, True, doses[0][0], doses[-1][0], index_pd, doses))
     cursor = doses[0][0] - int(rng.integers(30, 120))
     for _ in range(int(rng.integers(0, 3))):
@@ -164,7 +176,8 @@ def build_prior_therapy(
         is_index = bdoses is doses
         if is_index:
             index_id = grp
-        for day, lv in bdoses:
+        for k, (day, lv) in enumerate(bdoses):
+            st = btz_texts[k] if is_index else iso(day)
             records.append(
                 Record(
                     "cm",
@@ -178,8 +191,8 @@ def build_prior_therapy(
                         grp,
                         f"{lv:.1f}",
                         "mg/m2",
-                        iso(day),
-                        iso(day),
+                        st,
+                        st,
                     ],
                 )
             )
@@ -205,12 +218,73 @@ def build_prior_therapy(
             )
         rs = _rs_pd(usubjid, grp, pd_day, avail)
         if is_index and partial:
-            rs.row[-1] = index_pd_text = iso(pd_day)[:7]
+            rs.row[COL_INDEX["rs"]["RSDTC"]] = index_pd_text = iso(pd_day)[:7]
         records.append(rs)
     later = any(r[2] > index_start for r in regimens if r[5] is not doses)
     return PriorSummary(
-        index_id, partners, index_pd, last_dose, len(regimens), list(doses), index_pd_text, later
+        index_id,
+        partners,
+        index_pd,
+        last_dose,
+        len(regimens),
+        list(doses),
+        index_pd_text,
+        later,
+        btz_texts,
     )
+
+
+def month_only_bortezomib(
+    rng: np.random.Generator, doses: list[tuple[int, float]], last_dose: int
+) -> tuple[list[tuple[int, float]], list[str]]:
+    """Scenario partial-bortezomib: the index regimen's doses with one sent month-only.
+
+    Steps (one draw u; the first and the last dose always keep their full dates):
+    1. u < 1/3 (or when no dose's month lies between the first and the last dose): E2
+       undecided. The regimen becomes doses on c, c + 3, c + 7, c + 28 and the last dose
+       (c = last - 60, moved back until c + 28 is day 2-27 of its month); c + 28 is sent
+       month-only, so its month holds c + 27 (four doses within 27 days: met) and c + 28 (28
+       days: not met) - not evaluable;
+    2. u < 2/3: decided although the month-only dose sits inside the only qualifying cycle.
+       The regimen becomes weekly doses on c, c + 7, c + 14, c + 21 (21 days: a qualifying
+       cycle), c + 8 sent month-only, and the last dose (c = 3 days before the first day of
+       a month, about 70 days before the last dose); met on every possible day of it
+       (domain.md 2), although its month starts before the cycle's second dose and ends after
+       its fourth;
+    3. otherwise: one dose whose whole month lies between the first and the last dose (the
+       regimen's dates unchanged) is sent month-only; the other cycles usually decide E2.
+    Returns the doses (true days) and their CMSTDTC texts.
+    """
+    texts = [iso(d) for d, _ in doses]
+
+    def month_inside(day: int) -> bool:
+        d = date.fromordinal(day)
+        first = d.replace(day=1).toordinal()
+        nxt = date(d.year + d.month // 12, d.month % 12 + 1, 1).toordinal()
+        return first > doses[0][0] and nxt - 1 < doses[-1][0]
+
+    inside = [k for k in range(1, len(doses) - 1) if month_inside(doses[k][0])]
+    u = rng.random()
+    if u < 1 / 3 or not inside:
+        c = last_dose - 60
+        while not 2 <= date.fromordinal(c + 28).day <= 27:
+            c -= 1
+        new = [(c, 1.3), (c + 3, 1.3), (c + 7, 1.3), (c + 28, 1.3), (last_dose, 1.3)]
+        partial_at = 3
+    elif u < 2 / 3:
+        d0 = date.fromordinal(last_dose - 70)
+        month_start = date(d0.year + d0.month // 12, d0.month % 12 + 1, 1).toordinal()
+        c = month_start - 3
+        new = [(c, 1.3), (c + 7, 1.3), (c + 8, 1.3), (c + 14, 1.3), (c + 21, 1.3)]
+        new.append((last_dose, 1.3))
+        partial_at = 2
+    else:
+        k = inside[int(rng.integers(0, len(inside)))]
+        texts[k] = texts[k][:7]
+        return doses, texts
+    texts = [iso(d) for d, _ in new]
+    texts[partial_at] = texts[partial_at][:7]
+    return new, texts
 
 
 def EARLIER_CHOICE(rng: np.random.Generator, imid_ok: bool = True) -> tuple[str, ...]:  # noqa: N802

@@ -109,6 +109,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "VISIT",
         "RSLNKGRP",
         "RSDTC",
+        "DTHPDFL",
+        "NACTDT",
     ),
     "vs": (
         "STUDYID",

@@ -62,6 +62,8 @@ FATAL = {
     "Sepsis": (INF, "Sepsis"),
     "Cardiac failure": ("CARDIAC DISORDERS", "Heart failure"),
     "Disease progression": (GEN, "Disease progression"),
+    # a death from PD coded as a general decline (scenario investigator-flags: DTHPDFL says PD)
+    "General physical health deterioration": (GEN, "General physical health deterioration"),
 }
 RELATED = ("POSSIBLE", "PROBABLE", "DEFINITE")
 REL_CHOICES = ("NOT RELATED", "UNLIKELY", "POSSIBLE", "PROBABLE", "DEFINITE")

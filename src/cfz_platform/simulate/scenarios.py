@@ -27,7 +27,20 @@ Names (``SCENARIOS``):
   level is above the MTD at once). Explicit only: the default trial's DLT rates make it by
   chance;
 * ``nadir-above-5``: serum M-protein with a nadir above 5 g/dL followed by a >= 1 g/dL rise
-  (PD by the nadir >= 5 g/dL rule before it reaches 25%).
+  (PD by the nadir >= 5 g/dL rule before it reaches 25%);
+* ``partial-bortezomib``: one index-regimen bortezomib dose sent month-only (CMSTDTC
+  ``2025-03``): a third so that E2 depends on the missing day (not evaluable), a third inside
+  the only qualifying cycle but met on every possible day, the rest a dose of one of several
+  cycles (domain.md 2);
+* ``unscheduled-visits``: an extra response assessment labelled UNSCHEDULED on day 22 of
+  cycles 2 and 3 (two unscheduled visits on different dates: two assessments, domain.md 4);
+* ``investigator-flags``: the investigator's OVRLRESP record carries what CM and AE do not
+  (feeds.md RS): half of them die from PD before any PD assessment (a fatal AE coded
+  "General physical health deterioration", DTHPDFL = Y on their last investigator record),
+  the others start new therapy on a day-1 assessment day sent only as NACTDT on that day's
+  investigator record (no CM row).
+
+The last three are boosted only (``all`` or by name): the default trial never draws them.
 """
 
 from __future__ import annotations
@@ -46,6 +59,9 @@ SCENARIOS: tuple[str, ...] = (
     "consent-withdrawn",
     "two-early-dlts",
     "nadir-above-5",
+    "partial-bortezomib",
+    "unscheduled-visits",
+    "investigator-flags",
 )
 #: per expansion subject, in the default trial (armcd-mismatch: share of all subjects, SimConfig)
 REALISTIC_RATES: dict[str, float] = {
@@ -62,8 +78,10 @@ REALISTIC_RATES: dict[str, float] = {
 BOOSTED_SHARE = 0.04
 BOOSTED_MIN = 2
 BOOSTED_ARMCD_SHARE = 0.06
+#: boosted only: no realistic rate, so the default trial is what it was before they existed
+BOOSTED_ONLY: tuple[str, ...] = ("partial-bortezomib", "unscheduled-visits", "investigator-flags")
 #: subject-level scenarios, in the order boosted subjects are picked
-SUBJECT_SCENARIOS: tuple[str, ...] = tuple(REALISTIC_RATES)
+SUBJECT_SCENARIOS: tuple[str, ...] = (*REALISTIC_RATES, *BOOSTED_ONLY)
 STREAM_SCENARIO = 11
 DAY1_PARTNERS = frozenset(
     {
@@ -122,8 +140,8 @@ def assign_scenarios(
     Steps:
     1. boosted scenarios first, in ``SUBJECT_SCENARIOS`` order: max(2, 4% of the cohort) subjects
        each, drawn without replacement among those still free that fit (generator [seed, 11, 0]);
-    2. then, when ``realistic``, each still-free subject draws every other scenario at its
-       realistic rate (generator [seed, 11, 1, j]; the first hit wins).
+    2. then, when ``realistic``, each still-free subject draws every other scenario with a
+       realistic rate (``REALISTIC_RATES``) at that rate (generator [seed, 11, 1, j]; the first hit wins).
     """
     n = len(candidates)
     out = [""] * n
@@ -138,10 +156,10 @@ def assign_scenarios(
     if realistic:
         for j in range(n):
             r = np.random.default_rng([seed, STREAM_SCENARIO, 1, j])
-            u = r.random(len(SUBJECT_SCENARIOS))
+            u = r.random(len(REALISTIC_RATES))
             if out[j]:
                 continue
-            for name, x in zip(SUBJECT_SCENARIOS, u, strict=True):
+            for name, x in zip(REALISTIC_RATES, u, strict=True):
                 if (
                     name not in boosted
                     and x < REALISTIC_RATES[name]

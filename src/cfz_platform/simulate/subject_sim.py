@@ -286,6 +286,8 @@ class SubjectSim:
                     visit,
                     visit,
                     iso(day),
+                    "",
+                    "",
                 ],
             )
         )

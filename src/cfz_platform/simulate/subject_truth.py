@@ -3,8 +3,10 @@
 ``compute_enrolled_truth`` steps: IMWG best response over the assessments (those on or after
 new anti-myeloma therapy ignored), the early labels (response and confirmation dated by the
 end of cycle 4), the Monte-Carlo response probabilities, E1-E7 and the populations, TTP and
-maintenance PFS (ADaM AVAL = ADT - STARTDT + 1; censored at the last evaluable assessment
-before new therapy, else the first dose), DLT by rule (escalation cohort).
+maintenance PFS (ADaM AVAL = ADT - STARTDT + 1; TTP's event is confirmed PD, else death from
+PD before new therapy; censored at the last evaluable assessment before new therapy, else the
+first dose; maintenance PFS from the first maintenance dose given), DLT by rule (escalation
+cohort).
 """
 
 from __future__ import annotations
@@ -87,6 +89,37 @@ def compute_iss(b2m: float, alb: float) -> str:
     return "II"
 
 
+def compute_maintenance_pfs(
+    fd: int,
+    cutoff: int,
+    first_maintenance_dose: int | None,
+    pd_day: int | None,
+    death_rel: int | None,
+    last_assess: int,
+) -> dict:
+    """Maintenance PFS truth columns (domain.md 4: "from the first maintenance dose").
+
+    Steps: 1. no maintenance dose given by the cutoff (e.g. a death on the planned first
+    maintenance day, before its dose): no maintenance PFS (empty columns); 2. start = the first
+    maintenance dose given; 3. event = the earlier of confirmed PD and death on or after the
+    start; else censored at the last evaluable assessment (the start when earlier); 4. days =
+    end - start + 1. ``pd_day``, ``death_rel`` and ``last_assess`` are days after ``fd``.
+    """
+    if first_maintenance_dose is None or first_maintenance_dose > cutoff:
+        return {"maint_start_date": "", "mpfs_days": "", "mpfs_event": ""}
+    ms_rel = first_maintenance_dose - fd
+    cands = [x for x in (pd_day, death_rel) if x is not None and x >= ms_rel]
+    if cands:
+        end, ev = min(cands), 1
+    else:
+        end, ev = max(last_assess, ms_rel), 0
+    return {
+        "maint_start_date": iso(first_maintenance_dose),
+        "mpfs_days": end - ms_rel + 1,
+        "mpfs_event": ev,
+    }
+
+
 def compute_enrolled_truth(o: CourseOutcome) -> dict:
     """The truth row of an enrolled subject (steps in the module docstring)."""
     hist = o.assessor.history
@@ -130,22 +163,20 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
         if (full.pd_day is not None and (nt_rel is None or full.pd_day < nt_rel))
         else None
     )
-    ttp_event = pd_day is not None
-    ttp_date = course.fd + (pd_day if ttp_event else last_assess)
     death_rel = (course.death - course.fd) if course.death is not None else None
-    mp = {"maint_start_date": "", "mpfs_days": "", "mpfs_event": ""}
-    if course.maint_start is not None and course.maint_start <= course.cutoff:
-        ms_rel = course.maint_start - course.fd
-        cands = [x for x in (pd_day, death_rel) if x is not None and x >= ms_rel]
-        if cands:
-            end, ev = min(cands), 1
-        else:
-            end, ev = max(last_assess, ms_rel), 0
-        mp = {
-            "maint_start_date": iso(course.maint_start),
-            "mpfs_days": end - ms_rel + 1,
-            "mpfs_event": ev,
-        }
+    # death from PD is a TTP event (domain.md 4) when no confirmed PD came first and it is
+    # before new therapy (scenario investigator-flags: death from PD with no PD assessment)
+    pd_death = (
+        death_rel is not None
+        and course.death_cause == "PROGRESSIVE DISEASE"
+        and (nt_rel is None or death_rel < nt_rel)
+    )
+    ttp_event = pd_day is not None or pd_death
+    ttp_date = course.fd + (
+        pd_day if pd_day is not None else (death_rel if pd_death else last_assess)
+    )
+    maint = course.maint_first_dose
+    mp = compute_maintenance_pfs(course.fd, course.cutoff, maint, pd_day, death_rel, last_assess)
     order = [a.category for a in hist]
     dlt = (
         compute_dlt(o.sim.events, course.fd, course.c2_start, course.cutoff) if course.esc else None
@@ -191,9 +222,7 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
         death_cause=course.death_cause,
         ttp_days=ttp_date - course.fd + 1,
         ttp_event=int(ttp_event),
-        entered_maintenance=bool(
-            course.maint_start is not None and course.maint_start <= course.cutoff
-        ),
+        entered_maintenance=bool(maint is not None and maint <= course.cutoff),
         **mp,
         stop_reason=course.stop_reason or "",
         cycles_started=course.cycles_done,

@@ -8,6 +8,8 @@ independent of the platform's dbt models so the two can be reconciled. Statuses 
 from __future__ import annotations
 
 import calendar
+import itertools
+import math
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,6 +33,9 @@ ALLOWED_PARTNERS = frozenset(
 )
 IMIDS = frozenset({"THALIDOMIDE", "LENALIDOMIDE"})
 E2_MIN_DOSE, E2_N_DOSES, E2_MAX_SPAN = 1.0, 4, 27
+E2_MAX_SCENARIOS = (
+    5000  # combinations of partial dose days tried (dbt var e2_max_partial_scenarios)
+)
 E3_WINDOW = 84
 DLT_WINDOW_DAYS = 28
 DLT_RELATED = frozenset({"POSSIBLE", "PROBABLE", "DEFINITE", "RELATED"})
@@ -55,6 +60,36 @@ def compute_e2(doses: list[tuple[int, float]]) -> bool:
     """E2: some 4 consecutive qualifying doses (>= 1.0 mg/m2) span at most 27 days (first to fourth)."""
     q = sorted(d for d, lv in doses if lv >= E2_MIN_DOSE)
     return any(q[i + E2_N_DOSES - 1] - q[i] <= E2_MAX_SPAN for i in range(len(q) - E2_N_DOSES + 1))
+
+
+def compute_e2_status(doses: list[tuple[int, float]], texts: list[str] | None = None) -> str:
+    """E2 with partial dose dates (domain.md 2): judged on every possible day.
+
+    Steps:
+    1. each qualifying dose (>= 1.0 mg/m2) is the range of days its CMSTDTC text allows
+       (``texts``, one per dose; none: the days as given);
+    2. every combination of the partial doses' possible days is tried with ``compute_e2``:
+       all met -> met, none -> not_met, some -> not_evaluable;
+    3. more than E2_MAX_SCENARIOS combinations: met when the full-dated doses alone qualify
+       (more doses never undo a qualifying cycle), else not_evaluable.
+    """
+    texts = texts or [None] * len(doses)
+    ranges = [
+        compute_date_range(t) if t else (d, d)
+        for (d, lv), t in zip(doses, texts, strict=True)
+        if lv >= E2_MIN_DOSE
+    ]
+    full = [(lo, E2_MIN_DOSE) for lo, hi in ranges if lo == hi]
+    partial = [(lo, hi) for lo, hi in ranges if lo < hi]
+    if math.prod(hi - lo + 1 for lo, hi in partial) > E2_MAX_SCENARIOS:
+        return "met" if compute_e2(full) else "not_evaluable"
+    outcomes = {
+        compute_e2(full + [(d, E2_MIN_DOSE) for d in days])
+        for days in itertools.product(*(range(lo, hi + 1) for lo, hi in partial))
+    }
+    if outcomes == {True}:
+        return "met"
+    return "not_met" if outcomes == {False} else "not_evaluable"
 
 
 def compute_e3(pd_text: str, first_btz: int, last_btz: int) -> str:
@@ -91,7 +126,8 @@ def compute_eligibility(
 ) -> dict:
     """Status of E1-E7 (domain.md 2) from the prior therapy, the baseline panel and EX.
 
-    Steps: E1 a non-bortezomib drug in the index regimen; E2 ``compute_e2`` on its doses; E3
+    Steps: E1 a non-bortezomib drug in the index regimen; E2 ``compute_e2_status`` on its
+    doses as sent (partial dates judged on every possible day); E3
     ``compute_e3``; E4 every partner allowed (none: met vacuously); E5 an IMiD index regimen is
     the most recent one (a non-IMiD one always qualifies); E6 ``compute_measurable`` on the
     baseline (last value on or before the first dose; screening for a screen failure); E7 the
@@ -101,7 +137,7 @@ def compute_eligibility(
     days = [d for d, _ in prior.bortezomib_doses]
     out = {
         "E1": "met" if partners else "not_met",
-        "E2": "met" if compute_e2(prior.bortezomib_doses) else "not_met",
+        "E2": compute_e2_status(prior.bortezomib_doses, prior.bortezomib_dose_texts),
         "E3": compute_e3(prior.index_pd_text, min(days), max(days)),
         "E4": "met" if partners <= ALLOWED_PARTNERS else "not_met",
         "E5": "not_met" if (partners & IMIDS and prior.later_regimen) else "met",

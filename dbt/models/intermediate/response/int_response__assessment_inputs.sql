@@ -1,11 +1,15 @@
 {#-
   Assessment-level input of the IMWG derivation: one row per subject and post-baseline
   assessment, with the subject's baseline and context on every row.
-  Assessment grouping rule: the response labs (serum/urine M-protein, serum/urine
-  immunofixation, kappa/lambda FLC and ratio, marrow plasma cells) and the skeletal survey
-  (RS SKELSURV) of one subject with the same VISIT label form one assessment; a record
-  without a VISIT forms an assessment of its own date. The assessment date is the earliest
-  date in the group; only records after the first study dose are assessments.
+  Assessment grouping rule (domain.md 4, "one assessment"): the response labs (serum/urine
+  M-protein, serum/urine immunofixation, kappa/lambda FLC and ratio, marrow plasma cells) and
+  the skeletal survey (RS SKELSURV) of one subject form one assessment when
+    - they carry the same scheduled VISIT label (any label but var unscheduled_visit_label),
+      even when a 24-h urine is dated a day or two after the serum;
+    - or they are unscheduled (VISIT = var unscheduled_visit_label) or unlabelled and share a
+      date: two unscheduled visits on different dates are two assessments.
+  The assessment date is the earliest measurement date in the group; only records after the
+  first study dose are assessments.
   The investigator's overall response (RS OVRLRESP, not the prior-therapy epoch) is matched
   on the same key.
 -#}
@@ -16,7 +20,7 @@ with context as (
 labs as (
     select
         l.usubjid,
-        coalesce(l.visit, 'DATE ' || l.lbdt::text) as assessment_key,
+        {{ assessment_key('l.visit', 'l.lbdt') }} as assessment_key,
         l.visit,
         l.lbdt,
         l.lbtestcd,
@@ -35,7 +39,7 @@ labs as (
 rs as (
     select
         r.usubjid,
-        coalesce(r.visit, 'DATE ' || r.rsdt::text) as assessment_key,
+        {{ assessment_key('r.visit', 'r.rsdt') }} as assessment_key,
         r.visit,
         r.rsdt,
         r.rstestcd,

@@ -4,7 +4,9 @@
   Disease response and related assessments (OVRLRESP, ECOG, SKELSURV, prior-therapy PD),
   current version per (USUBJID, RSTESTCD, RSDTC, RSLNKGRP).
   Steps: 1. latest delivery wins; 2. rsdt is the full date (null when partial), rsdt_imputed
-  the first day of a partial date; 3. cycle/day from VISIT; 4. flag problems.
+  the first day of a partial date; 3. cycle/day from VISIT; 4. the investigator record's
+  supplemental qualifiers when the feed sends them (feeds.md, RS): DTHPDFL (death due to PD)
+  and NACTDT (start of new anti-myeloma therapy; a full date, else null); 5. flag problems.
 -#}
 with source as (
     {{ incremental_source('rs') }}
@@ -33,6 +35,9 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         nullif(btrim(cv.visit), '') as visit,
         {{ visit_cycle('cv.visit') }} as cycle,
         {{ visit_day('cv.visit') }} as cycle_day,
+        upper({{ raw_column_if_present('cv', 'rs', 'dthpdfl') }}) = 'Y' as dthpdfl,
+        {{ raw_column_if_present('cv', 'rs', 'nactdt') }} as nactdtc,
+        {{ iso_date(raw_column_if_present('cv', 'rs', 'nactdt')) }} as nactdt,
         {{ issue_items([
             ("sub.usubjid is null", 'usubjid', 'cv.usubjid', 'subject not in DM'),
             (iso_date_status('cv.rsdtc') ~ " in ('invalid', 'missing')", 'rsdtc', 'cv.rsdtc', 'unparseable date'),
@@ -62,6 +67,9 @@ select
     visit,
     cycle,
     cycle_day,
+    coalesce(dthpdfl, false) as dthpdfl,
+    nactdtc,
+    nactdt,
     jsonb_array_length(issue_items) = 0 as is_usable,
     {{ issue_text('issue_items') }} as issue,
     issue_items,
