@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import pyreadstat
 import pytest
+from lxml import etree
 
 from tests.adam.agreement import compute_agreement, compute_norm, format_table
 from tests.conftest import CONFORMANCE
@@ -211,3 +212,57 @@ def test_adlb_and_adex_carry_the_marts(built, db):
         "select min(astdt)::text, min(astdy) from adam.adex where usubjid = '01-701-1015' and paramcd = 'DOSE'"
     ).fetchone()
     assert first == ("2014-01-02", 1)
+
+
+def test_define_xml_of_the_pilot_validates_and_describes_the_package(built, db, tmp_path):
+    """`cfz export adam` on the pilot writes a define.xml that validates against the public
+    Define-XML 2.1 schema, declares ADaMIG 1.3, links each XPT written, gives each BDS
+    parameter its value-level metadata and each variable its origin and length."""
+    from cfz_platform.export import export_adam
+    from tests.adam.define_check import NS, groups, items, schema_errors
+
+    result = export_adam(db, tmp_path)
+    assert result.define_xml == tmp_path / "define.xml"
+    assert schema_errors(result.define_xml) == []
+    doc = etree.parse(str(result.define_xml))
+    std = doc.find(".//def:Standards/def:Standard", NS)
+    assert (std.get("Name"), std.get("Version")) == ("ADaMIG", "1.3")
+    # ADRS and ADTTE are empty on the pilot: not written, not described
+    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX"}
+    for name, group in groups(doc).items():
+        href = group.find("def:leaf", NS).get("{http://www.w3.org/1999/xlink}href")
+        assert (tmp_path / href).is_file() and href == f"{name.lower()}.xpt"
+    assert groups(doc)["ADSL"].find("def:Class", NS).get("Name") == "SUBJECT LEVEL ANALYSIS DATASET"
+    keys = {
+        r.get("ItemOID"): int(r.get("KeySequence"))
+        for r in groups(doc)["ADAE"].iterfind("odm:ItemRef[@KeySequence]", NS)
+    }
+    assert keys == {"IT.ADAE.STUDYID": 1, "IT.ADAE.USUBJID": 2, "IT.ADAE.AESEQ": 3}
+    # lengths: the longest AEDECOD in the XPT; the sponsor's MedDRA term is copied, not derived
+    frame = _read_xpt(tmp_path / "adae.xpt")
+    item = items(doc)["IT.ADAE.AETERM"]
+    assert int(item.get("Length")) == max(len(x.encode()) for x in frame["AETERM"])
+    assert item.find("def:Origin", NS).get("Type") == "Predecessor"
+    assert items(doc)["IT.ADAE.ASTDY"].find("def:Origin", NS).get("Type") == "Derived"
+    # one WhereClauseDef per ADLB parameter (PARAMCD EQ value); AVAL points at its value list
+    params = set(db.execute("select distinct paramcd from adam.adlb").fetchall())
+    where = {
+        w.findtext("odm:RangeCheck/odm:CheckValue", namespaces=NS)
+        for w in doc.iterfind(".//def:WhereClauseDef", NS)
+        if w.get("OID").startswith("WC.ADLB.")
+    }
+    assert where == {p[0] for p in params} and len(where) >= 40
+    assert items(doc)["IT.ADLB.AVAL"].find("def:ValueListRef", NS).get("ValueListOID") == (
+        "VL.ADLB.AVAL"
+    )
+    # the sex codelist holds exactly the values of ADSL.SEX
+    sexes = {
+        i.get("CodedValue")
+        for i in doc.iterfind(".//odm:CodeList[@OID='CL.SEX']/odm:EnumeratedItem", NS)
+    }
+    assert sexes == {"F", "M"}
+
+
+def _read_xpt(path) -> pd.DataFrame:
+    frame, _ = pyreadstat.read_xport(str(path))
+    return frame

@@ -198,3 +198,42 @@ def test_xpt_round_trip(published, db, tmp_path):
     assert isinstance(row.ADT, dt.date)
     html = (out / "define.html").read_text()
     assert "Time-to-Event Analysis Dataset" in html and "ADT - STARTDT + 1" in html
+
+
+def test_define_xml_validates_and_describes_the_myeloma_package(published, db, tmp_path):
+    """define.xml of the myeloma trial: schema-valid Define-XML 2.1; every dataset written,
+    with its class and XPT; derived variables carry their dbt derivation as a method; PARAMCD
+    of ADTTE has a codelist decoded by PARAM and a WhereClauseDef per parameter."""
+    from lxml import etree
+
+    from cfz_platform.export import export_adam
+    from tests.adam.define_check import NS, groups, items, schema_errors
+
+    result = export_adam(db, tmp_path)
+    assert schema_errors(result.define_xml) == []
+    doc = etree.parse(str(result.define_xml))
+    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX", "ADRS", "ADTTE"}
+    tte = groups(doc)["ADTTE"]
+    assert tte.find("def:Class", NS).get("Name") == "BASIC DATA STRUCTURE"
+    assert tte.find("def:Class/def:SubClass", NS).get("Name") == "TIME-TO-EVENT"
+    # AVAL of ADTTE is derived: its ItemRef names the method holding the dbt derivation
+    ref = tte.find("odm:ItemRef[@ItemOID='IT.ADTTE.AVAL']", NS)
+    method = doc.find(f".//odm:MethodDef[@OID='{ref.get('MethodOID')}']", NS)
+    assert "ADT - STARTDT + 1" in method.findtext(
+        "odm:Description/odm:TranslatedText", namespaces=NS
+    )
+    params = dict(db.execute("select distinct paramcd, param from adam.adtte").fetchall())
+    decoded = {
+        i.get("CodedValue"): i.findtext("odm:Decode/odm:TranslatedText", namespaces=NS)
+        for i in doc.iterfind(".//odm:CodeList[@OID='CL.PARAMCD_ADTTE']/odm:CodeListItem", NS)
+    }
+    assert decoded == params
+    where = {
+        w.findtext("odm:RangeCheck/odm:CheckValue", namespaces=NS)
+        for w in doc.iterfind(".//def:WhereClauseDef", NS)
+        if w.get("OID").startswith("WC.ADTTE.")
+    }
+    assert where == set(params)
+    # every ItemDef has an origin; every flag is on the NY codelist
+    assert all(i.find("def:Origin", NS) is not None for i in items(doc).values())
+    assert items(doc)["IT.ADSL.SAFFL"].find("odm:CodeListRef", NS).get("CodeListOID") == "CL.NY"
