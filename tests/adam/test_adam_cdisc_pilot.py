@@ -266,3 +266,31 @@ def test_define_xml_of_the_pilot_validates_and_describes_the_package(built, db, 
 def _read_xpt(path) -> pd.DataFrame:
     frame, _ = pyreadstat.read_xport(str(path))
     return frame
+
+
+def test_cumulative_dose_counts_every_day_of_a_daily_record(adsl_merged, db, capsys):
+    """ADSL.CUMDOSE is dose x days over EXSTDTC..EXENDTC for the pilot's QD records and agrees
+    with the sponsor's CUMDOSE on >= 99% of subjects (issue 27: it was EXDOSE summed per record,
+    88/254); AVGDD = CUMDOSE / TRTDURD agrees as well; ADEX TOTDOSE is CUMDOSE."""
+    rows = [
+        compute_agreement(adsl_merged, o, r, ["USUBJID"])
+        for o, r in (("cumdose", "CUMDOSE"), ("avgdd", "AVGDD"))
+    ]
+    with capsys.disabled():
+        print("\n" + format_table("ADSL exposure vs reference/adsl.xpt", rows))
+    assert all(r.rate >= CORE_MIN for r in rows), [(r.ref, r.rate, r.examples) for r in rows]
+    # 01-701-1028: 54 mg x 14 days + 81 mg x 158 days + 54 mg x 8 days
+    cumdose, avgdd = db.execute(
+        "select cumdose, avgdd from adam.adsl where usubjid = '01-701-1028'"
+    ).fetchone()
+    assert (cumdose, float(avgdd)) == (54 * 14 + 81 * 158 + 54 * 8, 77.7) == (13986, 77.7)
+    records = db.execute(
+        "select aval from adam.adex where usubjid = '01-701-1028' and paramcd = 'RECDOSE' "
+        "order by astdt"
+    ).fetchall()
+    assert [r[0] for r in records] == [54 * 14, 81 * 158, 54 * 8]
+    diff = db.execute(
+        "select count(*) from adam.adsl s full join (select * from adam.adex where paramcd = 'TOTDOSE') x "
+        "using (usubjid) where s.cumdose is distinct from x.aval"
+    ).fetchone()[0]
+    assert diff == 0

@@ -4,7 +4,8 @@
     1. identifiers, demographics, ARM/ARMCD from DM (dim_subject);
     2. TRT01P = ARM; TRT01A = ARM for treated subjects (the feed contract carries no ACTARM);
     3. TRTSDT/TRTEDT = dim_subject first/last dose (int_subject__treatment); TRTDURD =
-       TRTEDT - TRTSDT + 1;
+       TRTEDT - TRTSDT + 1; CUMDOSE = dim_subject.cumulative_dose (each record's dose x
+       administrations, ADEX TOTDOSE); AVGDD = CUMDOSE / TRTDURD, 1 decimal;
     4. flags 'Y' or null: SAFFL, ITTFL (assigned to an arm: ARMCD present and not a
        screen-failure / not-assigned code, var adam_not_assigned_armcd), DTHFL, the trial's
        DLT-evaluable, response-evaluable, IMiD, eligibility, group-mismatch and maintenance flags.
@@ -29,6 +30,8 @@ final as (
         s.first_dose_date as trtsdt,
         s.last_dose_date as trtedt,
         (s.last_dose_date - s.first_dose_date + 1) as trtdurd,
+        s.cumulative_dose as cumdose,
+        round(s.cumulative_dose / nullif(s.last_dose_date - s.first_dose_date + 1, 0), 1) as avgdd,
         {{ adam_flag('s.saffl') }} as saffl,
         {{ adam_flag("s.armcd is not null and s.armcd not in (" ~ "'" ~ var('adam_not_assigned_armcd') | join("', '") ~ "')") }} as ittfl,
         {{ adam_flag("s.dthfl = 'Y' or s.death_date is not null") }} as dthfl,
@@ -64,6 +67,8 @@ select
     trtsdt::date as trtsdt,
     trtedt::date as trtedt,
     trtdurd::integer as trtdurd,
+    cumdose::numeric as cumdose,
+    avgdd::numeric as avgdd,
     saffl::text as saffl,
     ittfl::text as ittfl,
     dthfl::text as dthfl,
