@@ -40,7 +40,6 @@ ADSL_OTHER = [
     ("ageu", "AGEU"),
     ("arm", "ARM"),
     ("trt01p", "TRT01P"),
-    ("trt01a", "TRT01A"),
     ("trtdurd", "TRTDUR"),
     ("ittfl", "ITTFL"),
     ("dthfl", "DTHFL"),
@@ -294,3 +293,68 @@ def test_cumulative_dose_counts_every_day_of_a_daily_record(adsl_merged, db, cap
         "using (usubjid) where s.cumdose is distinct from x.aval"
     ).fetchone()[0]
     assert diff == 0
+
+
+def test_adsl_treatment_and_demography_codes_agree_with_the_sponsor(adsl_merged, db, capsys):
+    """Issue 27: SUBJID, AGEGR1(N), RACEN, RFSTDTC/RFENDTC, TRT01PN agree with the sponsor on
+    every subject; ARMCD keeps the sponsor's case (Xan_Lo, not XAN_LO). TRT01A/TRT01AN are the
+    treatment actually received (DM.ACTARM): they differ from the pilot's ADSL, which keeps
+    the planned arm, on exactly the 12 subjects randomised to the high dose whose DM.ACTARM
+    is the low dose (they received 54 mg only)."""
+    pairs = [
+        ("subjid", "SUBJID"),
+        ("agegr1", "AGEGR1"),
+        ("agegr1n", "AGEGR1N"),
+        ("racen", "RACEN"),
+        ("rfstdtc", "RFSTDTC"),
+        ("rfendtc", "RFENDTC"),
+        ("trt01pn", "TRT01PN"),
+    ]
+    rows = [compute_agreement(adsl_merged, o, r, ["USUBJID"]) for o, r in pairs]
+    actual = [
+        compute_agreement(adsl_merged, o, r, ["USUBJID"])
+        for o, r in (("trt01a", "TRT01A"), ("trt01an", "TRT01AN"))
+    ]
+    with capsys.disabled():
+        print("\n" + format_table("ADSL, issue 27 variables", rows + actual))
+    assert all(r.rate == 1.0 for r in rows), [(r.ref, r.rate, r.examples) for r in rows]
+    codes = {r[0] for r in db.execute("select distinct armcd from adam.adsl")}
+    assert {"Pbo", "Xan_Lo", "Xan_Hi", "Scrnfail"} <= codes
+    dm, _ = pyreadstat.read_xport(str(CONFORMANCE / "cdiscpilot01" / "dm.xpt"))
+    switched = set(dm.loc[(dm["ARMCD"] == "Xan_Hi") & (dm["ACTARMCD"] == "Xan_Lo"), "USUBJID"])
+    assert len(switched) == 12
+    m = adsl_merged
+    for ours, ref in (("trt01a", "TRT01A"), ("trt01an", "TRT01AN")):
+        differs = {
+            u
+            for u, a, b in zip(m["USUBJID"], m[ours], m[ref], strict=True)
+            if compute_norm(a) != compute_norm(b)
+        }
+        assert differs == switched, ref
+    assert set(m.loc[m["USUBJID"].isin(switched), "trt01a"]) == {"Xanomeline Low Dose"}
+    assert set(m.loc[m["USUBJID"].isin(switched), "trt01an"].astype(float)) == {54.0}
+
+
+def test_adae_severity_occurrence_and_treatment_agree_with_the_sponsor(adae_merged, capsys):
+    """Issue 27: AESEV is the sponsor's; ATOXGR is not AESEV relabelled (the pilot sends no
+    CTCAE grade: ATOXGR is null on every record); AOCCSFL/AOCCPFL (first TEAE per body system
+    and per preferred term) agree on >= 99% of records; TRTA/TRTAN are ADSL's TRT01A/TRT01AN
+    (the actual treatment: they differ from the pilot's only on AEs of the 12 subjects whose
+    DM.ACTARM is the low dose)."""
+    m = adae_merged
+    pairs = [("aesev", "AESEV"), ("aoccsfl", "AOCCSFL"), ("aoccpfl", "AOCCPFL")]
+    rows = [compute_agreement(m, o, r, ["USUBJID", "AESEQ"]) for o, r in pairs]
+    trt = [
+        compute_agreement(m, o, r, ["USUBJID", "AESEQ"])
+        for o, r in (("trta", "TRTA"), ("trtan", "TRTAN"))
+    ]
+    with capsys.disabled():
+        print("\n" + format_table("ADAE, issue 27 variables", rows + trt))
+    assert all(r.rate >= CORE_MIN for r in rows), [(r.ref, r.rate, r.examples) for r in rows]
+    assert m["atoxgr"].isna().all() and set(m["atoxgrsc"]) == {"AESEV"}
+    dm, _ = pyreadstat.read_xport(str(CONFORMANCE / "cdiscpilot01" / "dm.xpt"))
+    switched = set(dm.loc[dm["ARMCD"] != dm["ACTARMCD"], "USUBJID"])
+    differs = m[
+        [compute_norm(a) != compute_norm(b) for a, b in zip(m["trta"], m["TRTA"], strict=True)]
+    ]
+    assert set(differs["USUBJID"]) <= switched

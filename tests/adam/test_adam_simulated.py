@@ -237,3 +237,56 @@ def test_define_xml_validates_and_describes_the_myeloma_package(published, db, t
     # every ItemDef has an origin; every flag is on the NY codelist
     assert all(i.find("def:Origin", NS) is not None for i in items(doc).values())
     assert items(doc)["IT.ADSL.SAFFL"].find("odm:CodeListRef", NS).get("CodeListOID") == "CL.NY"
+
+
+def test_adsl_actual_treatment_follows_the_regimen_given(published, db):
+    """Issue 27: TRT01A is the treatment actually received: a subject assigned one group whose
+    index regimen implies the other (dim_subject.group_mismatch) gets the other group's arm;
+    TRT01PN/TRT01AN code Group A 1 and Group B 2; SUBJID is DM.SUBJID; AGEGR1N follows AGEGR1."""
+    rows = db.execute(
+        "select a.usubjid, a.arm, a.trt01a, a.trt01pn, a.trt01an, d.derived_group "
+        "from adam.adsl a join marts.dim_subject d using (usubjid) "
+        "where d.group_mismatch and d.saffl"
+    ).fetchall()
+    assert rows, "the default trial has an armcd-mismatch subject"
+    for usubjid, arm, trt01a, trt01pn, trt01an, derived in rows:
+        assert trt01a != arm and trt01a.startswith(f"Group {derived}"), usubjid
+        assert {trt01pn, trt01an} == {1, 2}
+    subjids = db.execute(
+        "select count(*) filter (where subjid is null or usubjid not like '%%' || subjid), count(*) from adam.adsl"
+    ).fetchone()
+    assert subjids[0] == 0 and subjids[1] > 20
+    groups = dict(
+        db.execute("select distinct agegr1, agegr1n from adam.adsl where age is not null")
+    )
+    assert set(groups) <= {"<65", "65-80", ">80"} and all(
+        groups[k] == n for k, n in (("<65", 1), ("65-80", 2), (">80", 3)) if k in groups
+    )
+
+
+def test_adae_aeseq_traces_every_record_to_sdtm(published, db):
+    """Issue 27: the feed sends no AESEQ; ADAE.AESEQ numbers each subject's AE records 1..n (by
+    AESTDTC, AESPID), so (USUBJID, AESEQ) is a key and with AESPID traces to the AE record; the
+    first-occurrence flags are one per subject, body system and preferred term."""
+    n, nulls, keys = db.execute(
+        "select count(*), count(*) filter (where aeseq is null), count(distinct (usubjid, aeseq)) "
+        "from adam.adae"
+    ).fetchone()
+    assert n > 50 and nulls == 0 and keys == n
+    gaps = db.execute(
+        "select count(*) from (select usubjid, max(aeseq) as m, count(*) as c from adam.adae "
+        "group by usubjid) x where m <> c"
+    ).fetchone()[0]
+    assert gaps == 0
+    dup = db.execute(
+        "select (select count(*) from (select usubjid, aebodsys from adam.adae where aoccsfl = 'Y' "
+        "group by 1, 2 having count(*) > 1) s) + (select count(*) from (select usubjid, aebodsys, "
+        "aedecod from adam.adae where aoccpfl = 'Y' group by 1, 2, 3 having count(*) > 1) p)"
+    ).fetchone()[0]
+    assert dup == 0
+    missing = db.execute(
+        "select count(*) from (select distinct usubjid, aebodsys from adam.adae where trtemfl = 'Y') t "
+        "where not exists (select 1 from adam.adae a where a.usubjid = t.usubjid and "
+        "a.aebodsys is not distinct from t.aebodsys and a.aoccsfl = 'Y')"
+    ).fetchone()[0]
+    assert missing == 0
