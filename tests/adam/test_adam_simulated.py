@@ -46,8 +46,8 @@ def test_adtte_equals_fct_time_to_event(published, db):
     assert n > 20  # a TTP row per treated subject, plus DOR / PFSMAINT rows
     diff = db.execute(
         "select count(*) from marts.fct_time_to_event t full join adam.adtte a using (usubjid, paramcd) "
-        "where a.usubjid is null or t.usubjid is null or (a.startdt, a.adt, a.aval, a.cnsr) "
-        "is distinct from (t.startdt, t.adt, t.aval, t.cnsr) "
+        "where a.usubjid is null or t.usubjid is null or (a.startdt, a.adt, a.aval, a.cnsr = 0) "
+        "is distinct from (t.startdt, t.adt, t.aval, t.cnsr = 0) "
         "or a.evntdesc is distinct from coalesce(t.evntdesc, t.cnsdtdsc)"
     ).fetchone()[0]
     assert diff == 0
@@ -290,3 +290,53 @@ def test_adae_aeseq_traces_every_record_to_sdtm(published, db):
         "a.aebodsys is not distinct from t.aebodsys and a.aoccsfl = 'Y')"
     ).fetchone()[0]
     assert missing == 0
+
+
+def test_adtte_cnsr_codes_one_per_censoring_reason(published, db):
+    """Issue 27 (ADaMIG: CNSR 0 event, 1+ one code per censoring reason): every censored
+    record carries the code of its CNSDTDSC (var adam_censor_codes), no reason shares a code
+    and no code is the catch-all 9; events are 0 with EVNTDESC and no CNSDTDSC."""
+    rows = db.execute(
+        "select cnsr, cnsdtdsc, evntdesc, count(*) from adam.adtte group by 1, 2, 3"
+    ).fetchall()
+    events = [r for r in rows if r[0] == 0]
+    censored = [r for r in rows if r[0] != 0]
+    assert events and all(r[1] is None and r[2] for r in events)
+    assert censored and all(r[1] and r[2] == r[1] for r in censored)
+    codes: dict[int, set[str]] = {}
+    for cnsr, reason, _, _ in censored:
+        codes.setdefault(cnsr, set()).add(reason)
+    assert all(len(reasons) == 1 for reasons in codes.values()), codes
+    assert 9 not in codes and len(codes) >= 2
+    assert codes.get(1) == {"LAST RESPONSE ASSESSMENT WITHOUT PD"}
+
+
+def test_adlb_sequence_parameter_and_visit_numbers(published, db):
+    """Issue 27: ADLB has ASEQ (1..n per subject, a key with USUBJID), PARAMN (one number per
+    PARAMCD) and AVISITN (one number per AVISIT, visits in time order: C1D1 before C2D1)."""
+    n, keys, gaps = db.execute(
+        "select count(*), count(distinct (usubjid, aseq)), "
+        "(select count(*) from (select usubjid from adam.adlb group by usubjid "
+        "having max(aseq) <> count(*)) g) from adam.adlb"
+    ).fetchone()
+    assert n > 1000 and keys == n and gaps == 0
+    assert (
+        db.execute(
+            "select count(*) from (select paramcd from adam.adlb group by paramcd "
+            "having count(distinct paramn) <> 1) x"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        db.execute(
+            "select count(*) from (select paramn from adam.adlb group by paramn "
+            "having count(distinct paramcd) <> 1) x"
+        ).fetchone()[0]
+        == 0
+    )
+    visits = dict(
+        db.execute("select distinct avisit, avisitn from adam.adlb where avisit is not null")
+    )
+    assert len(set(visits.values())) == len(visits)
+    if "C1D1" in visits and "C2D1" in visits:
+        assert visits["C1D1"] < visits["C2D1"]
