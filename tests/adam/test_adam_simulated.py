@@ -340,3 +340,36 @@ def test_adlb_sequence_parameter_and_visit_numbers(published, db):
     assert len(set(visits.values())) == len(visits)
     if "C1D1" in visits and "C2D1" in visits:
         assert visits["C1D1"] < visits["C2D1"]
+
+
+def test_adrs_holds_both_evaluators(published, db):
+    """Issue 27: ADRS holds the investigator's responses beside the derived ones: INVOVR on
+    every assessment the investigator rated (same ASEQ and date as its OVR), INVCBOR per
+    subject equal to fct_best_response.investigator_best_response; AGREEFL counts the
+    assessments where both agree, as fct_response_assessments does."""
+    n_inv, n_rated = db.execute(
+        "select (select count(*) from adam.adrs where paramcd = 'INVOVR' and rseval = 'INVESTIGATOR'), "
+        "(select count(*) from marts.fct_response_assessments where investigator_response is not null)"
+    ).fetchone()
+    assert n_inv == n_rated > 20
+    unmatched = db.execute(
+        "select count(*) from adam.adrs i left join adam.adrs o on o.usubjid = i.usubjid "
+        "and o.paramcd = 'OVR' and o.aseq = i.aseq and o.adt = i.adt where i.paramcd = 'INVOVR' "
+        "and o.usubjid is null"
+    ).fetchone()[0]
+    assert unmatched == 0
+    agree_adrs, agree_mart = db.execute(
+        "select (select count(*) from adam.adrs where paramcd = 'OVR' and agreefl = 'Y'), "
+        "(select count(*) from marts.fct_response_assessments where agrees_with_investigator)"
+    ).fetchone()
+    assert agree_adrs == agree_mart and 0 < agree_adrs < n_inv
+    diff = db.execute(
+        "select count(*) from marts.fct_best_response b full join (select * from adam.adrs "
+        "where paramcd = 'INVCBOR') a using (usubjid) where a.avalc is distinct from "
+        "b.investigator_best_response"
+    ).fetchone()[0]
+    assert diff == 0
+    assert {r[0] for r in db.execute("select distinct rseval from adam.adrs")} == {
+        "DERIVED",
+        "INVESTIGATOR",
+    }
