@@ -336,13 +336,23 @@ def test_adsl_treatment_and_demography_codes_agree_with_the_sponsor(adsl_merged,
 
 
 def test_adae_severity_occurrence_and_treatment_agree_with_the_sponsor(adae_merged, capsys):
-    """Issue 27: AESEV is the sponsor's; ATOXGR is not AESEV relabelled (the pilot sends no
+    """Issue 27: AESEV and the ADSL demographics (AGE, AGEGR1(N), SEX, RACE(N)) are the sponsor's; ATOXGR is not AESEV relabelled (the pilot sends no
     CTCAE grade: ATOXGR is null on every record); AOCCSFL/AOCCPFL (first TEAE per body system
     and per preferred term) agree on >= 99% of records; TRTA/TRTAN are ADSL's TRT01A/TRT01AN
     (the actual treatment: they differ from the pilot's only on AEs of the 12 subjects whose
     DM.ACTARM is the low dose)."""
     m = adae_merged
-    pairs = [("aesev", "AESEV"), ("aoccsfl", "AOCCSFL"), ("aoccpfl", "AOCCPFL")]
+    pairs = [
+        ("aesev", "AESEV"),
+        ("aoccsfl", "AOCCSFL"),
+        ("aoccpfl", "AOCCPFL"),
+        ("age", "AGE"),
+        ("agegr1", "AGEGR1"),
+        ("agegr1n", "AGEGR1N"),
+        ("sex", "SEX"),
+        ("race", "RACE"),
+        ("racen", "RACEN"),
+    ]
     rows = [compute_agreement(m, o, r, ["USUBJID", "AESEQ"]) for o, r in pairs]
     trt = [
         compute_agreement(m, o, r, ["USUBJID", "AESEQ"])

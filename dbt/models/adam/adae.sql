@@ -3,7 +3,8 @@
   Steps:
     0. AESEQ: AE.AESEQ when the feed sends it; else the record's sequence in the subject's AE
        records (by AESTDTC, AESPID, record key), as SDTM numbers them, so every record keeps a
-       key back to SDTM (with AESPID); TRTA/TRTAN = ADSL.TRT01A/TRT01AN; AESEV = AE.AESEV;
+       key back to SDTM (with AESPID); TRTA/TRTAN = ADSL.TRT01A/TRT01AN; AGE, AGEGR1(N), SEX,
+       RACE(N) from ADSL; AESEV = AE.AESEV;
        ATOXGR = AE.AETOXGR only (null when the feed sent no grade: a severity is not a grade);
     1. ASTDT/AENDT: the staged AE dates (partial start imputed to the first day of the
        month/year, partial end to the last day: stg_sdtm__ae); ASTDTF 'D' when the day was
@@ -28,6 +29,12 @@ adsl as (
         siteid,
         trt01a,
         trt01an,
+        age,
+        agegr1,
+        agegr1n,
+        sex,
+        race,
+        racen,
         trtsdt,
         trtedt,
         saffl
@@ -41,6 +48,12 @@ dated as (
         s.siteid,
         s.trt01a,
         s.trt01an,
+        s.age,
+        s.agegr1,
+        s.agegr1n,
+        s.sex,
+        s.race,
+        s.racen,
         s.trtsdt,
         s.trtedt,
         s.saffl,
@@ -87,6 +100,12 @@ select
     usubjid::text as usubjid,
     trt01a::text as trta,
     trt01an::numeric as trtan,
+    age::numeric as age,
+    agegr1::text as agegr1,
+    agegr1n::numeric as agegr1n,
+    sex::text as sex,
+    race::text as race,
+    racen::numeric as racen,
     aeseq_traced::integer as aeseq,
     aespid::text as aespid,
     aeterm::text as aeterm,
