@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import pyreadstat
 import pytest
+from lxml import etree
 
 from tests.adam.agreement import compute_agreement, compute_norm, format_table
 from tests.conftest import CONFORMANCE
@@ -39,7 +40,6 @@ ADSL_OTHER = [
     ("ageu", "AGEU"),
     ("arm", "ARM"),
     ("trt01p", "TRT01P"),
-    ("trt01a", "TRT01A"),
     ("trtdurd", "TRTDUR"),
     ("ittfl", "ITTFL"),
     ("dthfl", "DTHFL"),
@@ -211,3 +211,160 @@ def test_adlb_and_adex_carry_the_marts(built, db):
         "select min(astdt)::text, min(astdy) from adam.adex where usubjid = '01-701-1015' and paramcd = 'DOSE'"
     ).fetchone()
     assert first == ("2014-01-02", 1)
+
+
+def test_define_xml_of_the_pilot_validates_and_describes_the_package(built, db, tmp_path):
+    """`cfz export adam` on the pilot writes a define.xml that validates against the public
+    Define-XML 2.1 schema, declares ADaMIG 1.3, links each XPT written, gives each BDS
+    parameter its value-level metadata and each variable its origin and length."""
+    from cfz_platform.export import export_adam
+    from tests.adam.define_check import NS, groups, items, schema_errors
+
+    result = export_adam(db, tmp_path)
+    assert result.define_xml == tmp_path / "define.xml"
+    assert schema_errors(result.define_xml) == []
+    doc = etree.parse(str(result.define_xml))
+    std = doc.find(".//def:Standards/def:Standard", NS)
+    assert (std.get("Name"), std.get("Version")) == ("ADaMIG", "1.3")
+    # ADRS and ADTTE are empty on the pilot: not written, not described
+    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX"}
+    for name, group in groups(doc).items():
+        href = group.find("def:leaf", NS).get("{http://www.w3.org/1999/xlink}href")
+        assert (tmp_path / href).is_file() and href == f"{name.lower()}.xpt"
+    assert groups(doc)["ADSL"].find("def:Class", NS).get("Name") == "SUBJECT LEVEL ANALYSIS DATASET"
+    keys = {
+        r.get("ItemOID"): int(r.get("KeySequence"))
+        for r in groups(doc)["ADAE"].iterfind("odm:ItemRef[@KeySequence]", NS)
+    }
+    assert keys == {"IT.ADAE.STUDYID": 1, "IT.ADAE.USUBJID": 2, "IT.ADAE.AESEQ": 3}
+    # lengths: the longest AEDECOD in the XPT; the sponsor's MedDRA term is copied, not derived
+    frame = _read_xpt(tmp_path / "adae.xpt")
+    item = items(doc)["IT.ADAE.AETERM"]
+    assert int(item.get("Length")) == max(len(x.encode()) for x in frame["AETERM"])
+    assert item.find("def:Origin", NS).get("Type") == "Predecessor"
+    assert items(doc)["IT.ADAE.ASTDY"].find("def:Origin", NS).get("Type") == "Derived"
+    # one WhereClauseDef per ADLB parameter (PARAMCD EQ value); AVAL points at its value list
+    params = set(db.execute("select distinct paramcd from adam.adlb").fetchall())
+    where = {
+        w.findtext("odm:RangeCheck/odm:CheckValue", namespaces=NS)
+        for w in doc.iterfind(".//def:WhereClauseDef", NS)
+        if w.get("OID").startswith("WC.ADLB.")
+    }
+    assert where == {p[0] for p in params} and len(where) >= 40
+    assert items(doc)["IT.ADLB.AVAL"].find("def:ValueListRef", NS).get("ValueListOID") == (
+        "VL.ADLB.AVAL"
+    )
+    # the sex codelist holds exactly the values of ADSL.SEX
+    sexes = {
+        i.get("CodedValue")
+        for i in doc.iterfind(".//odm:CodeList[@OID='CL.SEX']/odm:EnumeratedItem", NS)
+    }
+    assert sexes == {"F", "M"}
+
+
+def _read_xpt(path) -> pd.DataFrame:
+    frame, _ = pyreadstat.read_xport(str(path))
+    return frame
+
+
+def test_cumulative_dose_counts_every_day_of_a_daily_record(adsl_merged, db, capsys):
+    """ADSL.CUMDOSE is dose x days over EXSTDTC..EXENDTC for the pilot's QD records and agrees
+    with the sponsor's CUMDOSE on >= 99% of subjects (issue 27: it was EXDOSE summed per record,
+    88/254); AVGDD = CUMDOSE / TRTDURD agrees as well; ADEX TOTDOSE is CUMDOSE."""
+    rows = [
+        compute_agreement(adsl_merged, o, r, ["USUBJID"])
+        for o, r in (("cumdose", "CUMDOSE"), ("avgdd", "AVGDD"))
+    ]
+    with capsys.disabled():
+        print("\n" + format_table("ADSL exposure vs reference/adsl.xpt", rows))
+    assert all(r.rate >= CORE_MIN for r in rows), [(r.ref, r.rate, r.examples) for r in rows]
+    # 01-701-1028: 54 mg x 14 days + 81 mg x 158 days + 54 mg x 8 days
+    cumdose, avgdd = db.execute(
+        "select cumdose, avgdd from adam.adsl where usubjid = '01-701-1028'"
+    ).fetchone()
+    assert (cumdose, float(avgdd)) == (54 * 14 + 81 * 158 + 54 * 8, 77.7) == (13986, 77.7)
+    records = db.execute(
+        "select aval from adam.adex where usubjid = '01-701-1028' and paramcd = 'RECDOSE' "
+        "order by astdt"
+    ).fetchall()
+    assert [r[0] for r in records] == [54 * 14, 81 * 158, 54 * 8]
+    diff = db.execute(
+        "select count(*) from adam.adsl s full join (select * from adam.adex where paramcd = 'TOTDOSE') x "
+        "using (usubjid) where s.cumdose is distinct from x.aval"
+    ).fetchone()[0]
+    assert diff == 0
+
+
+def test_adsl_treatment_and_demography_codes_agree_with_the_sponsor(adsl_merged, db, capsys):
+    """Issue 27: SUBJID, AGEGR1(N), RACEN, RFSTDTC/RFENDTC, TRT01PN agree with the sponsor on
+    every subject; ARMCD keeps the sponsor's case (Xan_Lo, not XAN_LO). TRT01A/TRT01AN are the
+    treatment actually received (DM.ACTARM): they differ from the pilot's ADSL, which keeps
+    the planned arm, on exactly the 12 subjects randomised to the high dose whose DM.ACTARM
+    is the low dose (they received 54 mg only)."""
+    pairs = [
+        ("subjid", "SUBJID"),
+        ("agegr1", "AGEGR1"),
+        ("agegr1n", "AGEGR1N"),
+        ("racen", "RACEN"),
+        ("rfstdtc", "RFSTDTC"),
+        ("rfendtc", "RFENDTC"),
+        ("trt01pn", "TRT01PN"),
+    ]
+    rows = [compute_agreement(adsl_merged, o, r, ["USUBJID"]) for o, r in pairs]
+    actual = [
+        compute_agreement(adsl_merged, o, r, ["USUBJID"])
+        for o, r in (("trt01a", "TRT01A"), ("trt01an", "TRT01AN"))
+    ]
+    with capsys.disabled():
+        print("\n" + format_table("ADSL, issue 27 variables", rows + actual))
+    assert all(r.rate == 1.0 for r in rows), [(r.ref, r.rate, r.examples) for r in rows]
+    codes = {r[0] for r in db.execute("select distinct armcd from adam.adsl")}
+    assert {"Pbo", "Xan_Lo", "Xan_Hi", "Scrnfail"} <= codes
+    dm, _ = pyreadstat.read_xport(str(CONFORMANCE / "cdiscpilot01" / "dm.xpt"))
+    switched = set(dm.loc[(dm["ARMCD"] == "Xan_Hi") & (dm["ACTARMCD"] == "Xan_Lo"), "USUBJID"])
+    assert len(switched) == 12
+    m = adsl_merged
+    for ours, ref in (("trt01a", "TRT01A"), ("trt01an", "TRT01AN")):
+        differs = {
+            u
+            for u, a, b in zip(m["USUBJID"], m[ours], m[ref], strict=True)
+            if compute_norm(a) != compute_norm(b)
+        }
+        assert differs == switched, ref
+    assert set(m.loc[m["USUBJID"].isin(switched), "trt01a"]) == {"Xanomeline Low Dose"}
+    assert set(m.loc[m["USUBJID"].isin(switched), "trt01an"].astype(float)) == {54.0}
+
+
+def test_adae_severity_occurrence_and_treatment_agree_with_the_sponsor(adae_merged, capsys):
+    """Issue 27: AESEV and the ADSL demographics (AGE, AGEGR1(N), SEX, RACE(N)) are the sponsor's; ATOXGR is not AESEV relabelled (the pilot sends no
+    CTCAE grade: ATOXGR is null on every record); AOCCSFL/AOCCPFL (first TEAE per body system
+    and per preferred term) agree on >= 99% of records; TRTA/TRTAN are ADSL's TRT01A/TRT01AN
+    (the actual treatment: they differ from the pilot's only on AEs of the 12 subjects whose
+    DM.ACTARM is the low dose)."""
+    m = adae_merged
+    pairs = [
+        ("aesev", "AESEV"),
+        ("aoccsfl", "AOCCSFL"),
+        ("aoccpfl", "AOCCPFL"),
+        ("age", "AGE"),
+        ("agegr1", "AGEGR1"),
+        ("agegr1n", "AGEGR1N"),
+        ("sex", "SEX"),
+        ("race", "RACE"),
+        ("racen", "RACEN"),
+    ]
+    rows = [compute_agreement(m, o, r, ["USUBJID", "AESEQ"]) for o, r in pairs]
+    trt = [
+        compute_agreement(m, o, r, ["USUBJID", "AESEQ"])
+        for o, r in (("trta", "TRTA"), ("trtan", "TRTAN"))
+    ]
+    with capsys.disabled():
+        print("\n" + format_table("ADAE, issue 27 variables", rows + trt))
+    assert all(r.rate >= CORE_MIN for r in rows), [(r.ref, r.rate, r.examples) for r in rows]
+    assert m["atoxgr"].isna().all() and set(m["atoxgrsc"]) == {"AESEV"}
+    dm, _ = pyreadstat.read_xport(str(CONFORMANCE / "cdiscpilot01" / "dm.xpt"))
+    switched = set(dm.loc[dm["ARMCD"] != dm["ACTARMCD"], "USUBJID"])
+    differs = m[
+        [compute_norm(a) != compute_norm(b) for a, b in zip(m["trta"], m["TRTA"], strict=True)]
+    ]
+    assert set(differs["USUBJID"]) <= switched

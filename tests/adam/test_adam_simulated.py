@@ -89,8 +89,8 @@ def test_adtte_equals_fct_time_to_event(published, db):
     assert n > 20  # a TTP row per treated subject, plus DOR / PFSMAINT rows
     diff = db.execute(
         "select count(*) from marts.fct_time_to_event t full join adam.adtte a using (usubjid, paramcd) "
-        "where a.usubjid is null or t.usubjid is null or (a.startdt, a.adt, a.aval, a.cnsr) "
-        "is distinct from (t.startdt, t.adt, t.aval, t.cnsr) "
+        "where a.usubjid is null or t.usubjid is null or (a.startdt, a.adt, a.aval, a.cnsr = 0) "
+        "is distinct from (t.startdt, t.adt, t.aval, t.cnsr = 0) "
         "or a.evntdesc is distinct from coalesce(t.evntdesc, t.cnsdtdsc)"
     ).fetchone()[0]
     assert diff == 0
@@ -241,3 +241,178 @@ def test_xpt_round_trip(published, db, tmp_path):
     assert isinstance(row.ADT, dt.date)
     html = (out / "define.html").read_text()
     assert "Time-to-Event Analysis Dataset" in html and "ADT - STARTDT + 1" in html
+
+
+def test_define_xml_validates_and_describes_the_myeloma_package(published, db, tmp_path):
+    """define.xml of the myeloma trial: schema-valid Define-XML 2.1; every dataset written,
+    with its class and XPT; derived variables carry their dbt derivation as a method; PARAMCD
+    of ADTTE has a codelist decoded by PARAM and a WhereClauseDef per parameter."""
+    from lxml import etree
+
+    from cfz_platform.export import export_adam
+    from tests.adam.define_check import NS, groups, items, schema_errors
+
+    result = export_adam(db, tmp_path)
+    assert schema_errors(result.define_xml) == []
+    doc = etree.parse(str(result.define_xml))
+    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX", "ADRS", "ADTTE"}
+    tte = groups(doc)["ADTTE"]
+    assert tte.find("def:Class", NS).get("Name") == "BASIC DATA STRUCTURE"
+    assert tte.find("def:Class/def:SubClass", NS).get("Name") == "TIME-TO-EVENT"
+    # AVAL of ADTTE is derived: its ItemRef names the method holding the dbt derivation
+    ref = tte.find("odm:ItemRef[@ItemOID='IT.ADTTE.AVAL']", NS)
+    method = doc.find(f".//odm:MethodDef[@OID='{ref.get('MethodOID')}']", NS)
+    assert "ADT - STARTDT + 1" in method.findtext(
+        "odm:Description/odm:TranslatedText", namespaces=NS
+    )
+    params = dict(db.execute("select distinct paramcd, param from adam.adtte").fetchall())
+    decoded = {
+        i.get("CodedValue"): i.findtext("odm:Decode/odm:TranslatedText", namespaces=NS)
+        for i in doc.iterfind(".//odm:CodeList[@OID='CL.PARAMCD_ADTTE']/odm:CodeListItem", NS)
+    }
+    assert decoded == params
+    where = {
+        w.findtext("odm:RangeCheck/odm:CheckValue", namespaces=NS)
+        for w in doc.iterfind(".//def:WhereClauseDef", NS)
+        if w.get("OID").startswith("WC.ADTTE.")
+    }
+    assert where == set(params)
+    # every ItemDef has an origin; every flag is on the NY codelist
+    assert all(i.find("def:Origin", NS) is not None for i in items(doc).values())
+    assert items(doc)["IT.ADSL.SAFFL"].find("odm:CodeListRef", NS).get("CodeListOID") == "CL.NY"
+
+
+def test_adsl_actual_treatment_follows_the_regimen_given(published, db):
+    """Issue 27: TRT01A is the treatment actually received: a subject assigned one group whose
+    index regimen implies the other (dim_subject.group_mismatch) gets the other group's arm;
+    TRT01PN/TRT01AN code Group A 1 and Group B 2; SUBJID is DM.SUBJID; AGEGR1N follows AGEGR1."""
+    rows = db.execute(
+        "select a.usubjid, a.arm, a.trt01a, a.trt01pn, a.trt01an, d.derived_group "
+        "from adam.adsl a join marts.dim_subject d using (usubjid) "
+        "where d.group_mismatch and d.saffl"
+    ).fetchall()
+    assert rows, "the default trial has an armcd-mismatch subject"
+    for usubjid, arm, trt01a, trt01pn, trt01an, derived in rows:
+        assert trt01a != arm and trt01a.startswith(f"Group {derived}"), usubjid
+        assert {trt01pn, trt01an} == {1, 2}
+    subjids = db.execute(
+        "select count(*) filter (where subjid is null or usubjid not like '%%' || subjid), count(*) from adam.adsl"
+    ).fetchone()
+    assert subjids[0] == 0 and subjids[1] > 20
+    groups = dict(
+        db.execute("select distinct agegr1, agegr1n from adam.adsl where age is not null")
+    )
+    assert set(groups) <= {"<65", "65-80", ">80"} and all(
+        groups[k] == n for k, n in (("<65", 1), ("65-80", 2), (">80", 3)) if k in groups
+    )
+
+
+def test_adae_aeseq_traces_every_record_to_sdtm(published, db):
+    """Issue 27: the feed sends no AESEQ; ADAE.AESEQ numbers each subject's AE records 1..n (by
+    AESTDTC, AESPID), so (USUBJID, AESEQ) is a key and with AESPID traces to the AE record; the
+    first-occurrence flags are one per subject, body system and preferred term."""
+    n, nulls, keys = db.execute(
+        "select count(*), count(*) filter (where aeseq is null), count(distinct (usubjid, aeseq)) "
+        "from adam.adae"
+    ).fetchone()
+    assert n > 50 and nulls == 0 and keys == n
+    gaps = db.execute(
+        "select count(*) from (select usubjid, max(aeseq) as m, count(*) as c from adam.adae "
+        "group by usubjid) x where m <> c"
+    ).fetchone()[0]
+    assert gaps == 0
+    dup = db.execute(
+        "select (select count(*) from (select usubjid, aebodsys from adam.adae where aoccsfl = 'Y' "
+        "group by 1, 2 having count(*) > 1) s) + (select count(*) from (select usubjid, aebodsys, "
+        "aedecod from adam.adae where aoccpfl = 'Y' group by 1, 2, 3 having count(*) > 1) p)"
+    ).fetchone()[0]
+    assert dup == 0
+    missing = db.execute(
+        "select count(*) from (select distinct usubjid, aebodsys from adam.adae where trtemfl = 'Y') t "
+        "where not exists (select 1 from adam.adae a where a.usubjid = t.usubjid and "
+        "a.aebodsys is not distinct from t.aebodsys and a.aoccsfl = 'Y')"
+    ).fetchone()[0]
+    assert missing == 0
+
+
+def test_adtte_cnsr_codes_one_per_censoring_reason(published, db):
+    """Issue 27 (ADaMIG: CNSR 0 event, 1+ one code per censoring reason): every censored
+    record carries the code of its CNSDTDSC (var adam_censor_codes), no reason shares a code
+    and no code is the catch-all 9; events are 0 with EVNTDESC and no CNSDTDSC."""
+    rows = db.execute(
+        "select cnsr, cnsdtdsc, evntdesc, count(*) from adam.adtte group by 1, 2, 3"
+    ).fetchall()
+    events = [r for r in rows if r[0] == 0]
+    censored = [r for r in rows if r[0] != 0]
+    assert events and all(r[1] is None and r[2] for r in events)
+    assert censored and all(r[1] and r[2] == r[1] for r in censored)
+    codes: dict[int, set[str]] = {}
+    for cnsr, reason, _, _ in censored:
+        codes.setdefault(cnsr, set()).add(reason)
+    assert all(len(reasons) == 1 for reasons in codes.values()), codes
+    assert 9 not in codes and len(codes) >= 2
+    assert codes.get(1) == {"LAST RESPONSE ASSESSMENT WITHOUT PD"}
+
+
+def test_adlb_sequence_parameter_and_visit_numbers(published, db):
+    """Issue 27: ADLB has ASEQ (1..n per subject, a key with USUBJID), PARAMN (one number per
+    PARAMCD) and AVISITN (one number per AVISIT, visits in time order: C1D1 before C2D1)."""
+    n, keys, gaps = db.execute(
+        "select count(*), count(distinct (usubjid, aseq)), "
+        "(select count(*) from (select usubjid from adam.adlb group by usubjid "
+        "having max(aseq) <> count(*)) g) from adam.adlb"
+    ).fetchone()
+    assert n > 1000 and keys == n and gaps == 0
+    assert (
+        db.execute(
+            "select count(*) from (select paramcd from adam.adlb group by paramcd "
+            "having count(distinct paramn) <> 1) x"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        db.execute(
+            "select count(*) from (select paramn from adam.adlb group by paramn "
+            "having count(distinct paramcd) <> 1) x"
+        ).fetchone()[0]
+        == 0
+    )
+    visits = dict(
+        db.execute("select distinct avisit, avisitn from adam.adlb where avisit is not null")
+    )
+    assert len(set(visits.values())) == len(visits)
+    if "C1D1" in visits and "C2D1" in visits:
+        assert visits["C1D1"] < visits["C2D1"]
+
+
+def test_adrs_holds_both_evaluators(published, db):
+    """Issue 27: ADRS holds the investigator's responses beside the derived ones: INVOVR on
+    every assessment the investigator rated (same ASEQ and date as its OVR), INVCBOR per
+    subject equal to fct_best_response.investigator_best_response; AGREEFL counts the
+    assessments where both agree, as fct_response_assessments does."""
+    n_inv, n_rated = db.execute(
+        "select (select count(*) from adam.adrs where paramcd = 'INVOVR' and rseval = 'INVESTIGATOR'), "
+        "(select count(*) from marts.fct_response_assessments where investigator_response is not null)"
+    ).fetchone()
+    assert n_inv == n_rated > 20
+    unmatched = db.execute(
+        "select count(*) from adam.adrs i left join adam.adrs o on o.usubjid = i.usubjid "
+        "and o.paramcd = 'OVR' and o.aseq = i.aseq and o.adt = i.adt where i.paramcd = 'INVOVR' "
+        "and o.usubjid is null"
+    ).fetchone()[0]
+    assert unmatched == 0
+    agree_adrs, agree_mart = db.execute(
+        "select (select count(*) from adam.adrs where paramcd = 'OVR' and agreefl = 'Y'), "
+        "(select count(*) from marts.fct_response_assessments where agrees_with_investigator)"
+    ).fetchone()
+    assert agree_adrs == agree_mart and 0 < agree_adrs < n_inv
+    diff = db.execute(
+        "select count(*) from marts.fct_best_response b full join (select * from adam.adrs "
+        "where paramcd = 'INVCBOR') a using (usubjid) where a.avalc is distinct from "
+        "b.investigator_best_response"
+    ).fetchone()[0]
+    assert diff == 0
+    assert {r[0] for r in db.execute("select distinct rseval from adam.adrs")} == {
+        "DERIVED",
+        "INVESTIGATOR",
+    }

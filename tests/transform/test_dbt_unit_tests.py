@@ -63,6 +63,8 @@ def test_every_unit_test_passes(unit_results):
         "populations_defined_once_and_assigned_groups",
         "populations_regimen_derived_groups_setting",
         "imwg_category_every_rule_and_pd_edge",
+        # issue 27: a record spanning days at a daily frequency counts once a day
+        "dose_administrations_by_frequency",
     ],
 )
 def test_the_tricky_rules_are_covered(unit_results, fragment):

@@ -5,11 +5,14 @@
   Steps:
     1. PARAMCD DOSE: one row per usable EX record (any drug), AVAL = EXDOSE in EXDOSU, with
        its cycle and phase when it is a study-drug dose; HELDFL when the dose was held;
+       PARAMCD RECDOSE beside it: the dose the record delivered, EXDOSE x administrations
+       (int_exposure__doses.record_dose: a QD record over EXSTDTC..EXENDTC counts every day);
     2. per study-drug cycle (fct_cycles): DOSELVL (cycle dose level), PLANDOSE / CYCDOSE
        (planned and delivered mg/m2), CUMDOSE (delivered mg/m2 up to and including the
        cycle), RDI (relative dose intensity), NDOSGIV / NDOSHLD / NDOSRED (doses given, held,
        reduced), DELAY (day-1 delay, days);
-    3. per subject: TOTDOSE = sum of the study-treatment doses given (dim_subject.cumulative_dose).
+    3. per subject: TOTDOSE = sum of RECDOSE over the study-treatment records given
+       (dim_subject.cumulative_dose; ADSL.CUMDOSE).
 -#}
 with doses as (
     select * from {{ ref('int_exposure__doses') }}
@@ -48,11 +51,11 @@ subjects as (
 dose_records as (
     select
         d.usubjid,
-        'DOSE' as paramcd,
-        'Dose administered' as param,
+        p.paramcd,
+        p.param,
         'DOSE RECORD' as parcat1,
         d.drug as extrt,
-        d.exdose as aval,
+        p.aval,
         d.exdosu as avalu,
         d.exstdt as astdt,
         coalesce(d.exposure_end_date, d.exstdt) as aendt,
@@ -64,6 +67,11 @@ dose_records as (
         d.ex_record_key as srckey
     from doses as d
     left join dose_cycles as dc using (ex_record_key)
+    cross join lateral (
+        values
+        ('DOSE', 'Dose administered', d.exdose),
+        ('RECDOSE', 'Dose delivered by the record (dose x administrations)', d.record_dose)
+    ) as p (paramcd, param, aval)
 ),
 
 cycle_params as (
@@ -102,7 +110,7 @@ subject_params as (
     select
         s.usubjid,
         'TOTDOSE' as paramcd,
-        'Sum of EXDOSE over the study-treatment records given' as param,
+        'Total dose: sum of RECDOSE over the study-treatment records given' as param,
         'SUBJECT' as parcat1,
         null::text as extrt,
         s.cumulative_dose as aval,

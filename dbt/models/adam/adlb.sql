@@ -7,7 +7,11 @@
        (MPROTEIN in URINE -> MPROTEUR), so each PARAMCD is one test in one specimen;
        PARAM = test name, specimen when not blood-based, and the standard unit;
     2. ADT = collection date, ADY = CDISC study day (fct_lab_results.ady), AVISIT = VISIT;
-    3. SRCDOM/SRCKEY: the source domain and fct_lab_results.lab_record_key.
+    3. SRCDOM/SRCKEY: the source domain and fct_lab_results.lab_record_key;
+    4. PARAMN = the rank of PARAMCD in the study (alphabetical); AVISITN = the rank of AVISIT
+       by the median study day of its results (then its name), so visits sort in time;
+       ASEQ = the record's sequence in the subject (by PARAMCD, ADT, SRCKEY), a key with
+       USUBJID.
 -#}
 {%- set blood = "'" ~ var('adam_blood_specimens') | join("', '") ~ "'" %}
 with labs as (
@@ -27,17 +31,48 @@ coded as (
         l.*,
         s.studyid,
         s.trtsdt,
+        case when coalesce(upper(l.lbspec), 'BLOOD') in ({{ blood }}) then l.lbtestcd
+            else left(l.lbtestcd, 6) || left(upper(l.lbspec), 2)
+        end as paramcd,
         coalesce(upper(l.lbspec), 'BLOOD') in ({{ blood }}) as blood_based
     from labs as l
     left join adsl as s using (usubjid)
+),
+
+visits as (
+    select
+        visit,
+        dense_rank() over (order by percentile_disc(0.5) within group (order by ady), visit) as avisitn
+    from coded
+    where visit is not null
+    group by visit
+),
+
+params as (
+    select
+        paramcd,
+        dense_rank() over (order by paramcd) as paramn
+    from coded
+    group by paramcd
+),
+
+sequenced as (
+    select
+        c.*,
+        p.paramn,
+        v.avisitn,
+        row_number() over (partition by c.usubjid order by c.paramcd, c.lbdt, c.lab_record_key) as aseq
+    from coded as c
+    left join params as p on c.paramcd = p.paramcd
+    left join visits as v on c.visit = v.visit
 )
 
 select
     studyid::text as studyid,
     usubjid::text as usubjid,
-    (case when blood_based then lbtestcd
-        else left(lbtestcd, 6) || left(upper(lbspec), 2)
-    end)::text as paramcd,
+    aseq::integer as aseq,
+    paramcd::text as paramcd,
+    paramn::numeric as paramn,
     (
         coalesce(lbtest, lbtestcd)
         || case when blood_based then '' else ', ' || initcap(lbspec) end
@@ -50,6 +85,7 @@ select
     lbdt::date as adt,
     ady::integer as ady,
     visit::text as avisit,
+    avisitn::numeric as avisitn,
     aval::numeric as aval,
     avalc::text as avalc,
     avalu::text as avalu,
@@ -67,4 +103,4 @@ select
     btoxgrh::text as btoxgrh,
     'LB'::text as srcdom,
     lab_record_key::text as srckey
-from coded
+from sequenced

@@ -13,7 +13,12 @@
        when no usable assessment), ADT its first date;
     4. PARAMCD BOR: best unconfirmed category among the ANL01FL assessments (first date
        reaching it), NE when none;
-    5. AVAL = the category's rank (sCR 7, CR 6, VGPR 5, PR 4, MR 3, SD 2, PD 1, NE 0).
+    5. AVAL = the category's rank (sCR 7, CR 6, VGPR 5, PR 4, MR 3, SD 2, PD 1, NE 0);
+    6. both evaluators (RSEVAL): the rows above are the platform's IMWG derivation (DERIVED);
+       the investigator's responses sit beside them, PARAMCD INVOVR per assessment with a
+       response (fct_response_assessments.investigator_response, same ASEQ/ADT as OVR) and
+       INVCBOR per subject (fct_best_response.investigator_best_response), RSEVAL
+       INVESTIGATOR; AGREEFL on OVR/INVOVR says whether the two evaluators agree.
 -#}
 with assessments as (
     select * from {{ ref('fct_response_assessments') }}
@@ -63,6 +68,7 @@ ovr as (
         a.imwg_category as avalc,
         a.confirmed_category as avalc2,
         a.assessment_seq as aseq,
+        a.investigator_response,
         (c.new_therapy_date is null or a.assessment_date < c.new_therapy_date)
         and (p.first_pd_date is null or a.assessment_date <= p.first_pd_date) as used
     from assessments as a
@@ -110,7 +116,9 @@ unioned as (
         avalc,
         avalc2,
         aseq,
-        used
+        used,
+        'DERIVED' as rseval,
+        case when investigator_response is not null then avalc = investigator_response end as agree
     from ovr
     union all
     select
@@ -123,8 +131,42 @@ unioned as (
         avalc,
         null::text,
         null::integer,
-        true
+        true,
+        'DERIVED',
+        null::boolean
     from subject_rows
+    union all
+    select
+        usubjid,
+        'INVOVR',
+        'Overall Response by Investigator',
+        adt,
+        ady,
+        avisit,
+        investigator_response,
+        null::text,
+        aseq,
+        null::boolean,
+        'INVESTIGATOR',
+        avalc = investigator_response
+    from ovr
+    where investigator_response is not null
+    union all
+    select
+        usubjid,
+        'INVCBOR',
+        'Confirmed Best Overall Response by Investigator',
+        null::date,
+        null::integer,
+        null::text,
+        investigator_best_response,
+        null::text,
+        null::integer,
+        null::boolean,
+        'INVESTIGATOR',
+        null::boolean
+    from best
+    where investigator_best_response is not null
 )
 
 select
@@ -139,7 +181,9 @@ select
     {{ response_rank('u.avalc') }}::numeric as aval,
     u.avalc2::text as avalc2,
     u.aseq::integer as aseq,
-    {{ adam_flag('u.used') }}::text as anl01fl
+    {{ adam_flag('u.used') }}::text as anl01fl,
+    u.rseval::text as rseval,
+    {{ adam_flag('u.agree') }}::text as agreefl
 from unioned as u
 left join adsl as s using (usubjid)
 where (select present from has_response_data)

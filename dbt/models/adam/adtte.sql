@@ -5,6 +5,8 @@
     1. empty when the study has no response data (fct_response_assessments empty; see
        adam_datasets), like ADRS;
     2. EVNTDESC = the event description, or the censoring description (CNSDTDSC) when censored;
+       CNSR = 0 for an event (fct_time_to_event.cnsr 0), else the code of the censoring reason
+       (var adam_censor_codes: one code per CNSDTDSC; 9 for a reason not listed);
     3. SRCDOM/SRCVAR/SRCSEQ: a death event -> ADSL.DTHDT; a date that is an IMWG assessment
        -> ADRS.ADT with that assessment's ASEQ; otherwise the start date it was censored at
        (ADSL.TRTSDT for TTP, ADSL.MNTSDT for PFSMAINT).
@@ -62,7 +64,7 @@ select
     x.startdt::date as startdt,
     x.adt::date as adt,
     x.aval::numeric as aval,
-    x.cnsr::integer as cnsr,
+    (case when x.cnsr = 0 then 0 {% for reason, code in var('adam_censor_codes').items() %}when x.cnsdtdsc = '{{ reason }}' then {{ code }} {% endfor %}else 9 end)::integer as cnsr,
     coalesce(x.evntdesc, x.cnsdtdsc)::text as evntdesc,
     x.cnsdtdsc::text as cnsdtdsc,
     x.srcdom::text as srcdom,

@@ -10,6 +10,9 @@ Choices:
   ADTTE on a study without myeloma response data), and the command says so on one line;
 - a **missing dataset** (the ``adam`` schema or a table absent: nothing published yet, or a
   build older than the ADaM layer) stops the export with one line naming what to do;
+- ``define.xml`` (Define-XML 2.1, ``define_xml``) describes the written datasets for a
+  submission: classes, structures, keys, lengths, origins, methods, codelists, value-level
+  metadata and links to the XPT files;
 - ``define.json`` and ``define.html`` list datasets, variables, labels, types, formats and the
   derivation of each variable (from the dbt YAML that dbt also persists as comments).
 """
@@ -26,6 +29,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from cfz_platform.export.define_xml import DefineDataset, write_define_xml
 from cfz_platform.export.metadata import ADAM_DATASETS, DatasetMeta, load_adam_metadata
 from cfz_platform.staged_output import staged_output
 
@@ -57,6 +61,7 @@ class ExportResult:
     datasets: list[DatasetExport] = field(default_factory=list)
     metadata_json: Path | None = None
     metadata_html: Path | None = None
+    define_xml: Path | None = None
 
     def lines(self) -> list[str]:
         out = []
@@ -65,6 +70,7 @@ class ExportResult:
                 out.append(f"{d.name.upper()}: {d.records} records -> {d.path}")
             else:
                 out.append(f"{d.name.upper()}: empty, not written ({d.reason})")
+        out.append(f"Define-XML 2.1: {self.define_xml}")
         out.append(f"metadata: {self.metadata_json} and {self.metadata_html}")
         return out
 
@@ -79,7 +85,8 @@ def export_adam(
        (else ``AdamExportError`` naming the missing one and `cfz transform`);
     2. per dataset: read it (ordered by its key columns); empty -> record the reason from
        ``adam_datasets``; else shape it for XPORT (``derive_xpt_frame``) and write it;
-    3. write ``define.json`` and ``define.html``.
+    3. write ``define.xml`` (the written datasets, ``write_define_xml``), ``define.json`` and
+       ``define.html``.
     Every file is written into a new folder beside ``out_dir`` and renamed into place
     (``staged_output``): a symbolic link planted in ``out_dir`` is replaced, never followed.
     """
@@ -87,6 +94,7 @@ def export_adam(
     _check_present(conn, schema)
     reasons = _empty_reasons(conn, schema)
     result = ExportResult(out_dir=out_dir)
+    written: list[DefineDataset] = []
     with staged_output(out_dir) as stage:
         for name in ADAM_DATASETS:
             ds = meta[name]
@@ -100,7 +108,15 @@ def export_adam(
             result.datasets.append(
                 DatasetExport(name, "written", len(frame), path=out_dir / f"{name}.xpt")
             )
+            written.append(DefineDataset(ds, frame, f"{name}.xpt"))
+        study = (
+            next((str(x) for x in written[0].frame["studyid"] if x), "STUDY")
+            if written
+            else "STUDY"
+        )
+        define_path = write_define_xml(written, stage, study, f"schema {schema}")
         json_path, html_path = write_metadata(meta, result, stage, schema)
+    result.define_xml = out_dir / define_path.name
     result.metadata_json, result.metadata_html = out_dir / json_path.name, out_dir / html_path.name
     return result
 

@@ -2,8 +2,13 @@
 
 The single source is ``dbt/models/adam/_adam__models.yml`` (the same text dbt persists as
 table and column comments and shows in its docs): per model a description and
-``meta.adam_dataset`` / ``meta.label``; per column ``data_type``, ``meta.label`` (the ADaM
-label, at most 40 characters) and ``meta.derivation``.
+``meta.adam_dataset`` / ``meta.label`` and, for Define-XML, ``meta.adam_class`` (ADaM class),
+``meta.adam_subclass`` (optional), ``meta.structure`` and ``meta.keys`` (key variables in
+order); per column ``data_type``, ``meta.label`` (the ADaM label, at most 40 characters),
+``meta.origin`` (Collected, Derived, Assigned or Predecessor), ``meta.derivation`` (the method of
+a derived variable, the predecessor of a copied one), and for a coded variable ``meta.codelist``
+(its codelist's name; the terms are the values the export finds) with ``meta.decode`` (the
+column that decodes it, e.g. PARAM for PARAMCD).
 """
 
 from __future__ import annotations
@@ -30,16 +35,22 @@ NUMERIC_TYPES = {
     "int",
 }
 DATE_TYPES = {"date"}
+#: Define-XML 2.1 origin types an ADaM variable may have.
+ORIGINS = ("Collected", "Derived", "Assigned", "Predecessor")
 
 
 @dataclass(frozen=True)
 class VariableMeta:
-    """One ADaM variable: name (lower case, as in the warehouse), type, label, derivation."""
+    """One ADaM variable: name (lower case, as in the warehouse), type, label, derivation,
+    origin and (coded variables) codelist and decoding column."""
 
     name: str
     data_type: str
     label: str
     derivation: str
+    origin: str = "Derived"
+    codelist: str | None = None
+    decode: str | None = None
 
     @property
     def sas_type(self) -> str:
@@ -52,12 +63,17 @@ class VariableMeta:
 
 @dataclass(frozen=True)
 class DatasetMeta:
-    """One ADaM dataset: name, label, description and its variables in order."""
+    """One ADaM dataset: name, label, description, its variables in order and its Define-XML
+    class, subclass, structure and key variables."""
 
     name: str
     label: str
     description: str
     variables: tuple[VariableMeta, ...] = field(default_factory=tuple)
+    adam_class: str = "ADAM OTHER"
+    adam_subclass: str | None = None
+    structure: str = ""
+    keys: tuple[str, ...] = ()
 
 
 def adam_yaml_path() -> Path:
@@ -70,8 +86,10 @@ def load_adam_metadata(path: Path | None = None) -> dict[str, DatasetMeta]:
     """Read the ADaM models' YAML into ``{model name: DatasetMeta}`` (ADaM datasets only).
 
     Steps: parse the YAML; keep the models named in ``ADAM_DATASETS``; take each column's
-    ``meta.label`` (else the description's first sentence) and ``meta.derivation``; check the
-    XPORT v5 limits (names <= 8, labels <= 40) so a bad label fails here, not in SAS.
+    ``meta.label`` (else the description's first sentence), ``meta.derivation``,
+    ``meta.origin``, ``meta.codelist`` and ``meta.decode``, and the model's class, structure
+    and keys; check the XPORT v5 limits (names <= 8, labels <= 40), the origins and the keys
+    so a bad entry fails here, not in SAS or in a reviewer's Define-XML check.
     """
     doc = yaml.safe_load((path or adam_yaml_path()).read_text())
     out: dict[str, DatasetMeta] = {}
@@ -89,6 +107,9 @@ def load_adam_metadata(path: Path | None = None) -> dict[str, DatasetMeta]:
                     col.get("data_type", "text"),
                     label,
                     cmeta.get("derivation") or col.get("description", ""),
+                    cmeta.get("origin", "Derived"),
+                    cmeta.get("codelist"),
+                    cmeta.get("decode"),
                 )
             )
         ds = DatasetMeta(
@@ -96,8 +117,13 @@ def load_adam_metadata(path: Path | None = None) -> dict[str, DatasetMeta]:
             meta.get("label", model["name"].upper()),
             model.get("description", ""),
             tuple(variables),
+            meta.get("adam_class", "ADAM OTHER"),
+            meta.get("adam_subclass"),
+            meta.get("structure", ""),
+            tuple(meta.get("keys", ())),
         )
         check_xport_limits(ds)
+        check_define_metadata(ds)
         out[ds.name] = ds
     return out
 
@@ -113,3 +139,18 @@ def check_xport_limits(ds: DatasetMeta) -> None:
             raise ValueError(
                 f"{ds.name}.{item}: label {label!r} is longer than {MAX_LABEL} characters (XPORT v5)"
             )
+
+
+def check_define_metadata(ds: DatasetMeta) -> None:
+    """Raise ``ValueError`` naming the first origin, key or decoding column Define-XML cannot use."""
+    names = {v.name for v in ds.variables}
+    for v in ds.variables:
+        if v.origin not in ORIGINS:
+            raise ValueError(f"{ds.name}.{v.name}: origin {v.origin!r} is not one of {ORIGINS}")
+        if v.decode and v.decode not in names:
+            raise ValueError(
+                f"{ds.name}.{v.name}: decode column {v.decode!r} is not in the dataset"
+            )
+    for key in ds.keys:
+        if key not in names:
+            raise ValueError(f"{ds.name}: key variable {key!r} is not in the dataset")

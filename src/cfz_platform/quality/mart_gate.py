@@ -340,10 +340,10 @@ def adtte_suite() -> SuiteSpec:
             "from fct_time_to_event t full join {batch} a on a.usubjid = t.usubjid and a.paramcd = t.paramcd "
             f"where {HAS_RESPONSE_DATA} and (a.usubjid is null or t.usubjid is null "
             "or a.startdt is distinct from t.startdt or a.adt is distinct from t.adt "
-            "or a.aval is distinct from t.aval or a.cnsr is distinct from t.cnsr)",
+            "or a.aval is distinct from t.aval or (a.cnsr = 0) is distinct from (t.cnsr = 0))",
             BLOCKING,
-            "ADTTE equals fct_time_to_event (STARTDT, ADT, AVAL, CNSR per subject and parameter) "
-            "when the study has response data",
+            "ADTTE equals fct_time_to_event (STARTDT, ADT, AVAL per subject and parameter; CNSR 0 on "
+            "the same records: ADTTE codes each censoring reason 1+) when the study has response data",
         ),
         _rows(
             "empty_without_response_data",

@@ -14,7 +14,12 @@
        drug in EX: any record not held, so a zero-dose placebo still counts as treatment.)
     5. exposure_end_date: EXENDTC; when it is missing on a continuing regimen (EXDOSFRQ in var
        continuing_dose_frequencies, e.g. QD) the exposure runs to the subject's end of
-       participation (DM.RFENDTC, when sent and not before EXSTDTC); else EXSTDTC.
+       participation (DM.RFENDTC, when sent and not before EXSTDTC); else EXSTDTC;
+    6. administrations: how many doses the record stands for. A record at a per-day frequency
+       (EXDOSFRQ in var dose_frequency_per_day: QD 1, BID 2, ..., QOD 0.5) spans its days,
+       EXSTDTC..exposure_end_date: days x doses a day (QOD: every other day, the first
+       included); any other frequency (ONCE, not sent) is one administration;
+       record_dose = EXDOSE x administrations (the dose the record delivered, EXDOSU units).
 -#}
 with ex as (
     select * from {{ ref('stg_sdtm__ex') }}
@@ -47,6 +52,7 @@ flagged as (
                 then dm.rfendt
             else ex.exendt
         end as exposure_end_date,
+        ex.exdosfrq,
         ex.visit,
         ex.cycle as visit_cycle,
         ex.cycle_day as visit_day,
@@ -62,11 +68,49 @@ flagged as (
     left join dm using (usubjid)
 ),
 
-final as (
+administered as (
     select
         f.*,
-        not f.is_held and (not f.study_drug_present or coalesce(f.exdose, 0) > 0) as is_dose_given
+        case f.exdosfrq {% for frequency, per_day in var('dose_frequency_per_day').items() %}when '{{ frequency }}' then {{ per_day }} {% endfor %}end as doses_per_day,
+        f.exposure_end_date - f.exstdt + 1 as exposure_days
     from flagged as f
+),
+
+counted as (
+    select
+        a.*,
+        case when a.doses_per_day is not null and a.exposure_days >= 1
+                then ceil(a.exposure_days * a.doses_per_day)
+            else 1
+        end::numeric as administrations
+    from administered as a
+),
+
+final as (
+    select
+        c.usubjid,
+        c.ex_record_key,
+        c.drug,
+        c.drug_class,
+        c.exdose,
+        c.exdosu,
+        c.exstdt,
+        c.exendt,
+        c.exposure_end_date,
+        c.exdosfrq,
+        c.visit,
+        c.visit_cycle,
+        c.visit_day,
+        c.epoch,
+        c.exadj,
+        c.study_drug_present,
+        c.is_study_treatment,
+        c.is_partner,
+        c.is_held,
+        c.administrations,
+        c.exdose * c.administrations as record_dose,
+        not c.is_held and (not c.study_drug_present or coalesce(c.exdose, 0) > 0) as is_dose_given
+    from counted as c
 )
 
 select * from final

@@ -124,6 +124,7 @@ select
     is_ongoing,
     aetoxgr::integer as aetoxgr,
     grade_source,
+    aesev,
     aeser = 'Y' as is_serious,
     aerel,
     is_related,

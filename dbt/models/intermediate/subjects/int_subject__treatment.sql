@@ -5,7 +5,9 @@
     1. trtsdt / trtedt (ADaM TRTSDT/TRTEDT): first and last date a dose of any study drug
        (carfilzomib or a partner) was actually given (int_exposure__doses.is_dose_given: not
        held, EXDOSE > 0); a carfilzomib dose held on C1D1 does not move them (domain.md 2).
-       n_study_doses / cumulative_dose count carfilzomib only;
+       n_study_doses / cumulative_dose count carfilzomib only; cumulative_dose sums each
+       record's dose x administrations (int_exposure__doses.record_dose: a QD record over 14
+       days counts 14 doses);
     2. cycle-1 doses given (for DLT-evaluability), last combination cycle; maintenance
        starts on the first maintenance dose given (domain.md 4: maintenance PFS runs "from
        the first maintenance dose"; a maintenance cycle whose doses were all held, or a death
@@ -28,7 +30,7 @@ treatment as (
         max(coalesce(exposure_end_date, exstdt)) filter (where is_dose_given) as trtedt,
         min(exstdt) filter (where is_study_treatment and not is_held) as first_study_drug_date,
         count(*) filter (where is_study_treatment and not is_held) as n_study_doses,
-        sum(exdose) filter (where is_study_treatment and not is_held) as cumulative_dose
+        sum(record_dose) filter (where is_study_treatment and not is_held) as cumulative_dose
     from doses
     group by usubjid
 ),

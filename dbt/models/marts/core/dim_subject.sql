@@ -88,6 +88,11 @@ final as (
         g.sex,
         g.race,
         g.rfstdt,
+        g.subjid,
+        g.armcd_as_sent,
+        g.actarm,
+        g.rfstdtc,
+        g.rfendtc,
         t.trtsdt as first_dose_date,
         t.trtedt as last_dose_date,
         t.n_study_doses,
@@ -189,5 +194,10 @@ select
     coalesce(dltevalfl_raw, false) as dltevalfl,
     respevalfl,
     analysis_group,
-    analysis_group_source
+    analysis_group_source,
+    subjid,
+    armcd_as_sent,
+    actarm,
+    rfstdtc,
+    rfendtc
 from grouped_final

@@ -24,6 +24,7 @@ select
     is_ongoing,
     aetoxgr,
     grade_source,
+    aesev,
     is_serious,
     aerel,
     is_related,

@@ -31,7 +31,11 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         {{ norm_upper('studyid') }} as studyid,
         btrim(siteid) as siteid,
         {{ norm_upper('armcd') }} as armcd,
+        nullif(btrim(armcd), '') as armcd_as_sent,
         nullif(btrim(arm), '') as arm,
+        {{ raw_column_if_present('current_version', 'dm', 'subjid') }} as subjid_sent,
+        {{ raw_column_if_present('current_version', 'dm', 'actarm') }} as actarm,
+        {{ raw_column_if_present('current_version', 'dm', 'rfendtc') }} as rfendtc,
         {{ safe_numeric('age') }} as age,
         {{ norm_upper('sex') }} as sex,
         {{ norm_upper('race') }} as race,
@@ -58,16 +62,26 @@ typed as materialized (  -- computed once: the final select reads issue_items th
 
 select
     usubjid,
+    coalesce(
+        subjid_sent,
+        case when starts_with(upper(usubjid), studyid || '-')
+                then substr(usubjid, length(studyid) + 2)
+            else regexp_replace(usubjid, '^.*-', '')
+        end
+    ) as subjid,
     studyid,
     siteid,
     armcd,
+    armcd_as_sent,
     arm,
+    actarm,
     age,
     sex,
     race,
     brthdtc,
     rfstdtc,
     rfstdt,
+    rfendtc,
     rfendt,
     dthdtc,
     dthdt,
