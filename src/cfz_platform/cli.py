@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import typer
@@ -456,8 +456,16 @@ def validate(
 
 
 @app.command()
-def train(wait: float = typer.Option(0.0, help=WAIT_HELP)) -> None:
-    """Train the early-response model and register it in MLflow."""
+def train(
+    wait: float = typer.Option(0.0, help=WAIT_HELP),
+    dev: bool = typer.Option(
+        False,
+        "--dev",
+        help="Train on your `cfz dbt` build (dev_marts) into the experiment early_response-dev; "
+        "registers nothing.",
+    ),
+) -> None:
+    """Train the early-response model and register it in MLflow (--dev: a development run)."""
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.ml import tracking
     from cfz_platform.ml.features import FeaturesError
@@ -466,10 +474,11 @@ def train(wait: float = typer.Option(0.0, help=WAIT_HELP)) -> None:
         tracking.check_store()  # before taking the lock, starting Prefect and reading features
     except WarehouseError as exc:
         _fail(str(exc))
-    with _locked("train", wait):
+    # a development run writes nothing the pipeline owns: it needs no warehouse lock
+    with nullcontext() if dev else _locked("train", wait):
         train_early_response_flow = _load_flow("flows.train", "train_early_response_flow")
         try:
-            result = train_early_response_flow()
+            result = train_early_response_flow(dev=dev)
         except (FeaturesError, WarehouseError, ValueError) as exc:
             _fail(str(exc))
     from cfz_platform.ml.train import TrainResult, summary_lines

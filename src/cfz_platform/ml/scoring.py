@@ -24,6 +24,7 @@ from psycopg import sql
 from cfz_platform.config import BI_ROLE
 from cfz_platform.db import warehouse
 from cfz_platform.ml import tracking
+from cfz_platform.ml.destination import is_published
 from cfz_platform.ml.features import load_features
 from cfz_platform.ml.spec import ModelSpec, load_spec
 
@@ -100,6 +101,8 @@ def score_with_champion(
     """Score every response-evaluable subject in the feature mart with the champion.
 
     Steps:
+    0. refuse a spec whose feature table is not in the published ``marts`` (what BI reads
+       must come from gated data);
     1. find the version holding ``alias`` in the registry (clear error when none: run
        ``cfz train``), load ``models:/<name>@<alias>``;
     2. read ``marts.fct_ml_features``; probabilities from ``predict_proba`` on the spec's
@@ -109,6 +112,12 @@ def score_with_champion(
        values (jsonb) and their hash.
     """
     spec = spec or load_spec()
+    if not is_published(spec.features_table):
+        raise ScoringError(
+            f"the model spec reads {spec.features_table}, not the published marts: scoring "
+            f"writes {SCHEMA}.{TABLE}, which BI reads, so it scores only marts.*; set "
+            "features_table back to marts.<table> (train on a dev build with `cfz train --dev`)"
+        )
     client = tracking.configure()
     version = (
         tracking.current_champion(client, spec.registered_model)
