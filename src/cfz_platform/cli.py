@@ -521,13 +521,15 @@ def dbt_command(ctx: typer.Context) -> None:
 
     The profile is the warehouse's own (embedded cluster or CFZ_DATABASE_URL). The target is
     `dev` unless you pass --target: models build into dev_staging, dev_marts, ..., reading the
-    real raw layer, and never touch the published marts. `--target warehouse` reaches the
+    real raw layer, and never touch the published marts. What a dev build does not select
+    (and has not built) it reads from the published schemas (dbt --defer). `--target warehouse` reaches the
     pipeline's schemas: use it for read-only commands (ls, docs, source freshness, test);
     `cfz transform` is the one way to build and publish marts behind the quality gates.
     """
     from cfz_platform.db import warehouse
     from cfz_platform.ingest import ensure_raw_layer
     from cfz_platform.transform.dbt_runner import run_dbt
+    from cfz_platform.transform.dev_build import defer_to_published
 
     args = list(ctx.args)
     if not args:
@@ -539,6 +541,8 @@ def dbt_command(ctx: typer.Context) -> None:
         _fail(str(exc))
     if "--target" not in args and "-t" not in args:
         args += ["--target", "dev"]
+    # a dev build reads the nodes it does not build from the published schemas (dbt --defer)
+    args = defer_to_published(args)
     result = run_dbt(args, raise_on_failure=False)
     raise typer.Exit(0 if result.success else 1)
 
