@@ -28,7 +28,11 @@ from scipy.stats import norm
 
 from cfz_platform.db import warehouse
 from cfz_platform.ml.destination import DEV_SCHEMA, PUBLISHED_SCHEMA, compute_dev_spec
-from cfz_platform.ml.evaluation import compute_auc, compute_bootstrap_auc_ci
+from cfz_platform.ml.evaluation import (
+    compute_auc,
+    compute_bootstrap_auc_ci,
+    compute_logistic_mle,
+)
 from cfz_platform.ml.features import FeaturesError, load_features
 from cfz_platform.ml.spec import ModelSpec, load_spec
 
@@ -91,27 +95,17 @@ def compute_logistic_odds_ratio(x: np.ndarray, y: np.ndarray) -> tuple[float, fl
     """Odds ratio per standard deviation of ``x`` from an unpenalised univariate logistic
     regression, its Wald 95% interval and p value.
 
-    Steps: 1. standardise x; 2. Newton-Raphson on the log-likelihood of y ~ a + b z (at most
-    50 steps); 3. the standard error of b from the inverse observed information; 4. OR =
-    exp(b), interval exp(b -/+ 1.96 se), two-sided Wald p. Complete separation (b running
-    off to infinity) gives an OR of 0 or infinity with no interval (NaN).
+    Steps: 1. standardise x; 2. maximum-likelihood fit of y ~ a + b z
+    (``evaluation.compute_logistic_mle``); 3. OR = exp(b), interval exp(b -/+ 1.96 se),
+    two-sided Wald p. Complete separation (no finite maximum) gives an OR of 0 or infinity
+    with no interval (NaN).
     """
     z = (x - x.mean()) / x.std()
-    design = np.column_stack([np.ones_like(z), z])
-    beta = np.zeros(2)
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-(design @ beta)))
-        info = design.T @ (design * (p * (1 - p))[:, None])
-        step = np.linalg.solve(info + 1e-12 * np.eye(2), design.T @ (y - p))
-        beta += step
-        if abs(beta[1]) > 15:  # separation: the likelihood has no finite maximum
-            return (math.inf if beta[1] > 0 else 0.0), math.nan, math.nan, math.nan
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    p = 1 / (1 + np.exp(-(design @ beta)))
-    info = design.T @ (design * (p * (1 - p))[:, None])
-    se = float(np.sqrt(np.linalg.inv(info)[1, 1]))
-    b = float(beta[1])
+    fit = compute_logistic_mle(z, y, max_slope=15.0)
+    if fit is None:
+        high = compute_auc(y, x) > 0.5
+        return (math.inf if high else 0.0), math.nan, math.nan, math.nan
+    _, b, se = fit
     return (
         math.exp(b),
         math.exp(b - 1.959964 * se),
