@@ -118,7 +118,7 @@ def test_too_few_subjects_in_a_class_is_one_clear_error():
         cross_validate(candidate_pipelines(load_spec())["primary"], X, y)
 
 
-@pytest.mark.parametrize("kind", ["logistic", "gradient_boosting"])
+@pytest.mark.parametrize("kind", ["logistic", "logistic_cv", "gradient_boosting"])
 def test_fold_fits_on_the_array_predict_exactly_as_on_the_frame(kind):
     """The fold fits read the frame's values as one array through a positional copy of the
     pipeline: each fold's probabilities equal the frame pipeline's to the bit, with missing

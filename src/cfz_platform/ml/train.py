@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
@@ -258,7 +259,10 @@ def train_early_response(
             results = pending.results()
         finally:
             pending.cancel()
-        metrics = compute_run_metrics(results, y)
+            metrics = compute_run_metrics(results, y)
+        chosen_c = getattr(model.named_steps["model"], "C_", None)
+        if chosen_c is not None:  # logistic_cv: the C its inner CV chose on all subjects
+            metrics["primary_chosen_C"] = float(np.ravel(chosen_c)[0])
         _write_cv_artifacts(frame, X, y, results, out)
         with mlflow.start_run(run_name=f"{spec.name}-{snapshot['snapshot_hash'][:8]}") as run:
             _log_run(spec, snapshot, X, y, results, metrics, out, destination)
@@ -437,6 +441,7 @@ def _log_run(
             "as_of_rule": spec.as_of_rule[:500],
             "primary_kind": spec.primary["kind"],
             "primary_C": spec.primary.get("C"),
+            "primary_Cs": spec.primary.get("Cs"),
             "comparator_kind": spec.comparator["kind"],
             "comparator_max_depth": spec.comparator.get("max_depth"),
             "cv_n_splits": results["primary"].n_splits,
@@ -465,7 +470,7 @@ def summary_lines(result: TrainResult) -> list[str]:
         )
     lines = [first]
     for label, p in (
-        ("primary (logistic)", "cv_"),
+        ("primary (logistic)", "cv_"),  # logistic or logistic_cv
         ("comparator (boosting)", "comparator_cv_"),
         ("baseline-only", "baseline_only_cv_"),
         ("kinetics-only", "kinetics_only_cv_"),
@@ -474,7 +479,11 @@ def summary_lines(result: TrainResult) -> list[str]:
             f"  {label:22s} CV AUC {m[p + 'auc']:.3f} (bootstrap 95% CI {m[p + 'auc_ci_low']:.3f}-"
             f"{m[p + 'auc_ci_high']:.3f}; CV spread {m[p + 'auc_cv_low']:.3f}-{m[p + 'auc_cv_high']:.3f}) "
             f"Brier {m[p + 'brier']:.3f} cal. slope {m[p + 'calibration_slope']:.2f} "
+            f"(95% CI {m[p + 'calibration_slope_ci_low']:.2f}-"
+            f"{m[p + 'calibration_slope_ci_high']:.2f}) "
             f"intercept {m[p + 'calibration_intercept']:.2f}"
         )
+    if "primary_chosen_C" in m:
+        lines.append(f"  primary model: C = {m['primary_chosen_C']:.3g} chosen by inner CV")
     lines.append(f"  n = {int(m['n_subjects'])} ({int(m['n_positive'])} responders)")
     return lines
