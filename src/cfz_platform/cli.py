@@ -512,6 +512,24 @@ def score(wait: float = typer.Option(0.0, help=WAIT_HELP)) -> None:
     )
 
 
+@app.command("model-card")
+def model_card(
+    out: Path | None = typer.Option(
+        None, help="Where to write it (default models/early_response/MODEL_CARD.md)."
+    ),
+    alias: str = typer.Option("champion", help="The registered version to describe."),
+) -> None:
+    """Generate the model card from the registered run of the champion (never edit it by hand)."""
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.ml.model_card import ModelCardError, write_model_card
+
+    try:
+        path = write_model_card(out, alias)
+    except (ModelCardError, WarehouseError) as exc:
+        _fail(str(exc))
+    typer.echo(str(path))
+
+
 @app.command(
     "dbt",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

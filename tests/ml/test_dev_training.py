@@ -124,3 +124,21 @@ def test_train_dev_flow_names_the_dbt_command_when_the_dev_build_is_missing(
     )
     client = tracking.configure()
     assert [v.version for v in client.search_model_versions("name = 'early_response'")] == [1]
+
+
+def test_model_card_is_generated_from_the_registered_run(runs, tmp_path):
+    from cfz_platform.ml.model_card import write_model_card
+
+    production = runs["production"]
+    path = write_model_card(tmp_path / "MODEL_CARD.md", spec=_fast(load_spec()))
+    text = path.read_text()
+    m = production.metrics
+    assert f"from MLflow run {production.run_id} (early_response v1)" in text
+    assert "# Model card: `early_response` v1 (`champion`)" in text
+    assert "trained on\n  48 labelled subjects" in text
+    row = next(ln for ln in text.splitlines() if ln.startswith("| primary |"))
+    assert f"| {m['cv_auc']:.3f} | {m['cv_auc_ci_low']:.3f}-{m['cv_auc_ci_high']:.3f} |" in row
+    assert f"{m['cv_calibration_slope']:.2f} ({m['cv_calibration_slope_ci_low']:.2f}-" in row
+    assert f"C = {m['primary_chosen_C']:.3g}, chosen by 3-fold inner CV" in text
+    # the development run is nobody's card
+    assert production.run_id != runs["development"].run_id

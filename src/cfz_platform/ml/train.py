@@ -259,7 +259,7 @@ def train_early_response(
             results = pending.results()
         finally:
             pending.cancel()
-            metrics = compute_run_metrics(results, y)
+        metrics = compute_run_metrics(results, y)
         chosen_c = getattr(model.named_steps["model"], "C_", None)
         if chosen_c is not None:  # logistic_cv: the C its inner CV chose on all subjects
             metrics["primary_chosen_C"] = float(np.ravel(chosen_c)[0])
