@@ -142,3 +142,25 @@ def test_model_card_is_generated_from_the_registered_run(runs, tmp_path):
     assert f"C = {m['primary_chosen_C']:.3g}, chosen by 3-fold inner CV" in text
     # the development run is nobody's card
     assert production.run_id != runs["development"].run_id
+
+
+def test_predictions_table_is_commented_for_bi_tools(runs, db):
+    """ml.early_response_predictions, readable by bi_reader, has a table comment and one on
+    each of its 12 columns, as the marts do (issue 28: it had 0/12)."""
+    import psycopg
+
+    from cfz_platform.db import warehouse
+    from cfz_platform.ml.scoring import score_with_champion
+
+    score_with_champion(_fast(load_spec()))
+    with psycopg.connect(warehouse.bi_settings().conninfo) as bi:
+        table = bi.execute(
+            "select obj_description('ml.early_response_predictions'::regclass, 'pg_class')"
+        ).fetchone()[0]
+        columns = bi.execute(
+            "select a.attname, col_description(a.attrelid, a.attnum) from pg_attribute a "
+            "where a.attrelid = 'ml.early_response_predictions'::regclass and a.attnum > 0 "
+            "and not a.attisdropped order by a.attnum"
+        ).fetchall()
+    assert table and "is_current" in table
+    assert len(columns) == 12 and all(text for _, text in columns), columns

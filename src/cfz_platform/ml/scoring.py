@@ -83,10 +83,40 @@ def _json_features(row: pd.Series) -> str:
     return json.dumps(clean, default=str)
 
 
+#: The table's comment and one per column (``COMMENT ON``): what a BI tool's catalog shows.
+TABLE_COMMENT = (
+    "Early-response model predictions (models/early_response): one row per scoring run and "
+    "response-evaluable subject; select where is_current for the latest run. Probability of "
+    "a confirmed response >= PR by the end of cycle 4, from features as of C1D15."
+)
+COLUMN_COMMENTS = {
+    "scoring_run_id": "Identifier of the scoring run (cfz score or the nightly) that wrote the row.",
+    "usubjid": "Unique subject identifier (DM.USUBJID).",
+    "model_name": "Registered MLflow model that scored the subject (early_response).",
+    "model_version": "Registered version of the model (the champion at scoring time).",
+    "probability": "Predicted probability of a confirmed response >= PR by the end of cycle 4 (0-1).",
+    "predicted_class": "True when probability >= decision_threshold (response more likely than not).",
+    "decision_threshold": "Probability threshold of predicted_class (spec.yaml decision_threshold).",
+    "as_of_date": "Date the features are as of: first dose + 14 days (C1D15); no later data is used.",
+    "scored_at": "When the scoring run wrote the row (UTC).",
+    "is_current": "True for the rows of the latest scoring run; earlier runs are kept with false.",
+    "feature_snapshot_hash": "sha256 of the scored feature rows (subjects and feature values) of the run.",
+    "features": "The feature values the model scored for this subject (JSON object, name -> value).",
+}
+
+
 def ensure_predictions_table(cur) -> None:
-    """Create the table if missing and grant ``bi_reader`` read access to it alone."""
+    """Create the table if missing, comment it and every column, and grant ``bi_reader``
+    read access to it alone."""
     table = sql.Identifier(SCHEMA, TABLE)
     cur.execute(sql.SQL(_DDL).format(table=table))
+    cur.execute(sql.SQL("comment on table {} is {}").format(table, sql.Literal(TABLE_COMMENT)))
+    for column, text in COLUMN_COMMENTS.items():
+        cur.execute(
+            sql.SQL("comment on column {}.{} is {}").format(
+                table, sql.Identifier(column), sql.Literal(text)
+            )
+        )
     cur.execute(
         sql.SQL("grant usage on schema {} to {}").format(
             sql.Identifier(SCHEMA), sql.Identifier(BI_ROLE)
