@@ -1,6 +1,7 @@
 """Prefect flow ``train_early_response``: train, log to MLflow, register, decide the champion.
 
-Thin by design: the work is ``cfz_platform.ml.train.train_early_response``. Steps: run it;
+Thin by design: the work is ``cfz_platform.ml.train.train_early_response``. Steps: read the
+spec (``dev``: pointed at ``dev_marts``, ``ml.destination.compute_dev_spec``); run it;
 publish the summary as a markdown artifact and in the log; return the result as a dict.
 """
 
@@ -11,6 +12,8 @@ from dataclasses import asdict
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from cfz_platform.ml.destination import compute_dev_spec
+from cfz_platform.ml.spec import load_spec
 from cfz_platform.ml.train import summary_lines, train_early_response
 from cfz_platform.orchestration.run_logging import prepare_flow_process
 
@@ -19,10 +22,12 @@ prepare_flow_process()
 
 
 @flow(name="train_early_response")
-def train_early_response_flow() -> dict:
-    """Train the early-response model on marts.fct_ml_features (see models/early_response)."""
+def train_early_response_flow(dev: bool = False) -> dict:
+    """Train the early-response model on marts.fct_ml_features (see models/early_response);
+    ``dev``: on the developer's build (dev_marts), a development run that registers nothing."""
     logger = get_run_logger()
-    result = train_early_response()
+    spec = compute_dev_spec(load_spec()) if dev else load_spec()
+    result = train_early_response(spec)
     lines = summary_lines(result)
     for line in lines:
         logger.info(line)

@@ -166,3 +166,25 @@ def test_cfz_docs_writes_a_static_site_with_the_catalog(warehouse_db, tmp_path):
     assert "fct_lab_results" in html and "<script" in html  # manifest and catalog inlined
     catalog = json.loads((tmp_path / "docs" / "catalog.json").read_text())
     assert any(key.startswith("source.cfz.raw.") for key in catalog["sources"])
+
+
+def test_dbt_exposures_name_the_report_and_the_model(warehouse_db):
+    """`cfz dbt -- ls --resource-type exposure` lists what reads the marts outside dbt: the
+    trial report (every mart it reads, and the endpoint tables) and the early-response model
+    (the feature mart)."""
+    proc = run_cfz("dbt", "--", "ls", "--resource-type", "exposure", "--output", "json", "--quiet")
+    exposures = {
+        e["name"]: e
+        for e in (json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{"))
+    }
+    assert {"trial_report", "early_response_model"} <= set(exposures)
+    report = set(exposures["trial_report"]["depends_on"]["nodes"])
+    for model in (
+        "dim_subject",
+        "fct_response_assessments",
+        "fct_adverse_events",
+        "fct_ml_features",
+    ):
+        assert f"model.cfz.{model}" in report, model
+    assert "source.cfz.efficacy_stats.rpt_study_endpoints" in report
+    assert exposures["early_response_model"]["depends_on"]["nodes"] == ["model.cfz.fct_ml_features"]

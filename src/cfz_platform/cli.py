@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import typer
@@ -504,8 +504,16 @@ def validate(
 
 
 @app.command()
-def train(wait: float = typer.Option(0.0, help=WAIT_HELP)) -> None:
-    """Train the early-response model and register it in MLflow."""
+def train(
+    wait: float = typer.Option(0.0, help=WAIT_HELP),
+    dev: bool = typer.Option(
+        False,
+        "--dev",
+        help="Train on your `cfz dbt` build (dev_marts) into the experiment early_response-dev; "
+        "registers nothing.",
+    ),
+) -> None:
+    """Train the early-response model and register it in MLflow (--dev: a development run)."""
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.ml import tracking
     from cfz_platform.ml.features import FeaturesError
@@ -514,10 +522,11 @@ def train(wait: float = typer.Option(0.0, help=WAIT_HELP)) -> None:
         tracking.check_store()  # before taking the lock, starting Prefect and reading features
     except WarehouseError as exc:
         _fail(str(exc))
-    with _locked("train", wait):
+    # a development run writes nothing the pipeline owns: it needs no warehouse lock
+    with nullcontext() if dev else _locked("train", wait):
         train_early_response_flow = _load_flow("flows.train", "train_early_response_flow")
         try:
-            result = train_early_response_flow()
+            result = train_early_response_flow(dev=dev)
         except (FeaturesError, WarehouseError, ValueError) as exc:
             _fail(str(exc))
     from cfz_platform.ml.train import TrainResult, summary_lines
@@ -551,6 +560,24 @@ def score(wait: float = typer.Option(0.0, help=WAIT_HELP)) -> None:
     )
 
 
+@app.command("model-card")
+def model_card(
+    out: Path | None = typer.Option(
+        None, help="Where to write it (default models/early_response/MODEL_CARD.md)."
+    ),
+    alias: str = typer.Option("champion", help="The registered version to describe."),
+) -> None:
+    """Generate the model card from the registered run of the champion (never edit it by hand)."""
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.ml.model_card import ModelCardError, write_model_card
+
+    try:
+        path = write_model_card(out, alias)
+    except (ModelCardError, WarehouseError) as exc:
+        _fail(str(exc))
+    typer.echo(str(path))
+
+
 @app.command(
     "dbt",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
@@ -560,14 +587,17 @@ def dbt_command(ctx: typer.Context) -> None:
 
     The profile is the warehouse's own (embedded cluster or CFZ_DATABASE_URL). The target is
     `dev` unless you pass --target: models build into dev_staging, dev_marts, ..., reading the
-    real raw layer, and never touch the published marts. `--target warehouse` reaches the
-    pipeline's schemas for read-only commands only (ls, compile, docs, source freshness,
-    test): a command that would write them (build, run, seed, snapshot, run-operation...)
-    is refused; `cfz transform` is the one way to build and publish them behind the gates.
+    real raw layer, and never touch the published marts. What a dev build does not select
+    (and has not built) it reads from the published schemas (dbt --defer). `--target
+    warehouse` reaches the pipeline's schemas for read-only commands only (ls, compile, docs,
+    source freshness, test): a command that would write them (build, run, seed, snapshot,
+    run-operation...) is refused; `cfz transform` is the one way to build and publish them
+    behind the gates.
     """
     from cfz_platform.db import warehouse
     from cfz_platform.ingest import ensure_raw_layer
     from cfz_platform.transform.dbt_runner import compute_published_write, run_dbt
+    from cfz_platform.transform.dev_build import defer_to_published
 
     args = list(ctx.args)
     if not args:
@@ -590,6 +620,8 @@ def dbt_command(ctx: typer.Context) -> None:
             ensure_raw_layer(conn)  # the sources exist even before the first delivery
     except warehouse.WarehouseError as exc:
         _fail(str(exc))
+    # a dev build reads the nodes it does not build from the published schemas (dbt --defer)
+    args = defer_to_published(args)
     result = run_dbt(args, raise_on_failure=False)
     raise typer.Exit(0 if result.success else 1)
 

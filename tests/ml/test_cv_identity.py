@@ -18,7 +18,11 @@ from sklearn.base import clone
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from cfz_platform.ml.evaluation import compute_bootstrap_auc_ci, compute_calibration
+from cfz_platform.ml.evaluation import (
+    compute_bootstrap_auc_ci,
+    compute_calibration,
+    compute_calibration_slope_ci,
+)
 from cfz_platform.ml.spec import load_spec
 
 
@@ -45,6 +49,9 @@ def reference_cv(pipeline, X: pd.DataFrame, y: pd.Series, n_splits, n_repeats, s
         "calibration_slope": slope,
         "calibration_intercept": intercept,
     }
+    metrics["calibration_slope_ci_low"], metrics["calibration_slope_ci_high"] = (
+        compute_calibration_slope_ci(y_arr, mean_p)
+    )
     return metrics, mean_p, repeat_aucs
 
 
@@ -111,7 +118,7 @@ def test_too_few_subjects_in_a_class_is_one_clear_error():
         cross_validate(candidate_pipelines(load_spec())["primary"], X, y)
 
 
-@pytest.mark.parametrize("kind", ["logistic", "gradient_boosting"])
+@pytest.mark.parametrize("kind", ["logistic", "logistic_cv", "gradient_boosting"])
 def test_fold_fits_on_the_array_predict_exactly_as_on_the_frame(kind):
     """The fold fits read the frame's values as one array through a positional copy of the
     pipeline: each fold's probabilities equal the frame pipeline's to the bit, with missing

@@ -41,7 +41,7 @@ def _cohort(n: int = 45, seed: int = 3):
     return X, y
 
 
-@pytest.mark.parametrize("kind", ["logistic", "gradient_boosting"])
+@pytest.mark.parametrize("kind", ["logistic", "logistic_cv", "gradient_boosting"])
 def test_cv_in_worker_processes_equals_cv_in_process(kind, monkeypatch):
     """Fold fits in two worker processes give the same out-of-fold predictions, AUC, interval
     and calibration as the same fits one after the other (fixed seeds, any order)."""
@@ -77,7 +77,7 @@ def test_cv_jobs_use_idle_cores_only(monkeypatch):
     assert compute_cv_jobs(5) == 3
 
 
-@pytest.mark.parametrize("kind", ["logistic", "gradient_boosting"])
+@pytest.mark.parametrize("kind", ["logistic", "logistic_cv", "gradient_boosting"])
 def test_fold_fits_without_parameter_checks_predict_exactly_as_fully_checked_fits(kind):
     """The fold fits skip scikit-learn's parameter validation (a cost in every tree of a
     gradient-boosting fold): each fold's probabilities equal a fully checked fit's, to the bit."""

@@ -58,12 +58,15 @@ def _cohort(seed: int, n: int = N) -> pd.DataFrame:
     return frame
 
 
-def _write_features(conn: psycopg.Connection, frame: pd.DataFrame) -> None:
+def _write_features(
+    conn: psycopg.Connection, frame: pd.DataFrame, table: str = "marts.fct_ml_features"
+) -> None:
     cols = list(frame.columns)
     with conn.cursor() as cur:
-        cur.execute("drop table if exists marts.fct_ml_features")
+        cur.execute(f"create schema if not exists {table.split('.')[0]}")
+        cur.execute(f"drop table if exists {table}")
         cur.execute(
-            "create table marts.fct_ml_features (usubjid text primary key, as_of_date date, first_dose_date date, "
+            f"create table {table} (usubjid text primary key, as_of_date date, first_dose_date date, "
             "group_label text, dose_level double precision, baseline_b2m double precision, "
             "baseline_albumin double precision, iss_stage integer, baseline_serum_m double precision, "
             "baseline_urine_m double precision, baseline_involved_flc double precision, ecog_baseline integer, "
@@ -81,7 +84,7 @@ def _write_features(conn: psycopg.Connection, frame: pd.DataFrame) -> None:
             for r in frame.itertuples(index=False)
         ]
         cur.executemany(
-            f"insert into marts.fct_ml_features ({', '.join(cols)}) values ({', '.join(['%s'] * len(cols))})",
+            f"insert into {table} ({', '.join(cols)}) values ({', '.join(['%s'] * len(cols))})",
             rows,
         )
 

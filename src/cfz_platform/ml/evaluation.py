@@ -5,8 +5,9 @@ Metrics (all on out-of-fold predictions, never on the rows a model was fitted on
   reported ``cv_auc`` is their mean. Two 95% intervals: the 2.5-97.5 percentiles across
   repeats (CV spread, optimistic) and a subject-level bootstrap of the AUC of the
   repeat-averaged out-of-fold probabilities (the one to quote).
-- Brier score, calibration slope (logistic recalibration ``y ~ logit(p)``) and calibration
-  intercept (calibration-in-the-large, ``logit(p)`` as offset), on the averaged predictions.
+- Brier score, calibration slope (logistic recalibration ``y ~ logit(p)``, with its Wald 95%
+  interval) and calibration intercept (calibration-in-the-large, ``logit(p)`` as offset), on
+  the averaged predictions.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class CvResult:
     brier: float
     calibration_slope: float
     calibration_intercept: float
+    calibration_slope_ci_low: float
+    calibration_slope_ci_high: float
     n: int
     n_positive: int
     n_splits: int
@@ -64,6 +67,8 @@ class CvResult:
             "brier",
             "calibration_slope",
             "calibration_intercept",
+            "calibration_slope_ci_low",
+            "calibration_slope_ci_high",
         )
         return {f"{prefix}{k}": float(getattr(self, k)) for k in keys}
 
@@ -93,6 +98,43 @@ def compute_calibration(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     slope = float(fit.x[1])
     intercept = float(minimize_scalar(lambda a: nll(a, 1.0), bounds=(-20, 20), method="bounded").x)
     return slope, intercept
+
+
+def compute_logistic_mle(
+    x: np.ndarray, y: np.ndarray, max_slope: float = 50.0
+) -> tuple[float, float, float] | None:
+    """Maximum-likelihood fit of logit P(y=1) = a + b x: ``(a, b, se(b))``, or None when the
+    likelihood has no finite maximum (complete separation: ``|b|`` passes ``max_slope``).
+
+    Steps: 1. Newton-Raphson from (0, 0), at most 100 steps, until a step moves less than
+    1e-10; 2. the standard error of b from the inverse observed information at the optimum.
+    """
+    design = np.column_stack([np.ones(len(x)), np.asarray(x, dtype=float)])
+    y = np.asarray(y, dtype=float)
+    beta = np.zeros(2)
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(design @ beta)))
+        info = design.T @ (design * (p * (1 - p))[:, None])
+        step = np.linalg.solve(info + 1e-12 * np.eye(2), design.T @ (y - p))
+        beta += step
+        if abs(beta[1]) > max_slope:
+            return None
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    p = 1 / (1 + np.exp(-(design @ beta)))
+    info = design.T @ (design * (p * (1 - p))[:, None])
+    return float(beta[0]), float(beta[1]), float(np.sqrt(np.linalg.inv(info)[1, 1]))
+
+
+def compute_calibration_slope_ci(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Wald 95% interval of the calibration slope (the coefficient of logit(p) in a logistic
+    regression of y on it, ``compute_logistic_mle``); NaN when the fit separates."""
+    lp = np.log(np.clip(p, _EPS, 1 - _EPS) / (1 - np.clip(p, _EPS, 1 - _EPS)))
+    fit = compute_logistic_mle(lp, y)
+    if fit is None:
+        return float("nan"), float("nan")
+    _, slope, se = fit
+    return slope - 1.959964 * se, slope + 1.959964 * se
 
 
 def compute_auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -163,7 +205,7 @@ def compute_cv_result(
 
     Steps: 1. per repeat, the AUC of its pooled out-of-fold predictions; 2. average each
     subject's out-of-fold probability over the repeats; on it compute the bootstrap AUC
-    interval, the Brier score and the calibration slope/intercept.
+    interval, the Brier score and the calibration slope (with its Wald interval) and intercept.
     """
     y_arr = np.asarray(y, dtype=int)
     oof = np.zeros((plan.n_repeats, len(y_arr)))
@@ -173,6 +215,7 @@ def compute_cv_result(
     mean_p = oof.mean(axis=0)
     lo, hi = compute_bootstrap_auc_ci(y_arr, mean_p, n_boot, seed)
     slope, intercept = compute_calibration(y_arr, mean_p)
+    slope_lo, slope_hi = compute_calibration_slope_ci(y_arr, mean_p)
     return CvResult(
         auc=float(repeat_aucs.mean()),
         auc_ci_low=lo,
@@ -182,6 +225,8 @@ def compute_cv_result(
         brier=float(brier_score_loss(y_arr, mean_p)),
         calibration_slope=slope,
         calibration_intercept=intercept,
+        calibration_slope_ci_low=slope_lo,
+        calibration_slope_ci_high=slope_hi,
         n=len(y_arr),
         n_positive=int(y_arr.sum()),
         n_splits=plan.n_splits,

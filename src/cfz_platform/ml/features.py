@@ -21,11 +21,21 @@ def _table_ident(qualified: str) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
 
 
+def _build_hint(spec: ModelSpec) -> str:
+    """The command that builds the spec's feature table: the published one by ``cfz
+    transform``, a developer's by ``cfz dbt``."""
+    schema, _, table = spec.features_table.partition(".")
+    if schema == "marts":
+        return "`cfz transform`"
+    return f"`cfz dbt -- build -s +{table}`"
+
+
 def load_features(conn: psycopg.Connection, spec: ModelSpec) -> pd.DataFrame:
     """Read the feature mart into a frame, one row per subject, sorted by ``usubjid``.
 
     Steps:
-    1. select every row of ``spec.features_table`` (fails clearly when dbt has not built it);
+    1. select every row of ``spec.features_table`` (fails clearly, naming the command that
+       builds it, when the table or a column the spec names is missing);
     2. cast feature columns to float (categoricals stay text) and labels to 0/1 (NULL kept);
     3. sort by subject so that the same data always gives the same frame.
     """
@@ -38,11 +48,18 @@ def load_features(conn: psycopg.Connection, spec: ModelSpec) -> pd.DataFrame:
             )
             cols = [d.name for d in cur.description]
             rows = cur.fetchall()
-    except psycopg.errors.UndefinedTable as exc:
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
         conn.rollback()
         raise FeaturesError(
-            f"{spec.features_table} does not exist: build it with `cfz transform` first"
+            f"{spec.features_table} does not exist: build it with {_build_hint(spec)} first"
         ) from exc
+    missing = [c for c in [*spec.features, spec.label] if c not in cols]
+    if missing:
+        raise FeaturesError(
+            f"{spec.features_table} has no column(s) {', '.join(missing)} that the model spec "
+            f"names: add them to the feature mart and rebuild it with {_build_hint(spec)}, or "
+            "remove them from models/early_response/spec.yaml"
+        )
     frame = pd.DataFrame(rows, columns=cols)
     for col in spec.numeric_features:
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)

@@ -15,9 +15,13 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+#: The inverse penalties ``logistic_cv`` chooses from (1e-2 .. 1e2, evenly on a log scale).
+DEFAULT_CS = tuple(float(c) for c in np.logspace(-2, 2, 9))
 
 
 def _preprocessor(numeric: list[str], categorical: list[str], scale: bool) -> ColumnTransformer:
@@ -53,7 +57,11 @@ def build_pipeline(
     Steps:
     1. numeric columns: median imputation with missing indicators (+ standardisation for
        the logistic model); categorical columns: constant imputation + one-hot;
-    2. ``logistic``: L2-penalized ``LogisticRegression(C)``; ``gradient_boosting``: shallow, subsampled
+    2. ``logistic``: L2-penalized ``LogisticRegression(C)``; ``logistic_cv``: the same with C
+       chosen by an inner stratified k-fold CV on the rows it is fitted on
+       (``LogisticRegressionCV``, log loss, ``Cs`` default ``DEFAULT_CS``): inside an outer CV
+       fold the choice sees only that fold's training rows, so the outer CV is nested and
+       its AUC unbiased; ``gradient_boosting``: shallow, subsampled
        ``GradientBoostingClassifier`` (single-threaded, fast on a few hundred rows).
     """
     params = dict(params or {})
@@ -61,6 +69,19 @@ def build_pipeline(
     if kind == "logistic":
         model = LogisticRegression(
             C=float(params.get("C", 1.0)), l1_ratio=0.0, solver="lbfgs", max_iter=2000
+        )
+        return Pipeline(
+            [("prep", _preprocessor(numeric, categorical, scale=True)), ("model", model)]
+        )
+    if kind == "logistic_cv":
+        model = LogisticRegressionCV(
+            Cs=[float(c) for c in params.get("Cs", DEFAULT_CS)],
+            l1_ratios=(0.0,),
+            cv=StratifiedKFold(int(params.get("inner_folds", 5)), shuffle=True, random_state=seed),
+            scoring=str(params.get("inner_scoring", "neg_log_loss")),
+            solver="lbfgs",
+            max_iter=2000,
+            use_legacy_attributes=False,
         )
         return Pipeline(
             [("prep", _preprocessor(numeric, categorical, scale=True)), ("model", model)]
@@ -77,7 +98,7 @@ def build_pipeline(
         return Pipeline(
             [("prep", _preprocessor(numeric, categorical, scale=False)), ("model", model)]
         )
-    raise ValueError(f"unknown model kind {kind!r}: use logistic or gradient_boosting")
+    raise ValueError(f"unknown model kind {kind!r}: use logistic, logistic_cv or gradient_boosting")
 
 
 def feature_names_out(pipeline: Pipeline) -> list[str]:

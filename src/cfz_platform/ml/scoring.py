@@ -24,6 +24,7 @@ from psycopg import sql
 from cfz_platform.config import BI_ROLE
 from cfz_platform.db import warehouse
 from cfz_platform.ml import tracking
+from cfz_platform.ml.destination import is_published
 from cfz_platform.ml.features import load_features
 from cfz_platform.ml.spec import ModelSpec, load_spec
 
@@ -82,10 +83,40 @@ def _json_features(row: pd.Series) -> str:
     return json.dumps(clean, default=str)
 
 
+#: The table's comment and one per column (``COMMENT ON``): what a BI tool's catalog shows.
+TABLE_COMMENT = (
+    "Early-response model predictions (models/early_response): one row per scoring run and "
+    "response-evaluable subject; select where is_current for the latest run. Probability of "
+    "a confirmed response >= PR by the end of cycle 4, from features as of C1D15."
+)
+COLUMN_COMMENTS = {
+    "scoring_run_id": "Identifier of the scoring run (cfz score or the nightly) that wrote the row.",
+    "usubjid": "Unique subject identifier (DM.USUBJID).",
+    "model_name": "Registered MLflow model that scored the subject (early_response).",
+    "model_version": "Registered version of the model (the champion at scoring time).",
+    "probability": "Predicted probability of a confirmed response >= PR by the end of cycle 4 (0-1).",
+    "predicted_class": "True when probability >= decision_threshold (response more likely than not).",
+    "decision_threshold": "Probability threshold of predicted_class (spec.yaml decision_threshold).",
+    "as_of_date": "Date the features are as of: first dose + 14 days (C1D15); no later data is used.",
+    "scored_at": "When the scoring run wrote the row (UTC).",
+    "is_current": "True for the rows of the latest scoring run; earlier runs are kept with false.",
+    "feature_snapshot_hash": "sha256 of the scored feature rows (subjects and feature values) of the run.",
+    "features": "The feature values the model scored for this subject (JSON object, name -> value).",
+}
+
+
 def ensure_predictions_table(cur) -> None:
-    """Create the table if missing and grant ``bi_reader`` read access to it alone."""
+    """Create the table if missing, comment it and every column, and grant ``bi_reader``
+    read access to it alone."""
     table = sql.Identifier(SCHEMA, TABLE)
     cur.execute(sql.SQL(_DDL).format(table=table))
+    cur.execute(sql.SQL("comment on table {} is {}").format(table, sql.Literal(TABLE_COMMENT)))
+    for column, text in COLUMN_COMMENTS.items():
+        cur.execute(
+            sql.SQL("comment on column {}.{} is {}").format(
+                table, sql.Identifier(column), sql.Literal(text)
+            )
+        )
     cur.execute(
         sql.SQL("grant usage on schema {} to {}").format(
             sql.Identifier(SCHEMA), sql.Identifier(BI_ROLE)
@@ -100,6 +131,8 @@ def score_with_champion(
     """Score every response-evaluable subject in the feature mart with the champion.
 
     Steps:
+    0. refuse a spec whose feature table is not in the published ``marts`` (what BI reads
+       must come from gated data);
     1. find the version holding ``alias`` in the registry (clear error when none: run
        ``cfz train``), load ``models:/<name>@<alias>``;
     2. read ``marts.fct_ml_features``; probabilities from ``predict_proba`` on the spec's
@@ -109,6 +142,12 @@ def score_with_champion(
        values (jsonb) and their hash.
     """
     spec = spec or load_spec()
+    if not is_published(spec.features_table):
+        raise ScoringError(
+            f"the model spec reads {spec.features_table}, not the published marts: scoring "
+            f"writes {SCHEMA}.{TABLE}, which BI reads, so it scores only marts.*; set "
+            "features_table back to marts.<table> (train on a dev build with `cfz train --dev`)"
+        )
     client = tracking.configure()
     version = (
         tracking.current_champion(client, spec.registered_model)

@@ -29,7 +29,9 @@ from cfz_platform.db import warehouse
 log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
-SKOPS_TRUSTED_TYPES = ["numpy.dtype"]
+#: Types skops may load besides its defaults: numpy dtypes, and the inner-CV splitter a
+#: ``logistic_cv`` model keeps as a parameter (a plain data object, no code).
+SKOPS_TRUSTED_TYPES = ["numpy.dtype", "sklearn.model_selection._split.StratifiedKFold"]
 CHALLENGER = "challenger"
 EXPERIMENT = "early_response"
 

@@ -3,7 +3,9 @@
 ``train_early_response()`` reads ``marts.fct_ml_features``, cross-validates the primary model,
 the comparator and the two reference models, fits the primary model on every labelled
 subject, logs everything to MLflow, registers a new version of ``early_response`` and
-decides whether it becomes the champion.
+decides whether it becomes the champion. A spec reading any other schema (``dev_marts``:
+``cfz train --dev``) makes a development run: its own experiment, nothing registered
+(``ml.destination``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
@@ -24,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from cfz_platform.db import warehouse
 from cfz_platform.ml import tracking
+from cfz_platform.ml.destination import TrainingDestination, compute_destination
 from cfz_platform.ml.evaluation import (
     FIT_THREADS,
     CvResult,
@@ -44,11 +48,12 @@ class TrainResult:
     """What a training run produced."""
 
     run_id: str
-    model_version: str
+    model_version: str | None  # None: a development run, nothing registered
     promoted: bool
     decision: dict
     metrics: dict[str, float]
     snapshot: dict
+    experiment: str = tracking.EXPERIMENT
 
 
 def compute_cv_repeats(
@@ -183,9 +188,12 @@ def already_trained_version(
     Steps: load the feature mart (unless ``inputs`` has it); hash it the way a training run
     does (``snapshot_hash``: subjects, features, label); ask the registry whether its newest
     version carries that hash and this spec's hash. A retraining would then reproduce that
-    version (same data, same seeds), so the nightly skips it.
+    version (same data, same seeds), so the nightly skips it. A development run (features
+    outside ``marts``) registers nothing: nothing is ever "already trained" for it.
     """
     inputs = inputs or load_training_inputs(spec)
+    if compute_destination(inputs.spec, tracking.EXPERIMENT).is_development:
+        return None
     client = tracking.configure()
     return tracking.latest_version_trained_on(
         client,
@@ -215,10 +223,15 @@ def train_early_response(
        as-of rule, the snapshot identity, the out-of-fold predictions, and the model with
        signature and input example, registered as a new version of ``spec.registered_model``;
     6. champion decision (``tracking.decide_champion``), logged on the run.
+    A development run (``destination.compute_destination``: features outside ``marts``) logs
+    steps 1-5 to the experiment ``<name>-dev``, keeps the model as a run artifact only, and
+    skips step 6: nothing is registered, no alias moves.
     """
     tracking.check_store()
     inputs = inputs or load_training_inputs(spec)
     spec, frame, snapshot = inputs.spec, inputs.frame, inputs.snapshot
+    destination = compute_destination(spec, tracking.EXPERIMENT)
+    log.info("%s", destination.describe())
     X, y = training_frame(frame, spec)
     if len(X) == 0:
         raise ValueError(f"{spec.features_table} has no labelled subjects to train on")
@@ -240,48 +253,88 @@ def train_early_response(
                 coefs, perm_mean, perm_std = _importances(spec, model, X, y)
             _write_model_artifacts(spec, snapshot, coefs, perm_mean, perm_std, out)
             client = tracking.configure()
-            tracking.ensure_experiment()
+            tracking.ensure_experiment(destination.experiment)
             model_arguments = tracking.model_log_arguments(model, X.head(5))
             tracking.warm_model_logging(model, model_arguments)
             results = pending.results()
         finally:
             pending.cancel()
         metrics = compute_run_metrics(results, y)
+        chosen_c = getattr(model.named_steps["model"], "C_", None)
+        if chosen_c is not None:  # logistic_cv: the C its inner CV chose on all subjects
+            metrics["primary_chosen_C"] = float(np.ravel(chosen_c)[0])
         _write_cv_artifacts(frame, X, y, results, out)
         with mlflow.start_run(run_name=f"{spec.name}-{snapshot['snapshot_hash'][:8]}") as run:
-            _log_run(spec, snapshot, X, y, results, metrics, out)
+            _log_run(spec, snapshot, X, y, results, metrics, out, destination)
             info = mlflow.sklearn.log_model(
                 model,
                 name="model",
-                registered_model_name=spec.registered_model,
+                registered_model_name=destination.registered_model,
                 **model_arguments,
             )
-            version = str(info.registered_model_version)
-
-            def reevaluate(model_uri: str) -> float:
-                champion = tracking.load_registered_model(model_uri)
-                return _cv(spec, clone(champion), frame.loc[X.index], y).auc
-
-            decision = tracking.decide_champion(
-                client,
-                spec.registered_model,
-                version,
-                results["primary"].auc,
-                snapshot["snapshot_hash"],
-                reevaluate,
-            )
-            mlflow.log_dict(decision.as_dict(), "champion_decision.json")
-            mlflow.set_tags(
-                {
-                    "registry_decision": decision.reason,
-                    "registry_alias": decision.alias,
-                    "model_version": version,
-                }
-            )
-            mlflow.log_metric("promoted", float(decision.promoted))
+            if destination.is_development:
+                decision = _development_decision(destination)
+            else:
+                decision = _decide_champion(spec, client, info, frame, X, y, results, snapshot)
+            mlflow.log_dict(decision, "champion_decision.json")
     return TrainResult(
-        run.info.run_id, version, decision.promoted, decision.as_dict(), metrics, snapshot
+        run.info.run_id,
+        decision["new_version"],
+        decision["promoted"],
+        decision,
+        metrics,
+        snapshot,
+        destination.experiment,
     )
+
+
+def _development_decision(destination: TrainingDestination) -> dict:
+    """The decision record of a development run: nothing registered, no alias."""
+    mlflow.set_tags({"registry_decision": "not registered (development run)"})
+    return {
+        "model_name": None,
+        "new_version": None,
+        "promoted": False,
+        "alias": None,
+        "reason": destination.describe(),
+    }
+
+
+def _decide_champion(
+    spec: ModelSpec,
+    client,
+    info,
+    frame: pd.DataFrame,
+    X: pd.DataFrame,
+    y: pd.Series,
+    results: dict[str, CvResult],
+    snapshot: dict,
+) -> dict:
+    """Champion or challenger for the version the active run registered
+    (``tracking.decide_champion``), tagged on the run; its record as a dict."""
+    version = str(info.registered_model_version)
+
+    def reevaluate(model_uri: str) -> float:
+        champion = tracking.load_registered_model(model_uri)
+        return _cv(spec, clone(champion), frame.loc[X.index], y).auc
+
+    decision = tracking.decide_champion(
+        client,
+        spec.registered_model,
+        version,
+        results["primary"].auc,
+        snapshot["snapshot_hash"],
+        reevaluate,
+    )
+    mlflow.set_tags(
+        {
+            "registry_decision": decision.reason,
+            "registry_alias": decision.alias,
+            "model_version": version,
+        }
+    )
+    mlflow.log_metric("promoted", float(decision.promoted))
+    return decision.as_dict()
 
 
 def compute_run_metrics(results: dict[str, CvResult], y: pd.Series) -> dict[str, float]:
@@ -367,10 +420,13 @@ def _log_run(
     results: dict[str, CvResult],
     metrics: dict[str, float],
     out: Path,
+    destination: TrainingDestination,
 ) -> None:
     """Tags, parameters, metrics and the evaluation files of the active MLflow run."""
     mlflow.set_tags(
         {
+            "features_table": destination.features_table,
+            "training_kind": "development" if destination.is_development else "production",
             "snapshot_hash": snapshot["snapshot_hash"],
             "spec_hash": compute_spec_hash(spec),
             "last_delivery": str(snapshot["last_delivery"]),
@@ -385,6 +441,7 @@ def _log_run(
             "as_of_rule": spec.as_of_rule[:500],
             "primary_kind": spec.primary["kind"],
             "primary_C": spec.primary.get("C"),
+            "primary_Cs": spec.primary.get("Cs"),
             "comparator_kind": spec.comparator["kind"],
             "comparator_max_depth": spec.comparator.get("max_depth"),
             "cv_n_splits": results["primary"].n_splits,
@@ -404,11 +461,16 @@ def _log_run(
 def summary_lines(result: TrainResult) -> list[str]:
     """Human-readable summary of a training run (for the CLI and the flow)."""
     m = result.metrics
-    lines = [
-        f"run {result.run_id}: registered early_response v{result.model_version}; {result.decision['reason']}"
-    ]
+    if result.model_version is None:
+        first = f"run {result.run_id}: {result.decision['reason']}"
+    else:
+        first = (
+            f"run {result.run_id}: registered {result.decision['model_name']} "
+            f"v{result.model_version}; {result.decision['reason']}"
+        )
+    lines = [first]
     for label, p in (
-        ("primary (logistic)", "cv_"),
+        ("primary (logistic)", "cv_"),  # logistic or logistic_cv
         ("comparator (boosting)", "comparator_cv_"),
         ("baseline-only", "baseline_only_cv_"),
         ("kinetics-only", "kinetics_only_cv_"),
@@ -417,7 +479,11 @@ def summary_lines(result: TrainResult) -> list[str]:
             f"  {label:22s} CV AUC {m[p + 'auc']:.3f} (bootstrap 95% CI {m[p + 'auc_ci_low']:.3f}-"
             f"{m[p + 'auc_ci_high']:.3f}; CV spread {m[p + 'auc_cv_low']:.3f}-{m[p + 'auc_cv_high']:.3f}) "
             f"Brier {m[p + 'brier']:.3f} cal. slope {m[p + 'calibration_slope']:.2f} "
+            f"(95% CI {m[p + 'calibration_slope_ci_low']:.2f}-"
+            f"{m[p + 'calibration_slope_ci_high']:.2f}) "
             f"intercept {m[p + 'calibration_intercept']:.2f}"
         )
+    if "primary_chosen_C" in m:
+        lines.append(f"  primary model: C = {m['primary_chosen_C']:.3g} chosen by inner CV")
     lines.append(f"  n = {int(m['n_subjects'])} ({int(m['n_positive'])} responders)")
     return lines

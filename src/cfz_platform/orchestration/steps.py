@@ -261,9 +261,10 @@ def step_train(skip_if_unchanged: bool = True) -> StepResult:
     result = train_early_response(inputs=inputs)
     _record_training_seen(seen)
     auc = result.metrics.get("cv_auc")
+    head = f"early_response v{result.model_version}: " if result.model_version else ""
     return done(
         "completed",
-        f"early_response v{result.model_version}: {result.decision.get('reason', '')}",
+        f"{head}{result.decision.get('reason', '')}",
         cv_auc=auc,
         promoted=result.promoted,
         model_version=result.model_version,

@@ -17,6 +17,11 @@ every disagreement. Fields (truth column -> mart column):
   truth's response-evaluable subjects);
 * ``decision``/``is_mtd`` per escalation dose level -> fct_dose_escalation (truth
   ``decision_rule``: escalate, expand_to_6, above_mtd, enrolling).
+
+After the fields, one line sets the model card's primary model (cross-validated with the
+spec's protocol on the built feature mart) against the latent oracle
+(``true_response_prob_latent``): CV AUC, calibration slope with their 95% intervals, the
+oracle's AUC and the ratio of the two (``model_agreement``).
 """
 
 from __future__ import annotations
@@ -248,6 +253,18 @@ def run_chain(landing: Path) -> tuple[str, str]:
     return "marts", "published"
 
 
+def model_against_oracle(schema: str, subjects: dict[str, dict]) -> str:
+    """The model card's primary model, cross-validated on ``schema``'s feature mart, against
+    the latent oracle (``model_agreement.compute_model_agreement``): one line."""
+    from cfz_platform.ml.explore import load_feature_frame
+    from cfz_platform.ml.spec import load_spec
+    from cfz_platform.simulate.model_agreement import compute_model_agreement
+
+    spec = load_spec()
+    frame = load_feature_frame(schema, spec)
+    return compute_model_agreement(frame, subjects, spec).line()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Simulate a trial, run the chain in a throwaway warehouse database, print the agreement."""
     ap = argparse.ArgumentParser(
@@ -289,11 +306,13 @@ def main(argv: list[str] | None = None) -> int:
             with warehouse.connect(name, autocommit=True) as conn:
                 fields = compare_with_truth(conn, Path(tmp) / "truth", schema)
             subjects, _ = read_truth(Path(tmp) / "truth")
+            model = model_against_oracle(schema, subjects)
         print(
             f"seed {args.seed}, {args.patients} patients, scenarios {args.scenarios}: {note.splitlines()[0]} "
             f"({time.perf_counter() - t0:.0f}s)"
         )
         print(format_agreement(fields, subjects))
+        print(model)
     finally:
         if not args.keep:
             warehouse.drop_database(name)
