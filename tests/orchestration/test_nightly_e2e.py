@@ -163,7 +163,7 @@ def test_overlapping_nightly_stops_with_a_message(runs, trial):
 def test_a_blocking_problem_fails_naming_the_step(runs, trial, db):
     """A delivery with serum M-protein of 900 g/dL stops the run at the raw gate; marts stay."""
     before = _one(db, "select count(*) from marts.fct_best_response")
-    bad = trial["landing"] / "29991231T020000"
+    bad = trial["landing"] / "20261101T020000"
     bad.mkdir()
     subject = _one(db, "select usubjid from marts.dim_subject where is_eligible limit 1")
     (bad / "lb.csv").write_text(

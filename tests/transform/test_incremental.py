@@ -166,7 +166,7 @@ def test_corrected_baseline_rebases_the_subject(trial, db):
     row = _raw_current(db, usubjid, "ALB", base_dtc)
     new_value = round(float(row["lborres"]) * 1.2, 3)
     _, landing = trial
-    _deliver_rows(landing, "29990101T020000", "lb", [{**row, "lborres": str(new_value)}])
+    _deliver_rows(landing, "20260101T020000", "lb", [{**row, "lborres": str(new_value)}])
     _build()
     rows = _fct(db, usubjid, "ALB")
     baseline = [r for r in rows if r[4] == "Y"]
@@ -191,7 +191,7 @@ def test_new_post_baseline_result_takes_the_stored_baseline(trial, db):
 
     new_dtc = (date.fromisoformat(last_dtc[:10]) + timedelta(days=7)).isoformat()
     _, landing = trial
-    _deliver_rows(landing, "29990102T020000", "lb", [{**row, "lbdtc": new_dtc}])
+    _deliver_rows(landing, "20260102T020000", "lb", [{**row, "lbdtc": new_dtc}])
     result = _build()
     after = {r[0]: r for r in _fct(db, usubjid, "CREAT")}
     assert set(after) == set(before) | {new_dtc}
@@ -214,7 +214,7 @@ def test_result_resent_in_unknown_unit_leaves_the_mart(trial, db):
     _, landing = trial
     _deliver_rows(
         landing,
-        "29990103T020000",
+        "20260103T020000",
         "lb",
         [{**row, "lborresu": "furlongs", "lbstresn": "", "lbstresu": ""}],
     )
@@ -266,7 +266,7 @@ def test_results_waiting_for_dm_come_in_when_the_subject_arrives(trial, db):
     )
     newcomer = "CFZ-MM-01-999-9999"
     _, landing = trial
-    _deliver_rows(landing, "29990201T020000", "lb", [{**lab, "usubjid": newcomer}])
+    _deliver_rows(landing, "20260201T020000", "lb", [{**lab, "usubjid": newcomer}])
     _build()
     assert (
         db.execute("select issue from staging.stg_sdtm__lb where usubjid = %s", (newcomer,))
@@ -282,7 +282,7 @@ def test_results_waiting_for_dm_come_in_when_the_subject_arrives(trial, db):
             (template,),
         )
     )
-    _deliver_rows(landing, "29990202T020000", "dm", [{**dm, "usubjid": newcomer}])
+    _deliver_rows(landing, "20260202T020000", "dm", [{**dm, "usubjid": newcomer}])
     _build()
     assert (
         db.execute(
