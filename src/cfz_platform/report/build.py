@@ -64,7 +64,7 @@ SECTIONS = [
     ("spider", "Spider plot", "marts.fct_response_assessments", response.build_spider),
     (
         "km",
-        "Kaplan-Meier: TTP and maintenance PFS",
+        "Kaplan-Meier: TTP, PFS, OS and maintenance PFS",
         "marts.rpt_survival_curves",
         endpoints.build_km,
     ),
