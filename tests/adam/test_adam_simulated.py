@@ -10,6 +10,7 @@ v5 files that read back with their names, labels, types and values.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 
@@ -333,6 +334,54 @@ def test_adae_aeseq_traces_every_record_to_sdtm(published, db):
         "a.aebodsys is not distinct from t.aebodsys and a.aoccsfl = 'Y')"
     ).fetchone()[0]
     assert missing == 0
+
+
+def test_adtte_overall_pfs_and_os(published, db, built_trial_template):
+    """Issue 27, domain.md 4: every treated subject has one PFS and one OS record from the first
+    dose. OS: an event (CNSR 0, EVNTDESC DEATH, ADSL.DTHDT) exactly for the subjects who died,
+    else censored (CNSR 6) at ADSL.LSTALVDT; PFS is an event on or before a TTP event, else TTP's
+    censoring or a death; both agree with the simulator's truth (pfs_days/pfs_event; OS days where it died)."""
+    rows = db.execute(
+        "select t.usubjid, t.paramcd, t.startdt = s.trtsdt, t.adt, t.aval, t.cnsr, t.evntdesc, "
+        "t.cnsdtdsc, t.srcvar, s.dthdt, s.lstalvdt from adam.adtte t join adam.adsl s using "
+        "(usubjid) where t.paramcd in ('PFS', 'OS', 'TTP')"
+    ).fetchall()
+    treated = {r[0] for r in db.execute("select usubjid from adam.adsl where saffl = 'Y'")}
+    by = {(r[0], r[1]): r for r in rows}
+    assert {u for u, p in by if p == "PFS"} == treated == {u for u, p in by if p == "OS"}
+    assert all(r[2] for r in rows)  # every one starts at the first dose (TRTSDT)
+    deaths = 0
+    for u in treated:
+        os_ = by[(u, "OS")]
+        if os_[9] is not None:
+            deaths += 1
+            assert (os_[3], os_[5], os_[6], os_[8]) == (os_[9], 0, "DEATH", "DTHDT"), os_
+        else:
+            assert (os_[3], os_[5], os_[7], os_[8]) == (
+                os_[10],
+                6,
+                "LAST DATE KNOWN ALIVE",
+                "LSTALVDT",
+            ), os_
+        pfs, ttp = by[(u, "PFS")], by[(u, "TTP")]
+        if ttp[5] == 0:  # a TTP event: PFS is an event too, on or before it
+            assert pfs[5] == 0 and pfs[3] <= ttp[3], (pfs, ttp)
+        else:  # TTP censored: PFS censored the same way, or a death (not from PD) event
+            assert (pfs[3], pfs[5], pfs[7]) == (ttp[3], ttp[5], ttp[7]) or (
+                pfs[5],
+                pfs[6],
+                pfs[3],
+            ) == (0, "DEATH", os_[9]), (pfs, ttp)
+    assert deaths > 0
+    with open(built_trial_template.truth / "subjects.csv", encoding="utf-8") as fh:
+        truth = [t for t in csv.DictReader(fh) if t["usubjid"] in treated]
+    assert len(truth) == len(treated)
+    for t in truth:
+        pfs, os_ = by[(t["usubjid"], "PFS")], by[(t["usubjid"], "OS")]
+        assert (pfs[4], pfs[5] == 0) == (int(t["pfs_days"]), t["pfs_event"] == "1"), (t, pfs)
+        assert (os_[5] == 0) == (t["os_event"] == "1"), (t, os_)
+        if t["os_days"]:
+            assert os_[4] == int(t["os_days"]), (t, os_)
 
 
 def test_adtte_cnsr_codes_one_per_censoring_reason(published, db):

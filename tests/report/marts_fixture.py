@@ -44,6 +44,8 @@ BEST = {
     "CFZ-11": (40.0, "PD"),
     "CFZ-12": (-27.0, "MR"),
 }
+#: The investigator rates assessments 1-4 (5 and 6 unrated), agreeing except on these two.
+INVESTIGATOR = {("CFZ-04", 4): "PR", ("CFZ-06", 4): "SD"}
 MAINTENANCE = {"CFZ-01", "CFZ-02", "CFZ-03", "CFZ-07", "CFZ-10"}
 DEATH = {"CFZ-11": D0 + timedelta(days=150)}
 #: Tables created from the dbt contracts: (schema, table).
@@ -265,6 +267,9 @@ def _efficacy(first_dose: dict[str, date]) -> tuple[list[dict], list[dict], list
                     "dflc_pct_change": flc_pct,
                     "imwg_category": resp if k >= 3 else "SD",
                     "is_confirmed": k >= 4,
+                    "investigator_response": INVESTIGATOR.get((u, k), resp if k >= 3 else "SD")
+                    if k <= 4
+                    else None,
                 }
             )
         best.append(

@@ -64,6 +64,7 @@ def test_every_section_names_its_source(report):
         "swimmer": "marts.fct_response_assessments",
         "waterfall": "marts.fct_response_assessments",
         "spider": "marts.fct_response_assessments",
+        "concordance": "marts.fct_response_assessments",
         "km": "marts.rpt_survival_curves",
         "adverse-events": "marts.fct_adverse_events",
         "lab-shift": "marts.fct_lab_results",
@@ -419,3 +420,32 @@ def test_endpoints_name_their_population_and_group(report):
     assert [(r["usubjid"], r["group"], r["derived_group"]) for r in differ] == [
         ("CFZ-09", "B", "A")
     ]
+
+
+def test_concordance_of_the_two_evaluators(report):
+    """Issue 27: the investigator rated assessments 1-4 of the 12 treated subjects (48) and
+    disagrees twice (CFZ-04's 4th: derived MR, investigator PR; CFZ-06's 4th: derived PD,
+    investigator SD): 46 of 48 agree; the cross-tab is labelled in words, not codes."""
+    section = report[0].sections["concordance"]
+    assert section.status == "ok", section.text[:300]
+    assert "agree on 46 of 48 assessments (95.8%)" in section.text
+    rows = section.table_with("Investigator: Partial response")
+    table = {r["Derived response (IMWG, by the platform)"]: r for r in rows}
+    assert list(table) == [
+        "Complete response",
+        "Very good partial response",
+        "Partial response",
+        "Minimal response",
+        "Stable disease",
+        "Progressive disease",
+        "Total",
+    ]
+    assert table["Minimal response"]["Investigator: Partial response"] == "1"
+    assert table["Minimal response"]["Investigator: Minimal response"] == "3"
+    assert table["Progressive disease"]["Investigator: Stable disease"] == "1"
+    assert table["Progressive disease"]["Investigator: Progressive disease"] == "3"
+    assert table["Stable disease"]["Investigator: Stable disease"] == "28"
+    assert table["Partial response"]["Investigator: Partial response"] == "8"
+    assert table["Total"]["Total"] == "48"
+    header = section.tables[0][0]
+    assert not any(c in header for c in ("PR", "investigator_response", "imwg_category"))

@@ -18,7 +18,7 @@ from cfz_platform.simulate.params import SimConfig
 from cfz_platform.simulate.response import Assessment, ImwgAssessor, Panel, compute_best_response
 from cfz_platform.simulate.safety import AdverseEvent
 from cfz_platform.simulate.scenarios import SCENARIOS, parse_scenarios
-from cfz_platform.simulate.subject_truth import compute_maintenance_pfs
+from cfz_platform.simulate.subject_truth import compute_maintenance_pfs, compute_pfs_os
 from cfz_platform.simulate.trial import run_simulation
 from cfz_platform.simulate.truth_rules import (
     compute_dlt,
@@ -616,6 +616,39 @@ def test_maintenance_pfs_starts_at_the_first_maintenance_dose_hand_worked():
     # no event: censored at the last assessment (day 360) -> 60 days
     got = compute_maintenance_pfs(fd, fd + 600, fd + 301, None, None, 360)
     assert got == {"maint_start_date": "2025-10-29", "mpfs_days": 60, "mpfs_event": 0}
+
+
+def test_overall_pfs_and_os_truth_hand_worked():
+    """domain.md 4 (issue 27): PFS ends at the earlier of PD and death from any cause before
+    new therapy, else censored as TTP; OS is death from any cause, new therapy or not."""
+    # PD on day 100, death on day 150: PFS event on day 100 (AVAL 101); OS event AVAL 151
+    assert compute_pfs_os(100, 150, None, 90) == {
+        "pfs_days": 101,
+        "pfs_event": 1,
+        "os_days": 151,
+        "os_event": 1,
+    }
+    # death without PD on day 80: a PFS event (not censored as in TTP)
+    assert compute_pfs_os(None, 80, None, 56) == {
+        "pfs_days": 81,
+        "pfs_event": 1,
+        "os_days": 81,
+        "os_event": 1,
+    }
+    # death after new therapy (day 70): PFS censored at the last assessment before it; OS event
+    assert compute_pfs_os(None, 120, 70, 56) == {
+        "pfs_days": 57,
+        "pfs_event": 0,
+        "os_days": 121,
+        "os_event": 1,
+    }
+    # alive, no assessment: PFS censored at the first dose; OS censored (no truth day)
+    assert compute_pfs_os(None, None, None, 0) == {
+        "pfs_days": 1,
+        "pfs_event": 0,
+        "os_days": "",
+        "os_event": 0,
+    }
 
 
 def test_truth_maintenance_follows_the_feed_seed_731(tmp_path):

@@ -144,8 +144,23 @@ def test_myeloma_marts_empty_and_explained(built, db):
     assert any("PRIOR MYELOMA THERAPY" in r for r in gaps.values())
 
 
-def test_non_numeric_results_are_flagged_not_lost(built, db):
-    rows = db.execute(
-        "select value, issue from audit.data_issues where domain = 'LB' and column_name = 'lborres'"
+def test_below_limit_results_reach_adlb_not_lost(built, db):
+    """Issue 27: the pilot's six below-limit results (five bilirubin '<0.2' mg/dL, one glucose
+    '<40' mg/dL) are not flagged as non-numeric any more; they reach fct_lab_results and ADLB
+    with AVAL null and AVALC '<' and the limit in the standard unit (AVALU)."""
+    issues = db.execute(
+        "select value from audit.data_issues where domain = 'LB' and column_name = 'lborres' "
+        "and issue = 'non-numeric result' and value like '<%'"
     ).fetchall()
-    assert ("<0.2", "non-numeric result") in rows
+    assert issues == []
+    rows = db.execute(
+        "select usubjid, paramcd, aval, avalc, avalu from adam.adlb where avalc like '<%' "
+        "order by usubjid, paramcd"
+    ).fetchall()
+    bili = {r[0] for r in rows if r[1:] == ("BILI", None, "<0.2", "mg/dL")}
+    assert bili == {"01-701-1363", "01-704-1323", "01-705-1031", "01-705-1393", "01-711-1036"}
+    assert [r for r in rows if r[1] != "BILI"] == [("01-701-1115", "GLUC", None, "<2.22", "mmol/L")]
+    marts = db.execute(
+        "select count(*) from marts.fct_lab_results where aval is null and avalc like '<%'"
+    ).fetchone()[0]
+    assert marts == 6

@@ -59,7 +59,7 @@ reasons (dataset, reason) as (
     ('ADLB', 'no usable lab result in LB'),
     ('ADEX', 'no usable exposure record in EX'),
     ('ADRS', 'not derivable: no IMWG response assessment (no M-protein / free light chain results and no investigator overall response after the first dose); a myeloma-only dataset'),
-    ('ADTTE', 'not derivable: TTP, PFSMAINT and DOR need IMWG response assessments, and this study has none; a myeloma-only dataset')
+    ('ADTTE', 'not derivable: TTP, PFS, OS, PFSMAINT and DOR need IMWG response assessments, and this study has none; a myeloma-only dataset')
 )
 
 select

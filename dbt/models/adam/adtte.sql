@@ -1,5 +1,5 @@
 {#-
-  ADTTE: TTP, PFSMAINT and DOR, exactly fct_time_to_event (int_response__time_to_event) with
+  ADTTE: TTP, PFS, OS, PFSMAINT and DOR, exactly fct_time_to_event (int_response__time_to_event) with
   ADaM's event/censoring traceability.
   Steps:
     1. empty when the study has no response data (fct_response_assessments empty; see
@@ -7,7 +7,7 @@
     2. EVNTDESC = the event description, or the censoring description (CNSDTDSC) when censored;
        CNSR = 0 for an event (fct_time_to_event.cnsr 0), else the code of the censoring reason
        (var adam_censor_codes: one code per CNSDTDSC; 9 for a reason not listed);
-    3. SRCDOM/SRCVAR/SRCSEQ: a death event -> ADSL.DTHDT; a date that is an IMWG assessment
+    3. SRCDOM/SRCVAR/SRCSEQ: a death event -> ADSL.DTHDT; OS censored -> ADSL.LSTALVDT; a date that is an IMWG assessment
        -> ADRS.ADT with that assessment's ASEQ; otherwise the start date it was censored at
        (ADSL.TRTSDT for TTP, ADSL.MNTSDT for PFSMAINT).
 -#}
@@ -43,10 +43,12 @@ sourced as (
         t.*,
         a.assessment_seq,
         case when t.cnsr = 0 and t.evntdesc like 'DEATH%' then 'ADSL'
+            when t.paramcd = 'OS' then 'ADSL'
             when a.assessment_seq is not null then 'ADRS'
             else 'ADSL'
         end as srcdom,
         case when t.cnsr = 0 and t.evntdesc like 'DEATH%' then 'DTHDT'
+            when t.paramcd = 'OS' then 'LSTALVDT'
             when a.assessment_seq is not null then 'ADT'
             when t.paramcd = 'PFSMAINT' then 'MNTSDT'
             else 'TRTSDT'

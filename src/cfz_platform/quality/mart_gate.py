@@ -146,7 +146,7 @@ def fct_time_to_event_suite() -> SuiteSpec:
             "ExpectColumnValuesToBeInSet",
             {"column": "paramcd", "value_set": list(ref.TTE_PARAMS)},
             BLOCKING,
-            "PARAMCD is one of TTP, PFSMAINT, DOR",
+            "PARAMCD is one of " + ", ".join(ref.TTE_PARAMS),
         ),
         Check(
             "one_row_per_subject_and_param",

@@ -28,7 +28,7 @@ SKELETAL_SURVEY_VALUES: tuple[str, ...] = ("NO NEW LESIONS", "PROGRESSION")
 #: Specimens of feeds.md's lab table (LBSPEC may also be empty).
 SPECIMENS: tuple[str, ...] = ("SERUM", "URINE", "BLOOD", "BONE MARROW")
 #: Time-to-event parameters (issue 6) and eligibility criteria (domain.md 2).
-TTE_PARAMS: tuple[str, ...] = ("TTP", "PFSMAINT", "DOR")
+TTE_PARAMS: tuple[str, ...] = ("TTP", "PFS", "OS", "PFSMAINT", "DOR")
 CRITERIA: tuple[str, ...] = ("E1", "E2", "E3", "E4", "E5", "E6", "E7")
 ELIGIBILITY_STATUSES: tuple[str, ...] = ("met", "not_met", "not_evaluable")
 #: Share of rows allowed outside a controlled terminology before it counts as a flood

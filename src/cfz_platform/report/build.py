@@ -20,6 +20,7 @@ from cfz_platform.report.items import Section, Table
 from cfz_platform.report.marts import MartReader, Unavailable
 from cfz_platform.report.run_status import compute_nightly_failure
 from cfz_platform.report.sections import (
+    concordance,
     data_quality,
     eligibility,
     endpoints,
@@ -62,9 +63,10 @@ SECTIONS = [
         response.build_waterfall,
     ),
     ("spider", "Spider plot", "marts.fct_response_assessments", response.build_spider),
+    ("concordance", concordance.TITLE, concordance.SOURCE, concordance.build_concordance),
     (
         "km",
-        "Kaplan-Meier: TTP and maintenance PFS",
+        "Kaplan-Meier: TTP, PFS, OS and maintenance PFS",
         "marts.rpt_survival_curves",
         endpoints.build_km,
     ),

@@ -12,7 +12,9 @@ every disagreement. Fields (truth column -> mart column):
   escalation cohort) -> dim_subject (enrolled subjects);
 * ``best_response`` -> fct_best_response (enrolled);
 * ``ttp_cnsr``/``ttp_aval``, ``pfsmaint_cnsr``/``pfsmaint_aval`` -> fct_time_to_event (TTP
-  for the enrolled; PFSMAINT where either side has a row);
+  for the enrolled; PFSMAINT where either side has a row); ``pfs_cnsr``/``pfs_aval``,
+  ``os_cnsr`` (enrolled) and ``os_aval`` (subjects who died: the truth has no last date
+  known alive) -> fct_time_to_event PFS and OS;
 * ``label_pr``/``label_mr``/``label_vgpr``/``label_cutoff_date`` -> fct_ml_features (the
   truth's response-evaluable subjects);
 * ``decision``/``is_mtd`` per escalation dose level -> fct_dose_escalation (truth
@@ -50,6 +52,10 @@ FIELDS = (
     "ttp_aval",
     "pfsmaint_cnsr",
     "pfsmaint_aval",
+    "pfs_cnsr",
+    "pfs_aval",
+    "os_cnsr",
+    "os_aval",
     "label_pr",
     "label_mr",
     "label_vgpr",
@@ -164,6 +170,8 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
     for param, days, event in (
         ("TTP", "ttp_days", "ttp_event"),
         ("PFSMAINT", "mpfs_days", "mpfs_event"),
+        ("PFS", "pfs_days", "pfs_event"),
+        ("OS", "os_days", "os_event"),
     ):
         fc, fv = FieldAgreement(f"{param.lower()}_cnsr"), FieldAgreement(f"{param.lower()}_aval")
         for u, t in sorted(enrolled.items()):
@@ -171,6 +179,8 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
             if param == "PFSMAINT" and not t[days] and got is None:
                 continue
             fc.add(u, (1 - int(t[event])) if t[event] != "" else None, got[0] if got else None)
+            if param == "OS" and not t[days]:
+                continue  # censored OS: the truth has no last date known alive
             fv.add(u, t[days], got[1] if got else None)
         out += [fc, fv]
 

@@ -2,8 +2,8 @@
 
 ``compute_enrolled_truth`` steps: IMWG best response over the assessments (those on or after
 new anti-myeloma therapy ignored), the early labels (response and confirmation dated by the
-end of cycle 4), the Monte-Carlo response probabilities, E1-E7 and the populations, TTP and
-maintenance PFS (ADaM AVAL = ADT - STARTDT + 1; TTP's event is confirmed PD, else death from
+end of cycle 4), the Monte-Carlo response probabilities, E1-E7 and the populations, TTP, overall
+PFS and OS, maintenance PFS (ADaM AVAL = ADT - STARTDT + 1; TTP's event is confirmed PD, else death from
 PD before new therapy; censored at the last evaluable assessment before new therapy, else the
 first dose; maintenance PFS from the first maintenance dose given), DLT by rule (escalation
 cohort).
@@ -120,6 +120,28 @@ def compute_maintenance_pfs(
     }
 
 
+def compute_pfs_os(
+    pd_day: int | None, death_rel: int | None, nt_rel: int | None, last_assess: int
+) -> dict:
+    """Overall PFS and OS truth columns (domain.md 4), days after the first dose ``fd``.
+
+    Steps: 1. PFS: event = the earlier of confirmed PD and death from any cause dated before
+    new anti-myeloma therapy; else censored as TTP (the last evaluable assessment before new
+    therapy, else the first dose); 2. OS: event = death from any cause (new therapy does not
+    censor OS); a censored OS has no truth day (the last date known alive depends on every
+    record sent), so ``os_days`` is empty; 3. days = end + 1 (ADaM AVAL = ADT - STARTDT + 1).
+    """
+    death_counts = death_rel is not None and (nt_rel is None or death_rel < nt_rel)
+    cands = [x for x in (pd_day, death_rel if death_counts else None) if x is not None]
+    pfs_end, pfs_event = (min(cands), 1) if cands else (last_assess, 0)
+    return {
+        "pfs_days": pfs_end + 1,
+        "pfs_event": pfs_event,
+        "os_days": death_rel + 1 if death_rel is not None else "",
+        "os_event": int(death_rel is not None),
+    }
+
+
 def compute_enrolled_truth(o: CourseOutcome) -> dict:
     """The truth row of an enrolled subject (steps in the module docstring)."""
     hist = o.assessor.history
@@ -224,6 +246,7 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
         ttp_event=int(ttp_event),
         entered_maintenance=bool(maint is not None and maint <= course.cutoff),
         **mp,
+        **compute_pfs_os(pd_day, death_rel, nt_rel, last_assess),
         stop_reason=course.stop_reason or "",
         cycles_started=course.cycles_done,
         new_therapy_date=iso(course.new_therapy) if course.new_therapy is not None else "",

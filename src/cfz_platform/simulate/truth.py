@@ -25,6 +25,9 @@ subjects.csv, one row per subject (screen failures included, is_screen_failure=t
   at the last evaluable (non-NE) assessment dated before new anti-myeloma therapy, or at the
   first dose (AVAL 1) when there is none; death without PD is censored the same way;
   mpfs_days/mpfs_event: from the first maintenance dose to PD or death, else censored as TTP;
+  pfs_days/pfs_event: from the first dose to PD or death from any cause before new therapy,
+  else censored as TTP; os_event: a death; os_days: days to it (empty when censored: the last
+  date known alive depends on every record sent);
 * death_cause: PROGRESSIVE DISEASE or ADVERSE EVENT;
 * new_therapy_date: start of a new anti-myeloma regimen (CM, CMCAT SUBSEQUENT MYELOMA THERAPY);
   every assessment dated on or after it is ignored (confirmation, PD, best response, TTP);
@@ -105,6 +108,10 @@ SUBJECT_COLUMNS = (
     "maint_start_date",
     "mpfs_days",
     "mpfs_event",
+    "pfs_days",
+    "pfs_event",
+    "os_days",
+    "os_event",
     "stop_reason",
     "cycles_started",
     "new_therapy_date",

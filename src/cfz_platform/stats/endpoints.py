@@ -36,7 +36,7 @@ from cfz_platform.stats.km import compute_kaplan_meier
 log = logging.getLogger(__name__)
 
 RESPONSE_ORDER = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
-TTE_PARAMS = ["TTP", "PFSMAINT", "DOR"]
+TTE_PARAMS = ["TTP", "PFS", "OS", "PFSMAINT", "DOR"]
 #: (analysis population, dim_subject flag) of each family of endpoints (domain.md 4, 5)
 RESPONSE_POPULATION = ("response-evaluable", "respevalfl")
 DLT_POPULATION = ("DLT-evaluable", "dltevalfl")

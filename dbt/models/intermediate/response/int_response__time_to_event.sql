@@ -1,5 +1,5 @@
 {#-
-  Time-to-event rows (ADTTE shape) for TTP, PFSMAINT and DOR (domain.md 4).
+  Time-to-event rows (ADTTE shape) for TTP, PFS, OS, PFSMAINT and DOR (domain.md 4).
   Steps:
     1. usable assessments: those dated before new anti-myeloma therapy; the first confirmed PD
        among them (dated at the first of the two PD assessments); the last non-NE one;
@@ -11,7 +11,11 @@
        on or after the start;
     4. DOR from the first confirmed response >= response_dor_min_category: event and
        censoring as TTP (a choice: the synopsis does not define DOR);
-    5. AVAL = ADT - STARTDT + 1, CNSR 0 = event, 1 = censored.
+    5. PFS (all treated) from the first study dose: event = the earlier of confirmed PD and
+       death from any cause (both before new therapy), else censored as TTP;
+    6. OS from the first study dose: event = death from any cause (new therapy does not
+       censor), else censored at the last date known alive (int_subject__last_known_alive);
+    7. AVAL = ADT - STARTDT + 1, CNSR 0 = event, 1 = censored.
 -#}
 {%- set dor_rank = {'sCR': 7, 'CR': 6, 'VGPR': 5, 'PR': 4, 'MR': 3}[var('response_dor_min_category')] -%}
 with context as (
@@ -54,9 +58,14 @@ assessment_dates as (
     group by c.usubjid
 ),
 
+last_alive as (
+    select * from {{ ref('int_subject__last_known_alive') }}
+),
+
 summary as (
     select
         c.*,
+        la.last_known_alive_date,
         p.pd_date,
         ad.last_assessment_date,
         ad.first_response_date,
@@ -65,6 +74,7 @@ summary as (
     from context as c
     left join first_pd as p using (usubjid)
     left join assessment_dates as ad using (usubjid)
+    left join last_alive as la using (usubjid)
 ),
 
 progression as (
@@ -98,6 +108,47 @@ ttp as (
             else 'LAST RESPONSE ASSESSMENT WITHOUT PD'
         end as cnsdtdsc
     from progression
+),
+
+overall_pfs_base as (
+    -- PFS: confirmed PD or death from any cause, whichever comes first (domain.md 4)
+    select
+        p.*,
+        least(p.pd_date, case when p.death_counts then p.death_date end) as pfs_event_date
+    from progression as p
+),
+
+overall_pfs as (
+    select
+        usubjid,
+        'PFS' as paramcd,
+        'Progression-Free Survival (days)' as param,
+        first_dose_date as startdt,
+        coalesce(pfs_event_date, last_assessment_date, first_dose_date) as adt,
+        case when pfs_event_date is not null then 0 else 1 end as cnsr,
+        case when pfs_event_date is null then null
+            when pd_date = pfs_event_date then 'CONFIRMED PROGRESSIVE DISEASE (IMWG)'
+            else 'DEATH'
+        end as evntdesc,
+        case when pfs_event_date is not null then null
+            when new_therapy_date is not null then 'NEW ANTI-MYELOMA THERAPY: LAST ASSESSMENT BEFORE IT'
+            when last_assessment_date is null then 'NO POST-BASELINE ASSESSMENT: FIRST DOSE DATE'
+            else 'LAST RESPONSE ASSESSMENT WITHOUT PD'
+        end as cnsdtdsc
+    from overall_pfs_base
+),
+
+overall_survival as (
+    select
+        usubjid,
+        'OS' as paramcd,
+        'Overall Survival (days)' as param,
+        first_dose_date as startdt,
+        coalesce(death_date, last_known_alive_date, first_dose_date) as adt,
+        case when death_date is not null then 0 else 1 end as cnsr,
+        case when death_date is not null then 'DEATH' end as evntdesc,
+        case when death_date is null then 'LAST DATE KNOWN ALIVE' end as cnsdtdsc
+    from summary
 ),
 
 pfs_base as (
@@ -147,6 +198,10 @@ dor as (
 
 unioned as (
     select * from ttp
+    union all
+    select * from overall_pfs
+    union all
+    select * from overall_survival
     union all
     select * from pfs
     union all

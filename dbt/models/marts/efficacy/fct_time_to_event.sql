@@ -1,4 +1,4 @@
-{#- ADTTE-shaped time-to-event endpoints: TTP, PFSMAINT, DOR (int_response__time_to_event). -#}
+{#- ADTTE-shaped time-to-event endpoints: TTP, PFS, OS, PFSMAINT, DOR (int_response__time_to_event). -#}
 with tte as (
     select * from {{ ref('int_response__time_to_event') }}
 )

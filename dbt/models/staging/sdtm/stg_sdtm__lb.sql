@@ -10,6 +10,8 @@
     3. read the result: numeric tests convert LBORRES from LBORRESU to the standard unit with
        the per-test factor seed; when the original unit is unknown but LBSTRESN/LBSTRESU are
        sent in a known unit, those are converted instead; units are never guessed;
+       a below-limit result ('<0.2' in a known unit) is usable with LBSTRESN null and
+       LBSTRESC '<' and the limit converted to the standard unit (ADLB AVAL null, AVALC it);
     4. convert the reference range with the same factor;
     5. parse the date (partial dates cannot be placed in time and are flagged) and the
        cycle/day from VISIT;
@@ -101,6 +103,8 @@ valued as (
         t.lbtest as std_lbtest,
         o_res.num as orres_num,
         s_res.num as stres_num,
+        {#- a below-limit result ('<0.2'): the limit, in the original units -#}
+        {{ safe_numeric("substring(m.lborres from '^\\s*<\\s*(\\S+)\\s*$')") }} as orres_below_num,
         o_lo.num as ornrlo_num,
         o_hi.num as ornrhi_num,
         s_lo.num as stnrlo_num,
@@ -128,6 +132,7 @@ standardized as (
         case
             when v.result_type <> 'numeric' then null
             when v.orres_num is not null and v.orres_factor is not null then 'original'
+            when v.orres_num is null and v.orres_below_num is not null and v.orres_factor is not null then 'original'
             when v.stres_num is not null and v.stres_factor is not null then 'standardized'
         end as value_source
     from valued as v
@@ -153,6 +158,8 @@ typed as (
         case when s.result_type = 'numeric' then s.standard_unit end as lbstresu,
         case
             when s.result_type = 'text' then upper(btrim(s.lborres))
+            when s.value_source = 'original' and s.orres_num is null
+                then '<' || trim_scale(round(s.orres_below_num * s.orres_factor, 6))::text
             when s.value_source = 'original' then (round(s.orres_num * s.orres_factor, 6))::text
             when s.value_source = 'standardized' then (round(s.stres_num * s.stres_factor, 6))::text
         end as lbstresc,
@@ -176,7 +183,7 @@ typed as (
             ("s.std_lbtestcd is null", 'lbtestcd', "concat_ws('/', s.lbtestcd, nullif(s.lbspec, ''))", 'unknown test code'),
             ("dt.date_status = 'invalid'", 'lbdtc', 's.lbdtc', 'unparseable date'),
             ("dt.date_status in ('partial', 'missing')", 'lbdtc', 's.lbdtc', 'partial date'),
-            ("s.result_type = 'numeric' and not " ~ not_done ~ " and s.orres_num is null and s.stres_num is null", 'lborres', 's.lborres', 'non-numeric result'),
+            ("s.result_type = 'numeric' and not " ~ not_done ~ " and s.orres_num is null and s.stres_num is null and s.value_source is null", 'lborres', 's.lborres', 'non-numeric result'),
             ("s.result_type = 'numeric' and s.value_source is null and (s.orres_num is not null or s.stres_num is not null)", 'lborresu', "concat_ws(' / ', s.lborresu, nullif(s.lbstresu, ''))", 'unknown unit'),
         ] %}
         {{ issue_items(checks) }} as issue_items,

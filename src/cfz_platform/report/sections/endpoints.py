@@ -36,6 +36,8 @@ ENDPOINT_COLUMNS = [
 CURVE_COLUMNS = ["paramcd", "population", "time", "n_at_risk", "survival", "ci_lower", "ci_upper"]
 KM_TITLES = {
     "TTP": "Time to progression",
+    "PFS": "Progression-free survival",
+    "OS": "Overall survival",
     "PFSMAINT": "Progression-free survival from maintenance start",
 }
 GROUP_SOURCE_TEXT = {
@@ -189,9 +191,9 @@ def compute_at_risk(curve: pd.DataFrame, t: float) -> int:
 
 
 def build_km(data: ReportData) -> Section:
-    """Kaplan-Meier curves for TTP and maintenance PFS with numbers at risk.
+    """Kaplan-Meier curves for TTP, PFS, OS and maintenance PFS with numbers at risk.
 
-    Steps: 1. read rpt_survival_curves (paramcd TTP and PFSMAINT); 2. per endpoint, draw one
+    Steps: 1. read rpt_survival_curves (paramcd TTP, PFS, OS and PFSMAINT); 2. per endpoint, draw one
     step curve per population (overall, groups) with its CI band; 3. numbers at risk on a
     regular grid of days, per population.
     """
@@ -229,4 +231,4 @@ def build_km(data: ReportData) -> Section:
             sub = sub.sort_values("time")
             rows.append({"group": group, **{f"day {t}": compute_at_risk(sub, t) for t in grid}})
         items.append(Table(pd.DataFrame(rows), f"Numbers at risk: {title}.", css="data atrisk"))
-    return Section("km", "Kaplan-Meier: TTP and maintenance PFS", CURVES, items=items)
+    return Section("km", "Kaplan-Meier: TTP, PFS, OS and maintenance PFS", CURVES, items=items)
