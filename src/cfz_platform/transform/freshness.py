@@ -52,7 +52,9 @@ def compute_feed_freshness() -> list[FeedFreshness]:
         target_subdir="freshness",
     )
     feeds = []
-    for r in result.results:
+    # sources only: the project's on-run-start hook (dbt/macros/published_schemas.sql) is a
+    # result of the command too
+    for r in (r for r in result.results if str(r.node.resource_type) == "source"):
         table = r.node.name
         status = str(getattr(r, "status", "error"))
         newest = getattr(r, "max_loaded_at", None)
