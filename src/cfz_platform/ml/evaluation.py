@@ -36,6 +36,21 @@ from cfz_platform.ml.folds import (  # noqa: F401 - compute_cv_jobs, MIN_PARALLE
 _EPS = 1e-6
 
 
+#: The metrics every cross-validated result logs (``<prefix><key>`` on the MLflow run).
+CV_METRIC_KEYS = (
+    "auc",
+    "auc_ci_low",
+    "auc_ci_high",
+    "auc_cv_low",
+    "auc_cv_high",
+    "brier",
+    "calibration_slope",
+    "calibration_intercept",
+    "calibration_slope_ci_low",
+    "calibration_slope_ci_high",
+)
+
+
 @dataclass
 class CvResult:
     """Out-of-fold performance of one pipeline on one data set."""
@@ -58,19 +73,7 @@ class CvResult:
     repeat_aucs: np.ndarray = field(repr=False)
 
     def metrics(self, prefix: str = "") -> dict[str, float]:
-        keys = (
-            "auc",
-            "auc_ci_low",
-            "auc_ci_high",
-            "auc_cv_low",
-            "auc_cv_high",
-            "brier",
-            "calibration_slope",
-            "calibration_intercept",
-            "calibration_slope_ci_low",
-            "calibration_slope_ci_high",
-        )
-        return {f"{prefix}{k}": float(getattr(self, k)) for k in keys}
+        return {f"{prefix}{k}": float(getattr(self, k)) for k in CV_METRIC_KEYS}
 
 
 def compute_calibration(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:

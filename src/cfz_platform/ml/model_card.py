@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 
 from cfz_platform.ml import tracking
+from cfz_platform.ml.evaluation import CV_METRIC_KEYS
 from cfz_platform.ml.spec import ModelSpec, load_spec, spec_path
 
 #: The rows of the validation table: (label, metric prefix).
@@ -21,18 +22,7 @@ CARD_ROWS = (
     ("baseline-only", "baseline_only_cv_"),
     ("kinetics-only", "kinetics_only_cv_"),
 )
-_KEYS = (
-    "auc",
-    "auc_ci_low",
-    "auc_ci_high",
-    "auc_cv_low",
-    "auc_cv_high",
-    "brier",
-    "calibration_slope",
-    "calibration_slope_ci_low",
-    "calibration_slope_ci_high",
-    "calibration_intercept",
-)
+_KEYS = CV_METRIC_KEYS
 
 
 class ModelCardError(RuntimeError):

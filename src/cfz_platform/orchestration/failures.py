@@ -8,7 +8,6 @@ functions let the nightly and the command line name the real cause, with the log
 from __future__ import annotations
 
 import os
-import urllib.request
 from collections.abc import Iterator
 
 import psycopg
@@ -39,11 +38,9 @@ def prefect_api_url() -> str | None:
 
 def prefect_api_answers(api_url: str, timeout: float = 3.0) -> bool:
     """True when ``<api_url>/health`` answers 200 within ``timeout`` seconds."""
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
+    from cfz_platform.orchestration.prefect_server import api_answers
+
+    return api_answers(api_url, timeout)
 
 
 def compute_api_lost_message(api_url: str) -> str:

@@ -58,7 +58,8 @@ def database_name(instance: str | None = None) -> str:
     return f"{warehouse.settings(DEFAULT_WAREHOUSE_DB).dbname}_{instance_name(instance)}"
 
 
-def _healthy(api_url: str, timeout: float = 2.0) -> bool:
+def api_answers(api_url: str, timeout: float = 2.0) -> bool:
+    """True when ``<api_url>/health`` answers 200 within ``timeout`` seconds."""
     try:
         with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as resp:
             return resp.status == 200
@@ -103,7 +104,7 @@ def running_api_url() -> str | None:
     if not path.exists():
         return None
     info = json.loads(path.read_text())
-    return info["api_url"] if _healthy(info["api_url"]) else None
+    return info["api_url"] if api_answers(info["api_url"]) else None
 
 
 def start(timeout: float = 120.0) -> tuple[str, bool]:
@@ -142,7 +143,7 @@ def start(timeout: float = 120.0) -> tuple[str, bool]:
             raise RuntimeError(
                 f"the Prefect server exited at start (code {proc.returncode}); see {log_path()}"
             )
-        if _healthy(api_url):
+        if api_answers(api_url):
             _info_path().write_text(json.dumps({"api_url": api_url, "pid": proc.pid, "port": port}))
             return api_url, True
         time.sleep(0.5)
