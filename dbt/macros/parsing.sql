@@ -176,3 +176,8 @@
   {%- endif -%}
   {%- if present -%}nullif(btrim({{ alias }}.{{ col }}), ''){%- else -%}null::text{%- endif -%}
 {%- endmacro %}
+
+{#- The limit of a below-limit result ('<0.2' -> '0.2'), read only where the text holds '<' -#}
+{%- macro below_limit_text(column) -%}
+case when strpos({{ column }}, '<') > 0 then substring({{ column }} from '^\s*<\s*(\S+)\s*$') end
+{%- endmacro -%}

@@ -54,9 +54,16 @@ number_texts as (
             column (the other five are null in its rows); unnest per row cost 3-5x more -#}
         select distinct g.num_text
         from (
-            select coalesce(lborres, lbstresn, lbornrlo, lbornrhi, lbstnrlo, lbstnrhi) as num_text
+            select
+                coalesce(
+                    lborres, lbstresn, lbornrlo, lbornrhi, lbstnrlo, lbstnrhi,
+                    {{ below_limit_text('lborres') }}
+                ) as num_text
             from source
-            group by grouping sets ((lborres), (lbstresn), (lbornrlo), (lbornrhi), (lbstnrlo), (lbstnrhi))
+            group by grouping sets (
+                (lborres), (lbstresn), (lbornrlo), (lbornrhi), (lbstnrlo), (lbstnrhi),
+                ({{ below_limit_text('lborres') }})
+            )
         ) as g
     ) as d
 ),
@@ -104,7 +111,7 @@ valued as (
         o_res.num as orres_num,
         s_res.num as stres_num,
         {#- a below-limit result ('<0.2'): the limit, in the original units -#}
-        {{ safe_numeric("substring(m.lborres from '^\\s*<\\s*(\\S+)\\s*$')") }} as orres_below_num,
+        o_below.num as orres_below_num,
         o_lo.num as ornrlo_num,
         o_hi.num as ornrhi_num,
         s_lo.num as stnrlo_num,
@@ -113,6 +120,7 @@ valued as (
         cs.factor as stres_factor
     from mapped as m
     left join number_texts as o_res on m.lborres = o_res.num_text
+    left join number_texts as o_below on {{ below_limit_text('m.lborres') }} = o_below.num_text
     left join number_texts as s_res on m.lbstresn = s_res.num_text
     left join number_texts as o_lo on m.lbornrlo = o_lo.num_text
     left join number_texts as o_hi on m.lbornrhi = o_hi.num_text
