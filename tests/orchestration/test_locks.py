@@ -55,3 +55,23 @@ def test_wait_gives_the_running_command_time_to_finish(warehouse_db):
     assert "waiting up to 120 s for `cfz-transform`" in proc.stderr
     assert proc.returncode != 75
     assert "raw gate on schema 'raw'" in proc.stdout
+
+
+def test_a_run_on_another_warehouse_neither_blocks_nor_is_named(warehouse_db, request):
+    """Advisory locks belong to one database: a nightly holding the lock of another warehouse
+    on the same cluster does not stop this warehouse's validate, and when this warehouse's
+    own lock is taken the message names its holder, not the other warehouse's run."""
+    from tests.conftest import module_db_name, scratch_warehouse
+
+    with (
+        scratch_warehouse(module_db_name(request, "_other")),
+        warehouse_lock(WAREHOUSE, holder="nightly"),
+        pytest.MonkeyPatch.context() as mp,
+    ):
+        mp.setenv("CFZ_WAREHOUSE_DB", warehouse_db)
+        with warehouse_lock(WAREHOUSE, holder="transform"):
+            blocked = run_cfz("validate", check=False, timeout=300)
+        free = run_cfz("validate", check=False, timeout=300)
+    assert blocked.returncode == 75, blocked.stderr
+    assert "held by `cfz-transform`" in blocked.stderr, blocked.stderr
+    assert free.returncode != 75, free.stderr

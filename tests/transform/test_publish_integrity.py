@@ -56,11 +56,26 @@ def _deliver_mprotein(landing: Path, delivery: str, subject: str, value: float, 
     return loaded[0].file_id
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test():
+    """A test that fails while a transform waits at its hold would leave that transform
+    holding the warehouse lock for the next tests: stop whatever a test started."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=60)
+
+
 def _start(*args: str, hold: Path | None = None) -> subprocess.Popen:
     env = {**os.environ}
     if hold is not None:
         env["CFZ_TEST_HOLD_BUILD"] = str(hold)
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "cfz_platform.cli", *args],
         cwd=ROOT,
         env=env,
@@ -68,6 +83,8 @@ def _start(*args: str, hold: Path | None = None) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+    _STARTED.append(proc)
+    return proc
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 600.0) -> None:

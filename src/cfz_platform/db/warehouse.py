@@ -210,6 +210,7 @@ def lock_holders(conn: psycopg.Connection, schemas: tuple[str, ...]) -> str:
         join pg_namespace n on n.oid = c.relnamespace
         join pg_stat_activity a on a.pid = l.pid
         where l.granted and n.nspname = any(%s) and a.pid <> pg_backend_pid()
+          and l.database = (select oid from pg_database where datname = current_database())
         order by 1
         """,
         (list(schemas),),

@@ -48,6 +48,7 @@ def _holder(conn, key: int) -> str:
         "select a.pid, a.backend_start, a.application_name, a.client_addr from pg_locks l "
         "join pg_stat_activity a on a.pid = l.pid "
         "where l.locktype = 'advisory' and l.granted "
+        "and l.database = (select oid from pg_database where datname = current_database()) "
         "and l.classid::bigint = %s and l.objid::bigint = %s limit 1",
         ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
     ).fetchone()
