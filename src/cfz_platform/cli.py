@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -624,6 +625,39 @@ def dbt_command(ctx: typer.Context) -> None:
     args = defer_to_published(args)
     result = run_dbt(args, raise_on_failure=False)
     raise typer.Exit(0 if result.success else 1)
+
+
+@app.command(
+    "mf",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def mf_command(ctx: typer.Context) -> None:
+    """Run MetricFlow on the published marts: cfz mf -- query --metrics orr_protocol --group-by subject__analysis_group.
+
+    The semantic models and metrics are dbt's (dbt/models/semantic); MetricFlow runs with the
+    warehouse's own profile (target `warehouse`: the published marts, as BI reads them) and
+    the semantic manifest of a fresh `dbt parse`. Any `mf` command works: `list metrics`,
+    `list dimensions --metrics M`, `query ... --explain` (the SQL), `validate-configs`.
+    """
+    from cfz_platform.db import warehouse
+    from cfz_platform.ingest import ensure_raw_layer
+    from cfz_platform.transform.dbt_runner import DbtError
+    from cfz_platform.transform.semantic_layer import compute_mf_environment, prepare_project
+
+    args = list(ctx.args)
+    if not args:
+        _fail("give an mf command after --, e.g. cfz mf -- list metrics")
+    try:
+        with warehouse.connect(autocommit=True) as conn:
+            ensure_raw_layer(conn)  # the sources exist even before the first delivery
+        profiles, project = prepare_project()
+    except (DbtError, warehouse.WarehouseError) as exc:
+        _fail(f"the semantic layer could not be prepared: {exc}")
+    mf = Path(sys.executable).with_name("mf")
+    proc = subprocess.run(
+        [str(mf), *args], cwd=project, env=compute_mf_environment(profiles, project)
+    )
+    raise typer.Exit(proc.returncode)
 
 
 @app.command()
