@@ -532,7 +532,9 @@ def train(
             _fail(str(exc))
     from cfz_platform.ml.train import TrainResult, summary_lines
 
-    for line in summary_lines(TrainResult(**result)):
+    result = dict(result)
+    ttp_lines = result.pop("ttp_lines", [])
+    for line in [*summary_lines(TrainResult(**result)), *ttp_lines]:
         typer.echo(line)
 
 

@@ -245,6 +245,7 @@ def step_train(skip_if_unchanged: bool = True) -> StepResult:
         load_training_inputs,
         train_early_response,
     )
+    from cfz_platform.ml.ttp_training import run_ttp_training
     from cfz_platform.orchestration import pending
 
     done = _timed("train")
@@ -259,12 +260,13 @@ def step_train(skip_if_unchanged: bool = True) -> StepResult:
                 "skipped", f"training data and model spec unchanged since early_response v{version}"
             )
     result = train_early_response(inputs=inputs)
+    ttp_lines = run_ttp_training(inputs.spec)  # the TTP Cox models, logged beside it
     _record_training_seen(seen)
     auc = result.metrics.get("cv_auc")
     head = f"early_response v{result.model_version}: " if result.model_version else ""
     return done(
         "completed",
-        f"{head}{result.decision.get('reason', '')}",
+        f"{head}{result.decision.get('reason', '')}; {' '.join(line.strip() for line in ttp_lines[:2])}",
         cv_auc=auc,
         promoted=result.promoted,
         model_version=result.model_version,

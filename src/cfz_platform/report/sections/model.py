@@ -7,6 +7,11 @@ scoring run, ``is_current``), joined with the observed label of the model spec
 few metrics: this is apparent (in-sample) performance of the scored subjects, and the
 section says so. The champion's cross-validated metrics live in its MLflow training run;
 the report does not read MLflow (``cfz mlflow-ui`` shows them).
+
+Beside it, the time-to-progression Cox models (``cfz_platform.ml.ttp_training``): their
+cross-validated C-indices with 95% CIs, published by the training run in
+``ml.ttp_model_validation`` (the Cox model on baseline and kinetic features against the
+baseline-only one).
 """
 
 from __future__ import annotations
@@ -23,6 +28,21 @@ from cfz_platform.report.items import Section, Table
 from cfz_platform.report.marts import Unavailable
 
 PREDICTIONS = "ml.early_response_predictions"
+TTP_VALIDATION = "ml.ttp_model_validation"
+TTP_COLUMNS = [
+    "run_id",
+    "model",
+    "features",
+    "cv_c_index",
+    "cv_c_index_ci_low",
+    "cv_c_index_ci_high",
+    "n_subjects",
+    "n_events",
+]
+TTP_LABELS = {
+    "cox_kinetic": "Cox, baseline + kinetic features",
+    "cox_baseline_only": "Cox, baseline features only",
+}
 PREDICTION_COLUMNS = [
     "usubjid",
     "model_name",
@@ -104,13 +124,67 @@ def _current_predictions(data: ReportData, features_table: str, label: str) -> p
     return joined.assign(p=joined["p"].astype(float), y=joined["y"].astype(bool).astype(int))
 
 
-def build_model(data: ReportData) -> Section:
-    """ROC, calibration and apparent metrics of the early-response model's current scores.
+def compute_ttp_table(validation: pd.DataFrame) -> pd.DataFrame:
+    """The TTP models' rows as the report shows them: model, C-index with its 95% CI, n, events."""
+    rows = [
+        (
+            TTP_LABELS.get(r.model, r.model),
+            f"{r.cv_c_index:.3f} ({r.cv_c_index_ci_low:.3f}-{r.cv_c_index_ci_high:.3f})",
+            int(r.n_subjects),
+            int(r.n_events),
+        )
+        for r in validation.itertuples()
+    ]
+    return pd.DataFrame(
+        rows, columns=["model", "CV C-index (95% CI)", "subjects at risk on C1D15", "TTP events"]
+    )
 
-    Steps: 1. the spec's features table and label; 2. the current predictions with labels
-    (``_current_predictions``); 3. ROC and calibration plots and the metrics table, each
-    captioned with its source and with 'apparent (in-sample)'.
+
+def _ttp_items(data: ReportData) -> list:
+    """The TTP Cox models' table from ``ml.ttp_model_validation`` (none when not trained)."""
+    if not data.reader.exists("ml", "ttp_model_validation"):
+        return []
+    validation = data.reader.table("ml", "ttp_model_validation", TTP_COLUMNS)
+    if validation.empty:
+        return []
+    run = validation["run_id"].iloc[0]
+    return [
+        Markup('<p class="headline">Time to progression: Cox models at the C1D15 landmark.</p>'),
+        Table(
+            compute_ttp_table(validation),
+            f"Source: {TTP_VALIDATION} (MLflow run {run}, tag model_kind = ttp_cox): Harrell's "
+            "C-index of out-of-fold risk scores (repeated stratified K-fold CV, the model spec's "
+            "settings), 95% CI by bootstrap of subjects; TTP counted from C1D15 for the subjects "
+            "still at risk then. 0.5 is chance.",
+        ),
+    ]
+
+
+def build_model(data: ReportData) -> Section:
+    """The early-response model's current scores and the TTP Cox models' validation.
+
+    Steps: 1. the TTP Cox models' C-indices (``_ttp_items``); 2. the spec's features table
+    and label; 3. the current predictions with labels (``_current_predictions``); 4. ROC and
+    calibration plots and the metrics table, each captioned with its source and with
+    'apparent (in-sample)', followed by the TTP table. Without predictions the section shows
+    the TTP table alone, and is unavailable when neither exists.
     """
+    ttp = _ttp_items(data)
+    try:
+        return _build_response_model(data, ttp)
+    except Unavailable as exc:
+        if not ttp:
+            raise
+        return Section(
+            "model",
+            "Early-response model (C1D15)",
+            TTP_VALIDATION,
+            items=[Markup(f"<p>Early-response model: {escape(str(exc))}.</p>"), *ttp],
+        )
+
+
+def _build_response_model(data: ReportData, ttp: list) -> Section:
+    """The early-response part of the section (steps 2-4 of ``build_model``)."""
     try:
         spec = load_spec()
     except (OSError, ValueError, yaml.YAMLError) as exc:
@@ -151,10 +225,12 @@ def build_model(data: ReportData) -> Section:
             "(in-sample) performance, optimistic for the subjects the model was trained on. The champion's "
             "cross-validated metrics are in its MLflow training run (`cfz mlflow-ui`), not in this report.",
         ),
+        *ttp,
     ]
+    source = f"{PREDICTIONS} (current run); {spec.features_table}.{spec.label}"
     return Section(
         "model",
         "Early-response model (C1D15)",
-        f"{PREDICTIONS} (current run); {spec.features_table}.{spec.label}",
+        f"{source}; {TTP_VALIDATION}" if ttp else source,
         items=items,
     )
