@@ -398,15 +398,17 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
     subjects = _subjects()
     first_dose = {s["usubjid"]: s.get("first_dose_date") for s in subjects}
     assessments, best, tte = _efficacy(first_dose)
+    blood, general = "BLOOD AND LYMPHATIC SYSTEM DISORDERS", "GENERAL DISORDERS"
+    kept, withdrawn, interrupted = "DOSE NOT CHANGED", "DRUG WITHDRAWN", "DRUG INTERRUPTED"
     ae = [
-        ("CFZ-01", 1, "THROMBOCYTOPENIA", 4, True, True),
-        ("CFZ-01", 2, "FATIGUE", 1, True, False),
-        ("CFZ-02", 1, "THROMBOCYTOPENIA", 3, True, False),
-        ("CFZ-03", 1, "FATIGUE", 1, True, False),
-        ("CFZ-04", 1, "FATIGUE", 2, True, False),
-        ("CFZ-05", 1, "NAUSEA", 1, False, False),
-        ("CFZ-10", 1, "PNEUMONIA", 3, True, True),
-        ("CFZ-11", 1, "DYSPNOEA", 2, True, False),
+        ("CFZ-01", 1, "THROMBOCYTOPENIA", 4, True, True, blood, True, interrupted),
+        ("CFZ-01", 2, "FATIGUE", 1, True, False, general, False, kept),
+        ("CFZ-02", 1, "THROMBOCYTOPENIA", 3, True, False, blood, False, kept),
+        ("CFZ-03", 1, "FATIGUE", 1, True, False, general, False, kept),
+        ("CFZ-04", 1, "FATIGUE", 2, True, False, general, False, kept),
+        ("CFZ-05", 1, "NAUSEA", 1, False, False, "GASTROINTESTINAL DISORDERS", False, kept),
+        ("CFZ-10", 1, "PNEUMONIA", 3, True, True, "INFECTIONS AND INFESTATIONS", True, withdrawn),
+        ("CFZ-11", 1, "DYSPNOEA", 2, True, False, "RESPIRATORY DISORDERS", False, kept),
     ]
     tables = {
         "dim_subject": subjects,
@@ -430,7 +432,21 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
         ],
         "fct_adverse_events": [
             dict(
-                zip(("usubjid", "aeseq", "aedecod", "aetoxgr", "is_teae", "is_dlt"), r, strict=True)
+                zip(
+                    (
+                        "usubjid",
+                        "aeseq",
+                        "aedecod",
+                        "aetoxgr",
+                        "is_teae",
+                        "is_dlt",
+                        "aebodsys",
+                        "is_serious",
+                        "aeacn",
+                    ),
+                    r,
+                    strict=True,
+                )
             )
             for r in ae
         ],

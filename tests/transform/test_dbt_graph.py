@@ -2,7 +2,7 @@
 
 Rules (issue 17):
 - no staging model reads an intermediate, mart or ADaM model; no intermediate model reads a
-  mart or ADaM model; no mart reads an ADaM model;
+  mart or ADaM model; no mart reads an ADaM model; an ADaM dataset reads marts (or ADaM) only;
 - a mart reads another mart only where its YAML documents it (``config.meta.reads_marts``,
   with the reason beside it), and every documented exception is a real dependency;
 - dim_subject is built from intermediate models only: it reads no fct_* (nor any other mart);
@@ -71,6 +71,17 @@ def test_no_intermediate_model_reads_a_mart(models):
         f"{n['name']} -> {u['name']}"
         for n, u in _edges(models)
         if _layer(n) == "intermediate" and _layer(u) in ("marts", "adam")
+    )
+    assert found == []
+
+
+def test_adam_reads_marts_only(models):
+    """An ADaM dataset reads marts (and ADSL or another ADaM dataset), never a staging or
+    intermediate model: what a statistician submits is what BI sees (issue 26, item 4)."""
+    found = sorted(
+        f"{n['name']} -> {u['name']} ({_layer(u)})"
+        for n, u in _edges(models)
+        if _layer(n) == "adam" and _layer(u) not in ("marts", "adam")
     )
     assert found == []
 

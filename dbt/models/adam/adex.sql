@@ -1,12 +1,12 @@
 {#-
   ADEX: exposure records and per-cycle / per-subject dosing parameters (domain.md 3).
-  One derivation, two shapes: every value is a column of int_exposure__doses,
-  int_exposure__study_drug_cycles, fct_cycles or dim_subject.
+  One derivation, two shapes: every value is a column of the marts fct_exposure_records,
+  fct_cycles or dim_subject (ADaM reads marts only).
   Steps:
     1. PARAMCD DOSE: one row per usable EX record (any drug), AVAL = EXDOSE in EXDOSU, with
        its cycle and phase when it is a study-drug dose; HELDFL when the dose was held;
        PARAMCD RECDOSE beside it: the dose the record delivered, EXDOSE x administrations
-       (int_exposure__doses.record_dose: a QD record over EXSTDTC..EXENDTC counts every day);
+       (fct_exposure_records.record_dose: a QD record over EXSTDTC..EXENDTC counts every day);
     2. per study-drug cycle (fct_cycles): DOSELVL (cycle dose level), PLANDOSE / CYCDOSE
        (planned and delivered mg/m2), CUMDOSE (delivered mg/m2 up to and including the
        cycle), RDI (relative dose intensity), NDOSGIV / NDOSHLD / NDOSRED (doses given, held,
@@ -15,15 +15,7 @@
        (dim_subject.cumulative_dose; ADSL.CUMDOSE).
 -#}
 with doses as (
-    select * from {{ ref('int_exposure__doses') }}
-),
-
-dose_cycles as (
-    select
-        ex_record_key,
-        cycle,
-        phase
-    from {{ ref('int_exposure__study_drug_cycles') }}
+    select * from {{ ref('fct_exposure_records') }}
 ),
 
 cycles as (
@@ -59,14 +51,13 @@ dose_records as (
         d.exdosu as avalu,
         d.exstdt as astdt,
         coalesce(d.exposure_end_date, d.exstdt) as aendt,
-        dc.cycle as acycle,
-        coalesce(dc.phase, d.epoch) as aphase,
+        d.cycle as acycle,
+        coalesce(d.phase, d.epoch) as aphase,
         d.visit as avisit,
         d.is_held as held,
         'EX' as srcdom,
         d.ex_record_key as srckey
     from doses as d
-    left join dose_cycles as dc using (ex_record_key)
     cross join lateral (
         values
         ('DOSE', 'Dose administered', d.exdose),

@@ -28,13 +28,6 @@ best as (
     select * from {{ ref('fct_best_response') }}
 ),
 
-context as (
-    select
-        usubjid,
-        new_therapy_date
-    from {{ ref('int_response__subject_context') }}
-),
-
 adsl as (
     select
         studyid,
@@ -52,8 +45,7 @@ first_pd as (
         usubjid,
         min(assessment_date) as first_pd_date
     from assessments as a
-    left join context as c using (usubjid)
-    where a.confirmed_category = 'PD' and (c.new_therapy_date is null or a.assessment_date < c.new_therapy_date)
+    where a.confirmed_category = 'PD' and not a.after_new_therapy
     group by usubjid
 ),
 
@@ -69,10 +61,9 @@ ovr as (
         a.confirmed_category as avalc2,
         a.assessment_seq as aseq,
         a.investigator_response,
-        (c.new_therapy_date is null or a.assessment_date < c.new_therapy_date)
+        not a.after_new_therapy
         and (p.first_pd_date is null or a.assessment_date <= p.first_pd_date) as used
     from assessments as a
-    left join context as c using (usubjid)
     left join first_pd as p using (usubjid)
 ),
 

@@ -20,6 +20,7 @@ from cfz_platform.report.items import Section, Table
 from cfz_platform.report.marts import MartReader, Unavailable
 from cfz_platform.report.run_status import compute_nightly_failure
 from cfz_platform.report.sections import (
+    adverse_events,
     concordance,
     data_quality,
     eligibility,
@@ -72,9 +73,9 @@ SECTIONS = [
     ),
     (
         "adverse-events",
-        "Adverse events by term and grade",
-        "marts.fct_adverse_events",
-        safety.build_adverse_events,
+        "Adverse events",
+        adverse_events.SOURCE,
+        adverse_events.build_adverse_events,
     ),
     ("lab-shift", "Lab toxicity shift (CTCAE v5)", "marts.fct_lab_results", labs.build_lab_shift),
     ("eligibility", "Eligibility failures", "marts.fct_eligibility", eligibility.build_eligibility),

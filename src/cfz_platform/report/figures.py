@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 DPI = 100
 GROUP_COLORS = {"A": "#1f77b4", "B": "#ff7f0e", "Overall": "#333333"}
@@ -32,6 +33,9 @@ RESPONSE_COLORS = {
     "PD": "#d62728",
     "NE": "#f0f0f0",
 }
+#: Waterfall bars and spider points above these % changes are drawn at the cap and marked.
+WATERFALL_CAP = 100
+SPIDER_CAP = 200
 RESPONSE_ORDER = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
 
 
@@ -124,13 +128,15 @@ def plot_swimmer(lanes: pd.DataFrame, events: pd.DataFrame, caption: str) -> Fig
 def plot_waterfall(best: pd.DataFrame, caption: str) -> Figure:
     """Waterfall of best % change per subject (``usubjid, best_pct, best_response``).
 
-    Steps: 1. sort descending; 2. bar per subject coloured by best response;
-    3. reference lines at -25 (MR), -50 (PR) and -90 (VGPR) per cent.
+    Steps: 1. sort descending; 2. bar per subject coloured by best response, a rise above
+    ``WATERFALL_CAP`` drawn at the cap and marked with a triangle and its value (the caption
+    says how many); 3. reference lines at -25 (MR), -50 (PR) and -90 (VGPR) per cent.
     """
     best = best.sort_values("best_pct", ascending=False).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(9, 4))
     colors = [RESPONSE_COLORS.get(str(r), "#969696") for r in best["best_response"]]
-    heights = best["best_pct"].clip(upper=100)
+    heights = best["best_pct"].clip(upper=WATERFALL_CAP)
+    clipped = best.index[best["best_pct"] > WATERFALL_CAP]
     if len(best) <= 400:
         ax.bar(range(len(best)), heights, color=colors, edgecolor="#555555", linewidth=0.4)
     else:  # thousands of bars: one line collection draws in a fraction of the time
@@ -150,7 +156,26 @@ def plot_waterfall(best: pd.DataFrame, caption: str) -> Figure:
             loc="upper right",
         )
     ax.set_xticks([])
-    ax.set_ylim(-105, max(40.0, float(best["best_pct"].clip(upper=100).max()) + 10))
+    top = max(40.0, float(heights.max()) + 10)
+    if len(clipped):
+        top = WATERFALL_CAP + 22
+        ax.scatter(clipped, [WATERFALL_CAP + 4] * len(clipped), marker="^", color="black", s=22)
+        if len(clipped) <= 12:
+            for i in clipped:
+                ax.text(
+                    i,
+                    WATERFALL_CAP + 9,
+                    f"+{best['best_pct'][i]:.0f}%",
+                    rotation=90,
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                )
+        caption += (
+            f" {len(clipped)} subject(s) rose more than {WATERFALL_CAP}%: their bars are cut at "
+            f"+{WATERFALL_CAP}% and marked ▲ (with the value when there are few)."
+        )
+    ax.set_ylim(-105, top)
     ax.set_ylabel("best % change from baseline")
     ax.set_xlabel(f"subjects (n = {len(best)})")
     ax.set_title("Best change in the driving M-protein parameter")
@@ -158,10 +183,14 @@ def plot_waterfall(best: pd.DataFrame, caption: str) -> Figure:
 
 
 def plot_spider(series: pd.DataFrame, caption: str) -> Figure:
-    """Spider plot (``usubjid, day, pct, best_response``): one line per subject."""
+    """Spider plot (``usubjid, day, pct, best_response``): one line per subject.
+
+    Steps: 1. one line per subject coloured by best response; 2. a value above
+    ``SPIDER_CAP`` drawn at the cap and marked with a triangle (the caption says how many).
+    """
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ordered = series.sort_values(["usubjid", "day"]).assign(
-        y=lambda f: f["pct"].clip(upper=200),
+        y=lambda f: f["pct"].clip(upper=SPIDER_CAP),
         color=lambda f: f["best_response"].astype(str).map(RESPONSE_COLORS).fillna("#969696"),
     )
     per_subject = ordered.groupby("usubjid", sort=False)
@@ -172,6 +201,14 @@ def plot_spider(series: pd.DataFrame, caption: str) -> Figure:
         )
     )
     ax.scatter(ordered["day"], ordered["y"], s=4, c=ordered["color"].tolist(), alpha=0.85)
+    over = ordered[ordered["pct"] > SPIDER_CAP]
+    if not over.empty:
+        ax.scatter(over["day"], over["y"], marker="^", color="black", s=24, zorder=3)
+        caption += (
+            f" {len(over)} value(s) from {over['usubjid'].nunique()} subject(s) above "
+            f"+{SPIDER_CAP}% are drawn at +{SPIDER_CAP}% and marked ▲ (highest "
+            f"+{over['pct'].max():.0f}%)."
+        )
     ax.autoscale_view()
     present = [r for r in RESPONSE_ORDER if r in set(series["best_response"].astype(str))]
     if present:
@@ -190,8 +227,13 @@ def plot_spider(series: pd.DataFrame, caption: str) -> Figure:
     return _encode(fig, "spider plot of percent change over time", caption)
 
 
-def plot_km(curves: pd.DataFrame, title: str, caption: str) -> Figure:
-    """Kaplan-Meier step curves (``group, time, survival, ci_lower, ci_upper``), one per group."""
+def plot_km(curves: pd.DataFrame, title: str, xlabel: str, caption: str) -> Figure:
+    """Kaplan-Meier step curves (``group, time, survival, ci_lower, ci_upper, censored``).
+
+    Steps: per group, 1. the step curve from (0, 1); 2. its 95% CI band; 3. a '+' at each
+    time where subjects were censored (``censored`` > 0), on the curve's level there.
+    ``xlabel`` names the time origin (e.g. 'days since first study dose').
+    """
     fig, ax = plt.subplots(figsize=(8, 4))
     for i, (group, sub) in enumerate(curves.groupby("group", sort=True)):
         sub = sub.sort_values("time")
@@ -203,9 +245,21 @@ def plot_km(curves: pd.DataFrame, title: str, caption: str) -> Figure:
             lo = np.concatenate([[1.0], sub["ci_lower"].astype(float).to_numpy()])
             hi = np.concatenate([[1.0], sub["ci_upper"].astype(float).to_numpy()])
             ax.fill_between(t, lo, hi, step="post", color=color, alpha=0.12)
+        if "censored" in sub:
+            cens = sub[sub["censored"].astype(float) > 0]
+            ax.scatter(
+                cens["time"].astype(float),
+                cens["survival"].astype(float),
+                marker="+",
+                color=color,
+                s=40,
+                linewidths=1.2,
+                zorder=3,
+            )
+    ax.plot([], [], marker="+", color="#555555", linestyle="none", label="censored")
     ax.set_ylim(0, 1.05)
     ax.set_xlim(left=0)
-    ax.set_xlabel("days")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("probability event-free")
     ax.set_title(title)
     ax.legend(fontsize=8)
@@ -226,6 +280,7 @@ def plot_ae_bars(counts: pd.DataFrame, caption: str) -> Figure:
             left += vals
     ax.set_yticks(range(len(counts)))
     ax.set_yticklabels(counts.index, fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("subjects (worst grade)")
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title("Treatment-emergent adverse events")

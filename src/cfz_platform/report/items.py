@@ -7,11 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from markupsafe import Markup
 
-
-def compute_display_number(value: float) -> str:
-    """Floats in tables: at most three decimals, trailing zeros dropped (0.6667 -> '0.667')."""
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+from cfz_platform.report.labels import derive_display_frame
 
 
 def compute_n_pct(n: int, total: int) -> str:
@@ -29,20 +25,18 @@ def compute_median_range(values: pd.Series, digits: int = 1) -> str:
 
 @dataclass
 class Table:
-    """A table item: a frame rendered as an escaped HTML table, with a caption."""
+    """A table item: a frame rendered as an escaped HTML table, with a caption.
+
+    Headers and cells go through ``labels.derive_display_frame`` (labels, not column names;
+    Yes/No, not True/False; '–' for missing; at most three decimals)."""
 
     frame: pd.DataFrame
     caption: str
     css: str = "data"
 
     def html(self) -> Markup:
-        body = self.frame.to_html(
-            index=False,
-            escape=True,
-            border=0,
-            classes=self.css,
-            na_rep="–",
-            float_format=compute_display_number,
+        body = derive_display_frame(self.frame).to_html(
+            index=False, escape=True, border=0, classes=self.css, na_rep="–"
         )
         return Markup(body)
 

@@ -1,9 +1,12 @@
 """Study endpoint tables written after ``dbt build``: rpt_study_endpoints, rpt_survival_curves.
 
+This module reads the marts and writes the tables; the rows themselves are computed in
+``endpoint_rows`` (pure functions).
+
 Both tables are rebuilt in one transaction from the efficacy marts of the same schema
 (``fct_best_response``, ``fct_time_to_event``, ``dim_subject`` and, when present,
 ``fct_dose_escalation``). Column types are fixed here (see ``ENDPOINT_COLUMNS`` and
-``CURVE_COLUMNS``) and documented in dbt/models/marts/efficacy/_efficacy__models.yml.
+``CURVE_COLUMNS`` in endpoint_rows) and documented in dbt/models/marts/efficacy/_efficacy__models.yml.
 
 Populations (domain.md 4): every endpoint counts only its population's subjects, read from
 the flags of ``dim_subject`` (defined there once): ORR, BOR counts and Kaplan-Meier medians
@@ -30,46 +33,15 @@ import yaml
 from psycopg import sql
 
 from cfz_platform.config import project_root
-from cfz_platform.stats.binomial import compute_clopper_pearson
-from cfz_platform.stats.km import compute_kaplan_meier
+from cfz_platform.stats.endpoint_rows import (
+    CURVE_COLUMNS,
+    ENDPOINT_COLUMNS,
+    RESPONSE_POPULATION,
+    EndpointTables,
+    compute_endpoint_rows,
+)
 
 log = logging.getLogger(__name__)
-
-RESPONSE_ORDER = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
-TTE_PARAMS = ["TTP", "PFS", "OS", "PFSMAINT", "DOR"]
-#: (analysis population, dim_subject flag) of each family of endpoints (domain.md 4, 5)
-RESPONSE_POPULATION = ("response-evaluable", "respevalfl")
-DLT_POPULATION = ("DLT-evaluable", "dltevalfl")
-
-ENDPOINT_COLUMNS: list[tuple[str, str]] = [
-    ("endpoint", "text"),
-    ("population", "text"),
-    ("n_subjects", "integer"),
-    ("n_count", "integer"),
-    ("n_events", "integer"),
-    ("n_censored", "integer"),
-    ("estimate", "double precision"),
-    ("ci_lower", "double precision"),
-    ("ci_upper", "double precision"),
-    ("unit", "text"),
-    ("method", "text"),
-    ("note", "text"),
-    ("analysis_population", "text"),
-    ("population_flag", "text"),
-    ("group_source", "text"),
-]
-CURVE_COLUMNS: list[tuple[str, str]] = [
-    ("paramcd", "text"),
-    ("population", "text"),
-    ("time", "double precision"),
-    ("n_at_risk", "integer"),
-    ("n_events", "integer"),
-    ("n_censored", "integer"),
-    ("survival", "double precision"),
-    ("ci_lower", "double precision"),
-    ("ci_upper", "double precision"),
-]
-
 
 #: the dbt YAML documenting both tables (source efficacy_stats): the text of their comments
 ENDPOINT_DOCS_YAML = Path("dbt") / "models" / "marts" / "efficacy" / "_efficacy__models.yml"
@@ -127,176 +99,8 @@ def _comment_table(
         )
 
 
-@dataclass
-class EndpointTables:
-    endpoints: list[tuple]
-    curves: list[tuple]
-
-
 def _table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
     return conn.execute("select to_regclass(%s) is not null", (f"{schema}.{table}",)).fetchone()[0]
-
-
-def _populations(rows: list[dict]) -> dict[str, list[dict]]:
-    """'OVERALL' plus one population per group label (rows without a group only in OVERALL)."""
-    pops: dict[str, list[dict]] = {"OVERALL": rows}
-    for g in sorted({r["grp"] for r in rows if r["grp"] is not None}):
-        pops[f"GROUP {g}"] = [r for r in rows if r["grp"] == g]
-    return pops
-
-
-def _in_population(rows: list[dict]) -> list[dict]:
-    """Rows of response-evaluable subjects: ``respevalfl`` true (rows without the key count:
-    the caller already filtered them)."""
-    return [r for r in rows if r.get("respevalfl", True)]
-
-
-def compute_endpoint_rows(
-    best: list[dict],
-    tte: list[dict],
-    escalation: list[dict] | None,
-    group_source: str | None = None,
-    response_population: tuple[str, str | None] = RESPONSE_POPULATION,
-) -> EndpointTables:
-    """Compute every endpoint row and KM curve row from plain records.
-
-    Steps:
-    1. keep only response-evaluable subjects (``respevalfl``, when the records carry it) for
-       the response and time-to-event endpoints;
-    2. response endpoints per subgroup (OVERALL, GROUP x): protocol ORR (>= MR) and
-       conventional ORR (>= PR) with Clopper-Pearson 95% CIs; counts per best response;
-    3. per time-to-event parameter and subgroup: KM median with log-log 95% CI, events,
-       censored; the curve rows for plotting;
-    4. MTD and DLT count (DLT-evaluable subjects) from the dose-escalation mart when it exists;
-    5. every row names its analysis population and flag (``response_population`` for the
-       response and time-to-event rows), and for group rows the group source.
-    """
-    endpoints: list[tuple] = []
-    curves: list[tuple] = []
-    best, tte = _in_population(best), _in_population(tte)
-
-    def tag(pop: str, population: tuple[str, str]) -> tuple:
-        return (*population, group_source if pop != "OVERALL" else None)
-
-    for pop, rows in _populations(best).items():
-        n = len(rows)
-        for endpoint, key, label in (
-            ("ORR_PROTOCOL", "is_clinical_benefit", "best confirmed response >= MR (protocol ORR)"),
-            ("ORR_CONVENTIONAL", "is_responder", "best confirmed response >= PR"),
-        ):
-            x = sum(1 for r in rows if r[key])
-            p, lo, hi = compute_clopper_pearson(x, n)
-            endpoints.append(
-                (
-                    endpoint,
-                    pop,
-                    n,
-                    x,
-                    None,
-                    None,
-                    p,
-                    lo,
-                    hi,
-                    "proportion",
-                    "Clopper-Pearson exact 95% CI",
-                    label,
-                    *tag(pop, response_population),
-                )
-            )
-        for cat in RESPONSE_ORDER:
-            x = sum(1 for r in rows if r["best_response"] == cat)
-            endpoints.append(
-                (
-                    f"BOR_{cat.upper()}",
-                    pop,
-                    n,
-                    x,
-                    None,
-                    None,
-                    (x / n) if n else None,
-                    None,
-                    None,
-                    "proportion",
-                    "count",
-                    f"subjects with best confirmed response {cat}",
-                    *tag(pop, response_population),
-                )
-            )
-    for param in TTE_PARAMS:
-        prow = [r for r in tte if r["paramcd"] == param]
-        for pop, rows in _populations(prow).items():
-            km = compute_kaplan_meier([r["aval"] for r in rows], [1 - r["cnsr"] for r in rows])
-            note = None if km.median is not None else "median not reached"
-            endpoints.append(
-                (
-                    f"MEDIAN_{param}",
-                    pop,
-                    km.n_subjects,
-                    None,
-                    km.total_events,
-                    km.n_subjects - km.total_events,
-                    km.median,
-                    km.median_lower,
-                    km.median_upper,
-                    "days",
-                    "Kaplan-Meier, Greenwood variance, log-log 95% CI (Brookmeyer-Crowley)",
-                    note,
-                    *tag(pop, response_population),
-                )
-            )
-            for i, t in enumerate(km.time):
-                curves.append(
-                    (
-                        param,
-                        pop,
-                        t,
-                        km.n_at_risk[i],
-                        km.n_events[i],
-                        km.n_censored[i],
-                        km.survival[i],
-                        km.ci_lower[i],
-                        km.ci_upper[i],
-                    )
-                )
-    if escalation is not None:
-        mtd = [r for r in escalation if r.get("is_mtd")]
-        dlts = sum(int(r.get("n_with_dlt") or 0) for r in escalation)
-        evaluable = sum(int(r.get("n_dlt_evaluable") or 0) for r in escalation)
-        endpoints.append(
-            (
-                "MTD",
-                "OVERALL",
-                None,
-                None,
-                None,
-                None,
-                float(mtd[0]["dose_level"]) if mtd else None,
-                None,
-                None,
-                "mg/m2",
-                "3+3",
-                None if mtd else "MTD not established",
-                *tag("OVERALL", DLT_POPULATION),
-            )
-        )
-        endpoints.append(
-            (
-                "DLT_COUNT",
-                "OVERALL",
-                evaluable,
-                dlts,
-                None,
-                None,
-                None,
-                None,
-                None,
-                "count",
-                "DLT rules (domain.md 5)",
-                "subjects with a DLT among DLT-evaluable subjects",
-                *tag("OVERALL", DLT_POPULATION),
-            )
-        )
-    return EndpointTables(endpoints=endpoints, curves=curves)
 
 
 def _fetch(conn: psycopg.Connection, query: sql.Composable) -> list[dict]:

@@ -285,10 +285,10 @@ criteria as (
             when baseline_serum_m is null and baseline_urine_m is null and baseline_involved_flc is null then 'not_evaluable'
             else 'not_met'
         end,
-        'serum M ' || coalesce(baseline_serum_m::text || ' g/dL', 'missing')
-        || ', urine M ' || coalesce(baseline_urine_m::text || ' mg/24h', 'missing')
-        || ', involved FLC ' || coalesce(baseline_involved_flc::text || ' mg/dL', 'missing')
-        || ' (ratio ' || coalesce(baseline_flc_ratio::text, 'missing') || ')'
+        'serum M ' || coalesce(trim_scale(baseline_serum_m::numeric)::text || ' g/dL', 'missing')
+        || ', urine M ' || coalesce(trim_scale(baseline_urine_m::numeric)::text || ' mg/24h', 'missing')
+        || ', involved FLC ' || coalesce(trim_scale(baseline_involved_flc::numeric)::text || ' mg/dL', 'missing')
+        || ' (ratio ' || coalesce(trim_scale(baseline_flc_ratio::numeric)::text, 'missing') || ')'
         || coalesce('; measurable by ' || measurable_disease_type, ''),
         null::text,
         null::date,

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from markupsafe import Markup
 
 from cfz_platform.report.data import ReportData
 from cfz_platform.report.items import Section, Table
 
 SOURCE = "marts.fct_eligibility"
+#: The listing's columns: the evidence text already names the dates, values and drugs, so
+#: the listing fits the page without the mart's structured evidence columns.
+LISTING_COLUMNS = ["usubjid", "criterion_id", "status", "evidence"]
+
+
+def compute_criterion_label(row: pd.Series) -> str:
+    """'E3: bortezomib-resistant (...)': the criterion's id and, when the mart has it, its text."""
+    text = row.get("criterion")
+    cid = str(row["criterion_id"])
+    return f"{cid}: {text}" if isinstance(text, str) and text.strip() else cid
 
 
 def build_eligibility(data: ReportData) -> Section:
     """Eligibility: counts per criterion and status, and the listing of every failure.
 
     Steps: 1. subjects per criterion_id and status; 2. every row whose status is not 'met'
-    (not_met, not_evaluable), with its evidence, by subject and criterion.
+    (not_met, not_evaluable), with its evidence, by subject and criterion (``LISTING_COLUMNS``:
+    four columns, so it fits the page).
     """
     data.reader.require(
         "marts", "fct_eligibility", ["usubjid", "criterion_id", "status", "evidence"]
     )
     e = data.reader.table("marts", "fct_eligibility")
-    summary = e.pivot_table(
+    described = e.assign(criterion_id=[compute_criterion_label(r) for _, r in e.iterrows()])
+    summary = described.pivot_table(
         index="criterion_id", columns="status", values="usubjid", aggfunc="count", fill_value=0
     ).reset_index()
     summary.columns.name = None
-    failures = e[e["status"].astype(str) != "met"].sort_values(["usubjid", "criterion_id"])
+    failures = described[described["status"].astype(str) != "met"].sort_values(
+        ["usubjid", "criterion_id"]
+    )[LISTING_COLUMNS]
     items: list = [Table(summary, "Subjects per criterion and status.")]
     if failures.empty:
         items.append(

@@ -11,7 +11,8 @@ from markupsafe import Markup, escape
 
 from cfz_platform.report import figures
 from cfz_platform.report.data import ReportData
-from cfz_platform.report.items import Section, Table, compute_display_number
+from cfz_platform.report.items import Section, Table
+from cfz_platform.report.labels import compute_display_number, compute_endpoint_label
 from cfz_platform.report.marts import as_bool
 
 ENDPOINTS = "marts.rpt_study_endpoints"
@@ -33,12 +34,29 @@ ENDPOINT_COLUMNS = [
     "population_flag",
     "group_source",
 ]
-CURVE_COLUMNS = ["paramcd", "population", "time", "n_at_risk", "survival", "ci_lower", "ci_upper"]
+CURVE_COLUMNS = [
+    "paramcd",
+    "population",
+    "time",
+    "n_at_risk",
+    "n_censored",
+    "survival",
+    "ci_lower",
+    "ci_upper",
+]
 KM_TITLES = {
     "TTP": "Time to progression",
     "PFS": "Progression-free survival",
     "OS": "Overall survival",
     "PFSMAINT": "Progression-free survival from maintenance start",
+}
+#: Day 0 of each curve (domain.md 4: TTP, PFS and OS from the first study dose; maintenance
+#: PFS from the first maintenance dose).
+KM_ORIGINS = {
+    "TTP": "first study dose",
+    "PFS": "first study dose",
+    "OS": "first study dose",
+    "PFSMAINT": "first maintenance dose",
 }
 GROUP_SOURCE_TEXT = {
     "assigned": "the group as assigned (DM.ARMCD; setting endpoint_group_source = assigned)",
@@ -152,19 +170,21 @@ def build_endpoints(data: ReportData) -> Section:
         .fillna("–")
     )
     wide.columns = ["endpoint", *[compute_population_label(p) for p in pops]]
+    wide["endpoint"] = wide["endpoint"].map(compute_endpoint_label)
     notes = (
         e.drop_duplicates("endpoint")[["endpoint", "analysis_population", "method", "note"]]
         .astype(object)
         .fillna("")
         .loc[lambda f: (f["analysis_population"] != "") | (f["method"] != "") | (f["note"] != "")]
         .rename(columns={"analysis_population": "population"})
+        .assign(endpoint=lambda f: f["endpoint"].map(compute_endpoint_label))
     )
     items = [
         Table(
             wide,
             "Proportions: k/n = estimate (exact Clopper–Pearson 95% CI); medians: Kaplan–Meier "
-            "median in days (95% CI, log-log). ORR_PROTOCOL counts ≥ MR (the protocol's "
-            "definition); ORR_CONVENTIONAL counts ≥ PR. ORR, best-response counts and medians count "
+            "median in days (95% CI, log-log). The protocol's ORR counts ≥ MR; the conventional "
+            "ORR counts ≥ PR. ORR, best-response counts and medians count "
             "the response-evaluable subjects only; MTD and DLT count the DLT-evaluable subjects.",
         )
     ]
@@ -195,7 +215,8 @@ def build_km(data: ReportData) -> Section:
 
     Steps: 1. read rpt_survival_curves (paramcd TTP, PFS, OS and PFSMAINT); 2. per endpoint, draw one
     step curve per population (overall, groups) with its CI band; 3. numbers at risk on a
-    regular grid of days, per population.
+    regular grid of days, per population. Each curve names its time origin (``KM_ORIGINS``)
+    and marks its censored subjects.
     """
     c = data.reader.table("marts", "rpt_survival_curves", CURVE_COLUMNS)
     curves_all = pd.DataFrame(
@@ -207,6 +228,7 @@ def build_km(data: ReportData) -> Section:
                 for name in ("time", "survival", "ci_lower", "ci_upper")
             },
             "at_risk": pd.to_numeric(c["n_at_risk"]),
+            "censored": pd.to_numeric(c["n_censored"]).fillna(0),
         }
     )
     items: list = []
@@ -220,8 +242,15 @@ def build_km(data: ReportData) -> Section:
                 )
             )
             continue
+        origin = KM_ORIGINS[kind]
         items.append(
-            figures.plot_km(curves, title, f"Source: {CURVES} (paramcd {kind}); shaded: 95% CI.")
+            figures.plot_km(
+                curves,
+                title,
+                f"days since {origin}",
+                f"Source: {CURVES} (paramcd {kind}). Time origin: the {origin}. Shaded: 95% "
+                "CI; +: a censored subject.",
+            )
         )
         tmax = float(curves["time"].max())
         step = max(30, int(math.ceil(tmax / 6 / 30.0)) * 30)
@@ -229,6 +258,12 @@ def build_km(data: ReportData) -> Section:
         rows = []
         for group, sub in curves.groupby("group", sort=True):
             sub = sub.sort_values("time")
-            rows.append({"group": group, **{f"day {t}": compute_at_risk(sub, t) for t in grid}})
-        items.append(Table(pd.DataFrame(rows), f"Numbers at risk: {title}.", css="data atrisk"))
+            rows.append({"Group": group, **{f"Day {t}": compute_at_risk(sub, t) for t in grid}})
+        items.append(
+            Table(
+                pd.DataFrame(rows),
+                f"Numbers at risk: {title} (days since the {origin}).",
+                css="data atrisk",
+            )
+        )
     return Section("km", "Kaplan-Meier: TTP, PFS, OS and maintenance PFS", CURVES, items=items)

@@ -11,6 +11,8 @@ from cfz_platform.report.marts import Unavailable
 
 ELIGIBILITY = "marts.fct_eligibility"
 #: Baseline rows: (label, dim_subject column, kind, decimals); kind is "numeric" or "categorical".
+#: A categorical level as the baseline table names it (booleans arrive as text here).
+LEVEL_TEXT = {"True": "yes", "False": "no"}
 BASELINE_ROWS = [
     ("Age, years, median (range)", "age", "numeric", 0),
     ("Sex", "sex", "categorical", 0),
@@ -115,7 +117,7 @@ def build_baseline(data: ReportData) -> Section:
         for lvl in sorted(pop[c].dropna().astype(str).unique()):
             rows.append(
                 (
-                    f"{label}: {lvl}",
+                    f"{label}: {LEVEL_TEXT.get(lvl, lvl)}",
                     {
                         g: compute_n_pct(int((f[c].astype(str) == lvl).sum()), len(f))
                         for g, f in cols.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from markupsafe import Markup, escape
 from psycopg import sql
 
 from cfz_platform.report.data import ReportData
@@ -13,6 +14,7 @@ SOURCE = "marts.fct_lab_results"
 LAB_COLUMNS = ["usubjid", "lbtestcd", "lbdt", "ablfl", "btoxgrl", "atoxgrl", "btoxgrh", "atoxgrh"]
 #: direction -> (baseline grade column, analysis grade column)
 GRADE_COLUMNS = {"low": ("btoxgrl", "atoxgrl"), "high": ("btoxgrh", "atoxgrh")}
+DIRECTION_LABELS = {"low": "low (hypo-)", "high": "high (hyper-)"}
 
 
 def _shift_counts_query(join_first_dose: bool) -> sql.Composable:
@@ -76,8 +78,8 @@ def build_lab_shift(data: ReportData) -> Section:
 
     Steps: 1. in SQL, the subjects per test, direction, baseline grade (btoxgr*) and worst
     post-baseline grade (atoxgr*) (``_shift_counts_query``: at 10,000 subjects 3 million
-    results become a few hundred counts in the database); 2. cross-tabulate them by baseline
-    grade x worst grade for each graded test.
+    results become a few hundred counts in the database); 2. keep only what shifted, grouped
+    by test (``derive_shift_rows``), and name the tests where nobody's grade rose.
     """
     r = data.reader
     r.require("marts", "fct_lab_results", LAB_COLUMNS)
@@ -89,41 +91,68 @@ def build_lab_shift(data: ReportData) -> Section:
         if r.frame("select 1 from marts.fct_lab_results limit 1").empty:
             raise Unavailable(f"{SOURCE} has no rows for this study")
         raise Unavailable(f"{SOURCE} has no CTCAE-graded results (no btoxgr*/atoxgr* values)")
-    graded = counts.assign(
-        base=counts["base_grade"].map(lambda v: "missing" if pd.isna(v) else f"{int(v)}"),
-        worst=counts["worst_grade"].map(
-            lambda v: "no post-baseline" if pd.isna(v) else f"{int(v)}"
-        ),
+    names = r.frame(
+        "select lbtestcd, max(lbtest) as lbtest from marts.fct_lab_results group by lbtestcd"
     )
-    table = (
-        graded.groupby(["test", "direction", "base", "worst"])["n_subjects"]
-        .sum()
-        .unstack("worst", fill_value=0)
-        .reset_index()
-    )
-    worst_cols = [c for c in ["0", "1", "2", "3", "4", "no post-baseline"] if c in table.columns]
-    for g in ["0", "1", "2", "3", "4"]:
-        if g not in table.columns:
-            table[g] = 0
-            worst_cols.append(g)
-    worst_cols = sorted(worst_cols, key=lambda c: (not c.isdigit(), c))
-    table = table[["test", "direction", "base", *worst_cols]]
-    table.columns = [
-        "Test",
-        "Direction",
-        "Baseline grade",
-        *[f"Worst {c}" if c.isdigit() else c for c in worst_cols],
+    label = {
+        code: f"{name} ({code})" if isinstance(name, str) and name else str(code)
+        for code, name in zip(names["lbtestcd"], names["lbtest"], strict=True)
+    }
+    table, unchanged = derive_shift_rows(counts.assign(test=counts["test"].map(label)))
+    items: list = [
+        Table(
+            table,
+            "Subjects whose worst post-baseline CTCAE grade is higher than their baseline grade, "
+            "per test and direction (baseline grade btoxgrl/btoxgrh, worst post-baseline "
+            "atoxgrl/atoxgrh). A missing baseline counts as a shift when any grade ≥1 follows.",
+        )
     ]
-    table = table.sort_values(["Test", "Direction", "Baseline grade"])
-    return Section(
-        "lab-shift",
-        "Lab toxicity shift (CTCAE v5)",
-        SOURCE,
-        items=[
-            Table(
-                table,
-                "Subjects by baseline grade (btoxgrl/btoxgrh) and worst post-baseline grade "
-                "(atoxgrl/atoxgrh), per test and direction.",
-            )
-        ],
+    if unchanged:
+        items.append(
+            Markup("<p data-no-shift>No subject's grade rose for: ")
+            + escape(", ".join(unchanged))
+            + Markup(".</p>")
+        )
+    return Section("lab-shift", "Lab toxicity shift (CTCAE v5)", SOURCE, items=items)
+
+
+def compute_grade_text(value: object, missing: str) -> str:
+    """A grade as a table shows it: 'grade 2', or ``missing`` for null."""
+    return missing if value is None or pd.isna(value) else f"grade {int(value)}"
+
+
+def derive_shift_rows(counts: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Only what shifted, grouped by test.
+
+    Steps: 1. keep the (test, direction, baseline, worst) counts whose worst grade is higher
+    than the baseline grade (a missing baseline: any worst grade >= 1); 2. sort by test,
+    direction, baseline, worst; 3. name the test and direction on the first row of its group
+    only; 4. list the graded test/directions where nobody shifted.
+    """
+    base = pd.to_numeric(counts["base_grade"], errors="coerce")
+    worst = pd.to_numeric(counts["worst_grade"], errors="coerce")
+    shifted = counts[(worst > base.fillna(0)) & worst.notna()].copy()
+    shifted = shifted.assign(
+        _base=pd.to_numeric(shifted["base_grade"], errors="coerce").fillna(-1),
+        _worst=pd.to_numeric(shifted["worst_grade"], errors="coerce"),
+    ).sort_values(["test", "direction", "_base", "_worst"])
+    graded = counts[["test", "direction"]].drop_duplicates()
+    moved = set(zip(shifted["test"], shifted["direction"], strict=True))
+    unchanged = [
+        f"{t} ({DIRECTION_LABELS.get(d, d)})"
+        for t, d in sorted(zip(graded["test"], graded["direction"], strict=True))
+        if (t, d) not in moved
+    ]
+    first = ~shifted.duplicated(["test", "direction"])
+    table = pd.DataFrame(
+        {
+            "Test": shifted["test"].where(~shifted.duplicated(["test"]), ""),
+            "Direction": shifted["direction"]
+            .map(lambda d: DIRECTION_LABELS.get(d, d))
+            .where(first, ""),
+            "Baseline": shifted["base_grade"].map(lambda v: compute_grade_text(v, "missing")),
+            "Worst post-baseline": shifted["worst_grade"].map(lambda v: compute_grade_text(v, "–")),
+            "Subjects": shifted["n_subjects"].astype(int),
+        }
     )
+    return table.reset_index(drop=True), unchanged
