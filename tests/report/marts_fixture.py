@@ -22,6 +22,7 @@ import psycopg
 from psycopg import sql
 
 from cfz_platform.ingest.schema import ensure_raw_layer
+from cfz_platform.ml.response_validation import write_response_validation
 from cfz_platform.ml.scoring import ensure_predictions_table
 from tests.report.contracts import contract_columns
 
@@ -360,10 +361,33 @@ def _ledger(cur: psycopg.Cursor) -> None:
         )
 
 
+#: the cross-validated metrics of versions 1 (current) and 0 (earlier), ml.early_response_validation
+CV_METRICS = {
+    "1": {"cv_auc": 0.81, "cv_auc_ci_low": 0.7, "cv_auc_ci_high": 0.9, "cv_brier": 0.18},
+    "0": {"cv_auc": 0.55, "cv_auc_ci_low": 0.4, "cv_auc_ci_high": 0.7, "cv_brier": 0.3},
+}
+
+
 def _predictions(cur: psycopg.Cursor) -> None:
     """The current scoring run (version 1, probabilities falling with the subject number) and
-    an earlier run (version 0, the opposite order) that the report must not use."""
+    an earlier run (version 0, the opposite order) that the report must not use; both
+    versions' cross-validated metrics (``CV_METRICS``)."""
     ensure_predictions_table(cur)
+    for version, cv in CV_METRICS.items():
+        write_response_validation(
+            cur,
+            "early_response",
+            version,
+            f"run-{version}",
+            {
+                "n_subjects": 12,
+                "n_positive": 6,
+                "cv_calibration_slope": 0.95,
+                "cv_calibration_slope_ci_low": 0.5,
+                "cv_calibration_slope_ci_high": 1.4,
+                **cv,
+            },
+        )
     current, earlier = uuid.uuid4(), uuid.uuid4()
     for i, u in enumerate(TREATED):
         p = round(0.9 - 0.06 * i, 2)

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from psycopg import sql
 
-from cfz_platform.config import BI_ROLE
 from cfz_platform.db import warehouse
 from cfz_platform.ml import tracking
+from cfz_platform.ml.bi_tables import comment_and_grant
 from cfz_platform.ml.destination import is_published
 from cfz_platform.ml.features import load_features
 from cfz_platform.ml.spec import ModelSpec, load_spec
@@ -108,21 +108,8 @@ COLUMN_COMMENTS = {
 def ensure_predictions_table(cur) -> None:
     """Create the table if missing, comment it and every column, and grant ``bi_reader``
     read access to it alone."""
-    table = sql.Identifier(SCHEMA, TABLE)
-    cur.execute(sql.SQL(_DDL).format(table=table))
-    cur.execute(sql.SQL("comment on table {} is {}").format(table, sql.Literal(TABLE_COMMENT)))
-    for column, text in COLUMN_COMMENTS.items():
-        cur.execute(
-            sql.SQL("comment on column {}.{} is {}").format(
-                table, sql.Identifier(column), sql.Literal(text)
-            )
-        )
-    cur.execute(
-        sql.SQL("grant usage on schema {} to {}").format(
-            sql.Identifier(SCHEMA), sql.Identifier(BI_ROLE)
-        )
-    )
-    cur.execute(sql.SQL("grant select on {} to {}").format(table, sql.Identifier(BI_ROLE)))
+    cur.execute(sql.SQL(_DDL).format(table=sql.Identifier(SCHEMA, TABLE)))
+    comment_and_grant(cur, SCHEMA, TABLE, TABLE_COMMENT, COLUMN_COMMENTS)
 
 
 def score_with_champion(

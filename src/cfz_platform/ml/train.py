@@ -38,6 +38,7 @@ from cfz_platform.ml.evaluation import (
 from cfz_platform.ml.features import data_snapshot, load_features, snapshot_json, training_frame
 from cfz_platform.ml.folds import compute_fit_inputs
 from cfz_platform.ml.pipelines import build_pipeline, feature_names_out
+from cfz_platform.ml.response_validation import publish_response_validation
 from cfz_platform.ml.spec import ModelSpec, load_spec
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,9 @@ def train_early_response(
     5. in one MLflow run: parameters, every metric, the plots, the feature list with the
        as-of rule, the snapshot identity, the out-of-fold predictions, and the model with
        signature and input example, registered as a new version of ``spec.registered_model``;
-    6. champion decision (``tracking.decide_champion``), logged on the run.
+    6. champion decision (``tracking.decide_champion``), logged on the run; the version's
+       CV metrics added to ``ml.early_response_validation`` (``response_validation``), which
+       the report shows.
     A development run (``destination.compute_destination``: features outside ``marts``) logs
     steps 1-5 to the experiment ``<name>-dev``, keeps the model as a run artifact only, and
     skips step 6: nothing is registered, no alias moves.
@@ -276,6 +279,9 @@ def train_early_response(
                 decision = _development_decision(destination)
             else:
                 decision = _decide_champion(spec, client, info, frame, X, y, results, snapshot)
+                publish_response_validation(
+                    spec.registered_model, decision["new_version"], run.info.run_id, metrics
+                )
             mlflow.log_dict(decision, "champion_decision.json")
     return TrainResult(
         run.info.run_id,

@@ -20,9 +20,9 @@ import mlflow
 import pandas as pd
 from psycopg import sql
 
-from cfz_platform.config import BI_ROLE
 from cfz_platform.db import warehouse
 from cfz_platform.ml import survival, tracking
+from cfz_platform.ml.bi_tables import comment_and_grant
 from cfz_platform.ml.destination import compute_destination
 from cfz_platform.ml.spec import ModelSpec, load_spec
 from cfz_platform.ml.train import compute_cv_settings
@@ -164,13 +164,7 @@ def publish_validation(run_id: str, results: dict[str, survival.CoxCvResult]) ->
                 "default now())"
             ).format(table)
         )
-        cur.execute(sql.SQL("comment on table {} is {}").format(table, sql.Literal(TABLE_COMMENT)))
-        for column, text in COLUMN_COMMENTS.items():
-            cur.execute(
-                sql.SQL("comment on column {}.{} is {}").format(
-                    table, sql.Identifier(column), sql.Literal(text)
-                )
-            )
+        comment_and_grant(cur, SCHEMA, TABLE, TABLE_COMMENT, COLUMN_COMMENTS)
         for res in results.values():
             cur.execute(
                 sql.SQL(
@@ -188,12 +182,6 @@ def publish_validation(run_id: str, results: dict[str, survival.CoxCvResult]) ->
                     res.n_events,
                 ),
             )
-        cur.execute(
-            sql.SQL("grant usage on schema {} to {}").format(
-                sql.Identifier(SCHEMA), sql.Identifier(BI_ROLE)
-            )
-        )
-        cur.execute(sql.SQL("grant select on {} to {}").format(table, sql.Identifier(BI_ROLE)))
 
 
 def summary_lines(result: TtpResult) -> list[str]:

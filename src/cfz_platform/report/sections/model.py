@@ -5,8 +5,9 @@ scoring run, ``is_current``), joined with the observed label of the model spec
 (``models/early_response/spec.yaml``: features table and label, e.g.
 ``marts.fct_ml_features.label_pr``). From these the section computes ROC, calibration and a
 few metrics: this is apparent (in-sample) performance of the scored subjects, and the
-section says so. The champion's cross-validated metrics live in its MLflow training run;
-the report does not read MLflow (``cfz mlflow-ui`` shows them).
+section says so. Above them, the cross-validated performance of the scoring version
+(``ml.early_response_validation``, written by its training run): the honest estimate. The
+report does not read MLflow.
 
 Beside it, the time-to-progression Cox models (``cfz_platform.ml.ttp_training``): their
 cross-validated C-indices with 95% CIs, published by the training run in
@@ -28,6 +29,7 @@ from cfz_platform.report.items import Section, Table
 from cfz_platform.report.marts import Unavailable
 
 PREDICTIONS = "ml.early_response_predictions"
+VALIDATION = "ml.early_response_validation"
 TTP_VALIDATION = "ml.ttp_model_validation"
 TTP_COLUMNS = [
     "run_id",
@@ -140,6 +142,53 @@ def compute_ttp_table(validation: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def compute_validation_table(row: pd.Series) -> pd.DataFrame:
+    """The cross-validated metrics of one ``ml.early_response_validation`` row, in words."""
+
+    def with_ci(name: str) -> str:
+        return f"{row[name]:.3f} ({row[f'{name}_ci_low']:.3f}–{row[f'{name}_ci_high']:.3f})"
+
+    return pd.DataFrame(
+        [
+            ("Subjects (responders)", f"{int(row['n_subjects'])} ({int(row['n_positive'])})"),
+            ("ROC AUC (95% CI)", with_ci("cv_auc")),
+            ("Calibration slope (95% CI)", with_ci("cv_calibration_slope")),
+            ("Brier score", f"{row['cv_brier']:.3f}"),
+        ],
+        columns=["Metric", "Cross-validated"],
+    )
+
+
+def _validation_items(data: ReportData, models: pd.DataFrame) -> list:
+    """The cross-validated performance of the versions that scored the current predictions
+    (``ml.early_response_validation``), or one line saying it is not published."""
+    found = pd.DataFrame()
+    if data.reader.exists("ml", "early_response_validation"):
+        rows = data.reader.table("ml", "early_response_validation", allow_empty=True)
+        found = rows.merge(models, on=["model_name", "model_version"])
+    if found.empty:
+        return [
+            Markup(
+                "<p data-cv-missing>The cross-validated performance of this version is not in "
+                f"{VALIDATION} (a model trained before it was published): retrain with "
+                "<code>cfz train</code>; it is also in the version's MLflow training run.</p>"
+            )
+        ]
+    items: list = []
+    for row in found.itertuples(index=False):
+        r = pd.Series(row._asdict())
+        items.append(
+            Table(
+                compute_validation_table(r),
+                f"Source: {VALIDATION} ({r['model_name']} version {r['model_version']}, MLflow "
+                f"run {r['run_id']}): the model spec's repeated stratified cross-validation of the "
+                "whole fitting procedure; out-of-fold predictions, 95% CIs. This is the honest "
+                "estimate of how the model does on new subjects.",
+            )
+        )
+    return items
+
+
 def _ttp_items(data: ReportData) -> list:
     """The TTP Cox models' table from ``ml.ttp_model_validation`` (none when not trained)."""
     if not data.reader.exists("ml", "ttp_model_validation"):
@@ -212,6 +261,9 @@ def _build_response_model(data: ReportData, ttp: list) -> Section:
     fpr, tpr, auc = compute_roc(y, p)
     cal = compute_calibration_bins(p, y)
     items: list = [
+        Markup('<p class="headline">Early-response model: cross-validated performance.</p>'),
+        *_validation_items(data, models),
+        Markup('<p class="headline">Apparent (in-sample) performance of the current scores.</p>'),
         figures.plot_roc(fpr, tpr, auc, cap),
         figures.plot_calibration(
             cal["pred"].to_numpy(), cal["observed"].to_numpy(), cal["n"].to_numpy(), cap
@@ -222,12 +274,12 @@ def _build_response_model(data: ReportData, ttp: list) -> Section:
         Table(
             compute_model_metrics(y, p, threshold),
             f"Computed by the report from {PREDICTIONS} and {spec.features_table}.{spec.label}: apparent "
-            "(in-sample) performance, optimistic for the subjects the model was trained on. The champion's "
-            "cross-validated metrics are in its MLflow training run (`cfz mlflow-ui`), not in this report.",
+            "(in-sample) performance, optimistic for the subjects the model was trained on; the "
+            "cross-validated metrics above are the estimate for new subjects.",
         ),
         *ttp,
     ]
-    source = f"{PREDICTIONS} (current run); {spec.features_table}.{spec.label}"
+    source = f"{PREDICTIONS} (current run); {VALIDATION}; {spec.features_table}.{spec.label}"
     return Section(
         "model",
         "Early-response model (C1D15)",
