@@ -31,7 +31,8 @@ Steps of ``run_ingest``:
    and with the statistics of the night before PostgreSQL estimated one row for "the rows
    of the new files" and chose nested loops (an incremental ``stg_sdtm__vs`` at 1,000
    subjects: 2.0 s against 0.1 s). Autovacuum would get there, but only after the build;
-7. return an ``IngestSummary`` (files in discovery order).
+7. log the summary lines (unless the caller prints them itself) and return an
+   ``IngestSummary`` (files in discovery order).
 """
 
 from __future__ import annotations
@@ -73,8 +74,13 @@ def run_ingest(
     landing: Path,
     run_id: str | None = None,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
+    log_summary: bool = True,
 ) -> IngestSummary:
-    """Ingest every new file version under ``landing``; see the module docstring."""
+    """Ingest every new file version under ``landing``; see the module docstring.
+
+    ``log_summary=False`` leaves the summary lines to the caller (``cfz ingest`` prints them
+    on stdout; its progress lines stay on stderr).
+    """
     logger = logger or log
     landing = Path(landing).resolve()
     if not landing.is_dir():
@@ -101,7 +107,7 @@ def run_ingest(
         loaded_into = {f.domain for f in summary.files if f.rows_loaded and f.domain}
         analyze_raw_tables(lock_conn, loaded_into, raw_columns)
     summary.seconds = time.perf_counter() - t0
-    for line in summary.log_lines():
+    for line in summary.log_lines() if log_summary else ():
         logger.info(line)
     return summary
 
