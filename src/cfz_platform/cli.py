@@ -11,8 +11,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from cfz_platform.ingest.summary import IngestSummary
 
 app = typer.Typer(
     help="cfz-platform: the data platform of the carfilzomib-for-bortezomib myeloma trial.",
@@ -445,7 +449,7 @@ def ingest(
         raise typer.Exit(EXIT_QUARANTINED)
 
 
-def _ingest_summary(landing: Path, prefect: bool):
+def _ingest_summary(landing: Path, prefect: bool) -> IngestSummary:
     """One ingestion run over ``landing``: in this process (no Prefect import, no server round
     trip; progress lines on stderr, the summary left to the caller), or as the ``ingest_feeds``
     flow run on the Prefect server when ``prefect``."""
