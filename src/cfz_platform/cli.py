@@ -12,8 +12,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from cfz_platform.ingest.summary import IngestSummary
 
 app = typer.Typer(
     help="cfz-platform: the data platform of the carfilzomib-for-bortezomib myeloma trial.",
@@ -396,11 +400,21 @@ def ingest(
     wait: float = typer.Option(
         0.0, help="Seconds to wait for a running ingest before giving up (exit 75)."
     ),
+    prefect: bool = typer.Option(
+        False,
+        "--prefect",
+        help="Run as the Prefect flow `ingest_feeds` on the local server (a flow run and its "
+        "table artifact in the UI); without it the load runs in this process, without Prefect.",
+    ),
 ) -> None:
     """Load new deliveries into the raw layer (ledger, rejects, quarantine).
 
     Takes the ingest lock (two ingests take turns), not the warehouse lock: it may run while
     a transform builds; what it loads waits for the next build and its raw gate.
+
+    Steps: check the landing folder; take the ingest lock; load (``_ingest_summary``: in this
+    process, or with ``--prefect`` as the flow run of ``flows/ingest.py``); print the summary;
+    list the quarantined files.
 
     Exit status: 0 every new file loaded (or nothing new); 3 the run completed but quarantined
     files (listed; every other file loaded); 75 another ingest holds the lock; 1 the run could
@@ -409,15 +423,13 @@ def ingest(
     import psycopg
 
     from cfz_platform.ingest import IngestError
-    from cfz_platform.ingest.summary import FileOutcome, IngestSummary
     from cfz_platform.orchestration.lock import INGEST
 
     if not landing.is_dir():
         _fail(f"landing folder {landing} does not exist")
     with _locked("ingest", wait, INGEST):
-        ingest_feeds = _load_flow("flows.ingest", "ingest_feeds")
         try:
-            result = ingest_feeds(str(landing.resolve()))
+            summary = _ingest_summary(landing.resolve(), prefect)
         except IngestError as exc:
             _fail(str(exc))
         except psycopg.Error as exc:
@@ -425,8 +437,6 @@ def ingest(
                 f"ingest stopped, the warehouse failed (files committed so far stay loaded; rerun): "
                 f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}"
             )
-    fields = {k: result[k] for k in ("run_id", "landing", "notes", "seconds")}
-    summary = IngestSummary(**fields, files=[FileOutcome(**f) for f in result["files"]])
     for line in summary.log_lines():
         typer.echo(line)
     quarantined = summary.quarantined_paths()
@@ -438,6 +448,21 @@ def ingest(
             err=True,
         )
         raise typer.Exit(EXIT_QUARANTINED)
+
+
+def _ingest_summary(landing: Path, prefect: bool) -> IngestSummary:
+    """One ingestion run over ``landing``: in this process (no Prefect import, no server round
+    trip; progress lines on stderr, the summary left to the caller), or as the ``ingest_feeds``
+    flow run on the Prefect server when ``prefect``."""
+    from cfz_platform.ingest.summary import FileOutcome, IngestSummary
+
+    if not prefect:
+        from cfz_platform.ingest import run_ingest
+
+        return run_ingest(landing, log_summary=False)
+    result = _load_flow("flows.ingest", "ingest_feeds")(str(landing))
+    fields = {k: result[k] for k in ("run_id", "landing", "notes", "seconds")}
+    return IngestSummary(**fields, files=[FileOutcome(**f) for f in result["files"]])
 
 
 @app.command()

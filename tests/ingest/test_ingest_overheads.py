@@ -123,3 +123,53 @@ def test_a_new_column_in_a_later_file_of_the_same_run_is_added_and_loaded(db, tm
         "select _delivery_id, count(lbfast) from raw.lb where _delivery_id like '202503%' "
         "group by 1 order by 1"
     ).fetchall() == [("20250301T020000", 0), ("20250302T020000", 6)]
+
+
+def test_compute_analyze_batches_starts_the_largest_table_on_its_own_connection():
+    from cfz_platform.ingest.run import compute_analyze_batches
+    from cfz_platform.ingest.summary import FileOutcome
+
+    def loaded(domain: str | None, rows: int) -> FileOutcome:
+        return FileOutcome(f"d/{domain}.csv", domain, "loaded", rows_loaded=rows)
+
+    outcomes = [
+        loaded("lb", 900),
+        loaded("vs", 300),
+        loaded("lb", 100),
+        loaded("cm", 200),
+        loaded("ae", 0),  # nothing new: not analysed
+        FileOutcome("d/rs.csv", "rs", "quarantined"),
+        loaded("dm", 50),
+    ]
+
+    assert compute_analyze_batches(outcomes, 2) == [["lb"], ["vs", "cm", "dm"]]
+    assert compute_analyze_batches(outcomes, 1) == [["lb", "vs", "cm", "dm"]]
+    assert compute_analyze_batches(outcomes[:1], 2) == [["lb"]]
+    assert compute_analyze_batches([], 2) == []
+
+
+def test_every_raw_table_that_received_rows_is_analysed_over_two_connections(
+    empty_warehouse, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CFZ_INGEST_WORKERS", "2")
+    landing = tmp_path / "landing"
+    d = "20250301T020000"
+    write(landing, d, "lb.csv", csv_text(LB_HEADER, lb_rows(30)))
+    write(
+        landing,
+        d,
+        "dm.csv",
+        csv_text(DM_HEADER, [f"CFZ,DM,CFZ-{i:03d},01,A,2025-01-01,60,F" for i in range(1, 6)]),
+    )
+
+    run_ingest(landing)
+
+    with warehouse.connect(autocommit=True) as conn:
+        rows = conn.execute(
+            "select c.relname, s.last_analyze is not null, c.reltuples "
+            "from pg_class c join pg_stat_user_tables s on s.relid = c.oid "
+            "where s.schemaname = 'raw' and c.relname in ('lb', 'dm', 'ae')"
+        ).fetchall()
+    stats = {table: (analysed, reltuples) for table, analysed, reltuples in rows}
+    # both tables that received rows know their exact row count; ae, which got none, was left
+    assert stats == {"lb": (True, 90), "dm": (True, 5), "ae": (False, -1)}

@@ -1,6 +1,6 @@
 """`make test` never writes into the developer's long-running Prefect server (issue 24, item 7).
 
-The suite's flow runs (``cfz ingest``, ``cfz nightly`` in subprocesses) used to start or reuse
+The suite's flow runs (``cfz ingest --prefect``, ``cfz nightly`` in subprocesses) used to start or reuse
 the project's own server (``.cfz/prefect-server.json``): one test run left 10 flow runs in the
 developer's UI. They now go to the test process's instance (``CFZ_PREFECT_INSTANCE``, set by
 tests/conftest.py), which the session stops and drops at its end.
@@ -31,7 +31,7 @@ def test_a_flow_run_started_by_the_tests_lands_in_the_tests_own_server(warehouse
     before = developers.read_text() if developers.exists() else None
     landing = simulate_clean_trial(tmp_path, patients=2, deliveries=1)
 
-    run_cfz("ingest", "--landing", str(landing))
+    run_cfz("ingest", "--prefect", "--landing", str(landing))  # the ingest as a flow run
 
     instance = prefect_server.instance_name()
     assert instance.startswith("prefect_test_")

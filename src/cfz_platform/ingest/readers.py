@@ -29,8 +29,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyreadstat
-
 from cfz_platform.ingest.record_limit import (
     BoundedLineReader,
     max_record_bytes,
@@ -417,6 +415,8 @@ def open_xpt(path: Path) -> Source:
     Steps: read the metadata (else ``Unreadable``); check the file is complete; stream the
     data in chunks, each value rendered as text (``_xpt_text``), record number as the line.
     """
+    import pyreadstat  # here, not at module level: a CSV-only run never pays its import
+
     try:
         _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
     except Exception as exc:  # noqa: BLE001 - pyreadstat raises its own error types
@@ -430,6 +430,8 @@ def open_xpt(path: Path) -> Source:
 
 
 def _xpt_records(path: Path) -> Iterator[Record]:
+    import pyreadstat
+
     number = 0
     try:
         chunks = pyreadstat.read_file_in_chunks(

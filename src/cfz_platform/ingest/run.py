@@ -27,11 +27,13 @@ Steps of ``run_ingest``:
    forge an output line); count the skipped versions on their ledger rows
    (``ledger.mark_seen``, one statement);
 6. refresh the planner statistics of every raw table that received rows (``analyze``,
-   ``schema.analyze_raw_tables``): the raw gate and the dbt build read the new rows next,
+   ``schema.analyze_raw_tables``; the tables shared out over the loader threads' number of
+   connections, the one with most new rows first: ``_analyze_in_parallel``): the raw gate and the dbt build read the new rows next,
    and with the statistics of the night before PostgreSQL estimated one row for "the rows
    of the new files" and chose nested loops (an incremental ``stg_sdtm__vs`` at 1,000
    subjects: 2.0 s against 0.1 s). Autovacuum would get there, but only after the build;
-7. return an ``IngestSummary`` (files in discovery order).
+7. log the summary lines (unless the caller prints them itself) and return an
+   ``IngestSummary`` (files in discovery order).
 """
 
 from __future__ import annotations
@@ -73,8 +75,13 @@ def run_ingest(
     landing: Path,
     run_id: str | None = None,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
+    log_summary: bool = True,
 ) -> IngestSummary:
-    """Ingest every new file version under ``landing``; see the module docstring."""
+    """Ingest every new file version under ``landing``; see the module docstring.
+
+    ``log_summary=False`` leaves the summary lines to the caller (``cfz ingest`` prints them
+    on stdout; its progress lines stay on stderr).
+    """
     logger = logger or log
     landing = Path(landing).resolve()
     if not landing.is_dir():
@@ -98,10 +105,9 @@ def run_ingest(
             f.file_id for f in summary.files if f.status == ledger.SKIPPED and f.file_id is not None
         ]
         ledger.mark_seen(lock_conn, summary.run_id, seen)
-        loaded_into = {f.domain for f in summary.files if f.rows_loaded and f.domain}
-        analyze_raw_tables(lock_conn, loaded_into, raw_columns)
+        _analyze_in_parallel(lock_conn, summary.files, raw_columns, compute_workers(len(files)))
     summary.seconds = time.perf_counter() - t0
-    for line in summary.log_lines():
+    for line in summary.log_lines() if log_summary else ():
         logger.info(line)
     return summary
 
@@ -179,6 +185,56 @@ def _ingest_files(
     if state["error"] is not None:
         raise state["error"]
     return [o for o in outcomes if o is not None]
+
+
+def compute_analyze_batches(outcomes: list[FileOutcome], workers: int) -> list[list[str]]:
+    """The raw tables that received rows, shared out over ``workers`` connections.
+
+    Steps: add up the rows loaded per domain; take the domains by rows, most first (ties by
+    name); give each to the batch with the fewest rows so far (the largest table, whose
+    ``analyze`` takes longest, starts at once on its own connection). Empty batches are left out.
+    """
+    rows: dict[str, int] = {}
+    for f in outcomes:
+        if f.rows_loaded and f.domain:
+            rows[f.domain] = rows.get(f.domain, 0) + f.rows_loaded
+    batches: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, workers))]
+    for domain in sorted(rows, key=lambda d: (-rows[d], d)):
+        k = min(range(len(batches)), key=lambda i: batches[i][0])
+        batches[k] = (batches[k][0] + rows[domain], [*batches[k][1], domain])
+    return [domains for _, domains in batches if domains]
+
+
+def _analyze_in_parallel(
+    conn: psycopg.Connection, outcomes: list[FileOutcome], raw_columns: RawColumns, workers: int
+) -> None:
+    """``analyze`` the raw tables that received rows in batches (``compute_analyze_batches``):
+    the first on ``conn``, each other on a connection of its own in a thread; the first error
+    is raised once every batch has stopped."""
+    batches = compute_analyze_batches(outcomes, workers)
+    errors: list[BaseException] = []
+
+    def analyze(domains: list[str]) -> None:
+        try:
+            with warehouse.connect(autocommit=True) as own:
+                analyze_raw_tables(own, domains, raw_columns)
+        except BaseException as exc:  # noqa: BLE001 - raised in the calling thread below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=analyze, args=(b,), name=f"analyze-{k}", daemon=True)
+        for k, b in enumerate(batches[1:], start=1)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        if batches:
+            analyze_raw_tables(conn, batches[0], raw_columns)
+    finally:
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
 
 
 def is_infrastructure_error(exc: BaseException, conn: psycopg.Connection) -> bool:
