@@ -342,6 +342,36 @@ REGISTRY: tuple[Domain, ...] = (
             "VSDTC",
         ),
     ),
+    Domain(
+        "ds",
+        "Disposition",
+        ("USUBJID", "DSCAT", "DSSCAT"),
+        ("USUBJID", "DSDECOD", "DSSTDTC"),
+        ("DSTERM", "DSCAT", "DSSCAT", "EPOCH"),
+        # a later delivery's record corrects the reason (feeds.md): the key holds no date
+        key_normalization={"DSCAT": "upper_or_empty", "DSSCAT": "upper_or_empty"},
+        # screen failures end before the first subject's RFSTDTC: history, not on-study
+        dates=(DateColumn("dsstdtc", HISTORY),),
+        results=("dsdecod",),
+        on_study=(
+            "END OF TREATMENT and END OF STUDY (DSSCAT) disposition events; a DISPOSITION "
+            "EVENT without DSSCAT is the end of study (SDTM's study-level disposition)"
+        ),
+    ),
+    Domain(
+        "mh",
+        "Medical history",
+        ("USUBJID", "MHTERM", "MHSTDTC"),
+        ("USUBJID", "MHTERM"),
+        ("MHDECOD", "MHBODSYS", "MHCAT", "MHSTDTC", "MHENDTC", "MHENRTPT"),
+        key_normalization={"MHTERM": "upper"},
+        may_be_empty=("MHSTDTC",),
+        dates=(
+            DateColumn("mhstdtc", HISTORY, blocking=False),
+            DateColumn("mhendtc", HISTORY, blocking=False),
+        ),
+        on_study="none: conditions before the first study dose (ongoing when no end date)",
+    ),
 )
 
 #: The registry by lower-case domain name.
