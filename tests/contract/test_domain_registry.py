@@ -36,7 +36,14 @@ def test_raw_gate_and_simulator_read_the_registry():
     """The gate's date classes and result columns and the simulator's feeds follow the entries."""
     assert raw_gate.STUDY_BOUND_DATE_COLUMNS == ("lbdtc", "exstdtc", "exendtc", "rsdtc", "vsdtc")
     assert raw_gate.FUTURE_ONLY_DATE_COLUMNS == {"dm": ("brthdtc",)}
-    assert set(raw_gate.WARNING_DATE_COLUMNS) == {"exendtc", "cmstdtc", "cmendtc", "aeendtc"}
+    assert set(raw_gate.WARNING_DATE_COLUMNS) == {
+        "exendtc",
+        "cmstdtc",
+        "cmendtc",
+        "aeendtc",
+        "mhstdtc",
+        "mhendtc",
+    }
     assert set(raw_gate.RESULT_COLUMNS) >= {"lborres", "exdose", "rsstresc", "aeterm", "vsorres"}
     assert {s.asset.name for s in raw_gate.raw_gate_suites()} == set(DOMAINS)
     for d in REGISTRY:

@@ -353,6 +353,17 @@ REGISTRY: tuple[Domain, ...] = (
         # screen failures end before the first subject's RFSTDTC: history, not on-study
         dates=(DateColumn("dsstdtc", HISTORY),),
         results=("dsdecod",),
+        feed_columns=(
+            "STUDYID",
+            "DOMAIN",
+            "USUBJID",
+            "DSTERM",
+            "DSDECOD",
+            "DSCAT",
+            "DSSCAT",
+            "EPOCH",
+            "DSSTDTC",
+        ),
         on_study=(
             "END OF TREATMENT and END OF STUDY (DSSCAT) disposition events; a DISPOSITION "
             "EVENT without DSSCAT is the end of study (SDTM's study-level disposition)"
@@ -371,6 +382,19 @@ REGISTRY: tuple[Domain, ...] = (
             DateColumn("mhendtc", HISTORY, blocking=False),
         ),
         on_study="none: conditions before the first study dose (ongoing when no end date)",
+        feed_columns=(
+            "STUDYID",
+            "DOMAIN",
+            "USUBJID",
+            "MHSEQ",
+            "MHTERM",
+            "MHDECOD",
+            "MHBODSYS",
+            "MHCAT",
+            "MHSTDTC",
+            "MHENDTC",
+            "MHENRTPT",
+        ),
     ),
 )
 
