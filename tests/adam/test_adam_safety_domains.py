@@ -64,3 +64,27 @@ def test_admh_equals_the_simulator_truth(db, built_trial_template):
         db.execute("select usubjid, mhdecod, mhbodsys, prefl, ongblfl from adam.admh").fetchall()
     )
     assert len(got) > 40 and got == truth
+
+
+def test_adsl_ecogbl_and_the_ecog_shift_follow_the_simulator(db, built_trial_template):
+    """ECOGBL is the truth's baseline ECOG for every treated subject; the worst post-baseline
+    value is the highest RS ECOG the feeds sent after the first dose, and the shift says
+    whether it rose."""
+    truth = {
+        t["usubjid"]: int(t["ecog_baseline"])
+        for t in _truth(built_trial_template, "subjects.csv")
+        if t["is_screen_failure"] == "false" and t["first_dose_date"]
+    }
+    got = dict(db.execute("select usubjid, ecogbl from adam.adsl where trtsdt is not null"))
+    assert {u: int(v) for u, v in got.items()} == truth
+    rows = db.execute(
+        "select ecog_baseline, ecog_worst_post, ecog_shift from marts.fct_performance_status"
+    ).fetchall()
+    assert len(rows) == len(truth)
+    for base, worst, shift in rows:
+        if worst is None:
+            assert shift is None
+        else:
+            expected = "worsened" if worst > base else "unchanged" if worst == base else "improved"
+            assert shift == expected
+    assert {r[2] for r in rows} >= {"worsened", "unchanged"}

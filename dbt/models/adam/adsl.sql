@@ -18,7 +18,8 @@
        screen-failure / not-assigned code, var adam_not_assigned_armcd), DTHFL, the trial's
        DLT-evaluable, response-evaluable, IMiD, eligibility, group-mismatch and maintenance flags;
     6. EOTSTT/DCTREAS and EOSSTT/DCSREAS: end of treatment and of study with their reasons
-       (fct_disposition, from DS: COMPLETED, DISCONTINUED or ONGOING).
+       (fct_disposition, from DS: COMPLETED, DISCONTINUED or ONGOING); ECOGBL: ECOG at
+       baseline (fct_performance_status: the last RS ECOG on or before the first dose).
 -#}
 with subjects as (
     select * from {{ ref('dim_subject') }}
@@ -145,9 +146,11 @@ with_disposition as (
         d.eotstt,
         d.dctreas,
         d.eosstt,
-        d.dcsreas
+        d.dcsreas,
+        ps.ecog_baseline as ecogbl
     from final as f
     left join {{ ref('fct_disposition') }} as d on f.usubjid = d.usubjid
+    left join {{ ref('fct_performance_status') }} as ps on f.usubjid = ps.usubjid
 )
 
 select
@@ -196,5 +199,6 @@ select
     eotstt::text as eotstt,
     dctreas::text as dctreas,
     eosstt::text as eosstt,
-    dcsreas::text as dcsreas
+    dcsreas::text as dcsreas,
+    ecogbl::numeric as ecogbl
 from with_disposition
