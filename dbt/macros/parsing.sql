@@ -33,11 +33,6 @@
   row_number() over (partition by {{ key_cols | join(', ') }} order by _delivery_id desc, _file_id desc nulls last, _line desc)
 {%- endmacro %}
 
-{#- SDTM qualifiers that tell apart records sharing a business key (feeds.md), in that order. -#}
-{% macro key_qualifier_suffixes() -%}
-  {{ return(['tptnum', 'tpt', 'pos', 'loc', 'spec', 'seq']) }}
-{%- endmacro %}
-
 {#-
   The qualifier columns of raw.<domain> that extend its natural key: <domain>TPTNUM, TPT, POS,
   LOC, SPEC, SEQ, in that order, only those the raw table has (a column arrives with the first

@@ -182,7 +182,7 @@ def test_myeloma_datasets_are_empty_with_the_reason(built, db):
         r[0]: r[1:]
         for r in db.execute("select dataset, records, status, reason from adam.adam_datasets")
     }
-    for name in ("ADSL", "ADAE", "ADLB", "ADEX"):
+    for name in ("ADSL", "ADAE", "ADLB", "ADEX", "ADMH"):
         assert rows[name][1] == "populated" and rows[name][0] > 0, (name, rows[name])
     for name in ("ADRS", "ADTTE"):
         records, status, reason = rows[name]
@@ -227,7 +227,7 @@ def test_define_xml_of_the_pilot_validates_and_describes_the_package(built, db, 
     std = doc.find(".//def:Standards/def:Standard", NS)
     assert (std.get("Name"), std.get("Version")) == ("ADaMIG", "1.3")
     # ADRS and ADTTE are empty on the pilot: not written, not described
-    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX"}
+    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX", "ADMH"}
     for name, group in groups(doc).items():
         href = group.find("def:leaf", NS).get("{http://www.w3.org/1999/xlink}href")
         assert (tmp_path / href).is_file() and href == f"{name.lower()}.xpt"

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import sql
 
+from cfz_platform.contract.domains import DOMAINS
 from cfz_platform.db import warehouse
 
 LINEAGE = ("_file_id", "_delivery_id", "_file", "_line", "_row_hash")
@@ -165,7 +166,7 @@ def load_clean_trial(
 
 def reset_raw(conn: psycopg.Connection) -> None:
     """Empty the raw tables (test databases only; the real raw layer is append-only)."""
-    for d in ("dm", "lb", "ex", "cm", "ae", "rs", "vs"):
+    for d in DOMAINS:
         conn.execute(sql.SQL("truncate {}").format(sql.Identifier("raw", d)))
 
 

@@ -64,6 +64,7 @@ CONTRACT_TABLES = [
         "rpt_survival_curves",
         "rpt_study_endpoints",
         "fct_ml_features",
+        "fct_disposition",
     )
 ] + [("audit", "data_issues")]
 
@@ -161,6 +162,36 @@ def _subjects() -> list[dict]:
                 "dltevalfl": False,
                 "respevalfl": False,
                 "entered_maintenance": False,
+            }
+        )
+    return out
+
+
+def _disposition() -> list[dict]:
+    """End of treatment: PD (CFZ-06, CFZ-11) and death (CFZ-11 died after PD: the treatment
+    record says PD) discontinue; CFZ-05 stopped for an adverse event; maintenance subjects
+    are ongoing; CFZ-12 has no record yet (ongoing); the rest completed. Screen failures: none."""
+    out = []
+    for u in TREATED:
+        if u == "CFZ-12":
+            continue
+        if BEST[u][1] == "PD":
+            eot, reason = "DISCONTINUED", "PROGRESSIVE DISEASE"
+        elif u == "CFZ-05":
+            eot, reason = "DISCONTINUED", "ADVERSE EVENT"
+        elif u in MAINTENANCE:
+            eot, reason = "ONGOING", None
+        else:
+            eot, reason = "COMPLETED", None
+        eos = "DISCONTINUED" if u in DEATH else "ONGOING"
+        out.append(
+            {
+                "usubjid": u,
+                "is_treated": True,
+                "eotstt": eot,
+                "dctreas": reason,
+                "eosstt": eos,
+                "dcsreas": "DEATH" if u in DEATH else None,
             }
         )
     return out
@@ -498,6 +529,7 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
         "fct_ml_features": [
             {"usubjid": u, "label_pr": BEST[u][1] in {"CR", "VGPR", "PR"}} for u in TREATED
         ],
+        "fct_disposition": _disposition(),
         "data_issues": [
             {
                 "domain": "lb",

@@ -90,6 +90,10 @@ def test_consort_counts(report):
         assert f"{stage} {n}" in text
     assert "E3 not met: 1" in text and "E6 not evaluable: 1" in text
     assert "group A: 8 · group B: 4" in text
+    # treatment status (fct_disposition): CFZ-06 and CFZ-11 progressed, CFZ-05 stopped for an
+    # AE; 5 in maintenance and CFZ-12 (no record yet) are ongoing; CFZ-04, 08, 09 completed
+    assert "Discontinued treatment: 3 Progressive disease: 2 Adverse event: 1" in text
+    assert "Completed treatment: 3" in text and "Ongoing treatment 6" in text
 
 
 def test_baseline_by_group(report):

@@ -56,7 +56,7 @@ def test_landing_layout_and_contract(trial):
         for r in rows[1:]:
             if len(r) == len(rows[0]):
                 assert r[0] == "CFZ-MM-01" and r[1] == f.stem.upper()
-    assert domains == {"dm", "lb", "ex", "cm", "ae", "rs", "vs"}
+    assert domains == {"dm", "lb", "ex", "cm", "ae", "rs", "vs", "ds", "mh"}
     lb = read_domain(trial.landing, "lb")
     units = {
         r["LBORRESU"]

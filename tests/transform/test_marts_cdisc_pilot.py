@@ -17,7 +17,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-DOMAINS = ("dm", "lb", "ex", "cm", "ae", "vs")
+DOMAINS = ("dm", "lb", "ex", "cm", "ae", "vs", "ds", "mh")
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +56,23 @@ def test_every_raw_row_reaches_staging(built, db):
         "dm": (306, 306),
         "lb": (59580, 59580),
         "ex": (591, 591),
-        "cm": (7489, 7489),
+        "cm": (7510, 7510),
         "ae": (1191, 1191),
         "vs": (29643, 29643),
+        "ds": (596, 596),
+        "mh": (1818, 1818),
     }
-    # CM's other 21 of 7,510 rows have no CMSTDTC (an empty natural-key column): rejected at
-    # ingestion with a reason, never lost
+    # 21 of CM's 7,510 rows have no CMSTDTC: feeds.md says an empty start date never rejects
+    # a row (told apart by CMSEQ), so every row loads
     read, rejected = db.execute(
         "select rows_read, rows_rejected from audit.ingest_files "
         "where domain = 'cm' and status = 'loaded'"
     ).fetchone()
-    assert (read, rejected) == (7510, 21)
+    assert (read, rejected) == (7510, 0)
+    assert db.execute(
+        "select count(*), count(*) filter (where is_usable) from staging.stg_sdtm__cm "
+        "where cmstdtc is null"
+    ).fetchone() == (21, 21)
     # the repeated business keys are distinct records, told apart by the qualifiers present
     vs_repeats = db.execute(
         "select count(*) from (select usubjid, vstestcd, vsdtc from staging.stg_sdtm__vs "
@@ -164,3 +170,67 @@ def test_below_limit_results_reach_adlb_not_lost(built, db):
         "select count(*) from marts.fct_lab_results where aval is null and avalc like '<%'"
     ).fetchone()[0]
     assert marts == 6
+
+
+def _pilot_frame(name: str):
+    import pyreadstat
+
+    from tests.conftest import CONFORMANCE
+
+    return pyreadstat.read_xport(str(CONFORMANCE / "cdiscpilot01" / f"{name}.xpt"))[0]
+
+
+def test_disposition_publishes_end_of_study_with_its_reason(built, db):
+    """The pilot's DS (one DISPOSITION EVENT per subject, no DSSCAT: the end of study) gives
+    each subject EOSSTT and DCSREAS as the source file says; treated subjects end treatment
+    with the same record, screen failures have no end of treatment."""
+    ds = _pilot_frame("ds")
+    events = ds[ds["DSCAT"] == "DISPOSITION EVENT"].set_index("USUBJID")["DSDECOD"]
+    expected = {
+        u: ("COMPLETED", None) if d == "COMPLETED" else ("DISCONTINUED", d)
+        for u, d in events.items()
+    }
+    got = {r[0]: (r[1], r[2]) for r in db.execute("select usubjid, eosstt, dcsreas from adam.adsl")}
+    assert len(got) == 306 and got == expected
+    by_reason = dict(
+        db.execute(
+            "select coalesce(dctreas, eotstt), count(*) from marts.fct_disposition "
+            "where is_treated group by 1"
+        ).fetchall()
+    )
+    assert "SCREEN FAILURE" not in by_reason and sum(by_reason.values()) == 254
+    assert (
+        db.execute(
+            "select count(*) from adam.adsl where trtsdt is null and eotstt is not null"
+        ).fetchone()[0]
+        == 0
+    )
+
+
+def test_medical_history_publishes_baseline_conditions_by_body_system(built, db):
+    """Every pilot MH record (859 without MHSTDTC) reaches ADMH; a condition is pre-treatment
+    when it started before TRTSDT (a partial start imputed to its first day) or its start is
+    unknown, as the source dates say."""
+    from datetime import date
+
+    mh = _pilot_frame("mh")
+    trtsdt = dict(db.execute("select usubjid, trtsdt from adam.adsl where trtsdt is not null"))
+
+    def first_day(text: str) -> date | None:
+        if not text:
+            return None
+        parts = [int(p) for p in text[:10].split("-")]
+        return date(parts[0], *(parts[1:] + [1, 1])[:2])
+
+    expected = sum(
+        1
+        for u, st in zip(mh["USUBJID"], mh["MHSTDTC"], strict=True)
+        if u in trtsdt and (not st or first_day(st) < trtsdt[u])
+    )
+    n, prefl, bodsys = db.execute(
+        "select count(*), count(*) filter (where prefl = 'Y'), count(distinct mhbodsys) "
+        "from adam.admh"
+    ).fetchone()
+    assert n == len(mh) == 1818
+    assert prefl == expected and prefl > 1000
+    assert bodsys >= 10

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from cfz_platform.contract.domains import DOMAINS
 from tests.transform.test_dbt_graph import (  # noqa: F401  (manifest, models: fixtures)
     manifest,
     models,
@@ -17,7 +18,7 @@ from tests.transform.test_dbt_graph import (  # noqa: F401  (manifest, models: f
     undocumented_columns,
 )
 
-STAGING_MODELS = {f"stg_sdtm__{d}" for d in ("dm", "lb", "ex", "cm", "ae", "rs", "vs")}
+STAGING_MODELS = {f"stg_sdtm__{d}" for d in DOMAINS}
 
 
 @pytest.fixture(scope="module")

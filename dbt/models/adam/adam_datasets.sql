@@ -6,7 +6,7 @@
       results and no investigator overall response after the first dose): a myeloma-only
       dataset, e.g. not derivable from the CDISC pilot;
     - ADSL: DM has no subject; ADAE: AE has no usable record; ADLB: LB has no usable result;
-      ADEX: EX has no usable record.
+      ADEX: EX has no usable record; ADMH: MH has no usable record.
 -#}
 with counts as (
     select
@@ -50,6 +50,13 @@ with counts as (
         count(*),
         count(distinct usubjid)
     from {{ ref('adtte') }}
+    union all
+    select
+        'ADMH',
+        7,
+        count(*),
+        count(distinct usubjid)
+    from {{ ref('admh') }}
 ),
 
 reasons (dataset, reason) as (
@@ -59,7 +66,8 @@ reasons (dataset, reason) as (
     ('ADLB', 'no usable lab result in LB'),
     ('ADEX', 'no usable exposure record in EX'),
     ('ADRS', 'not derivable: no IMWG response assessment (no M-protein / free light chain results and no investigator overall response after the first dose); a myeloma-only dataset'),
-    ('ADTTE', 'not derivable: TTP, PFS, OS, PFSMAINT and DOR need IMWG response assessments, and this study has none; a myeloma-only dataset')
+    ('ADTTE', 'not derivable: TTP, PFS, OS, PFSMAINT and DOR need IMWG response assessments, and this study has none; a myeloma-only dataset'),
+    ('ADMH', 'no usable medical history record in MH')
 )
 
 select

@@ -16,7 +16,10 @@
        result, AE start or end and response assessment dates (at most DTHDT);
     5. flags 'Y' or null: SAFFL, ITTFL (assigned to an arm: ARMCD present and not a
        screen-failure / not-assigned code, var adam_not_assigned_armcd), DTHFL, the trial's
-       DLT-evaluable, response-evaluable, IMiD, eligibility, group-mismatch and maintenance flags.
+       DLT-evaluable, response-evaluable, IMiD, eligibility, group-mismatch and maintenance flags;
+    6. EOTSTT/DCTREAS and EOSSTT/DCSREAS: end of treatment and of study with their reasons
+       (fct_disposition, from DS: COMPLETED, DISCONTINUED or ONGOING); ECOGBL: ECOG at
+       baseline (fct_performance_status: the last RS ECOG on or before the first dose).
 -#}
 with subjects as (
     select * from {{ ref('dim_subject') }}
@@ -135,6 +138,19 @@ final as (
     left join last_dates as ld on s.usubjid = ld.usubjid
     left join arm_ranks as pr on s.arm = pr.arm
     left join arm_ranks as ar on s.actual_arm = ar.arm
+),
+
+with_disposition as (
+    select
+        f.*,
+        d.eotstt,
+        d.dctreas,
+        d.eosstt,
+        d.dcsreas,
+        ps.ecog_baseline as ecogbl
+    from final as f
+    left join {{ ref('fct_disposition') }} as d on f.usubjid = d.usubjid
+    left join {{ ref('fct_performance_status') }} as ps on f.usubjid = ps.usubjid
 )
 
 select
@@ -179,5 +195,10 @@ select
     respevfl::text as respevfl,
     mntfl::text as mntfl,
     mntsdt::date as mntsdt,
-    mdtype::text as mdtype
-from final
+    mdtype::text as mdtype,
+    eotstt::text as eotstt,
+    dctreas::text as dctreas,
+    eosstt::text as eosstt,
+    dcsreas::text as dcsreas,
+    ecogbl::numeric as ecogbl
+from with_disposition

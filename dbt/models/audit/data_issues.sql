@@ -6,15 +6,8 @@
   Rows listed here are kept out of the marts (is_usable = false) and come back by
   themselves once the seeds or DM catch up, because staging is recomputed on every build.
 -#}
-{%- set domains = [
-    ('DM', 'stg_sdtm__dm', "usubjid"),
-    ('LB', 'stg_sdtm__lb', "concat_ws('|', usubjid, lbtestcd_source, lbspec_source, lbdtc)"),
-    ('EX', 'stg_sdtm__ex', "concat_ws('|', usubjid, extrt, exstdtc)"),
-    ('CM', 'stg_sdtm__cm', "concat_ws('|', usubjid, cmtrt, cmstdtc)"),
-    ('AE', 'stg_sdtm__ae', "concat_ws('|', usubjid, aespid)"),
-    ('RS', 'stg_sdtm__rs', "concat_ws('|', usubjid, rstestcd, rsdtc, rslnkgrp)"),
-    ('VS', 'stg_sdtm__vs', "concat_ws('|', usubjid, vstestcd, vsdtc)"),
-] %}
+{#- the contract domains of the SDTM domain registry (macros/sdtm_domains.sql) -#}
+{%- set domains = sdtm_issue_domains() %}
 
 with
 {% for domain, model, key in domains %}

@@ -1,10 +1,10 @@
-"""The feed contract of ../shared/feeds.md as data: domains, required columns, natural keys.
+"""The feed contract of ../shared/feeds.md for ingestion: file names, column names, bounds.
 
 Everything the ingestion checks about structure is read from here, so the rules live in one
 place. Steps a caller follows:
 1. ``domain_for_file_name`` maps a landing file name to an SDTM domain (or says why not);
-2. ``DOMAINS[domain]`` gives the contract of the seven trial domains (other SDTM domains have
-   no required columns and no natural key checks);
+2. ``DOMAINS[domain]`` gives the contract of a registry domain (``contract/domains.py``;
+   other SDTM domains have no required columns and no natural key checks);
 3. ``COLUMN_NAME`` is the strict pattern every header name must match (always with
    ``fullmatch``: ``$`` would let a trailing newline through).
 """
@@ -12,7 +12,8 @@ place. Steps a caller follows:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from cfz_platform.contract.domains import DOMAINS, Domain  # noqa: F401 (re-exported)
 
 #: A header name we accept as a column (SAS/SDTM style); lineage names start with "_".
 COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
@@ -40,101 +41,8 @@ MAX_RAW_TABLE_COLUMNS = 500
 EXTRA_COLUMNS = "_extra_columns"
 
 
-@dataclass(frozen=True)
-class DomainContract:
-    """Required columns, natural key and other named columns of one contract domain."""
-
-    name: str
-    natural_key: tuple[str, ...]
-    required: tuple[str, ...]
-    also_used: tuple[str, ...] = ()
-    #: required column -> columns accepted in its place (SDTM permits either).
-    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """All columns feeds.md names for the domain, lower-case, in a stable order."""
-        seen: dict[str, None] = {"studyid": None, "domain": None}
-        for col in (*self.required, *self.natural_key, *self.also_used):
-            seen.setdefault(col.lower(), None)
-        for alts in self.alternatives.values():
-            for col in alts:
-                seen.setdefault(col.lower(), None)
-        return tuple(seen)
-
-    @property
-    def key_checked(self) -> tuple[str, ...]:
-        """Natural-key columns that must not be empty: those that are also required.
-
-        RSLNKGRP (RS) and LBSPEC (LB) are part of the key but optional, and are empty on many
-        valid records (ECOG has no link group; some lab feeds carry no specimen).
-        """
-        return tuple(c for c in self.natural_key if c in self.required)
-
-
-DOMAINS: dict[str, DomainContract] = {
-    c.name: c
-    for c in (
-        DomainContract(
-            "dm",
-            ("USUBJID",),
-            ("USUBJID", "SITEID", "ARMCD", "RFSTDTC"),
-            ("ARM", "AGE", "SEX", "RACE", "BRTHDTC", "DTHDTC", "DTHFL", "DOSELVL", "COHORT"),
-        ),
-        DomainContract(
-            "lb",
-            ("USUBJID", "LBTESTCD", "LBSPEC", "LBDTC"),
-            ("USUBJID", "LBTESTCD", "LBORRES", "LBORRESU", "LBDTC"),
-            (
-                "LBTEST",
-                "LBSPEC",
-                "LBORNRLO",
-                "LBORNRHI",
-                "LBSTRESN",
-                "LBSTRESU",
-                "LBSTNRLO",
-                "LBSTNRHI",
-                "LBSTAT",
-                "LBREFID",
-                "VISIT",
-                "LBCAT",
-            ),
-        ),
-        DomainContract(
-            "ex",
-            ("USUBJID", "EXTRT", "EXSTDTC"),
-            ("USUBJID", "EXTRT", "EXDOSE", "EXDOSU", "EXSTDTC"),
-            ("EXENDTC", "EXROUTE", "EXDOSFRQ", "VISIT", "EPOCH", "EXADJ"),
-        ),
-        DomainContract(
-            "cm",
-            ("USUBJID", "CMTRT", "CMSTDTC"),
-            ("USUBJID", "CMTRT", "CMSTDTC"),
-            ("CMCAT", "CMGRPID", "CMDOSE", "CMDOSU", "CMENDTC"),
-        ),
-        DomainContract(
-            "ae",
-            ("USUBJID", "AESPID"),
-            ("USUBJID", "AESPID", "AETERM", "AESTDTC", "AETOXGR"),
-            ("AEDECOD", "AEBODSYS", "AESER", "AEREL", "AEENDTC", "AEOUT", "AEACN", "AEDLT"),
-            # SDTM AE carries severity (AESEV) or a toxicity grade (AETOXGR): the public
-            # CDISC pilot has only AESEV, and must load (conformance/README.md).
-            alternatives={"AETOXGR": ("AESEV",)},
-        ),
-        DomainContract(
-            "rs",
-            ("USUBJID", "RSTESTCD", "RSDTC", "RSLNKGRP"),
-            ("USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"),
-            ("RSEVAL", "EPOCH", "RSLNKGRP", "VISIT"),
-        ),
-        DomainContract(
-            "vs",
-            ("USUBJID", "VSTESTCD", "VSDTC"),
-            ("USUBJID", "VSTESTCD", "VSORRES", "VSORRESU", "VSDTC"),
-            ("VISIT",),
-        ),
-    )
-}
+#: The contract domains (the SDTM domain registry, ``cfz_platform.contract.domains``).
+DomainContract = Domain
 
 
 def split_file_name(name: str) -> tuple[str, str] | None:

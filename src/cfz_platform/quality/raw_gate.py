@@ -53,7 +53,16 @@ import json
 import psycopg
 from psycopg import sql
 
-from cfz_platform.ingest.contract import DOMAINS, DomainContract
+from cfz_platform.contract.domains import (
+    DOMAINS,
+    FUTURE_ONLY,
+    HISTORY,
+    KEY_QUALIFIER_SUFFIXES,
+    ON_STUDY,
+    REGISTRY,
+    compute_result_columns,
+)
+from cfz_platform.contract.domains import Domain as DomainContract
 from cfz_platform.ingest.schema import read_raw_catalog
 from cfz_platform.quality import reference as ref
 from cfz_platform.quality.specs import (
@@ -66,36 +75,31 @@ from cfz_platform.quality.specs import (
     sql_list,
 )
 
-#: Date columns checked per domain; birth dates only against the future.
+#: Date columns checked per domain, by plausibility class (the SDTM domain registry):
+#: on-study ones also against the study's first RFSTDTC; future-only ones (birth dates) only
+#: against the future.
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "dm": ("rfstdtc", "dthdtc"),
-    "lb": ("lbdtc",),
-    "ex": ("exstdtc", "exendtc"),
-    "cm": ("cmstdtc", "cmendtc"),
-    "ae": ("aestdtc", "aeendtc"),
-    "rs": ("rsdtc",),
-    "vs": ("vsdtc",),
+    name: d.date_columns(ON_STUDY) + d.date_columns(HISTORY)
+    for name, d in DOMAINS.items()
+    if d.date_columns(ON_STUDY) + d.date_columns(HISTORY)
 }
-FUTURE_ONLY_DATE_COLUMNS: dict[str, tuple[str, ...]] = {"dm": ("brthdtc",)}
+FUTURE_ONLY_DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: d.date_columns(FUTURE_ONLY) for name, d in DOMAINS.items() if d.date_columns(FUTURE_ONLY)
+}
 #: Date columns of on-study records: not before the study's first RFSTDTC minus a window.
-#: Everything else (AE and CM history, DM dates) only has the sanity floor.
-STUDY_BOUND_DATE_COLUMNS = ("lbdtc", "exstdtc", "exendtc", "rsdtc", "vsdtc")
-#: Prior-therapy history may legitimately lie decades back: only a warning there.
-DATE_FLOOR_SEVERITY: dict[str, str] = {"cm": WARNING}
-#: SDTM qualifiers that extend a natural key (feeds.md), in that order, as <domain><suffix>.
-KEY_QUALIFIER_SUFFIXES = ("tptnum", "tpt", "pos", "loc", "spec", "seq")
+STUDY_BOUND_DATE_COLUMNS = tuple(c for d in REGISTRY for c in d.date_columns(ON_STUDY))
 #: Loaded files that a newer file of the same path and delivery supersedes (feeds.md).
 SUPERSEDED_FILES = (
     "select o.file_id from audit.ingest_files o where o.status = 'loaded' and exists ("
     "select 1 from audit.ingest_files n where n.status = 'loaded' and n.delivery_id = o.delivery_id "
     "and n.rel_path = o.rel_path and n.file_id > o.file_id)"
 )
-#: End dates do not anchor any derivation's start (onset, dose, collection dates do): an
-#: impossible end date is reported as a warning, not a reason to stop the build.
-SECONDARY_DATE_COLUMNS = ("aeendtc", "exendtc", "cmendtc")
+#: Date columns whose implausible value is a warning, not a reason to stop the build: end
+#: dates anchor no derivation's start; CM history may lie decades back.
+WARNING_DATE_COLUMNS = tuple(x.name for d in REGISTRY for x in d.dates if not x.blocking)
 LINEAGE = ("_delivery_id", "_file", "_line")
 #: Required columns holding the result itself: a flood of empty results blocks the build.
-RESULT_COLUMNS = ("lborres", "exdose", "rsstresc", "aeterm", "vsorres")
+RESULT_COLUMNS = compute_result_columns()
 #: Schema of the materialized batches (current records of the deliveries to check).
 BATCH_SCHEMA = "quality_batch"
 WATERMARKS = "raw_gate_watermarks"  # in schema audit
@@ -324,7 +328,8 @@ def record_pass(
 
 def _required_checks(domain: str, contract: DomainContract) -> list[Check]:
     checks: list[Check] = []
-    nk = set(_nk(contract))
+    # natural-key columns that may be empty (CMSTDTC) are checked like any required column
+    nk = {c.lower() for c in contract.key_checked}
     required = [c.lower() for c in contract.required if c not in contract.alternatives]
     checks.append(
         Check(
@@ -357,6 +362,17 @@ def _required_checks(domain: str, contract: DomainContract) -> list[Check]:
                     {"column": col},
                     BLOCKING,
                     f"natural-key column {col.upper()} is never empty",
+                )
+            )
+        elif col.upper() in contract.may_be_empty:
+            checks.append(
+                Check(
+                    f"{col}_not_null",
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": col},
+                    WARNING,
+                    f"natural-key column {col.upper()} is filled in (real SDTM may leave it "
+                    "empty: such records are told apart by their qualifiers, feeds.md)",
                 )
             )
         elif col == "lborresu":
@@ -528,9 +544,7 @@ def _date_check(domain: str, col: str, floor: bool) -> Check:
                 bound = study
                 what += f", nor more than {ref.study_date_window_days()} days before the study's first RFSTDTC"
         cond += f" or {v} < left({bound}, length({v}))"
-    severity = BLOCKING
-    if col in SECONDARY_DATE_COLUMNS or (floor and DATE_FLOOR_SEVERITY.get(domain) == WARNING):
-        severity = WARNING
+    severity = WARNING if col in WARNING_DATE_COLUMNS else BLOCKING
     query = (
         f"select b.usubjid, b.{col}, {', '.join('b.' + c for c in LINEAGE)} from {{batch}} b "
         f"where b.{col} ~ '^[0-9][0-9][0-9][0-9]' and ({cond})"

@@ -1,7 +1,8 @@
 """The in-memory record the simulator builds before it is assigned to a delivery.
 
-Column orders of the seven feed domains (feeds.md: required + "also used" columns, plus a
-few standard SDTM extras such as SUBJID, RFICDTC, LBREFID, RSTEST).
+Column orders of the feed domains come from the SDTM domain registry
+(``cfz_platform.contract.domains``: required + "also used" columns, plus a few standard SDTM
+extras such as SUBJID, RFICDTC, LBREFID, RSTEST).
 """
 
 from __future__ import annotations
@@ -9,122 +10,11 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "dm": (
-        "STUDYID",
-        "DOMAIN",
-        "USUBJID",
-        "SUBJID",
-        "SITEID",
-        "RFICDTC",
-        "RFSTDTC",
-        "ARMCD",
-        "ARM",
-        "AGE",
-        "AGEU",
-        "SEX",
-        "RACE",
-        "BRTHDTC",
-        "DTHDTC",
-        "DTHFL",
-        "DOSELVL",
-        "COHORT",
-    ),
-    "lb": (
-        "STUDYID",
-        "DOMAIN",
-        "USUBJID",
-        "LBREFID",
-        "LBTESTCD",
-        "LBTEST",
-        "LBCAT",
-        "LBSPEC",
-        "LBORRES",
-        "LBORRESU",
-        "LBORNRLO",
-        "LBORNRHI",
-        "LBSTRESN",
-        "LBSTRESU",
-        "LBSTNRLO",
-        "LBSTNRHI",
-        "LBSTAT",
-        "VISIT",
-        "LBDTC",
-    ),
-    "ex": (
-        "STUDYID",
-        "DOMAIN",
-        "USUBJID",
-        "EXTRT",
-        "EXDOSE",
-        "EXDOSU",
-        "EXDOSFRQ",
-        "EXROUTE",
-        "EXSTDTC",
-        "EXENDTC",
-        "VISIT",
-        "EPOCH",
-        "EXADJ",
-    ),
-    "cm": (
-        "STUDYID",
-        "DOMAIN",
-        "USUBJID",
-        "CMTRT",
-        "CMCAT",
-        "CMGRPID",
-        "CMDOSE",
-        "CMDOSU",
-        "CMSTDTC",
-        "CMENDTC",
-    ),
-    "ae": (
-        "STUDYID",
-        "DOMAIN",
-        "USUBJID",
-        "AESPID",
-        "AETERM",
-        "AEDECOD",
-        "AEBODSYS",
-        "AETOXGR",
-        "AESER",
-        "AEREL",
-        "AEACN",
-        "AEOUT",
-        "AEDLT",
-        "AESTDTC",
-        "AEENDTC",
-    ),
-    "rs": (
-        "STUDYID",
-        "DOMAIN",
-        "USUBJID",
-        "RSTESTCD",
-        "RSTEST",
-        "RSCAT",
-        "RSORRES",
-        "RSSTRESC",
-        "RSEVAL",
-        "EPOCH",
-        "VISIT",
-        "RSLNKGRP",
-        "RSDTC",
-        "DTHPDFL",
-        "NACTDT",
-    ),
-    "vs": (
-        "STUDYID",
-        "DOMAIN",
-        "USUBJID",
-        "VSTESTCD",
-        "VSTEST",
-        "VSORRES",
-        "VSORRESU",
-        "VISIT",
-        "VSDTC",
-    ),
-}
-DOMAINS: tuple[str, ...] = ("dm", "lb", "ex", "cm", "ae", "rs", "vs")
+from cfz_platform.contract.domains import REGISTRY
+
+#: Column order of each feed the simulator writes: the registry's ``feed_columns``.
+COLUMNS: dict[str, tuple[str, ...]] = {d.name: d.feed_columns for d in REGISTRY if d.feed_columns}
+DOMAINS: tuple[str, ...] = tuple(COLUMNS)
 COL_INDEX: dict[str, dict[str, int]] = {
     d: {c: i for i, c in enumerate(cols)} for d, cols in COLUMNS.items()
 }

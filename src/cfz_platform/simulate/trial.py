@@ -24,7 +24,9 @@ import numpy as np
 
 from cfz_platform.simulate import params as P
 from cfz_platform.simulate.course import simulate_screen_failure, simulate_subject
-from cfz_platform.simulate.mess import apply_mess
+from cfz_platform.simulate.disposition import DISPOSITION_TRUTH_COLUMNS, build_disposition
+from cfz_platform.simulate.medical_history import MH_TRUTH_COLUMNS, build_medical_history
+from cfz_platform.simulate.mess import apply_mess, delivery_index
 from cfz_platform.simulate.scenarios import SCENARIOS
 from cfz_platform.simulate.subjects import SubjectPlan, plan_trial
 from cfz_platform.simulate.truth import (
@@ -76,6 +78,28 @@ def probe_cycle1(cfg: P.SimConfig, miss_rate: float) -> Callable[[SubjectPlan], 
     return probe
 
 
+def _write_disposition_and_history(
+    writer: DeliveryWriter,
+    cfg: P.SimConfig,
+    delivery_days: list[int],
+    s: SubjectPlan,
+    truth: dict,
+    safety: dict[str, list[dict]],
+) -> None:
+    """Write a subject's DS and MH rows (untouched by the feed mess, from no shared generator:
+    the other feeds of a seeded trial stay as they were) and collect their truth."""
+    rows, ds_truth = build_disposition(truth, s.consent, delivery_days[-1])
+    safety["disposition"].append(ds_truth)
+    if s.first_dose is not None:
+        mh_rows, mh_truth = build_medical_history(
+            s.usubjid, s.consent, s.first_dose, cfg.seed, s.index
+        )
+        rows += mh_rows
+        safety["medical_history"] += mh_truth
+    for avail, row in rows:
+        writer.write(delivery_index(delivery_days, avail), row[1].lower(), row)
+
+
 def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -> dict:
     """Simulate the trial and write deliveries plus truth; return a summary."""
     t0 = time.perf_counter()
@@ -101,6 +125,7 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
         else set()
     )
     counter: dict = {}
+    safety: dict[str, list[dict]] = {"disposition": [], "medical_history": []}
     truths: list[dict] = []
     errors: list[dict] = []
     for s in plan.subjects:
@@ -138,6 +163,7 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
             rel, line = writer.write(o.k, o.domain, o.row)
             if o.err is not None:
                 errors.append({**o.err, "delivery_id": ids[o.k], "file": rel, "line": line})
+        _write_disposition_and_history(writer, cfg, plan.delivery_days, s, res.truth, safety)
     writer.close()
     for i, e in enumerate(errors, start=1):
         e["error_id"] = f"E{i:06d}"
@@ -169,6 +195,8 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
     write_csv(truth_dir / "subjects.csv", SUBJECT_COLUMNS, truths)
     write_csv(truth_dir / "dose_escalation.csv", ESCALATION_COLUMNS, esc_rows)
     write_csv(truth_dir / "errors.csv", ERROR_COLUMNS, errors)
+    write_csv(truth_dir / "disposition.csv", DISPOSITION_TRUTH_COLUMNS, safety["disposition"])
+    write_csv(truth_dir / "medical_history.csv", MH_TRUTH_COLUMNS, safety["medical_history"])
     write_study(
         truth_dir / "study.json",
         {

@@ -1,5 +1,5 @@
 {{ staging_incremental_config() }}
-{%- set key_cols = ["btrim(usubjid)", "btrim(aespid)"] %}
+{%- set key_cols = sdtm_key_cols('ae') %}
 {#-
   Adverse events, current version per (USUBJID, AESPID).
   Steps: 1. latest delivery wins; 2. type dates (partial start -> first day, partial end ->

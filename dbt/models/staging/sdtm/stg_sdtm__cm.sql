@@ -1,5 +1,5 @@
 {{ staging_incremental_config() }}
-{%- set key_cols = ["btrim(usubjid)", "upper(btrim(cmtrt))", "btrim(cmstdtc)"] %}
+{%- set key_cols = sdtm_key_cols('cm') %}
 {#-
   Concomitant and prior medications, current version per (USUBJID, CMTRT, CMSTDTC).
   Steps: 1. latest delivery wins; 2. map CMTRT to drug/class (synonym seed);
@@ -45,7 +45,7 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         {{ issue_items([
             ("sub.usubjid is null", 'usubjid', 'cv.usubjid', 'subject not in DM'),
             ("d.drug is null and coalesce(" ~ norm_upper('cv.cmcat') ~ " = '" ~ var('prior_therapy_cmcat') ~ "', false)", 'cmtrt', 'cv.cmtrt', 'unknown drug name'),
-            (iso_date_status('cv.cmstdtc') ~ " in ('invalid', 'missing')", 'cmstdtc', 'cv.cmstdtc', 'unparseable date'),
+            (iso_date_status('cv.cmstdtc') ~ " = 'invalid'", 'cmstdtc', 'cv.cmstdtc', 'unparseable date'),
             (iso_date_status('cv.cmendtc') ~ " = 'invalid'", 'cmendtc', 'cv.cmendtc', 'unparseable date'),
             ("nullif(btrim(cv.cmdose), '') is not null and " ~ safe_numeric('cv.cmdose') ~ " is null", 'cmdose', 'cv.cmdose', 'non-numeric value'),
         ]) }} as issue_items,

@@ -1,5 +1,5 @@
 {{ staging_incremental_config() }}
-{%- set key_cols = ["btrim(usubjid)", "upper(btrim(extrt))", "btrim(exstdtc)"] %}
+{%- set key_cols = sdtm_key_cols('ex') %}
 {#-
   Exposure (study drug and partner drug administrations), current version per
   (USUBJID, EXTRT, EXSTDTC).

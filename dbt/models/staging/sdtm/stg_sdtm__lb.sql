@@ -1,5 +1,5 @@
 {{ staging_incremental_config(extra_indexes=[{'columns': ['lab_record_key'], 'unique': True}]) }}
-{%- set key_cols = ["btrim(usubjid)", "upper(btrim(lbtestcd))", "upper(coalesce(btrim(lbspec), ''))", "btrim(lbdtc)"] %}
+{%- set key_cols = sdtm_key_cols('lb') %}
 {#-
   Laboratory results, current version per natural key (USUBJID, LBTESTCD, LBSPEC, LBDTC).
   Steps:
@@ -85,7 +85,7 @@ visit_labels as (
 ),
 
 current_version as (
-    {{ current_versions('source', 'lb', key_cols, exclude_qualifiers=['lbspec']) }}
+    {{ current_versions('source', 'lb', key_cols, exclude_qualifiers=sdtm_key_exclude_qualifiers('lb')) }}
 ),
 
 mapped as (

@@ -1,5 +1,5 @@
 {{ staging_incremental_config() }}
-{%- set key_cols = ["btrim(usubjid)", "upper(btrim(rstestcd))", "btrim(rsdtc)", "coalesce(btrim(rslnkgrp), '')"] %}
+{%- set key_cols = sdtm_key_cols('rs') %}
 {#-
   Disease response and related assessments (OVRLRESP, ECOG, SKELSURV, prior-therapy PD),
   current version per (USUBJID, RSTESTCD, RSDTC, RSLNKGRP).

@@ -1,5 +1,5 @@
 {{ staging_incremental_config() }}
-{%- set key_cols = ["btrim(usubjid)", "upper(btrim(vstestcd))", "btrim(vsdtc)"] %}
+{%- set key_cols = sdtm_key_cols('vs') %}
 {#-
   Vital signs, current version per (USUBJID, VSTESTCD, VSDTC).
   Steps: 1. latest delivery wins; 2. numeric result and date typed; 3. flag problems.

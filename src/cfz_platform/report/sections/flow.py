@@ -10,6 +10,7 @@ from cfz_platform.report.items import Section, Table, compute_median_range, comp
 from cfz_platform.report.marts import Unavailable
 
 ELIGIBILITY = "marts.fct_eligibility"
+DISPOSITION = "marts.fct_disposition"
 #: Baseline rows: (label, dim_subject column, kind, decimals); kind is "numeric" or "categorical".
 #: A categorical level as the baseline table names it (booleans arrive as text here).
 LEVEL_TEXT = {"True": "yes", "False": "no"}
@@ -46,12 +47,52 @@ def _exclusion_reasons(data: ReportData, ineligible: set[str]) -> str:
     )
 
 
+def compute_treatment_status(data: ReportData, treated: set[str]) -> dict[str, object] | None:
+    """The treated subjects' end of treatment from fct_disposition (None before it exists).
+
+    Steps: 1. keep the treated subjects' rows; 2. count DISCONTINUED by reason (DCTREAS,
+    most frequent first), COMPLETED and ONGOING (a treated subject without a row is ongoing).
+    """
+    if not data.reader.exists("marts", "fct_disposition"):
+        return None
+    d = data.reader.table(
+        "marts", "fct_disposition", ["usubjid", "eotstt", "dctreas"], allow_empty=True
+    )
+    d = d[d["usubjid"].isin(treated)]
+    status = dict(zip(d["usubjid"], d["eotstt"].astype(str), strict=True))
+    disc = d[d["eotstt"] == "DISCONTINUED"]
+    reasons = disc["dctreas"].fillna("NOT GIVEN").value_counts()
+    return {
+        "discontinued": len(disc),
+        "reasons": sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+        "completed": sum(1 for u in treated if status.get(u) == "COMPLETED"),
+        "ongoing": sum(1 for u in treated if status.get(u, "ONGOING") == "ONGOING"),
+    }
+
+
+def _status_html(status: dict[str, object] | None) -> list[str]:
+    """The CONSORT's last rows: discontinued treatment by reason, completed, ongoing."""
+    if status is None:
+        return []
+    reasons = "".join(f"<li>{escape(str(r).capitalize())}: {n}</li>" for r, n in status["reasons"])
+    return [
+        f'<div class="cside" data-stage="discontinued">Discontinued treatment: '
+        f"{status['discontinued']}" + (f"<ul>{reasons}</ul>" if reasons else "") + "</div>",
+        f'<div class="cside" data-stage="completed">Completed treatment: '
+        f"{status['completed']}</div>",
+        f'<div class="cbox" data-stage="ongoing"><span class="clabel">Ongoing treatment</span>'
+        f'<span class="cn">{status["ongoing"]}</span></div>',
+    ]
+
+
 def build_consort(data: ReportData) -> Section:
-    """CONSORT-style flow: screened -> eligible -> enrolled -> treated -> maintenance.
+    """CONSORT-style flow: screened -> eligible -> enrolled -> treated -> maintenance ->
+    treatment status.
 
     Steps: 1. count each stage from dim_subject's flags; 2. list the excluded at each
     step; 3. when fct_eligibility exists, break the ineligible down by failed criterion;
-    4. split the treated by group.
+    4. split the treated by group; 5. when fct_disposition exists, the treated subjects who
+    discontinued treatment (by reason), completed it, or are still on it (ongoing).
     """
     s = data.subjects
     screened = len(s)
@@ -83,13 +124,15 @@ def build_consort(data: ReportData) -> Section:
         box("Treated", treated, "treated", f'<span class="csub">{groups}</span>'),
         side(f"No maintenance: {treated - maint}"),
         box("Entered maintenance", maint, "maintenance"),
+        *_status_html(compute_treatment_status(data, set(s.loc[s["treated"], "usubjid"]))),
         "</div>",
     ]
     return Section(
         "consort",
         "Subject flow (CONSORT)",
         "marts.dim_subject (is_eligible, armcd, saffl, entered_maintenance); "
-        f"exclusion reasons from {ELIGIBILITY}",
+        f"exclusion reasons from {ELIGIBILITY}; treatment status from {DISPOSITION} "
+        "(eotstt, dctreas)",
         items=[Markup("".join(html))],
     )
 

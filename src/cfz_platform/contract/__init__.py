@@ -1,0 +1,1 @@
+"""The feed contract of ../shared/feeds.md as data: the SDTM domain registry (``domains``)."""
