@@ -3,7 +3,8 @@
 The question beside the early-response model's: on cycle 1 day 15, how does the time to
 progression (TTP, domain.md 4: confirmed PD or death from PD, from ``marts.fct_time_to_event``)
 depend on the baseline and kinetic features of ``marts.fct_ml_features``? Two penalised Cox
-proportional-hazards models (lifelines ``CoxPHFitter``) are cross-validated on the same folds:
+proportional-hazards models (lifelines' ``CoxPHFitter`` model, refitted in each fold by
+``cox.compute_cox_fit``) are cross-validated on the same folds:
 ``cox_kinetic`` (every numeric feature of the model spec plus its group) and
 ``cox_baseline_only`` (the same without the kinetic features, the spec's ``kinetics_only``
 set). The features are measured as of C1D15, so the analysis is a landmark one: subjects
@@ -19,6 +20,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from cfz_platform.ml.cox import compute_cox_fit
 from cfz_platform.ml.spec import ModelSpec
 
 #: the features' as-of day (C1D15 = first dose + 14): TTP is counted from it (landmark)
@@ -120,17 +122,16 @@ def derive_design(
 def compute_risk_scores(
     train: pd.DataFrame, test: pd.DataFrame, numeric: list[str], categorical: list[str]
 ) -> np.ndarray:
-    """Fit a penalised Cox model on ``train``; the log partial hazard of each ``test`` row."""
-    from lifelines import CoxPHFitter
-
+    """Fit a penalised Cox model on ``train``; the log partial hazard of each ``test`` row
+    (``cox.compute_cox_fit``: lifelines' model, fitted in milliseconds)."""
     x_train, x_test = derive_design(train, test, numeric, categorical)
-    fitter = CoxPHFitter(penalizer=PENALIZER)
-    fitter.fit(
-        x_train.assign(duration=train["duration"], event=train["event"]),
-        duration_col="duration",
-        event_col="event",
+    fit = compute_cox_fit(
+        x_train.to_numpy(float),
+        train["duration"].to_numpy(float),
+        train["event"].to_numpy(),
+        PENALIZER,
     )
-    return np.asarray(fitter.predict_log_partial_hazard(x_test), dtype=float)
+    return fit.log_partial_hazard(x_test.to_numpy(float))
 
 
 def cross_validate_cox(
