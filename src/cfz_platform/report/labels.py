@@ -107,14 +107,12 @@ def compute_display_number(value: float) -> str:
 
 def compute_column_label(name: object) -> str:
     """A column's header: its entry in ``COLUMN_LABELS``, else a snake_case name spelled out
-    ('n_subjects' -> 'N subjects'), else the name as it is."""
+    ('n_subjects' -> 'N subjects'), else the name with a capital first letter."""
     text = str(name)
     if text in COLUMN_LABELS:
         return COLUMN_LABELS[text]
-    if _SNAKE.match(text):
-        words = text.replace("_", " ")
-        return words[:1].upper() + words[1:]
-    return text
+    words = text.replace("_", " ") if _SNAKE.match(text) else text
+    return words[:1].upper() + words[1:]
 
 
 def compute_endpoint_label(code: object) -> str:

@@ -138,7 +138,7 @@ def compute_ttp_table(validation: pd.DataFrame) -> pd.DataFrame:
         for r in validation.itertuples()
     ]
     return pd.DataFrame(
-        rows, columns=["model", "CV C-index (95% CI)", "subjects at risk on C1D15", "TTP events"]
+        rows, columns=["Model", "CV C-index (95% CI)", "Subjects at risk on C1D15", "TTP events"]
     )
 
 
