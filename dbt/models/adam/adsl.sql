@@ -16,7 +16,9 @@
        result, AE start or end and response assessment dates (at most DTHDT);
     5. flags 'Y' or null: SAFFL, ITTFL (assigned to an arm: ARMCD present and not a
        screen-failure / not-assigned code, var adam_not_assigned_armcd), DTHFL, the trial's
-       DLT-evaluable, response-evaluable, IMiD, eligibility, group-mismatch and maintenance flags.
+       DLT-evaluable, response-evaluable, IMiD, eligibility, group-mismatch and maintenance flags;
+    6. DCUTDT: the analysis cut's cutoff date (var cut_cutoff, macros/analysis_cut.sql); null in
+       the live build, which applies no cutoff.
 -#}
 with subjects as (
     select * from {{ ref('dim_subject') }}
@@ -117,6 +119,7 @@ final as (
         {{ adam_flag("s.armcd is not null and s.armcd not in (" ~ "'" ~ var('adam_not_assigned_armcd') | join("', '") ~ "')") }} as ittfl,
         {{ adam_flag("s.dthfl = 'Y' or s.death_date is not null") }} as dthfl,
         s.death_date as dthdt,
+        {{ cut_cutoff_date() }} as dcutdt,
         case when s.death_date is not null then least(ld.last_date, s.death_date) else ld.last_date end as lstalvdt,
         s.doselvl,
         s.cohort,
@@ -166,6 +169,7 @@ select
     ittfl::text as ittfl,
     dthfl::text as dthfl,
     dthdt::date as dthdt,
+    dcutdt::date as dcutdt,
     lstalvdt::date as lstalvdt,
     doselvl::numeric as doselvl,
     cohort::text as cohort,
