@@ -12,8 +12,9 @@
     3. TRTSDT/TRTEDT = dim_subject first/last dose (int_subject__treatment); TRTDURD =
        TRTEDT - TRTSDT + 1; CUMDOSE = dim_subject.cumulative_dose (each record's dose x
        administrations, ADEX TOTDOSE); AVGDD = CUMDOSE / TRTDURD, 1 decimal;
-    4. LSTALVDT: the last date the subject is known alive, the latest of the last dose, lab
-       result, AE start or end and response assessment dates (at most DTHDT);
+    4. LSTALVDT = dim_subject.last_known_alive_date (int_subject__last_known_alive: the latest
+       of the last dose, lab result, AE start or end and response assessment dates, at most
+       the death date; the date OS is censored at);
     5. flags 'Y' or null: SAFFL, ITTFL (assigned to an arm: ARMCD present and not a
        screen-failure / not-assigned code, var adam_not_assigned_armcd), DTHFL, the trial's
        DLT-evaluable, response-evaluable, IMiD, eligibility, group-mismatch and maintenance flags;
@@ -22,35 +23,6 @@
 -#}
 with subjects as (
     select * from {{ ref('dim_subject') }}
-),
-
-last_dates as (
-    -- the last date each subject is known alive: any dated record (domain.md: LSTALVDT)
-    select
-        usubjid,
-        max(d) as last_date
-    from (
-        select
-            usubjid,
-            last_dose_date as d
-        from subjects
-        union all
-        select
-            usubjid,
-            lbdt
-        from {{ ref('fct_lab_results') }}
-        union all
-        select
-            usubjid,
-            greatest(aestdt, aeendt)
-        from {{ ref('fct_adverse_events') }}
-        union all
-        select
-            usubjid,
-            assessment_date
-        from {{ ref('fct_response_assessments') }}
-    ) as dated
-    group by usubjid
 ),
 
 group_arms as (
@@ -120,7 +92,7 @@ final as (
         {{ adam_flag("s.dthfl = 'Y' or s.death_date is not null") }} as dthfl,
         s.death_date as dthdt,
         {{ cut_cutoff_date() }} as dcutdt,
-        case when s.death_date is not null then least(ld.last_date, s.death_date) else ld.last_date end as lstalvdt,
+        s.last_known_alive_date as lstalvdt,
         s.doselvl,
         s.cohort,
         s."group" as grp,
@@ -135,7 +107,6 @@ final as (
         s.maintenance_start_date as mntsdt,
         s.measurable_disease_type as mdtype
     from actual as s
-    left join last_dates as ld on s.usubjid = ld.usubjid
     left join arm_ranks as pr on s.arm = pr.arm
     left join arm_ranks as ar on s.actual_arm = ar.arm
 )
