@@ -5,7 +5,9 @@
        ARM and ARMCD as sent (not recased), RFSTDTC/RFENDTC from DM (dim_subject); AGEGR1(N)
        by var adam_age_groups, RACEN by var adam_race_numbers;
     2. TRT01P = ARM; TRT01A = the treatment actually received, for treated subjects: DM.ACTARM
-       when sent (and an arm), else the arm of the group the regimen given implies
+       when sent, an arm, and supported by the exposure (dim_subject.actarm_supported: equal to
+       ARM, or a dose given that the planned arm's regimen does not give; ADaMIG 1.3 actual
+       treatment), else the arm of the group the regimen given implies
        (dim_subject.derived_group: the armcd-mismatch subject assigned to A but given B's
        regimen is B), else ARM; TRT01PN/TRT01AN: var adam_treatment_numbers (by ARM), else
        the group letter (A 1, B 2), else the rank of the arm's name;
@@ -39,7 +41,7 @@ actual as (
         s.*,
         case when s.saffl then
                 coalesce(
-                    case when upper(s.actarm) not in ({{ "'" ~ var('adam_not_treated_arms') | join("', '") ~ "'" }}) then s.actarm end,
+                    case when upper(s.actarm_supported) not in ({{ "'" ~ var('adam_not_treated_arms') | join("', '") ~ "'" }}) then s.actarm_supported end,
                     ga.group_arm,
                     s.arm
                 )

@@ -22,7 +22,9 @@
        'assigned' (default: "group", DM.ARMCD) or 'derived' (derived_group, from the index
        regimen through group_label_source); group_mismatch lists where they differ;
     7. last_known_alive_date: int_subject__last_known_alive (its one definition; ADSL
-       LSTALVDT reads it here).
+       LSTALVDT reads it here);
+    8. actarm_supported: DM.ACTARM when the exposure supports it (int_subject__actual_arm;
+       ADSL TRT01A reads it).
 -#}
 with dm as (
     select * from {{ ref('stg_sdtm__dm') }}
@@ -30,6 +32,13 @@ with dm as (
 
 treatment as (
     select * from {{ ref('int_subject__treatment') }}
+),
+
+actual_arm as (
+    select
+        usubjid,
+        actarm_supported
+    from {{ ref('int_subject__actual_arm') }}
 ),
 
 last_alive as (
@@ -113,6 +122,7 @@ final as (
         g.dthdt as death_date,
         g.dthfl,
         la.last_known_alive_date,
+        aa.actarm_supported,
         b.baseline_b2m,
         b.baseline_albumin,
         b.iss_stage,
@@ -140,6 +150,7 @@ final as (
     left join eligibility as e using (usubjid)
     left join dlts as d using (usubjid)
     left join last_alive as la using (usubjid)
+    left join actual_arm as aa using (usubjid)
 ),
 
 grouped_final as (
@@ -210,6 +221,7 @@ select
     subjid,
     armcd_as_sent,
     actarm,
+    actarm_supported,
     rfstdtc,
     rfendtc
 from grouped_final
