@@ -197,7 +197,9 @@ def test_live_marts_show_the_correction(conn, corrected):
     ).fetchone() == (1,)
 
 
-def test_rebuilt_cut_gives_the_same_xpt_bytes(trial, conn, chosen, first_cut, corrected, tmp_path):
+def test_rebuilt_cut_gives_the_same_xpt_bytes(
+    trial, conn, chosen, first_cut, corrected, tmp_path, capsys
+):
     _, run = trial
     run(
         "cut",
@@ -209,6 +211,12 @@ def test_rebuilt_cut_gives_the_same_xpt_bytes(trial, conn, chosen, first_cut, co
         first_cut["last_delivery"],
     )
     recorded = dict(conn.execute("select name, datasets from audit.analysis_cuts").fetchall())
+    with capsys.disabled():
+        print("\nXPT md5: cut interim, then interim_again (same cutoff and delivery, made after")
+        print("a later delivery corrected a pre-cutoff lab and added a post-cutoff one)")
+        for name, d in sorted(recorded["interim"].items()):
+            again = recorded["interim_again"][name]
+            print(f"  {name:5} {d['records']:>5} {d['md5']}  {again['records']:>5} {again['md5']}")
     assert recorded["interim_again"] == recorded["interim"], json.dumps(recorded, indent=1)
     assert any(d["md5"] for d in recorded["interim"].values())
     # the cut itself never changed
