@@ -60,11 +60,14 @@ def conn(trial):
 
 @pytest.fixture(scope="module")
 def chosen(conn):
-    """The cutoff (one day after the start of an AE lasting at least 3 days, as early as
-    possible) and that AE's key."""
+    """The cutoff (one day after the start of an AE lasting at least 3 days, the first one in
+    the second half of the trial's lab dates, so assessments and time-to-event lie on both
+    sides of it) and that AE's key."""
     row = conn.execute(
-        "select usubjid, aespid, aestdt from marts.fct_adverse_events "
-        "where aeendt >= aestdt + 3 order by aestdt, usubjid, aespid limit 1"
+        "with span as (select min(lbdt) + (max(lbdt) - min(lbdt)) / 2 as mid "
+        "from marts.fct_lab_results) "
+        "select usubjid, aespid, aestdt from marts.fct_adverse_events, span "
+        "where aeendt >= aestdt + 3 order by aestdt < mid, aestdt, usubjid, aespid limit 1"
     ).fetchone()
     assert row, "the small trial has no AE lasting 3 days"
     usubjid, aespid, aestdt = row
@@ -91,10 +94,12 @@ def test_cut_leaves_out_records_after_cutoff(conn, chosen, first_cut):
         conn.execute("select max(aestdt) from cut_interim.fct_adverse_events").fetchone()[0]
         <= cutoff
     )
-    latest_event = conn.execute(
-        "select max(adt) from cut_interim_adam.adtte where adt is not null"
-    ).fetchone()[0]
-    assert latest_event is None or latest_event <= cutoff
+    n_tte, latest = conn.execute(
+        "select count(*), max(adt) from cut_interim_adam.adtte where paramcd = 'OS'"
+    ).fetchone()
+    assert n_tte > 0 and latest <= cutoff, "every OS time ends (event or censoring) by the cutoff"
+    live_latest = conn.execute("select max(adt) from adam.adtte where paramcd = 'OS'").fetchone()[0]
+    assert live_latest > cutoff
     assert conn.execute("select max(lstalvdt) from cut_interim_adam.adsl").fetchone()[0] <= cutoff
 
 
