@@ -16,18 +16,19 @@
 -#}
 
 {#- Condition keeping only raw rows the gate checked (``true`` when no upper watermark is set). -#}
+{#- An analysis cut (macros/analysis_cut.sql) also stops at its last delivery. -#}
 {% macro below_raw_watermark(alias=none) -%}
   {%- set upper = watermark_var('raw_through_file_id') -%}
   {%- if upper is none -%}
-    true
+    {{ within_cut_deliveries(alias) }}
   {%- else -%}
-    {{ alias ~ '.' if alias else '' }}_file_id <= {{ upper | int }}
+    {{ alias ~ '.' if alias else '' }}_file_id <= {{ upper | int }} and {{ within_cut_deliveries(alias) }}
   {%- endif -%}
 {%- endmacro %}
 
-{#- Every row of raw.<domain> up to the upper watermark. -#}
+{#- Every row of raw.<domain> up to the upper watermark (as an analysis cut sees it, in a cut). -#}
 {% macro raw_rows(domain) -%}
-  select * from {{ source('raw', domain) }} where {{ below_raw_watermark() }}
+  {{ cut_rows(domain, below_raw_watermark()) }}
 {%- endmacro %}
 
 {#- The watermark var for this model, or none when this run must derive everything. -#}

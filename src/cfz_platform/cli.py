@@ -5,6 +5,7 @@ The command names and options are a stable contract: external scripts call them.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import subprocess
@@ -756,22 +757,136 @@ app.add_typer(export_app, name="export")
 @export_app.command("adam")
 def export_adam_cmd(
     out: Path = typer.Option(..., help="Folder for the .xpt files and define.json / define.html."),
+    cut: str | None = typer.Option(
+        None, "--cut", help="Export this analysis cut (schema cut_<name>_adam), not the live adam."
+    ),
 ) -> None:
-    """Export the published ADaM datasets (schema adam) as SAS XPORT v5 files plus metadata.
+    """Export the published ADaM datasets (schema adam, or an analysis cut's) as SAS XPORT
+    v5 files plus metadata.
 
     One file per non-empty dataset; an empty dataset (e.g. ADRS/ADTTE on a study without
     myeloma response data) is not written and is listed in the metadata with the reason.
+    A cut's XPTs carry its cutoff as their header datetime: the same bytes (md5) as
+    `cfz cut list` shows.
     """
     from cfz_platform.db import warehouse
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.export import AdamExportError, export_adam
+    from cfz_platform.transform.cut import CutError, read_cut
 
     try:
         with warehouse.connect() as conn:
-            result = export_adam(conn, out)
-    except (AdamExportError, WarehouseError) as exc:
+            if cut is None:
+                result = export_adam(conn, out)
+            else:
+                found = read_cut(conn, cut)
+                if found is None:
+                    raise CutError(f"there is no cut {cut!r}: `cfz cut list` shows the cuts")
+                result = export_adam(conn, out, schema=found.adam_schema, stamp=found.stamp)
+    except (AdamExportError, CutError, WarehouseError) as exc:
         _fail(str(exc))
     for line in result.lines():
+        typer.echo(line)
+
+
+cut_app = typer.Typer(
+    help="Frozen analysis cuts: marts and ADaM as of a cutoff date (README, Analysis cuts).",
+    no_args_is_help=True,
+)
+app.add_typer(cut_app, name="cut")
+
+
+def _parse_cutoff(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"--cutoff {value!r} is not a date: give it as YYYY-MM-DD, e.g. 2026-03-31")
+
+
+@cut_app.command("create")
+def cut_create(
+    name: str = typer.Argument(..., help="The cut's name (schemas cut_<name>, cut_<name>_adam)."),
+    cutoff: str = typer.Option(..., help="Clinical cutoff date, YYYY-MM-DD."),
+    through_delivery: str | None = typer.Option(
+        None, help="Last delivery id the cut reads (default: every delivery loaded so far)."
+    ),
+    wait: float = typer.Option(0.0, help=WAIT_HELP),
+) -> None:
+    """Build, gate and freeze an analysis cut: data delivered up to a delivery, restricted to
+    a cutoff date, as schemas cut_<name> (marts) and cut_<name>_adam (ADaM)."""
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.quality import QualityGateFailed
+    from cfz_platform.transform.cut import CutError, create_cut
+    from cfz_platform.transform.dbt_runner import DbtError
+
+    day = _parse_cutoff(cutoff)
+    with _locked("cut create", wait):
+        try:
+            cut = create_cut(name, day, through_delivery)
+        except CutError as exc:
+            _fail(str(exc))
+        except QualityGateFailed as exc:
+            _fail(f"blocking expectations failed, cut {name!r} was not made:\n{exc}")
+        except (DbtError, WarehouseError) as exc:
+            _fail(f"cut {name!r} was not made: {exc}")
+    typer.echo(
+        f"cut {cut.name}: cutoff {cut.cutoff}, deliveries through {cut.through_delivery} "
+        f"(raw through file {cut.through_file_id}) -> schemas {cut.marts_schema}, {cut.adam_schema}"
+    )
+    for line in _cut_dataset_lines(cut.datasets):
+        typer.echo(line)
+
+
+def _cut_dataset_lines(datasets: dict) -> list[str]:
+    return [
+        f"  {n.upper():6} {d['records']:>7} records  md5 {d['md5'] or '(empty, not written)'}"
+        for n, d in sorted(datasets.items())
+    ]
+
+
+@cut_app.command("list")
+def cut_list() -> None:
+    """The analysis cuts: name, cutoff, last delivery, when made, records and md5 of each XPT."""
+    from cfz_platform.db import warehouse
+    from cfz_platform.transform.cut import list_cuts
+
+    with warehouse.connect(autocommit=True) as conn:
+        cuts = list_cuts(conn)
+    if not cuts:
+        typer.echo("no analysis cuts yet (make one with `cfz cut create NAME --cutoff DATE`)")
+    for cut in cuts:
+        typer.echo(
+            f"{cut.name}: cutoff {cut.cutoff}, deliveries through {cut.through_delivery}, "
+            f"made {cut.made_at:%Y-%m-%d %H:%M:%S %Z}, schemas {cut.marts_schema}, {cut.adam_schema}"
+        )
+        for line in _cut_dataset_lines(cut.datasets):
+            typer.echo(line)
+
+
+@cut_app.command("verify")
+def cut_verify(
+    name: str = typer.Argument(..., help="The cut to rebuild and compare."),
+    wait: float = typer.Option(0.0, help=WAIT_HELP),
+) -> None:
+    """Rebuild a cut from the raw history (its cutoff, delivery and raw watermark) and compare
+    its XPTs' md5 with the recorded ones; the cut itself is not touched. Exit 1 on a difference."""
+    from cfz_platform.db.warehouse import WarehouseError
+    from cfz_platform.quality import QualityGateFailed
+    from cfz_platform.transform.cut import CutError, compute_digest_differences, verify_cut
+    from cfz_platform.transform.dbt_runner import DbtError
+
+    with _locked("cut verify", wait):
+        try:
+            cut, rebuilt = verify_cut(name)
+        except CutError as exc:
+            _fail(str(exc))
+        except (QualityGateFailed, DbtError, WarehouseError) as exc:
+            _fail(f"cut {name!r} could not be rebuilt: {exc}")
+    differences = compute_digest_differences(cut.datasets, rebuilt)
+    if differences:
+        _fail(f"cut {name!r} rebuilt differently: " + "; ".join(differences))
+    typer.echo(f"cut {name}: rebuilt from the raw history, every XPT has its recorded md5")
+    for line in _cut_dataset_lines(rebuilt):
         typer.echo(line)
 
 

@@ -336,6 +336,31 @@ def test_adae_aeseq_traces_every_record_to_sdtm(published, db):
     assert missing == 0
 
 
+def test_last_known_alive_has_one_definition(published, db):
+    """dim_subject.last_known_alive_date is the one definition of the last date known alive:
+    ADSL.LSTALVDT is it for every subject, and every censored OS record is censored at it;
+    it is the latest dated record of the subject (last dose, lab, AE, assessment), at most
+    the death date."""
+    rows = db.execute(
+        "select d.usubjid, d.last_known_alive_date, s.lstalvdt, d.death_date, "
+        "greatest(d.last_dose_date, (select max(lbdt) from marts.fct_lab_results l "
+        "where l.usubjid = d.usubjid), (select max(greatest(aestdt, aeendt)) from "
+        "marts.fct_adverse_events a where a.usubjid = d.usubjid), (select max(assessment_date) "
+        "from marts.fct_response_assessments r where r.usubjid = d.usubjid)) "
+        "from marts.dim_subject d join adam.adsl s using (usubjid)"
+    ).fetchall()
+    assert rows and all(r[1] is not None for r in rows if r[4] is not None)
+    for usubjid, lka, lstalvdt, death, latest in rows:
+        assert lstalvdt == lka, usubjid
+        expected = min(latest, death) if death and latest else latest
+        assert lka == expected, (usubjid, lka, latest, death)
+    censored_os = db.execute(
+        "select t.usubjid, t.adt, d.last_known_alive_date from adam.adtte t "
+        "join marts.dim_subject d using (usubjid) where t.paramcd = 'OS' and t.cnsr <> 0"
+    ).fetchall()
+    assert censored_os and all(adt == lka for _, adt, lka in censored_os), censored_os
+
+
 def test_adtte_overall_pfs_and_os(published, db, built_trial_template):
     """Issue 27, domain.md 4: every treated subject has one PFS and one OS record from the first
     dose. OS: an event (CNSR 0, EVNTDESC DEATH, ADSL.DTHDT) exactly for the subjects who died,

@@ -5,53 +5,29 @@
        ARM and ARMCD as sent (not recased), RFSTDTC/RFENDTC from DM (dim_subject); AGEGR1(N)
        by var adam_age_groups, RACEN by var adam_race_numbers;
     2. TRT01P = ARM; TRT01A = the treatment actually received, for treated subjects: DM.ACTARM
-       when sent (and an arm), else the arm of the group the regimen given implies
+       when sent, an arm, and supported by the exposure (dim_subject.actarm_supported: equal to
+       ARM, or a dose given that the planned arm's regimen does not give; ADaMIG 1.3 actual
+       treatment), else the arm of the group the regimen given implies
        (dim_subject.derived_group: the armcd-mismatch subject assigned to A but given B's
        regimen is B), else ARM; TRT01PN/TRT01AN: var adam_treatment_numbers (by ARM), else
        the group letter (A 1, B 2), else the rank of the arm's name;
     3. TRTSDT/TRTEDT = dim_subject first/last dose (int_subject__treatment); TRTDURD =
        TRTEDT - TRTSDT + 1; CUMDOSE = dim_subject.cumulative_dose (each record's dose x
        administrations, ADEX TOTDOSE); AVGDD = CUMDOSE / TRTDURD, 1 decimal;
-    4. LSTALVDT: the last date the subject is known alive, the latest of the last dose, lab
-       result, AE start or end and response assessment dates (at most DTHDT);
+    4. LSTALVDT = dim_subject.last_known_alive_date (int_subject__last_known_alive: the latest
+       of the last dose, lab result, AE start or end and response assessment dates, at most
+       the death date; the date OS is censored at);
     5. flags 'Y' or null: SAFFL, ITTFL (assigned to an arm: ARMCD present and not a
        screen-failure / not-assigned code, var adam_not_assigned_armcd), DTHFL, the trial's
        DLT-evaluable, response-evaluable, IMiD, eligibility, group-mismatch and maintenance flags;
     6. EOTSTT/DCTREAS and EOSSTT/DCSREAS: end of treatment and of study with their reasons
        (fct_disposition, from DS: COMPLETED, DISCONTINUED or ONGOING); ECOGBL: ECOG at
        baseline (fct_performance_status: the last RS ECOG on or before the first dose).
+    7. DCUTDT: the analysis cut's cutoff date (var cut_cutoff, macros/analysis_cut.sql); null in
+       the live build, which applies no cutoff.
 -#}
 with subjects as (
     select * from {{ ref('dim_subject') }}
-),
-
-last_dates as (
-    -- the last date each subject is known alive: any dated record (domain.md: LSTALVDT)
-    select
-        usubjid,
-        max(d) as last_date
-    from (
-        select
-            usubjid,
-            last_dose_date as d
-        from subjects
-        union all
-        select
-            usubjid,
-            lbdt
-        from {{ ref('fct_lab_results') }}
-        union all
-        select
-            usubjid,
-            greatest(aestdt, aeendt)
-        from {{ ref('fct_adverse_events') }}
-        union all
-        select
-            usubjid,
-            assessment_date
-        from {{ ref('fct_response_assessments') }}
-    ) as dated
-    group by usubjid
 ),
 
 group_arms as (
@@ -68,7 +44,7 @@ actual as (
         s.*,
         case when s.saffl then
                 coalesce(
-                    case when upper(s.actarm) not in ({{ "'" ~ var('adam_not_treated_arms') | join("', '") ~ "'" }}) then s.actarm end,
+                    case when upper(s.actarm_supported) not in ({{ "'" ~ var('adam_not_treated_arms') | join("', '") ~ "'" }}) then s.actarm_supported end,
                     ga.group_arm,
                     s.arm
                 )
@@ -120,7 +96,8 @@ final as (
         {{ adam_flag("s.armcd is not null and s.armcd not in (" ~ "'" ~ var('adam_not_assigned_armcd') | join("', '") ~ "')") }} as ittfl,
         {{ adam_flag("s.dthfl = 'Y' or s.death_date is not null") }} as dthfl,
         s.death_date as dthdt,
-        case when s.death_date is not null then least(ld.last_date, s.death_date) else ld.last_date end as lstalvdt,
+        {{ cut_cutoff_date() }} as dcutdt,
+        s.last_known_alive_date as lstalvdt,
         s.doselvl,
         s.cohort,
         s."group" as grp,
@@ -135,7 +112,6 @@ final as (
         s.maintenance_start_date as mntsdt,
         s.measurable_disease_type as mdtype
     from actual as s
-    left join last_dates as ld on s.usubjid = ld.usubjid
     left join arm_ranks as pr on s.arm = pr.arm
     left join arm_ranks as ar on s.actual_arm = ar.arm
 ),
@@ -182,6 +158,7 @@ select
     ittfl::text as ittfl,
     dthfl::text as dthfl,
     dthdt::date as dthdt,
+    dcutdt::date as dcutdt,
     lstalvdt::date as lstalvdt,
     doselvl::numeric as doselvl,
     cohort::text as cohort,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,9 +77,16 @@ class ExportResult:
 
 
 def export_adam(
-    conn: psycopg.Connection, out_dir: Path, schema: str = PUBLISHED_SCHEMA
+    conn: psycopg.Connection,
+    out_dir: Path,
+    schema: str = PUBLISHED_SCHEMA,
+    stamp: dt.datetime | None = None,
 ) -> ExportResult:
     """Export every ADaM dataset of ``schema`` into ``out_dir``.
+
+    ``stamp`` (an analysis cut's: its cutoff date) fixes the created/modified datetimes of
+    the XPT headers, so the same data gives the same bytes (``compute_fixed_xpt_header``);
+    without it they are the time of writing.
 
     Steps:
     1. read the metadata (dbt YAML) and check that ``schema`` and each dataset table exist
@@ -104,7 +112,7 @@ def export_adam(
                     DatasetExport(name, "empty", 0, reason=reasons.get(name.upper(), "no records"))
                 )
                 continue
-            write_xpt(derive_xpt_frame(frame, ds), ds, stage / f"{name}.xpt")
+            write_xpt(derive_xpt_frame(frame, ds), ds, stage / f"{name}.xpt", stamp)
             result.datasets.append(
                 DatasetExport(name, "written", len(frame), path=out_dir / f"{name}.xpt")
             )
@@ -143,10 +151,13 @@ def _empty_reasons(conn: psycopg.Connection, schema: str) -> dict[str, str]:
 
 
 def _read_dataset(conn: psycopg.Connection, schema: str, ds: DatasetMeta) -> pd.DataFrame:
+    """The dataset's rows ordered by its key columns, then by every other column (a total
+    order: the same rows are always written in the same order)."""
     cols = [v.name for v in ds.variables]
-    order = [
+    keys = [
         c for c in ("usubjid", "paramcd", "aeseq", "adt", "astdt", "aseq", "srckey") if c in cols
     ]
+    order = keys + [c for c in cols if c not in keys]
     query = sql.SQL("select {} from {} order by {}").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in cols),
         sql.Identifier(schema, ds.name),
@@ -202,8 +213,11 @@ def compute_xpt_text(value: object) -> str:
     return raw[:MAX_CHAR_BYTES].decode("utf-8", errors="ignore")
 
 
-def write_xpt(frame: pd.DataFrame, ds: DatasetMeta, path: Path) -> None:
-    """Write one XPORT v5 file: table name and label, column labels, DATE9. on dates."""
+def write_xpt(
+    frame: pd.DataFrame, ds: DatasetMeta, path: Path, stamp: dt.datetime | None = None
+) -> None:
+    """Write one XPORT v5 file: table name and label, column labels, DATE9. on dates; with
+    ``stamp``, its header datetimes are set to it (``compute_fixed_xpt_header``)."""
     import pyreadstat
 
     pyreadstat.write_xport(
@@ -215,6 +229,32 @@ def write_xpt(frame: pd.DataFrame, ds: DatasetMeta, path: Path) -> None:
         variable_format={v.name.upper(): v.sas_format for v in ds.variables if v.sas_format},
         file_format_version=5,
     )
+    if stamp is not None:
+        path.write_bytes(compute_fixed_xpt_header(path.read_bytes(), stamp))
+
+
+#: An XPORT header datetime, ``ddMMMyy:hh:mm:ss`` (16 characters).
+_XPT_DATETIME = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
+#: Byte offsets of the header datetimes of a one-member XPORT v5 file (80-byte records): the
+#: library's created (record 2, columns 65-80) and modified (record 3, 1-16), the member's
+#: created (record 6, 65-80) and modified (record 7, 1-16).
+_XPT_DATETIME_OFFSETS = (80 + 64, 160, 400 + 64, 480)
+
+
+def compute_fixed_xpt_header(data: bytes, stamp: dt.datetime) -> bytes:
+    """An XPORT v5 file's bytes with its header datetimes (the library's and the member's
+    created and modified fields) set to ``stamp``.
+
+    Steps: 1. ``stamp`` as ``ddMMMyy:hh:mm:ss`` (month upper case, as SAS writes it);
+    2. at each header datetime offset (``_XPT_DATETIME_OFFSETS``) that holds a datetime,
+    write it; nothing else changes (the observations are never touched).
+    """
+    fixed = stamp.strftime("%d%b%y:%H:%M:%S").upper().encode("ascii")
+    out = bytearray(data)
+    for at in _XPT_DATETIME_OFFSETS:
+        if _XPT_DATETIME.fullmatch(bytes(out[at : at + 16])):
+            out[at : at + 16] = fixed
+    return bytes(out)
 
 
 def compute_metadata(meta: dict[str, DatasetMeta], result: ExportResult, schema: str) -> dict:

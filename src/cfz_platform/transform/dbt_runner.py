@@ -4,7 +4,8 @@ The profile is generated from the same settings as every other command (embedded
 ``CFZ_DATABASE_URL``), so nothing needs configuring by hand. It is written to
 ``.cfz/dbt/<database>/profiles.yml`` (git-ignored, mode 0600), with the same two targets as
 the committed ``dbt/profiles.yml``: ``warehouse`` (the pipeline's schemas, the default here)
-and ``dev`` (``dev_*`` schemas, the default of ``cfz dbt``).
+and ``dev`` (``dev_*`` schemas, the default of ``cfz dbt``), plus ``cut`` (``cut_build_*``
+schemas: where ``cfz cut create`` builds an analysis cut, ``transform.cut``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class DbtResult:
 #: and only the files that read a changed environment variable at parse time.
 WATERMARK_VARS = ("staging_since_file_id", "marts_since_file_id", "raw_through_file_id")
 DEV_SCHEMA = "dev"  # the dev target builds into dev_staging, dev_marts, ... (generate_schema_name)
+CUT_SCHEMA = "cut_build"  # the cut target builds into cut_build_staging, ... (transform.cut)
 #: Set (to 1) only while the transform's build runs dbt: without it, dbt's on-run-start hook
 #: (macros/published_schemas.sql) stops any writing command on a target other than dev.
 GATED_BUILD_ENV = "CFZ_DBT_GATED_BUILD"
@@ -66,7 +68,11 @@ def write_profiles(threads: int = 4) -> Path:
     profile = {
         "cfz": {
             "target": "warehouse",
-            "outputs": {"warehouse": output, "dev": {**output, "schema": DEV_SCHEMA}},
+            "outputs": {
+                "warehouse": output,
+                "dev": {**output, "schema": DEV_SCHEMA},
+                "cut": {**output, "schema": CUT_SCHEMA},
+            },
         }
     }
     path = folder / "profiles.yml"

@@ -20,7 +20,11 @@
        a non-responder in the ORR denominator);
     6. analysis_group: the group by-group endpoints use, var endpoint_group_source:
        'assigned' (default: "group", DM.ARMCD) or 'derived' (derived_group, from the index
-       regimen through group_label_source); group_mismatch lists where they differ.
+       regimen through group_label_source); group_mismatch lists where they differ;
+    7. last_known_alive_date: int_subject__last_known_alive (its one definition; ADSL
+       LSTALVDT reads it here);
+    8. actarm_supported: DM.ACTARM when the exposure supports it (int_subject__actual_arm;
+       ADSL TRT01A reads it).
 -#}
 with dm as (
     select * from {{ ref('stg_sdtm__dm') }}
@@ -28,6 +32,20 @@ with dm as (
 
 treatment as (
     select * from {{ ref('int_subject__treatment') }}
+),
+
+actual_arm as (
+    select
+        usubjid,
+        actarm_supported
+    from {{ ref('int_subject__actual_arm') }}
+),
+
+last_alive as (
+    select
+        usubjid,
+        last_known_alive_date
+    from {{ ref('int_subject__last_known_alive') }}
 ),
 
 baseline as (
@@ -103,6 +121,8 @@ final as (
         t.final_assessment_due_date,
         g.dthdt as death_date,
         g.dthfl,
+        la.last_known_alive_date,
+        aa.actarm_supported,
         b.baseline_b2m,
         b.baseline_albumin,
         b.iss_stage,
@@ -129,6 +149,8 @@ final as (
     left join idx as i using (usubjid)
     left join eligibility as e using (usubjid)
     left join dlts as d using (usubjid)
+    left join last_alive as la using (usubjid)
+    left join actual_arm as aa using (usubjid)
 ),
 
 grouped_final as (
@@ -174,6 +196,7 @@ select
     final_assessment_due_date,
     death_date,
     dthfl,
+    last_known_alive_date,
     baseline_b2m,
     baseline_albumin,
     iss_stage,
@@ -198,6 +221,7 @@ select
     subjid,
     armcd_as_sent,
     actarm,
+    actarm_supported,
     rfstdtc,
     rfendtc
 from grouped_final
