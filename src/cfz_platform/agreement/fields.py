@@ -103,6 +103,11 @@ def _rows(conn, sql: str) -> list[tuple]:
     return conn.execute(sql).fetchall()
 
 
+def _by_subject(conn, sql: str) -> dict[str, tuple]:
+    """The rows of ``sql`` by their first column (USUBJID), each the tuple of the others."""
+    return {r[0]: r[1:] for r in _rows(conn, sql)}
+
+
 def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[FieldAgreement]:
     """Compare the marts in ``schema`` with ``truth_dir`` (steps: read truth; read each mart;
     add one comparison per key and field; a key missing on the mart side compares as '')."""
@@ -122,14 +127,11 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
             fa.add(u, t[c], elig.get((u, c)))
         out.append(fa)
 
-    dim = {
-        r[0]: r[1:]
-        for r in _rows(
-            conn,
-            f"select usubjid, saffl, dltevalfl, respevalfl, first_dose_date, "
-            f"coalesce(n_dlts, 0) > 0 from {schema}.dim_subject",
-        )
-    }
+    dim = _by_subject(
+        conn,
+        f"select usubjid, saffl, dltevalfl, respevalfl, first_dose_date, "
+        f"coalesce(n_dlts, 0) > 0 from {schema}.dim_subject",
+    )
     for i, name in enumerate(("saffl", "dltevalfl", "respevalfl", "first_dose_date")):
         fa = FieldAgreement(name)
         col = {"dltevalfl": "dlt_evaluable"}.get(name, name)
@@ -171,14 +173,11 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
             fv.add(u, t[days], got[1] if got else None)
         out += [fc, fv]
 
-    ml = {
-        r[0]: r[1:]
-        for r in _rows(
-            conn,
-            f"select usubjid, label_pr, label_mr, label_vgpr, label_cutoff_date "
-            f"from {schema}.fct_ml_features",
-        )
-    }
+    ml = _by_subject(
+        conn,
+        f"select usubjid, label_pr, label_mr, label_vgpr, label_cutoff_date "
+        f"from {schema}.fct_ml_features",
+    )
     for i, (name, col) in enumerate(
         (
             ("label_pr", "early_label"),

@@ -235,10 +235,31 @@ def _escalation_plan(
     """An escalation subject's plan (no DLT, no missed dose yet): regimen, site and
     demographics from the slot's generator, the level's dose, a provisional id."""
     who = _person(r, group, slot_no in mismatch, first_dose)
+    plan = _enrolled_plan(
+        cfg, who, group, first_dose, level, "ESCALATION", (STREAM_ESCALATION, slot_no)
+    )
+    return replace(
+        plan,
+        usubjid=f"{P.STUDYID}-{who['site']}-E{slot_no:03d}",
+        subjid=f"{who['site']}-E{slot_no:03d}",
+    )
+
+
+def _enrolled_plan(
+    cfg: P.SimConfig,
+    who: dict,
+    group: str,
+    first_dose: int,
+    level: int,
+    cohort: str,
+    rng_key: tuple[int, int],
+) -> SubjectPlan:
+    """An enrolled subject's plan from its drawn person (``_person``): the level's dose, no
+    DLT, no missed dose, no failed criterion, no id yet (``_number_subjects`` gives it)."""
     return SubjectPlan(
         0,
-        f"{P.STUDYID}-{who['site']}-E{slot_no:03d}",
-        f"{who['site']}-E{slot_no:03d}",
+        "",
+        "",
         who["site"],
         who["consent"],
         first_dose,
@@ -248,14 +269,14 @@ def _escalation_plan(
         group == "B",
         cfg.dose_levels[level],
         level,
-        "ESCALATION",
+        cohort,
         False,
         False,
         frozenset(),
         who["sex"],
         who["age"],
         who["race"],
-        (STREAM_ESCALATION, slot_no),
+        rng_key,
     )
 
 
@@ -284,29 +305,9 @@ def _expansion_plans(
         g = str(groups[i])
         r = np.random.default_rng([cfg.seed, 5, j])
         who = _person(r, g, i in mismatch, int(d))
-        lvl = esc.expansion_level
         exp_plans.append(
-            SubjectPlan(
-                0,
-                "",
-                "",
-                who["site"],
-                who["consent"],
-                int(d),
-                who["armcd"],
-                g,
-                who["partners"],
-                g == "B",
-                cfg.dose_levels[lvl],
-                lvl,
-                "EXPANSION",
-                False,
-                False,
-                frozenset(),
-                who["sex"],
-                who["age"],
-                who["race"],
-                (STREAM_EXPANSION, j),
+            _enrolled_plan(
+                cfg, who, g, int(d), esc.expansion_level, "EXPANSION", (STREAM_EXPANSION, j)
             )
         )
     picks = S.assign_scenarios(

@@ -11,18 +11,26 @@ from cfz_platform.contract.domains import Domain as DomainContract
 from cfz_platform.contract.domains import compute_result_columns
 from cfz_platform.quality import reference as ref
 from cfz_platform.quality.raw_gate.current import LINEAGE
-from cfz_platform.quality.specs import BLOCKING, WARNING, Check, rows_check, sql_list
+from cfz_platform.quality.specs import BLOCKING, WARNING, Check, Severity, rows_check, sql_list
 
 #: Required columns holding the result itself: a flood of empty results blocks the build.
 RESULT_COLUMNS = compute_result_columns()
 
 
 def required_checks(domain: str, contract: DomainContract) -> list[Check]:
-    checks: list[Check] = []
+    """The required-column rules of one domain.
+
+    Steps: the required columns (but those with alternatives) are present (blocking); then
+    per required column: with alternatives, it or one of them is filled in (warning); a
+    natural-key column is never empty (blocking) unless real SDTM may leave it empty
+    (warning); LBORRESU is filled in for numeric results (warning); another non-result
+    column is filled in (warning: staging decides); a result column is filled in (warning),
+    and empty in at most ``FLOOD_THRESHOLD`` of rows (blocking).
+    """
     # natural-key columns that may be empty (CMSTDTC) are checked like any required column
     nk = {c.lower() for c in contract.key_checked}
     required = [c.lower() for c in contract.required if c not in contract.alternatives]
-    checks.append(
+    checks = [
         Check(
             "required_columns_present",
             "ExpectTableColumnsToMatchSet",
@@ -30,7 +38,7 @@ def required_checks(domain: str, contract: DomainContract) -> list[Check]:
             BLOCKING,
             f"required columns {', '.join(c.upper() for c in required)} are present in raw.{domain}",
         )
-    )
+    ]
     for col in (c.lower() for c in contract.required):
         if col in contract.alternatives or col.upper() in contract.alternatives:
             alts = [a.lower() for a in contract.alternatives.get(col.upper(), ())]
@@ -44,23 +52,14 @@ def required_checks(domain: str, contract: DomainContract) -> list[Check]:
                     f"{col.upper()} (or {', '.join(a.upper() for a in alts)}) is filled in",
                 )
             )
-            continue
-        if col in nk:
+        elif col in nk:
             checks.append(
-                Check(
-                    f"{col}_not_null",
-                    "ExpectColumnValuesToNotBeNull",
-                    {"column": col},
-                    BLOCKING,
-                    f"natural-key column {col.upper()} is never empty",
-                )
+                _not_null(col, BLOCKING, f"natural-key column {col.upper()} is never empty")
             )
         elif col.upper() in contract.may_be_empty:
             checks.append(
-                Check(
-                    f"{col}_not_null",
-                    "ExpectColumnValuesToNotBeNull",
-                    {"column": col},
+                _not_null(
+                    col,
                     WARNING,
                     f"natural-key column {col.upper()} is filled in (real SDTM may leave it "
                     "empty: such records are told apart by their qualifiers, feeds.md)",
@@ -77,25 +76,15 @@ def required_checks(domain: str, contract: DomainContract) -> list[Check]:
             )
         elif col not in RESULT_COLUMNS:
             checks.append(
-                Check(
-                    f"{col}_not_null",
-                    "ExpectColumnValuesToNotBeNull",
-                    {"column": col},
+                _not_null(
+                    col,
                     WARNING,
                     f"required column {col.upper()} is filled in (e.g. screen "
                     "failures have no RFSTDTC; staging decides)",
                 )
             )
         else:
-            checks.append(
-                Check(
-                    f"{col}_not_null",
-                    "ExpectColumnValuesToNotBeNull",
-                    {"column": col},
-                    WARNING,
-                    f"required column {col.upper()} is filled in",
-                )
-            )
+            checks.append(_not_null(col, WARNING, f"required column {col.upper()} is filled in"))
             checks.append(
                 Check(
                     f"{col}_not_null_flood",
@@ -107,6 +96,13 @@ def required_checks(domain: str, contract: DomainContract) -> list[Check]:
                 )
             )
     return checks
+
+
+def _not_null(col: str, severity: Severity, description: str) -> Check:
+    """``<col>_not_null``: every current record has ``col`` filled in."""
+    return Check(
+        f"{col}_not_null", "ExpectColumnValuesToNotBeNull", {"column": col}, severity, description
+    )
 
 
 def _numeric_lab_without_unit_query() -> str:
