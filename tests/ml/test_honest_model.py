@@ -1,7 +1,7 @@
 """An honest model at any size (issue 28 item 2): the primary model chooses its L2 penalty by
 inner cross-validation inside each outer fold (nested), so a steep signal in a few hundred
 subjects is not shrunk into bunched predictions; the calibration slope is reported with its
-95% interval; ``simulate.agreement`` sets the model against the simulator's latent oracle.
+95% interval; ``cfz_platform.agreement`` sets the model against the simulator's latent oracle.
 
 Synthetic cohorts (no database): the seeds 55501 / 731 trials of the issue take minutes to
 build; their measured figures are in docs/architecture.md ("The early-response model").
@@ -90,7 +90,7 @@ def test_inner_cv_sees_only_the_rows_it_is_fitted_on():
 
 
 def test_model_agreement_sets_the_cv_auc_against_the_latent_oracle(monkeypatch):
-    from cfz_platform.simulate.model_agreement import compute_model_agreement
+    from cfz_platform.agreement.model import compute_model_agreement
     from tests.ml.test_training_registry import _cohort
 
     monkeypatch.setenv("CFZ_TRAIN_JOBS", "1")

@@ -2,13 +2,13 @@
 
 The real chain on a ``cfz simulate --scenarios all --patients 300 --seed 15`` trial: ingest,
 raw gate, dbt build into ``marts_candidate``, mart gate, publish
-(``cfz_platform.simulate.agreement.run_chain``). Every field is compared per subject (or per
+(``cfz_platform.agreement.chain.run_chain``). Every field is compared per subject (or per
 dose level) with ``truth/`` (``compare_with_truth``): E1-E7, the population flags, the first
 study dose, DLT, best response, TTP and maintenance-PFS censoring and day, the early-response
 labels and their cut-off, the 3+3 decision and the MTD. There is no tolerance: a disagreement
 fails unless ``ALLOWED`` names it with the domain.md rule that explains it. The per-field
 figures are printed (``pytest -s``); the same table for any seed comes from
-``python -m cfz_platform.simulate.agreement --seed S --patients N --scenarios all``.
+``python -m cfz_platform.agreement --seed S --patients N --scenarios all``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from cfz_platform.simulate.agreement import (
+from cfz_platform.agreement.chain import run_chain
+from cfz_platform.agreement.fields import (
     FIELDS,
     compare_with_truth,
     format_agreement,
     read_truth,
-    run_chain,
 )
 from tests.conftest import run_cfz
 

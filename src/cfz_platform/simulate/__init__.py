@@ -8,6 +8,9 @@ label probability), labs (LB rows and units), safety (AE), response (IMWG truth)
 emitters), course_state, assessment, combination with cycle_visits, cycle_aes and dosing,
 end_of_treatment, maintenance, followup, subject_truth), mess (feed errors), writer
 (deliveries), truth (truth folder), scenarios (real-trial shapes, ``--scenarios``),
-truth_rules (eligibility, populations, DLT and 3+3 by domain.md's written rules), agreement
-(marts vs truth, per field).
+truth_rules (eligibility, populations, DLT and 3+3 by domain.md's written rules).
+
+A leaf: no module here imports another ``cfz_platform`` package
+(``tests/simulate/test_simulate_is_a_leaf.py``); ``cfz_platform.agreement`` sets the built
+marts and model against the truth.
 """

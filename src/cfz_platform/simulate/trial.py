@@ -25,10 +25,12 @@ import numpy as np
 from cfz_platform.simulate import params as P
 from cfz_platform.simulate.course import simulate_screen_failure, simulate_subject
 from cfz_platform.simulate.disposition import DISPOSITION_TRUTH_COLUMNS, build_disposition
+from cfz_platform.simulate.escalation import EscalationResult
 from cfz_platform.simulate.medical_history import MH_TRUTH_COLUMNS, build_medical_history
 from cfz_platform.simulate.mess import apply_mess, delivery_index
 from cfz_platform.simulate.scenarios import SCENARIOS
-from cfz_platform.simulate.subjects import SubjectPlan, plan_trial
+from cfz_platform.simulate.subject_sim import Missing
+from cfz_platform.simulate.subjects import SubjectPlan, TrialPlan, plan_trial
 from cfz_platform.simulate.truth import (
     ERROR_COLUMNS,
     ESCALATION_COLUMNS,
@@ -101,7 +103,17 @@ def _write_disposition_and_history(
 
 
 def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -> dict:
-    """Simulate the trial and write deliveries plus truth; return a summary."""
+    """Simulate the trial and write deliveries plus truth; return a summary.
+
+    Steps (the module docstring tells why):
+    1. clear earlier delivery folders under ``out``; plan the trial with the cycle-1 probe;
+       name the deliveries by their days;
+    2. pick the subjects whose DM record arrives late (``_late_dm_subjects``);
+    3. simulate each subject, mess its rows and stream them to the deliveries, collecting
+       the truth and the injected problems (``_simulate_subjects``); number the problems;
+    4. check the 3+3 path against domain.md's rules and tabulate it (``_escalation_truth``);
+    5. write the truth folder (``_write_truth``).
+    """
     t0 = time.perf_counter()
     out = Path(out)
     truth_dir = Path(truth_dir) if truth_dir is not None else out.parent / "truth"
@@ -112,6 +124,38 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
     plan = plan_trial(cfg, probe_cycle1(cfg, miss_rate))
     ids = [date.fromordinal(d).strftime("%Y%m%d") + "T020000" for d in plan.delivery_days]
     writer = DeliveryWriter(out, ids)
+    enrolled, dm_late = _late_dm_subjects(cfg, plan)
+    truths, errors, safety = _simulate_subjects(cfg, plan, writer, ids, miss_rate, dm_late)
+    writer.close()
+    for i, e in enumerate(errors, start=1):
+        e["error_id"] = f"E{i:06d}"
+    esc_rows, mtd_rule = _escalation_truth(cfg, plan.escalation, truths)
+    mtd_level = plan.escalation.mtd_level
+    mtd = cfg.dose_levels[mtd_level] if mtd_level is not None else None
+    _write_truth(
+        truth_dir,
+        truths,
+        esc_rows,
+        errors,
+        safety,
+        _study(cfg, plan, ids, truths, len(enrolled), mtd, mtd_rule),
+    )
+    return {
+        "rows": writer.rows_written,
+        "subjects": len(plan.subjects),
+        "enrolled": len(enrolled),
+        "errors": len(errors),
+        "deliveries": ids,
+        "mtd": mtd,
+        "seconds": time.perf_counter() - t0,
+        "truth": str(truth_dir),
+    }
+
+
+def _late_dm_subjects(cfg: P.SimConfig, plan: TrialPlan) -> tuple[list[int], set[int]]:
+    """The enrolled subjects' indexes, and those whose DM record the feed mess delivers late:
+    twice the error rate of all subjects (at least one when there are errors), drawn from
+    the enrolled with their own generator."""
     sel_rng = np.random.default_rng([cfg.seed, 3])
     enrolled = [s.index for s in plan.subjects if s.first_dose is not None]
     n_dm_late = (
@@ -124,6 +168,25 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
         if n_dm_late
         else set()
     )
+    return enrolled, dm_late
+
+
+def _simulate_subjects(
+    cfg: P.SimConfig,
+    plan: TrialPlan,
+    writer: DeliveryWriter,
+    ids: list[str],
+    miss_rate: float,
+    dm_late: set[int],
+) -> tuple[list[dict], list[dict], dict[str, list[dict]]]:
+    """Simulate every subject in order; return the truth rows, the injected problems and
+    the safety truth (disposition, medical history).
+
+    Steps, per subject (its own generators, ``_generators``): simulate its course (a screen
+    failure's or an enrolled subject's); note each visit it missed as a problem; apply the
+    feed mess and write each row to its delivery, noting each injected error with where it
+    landed; write its DS and MH rows.
+    """
     counter: dict = {}
     safety: dict[str, list[dict]] = {"disposition": [], "medical_history": []}
     truths: list[dict] = []
@@ -135,21 +198,7 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
         else:
             res = simulate_subject(s, plan.cutoff, rng, mrng, miss_rate, cfg.mc_replicas, cfg.seed)
         truths.append(res.truth)
-        for m in res.missing:
-            errors.append(
-                {
-                    "kind": "missing_visit",
-                    "category": "missing_visit",
-                    "delivery_id": "",
-                    "file": "",
-                    "line": "",
-                    "column": "VISIT",
-                    "value": m.visit,
-                    "usubjid": m.usubjid,
-                    "description": f"visit {m.visit} on {date.fromordinal(m.day).isoformat()} not done: "
-                    "no samples, vitals or assessment",
-                }
-            )
+        errors += [_missing_visit_error(m) for m in res.missing]
         for o in apply_mess(
             res.records,
             s.usubjid,
@@ -164,10 +213,34 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
             if o.err is not None:
                 errors.append({**o.err, "delivery_id": ids[o.k], "file": rel, "line": line})
         _write_disposition_and_history(writer, cfg, plan.delivery_days, s, res.truth, safety)
-    writer.close()
-    for i, e in enumerate(errors, start=1):
-        e["error_id"] = f"E{i:06d}"
-    esc = plan.escalation
+    return truths, errors, safety
+
+
+def _missing_visit_error(m: Missing) -> dict:
+    """The errors.csv row of a visit the subject missed (no feed row shows it)."""
+    return {
+        "kind": "missing_visit",
+        "category": "missing_visit",
+        "delivery_id": "",
+        "file": "",
+        "line": "",
+        "column": "VISIT",
+        "value": m.visit,
+        "usubjid": m.usubjid,
+        "description": f"visit {m.visit} on {date.fromordinal(m.day).isoformat()} not done: "
+        "no samples, vitals or assessment",
+    }
+
+
+def _escalation_truth(
+    cfg: P.SimConfig, esc: EscalationResult, truths: list[dict]
+) -> tuple[list[dict], float | None]:
+    """The dose_escalation.csv rows and the MTD by domain.md's rules.
+
+    Steps: recount each level by the written rules from the subjects' truth
+    (``truth_rules.compute_escalation``); assert the counts match the 3+3 play; one row per
+    level played, with the play's decision and the rule that decided it.
+    """
     by_rule, mtd_rule = compute_escalation(truths)
     rule = {r["level"]: r for r in by_rule}
     esc_rows = []
@@ -191,52 +264,67 @@ def run_simulation(cfg: P.SimConfig, out: Path, truth_dir: Path | None = None) -
                 "is_mtd": mtd_rule == lv,
             }
         )
-    mtd = cfg.dose_levels[esc.mtd_level] if esc.mtd_level is not None else None
+    return esc_rows, mtd_rule
+
+
+def _write_truth(
+    truth_dir: Path,
+    truths: list[dict],
+    esc_rows: list[dict],
+    errors: list[dict],
+    safety: dict[str, list[dict]],
+    study: dict,
+) -> None:
+    """Write the truth folder: subjects.csv, dose_escalation.csv, errors.csv,
+    disposition.csv, medical_history.csv and study.json."""
     write_csv(truth_dir / "subjects.csv", SUBJECT_COLUMNS, truths)
     write_csv(truth_dir / "dose_escalation.csv", ESCALATION_COLUMNS, esc_rows)
     write_csv(truth_dir / "errors.csv", ERROR_COLUMNS, errors)
     write_csv(truth_dir / "disposition.csv", DISPOSITION_TRUTH_COLUMNS, safety["disposition"])
     write_csv(truth_dir / "medical_history.csv", MH_TRUTH_COLUMNS, safety["medical_history"])
-    write_study(
-        truth_dir / "study.json",
-        {
-            "studyid": P.STUDYID,
-            "seed": cfg.seed,
-            "args": cfg.as_dict(),
-            "mtd": mtd,
-            "mtd_established": mtd is not None,
-            "expansion_doselvl": cfg.dose_levels[esc.expansion_level],
-            "data_cutoff": date.fromordinal(plan.cutoff).isoformat(),
-            "deliveries": ids,
-            "enrolled": len(enrolled),
-            "screen_failures": len(plan.subjects) - len(enrolled),
-            "vendor_lbtestcd_aliases": P.VENDOR_ALIASES,
-            "held_dose_convention": "EX row with EXDOSE 0 and EXADJ 'HELD - ADVERSE EVENT' or 'HELD - OTHER'",
-            "mtd_by_rule": mtd_rule,
-            "scenario_subjects": {
-                name: sorted(
-                    t["usubjid"]
-                    for t in truths
-                    if (
-                        t.get("scenario") == name
-                        or (
-                            name == "armcd-mismatch"
-                            and not t["is_screen_failure"]
-                            and t["armcd"] != t["group"]
-                        )
+    write_study(truth_dir / "study.json", study)
+
+
+def _study(
+    cfg: P.SimConfig,
+    plan: TrialPlan,
+    ids: list[str],
+    truths: list[dict],
+    n_enrolled: int,
+    mtd: float | None,
+    mtd_rule: float | None,
+) -> dict:
+    """study.json: the run's arguments, MTD, cutoff, deliveries, counts, conventions, and
+    which subjects carry each scenario (armcd-mismatch: every enrolled subject whose DM.ARMCD
+    disagrees with its group)."""
+    esc = plan.escalation
+    return {
+        "studyid": P.STUDYID,
+        "seed": cfg.seed,
+        "args": cfg.as_dict(),
+        "mtd": mtd,
+        "mtd_established": mtd is not None,
+        "expansion_doselvl": cfg.dose_levels[esc.expansion_level],
+        "data_cutoff": date.fromordinal(plan.cutoff).isoformat(),
+        "deliveries": ids,
+        "enrolled": n_enrolled,
+        "screen_failures": len(plan.subjects) - n_enrolled,
+        "vendor_lbtestcd_aliases": P.VENDOR_ALIASES,
+        "held_dose_convention": "EX row with EXDOSE 0 and EXADJ 'HELD - ADVERSE EVENT' or 'HELD - OTHER'",
+        "mtd_by_rule": mtd_rule,
+        "scenario_subjects": {
+            name: sorted(
+                t["usubjid"]
+                for t in truths
+                if (
+                    t.get("scenario") == name
+                    or (
+                        name == "armcd-mismatch"
+                        and not t["is_screen_failure"]
+                        and t["armcd"] != t["group"]
                     )
                 )
-                for name in SCENARIOS
-            },
+            )
+            for name in SCENARIOS
         },
-    )
-    return {
-        "rows": writer.rows_written,
-        "subjects": len(plan.subjects),
-        "enrolled": len(enrolled),
-        "errors": len(errors),
-        "deliveries": ids,
-        "mtd": mtd,
-        "seconds": time.perf_counter() - t0,
-        "truth": str(truth_dir),
     }

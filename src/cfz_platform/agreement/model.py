@@ -1,4 +1,4 @@
-"""The early-response model against the simulator's oracle (``simulate.agreement``).
+"""The early-response model against the simulator's oracle (``python -m cfz_platform.agreement``).
 
 The truth folder gives each subject ``true_response_prob_latent``: the probability of the
 label given the subject's actual kinetic parameters (only assay noise left), the best any
@@ -78,3 +78,14 @@ def compute_model_agreement(
         calibration_slope_ci_high=float(row["calibration_slope_ci_high"]),
         oracle_auc=compute_auc(known[spec.label].to_numpy(dtype=int), oracle),
     )
+
+
+def model_against_oracle(schema: str, subjects: dict[str, dict]) -> str:
+    """The model card's primary model, cross-validated on ``schema``'s feature mart, against
+    the latent oracle (``compute_model_agreement``): one line."""
+    from cfz_platform.ml.explore import load_feature_frame
+    from cfz_platform.ml.spec import load_spec
+
+    spec = load_spec()
+    frame = load_feature_frame(schema, spec)
+    return compute_model_agreement(frame, subjects, spec).line()

@@ -2,10 +2,8 @@
 
 ``compare_with_truth`` reads the marts (any schema: ``marts`` or an unpublished
 ``marts_candidate``) and ``truth/`` and returns, per field, the subjects (or dose levels) that
-agree and those that do not. ``python -m cfz_platform.simulate.agreement --seed S`` runs the
-whole chain (simulate, ingest, raw gate, dbt build, mart gate, publish) in a throwaway
-warehouse database of the project's cluster and prints ``field: n agree / n total`` with
-every disagreement. Fields (truth column -> mart column):
+agree and those that do not; ``format_agreement`` prints them as ``field: n agree / n total``
+with every disagreement. Fields (truth column -> mart column):
 
 * ``e1``..``e7`` -> fct_eligibility.status (all subjects, screen failures included);
 * ``saffl``, ``dltevalfl``, ``respevalfl``, ``first_dose_date``, ``is_dlt`` (n_dlts > 0,
@@ -19,22 +17,11 @@ every disagreement. Fields (truth column -> mart column):
   truth's response-evaluable subjects);
 * ``decision``/``is_mtd`` per escalation dose level -> fct_dose_escalation (truth
   ``decision_rule``: escalate, expand_to_6, above_mtd, enrolling).
-
-After the fields, one line sets the model card's primary model (cross-validated with the
-spec's protocol on the built feature mart) against the latent oracle
-(``true_response_prob_latent``): CV AUC, calibration slope with their 95% intervals, the
-oracle's AUC and the ratio of the two (``model_agreement``).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import os
-import sys
-import tempfile
-import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -116,6 +103,11 @@ def _rows(conn, sql: str) -> list[tuple]:
     return conn.execute(sql).fetchall()
 
 
+def _by_subject(conn, sql: str) -> dict[str, tuple]:
+    """The rows of ``sql`` by their first column (USUBJID), each the tuple of the others."""
+    return {r[0]: r[1:] for r in _rows(conn, sql)}
+
+
 def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[FieldAgreement]:
     """Compare the marts in ``schema`` with ``truth_dir`` (steps: read truth; read each mart;
     add one comparison per key and field; a key missing on the mart side compares as '')."""
@@ -135,14 +127,11 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
             fa.add(u, t[c], elig.get((u, c)))
         out.append(fa)
 
-    dim = {
-        r[0]: r[1:]
-        for r in _rows(
-            conn,
-            f"select usubjid, saffl, dltevalfl, respevalfl, first_dose_date, "
-            f"coalesce(n_dlts, 0) > 0 from {schema}.dim_subject",
-        )
-    }
+    dim = _by_subject(
+        conn,
+        f"select usubjid, saffl, dltevalfl, respevalfl, first_dose_date, "
+        f"coalesce(n_dlts, 0) > 0 from {schema}.dim_subject",
+    )
     for i, name in enumerate(("saffl", "dltevalfl", "respevalfl", "first_dose_date")):
         fa = FieldAgreement(name)
         col = {"dltevalfl": "dlt_evaluable"}.get(name, name)
@@ -184,14 +173,11 @@ def compare_with_truth(conn, truth_dir: Path, schema: str = "marts") -> list[Fie
             fv.add(u, t[days], got[1] if got else None)
         out += [fc, fv]
 
-    ml = {
-        r[0]: r[1:]
-        for r in _rows(
-            conn,
-            f"select usubjid, label_pr, label_mr, label_vgpr, label_cutoff_date "
-            f"from {schema}.fct_ml_features",
-        )
-    }
+    ml = _by_subject(
+        conn,
+        f"select usubjid, label_pr, label_mr, label_vgpr, label_cutoff_date "
+        f"from {schema}.fct_ml_features",
+    )
     for i, (name, col) in enumerate(
         (
             ("label_pr", "early_label"),
@@ -241,95 +227,3 @@ def format_agreement(
         if len(fa.disagreements) > limit:
             lines.append(f"    ... {len(fa.disagreements) - limit} more")
     return "\n".join(lines)
-
-
-def run_chain(landing: Path) -> tuple[str, str]:
-    """Ingest ``landing`` and transform through both gates; return (schema to compare, gate note).
-
-    When a gate blocks publishing, the unpublished ``marts_candidate`` is compared and the note
-    names the failure (the raw gate blocking leaves nothing to compare: it raises).
-    """
-    from cfz_platform.ingest import run_ingest
-    from cfz_platform.quality import QualityGateFailed
-    from cfz_platform.transform.pipeline import run_transform
-
-    run_ingest(landing)
-    try:
-        run_transform()
-    except QualityGateFailed as exc:
-        if exc.report.gate == "raw":
-            raise
-        return "marts_candidate", f"NOT PUBLISHED: {str(exc).splitlines()[0]}\n{exc}"
-    return "marts", "published"
-
-
-def model_against_oracle(schema: str, subjects: dict[str, dict]) -> str:
-    """The model card's primary model, cross-validated on ``schema``'s feature mart, against
-    the latent oracle (``model_agreement.compute_model_agreement``): one line."""
-    from cfz_platform.ml.explore import load_feature_frame
-    from cfz_platform.ml.spec import load_spec
-    from cfz_platform.simulate.model_agreement import compute_model_agreement
-
-    spec = load_spec()
-    frame = load_feature_frame(schema, spec)
-    return compute_model_agreement(frame, subjects, spec).line()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Simulate a trial, run the chain in a throwaway warehouse database, print the agreement."""
-    ap = argparse.ArgumentParser(
-        prog="python -m cfz_platform.simulate.agreement", description=__doc__.split("\n")[0]
-    )
-    ap.add_argument("--seed", type=int, default=20140127)
-    ap.add_argument("--patients", type=int, default=45)
-    ap.add_argument("--scenarios", default="default")
-    ap.add_argument(
-        "--keep", action="store_true", help="keep the warehouse database (its name is printed)"
-    )
-    args = ap.parse_args(argv)
-    from cfz_platform.config import apply_runtime_env
-    from cfz_platform.db import embedded, warehouse
-    from cfz_platform.simulate.params import SimConfig
-    from cfz_platform.simulate.scenarios import parse_scenarios
-    from cfz_platform.simulate.trial import run_simulation
-
-    apply_runtime_env()
-    embedded.start()
-    boosted, realistic = parse_scenarios(args.scenarios)
-    name = f"agree_{args.seed}_{uuid.uuid4().hex[:6]}"
-    os.environ["CFZ_WAREHOUSE_DB"] = name
-    warehouse.ensure_warehouse(name)
-    t0 = time.perf_counter()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            landing = Path(tmp) / "landing"
-            run_simulation(
-                SimConfig(
-                    patients=args.patients,
-                    seed=args.seed,
-                    scenarios=boosted,
-                    realistic_scenarios=realistic,
-                ),
-                landing,
-            )
-            schema, note = run_chain(landing)
-            with warehouse.connect(name, autocommit=True) as conn:
-                fields = compare_with_truth(conn, Path(tmp) / "truth", schema)
-            subjects, _ = read_truth(Path(tmp) / "truth")
-            model = model_against_oracle(schema, subjects)
-        print(
-            f"seed {args.seed}, {args.patients} patients, scenarios {args.scenarios}: {note.splitlines()[0]} "
-            f"({time.perf_counter() - t0:.0f}s)"
-        )
-        print(format_agreement(fields, subjects))
-        print(model)
-    finally:
-        if not args.keep:
-            warehouse.drop_database(name)
-        else:
-            print(f"kept warehouse database {name}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
