@@ -65,6 +65,8 @@ CONTRACT_TABLES = [
         "rpt_study_endpoints",
         "fct_ml_features",
         "fct_disposition",
+        "fct_vital_signs",
+        "fct_cycle_bsa",
     )
 ] + [("audit", "data_issues")]
 
@@ -194,6 +196,63 @@ def _disposition() -> list[dict]:
                 "dcsreas": "DEATH" if u in DEATH else None,
             }
         )
+    return out
+
+
+#: Cycle weights (kg) of CFZ-01..03 (height 170 cm); CFZ-02's cycle 2 was given at 15 mg/m2
+#: instead of 20 (-25%: the one dose off BSA).
+WEIGHTS = {"CFZ-01": (70.0, 68.0), "CFZ-02": (80.0, 80.0), "CFZ-03": (90.0, 90.0)}
+#: Systolic BP (mmHg) at C1D1 (baseline) and C2D1 of CFZ-01 and CFZ-02.
+SYSBP = {"CFZ-01": (120.0, 130.0), "CFZ-02": (140.0, 136.0)}
+
+
+def _cycle_bsa() -> list[dict]:
+    """Cycles 1-2 of CFZ-01..03: Mosteller BSA from the weights above, dose level 20 mg/m2."""
+    out = []
+    for u, weights in WEIGHTS.items():
+        for cycle, weight in enumerate(weights, start=1):
+            bsa = (170.0 * weight / 3600.0) ** 0.5
+            given = 15.0 if (u, cycle) == ("CFZ-02", 2) else 20.0
+            diff = 100.0 * (given - 20.0) / 20.0
+            out.append(
+                {
+                    "usubjid": u,
+                    "cycle": cycle,
+                    "weight_kg": weight,
+                    "height_cm": 170.0,
+                    "bsa_m2": bsa,
+                    "dose_level_mg_m2": 20.0,
+                    "planned_dose_mg": 20.0 * bsa,
+                    "doses_given": 6,
+                    "dose_given_mg": given * bsa,
+                    "dose_difference_pct": diff,
+                    "is_dose_off_bsa": abs(diff) > 10,
+                }
+            )
+    return out
+
+
+def _vital_signs(first_dose: dict) -> list[dict]:
+    """SYSBP of CFZ-01 and CFZ-02: baseline at C1D1 (the first dose), then C2D1."""
+    out = []
+    for u, (base, later) in SYSBP.items():
+        fd = first_dose[u]
+        for day, visit, value in ((0, "C1D1", base), (28, "C2D1", later)):
+            out.append(
+                {
+                    "vs_record_key": f"{u}-SYSBP-{visit}",
+                    "usubjid": u,
+                    "vstestcd": "SYSBP",
+                    "aval": value,
+                    "avalu": "mmHg",
+                    "vsdt": fd + timedelta(days=day),
+                    "visit": visit,
+                    "base": base,
+                    "is_baseline": day == 0,
+                    "is_post_baseline": day > 0,
+                    "chg": value - base if day > 0 else None,
+                }
+            )
     return out
 
 
@@ -530,6 +589,8 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
             {"usubjid": u, "label_pr": BEST[u][1] in {"CR", "VGPR", "PR"}} for u in TREATED
         ],
         "fct_disposition": _disposition(),
+        "fct_vital_signs": _vital_signs(first_dose),
+        "fct_cycle_bsa": _cycle_bsa(),
         "data_issues": [
             {
                 "domain": "lb",

@@ -71,6 +71,7 @@ def test_every_section_names_its_source(report):
         "eligibility": "marts.fct_eligibility",
         "data-quality": "audit.ingest_files",
         "model": "ml.early_response_predictions",
+        "vital-signs": "marts.fct_vital_signs",
     }
     for sid, source in sources.items():
         section = parsed.sections[sid]
@@ -465,3 +466,24 @@ def test_concordance_of_the_two_evaluators(report):
     assert table["Total"]["Total"] == "48"
     header = section.tables[0][0]
     assert not any(c in header for c in ("PR", "investigator_response", "imwg_category"))
+
+
+def test_vital_signs_weight_bsa_sysbp_and_doses_off_bsa(report):
+    """Fixture: CFZ-01..03 at 170 cm weigh 70/80/90 kg in cycle 1 (CFZ-01 68 in cycle 2):
+    Mosteller BSA 1.82/1.94/2.06 m2; SYSBP 120 and 140 at baseline, 130 and 136 at C2D1
+    (change +10 and -4); CFZ-02's cycle 2 at 15 instead of 20 mg/m2 is the one dose off BSA."""
+    section = report[0].sections["vital-signs"]
+    assert section.status == "ok", section.text[:300]
+    cycles = {r["Cycle"]: r for r in section.table_with("BSA, m²: median (range)")}
+    assert cycles["1"]["Subjects"] == "3"
+    assert cycles["1"]["BSA, m²: median (range)"] == "1.94 (1.82–2.06)"
+    assert cycles["2"]["Weight, kg: median (range)"] == "80.0 (68.0–90.0)"
+    bp = {r["Visit"]: r for r in section.table_with("Change from baseline: median (range)")}
+    assert list(bp) == ["Baseline", "C2D1"]
+    assert bp["Baseline"]["Systolic BP, mmHg: median (range)"] == "130 (120–140)"
+    assert bp["C2D1"]["Systolic BP, mmHg: median (range)"] == "133 (130–136)"
+    assert bp["C2D1"]["Change from baseline: median (range)"] == "3 (-4–10)"
+    listing = section.table_with("Planned dose (mg)")
+    assert [(r["Subject"], r["Cycle"]) for r in listing] == [("CFZ-02", "2")]
+    assert listing[0]["Planned dose (mg)"] == "38.9" and listing[0]["Dose given (mg)"] == "29.2"
+    assert listing[0]["Difference (%)"] == "-25"
