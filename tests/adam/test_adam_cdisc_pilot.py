@@ -227,7 +227,7 @@ def test_define_xml_of_the_pilot_validates_and_describes_the_package(built, db, 
     std = doc.find(".//def:Standards/def:Standard", NS)
     assert (std.get("Name"), std.get("Version")) == ("ADaMIG", "1.3")
     # ADRS and ADTTE are empty on the pilot: not written, not described
-    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX", "ADMH", "ADVS"}
+    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX", "ADMH", "ADVS", "ADCM"}
     for name, group in groups(doc).items():
         href = group.find("def:leaf", NS).get("{http://www.w3.org/1999/xlink}href")
         assert (tmp_path / href).is_file() and href == f"{name.lower()}.xpt"

@@ -67,6 +67,7 @@ CONTRACT_TABLES = [
         "fct_disposition",
         "fct_vital_signs",
         "fct_cycle_bsa",
+        "fct_concomitant_medications",
     )
 ] + [("audit", "data_issues")]
 
@@ -254,6 +255,44 @@ def _vital_signs(first_dose: dict) -> list[dict]:
                 }
             )
     return out
+
+
+def _con_meds(first_dose: dict) -> list[dict]:
+    """Aciclovir (antiviral) on study for CFZ-01 and CFZ-02, ondansetron for CFZ-03, a prior
+    bortezomib regimen of CFZ-01 (never on study), and pomalidomide started by CFZ-06 after
+    its treatment ended (new anti-myeloma therapy, not on study)."""
+    rows = [
+        ("CFZ-01", "ACICLOVIR", "antiviral", None, 1, True, False),
+        ("CFZ-02", "ACICLOVIR", "antiviral", None, 1, True, False),
+        ("CFZ-03", "ONDANSETRON", "antiemetic", None, 2, True, False),
+        (
+            "CFZ-01",
+            "BORTEZOMIB",
+            "proteasome inhibitor",
+            "PRIOR MYELOMA THERAPY",
+            -400,
+            False,
+            False,
+        ),
+        ("CFZ-06", "POMALIDOMIDE", "IMiD", "SUBSEQUENT MYELOMA THERAPY", 150, False, True),
+    ]
+    return [
+        {
+            "cm_record_key": f"{u}-{drug}",
+            "usubjid": u,
+            "cmtrt": drug,
+            "cmdecod": drug,
+            "cmclas": cls,
+            "cmcat": cat,
+            "cmstdtc": (first_dose[u] + timedelta(days=day)).isoformat(),
+            "cmstdt": first_dose[u] + timedelta(days=day),
+            "is_prior_myeloma_therapy": cat == "PRIOR MYELOMA THERAPY",
+            "is_anti_myeloma": cls in {"proteasome inhibitor", "IMiD"},
+            "is_on_study": on,
+            "is_new_anti_myeloma_therapy": new,
+        }
+        for u, drug, cls, cat, day, on, new in rows
+    ]
 
 
 def _eligibility(subjects: list[dict]) -> list[dict]:
@@ -591,6 +630,7 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
         "fct_disposition": _disposition(),
         "fct_vital_signs": _vital_signs(first_dose),
         "fct_cycle_bsa": _cycle_bsa(),
+        "fct_concomitant_medications": _con_meds(first_dose),
         "data_issues": [
             {
                 "domain": "lb",

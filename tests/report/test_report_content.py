@@ -72,6 +72,7 @@ def test_every_section_names_its_source(report):
         "data-quality": "audit.ingest_files",
         "model": "ml.early_response_predictions",
         "vital-signs": "marts.fct_vital_signs",
+        "con-meds": "marts.fct_concomitant_medications",
     }
     for sid, source in sources.items():
         section = parsed.sections[sid]
@@ -487,3 +488,20 @@ def test_vital_signs_weight_bsa_sysbp_and_doses_off_bsa(report):
     assert [(r["Subject"], r["Cycle"]) for r in listing] == [("CFZ-02", "2")]
     assert listing[0]["Planned dose (mg)"] == "38.9" and listing[0]["Dose given (mg)"] == "29.2"
     assert listing[0]["Difference (%)"] == "-25"
+
+
+def test_con_meds_on_study_use_by_class_and_new_therapy(report):
+    """Fixture: aciclovir on study for CFZ-01 and CFZ-02 (2 of 12 treated), ondansetron for
+    CFZ-03; the prior bortezomib regimen is not on-study use; CFZ-06's pomalidomide after
+    treatment is the one new anti-myeloma therapy."""
+    section = report[0].sections["con-meds"]
+    assert section.status == "ok", section.text[:300]
+    by_class = {r["Medication class"]: r for r in section.table_with("Medication class")}
+    assert list(by_class) == ["antiviral", "antiemetic"]
+    assert by_class["antiviral"]["Subjects, n (% of treated)"] == "2 (17%)"
+    assert by_class["antiemetic"]["Records"] == "1"
+    listing = section.table_with("Drug")
+    assert [(r["Subject"], r["Drug"], r["Class"]) for r in listing] == [
+        ("CFZ-06", "POMALIDOMIDE", "IMiD")
+    ]
+    assert "_" not in " ".join(section.tables[0][0] + section.tables[1][0])

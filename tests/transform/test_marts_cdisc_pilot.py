@@ -245,6 +245,49 @@ def _first_day(text: str):
     return date(parts[0], *(parts[1:] + [1, 1])[:2])
 
 
+def _last_day(text: str):
+    import calendar
+    from datetime import date
+
+    if not text:
+        return None
+    parts = [int(p) for p in text[:10].split("-")]
+    if len(parts) == 1:
+        return date(parts[0], 12, 31)
+    if len(parts) == 2:
+        return date(parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1])
+    return date(*parts)
+
+
+def test_concomitant_medications_all_rows_publish_with_on_study_use(built, db):
+    """Every pilot CM row reaches ADCM, the 21 without CMSTDTC too; ONTRTFL is on-study use by
+    the source dates (started between TRTSDT and TRTEDT + 30 days, or before TRTSDT, start
+    unknown included, and not ended by it). The one new anti-myeloma therapy is a prednisone
+    started on study (a glucocorticoid, anti-myeloma in the drug_synonyms seed)."""
+    cm = _pilot_frame("cm")
+    dates = {u: (s, e) for u, s, e in db.execute("select usubjid, trtsdt, trtedt from adam.adsl")}
+    expected_on = 0
+    for u, st_text, en_text in zip(cm["USUBJID"], cm["CMSTDTC"], cm["CMENDTC"], strict=True):
+        first, last = dates[u]
+        if first is None:
+            continue
+        st, en = _first_day(st_text), _last_day(en_text)
+        if (st is not None and first <= st and (st - last).days <= 30) or (
+            (st is None or st < first) and (en is None or en >= first)
+        ):
+            expected_on += 1
+    n, n_no_start, n_on, n_new, n_classes = db.execute(
+        "select count(*), count(*) filter (where cmstdtc is null), "
+        "count(*) filter (where ontrtfl = 'Y'), count(*) filter (where newtrtfl = 'Y'), "
+        "count(distinct cmclas) from adam.adcm"
+    ).fetchone()
+    assert n == len(cm) == 7510 and n_no_start == 21
+    assert n_on == expected_on and n_on > 1000
+    assert n_classes >= 10
+    new = db.execute("select usubjid, cmdecod from adam.adcm where newtrtfl = 'Y'").fetchall()
+    assert n_new == 1 and new == [("01-701-1444", "PREDNISONE")]
+
+
 def test_vital_signs_publish_in_standard_units_with_baseline(built, db):
     """Every pilot VS record with a result reaches ADVS; weights sent in LB, heights in IN and
     temperatures in F read in kg, cm and C as the pilot's own VSSTRESN does; each subject's

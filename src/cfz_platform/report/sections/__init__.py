@@ -9,7 +9,9 @@
 - ``data_quality``: the ingestion ledger, rejects, data issues and quality gates (audit.*);
 - ``model``: the early-response model's performance (ml.early_response_predictions);
 - ``vital_signs``: weight and BSA per cycle, systolic BP change by visit, doses off
-  mg/m2 x BSA (marts.fct_vital_signs, marts.fct_cycle_bsa).
+  mg/m2 x BSA (marts.fct_vital_signs, marts.fct_cycle_bsa);
+- ``concomitant_medications``: on-study use by class, new anti-myeloma therapy
+  (marts.fct_concomitant_medications).
 
 A builder takes a :class:`cfz_platform.report.data.ReportData` and returns a
 :class:`cfz_platform.report.items.Section`; when a table it reads is missing, empty or lacks
