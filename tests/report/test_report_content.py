@@ -300,7 +300,8 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
     assert "not available: marts.dim_subject has not been built" in parsed.sections["consort"].text
     assert "model has not been trained yet" in parsed.sections["model"].text
 
-    # only subjects, labs and AEs exist; the myeloma marts are built but empty
+    # only subjects, labs, AEs, vital signs and con-meds exist; the myeloma marts are built
+    # but empty
     with warehouse.connect(autocommit=True) as conn:
         build_fixture_marts(conn)
         for table in (
@@ -323,6 +324,8 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
         "eligibility",
         "data-quality",
         "swimmer",
+        "vital-signs",
+        "con-meds",
     }
     assert (
         "not available: marts.fct_response_assessments has no rows"
