@@ -227,7 +227,7 @@ def test_define_xml_of_the_pilot_validates_and_describes_the_package(built, db, 
     std = doc.find(".//def:Standards/def:Standard", NS)
     assert (std.get("Name"), std.get("Version")) == ("ADaMIG", "1.3")
     # ADRS and ADTTE are empty on the pilot: not written, not described
-    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX", "ADMH"}
+    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX", "ADMH", "ADVS", "ADCM"}
     for name, group in groups(doc).items():
         href = group.find("def:leaf", NS).get("{http://www.w3.org/1999/xlink}href")
         assert (tmp_path / href).is_file() and href == f"{name.lower()}.xpt"
@@ -254,6 +254,14 @@ def test_define_xml_of_the_pilot_validates_and_describes_the_package(built, db, 
     assert items(doc)["IT.ADLB.AVAL"].find("def:ValueListRef", NS).get("ValueListOID") == (
         "VL.ADLB.AVAL"
     )
+    # ADVS: one WhereClauseDef per vital-sign parameter, BSA among them when cycles exist
+    vs_where = {
+        w.findtext("odm:RangeCheck/odm:CheckValue", namespaces=NS)
+        for w in doc.iterfind(".//def:WhereClauseDef", NS)
+        if w.get("OID").startswith("WC.ADVS.")
+    }
+    vs_params = {p[0] for p in db.execute("select distinct paramcd from adam.advs")}
+    assert vs_where == vs_params and {"WEIGHT", "HEIGHT", "SYSBP"} <= vs_where
     # the sex codelist holds exactly the values of ADSL.SEX
     sexes = {
         i.get("CodedValue")

@@ -214,7 +214,7 @@ def test_xpt_round_trip(published, db, tmp_path):
     proc = run_cfz("export", "adam", "--out", str(out))
     assert "ADSL:" in proc.stdout and "define.json" in proc.stdout
     meta = json.loads((out / "define.json").read_text())
-    for name in ("adsl", "adae", "adlb", "adex", "adrs", "adtte", "admh"):
+    for name in ("adsl", "adae", "adlb", "adex", "adrs", "adtte", "admh", "advs", "adcm"):
         entry = next(d for d in meta["datasets"] if d["dataset"] == name.upper())
         n = db.execute(f"select count(*) from adam.{name}").fetchone()[0]
         if n == 0:
@@ -256,7 +256,17 @@ def test_define_xml_validates_and_describes_the_myeloma_package(published, db, t
     result = export_adam(db, tmp_path)
     assert schema_errors(result.define_xml) == []
     doc = etree.parse(str(result.define_xml))
-    assert set(groups(doc)) == {"ADSL", "ADAE", "ADLB", "ADEX", "ADRS", "ADTTE", "ADMH"}
+    assert set(groups(doc)) == {
+        "ADSL",
+        "ADAE",
+        "ADLB",
+        "ADEX",
+        "ADRS",
+        "ADTTE",
+        "ADMH",
+        "ADVS",
+        "ADCM",
+    }
     tte = groups(doc)["ADTTE"]
     assert tte.find("def:Class", NS).get("Name") == "BASIC DATA STRUCTURE"
     assert tte.find("def:Class/def:SubClass", NS).get("Name") == "TIME-TO-EVENT"

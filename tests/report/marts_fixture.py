@@ -65,6 +65,9 @@ CONTRACT_TABLES = [
         "rpt_study_endpoints",
         "fct_ml_features",
         "fct_disposition",
+        "fct_vital_signs",
+        "fct_cycle_bsa",
+        "fct_concomitant_medications",
     )
 ] + [("audit", "data_issues")]
 
@@ -195,6 +198,101 @@ def _disposition() -> list[dict]:
             }
         )
     return out
+
+
+#: Cycle weights (kg) of CFZ-01..03 (height 170 cm); CFZ-02's cycle 2 was given at 15 mg/m2
+#: instead of 20 (-25%: the one dose off BSA).
+WEIGHTS = {"CFZ-01": (70.0, 68.0), "CFZ-02": (80.0, 80.0), "CFZ-03": (90.0, 90.0)}
+#: Systolic BP (mmHg) at C1D1 (baseline) and C2D1 of CFZ-01 and CFZ-02.
+SYSBP = {"CFZ-01": (120.0, 130.0), "CFZ-02": (140.0, 136.0)}
+
+
+def _cycle_bsa() -> list[dict]:
+    """Cycles 1-2 of CFZ-01..03: Mosteller BSA from the weights above, dose level 20 mg/m2."""
+    out = []
+    for u, weights in WEIGHTS.items():
+        for cycle, weight in enumerate(weights, start=1):
+            bsa = (170.0 * weight / 3600.0) ** 0.5
+            given = 15.0 if (u, cycle) == ("CFZ-02", 2) else 20.0
+            diff = 100.0 * (given - 20.0) / 20.0
+            out.append(
+                {
+                    "usubjid": u,
+                    "cycle": cycle,
+                    "weight_kg": weight,
+                    "height_cm": 170.0,
+                    "bsa_m2": bsa,
+                    "dose_level_mg_m2": 20.0,
+                    "planned_dose_mg": 20.0 * bsa,
+                    "doses_given": 6,
+                    "dose_given_mg": given * bsa,
+                    "dose_difference_pct": diff,
+                    "is_dose_off_bsa": abs(diff) > 10,
+                }
+            )
+    return out
+
+
+def _vital_signs(first_dose: dict) -> list[dict]:
+    """SYSBP of CFZ-01 and CFZ-02: baseline at C1D1 (the first dose), then C2D1."""
+    out = []
+    for u, (base, later) in SYSBP.items():
+        fd = first_dose[u]
+        for day, visit, value in ((0, "C1D1", base), (28, "C2D1", later)):
+            out.append(
+                {
+                    "vs_record_key": f"{u}-SYSBP-{visit}",
+                    "usubjid": u,
+                    "vstestcd": "SYSBP",
+                    "aval": value,
+                    "avalu": "mmHg",
+                    "vsdt": fd + timedelta(days=day),
+                    "visit": visit,
+                    "base": base,
+                    "is_baseline": day == 0,
+                    "is_post_baseline": day > 0,
+                    "chg": value - base if day > 0 else None,
+                }
+            )
+    return out
+
+
+def _con_meds(first_dose: dict) -> list[dict]:
+    """Aciclovir (antiviral) on study for CFZ-01 and CFZ-02, ondansetron for CFZ-03, a prior
+    bortezomib regimen of CFZ-01 (never on study), and pomalidomide started by CFZ-06 after
+    its treatment ended (new anti-myeloma therapy, not on study)."""
+    rows = [
+        ("CFZ-01", "ACICLOVIR", "antiviral", None, 1, True, False),
+        ("CFZ-02", "ACICLOVIR", "antiviral", None, 1, True, False),
+        ("CFZ-03", "ONDANSETRON", "antiemetic", None, 2, True, False),
+        (
+            "CFZ-01",
+            "BORTEZOMIB",
+            "proteasome inhibitor",
+            "PRIOR MYELOMA THERAPY",
+            -400,
+            False,
+            False,
+        ),
+        ("CFZ-06", "POMALIDOMIDE", "IMiD", "SUBSEQUENT MYELOMA THERAPY", 150, False, True),
+    ]
+    return [
+        {
+            "cm_record_key": f"{u}-{drug}",
+            "usubjid": u,
+            "cmtrt": drug,
+            "cmdecod": drug,
+            "cmclas": cls,
+            "cmcat": cat,
+            "cmstdtc": (first_dose[u] + timedelta(days=day)).isoformat(),
+            "cmstdt": first_dose[u] + timedelta(days=day),
+            "is_prior_myeloma_therapy": cat == "PRIOR MYELOMA THERAPY",
+            "is_anti_myeloma": cls in {"proteasome inhibitor", "IMiD"},
+            "is_on_study": on,
+            "is_new_anti_myeloma_therapy": new,
+        }
+        for u, drug, cls, cat, day, on, new in rows
+    ]
 
 
 def _eligibility(subjects: list[dict]) -> list[dict]:
@@ -530,6 +628,9 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
             {"usubjid": u, "label_pr": BEST[u][1] in {"CR", "VGPR", "PR"}} for u in TREATED
         ],
         "fct_disposition": _disposition(),
+        "fct_vital_signs": _vital_signs(first_dose),
+        "fct_cycle_bsa": _cycle_bsa(),
+        "fct_concomitant_medications": _con_meds(first_dose),
         "data_issues": [
             {
                 "domain": "lb",

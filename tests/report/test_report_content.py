@@ -71,6 +71,8 @@ def test_every_section_names_its_source(report):
         "eligibility": "marts.fct_eligibility",
         "data-quality": "audit.ingest_files",
         "model": "ml.early_response_predictions",
+        "vital-signs": "marts.fct_vital_signs",
+        "con-meds": "marts.fct_concomitant_medications",
     }
     for sid, source in sources.items():
         section = parsed.sections[sid]
@@ -298,7 +300,8 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
     assert "not available: marts.dim_subject has not been built" in parsed.sections["consort"].text
     assert "model has not been trained yet" in parsed.sections["model"].text
 
-    # only subjects, labs and AEs exist; the myeloma marts are built but empty
+    # only subjects, labs, AEs, vital signs and con-meds exist; the myeloma marts are built
+    # but empty
     with warehouse.connect(autocommit=True) as conn:
         build_fixture_marts(conn)
         for table in (
@@ -321,6 +324,8 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
         "eligibility",
         "data-quality",
         "swimmer",
+        "vital-signs",
+        "con-meds",
     }
     assert (
         "not available: marts.fct_response_assessments has no rows"
@@ -465,3 +470,41 @@ def test_concordance_of_the_two_evaluators(report):
     assert table["Total"]["Total"] == "48"
     header = section.tables[0][0]
     assert not any(c in header for c in ("PR", "investigator_response", "imwg_category"))
+
+
+def test_vital_signs_weight_bsa_sysbp_and_doses_off_bsa(report):
+    """Fixture: CFZ-01..03 at 170 cm weigh 70/80/90 kg in cycle 1 (CFZ-01 68 in cycle 2):
+    Mosteller BSA 1.82/1.94/2.06 m2; SYSBP 120 and 140 at baseline, 130 and 136 at C2D1
+    (change +10 and -4); CFZ-02's cycle 2 at 15 instead of 20 mg/m2 is the one dose off BSA."""
+    section = report[0].sections["vital-signs"]
+    assert section.status == "ok", section.text[:300]
+    cycles = {r["Cycle"]: r for r in section.table_with("BSA, m²: median (range)")}
+    assert cycles["1"]["Subjects"] == "3"
+    assert cycles["1"]["BSA, m²: median (range)"] == "1.94 (1.82–2.06)"
+    assert cycles["2"]["Weight, kg: median (range)"] == "80.0 (68.0–90.0)"
+    bp = {r["Visit"]: r for r in section.table_with("Change from baseline: median (range)")}
+    assert list(bp) == ["Baseline", "C2D1"]
+    assert bp["Baseline"]["Systolic BP, mmHg: median (range)"] == "130 (120–140)"
+    assert bp["C2D1"]["Systolic BP, mmHg: median (range)"] == "133 (130–136)"
+    assert bp["C2D1"]["Change from baseline: median (range)"] == "3 (-4–10)"
+    listing = section.table_with("Planned dose (mg)")
+    assert [(r["Subject"], r["Cycle"]) for r in listing] == [("CFZ-02", "2")]
+    assert listing[0]["Planned dose (mg)"] == "38.9" and listing[0]["Dose given (mg)"] == "29.2"
+    assert listing[0]["Difference (%)"] == "-25"
+
+
+def test_con_meds_on_study_use_by_class_and_new_therapy(report):
+    """Fixture: aciclovir on study for CFZ-01 and CFZ-02 (2 of 12 treated), ondansetron for
+    CFZ-03; the prior bortezomib regimen is not on-study use; CFZ-06's pomalidomide after
+    treatment is the one new anti-myeloma therapy."""
+    section = report[0].sections["con-meds"]
+    assert section.status == "ok", section.text[:300]
+    by_class = {r["Medication class"]: r for r in section.table_with("Medication class")}
+    assert list(by_class) == ["antiviral", "antiemetic"]
+    assert by_class["antiviral"]["Subjects, n (% of treated)"] == "2 (17%)"
+    assert by_class["antiemetic"]["Records"] == "1"
+    listing = section.table_with("Drug")
+    assert [(r["Subject"], r["Drug"], r["Class"]) for r in listing] == [
+        ("CFZ-06", "POMALIDOMIDE", "IMiD")
+    ]
+    assert "_" not in " ".join(section.tables[0][0] + section.tables[1][0])

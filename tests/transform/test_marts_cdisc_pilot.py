@@ -234,3 +234,94 @@ def test_medical_history_publishes_baseline_conditions_by_body_system(built, db)
     assert n == len(mh) == 1818
     assert prefl == expected and prefl > 1000
     assert bodsys >= 10
+
+
+def _first_day(text: str):
+    from datetime import date
+
+    if not text:
+        return None
+    parts = [int(p) for p in text[:10].split("-")]
+    return date(parts[0], *(parts[1:] + [1, 1])[:2])
+
+
+def _last_day(text: str):
+    import calendar
+    from datetime import date
+
+    if not text:
+        return None
+    parts = [int(p) for p in text[:10].split("-")]
+    if len(parts) == 1:
+        return date(parts[0], 12, 31)
+    if len(parts) == 2:
+        return date(parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1])
+    return date(*parts)
+
+
+def test_concomitant_medications_all_rows_publish_with_on_study_use(built, db):
+    """Every pilot CM row reaches ADCM, the 21 without CMSTDTC too; ONTRTFL is on-study use by
+    the source dates (started between TRTSDT and TRTEDT + 30 days, or before TRTSDT, start
+    unknown included, and not ended by it). The one new anti-myeloma therapy is a prednisone
+    started on study (a glucocorticoid, anti-myeloma in the drug_synonyms seed)."""
+    cm = _pilot_frame("cm")
+    dates = {u: (s, e) for u, s, e in db.execute("select usubjid, trtsdt, trtedt from adam.adsl")}
+    expected_on = 0
+    for u, st_text, en_text in zip(cm["USUBJID"], cm["CMSTDTC"], cm["CMENDTC"], strict=True):
+        first, last = dates[u]
+        if first is None:
+            continue
+        st, en = _first_day(st_text), _last_day(en_text)
+        if (st is not None and first <= st and (st - last).days <= 30) or (
+            (st is None or st < first) and (en is None or en >= first)
+        ):
+            expected_on += 1
+    n, n_no_start, n_on, n_new, n_classes = db.execute(
+        "select count(*), count(*) filter (where cmstdtc is null), "
+        "count(*) filter (where ontrtfl = 'Y'), count(*) filter (where newtrtfl = 'Y'), "
+        "count(distinct cmclas) from adam.adcm"
+    ).fetchone()
+    assert n == len(cm) == 7510 and n_no_start == 21
+    assert n_on == expected_on and n_on > 1000
+    assert n_classes >= 10
+    new = db.execute("select usubjid, cmdecod from adam.adcm where newtrtfl = 'Y'").fetchall()
+    assert n_new == 1 and new == [("01-701-1444", "PREDNISONE")]
+
+
+def test_vital_signs_publish_in_standard_units_with_baseline(built, db):
+    """Every pilot VS record with a result reaches ADVS; weights sent in LB, heights in IN and
+    temperatures in F read in kg, cm and C as the pilot's own VSSTRESN does; each subject's
+    WEIGHT baseline is the last weight on or before TRTSDT."""
+    import pandas as pd
+
+    from tests.conftest import CONFORMANCE
+
+    vs = pd.read_csv(CONFORMANCE / "cdiscpilot01" / "vs.csv.gz", dtype=str)
+    vs = vs[pd.to_numeric(vs["VSORRES"], errors="coerce").notna()]
+    stresn = {
+        (u, int(float(s))): float(v)
+        for u, s, v in zip(vs["USUBJID"], vs["VSSEQ"], vs["VSSTRESN"], strict=True)
+    }
+    got = {
+        (u, int(s)): float(a)
+        for u, s, a in db.execute("select usubjid, vsseq, aval from marts.fct_vital_signs")
+    }
+    assert len(got) == len(stresn) > 29000
+    off = [k for k, v in stresn.items() if abs(got[k] - v) > 0.01]
+    assert off == []
+    n_vs, n_subjects = db.execute(
+        "select count(*), count(distinct usubjid) from adam.advs where srcdom = 'VS'"
+    ).fetchone()
+    assert n_vs == len(stresn) and n_subjects > 250
+    trtsdt = dict(db.execute("select usubjid, trtsdt from adam.adsl where trtsdt is not null"))
+    weights = vs[vs["VSTESTCD"] == "WEIGHT"]
+    expected = {}
+    for u, d, v in zip(weights["USUBJID"], weights["VSDTC"], weights["VSSTRESN"], strict=True):
+        day = _first_day(d)
+        if u in trtsdt and day <= trtsdt[u] and (u not in expected or day >= expected[u][0]):
+            expected[u] = (day, float(v))
+    base = dict(
+        db.execute("select usubjid, base from adam.advs where paramcd = 'WEIGHT' and ablfl = 'Y'")
+    )
+    assert len(base) == len(expected) > 200
+    assert all(abs(float(base[u]) - v) < 0.01 for u, (_d, v) in expected.items())

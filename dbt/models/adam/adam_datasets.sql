@@ -6,7 +6,8 @@
       results and no investigator overall response after the first dose): a myeloma-only
       dataset, e.g. not derivable from the CDISC pilot;
     - ADSL: DM has no subject; ADAE: AE has no usable record; ADLB: LB has no usable result;
-      ADEX: EX has no usable record; ADMH: MH has no usable record.
+      ADEX: EX has no usable record; ADMH: MH has no usable record; ADVS: VS has no usable
+      record and no cycle has a BSA; ADCM: CM has no usable record.
 -#}
 with counts as (
     select
@@ -57,6 +58,20 @@ with counts as (
         count(*),
         count(distinct usubjid)
     from {{ ref('admh') }}
+    union all
+    select
+        'ADVS',
+        8,
+        count(*),
+        count(distinct usubjid)
+    from {{ ref('advs') }}
+    union all
+    select
+        'ADCM',
+        9,
+        count(*),
+        count(distinct usubjid)
+    from {{ ref('adcm') }}
 ),
 
 reasons (dataset, reason) as (
@@ -67,7 +82,9 @@ reasons (dataset, reason) as (
     ('ADEX', 'no usable exposure record in EX'),
     ('ADRS', 'not derivable: no IMWG response assessment (no M-protein / free light chain results and no investigator overall response after the first dose); a myeloma-only dataset'),
     ('ADTTE', 'not derivable: TTP, PFS, OS, PFSMAINT and DOR need IMWG response assessments, and this study has none; a myeloma-only dataset'),
-    ('ADMH', 'no usable medical history record in MH')
+    ('ADMH', 'no usable medical history record in MH'),
+    ('ADVS', 'no usable vital-sign record in VS and no cycle with a body-surface area'),
+    ('ADCM', 'no usable medication record in CM')
 )
 
 select

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 #: The ADaM datasets in export order (dbt model names).
-ADAM_DATASETS = ("adsl", "adae", "adlb", "adex", "adrs", "adtte", "admh")
+ADAM_DATASETS = ("adsl", "adae", "adlb", "adex", "adrs", "adtte", "admh", "advs", "adcm")
 #: XPORT v5 limits.
 MAX_NAME = 8
 MAX_LABEL = 40

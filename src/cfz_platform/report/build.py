@@ -21,6 +21,7 @@ from cfz_platform.report.marts import MartReader, Unavailable
 from cfz_platform.report.run_status import compute_nightly_failure
 from cfz_platform.report.sections import (
     adverse_events,
+    concomitant_medications,
     concordance,
     data_quality,
     eligibility,
@@ -30,6 +31,7 @@ from cfz_platform.report.sections import (
     model,
     response,
     safety,
+    vital_signs,
 )
 from cfz_platform.staged_output import staged_output
 
@@ -81,6 +83,13 @@ SECTIONS = [
     ("eligibility", "Eligibility failures", "marts.fct_eligibility", eligibility.build_eligibility),
     ("data-quality", "Data quality", data_quality.SOURCE, data_quality.build_data_quality),
     ("model", "Early-response model (C1D15)", model.PREDICTIONS, model.build_model),
+    (vital_signs.SECTION_ID, vital_signs.TITLE, vital_signs.SOURCE, vital_signs.build_vital_signs),
+    (
+        concomitant_medications.SECTION_ID,
+        concomitant_medications.TITLE,
+        concomitant_medications.SOURCE,
+        concomitant_medications.build_concomitant_medications,
+    ),
 ]
 SECTION_IDS = [s[0] for s in SECTIONS]
 

@@ -39,6 +39,7 @@ from cfz_platform.simulate.truth import (
     write_study,
 )
 from cfz_platform.simulate.truth_rules import compute_escalation
+from cfz_platform.simulate.vital_signs import BSA_TRUTH_COLUMNS, build_bsa_truth
 from cfz_platform.simulate.writer import DeliveryWriter
 
 DELIVERY_RE = re.compile(r"^\d{8}T\d{6}$")
@@ -188,7 +189,7 @@ def _simulate_subjects(
     landed; write its DS and MH rows.
     """
     counter: dict = {}
-    safety: dict[str, list[dict]] = {"disposition": [], "medical_history": []}
+    safety: dict[str, list[dict]] = {"disposition": [], "medical_history": [], "bsa": []}
     truths: list[dict] = []
     errors: list[dict] = []
     for s in plan.subjects:
@@ -198,6 +199,7 @@ def _simulate_subjects(
         else:
             res = simulate_subject(s, plan.cutoff, rng, mrng, miss_rate, cfg.mc_replicas, cfg.seed)
         truths.append(res.truth)
+        safety["bsa"] += build_bsa_truth(s.usubjid, res.records)  # before the mess touches them
         errors += [_missing_visit_error(m) for m in res.missing]
         for o in apply_mess(
             res.records,
@@ -282,6 +284,7 @@ def _write_truth(
     write_csv(truth_dir / "errors.csv", ERROR_COLUMNS, errors)
     write_csv(truth_dir / "disposition.csv", DISPOSITION_TRUTH_COLUMNS, safety["disposition"])
     write_csv(truth_dir / "medical_history.csv", MH_TRUTH_COLUMNS, safety["medical_history"])
+    write_csv(truth_dir / "bsa.csv", BSA_TRUTH_COLUMNS, safety["bsa"])
     write_study(truth_dir / "study.json", study)
 
 

@@ -54,6 +54,8 @@ typed as materialized (  -- computed once: the final select reads issue_items th
         cv._natural_key,
         {{ record_key('cv') }} as _record_key,
         {{ safe_numeric(raw_column_if_present('cv', 'cm', 'cmseq')) }} as cmseq,
+        {{ raw_column_if_present('cv', 'cm', 'cmdecod') }} as cmdecod,
+        {{ raw_column_if_present('cv', 'cm', 'cmclas') }} as cmclas,
         cv._file,
         cv._line
     from current_version as cv
@@ -83,6 +85,8 @@ select
     {{ issue_text('issue_items') }} as issue,
     issue_items,
     cmseq,
+    cmdecod,
+    cmclas,
     _record_key,
     _delivery_id,
     _file_id,

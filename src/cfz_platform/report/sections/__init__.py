@@ -7,7 +7,11 @@
 - ``response``: swimmer, waterfall and spider plots (response assessments);
 - ``endpoints``: the study endpoints and Kaplan-Meier curves (rpt_* tables);
 - ``data_quality``: the ingestion ledger, rejects, data issues and quality gates (audit.*);
-- ``model``: the early-response model's performance (ml.early_response_predictions).
+- ``model``: the early-response model's performance (ml.early_response_predictions);
+- ``vital_signs``: weight and BSA per cycle, systolic BP change by visit, doses off
+  mg/m2 x BSA (marts.fct_vital_signs, marts.fct_cycle_bsa);
+- ``concomitant_medications``: on-study use by class, new anti-myeloma therapy
+  (marts.fct_concomitant_medications).
 
 A builder takes a :class:`cfz_platform.report.data.ReportData` and returns a
 :class:`cfz_platform.report.items.Section`; when a table it reads is missing, empty or lacks
