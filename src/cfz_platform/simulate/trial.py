@@ -278,7 +278,7 @@ def _write_truth(
     study: dict,
 ) -> None:
     """Write the truth folder: subjects.csv, dose_escalation.csv, errors.csv,
-    disposition.csv, medical_history.csv and study.json."""
+    disposition.csv, medical_history.csv, bsa.csv and study.json."""
     write_csv(truth_dir / "subjects.csv", SUBJECT_COLUMNS, truths)
     write_csv(truth_dir / "dose_escalation.csv", ESCALATION_COLUMNS, esc_rows)
     write_csv(truth_dir / "errors.csv", ERROR_COLUMNS, errors)
