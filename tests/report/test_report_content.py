@@ -67,6 +67,9 @@ def test_every_section_names_its_source(report):
         "concordance": "marts.fct_response_assessments",
         "km": "marts.rpt_survival_curves",
         "adverse-events": "marts.fct_adverse_events",
+        "performance-status": "marts.fct_performance_status",
+        "medical-history": "marts.fct_medical_history",
+        "disposition": "marts.fct_disposition",
         "lab-shift": "marts.fct_lab_results",
         "eligibility": "marts.fct_eligibility",
         "data-quality": "audit.ingest_files",
@@ -307,6 +310,7 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
             "rpt_survival_curves",
             "fct_dose_escalation",
             "rpt_study_endpoints",
+            "fct_performance_status",
         ):
             conn.execute(f"truncate marts.{table}")
         conn.execute("drop table marts.fct_time_to_event")
@@ -317,11 +321,17 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
         "consort",
         "baseline",
         "adverse-events",
+        "medical-history",
+        "disposition",
         "lab-shift",
         "eligibility",
         "data-quality",
         "swimmer",
     }
+    assert (
+        "not available: marts.fct_performance_status has no rows"
+        in parsed.sections["performance-status"].text
+    )
     assert (
         "not available: marts.fct_response_assessments has no rows"
         in parsed.sections["waterfall"].text

@@ -23,6 +23,20 @@ def compute_median_range(values: pd.Series, digits: int = 1) -> str:
     return f"{v.median():.{digits}f} ({v.min():.{digits}f}–{v.max():.{digits}f})"
 
 
+def compute_population_columns(population: pd.DataFrame) -> dict[str, set[str]]:
+    """The column headers of a by-group table and the subjects under each.
+
+    Steps: 1. one column per group ('Group A (N=8)'; 'No group (N=2)' for subjects without
+    one), groups in sorted order; 2. 'Total (N=12)' last. ``population`` has usubjid, group.
+    """
+    out: dict[str, set[str]] = {}
+    for group, rows in population.groupby("group", sort=True):
+        name = "No group" if group == "no group" else f"Group {group}"
+        out[f"{name} (N={len(rows)})"] = set(rows["usubjid"])
+    out[f"Total (N={len(population)})"] = set(population["usubjid"])
+    return out
+
+
 @dataclass
 class Table:
     """A table item: a frame rendered as an escaped HTML table, with a caption.

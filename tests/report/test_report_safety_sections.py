@@ -1,0 +1,138 @@
+"""The ECOG, medical-history and disposition sections, against numbers worked by hand from
+the fixture marts (tests/report/marts_fixture.py: ``ECOG``, ``HISTORY``, ``_disposition``).
+
+12 treated subjects: group A is CFZ-01..08 (8), group B CFZ-09..12 (4); all 12 are enrolled,
+the two screen failures are not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cfz_platform.report import build_report
+from tests.report.html_parse import parse_report
+
+A, B, TOTAL = "Group A (N=8)", "Group B (N=4)", "Total (N=12)"
+
+
+@pytest.fixture(scope="module")
+def sections(report_marts, tmp_path_factory):
+    return parse_report(build_report(tmp_path_factory.mktemp("report")).read_text()).sections
+
+
+def _keyed(rows: list[dict], *keys: str) -> dict[tuple, dict]:
+    """Rows by the given columns, the blank cells of a block filled from the row above."""
+    out, last = {}, dict.fromkeys(keys, "")
+    for r in rows:
+        for k in keys[:-1]:
+            last[k] = r[k] or last[k]
+        out[(*(last[k] for k in keys[:-1]), r[keys[-1]])] = r
+    return out
+
+
+def test_ecog_baseline_worst_and_change_by_group(sections):
+    """Baseline 0: CFZ-01, 03, 07 (A) and 10 (B); CFZ-12 has no row, so it is missing at
+    baseline and on study; CFZ-08 has no assessment after its first dose."""
+    section = sections["performance-status"]
+    assert section.status == "ok" and "Source: marts.fct_performance_status" in section.text
+    rows = _keyed(section.table_with("Time point"), "Time point", "ECOG")
+    base0 = rows[("Baseline", "0 – fully active")]
+    assert (base0[A], base0[B], base0[TOTAL]) == ("3 (38%)", "1 (25%)", "4 (33%)")
+    assert rows[("Baseline", "Missing")][TOTAL] == "1 (8%)"
+    assert rows[("Baseline", "2 – ambulatory, self-care, unable to work")][B] == "1 (25%)"
+    assert rows[("Worst on study", "4 – completely disabled")][B] == "1 (25%)"
+    assert rows[("Worst on study", "No assessment after first dose")][TOTAL] == "2 (17%)"
+    change = "Change, baseline to worst"
+    assert rows[(change, "Worsened")][TOTAL] == "5 (42%)"
+    assert rows[(change, "Worsened")][A] == "3 (38%)"
+    assert rows[(change, "Unchanged")][TOTAL] == "4 (33%)"
+    assert rows[(change, "Improved")][A] == "1 (12%)"
+    assert rows[(change, "Not evaluable (a value missing)")][TOTAL] == "2 (17%)"
+
+
+def test_ecog_shift_table_baseline_by_worst(sections):
+    table = sections["performance-status"].table_with("Baseline ECOG")
+    rows = {r["Baseline ECOG"]: r for r in table}
+    assert list(rows) == [
+        "0 – fully active",
+        "1 – restricted in strenuous activity",
+        "2 – ambulatory, self-care, unable to work",
+        "3 – limited self-care",
+        "4 – completely disabled",
+        "Missing",
+        "Total",
+    ]
+    worst = ["Worst 0", "Worst 1", "Worst 2", "Worst 3", "Worst 4"]
+    none, total = "No assessment after first dose", "Total"
+    one = rows["1 – restricted in strenuous activity"]
+    assert [one[c] for c in [*worst, none, total]] == ["0", "1", "1", "1", "1", "1", "5"]
+    zero = rows["0 – fully active"]
+    assert [zero[c] for c in [*worst, none, total]] == ["2", "2", "0", "0", "0", "0", "4"]
+    assert rows["Missing"][none] == "1" and rows["Missing"][total] == "1"
+    assert [rows["Total"][c] for c in [*worst, none, total]] == [
+        "2",
+        "4",
+        "2",
+        "1",
+        "1",
+        "2",
+        "12",
+    ]
+
+
+def test_medical_history_by_body_system_and_group(sections):
+    """Treated subjects' baseline conditions only: SF01 (never treated) and CFZ-04's DVT
+    (after the first dose) do not count; CFZ-02's hypertension recorded twice counts once."""
+    section = sections["medical-history"]
+    assert section.status == "ok" and "Source: marts.fct_medical_history" in section.text
+    table = section.table_with("Body system")
+    rows = _keyed(table, "Body system", "Condition")
+    anyc = rows[("Any baseline condition", "")]
+    assert (anyc[A], anyc[B], anyc[TOTAL]) == ("3 (38%)", "2 (50%)", "5 (42%)")
+    assert rows[("Any condition ongoing at baseline", "")][TOTAL] == "4 (33%)"
+    hypertension = rows[("VASCULAR DISORDERS", "HYPERTENSION")]
+    assert (hypertension[A], hypertension[B], hypertension[TOTAL]) == (
+        "2 (25%)",
+        "1 (25%)",
+        "3 (25%)",
+    )
+    assert rows[("METABOLISM AND NUTRITION DISORDERS", "All conditions")][B] == "0 (0%)"
+    assert rows[("Body system not coded", "BACK PAIN")][TOTAL] == "1 (8%)"
+    assert "DEEP VEIN THROMBOSIS" not in section.text and "UNCODED" not in section.text
+    # body systems by subjects (3, 2, 1); conditions within a system by subjects then name
+    systems = [r["Body system"] for r in table if r["Condition"] == "All conditions"]
+    assert systems == [
+        "VASCULAR DISORDERS",
+        "METABOLISM AND NUTRITION DISORDERS",
+        "Body system not coded",
+    ]
+    conditions = [r["Condition"] for r in table]
+    assert conditions.index("HYPERCHOLESTEROLAEMIA") < conditions.index("TYPE 2 DIABETES MELLITUS")
+
+
+def test_disposition_end_of_treatment_and_study_by_group(sections):
+    """End of treatment: CFZ-06 and CFZ-11 progressed, CFZ-05 stopped for an AE; CFZ-04, 08
+    and 09 completed; the maintenance subjects and CFZ-12 (no record) are ongoing. End of
+    study: CFZ-11 died; the other 11 enrolled are ongoing."""
+    section = sections["disposition"]
+    assert section.status == "ok" and "Source: marts.fct_disposition" in section.text
+    rows = _keyed(section.table_with("Milestone"), "Milestone", "Status", "Reason")
+    eot, eos = "End of treatment (treated subjects)", "End of study (enrolled subjects)"
+    assert rows[(eot, "Completed", "")][TOTAL] == "3 (25%)"
+    disc = rows[(eot, "Discontinued", "")]
+    assert (disc[A], disc[B], disc[TOTAL]) == ("2 (25%)", "1 (25%)", "3 (25%)")
+    assert rows[(eot, "Discontinued", "Progressive disease")][TOTAL] == "2 (17%)"
+    assert rows[(eot, "Discontinued", "Adverse event")][A] == "1 (12%)"
+    assert rows[(eot, "Discontinued", "Adverse event")][B] == "0 (0%)"
+    assert rows[(eot, "Ongoing", "")][TOTAL] == "6 (50%)"
+    assert rows[(eos, "Discontinued", "Death")][B] == "1 (25%)"
+    assert rows[(eos, "Ongoing", "")][A] == "8 (100%)"
+    assert rows[(eos, "Completed", "")][TOTAL] == "0 (0%)"
+    listing = section.table_with("Treatment reason")
+    assert [(r["Subject"], r["Treatment reason"], r["Study reason"]) for r in listing] == [
+        ("CFZ-05", "Adverse event", ""),
+        ("CFZ-06", "Progressive disease", ""),
+        ("CFZ-11", "Progressive disease", "Death"),
+    ]
+    assert listing[2]["Study ended"] == "2026-06-04"
+    assert "DISCONTINUED" not in section.text and "None" not in section.text
