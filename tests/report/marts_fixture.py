@@ -266,6 +266,10 @@ def _medical_history() -> list[dict]:
     ]
 
 
+#: fct_eligibility.criterion of E3 (the other criteria have no text: their id stands alone).
+E3_TEXT = "bortezomib-resistant (PD within 84 days of last dose)"
+
+
 def _eligibility(subjects: list[dict]) -> list[dict]:
     rows = []
     for s in subjects:
@@ -282,6 +286,7 @@ def _eligibility(subjects: list[dict]) -> list[dict]:
                 {
                     "usubjid": s["usubjid"],
                     "criterion_id": f"E{k}",
+                    "criterion": E3_TEXT if k == 3 else None,
                     "status": status,
                     "evidence": evidence,
                 }

@@ -16,8 +16,13 @@ A, B, TOTAL = "Group A (N=8)", "Group B (N=4)", "Total (N=12)"
 
 
 @pytest.fixture(scope="module")
-def sections(report_marts, tmp_path_factory):
-    return parse_report(build_report(tmp_path_factory.mktemp("report")).read_text()).sections
+def html(report_marts, tmp_path_factory):
+    return build_report(tmp_path_factory.mktemp("report")).read_text()
+
+
+@pytest.fixture(scope="module")
+def sections(html):
+    return parse_report(html).sections
 
 
 def _keyed(rows: list[dict], *keys: str) -> dict[tuple, dict]:
@@ -136,3 +141,19 @@ def test_disposition_end_of_treatment_and_study_by_group(sections):
     ]
     assert listing[2]["Study ended"] == "2026-06-04"
     assert "DISCONTINUED" not in section.text and "None" not in section.text
+
+
+def test_dates_and_counts_stay_on_one_line(html):
+    """A date or an 'n (%)' cell is never broken at its hyphens or space (it was, in the
+    narrow columns of the listings: '2025-' over '04-09')."""
+    assert '<td class="nowrap">2026-06-04</td>' in html  # CFZ-11's end of study
+    assert '<td class="nowrap">5 (42%)</td>' in html
+    assert '<td class="nowrap">CFZ-05</td>' not in html
+
+
+def test_adverse_events_point_to_the_recorded_discontinuation_reasons(sections):
+    """CFZ-10's pneumonia is the only AE whose action was DRUG WITHDRAWN, yet DS records
+    CFZ-05 as stopped for an adverse event: the AE section says how it counts and where the
+    recorded reasons are."""
+    text = sections["adverse-events"].text
+    assert "action taken (AEACN) is DRUG WITHDRAWN" in text and "in Disposition" in text

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 from markupsafe import Markup
 
 from cfz_platform.report.labels import derive_display_frame
+
+#: A cell holding only a date (or a date and time) or a count with its percentage: one line,
+#: never broken at a hyphen or space ('2025-\n04-09', '23\n(51%)').
+_NOWRAP_CELL = re.compile(r"<td>(\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?|\d+ \(\d+%\))</td>")
 
 
 def compute_n_pct(n: int, total: int) -> str:
@@ -42,7 +47,8 @@ class Table:
     """A table item: a frame rendered as an escaped HTML table, with a caption.
 
     Headers and cells go through ``labels.derive_display_frame`` (labels, not column names;
-    Yes/No, not True/False; '–' for missing; at most three decimals)."""
+    Yes/No, not True/False; '–' for missing; at most three decimals); a cell holding only a
+    date or an 'n (%)' gets class ``nowrap`` (kept on one line)."""
 
     frame: pd.DataFrame
     caption: str
@@ -52,7 +58,7 @@ class Table:
         body = derive_display_frame(self.frame).to_html(
             index=False, escape=True, border=0, classes=self.css, na_rep="–"
         )
-        return Markup(body)
+        return Markup(_NOWRAP_CELL.sub(r'<td class="nowrap">\1</td>', body))
 
 
 @dataclass

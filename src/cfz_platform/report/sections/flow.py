@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 from cfz_platform.report.data import ReportData
 from cfz_platform.report.items import Section, Table, compute_median_range, compute_n_pct
 from cfz_platform.report.marts import Unavailable
+from cfz_platform.report.sections.eligibility import compute_criterion_label
 
 ELIGIBILITY = "marts.fct_eligibility"
 DISPOSITION = "marts.fct_disposition"
@@ -32,16 +33,24 @@ BASELINE_ROWS = [
 
 
 def _exclusion_reasons(data: ReportData, ineligible: set[str]) -> str:
-    """'<li>E3 not met: 1</li>...': the ineligible subjects by failed criterion and status."""
+    """'<li>E3: bortezomib-resistant (...), not met: 1</li>...': the ineligible subjects by
+    failed criterion (its id and, when the mart has it, its text) and status."""
     if not data.reader.exists("marts", "fct_eligibility"):
         return ""
+    present = set(data.reader.columns("marts", "fct_eligibility"))
     e = data.reader.table(
-        "marts", "fct_eligibility", ["usubjid", "criterion_id", "status"], allow_empty=True
+        "marts",
+        "fct_eligibility",
+        [c for c in ("usubjid", "criterion_id", "criterion", "status") if c in present],
+        allow_empty=True,
+    )
+    e = e.assign(
+        criterion_id=[compute_criterion_label(r) for _, r in e.iterrows()] if len(e) else []
     )
     failed = e[(e["status"].astype(str) != "met") & e["usubjid"].isin(ineligible)]
     counts = failed.groupby(["criterion_id", "status"])["usubjid"].nunique().reset_index()
     return "".join(
-        f"<li>{escape(r['criterion_id'])} {escape(str(r['status']).replace('_', ' '))}: "
+        f"<li>{escape(r['criterion_id'])}, {escape(str(r['status']).replace('_', ' '))}: "
         f"{r['usubjid']}</li>"
         for _, r in counts.iterrows()
     )
