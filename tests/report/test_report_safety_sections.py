@@ -7,9 +7,11 @@ the two screen failures are not.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from cfz_platform.report import build_report
+from cfz_platform.report.items import Table
 from tests.report.html_parse import parse_report
 
 A, B, TOTAL = "Group A (N=8)", "Group B (N=4)", "Total (N=12)"
@@ -157,3 +159,10 @@ def test_adverse_events_point_to_the_recorded_discontinuation_reasons(sections):
     recorded reasons are."""
     text = sections["adverse-events"].text
     assert "action taken (AEACN) is DRUG WITHDRAWN" in text and "in Disposition" in text
+
+
+def test_a_listing_may_break_after_a_slash_between_words():
+    """'NOT RECOVERED/NOT RESOLVED' and 'RECOVERED/RESOLVED' (AE outcome) were one unbreakable
+    word each and pushed the serious-AE listing past the page's right edge."""
+    html = Table(pd.DataFrame({"aeout": ["RECOVERED/RESOLVED"]}), "c", css="data listing").html()
+    assert "RECOVERED/<wbr>RESOLVED" in html and "</td>" in html and "<wbr>td" not in html

@@ -12,6 +12,8 @@ from cfz_platform.report.labels import derive_display_frame
 
 #: A cell holding only a date (or a date and time) or a count with its percentage: one line,
 #: never broken at a hyphen or space ('2025-\n04-09', '23\n(51%)').
+#: A slash between letters ('RECOVERED/RESOLVED'): a line may break after it.
+_WORD_SLASH = re.compile(r"(?<=[A-Za-z])/(?=[A-Za-z])")
 _NOWRAP_CELL = re.compile(r"<td>(\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?|\d+ \(\d+%\))</td>")
 
 
@@ -48,7 +50,8 @@ class Table:
 
     Headers and cells go through ``labels.derive_display_frame`` (labels, not column names;
     Yes/No, not True/False; '–' for missing; at most three decimals); a cell holding only a
-    date or an 'n (%)' gets class ``nowrap`` (kept on one line)."""
+    date or an 'n (%)' gets class ``nowrap`` (kept on one line), and a line may break after a
+    slash between words ('RECOVERED/RESOLVED' no longer pushes a listing past the page)."""
 
     frame: pd.DataFrame
     caption: str
@@ -58,7 +61,8 @@ class Table:
         body = derive_display_frame(self.frame).to_html(
             index=False, escape=True, border=0, classes=self.css, na_rep="–"
         )
-        return Markup(_NOWRAP_CELL.sub(r'<td class="nowrap">\1</td>', body))
+        body = _NOWRAP_CELL.sub(r'<td class="nowrap">\1</td>', body)
+        return Markup(_WORD_SLASH.sub("/<wbr>", body))
 
 
 @dataclass

@@ -79,18 +79,22 @@ def compute_treatment_status(data: ReportData, treated: set[str]) -> dict[str, o
     }
 
 
-def _status_html(status: dict[str, object] | None) -> list[str]:
-    """The CONSORT's last rows: discontinued treatment by reason, completed, ongoing."""
+def _status_html(status: dict[str, object] | None, n_treated: int) -> list[str]:
+    """The CONSORT's last row: the treated subjects' end of treatment, beside the flow (not
+    under maintenance: every treated subject has one) -- a box of those still on treatment,
+    and beside it those who discontinued (by reason) and those who completed."""
     if status is None:
         return []
     reasons = "".join(f"<li>{escape(str(r).capitalize())}: {n}</li>" for r, n in status["reasons"])
     return [
-        f'<div class="cside" data-stage="discontinued">Discontinued treatment: '
-        f"{status['discontinued']}" + (f"<ul>{reasons}</ul>" if reasons else "") + "</div>",
-        f'<div class="cside" data-stage="completed">Completed treatment: '
-        f"{status['completed']}</div>",
-        f'<div class="cbox" data-stage="ongoing"><span class="clabel">Ongoing treatment</span>'
-        f'<span class="cn">{status["ongoing"]}</span></div>',
+        f'<div class="cbox cend" data-stage="ongoing"><span class="clabel">Ongoing treatment</span>'
+        f'<span class="cn">{status["ongoing"]}</span>'
+        f'<span class="csub">end of treatment, of the {n_treated} treated</span></div>',
+        '<div class="cside">'
+        f'<div data-stage="discontinued">Discontinued treatment: {status["discontinued"]}'
+        + (f"<ul>{reasons}</ul>" if reasons else "")
+        + "</div>"
+        f'<div data-stage="completed">Completed treatment: {status["completed"]}</div></div>',
     ]
 
 
@@ -101,7 +105,8 @@ def build_consort(data: ReportData) -> Section:
     Steps: 1. count each stage from dim_subject's flags; 2. list the excluded at each
     step; 3. when fct_eligibility exists, break the ineligible down by failed criterion;
     4. split the treated by group; 5. when fct_disposition exists, the treated subjects who
-    discontinued treatment (by reason), completed it, or are still on it (ongoing).
+    are still on treatment (ongoing), and beside them those who discontinued it (by reason)
+    or completed it (``_status_html``).
     """
     s = data.subjects
     screened = len(s)
@@ -125,7 +130,14 @@ def build_consort(data: ReportData) -> Section:
     html = [
         '<div class="consort">',
         box("Screened", screened, "screened"),
-        side(f"Not eligible: {screened - eligible}" + (f"<ul>{reasons}</ul>" if reasons else "")),
+        side(
+            f"Not eligible: {screened - eligible}"
+            + (
+                f" (a subject may fail more than one criterion)<ul>{reasons}</ul>"
+                if reasons
+                else ""
+            )
+        ),
         box("Eligible", eligible, "eligible"),
         side(f"Eligible, not enrolled: {max(eligible - enrolled, 0)}"),
         box("Enrolled", enrolled, "enrolled"),
@@ -133,7 +145,7 @@ def build_consort(data: ReportData) -> Section:
         box("Treated", treated, "treated", f'<span class="csub">{groups}</span>'),
         side(f"No maintenance: {treated - maint}"),
         box("Entered maintenance", maint, "maintenance"),
-        *_status_html(compute_treatment_status(data, set(s.loc[s["treated"], "usubjid"]))),
+        *_status_html(compute_treatment_status(data, set(s.loc[s["treated"], "usubjid"])), treated),
         "</div>",
     ]
     return Section(
