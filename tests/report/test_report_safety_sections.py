@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 from cfz_platform.report import build_report
-from cfz_platform.report.items import Table
+from cfz_platform.report.data import ReportData
+from cfz_platform.report.items import Table, compute_population_columns
+from cfz_platform.report.marts import MartReader, Unavailable
+from cfz_platform.report.sections.disposition import derive_discontinued_listing
+from cfz_platform.report.sections.medical_history import compute_min_subjects, derive_history_rows
+from cfz_platform.report.sections.performance_status import build_performance_status
 from tests.report.html_parse import parse_report
 
 A, B, TOTAL = "Group A (N=8)", "Group B (N=4)", "Total (N=12)"
@@ -166,3 +171,68 @@ def test_a_listing_may_break_after_a_slash_between_words():
     word each and pushed the serious-AE listing past the page's right edge."""
     html = Table(pd.DataFrame({"aeout": ["RECOVERED/RESOLVED"]}), "c", css="data listing").html()
     assert "RECOVERED/<wbr>RESOLVED" in html and "</td>" in html and "<wbr>td" not in html
+
+
+def test_a_study_without_groups_shows_the_total_alone():
+    """The CDISC pilot has none of this trial's groups: a 'No group' column beside the
+    total repeated it, number for number."""
+    one = pd.DataFrame({"usubjid": ["S1", "S2", "S3"], "group": ["no group"] * 3})
+    assert compute_population_columns(one) == {"Total (N=3)": {"S1", "S2", "S3"}}
+    two = one.assign(group=["A", "B", "B"])
+    assert list(compute_population_columns(two)) == [
+        "Group A (N=1)",
+        "Group B (N=2)",
+        "Total (N=3)",
+    ]
+
+
+def test_a_long_history_lists_only_the_conditions_of_several_subjects():
+    """The CDISC pilot's ~500 baseline conditions made a 14,700-pixel table: above MAX_ROWS
+    rows a condition needs more subjects for its own row; body systems always show."""
+    mh = pd.DataFrame(
+        {
+            "usubjid": ["S1", "S2", "S3", "S1", "S2"],
+            "_system": ["SKIN"] * 5,
+            "_condition": ["RASH", "RASH", "RASH", "ACNE", "ECZEMA"],
+            "_ongoing": [True, False, False, False, False],
+        }
+    )
+    treated = pd.DataFrame({"usubjid": ["S1", "S2", "S3", "S4"], "group": ["no group"] * 4})
+    # fixed rows: 2 'any' rows + 1 body system; every condition: 3 more (6 > 5); k=2: 1 more
+    assert compute_min_subjects(mh, max_rows=6) == 1
+    assert compute_min_subjects(mh, max_rows=5) == 2
+    rows = derive_history_rows(treated, mh, min_subjects=2)
+    assert list(rows["Condition"]) == ["", "", "All conditions", "RASH"]
+    assert list(rows["Total (N=4)"]) == ["3 (75%)", "1 (25%)", "3 (75%)", "3 (75%)"]
+
+
+def test_ecog_without_any_value_is_not_available(db, report_marts):
+    """A study that collects no ECOG (the CDISC pilot) has a row per treated subject and
+    every value null: the section says so instead of a table of zeros."""
+    with db.transaction(force_rollback=True):
+        db.execute(
+            "update marts.fct_performance_status "
+            "set ecog_baseline = null, ecog_worst_post = null, ecog_shift = null"
+        )
+        with pytest.raises(Unavailable, match="no ECOG value for any treated subject"):
+            build_performance_status(ReportData(MartReader(db)))
+
+
+def test_the_discontinued_listing_names_groups_only_when_the_study_has_them():
+    subjects = pd.DataFrame(
+        {
+            "usubjid": ["S1", "S2"],
+            "group": ["no group"] * 2,
+            "treated": [True, True],
+            "enrolled": [True, True],
+            "eotstt": ["DISCONTINUED", "COMPLETED"],
+            "dctreas": ["LACK OF EFFICACY", None],
+            "eotdt": [None, None],
+            "eosstt": ["ONGOING", "COMPLETED"],
+            "dcsreas": [None, None],
+            "eosdt": [None, None],
+        }
+    )
+    listing = derive_discontinued_listing(subjects)
+    assert "Group" not in listing and list(listing["Treatment reason"]) == ["Lack of efficacy"]
+    assert "Group" in derive_discontinued_listing(subjects.assign(group=["A", "B"]))

@@ -34,14 +34,16 @@ def compute_population_columns(population: pd.DataFrame) -> dict[str, set[str]]:
     """The column headers of a by-group table and the subjects under each.
 
     Steps: 1. one column per group ('Group A (N=8)'; 'No group (N=2)' for subjects without
-    one), groups in sorted order; 2. 'Total (N=12)' last. ``population`` has usubjid, group.
+    one), groups in sorted order; 2. 'Total (N=12)' last; 3. when there is only one group
+    (or none: a study without this trial's groups), the total alone. ``population`` has
+    usubjid, group.
     """
     out: dict[str, set[str]] = {}
     for group, rows in population.groupby("group", sort=True):
         name = "No group" if group == "no group" else f"Group {group}"
         out[f"{name} (N={len(rows)})"] = set(rows["usubjid"])
-    out[f"Total (N={len(population)})"] = set(population["usubjid"])
-    return out
+    total = {f"Total (N={len(population)})": set(population["usubjid"])}
+    return {**out, **total} if len(out) > 1 else total
 
 
 @dataclass

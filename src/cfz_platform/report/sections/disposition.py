@@ -78,7 +78,8 @@ def derive_disposition_rows(subjects: pd.DataFrame) -> pd.DataFrame:
 
 
 def derive_discontinued_listing(subjects: pd.DataFrame) -> pd.DataFrame:
-    """The subjects who discontinued treatment or the study: group, status, reason and date of each."""
+    """The subjects who discontinued treatment or the study: group (when the study has groups),
+    and the status, reason and date of each end."""
     chosen = subjects[
         (subjects["treated"] & (subjects["eotstt"] == "DISCONTINUED"))
         | (subjects["enrolled"] & (subjects["eosstt"] == "DISCONTINUED"))
@@ -87,7 +88,7 @@ def derive_discontinued_listing(subjects: pd.DataFrame) -> pd.DataFrame:
     def reason(status: pd.Series, reason: pd.Series) -> pd.Series:
         return reason.map(compute_reason_label).where(status == "DISCONTINUED", "")
 
-    return pd.DataFrame(
+    listing = pd.DataFrame(
         {
             "Subject": chosen["usubjid"],
             "Group": chosen["group"].replace({"no group": "–"}),
@@ -101,6 +102,8 @@ def derive_discontinued_listing(subjects: pd.DataFrame) -> pd.DataFrame:
             "Study ended": chosen["eosdt"],
         }
     )
+    no_groups = (subjects["group"] == "no group").all()
+    return listing.drop(columns="Group") if no_groups else listing
 
 
 def build_disposition(data: ReportData) -> Section:

@@ -30,7 +30,8 @@ def derive_treated_ecog(data: ReportData) -> pd.DataFrame:
 
     Steps: 1. read fct_performance_status (Unavailable when missing or empty); 2. left-join
     it onto the treated subjects of dim_subject, so a treated subject without a row is
-    missing; 3. grades as nullable integers.
+    missing; 3. grades as nullable integers; 4. Unavailable when no treated subject has any
+    ECOG value (a study that does not collect it: a table of zeros says nothing).
     """
     ecog = data.reader.table("marts", "fct_performance_status", COLUMNS)
     treated = data.subjects.loc[data.subjects["treated"], ["usubjid", "group"]]
@@ -39,6 +40,11 @@ def derive_treated_ecog(data: ReportData) -> pd.DataFrame:
     out = treated.merge(ecog, on="usubjid", how="left")
     for column in ("ecog_baseline", "ecog_worst_post"):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype("Int64")
+    if out[["ecog_baseline", "ecog_worst_post"]].isna().all(axis=None):
+        raise Unavailable(
+            "marts.fct_performance_status has no ECOG value for any treated subject "
+            "(no RS ECOG records in this study)"
+        )
     return out
 
 
