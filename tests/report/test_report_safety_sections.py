@@ -236,3 +236,13 @@ def test_the_discontinued_listing_names_groups_only_when_the_study_has_them():
     listing = derive_discontinued_listing(subjects)
     assert "Group" not in listing and list(listing["Treatment reason"]) == ["Lack of efficacy"]
     assert "Group" in derive_discontinued_listing(subjects.assign(group=["A", "B"]))
+
+
+def test_dose_escalation_states_the_mtd_once(sections):
+    """mtd_status and mtd_reason are study-level: repeated on each dose level's row they
+    wrapped into a narrow column four times over; the headline says them once."""
+    section = sections["dose-escalation"]
+    assert "MTD: dose level 27 (MTD is 27 mg/m2)" in section.text
+    rows = section.table_with("Treated")
+    assert "MTD status" not in rows[0] and "Reason" not in rows[0]
+    assert [r["Dose level (mg/m²)"] for r in rows] == ["20", "27", "36"]
