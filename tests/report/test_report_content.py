@@ -107,6 +107,9 @@ def test_baseline_by_group(report):
     # imid_regimen is true exactly for group B in the fixture
     assert by["IMiD-containing regimen: yes"]["Group B"] == "4 (100%)"
     assert by["Dose level: 36"]["Total"] == "3 (25%)"
+    # DM.SEX codes spelled out: i % 3 == 0 (CFZ-01, 04, 07, 10) are M
+    assert by["Sex: male"]["Total"] == "4 (33%)" and by["Sex: female"]["Group B"] == "3 (75%)"
+    assert "Sex: F" not in by
 
 
 def test_mtd_and_dlts(report):

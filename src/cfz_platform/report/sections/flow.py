@@ -15,6 +15,8 @@ DISPOSITION = "marts.fct_disposition"
 #: Baseline rows: (label, dim_subject column, kind, decimals); kind is "numeric" or "categorical".
 #: A categorical level as the baseline table names it (booleans arrive as text here).
 LEVEL_TEXT = {"True": "yes", "False": "no"}
+#: Coded levels of one column, spelled out (DM.SEX: CDISC codes F, M, U, UNDIFFERENTIATED).
+COLUMN_LEVEL_TEXT = {"sex": {"F": "female", "M": "male", "U": "unknown"}}
 BASELINE_ROWS = [
     ("Age, years, median (range)", "age", "numeric", 0),
     ("Sex", "sex", "categorical", 0),
@@ -162,7 +164,8 @@ def build_baseline(data: ReportData) -> Section:
     """Baseline characteristics of the treated subjects, by group and overall.
 
     Steps: 1. take treated subjects (enrolled when none were treated); 2. for each row of
-    ``BASELINE_ROWS``, a median (range) or n (%) per group; 3. one column per group plus Total.
+    ``BASELINE_ROWS``, a median (range) or n (%) per group (coded levels spelled out:
+    ``COLUMN_LEVEL_TEXT``, ``LEVEL_TEXT``); 3. one column per group plus Total.
     """
     data.reader.require("marts", "dim_subject", [column for _, column, _, _ in BASELINE_ROWS])
     d = data.dim_subject.copy()
@@ -181,7 +184,7 @@ def build_baseline(data: ReportData) -> Section:
         for lvl in sorted(pop[c].dropna().astype(str).unique()):
             rows.append(
                 (
-                    f"{label}: {LEVEL_TEXT.get(lvl, lvl)}",
+                    f"{label}: {COLUMN_LEVEL_TEXT.get(c, LEVEL_TEXT).get(lvl, lvl)}",
                     {
                         g: compute_n_pct(int((f[c].astype(str) == lvl).sum()), len(f))
                         for g, f in cols.items()
