@@ -13,6 +13,7 @@ import pytest
 from cfz_platform.report import build_report
 from cfz_platform.report.data import ReportData
 from cfz_platform.report.items import Table, compute_population_columns
+from cfz_platform.report.labels import compute_column_label
 from cfz_platform.report.marts import MartReader, Unavailable
 from cfz_platform.report.sections.disposition import derive_discontinued_listing
 from cfz_platform.report.sections.medical_history import compute_min_subjects, derive_history_rows
@@ -246,3 +247,13 @@ def test_dose_escalation_states_the_mtd_once(sections):
     rows = section.table_with("Treated")
     assert "MTD status" not in rows[0] and "Reason" not in rows[0]
     assert [r["Dose level (mg/m²)"] for r in rows] == ["20", "27", "36"]
+
+
+def test_single_word_column_names_are_labels_too(sections):
+    """'domain', 'issue' (and the gate table's 'suite', 'severity', 'success') were shown as
+    the column names themselves."""
+    rows = sections["data-quality"].table_with("Issue")
+    assert list(rows[0])[:3] == ["Domain", "Column name", "Issue"]
+    assert compute_column_label("severity") == "Severity"
+    assert compute_column_label("success") == "Passed"
+    assert compute_column_label("Already labelled") == "Already labelled"

@@ -66,6 +66,7 @@ COLUMN_LABELS = {
     "rows": "Rows",
     "metric": "Metric",
     "value": "Value",
+    "success": "Passed",
 }
 
 #: rpt_study_endpoints.endpoint -> its name in a table.
@@ -112,7 +113,7 @@ DISPOSITION_STATUS_LABELS = {
 #: fct_medical_history.mhbodsys values that are not a body system's name.
 BODY_SYSTEM_LABELS = {"UNCODED": "Body system not coded"}
 
-_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _LONG_DECIMAL = re.compile(r"(\d+\.\d*?[1-9]?)0{3,}\b")
 
 
@@ -123,8 +124,9 @@ def compute_display_number(value: float) -> str:
 
 
 def compute_column_label(name: object) -> str:
-    """A column's header: its entry in ``COLUMN_LABELS``, else a snake_case name spelled out
-    ('n_subjects' -> 'N subjects'), else the name as it is."""
+    """A column's header: its entry in ``COLUMN_LABELS``, else a lower-case or snake_case name
+    spelled out ('n_subjects' -> 'N subjects', 'severity' -> 'Severity'), else the name as
+    it is."""
     text = str(name)
     if text in COLUMN_LABELS:
         return COLUMN_LABELS[text]
