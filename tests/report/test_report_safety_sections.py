@@ -16,6 +16,7 @@ from cfz_platform.report.items import Table, compute_population_columns
 from cfz_platform.report.labels import compute_column_label
 from cfz_platform.report.marts import MartReader, Unavailable
 from cfz_platform.report.sections.disposition import derive_discontinued_listing
+from cfz_platform.report.sections.flow import build_consort
 from cfz_platform.report.sections.medical_history import compute_min_subjects, derive_history_rows
 from cfz_platform.report.sections.performance_status import build_performance_status
 from tests.report.html_parse import parse_report
@@ -257,3 +258,12 @@ def test_single_word_column_names_are_labels_too(sections):
     assert compute_column_label("severity") == "Severity"
     assert compute_column_label("success") == "Passed"
     assert compute_column_label("Already labelled") == "Already labelled"
+
+
+def test_consort_of_a_study_without_groups_has_no_group_split(db, report_marts):
+    """The CDISC pilot's CONSORT said 'group no group: 254' under Treated."""
+    with db.transaction(force_rollback=True):
+        db.execute('update marts.dim_subject set "group" = null')
+        section = build_consort(ReportData(MartReader(db)))
+    html = str(section.items[0])
+    assert "no group" not in html and 'data-stage="treated"' in html

@@ -106,7 +106,7 @@ def build_consort(data: ReportData) -> Section:
 
     Steps: 1. count each stage from dim_subject's flags; 2. list the excluded at each
     step; 3. when fct_eligibility exists, break the ineligible down by failed criterion;
-    4. split the treated by group; 5. when fct_disposition exists, the treated subjects who
+    4. split the treated by group (none when no subject has one); 5. when fct_disposition exists, the treated subjects who
     are still on treatment (ongoing), and beside them those who discontinued it (by reason)
     or completed it (``_status_html``).
     """
@@ -118,7 +118,12 @@ def build_consort(data: ReportData) -> Section:
     maint = int((s["maintenance"] & s["treated"]).sum())
     reasons = _exclusion_reasons(data, set(s.loc[~s["eligible"], "usubjid"]))
     by_group = s[s["treated"]].groupby("group")["usubjid"].count()
-    groups = " · ".join(f"group {escape(g)}: {n}" for g, n in by_group.items())
+    # a study without this trial's groups (every subject 'no group') gets no split
+    groups = " · ".join(
+        f"group {escape(g)}: {n}"
+        for g, n in by_group.items()
+        if list(by_group.index) != ["no group"]
+    )
 
     def box(label: str, n: int, key: str, extra: str = "") -> str:
         return (
