@@ -9,6 +9,7 @@ name their columns; columns a row does not name stay null.
 14 screened subjects: 12 treated (8 in group A, 4 in group B), SF01 fails E3 (PD 120 days
 after the last bortezomib dose), SF02 has E6 not evaluable. Dose levels 20 / 27 / 36 mg/m2
 with 0/3, 1/6 and 2/3 DLTs, so the MTD is 27. Five subjects entered maintenance.
+ECOG, medical history and disposition rows are in ``ECOG``, ``HISTORY`` and ``_disposition``.
 Everything a test asserts is derivable by hand from the literals below.
 """
 
@@ -68,6 +69,8 @@ CONTRACT_TABLES = [
         "fct_vital_signs",
         "fct_cycle_bsa",
         "fct_concomitant_medications",
+        "fct_performance_status",
+        "fct_medical_history",
     )
 ] + [("audit", "data_issues")]
 
@@ -193,8 +196,10 @@ def _disposition() -> list[dict]:
                 "is_treated": True,
                 "eotstt": eot,
                 "dctreas": reason,
+                "eotdt": D0 + timedelta(days=90) if reason else None,
                 "eosstt": eos,
                 "dcsreas": "DEATH" if u in DEATH else None,
+                "eosdt": DEATH.get(u),
             }
         )
     return out
@@ -295,6 +300,74 @@ def _con_meds(first_dose: dict) -> list[dict]:
     ]
 
 
+#: ECOG (baseline, worst after the first dose, shift); CFZ-08 has no assessment after its
+#: first dose, CFZ-12 no row at all.
+ECOG = {
+    "CFZ-01": (0, 1, "worsened"),
+    "CFZ-02": (1, 1, "unchanged"),
+    "CFZ-03": (0, 0, "unchanged"),
+    "CFZ-04": (1, 2, "worsened"),
+    "CFZ-05": (2, 1, "improved"),
+    "CFZ-06": (1, 3, "worsened"),
+    "CFZ-07": (0, 0, "unchanged"),
+    "CFZ-08": (1, None, None),
+    "CFZ-09": (2, 2, "unchanged"),
+    "CFZ-10": (0, 1, "worsened"),
+    "CFZ-11": (1, 4, "worsened"),
+}
+
+
+def _performance_status() -> list[dict]:
+    return [
+        {
+            "usubjid": u,
+            "ecog_baseline": base,
+            "ecog_baseline_date": D0,
+            "ecog_worst_post": worst,
+            "n_post_assessments": 0 if worst is None else 3,
+            "ecog_shift": shift,
+        }
+        for u, (base, worst, shift) in ECOG.items()
+    ]
+
+
+#: (usubjid, term, body system, is_baseline, ongoing at baseline). CFZ-02's hypertension is
+#: recorded twice (counted once); CFZ-04's DVT started after the first dose and SF01 was never
+#: treated (neither counts); CFZ-10's back pain has no body system (UNCODED).
+VASCULAR, METABOLIC = "VASCULAR DISORDERS", "METABOLISM AND NUTRITION DISORDERS"
+HISTORY = [
+    ("CFZ-01", "HYPERTENSION", VASCULAR, True, True),
+    ("CFZ-01", "HYPERCHOLESTEROLAEMIA", METABOLIC, True, False),
+    ("CFZ-02", "HYPERTENSION", VASCULAR, True, True),
+    ("CFZ-02", "HYPERTENSION", VASCULAR, True, True),
+    ("CFZ-03", "TYPE 2 DIABETES MELLITUS", METABOLIC, True, True),
+    ("CFZ-04", "DEEP VEIN THROMBOSIS", VASCULAR, False, False),
+    ("CFZ-09", "HYPERTENSION", VASCULAR, True, True),
+    ("CFZ-10", "BACK PAIN", "UNCODED", True, False),
+    ("SF01", "HYPERTENSION", VASCULAR, True, True),
+]
+
+
+def _medical_history() -> list[dict]:
+    return [
+        {
+            "mh_record_key": f"mh-{k}",
+            "usubjid": u,
+            "mhseq": k,
+            "mhterm": term.lower(),
+            "mhdecod": term,
+            "mhbodsys": system,
+            "is_baseline": baseline,
+            "is_ongoing_at_baseline": ongoing,
+        }
+        for k, (u, term, system, baseline, ongoing) in enumerate(HISTORY, start=1)
+    ]
+
+
+#: fct_eligibility.criterion of E3 (the other criteria have no text: their id stands alone).
+E3_TEXT = "bortezomib-resistant (PD within 84 days of last dose)"
+
+
 def _eligibility(subjects: list[dict]) -> list[dict]:
     rows = []
     for s in subjects:
@@ -311,6 +384,7 @@ def _eligibility(subjects: list[dict]) -> list[dict]:
                 {
                     "usubjid": s["usubjid"],
                     "criterion_id": f"E{k}",
+                    "criterion": E3_TEXT if k == 3 else None,
                     "status": status,
                     "evidence": evidence,
                 }
@@ -631,6 +705,8 @@ def build_fixture_marts(conn: psycopg.Connection) -> None:
         "fct_vital_signs": _vital_signs(first_dose),
         "fct_cycle_bsa": _cycle_bsa(),
         "fct_concomitant_medications": _con_meds(first_dose),
+        "fct_performance_status": _performance_status(),
+        "fct_medical_history": _medical_history(),
         "data_issues": [
             {
                 "domain": "lb",

@@ -17,7 +17,7 @@ from cfz_platform.report.sections.endpoints import compute_at_risk
 from cfz_platform.report.sections.response import compute_display_subjects
 from tests.conftest import run_cfz
 from tests.report.html_parse import parse_report
-from tests.report.marts_fixture import build_fixture_marts
+from tests.report.marts_fixture import E3_TEXT, build_fixture_marts
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +67,9 @@ def test_every_section_names_its_source(report):
         "concordance": "marts.fct_response_assessments",
         "km": "marts.rpt_survival_curves",
         "adverse-events": "marts.fct_adverse_events",
+        "performance-status": "marts.fct_performance_status",
+        "medical-history": "marts.fct_medical_history",
+        "disposition": "marts.fct_disposition",
         "lab-shift": "marts.fct_lab_results",
         "eligibility": "marts.fct_eligibility",
         "data-quality": "audit.ingest_files",
@@ -90,7 +93,8 @@ def test_consort_counts(report):
         ("Entered maintenance", 5),
     ):
         assert f"{stage} {n}" in text
-    assert "E3 not met: 1" in text and "E6 not evaluable: 1" in text
+    # failed criteria named by their text when the mart has it (E3), else by their id (E6)
+    assert f"E3: {E3_TEXT}, not met: 1" in text and "E6, not evaluable: 1" in text
     assert "group A: 8 · group B: 4" in text
     # treatment status (fct_disposition): CFZ-06 and CFZ-11 progressed, CFZ-05 stopped for an
     # AE; 5 in maintenance and CFZ-12 (no record yet) are ongoing; CFZ-04, 08, 09 completed
@@ -105,6 +109,9 @@ def test_baseline_by_group(report):
     # imid_regimen is true exactly for group B in the fixture
     assert by["IMiD-containing regimen: yes"]["Group B"] == "4 (100%)"
     assert by["Dose level: 36"]["Total"] == "3 (25%)"
+    # DM.SEX codes spelled out: i % 3 == 0 (CFZ-01, 04, 07, 10) are M
+    assert by["Sex: male"]["Total"] == "4 (33%)" and by["Sex: female"]["Group B"] == "3 (75%)"
+    assert "Sex: F" not in by
 
 
 def test_mtd_and_dlts(report):
@@ -310,6 +317,7 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
             "rpt_survival_curves",
             "fct_dose_escalation",
             "rpt_study_endpoints",
+            "fct_performance_status",
         ):
             conn.execute(f"truncate marts.{table}")
         conn.execute("drop table marts.fct_time_to_event")
@@ -320,6 +328,8 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
         "consort",
         "baseline",
         "adverse-events",
+        "medical-history",
+        "disposition",
         "lab-shift",
         "eligibility",
         "data-quality",
@@ -327,6 +337,10 @@ def test_empty_and_partial_warehouse_render_not_available(empty_warehouse, tmp_p
         "vital-signs",
         "con-meds",
     }
+    assert (
+        "not available: marts.fct_performance_status has no rows"
+        in parsed.sections["performance-status"].text
+    )
     assert (
         "not available: marts.fct_response_assessments has no rows"
         in parsed.sections["waterfall"].text

@@ -66,6 +66,7 @@ COLUMN_LABELS = {
     "rows": "Rows",
     "metric": "Metric",
     "value": "Value",
+    "success": "Passed",
 }
 
 #: rpt_study_endpoints.endpoint -> its name in a table.
@@ -95,7 +96,24 @@ VALUE_LABELS = {
     "not_evaluable": "not evaluable",
 }
 
-_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+#: ECOG performance status grades as the scale names them (fct_performance_status).
+ECOG_LABELS = {
+    0: "0 – fully active",
+    1: "1 – restricted in strenuous activity",
+    2: "2 – ambulatory, self-care, unable to work",
+    3: "3 – limited self-care",
+    4: "4 – completely disabled",
+}
+#: End-of-treatment / end-of-study statuses (fct_disposition.eotstt, eosstt).
+DISPOSITION_STATUS_LABELS = {
+    "COMPLETED": "Completed",
+    "DISCONTINUED": "Discontinued",
+    "ONGOING": "Ongoing",
+}
+#: fct_medical_history.mhbodsys values that are not a body system's name.
+BODY_SYSTEM_LABELS = {"UNCODED": "Body system not coded"}
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _LONG_DECIMAL = re.compile(r"(\d+\.\d*?[1-9]?)0{3,}\b")
 
 
@@ -118,6 +136,14 @@ def compute_column_label(name: object) -> str:
 def compute_endpoint_label(code: object) -> str:
     """An endpoint code as a reader names it (``ENDPOINT_LABELS``; unknown codes unchanged)."""
     return ENDPOINT_LABELS.get(str(code), str(code))
+
+
+def compute_reason_label(reason: object) -> str:
+    """A DSDECOD reason in sentence case ('PROGRESSIVE DISEASE' -> 'Progressive disease');
+    'Not given' for null."""
+    if reason is None or pd.isna(reason) or not str(reason).strip():
+        return "Not given"
+    return str(reason).strip().capitalize()
 
 
 def compute_display_value(value: object) -> object:

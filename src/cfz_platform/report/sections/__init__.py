@@ -3,6 +3,11 @@
 - ``flow``: subject flow (CONSORT) and baseline characteristics (marts.dim_subject);
 - ``eligibility``: eligibility failures (marts.fct_eligibility);
 - ``safety``: dose escalation / DLTs / MTD and adverse events;
+- ``adverse_events``: AEs by SOC/term, dose level and group, SAE and discontinuation listings;
+- ``performance_status``: ECOG at baseline, worst on study and their shift
+  (marts.fct_performance_status);
+- ``medical_history``: baseline conditions by body system and group (marts.fct_medical_history);
+- ``disposition``: end of treatment and end of study with reasons by group (marts.fct_disposition);
 - ``labs``: the CTCAE lab shift table (marts.fct_lab_results);
 - ``response``: swimmer, waterfall and spider plots (response assessments);
 - ``endpoints``: the study endpoints and Kaplan-Meier curves (rpt_* tables);

@@ -163,7 +163,8 @@ def build_adverse_events(data: ReportData) -> Section:
     Steps: 1. read the AEs; TEAEs are is_teae; 2. a stacked bar chart of the 15 most frequent
     terms by worst grade; 3. the SOC / preferred-term table (``derive_soc_pt_rows``); 4. the
     dose level x group summary (``derive_by_dose_level``); 5. listings of serious AEs
-    (is_serious) and of AEs whose action taken was to withdraw the drug (``DISCONTINUED_ACTIONS``).
+    (is_serious) and of AEs whose action taken was to withdraw the drug (``DISCONTINUED_ACTIONS``),
+    with a note pointing to the disposition section for the recorded reasons.
     """
     present = set(data.reader.columns("marts", "fct_adverse_events"))
     ae = data.reader.table("marts", "fct_adverse_events", [c for c in AE_COLUMNS if c in present])
@@ -214,4 +215,12 @@ def build_adverse_events(data: ReportData) -> Section:
         )
     items += _listing(ae, ae["_serious"], "serious adverse events")
     items += _listing(ae, ae["_discontinued"], "adverse events leading to discontinuation")
+    items.append(
+        Markup(
+            '<p class="caption" data-discontinuation-note>An AE leads to discontinuation when its '
+            "action taken (AEACN) is DRUG WITHDRAWN. Why each subject stopped treatment, as "
+            'recorded at the end of treatment (DS), is in <a href="#disposition">Disposition</a>.'
+            "</p>"
+        )
+    )
     return Section("adverse-events", "Adverse events", SOURCE, items=items)

@@ -8,12 +8,15 @@ from markupsafe import Markup, escape
 from cfz_platform.report.data import ReportData
 from cfz_platform.report.items import Section, Table, compute_median_range, compute_n_pct
 from cfz_platform.report.marts import Unavailable
+from cfz_platform.report.sections.eligibility import compute_criterion_label
 
 ELIGIBILITY = "marts.fct_eligibility"
 DISPOSITION = "marts.fct_disposition"
 #: Baseline rows: (label, dim_subject column, kind, decimals); kind is "numeric" or "categorical".
 #: A categorical level as the baseline table names it (booleans arrive as text here).
 LEVEL_TEXT = {"True": "yes", "False": "no"}
+#: Coded levels of one column, spelled out (DM.SEX: CDISC codes F, M, U, UNDIFFERENTIATED).
+COLUMN_LEVEL_TEXT = {"sex": {"F": "female", "M": "male", "U": "unknown"}}
 BASELINE_ROWS = [
     ("Age, years, median (range)", "age", "numeric", 0),
     ("Sex", "sex", "categorical", 0),
@@ -32,16 +35,24 @@ BASELINE_ROWS = [
 
 
 def _exclusion_reasons(data: ReportData, ineligible: set[str]) -> str:
-    """'<li>E3 not met: 1</li>...': the ineligible subjects by failed criterion and status."""
+    """'<li>E3: bortezomib-resistant (...), not met: 1</li>...': the ineligible subjects by
+    failed criterion (its id and, when the mart has it, its text) and status."""
     if not data.reader.exists("marts", "fct_eligibility"):
         return ""
+    present = set(data.reader.columns("marts", "fct_eligibility"))
     e = data.reader.table(
-        "marts", "fct_eligibility", ["usubjid", "criterion_id", "status"], allow_empty=True
+        "marts",
+        "fct_eligibility",
+        [c for c in ("usubjid", "criterion_id", "criterion", "status") if c in present],
+        allow_empty=True,
+    )
+    e = e.assign(
+        criterion_id=[compute_criterion_label(r) for _, r in e.iterrows()] if len(e) else []
     )
     failed = e[(e["status"].astype(str) != "met") & e["usubjid"].isin(ineligible)]
     counts = failed.groupby(["criterion_id", "status"])["usubjid"].nunique().reset_index()
     return "".join(
-        f"<li>{escape(r['criterion_id'])} {escape(str(r['status']).replace('_', ' '))}: "
+        f"<li>{escape(r['criterion_id'])}, {escape(str(r['status']).replace('_', ' '))}: "
         f"{r['usubjid']}</li>"
         for _, r in counts.iterrows()
     )
@@ -70,18 +81,22 @@ def compute_treatment_status(data: ReportData, treated: set[str]) -> dict[str, o
     }
 
 
-def _status_html(status: dict[str, object] | None) -> list[str]:
-    """The CONSORT's last rows: discontinued treatment by reason, completed, ongoing."""
+def _status_html(status: dict[str, object] | None, n_treated: int) -> list[str]:
+    """The CONSORT's last row: the treated subjects' end of treatment, beside the flow (not
+    under maintenance: every treated subject has one) -- a box of those still on treatment,
+    and beside it those who discontinued (by reason) and those who completed."""
     if status is None:
         return []
     reasons = "".join(f"<li>{escape(str(r).capitalize())}: {n}</li>" for r, n in status["reasons"])
     return [
-        f'<div class="cside" data-stage="discontinued">Discontinued treatment: '
-        f"{status['discontinued']}" + (f"<ul>{reasons}</ul>" if reasons else "") + "</div>",
-        f'<div class="cside" data-stage="completed">Completed treatment: '
-        f"{status['completed']}</div>",
-        f'<div class="cbox" data-stage="ongoing"><span class="clabel">Ongoing treatment</span>'
-        f'<span class="cn">{status["ongoing"]}</span></div>',
+        f'<div class="cbox cend" data-stage="ongoing"><span class="clabel">Ongoing treatment</span>'
+        f'<span class="cn">{status["ongoing"]}</span>'
+        f'<span class="csub">end of treatment, of the {n_treated} treated</span></div>',
+        '<div class="cside">'
+        f'<div data-stage="discontinued">Discontinued treatment: {status["discontinued"]}'
+        + (f"<ul>{reasons}</ul>" if reasons else "")
+        + "</div>"
+        f'<div data-stage="completed">Completed treatment: {status["completed"]}</div></div>',
     ]
 
 
@@ -91,8 +106,9 @@ def build_consort(data: ReportData) -> Section:
 
     Steps: 1. count each stage from dim_subject's flags; 2. list the excluded at each
     step; 3. when fct_eligibility exists, break the ineligible down by failed criterion;
-    4. split the treated by group; 5. when fct_disposition exists, the treated subjects who
-    discontinued treatment (by reason), completed it, or are still on it (ongoing).
+    4. split the treated by group (none when no subject has one); 5. when fct_disposition exists, the treated subjects who
+    are still on treatment (ongoing), and beside them those who discontinued it (by reason)
+    or completed it (``_status_html``).
     """
     s = data.subjects
     screened = len(s)
@@ -102,7 +118,12 @@ def build_consort(data: ReportData) -> Section:
     maint = int((s["maintenance"] & s["treated"]).sum())
     reasons = _exclusion_reasons(data, set(s.loc[~s["eligible"], "usubjid"]))
     by_group = s[s["treated"]].groupby("group")["usubjid"].count()
-    groups = " · ".join(f"group {escape(g)}: {n}" for g, n in by_group.items())
+    # a study without this trial's groups (every subject 'no group') gets no split
+    groups = " · ".join(
+        f"group {escape(g)}: {n}"
+        for g, n in by_group.items()
+        if list(by_group.index) != ["no group"]
+    )
 
     def box(label: str, n: int, key: str, extra: str = "") -> str:
         return (
@@ -116,7 +137,14 @@ def build_consort(data: ReportData) -> Section:
     html = [
         '<div class="consort">',
         box("Screened", screened, "screened"),
-        side(f"Not eligible: {screened - eligible}" + (f"<ul>{reasons}</ul>" if reasons else "")),
+        side(
+            f"Not eligible: {screened - eligible}"
+            + (
+                f" (a subject may fail more than one criterion)<ul>{reasons}</ul>"
+                if reasons
+                else ""
+            )
+        ),
         box("Eligible", eligible, "eligible"),
         side(f"Eligible, not enrolled: {max(eligible - enrolled, 0)}"),
         box("Enrolled", enrolled, "enrolled"),
@@ -124,7 +152,7 @@ def build_consort(data: ReportData) -> Section:
         box("Treated", treated, "treated", f'<span class="csub">{groups}</span>'),
         side(f"No maintenance: {treated - maint}"),
         box("Entered maintenance", maint, "maintenance"),
-        *_status_html(compute_treatment_status(data, set(s.loc[s["treated"], "usubjid"]))),
+        *_status_html(compute_treatment_status(data, set(s.loc[s["treated"], "usubjid"])), treated),
         "</div>",
     ]
     return Section(
@@ -141,7 +169,8 @@ def build_baseline(data: ReportData) -> Section:
     """Baseline characteristics of the treated subjects, by group and overall.
 
     Steps: 1. take treated subjects (enrolled when none were treated); 2. for each row of
-    ``BASELINE_ROWS``, a median (range) or n (%) per group; 3. one column per group plus Total.
+    ``BASELINE_ROWS``, a median (range) or n (%) per group (coded levels spelled out:
+    ``COLUMN_LEVEL_TEXT``, ``LEVEL_TEXT``); 3. one column per group plus Total.
     """
     data.reader.require("marts", "dim_subject", [column for _, column, _, _ in BASELINE_ROWS])
     d = data.dim_subject.copy()
@@ -160,7 +189,7 @@ def build_baseline(data: ReportData) -> Section:
         for lvl in sorted(pop[c].dropna().astype(str).unique()):
             rows.append(
                 (
-                    f"{label}: {LEVEL_TEXT.get(lvl, lvl)}",
+                    f"{label}: {COLUMN_LEVEL_TEXT.get(c, LEVEL_TEXT).get(lvl, lvl)}",
                     {
                         g: compute_n_pct(int((f[c].astype(str) == lvl).sum()), len(f))
                         for g, f in cols.items()

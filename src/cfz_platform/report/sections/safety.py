@@ -35,13 +35,29 @@ def compute_mtd_statement(e: pd.DataFrame) -> str:
     return statement
 
 
+#: Study-level columns of fct_dose_escalation, repeated on every dose level's row.
+STUDY_LEVEL_COLUMNS = ["mtd_status", "mtd_reason"]
+
+
+def derive_escalation_table(e: pd.DataFrame) -> pd.DataFrame:
+    """The 3+3 table without the study-level columns (``STUDY_LEVEL_COLUMNS``) that hold one
+    value on every row: the MTD statement above the table says it once."""
+    constant = [c for c in STUDY_LEVEL_COLUMNS if c in e and e[c].nunique(dropna=False) <= 1]
+    return e.drop(columns=constant)
+
+
 def build_dose_escalation(data: ReportData) -> Section:
-    """The 3+3 table as built by the mart, the MTD statement and the DLT listing."""
+    """The 3+3 table as built by the mart (``derive_escalation_table``), the MTD statement
+    and the DLT listing."""
     data.reader.require("marts", "fct_dose_escalation", ["dose_level", "is_mtd", "mtd_reason"])
     e = data.reader.table("marts", "fct_dose_escalation").sort_values("dose_level")
     items: list = [
         Markup(f'<p class="headline" data-mtd>{escape(compute_mtd_statement(e))}</p>'),
-        Table(e, f"One row per dose level, as in {ESCALATION}."),
+        Table(
+            derive_escalation_table(e),
+            f"One row per dose level, as in {ESCALATION}; the MTD status and its reason are "
+            "stated above the table.",
+        ),
     ]
     if data.reader.exists("marts", "fct_adverse_events"):
         ae = data.reader.table(
