@@ -95,10 +95,6 @@ SECTIONS = [
         medical_history.build_medical_history,
     ),
     ("disposition", disposition.TITLE, disposition.SOURCE, disposition.build_disposition),
-    ("lab-shift", "Lab toxicity shift (CTCAE v5)", "marts.fct_lab_results", labs.build_lab_shift),
-    ("eligibility", "Eligibility failures", "marts.fct_eligibility", eligibility.build_eligibility),
-    ("data-quality", "Data quality", data_quality.SOURCE, data_quality.build_data_quality),
-    ("model", "Early-response model (C1D15)", model.PREDICTIONS, model.build_model),
     (vital_signs.SECTION_ID, vital_signs.TITLE, vital_signs.SOURCE, vital_signs.build_vital_signs),
     (
         concomitant_medications.SECTION_ID,
@@ -106,6 +102,10 @@ SECTIONS = [
         concomitant_medications.SOURCE,
         concomitant_medications.build_concomitant_medications,
     ),
+    ("lab-shift", "Lab toxicity shift (CTCAE v5)", "marts.fct_lab_results", labs.build_lab_shift),
+    ("eligibility", "Eligibility failures", "marts.fct_eligibility", eligibility.build_eligibility),
+    ("data-quality", "Data quality", data_quality.SOURCE, data_quality.build_data_quality),
+    ("model", "Early-response model (C1D15)", model.PREDICTIONS, model.build_model),
 ]
 SECTION_IDS = [s[0] for s in SECTIONS]
 
