@@ -36,6 +36,7 @@ def cut_demo(report_marts, db):
         ).fetchall():
             db.execute(f"create table cut_demo.{table} as select * from {schema}.{table}")
     db.execute("delete from cut_demo.dim_subject where usubjid = 'CFZ-12'")
+    db.execute("create table cut_demo.only_in_cut (usubjid text, note text)")
     db.execute(
         "update cut_demo.fct_lab_results set btoxgrl = null, atoxgrl = null, "
         "btoxgrh = null, atoxgrh = null"
@@ -57,6 +58,8 @@ def test_reader_reads_the_mapped_schema(cut_demo):
     assert len(cut.table("marts", "dim_subject", ["usubjid"])) == 13
     assert cut.exists("ml", "early_response_predictions")
     assert not cut.exists("marts", "fct_not_there")
+    assert cut.columns("marts", "only_in_cut") == ["usubjid", "note"]
+    assert not live.exists("marts", "only_in_cut")
     assert cut.schema("audit") == "audit" and cut.schema("marts") == "cut_demo"
     with pytest.raises(Unavailable, match=r"^cut_demo\.dim_subject has no column nope"):
         cut.require("marts", "dim_subject", ["usubjid", "nope"])

@@ -188,10 +188,9 @@ def test_cut_report_names_the_cut_and_shows_its_numbers(conn, chosen, first_cut)
     assert f"deliveries through {first_cut['last_delivery']}" in html
     cut, live = parse_report(html), parse_report(first_cut["live_report"].read_text())
     assert "Source: cut_interim.rpt_study_endpoints" in cut.sections["endpoints"].text
-    # the model section reads the cut's scores (with 6 subjects at an interim cutoff it may
-    # lack two observed outcomes for ROC: then it says so, naming the cut's tables)
-    model = cut.sections["model"].text
-    assert "cut_interim." in model and not re.search(r"(?<![\w.])(ml|marts)\.\w", model), model
+    model = cut.sections["model"]
+    assert model.status == "ok" and "cut_interim.early_response_predictions" in model.text
+    assert not re.search(r"(?<![\w.])(ml|marts)\.\w", model.text), model.text
     assert "read live" in cut.sections["data-quality"].text
     for parsed in (cut, live):
         assert parsed.sections["endpoints"].status == "ok"
@@ -337,6 +336,8 @@ def test_rebuilt_cut_gives_the_same_xpt_bytes(
         chosen["cutoff"].isoformat(),
         "--through-delivery",
         first_cut["last_delivery"],
+        "--report-out",
+        str(tmp_path / "again-report"),
     )
     recorded = dict(conn.execute("select name, datasets from audit.analysis_cuts").fetchall())
     with capsys.disabled():

@@ -71,7 +71,7 @@ class MartReader:
             rows = self.conn.execute(
                 "select column_name from information_schema.columns "
                 "where table_schema = %s and table_name = %s order by ordinal_position",
-                (schema, table),
+                key,
             ).fetchall()
             self._columns[key] = [r[0] for r in rows]
         return self._columns[key]
