@@ -810,10 +810,16 @@ def cut_create(
     through_delivery: str | None = typer.Option(
         None, help="Last delivery id the cut reads (default: every delivery loaded so far)."
     ),
+    report_out: Path | None = typer.Option(
+        None,
+        "--report-out",
+        help="Folder for the cut's HTML report (default out/cuts/<name>/report).",
+    ),
     wait: float = typer.Option(0.0, help=WAIT_HELP),
 ) -> None:
     """Build, gate and freeze an analysis cut: data delivered up to a delivery, restricted to
-    a cutoff date, as schemas cut_<name> (marts) and cut_<name>_adam (ADaM)."""
+    a cutoff date, as schemas cut_<name> (marts, model scores) and cut_<name>_adam (ADaM);
+    then write its report (out/cuts/<name>/report/index.html)."""
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.quality import QualityGateFailed
     from cfz_platform.transform.cut import CutError, create_cut
@@ -833,8 +839,22 @@ def cut_create(
         f"cut {cut.name}: cutoff {cut.cutoff}, deliveries through {cut.through_delivery} "
         f"(raw through file {cut.through_file_id}) -> schemas {cut.marts_schema}, {cut.adam_schema}"
     )
+    typer.echo(f"  {_cut_model_line(cut.model_version)}")
     for line in _cut_dataset_lines(cut.datasets):
         typer.echo(line)
+    from cfz_platform.report import build_report
+
+    try:
+        index = build_report(report_out or Path("out/cuts") / cut.name / "report", cut=cut.name)
+    except WarehouseError as exc:
+        _fail(f"cut {name!r} was made, but its report was not written: {exc}")
+    typer.echo(f"  report {index.resolve()}")
+
+
+def _cut_model_line(model_version: str | None) -> str:
+    if model_version is None:
+        return "model scores: none (no champion early-response model when the cut was made)"
+    return f"model scores: early-response model version {model_version}"
 
 
 def _cut_dataset_lines(datasets: dict) -> list[str]:
@@ -859,6 +879,7 @@ def cut_list() -> None:
             f"{cut.name}: cutoff {cut.cutoff}, deliveries through {cut.through_delivery}, "
             f"made {cut.made_at:%Y-%m-%d %H:%M:%S %Z}, schemas {cut.marts_schema}, {cut.adam_schema}"
         )
+        typer.echo(f"  {_cut_model_line(cut.model_version)}")
         for line in _cut_dataset_lines(cut.datasets):
             typer.echo(line)
 
@@ -892,15 +913,24 @@ def cut_verify(
 
 @app.command()
 def report(
-    out: Path = typer.Option(Path("out/report"), help="Folder for the HTML report."),
+    out: Path | None = typer.Option(
+        None,
+        help="Folder for the HTML report (default out/report, a cut's out/cuts/<name>/report).",
+    ),
+    cut: str | None = typer.Option(
+        None, "--cut", help="Report this analysis cut from its frozen schemas, not the live marts."
+    ),
 ) -> None:
-    """Write the static HTML trial report from the warehouse (marts, audit and ml tables)."""
+    """Write the static HTML trial report from the warehouse (marts, audit and ml tables), or
+    an analysis cut's report from its frozen schemas (data quality stays live)."""
     from cfz_platform.db.warehouse import WarehouseError
     from cfz_platform.report import build_report
+    from cfz_platform.report.build import ReportCutError
 
+    default = Path("out/cuts") / cut / "report" if cut else Path("out/report")
     try:
-        index = build_report(out)
-    except WarehouseError as exc:
+        index = build_report(out or default, cut=cut)
+    except (WarehouseError, ReportCutError) as exc:
         _fail(str(exc))
     typer.echo(str(index.resolve()))
 

@@ -12,20 +12,35 @@ adam --cut`), on a small clean trial (domain.md "Analysis data cuts").
    XPTs with the same md5 as the first; ``cfz cut verify interim`` rebuilds it to the same
    bytes; the first cut's tables did not change; ``cfz export adam --cut`` writes the bytes
    ``cfz cut list`` shows.
+5. the model and the report (issue 27 item 4): a champion of the early-response model is
+   trained (on a hand-written cohort, the real MLflow store) before ``interim`` is made, so
+   the cut holds its scores for its response-evaluable subjects and the validation rows;
+   ``cfz cut create`` wrote the cut's report, whose numbers come from the cut (the
+   endpoints differ from the live report's) and which ``cfz report --cut`` writes again
+   with the same clinical sections after the correction, a retraining and a live
+   re-scoring, which leave the cut's scores unchanged; ``interim_again``, made with no
+   champion, has no scores and ``cfz cut list`` says so.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 
 import psycopg
 import pytest
 
 from cfz_platform.db import warehouse
+from cfz_platform.ml import tracking
+from cfz_platform.ml.scoring import TABLE_COMMENT
+from cfz_platform.ml.spec import load_spec
 from tests.conftest import run_cfz, simulate_clean_trial
+from tests.ml.test_training_registry import _cohort, _write_features
+from tests.report.html_parse import parse_report
 
 pytestmark = pytest.mark.slow
 
@@ -42,14 +57,54 @@ def trial(warehouse_db, tmp_path_factory):
     """The small trial, ingested and transformed; the run helper with its own GX folder."""
     out = tmp_path_factory.mktemp("cut-trial")
     landing = simulate_clean_trial(out, patients=6, deliveries=2)
-    env = {"CFZ_GX_PROJECT_DIR": str(tmp_path_factory.mktemp("gx"))}
+    env = {
+        "CFZ_GX_PROJECT_DIR": str(tmp_path_factory.mktemp("gx")),
+        "CFZ_MLFLOW_ARTIFACTS": str(tmp_path_factory.mktemp("mlartifacts")),
+    }
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CFZ_MLFLOW_ARTIFACTS", env["CFZ_MLFLOW_ARTIFACTS"])
 
     def run(*args: str, check: bool = True):
         return run_cfz(*args, env=env, check=check)
 
     run("ingest", "--landing", str(landing))
     run("transform")
-    return landing, run
+    yield landing, run
+    mp.undo()
+
+
+def _train_on_cohort(conn: psycopg.Connection, seed: int) -> None:
+    """Train the early-response model (fast CV) on a hand-written cohort put in place of the
+    live feature mart, then put the live mart back: the trial's 6 subjects are too few to
+    train on, and the cut must be scored by a real registered champion."""
+    from cfz_platform.ml.train import train_early_response
+
+    spec = load_spec()
+    spec = dataclasses.replace(spec, cv={**spec.cv, "n_repeats": 2, "bootstrap": 100})
+    conn.execute("alter table marts.fct_ml_features rename to fct_ml_features_live")
+    try:
+        _write_features(conn, _cohort(seed))
+        train_early_response(spec)
+    finally:
+        conn.execute("drop table if exists marts.fct_ml_features")
+        conn.execute("alter table marts.fct_ml_features_live rename to fct_ml_features")
+
+
+@pytest.fixture(scope="module")
+def champion(trial, conn):
+    """The champion version trained before the first cut."""
+    _train_on_cohort(conn, seed=1)
+    client = tracking.configure()
+    return str(tracking.current_champion(client, load_spec().registered_model).version)
+
+
+def _clinical_sections(parsed) -> dict[str, str]:
+    """Each section's text but data quality (read live) and the model's score time."""
+    return {
+        sid: re.sub(r"on \d{4}-\d{2}-\d{2} \d{2}:\d{2}", "", s.text)
+        for sid, s in parsed.sections.items()
+        if sid != "data-quality"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +130,76 @@ def chosen(conn):
 
 
 @pytest.fixture(scope="module")
-def first_cut(trial, conn, chosen):
+def first_cut(trial, conn, chosen, champion, tmp_path_factory):
     landing, run = trial
     deliveries = sorted(p.name for p in landing.iterdir() if p.is_dir())
-    proc = run("cut", "create", "interim", "--cutoff", chosen["cutoff"].isoformat())
-    return {"last_delivery": deliveries[-1], "stdout": proc.stdout}
+    report = tmp_path_factory.mktemp("cut-report")
+    proc = run(
+        "cut",
+        "create",
+        "interim",
+        "--cutoff",
+        chosen["cutoff"].isoformat(),
+        "--report-out",
+        str(report),
+    )
+    live = tmp_path_factory.mktemp("live-report")
+    run("report", "--out", str(live))
+    return {
+        "last_delivery": deliveries[-1],
+        "stdout": proc.stdout,
+        "report": report / "index.html",
+        "live_report": live / "index.html",
+        "scores_md5": _md5_of_table(conn, "cut_interim.early_response_predictions"),
+    }
+
+
+def test_cut_holds_the_champion_scores_of_its_evaluable_subjects(conn, first_cut, champion):
+    scored = conn.execute(
+        "select usubjid, model_version from cut_interim.early_response_predictions order by usubjid"
+    ).fetchall()
+    evaluable = conn.execute(
+        "select usubjid from cut_interim.dim_subject where respevalfl order by usubjid"
+    ).fetchall()
+    features = conn.execute(
+        "select usubjid from cut_interim.fct_ml_features order by usubjid"
+    ).fetchall()
+    assert scored and [u for u, _ in scored] == [u for (u,) in features]
+    assert {u for u, _ in scored} <= {u for (u,) in evaluable}
+    assert {v for _, v in scored} == {champion}
+    assert conn.execute(
+        "select model_version from audit.analysis_cuts where name = 'interim'"
+    ).fetchone() == (champion,)
+    assert conn.execute(
+        "select model_version from cut_interim.early_response_validation"
+    ).fetchall() == [(champion,)]
+    privilege, comment = conn.execute(
+        "select has_table_privilege('bi_reader', 'cut_interim.early_response_predictions', "
+        "'select'), obj_description('cut_interim.early_response_predictions'::regclass)"
+    ).fetchone()
+    assert privilege and comment == TABLE_COMMENT
+    assert f"model scores: early-response model version {champion}" in first_cut["stdout"]
+
+
+def test_cut_report_names_the_cut_and_shows_its_numbers(conn, chosen, first_cut):
+    html = first_cut["report"].read_text()
+    assert 'id="analysis-cut" data-cut="interim"' in html
+    assert f"clinical cutoff {chosen['cutoff'].isoformat()}" in html
+    assert f"deliveries through {first_cut['last_delivery']}" in html
+    cut, live = parse_report(html), parse_report(first_cut["live_report"].read_text())
+    assert "Source: cut_interim.rpt_study_endpoints" in cut.sections["endpoints"].text
+    model = cut.sections["model"]
+    assert model.status == "ok" and "cut_interim.early_response_predictions" in model.text
+    assert not re.search(r"(?<![\w.])(ml|marts)\.\w", model.text), model.text
+    assert "read live" in cut.sections["data-quality"].text
+    for parsed in (cut, live):
+        assert parsed.sections["endpoints"].status == "ok"
+    differ = [
+        sid
+        for sid in ("consort", "endpoints", "km", "adverse-events", "lab-shift")
+        if cut.sections[sid].text.replace("cut_interim.", "marts.") != live.sections[sid].text
+    ]
+    assert "endpoints" in differ, differ
 
 
 def test_cut_leaves_out_records_after_cutoff(conn, chosen, first_cut):
@@ -206,6 +326,8 @@ def test_rebuilt_cut_gives_the_same_xpt_bytes(
     trial, conn, chosen, first_cut, corrected, tmp_path, capsys
 ):
     _, run = trial
+    client = tracking.configure()
+    client.delete_registered_model_alias(load_spec().registered_model, tracking.CHAMPION)
     run(
         "cut",
         "create",
@@ -214,6 +336,8 @@ def test_rebuilt_cut_gives_the_same_xpt_bytes(
         chosen["cutoff"].isoformat(),
         "--through-delivery",
         first_cut["last_delivery"],
+        "--report-out",
+        str(tmp_path / "again-report"),
     )
     recorded = dict(conn.execute("select name, datasets from audit.analysis_cuts").fetchall())
     with capsys.disabled():
@@ -257,6 +381,45 @@ def test_rebuilt_cut_gives_the_same_xpt_bytes(
     listing = run("cut", "list").stdout
     assert "interim: cutoff " + chosen["cutoff"].isoformat() in listing
     assert recorded["interim"]["adsl"]["md5"] in listing
+    # made with no champion: no scores, and the cut says so
+    assert conn.execute(
+        "select model_version from audit.analysis_cuts where name = 'interim_again'"
+    ).fetchone() == (None,)
+    assert conn.execute(
+        "select to_regclass('cut_interim_again.early_response_predictions')"
+    ).fetchone() == (None,)
+    again = listing.split("interim_again: cutoff", 1)[1]
+    assert "model scores: none (no champion early-response model" in again
+
+
+def test_cut_scores_and_report_survive_retraining_and_rescoring(
+    trial, conn, first_cut, corrected, champion, tmp_path
+):
+    from cfz_platform.ml.scoring import score_with_champion
+
+    _, run = trial
+    _train_on_cohort(conn, seed=2)
+    client = tracking.configure()
+    latest = max(
+        int(v.version)
+        for v in client.search_model_versions(f"name = '{load_spec().registered_model}'")
+    )
+    assert latest > int(champion), "the retraining registered a new version"
+    if tracking.current_champion(client, load_spec().registered_model) is not None:
+        result = score_with_champion()
+        assert result.n_scored > 0
+    assert _md5_of_table(conn, "cut_interim.early_response_predictions") == first_cut["scores_md5"]
+    assert conn.execute(
+        "select distinct model_version from cut_interim.early_response_predictions"
+    ).fetchall() == [(champion,)]
+    proc = run("report", "--cut", "interim", "--out", str(tmp_path))
+    assert proc.stdout.strip().endswith("index.html")
+    again = parse_report((tmp_path / "index.html").read_text())
+    first = parse_report(first_cut["report"].read_text())
+    assert _clinical_sections(again) == _clinical_sections(first)
+    proc = run("report", "--cut", "nosuch", "--out", str(tmp_path / "x"), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "error: there is no cut 'nosuch': `cfz cut list` shows the cuts"
 
 
 def test_cut_name_is_checked(trial):

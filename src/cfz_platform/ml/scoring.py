@@ -105,11 +105,65 @@ COLUMN_COMMENTS = {
 }
 
 
-def ensure_predictions_table(cur) -> None:
-    """Create the table if missing, comment it and every column, and grant ``bi_reader``
-    read access to it alone."""
-    cur.execute(sql.SQL(_DDL).format(table=sql.Identifier(SCHEMA, TABLE)))
-    comment_and_grant(cur, SCHEMA, TABLE, TABLE_COMMENT, COLUMN_COMMENTS)
+def ensure_predictions_table(cur, schema: str = SCHEMA) -> None:
+    """Create ``<schema>.early_response_predictions`` if missing (``ml``, or an analysis
+    cut's schema), comment it and every column, and grant ``bi_reader`` read access to it
+    alone."""
+    cur.execute(sql.SQL(_DDL).format(table=sql.Identifier(schema, TABLE)))
+    comment_and_grant(cur, schema, TABLE, TABLE_COMMENT, COLUMN_COMMENTS)
+
+
+def compute_prediction_rows(
+    model, frame: pd.DataFrame, spec: ModelSpec, version: str
+) -> tuple[list[tuple], int]:
+    """The rows of one scoring run of ``model`` (registered ``version``) on the feature
+    ``frame``, in the table's column order, and the number of predicted responders.
+
+    Steps: 1. probabilities from ``predict_proba`` on the spec's features; 2. class =
+    probability >= the spec's threshold; 3. one row per subject with a new run id, the
+    score time, the feature values (json) and their hash, ``is_current`` true.
+    """
+    proba = model.predict_proba(frame[spec.features])[:, 1]
+    feature_hash = compute_feature_hash(frame, spec.features)
+    run_id = uuid.uuid4()
+    scored_at = datetime.now(UTC)
+    rows = [
+        (
+            run_id,
+            subj,
+            spec.registered_model,
+            str(version),
+            float(p),
+            bool(p >= spec.decision_threshold),
+            spec.decision_threshold,
+            as_of,
+            scored_at,
+            True,
+            feature_hash,
+            _json_features(feats),
+        )
+        for subj, as_of, p, (_, feats) in zip(
+            frame["usubjid"],
+            frame["as_of_date"],
+            proba,
+            frame[spec.features].iterrows(),
+            strict=True,
+        )
+    ]
+    return rows, int((proba >= spec.decision_threshold).sum())
+
+
+def insert_predictions(cur, rows: list[tuple], schema: str = SCHEMA) -> None:
+    """Insert one scoring run's ``rows`` into ``<schema>.early_response_predictions``."""
+    cur.executemany(
+        sql.SQL(
+            "insert into {} (scoring_run_id, usubjid, model_name, model_version, probability, "
+            "predicted_class, decision_threshold, as_of_date, scored_at, is_current, "
+            "feature_snapshot_hash, features) values "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+        ).format(sql.Identifier(schema, TABLE)),
+        rows,
+    )
 
 
 def score_with_champion(
@@ -152,48 +206,13 @@ def score_with_champion(
         frame = load_features(conn, spec)
         if frame.empty:
             raise ScoringError(f"{spec.features_table} is empty: nothing to score")
-        proba = model.predict_proba(frame[spec.features])[:, 1]
-        feature_hash = compute_feature_hash(frame, spec.features)
-        run_id = uuid.uuid4()
-        scored_at = datetime.now(UTC)
-        rows = [
-            (
-                run_id,
-                subj,
-                spec.registered_model,
-                str(version.version),
-                float(p),
-                bool(p >= spec.decision_threshold),
-                spec.decision_threshold,
-                as_of,
-                scored_at,
-                True,
-                feature_hash,
-                _json_features(feats),
-            )
-            for subj, as_of, p, (_, feats) in zip(
-                frame["usubjid"],
-                frame["as_of_date"],
-                proba,
-                frame[spec.features].iterrows(),
-                strict=True,
-            )
-        ]
+        rows, n_pos = compute_prediction_rows(model, frame, spec, str(version.version))
         with conn.cursor() as cur:
             ensure_predictions_table(cur)
             table = sql.Identifier(SCHEMA, TABLE)
             cur.execute(sql.SQL("update {} set is_current = false where is_current").format(table))
-            cur.executemany(
-                sql.SQL(
-                    "insert into {} (scoring_run_id, usubjid, model_name, model_version, probability, "
-                    "predicted_class, decision_threshold, as_of_date, scored_at, is_current, "
-                    "feature_snapshot_hash, features) values "
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
-                ).format(table),
-                rows,
-            )
+            insert_predictions(cur, rows)
         conn.commit()
-    n_pos = int((proba >= spec.decision_threshold).sum())
     log.info(
         "scored %d subjects with %s v%s (%d predicted responders)",
         len(rows),
@@ -201,4 +220,6 @@ def score_with_champion(
         version.version,
         n_pos,
     )
-    return ScoreResult(str(run_id), str(version.version), len(rows), n_pos, spec.decision_threshold)
+    return ScoreResult(
+        str(rows[0][0]), str(version.version), len(rows), n_pos, spec.decision_threshold
+    )

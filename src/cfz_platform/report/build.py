@@ -6,13 +6,16 @@ Content-Security-Policy that forbids any network fetch, so it opens from disk an
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import jinja2
 import psycopg
+from markupsafe import Markup
 
 from cfz_platform.report.data import ReportData
 from cfz_platform.report.figures import Figure
@@ -135,6 +138,49 @@ def build_sections(reader: MartReader) -> list[Section]:
     return built
 
 
+#: A logical schema named in a source or caption text ("marts.dim_subject", "ml.x").
+_SCHEMA_IN_TEXT = re.compile(r"(?<![\w.])(marts|ml)\.(?=\w)")
+CUT_QUALITY_NOTE = (
+    "<p data-cut-live>This report is of an analysis cut, but data quality is read live from "
+    "<code>audit.*</code> (the warehouse as it is now, not frozen with the cut).</p>"
+)
+
+
+def compute_cut_text(text: str, schemas: dict[str, str]) -> str:
+    """``text`` with each logical schema it names (``marts.``, ``ml.``) replaced by the
+    mapped one (an analysis cut's); Markup stays Markup (a schema name needs no escaping)."""
+    if not schemas or not isinstance(text, str):
+        return text
+    out = _SCHEMA_IN_TEXT.sub(lambda m: f"{schemas.get(m.group(1), m.group(1))}.", text)
+    return Markup(out) if isinstance(text, Markup) else out
+
+
+def derive_cut_sections(sections_: list[Section], schemas: dict[str, str]) -> list[Section]:
+    """The sections as a cut's report shows them.
+
+    Steps: 1. in each section's source, unavailable reason, table and figure captions and
+    text items, name the schema really read (``compute_cut_text``); 2. the data-quality
+    section (read live from ``audit.*``) says so.
+    """
+    out = []
+    for s in sections_:
+        items = []
+        for item in s.items:
+            if isinstance(item, Table | Figure):
+                item = dataclasses.replace(item, caption=compute_cut_text(item.caption, schemas))
+            else:
+                item = compute_cut_text(item, schemas)
+            items.append(item)
+        if s.id == "data-quality" and s.unavailable is None:
+            items.insert(0, Markup(CUT_QUALITY_NOTE))
+        source = compute_cut_text(s.source, schemas)
+        if s.id == "data-quality":
+            source = f"{source} (live, not frozen with the cut)"
+        unavailable = compute_cut_text(s.unavailable, schemas) if s.unavailable else None
+        out.append(dataclasses.replace(s, source=source, items=items, unavailable=unavailable))
+    return out
+
+
 def _data_as_of(reader: MartReader) -> str:
     if not reader.exists("audit", "ingest_files"):
         return "unknown (no ingestion ledger)"
@@ -159,29 +205,46 @@ def render(sections_: list[Section], meta: dict) -> str:
     )
 
 
-def build_report(out_dir: Path) -> Path:
-    """Build the report from the warehouse (marts, audit and ml schemas); return the index.html path.
+class ReportCutError(RuntimeError):
+    """The cut asked for is not recorded; the message (one line) says what to do."""
+
+
+def build_report(out_dir: Path, cut: str | None = None) -> Path:
+    """Build the report from the warehouse (marts, audit and ml schemas), or from the frozen
+    schemas of the analysis cut ``cut``; return the index.html path.
 
     Steps: 1. connect as the owner (autocommit: one failing query never poisons the next);
-    2. build every section, and read whether the latest nightly failed (the page then says
-    so at its top, with the time and watermark of the build it shows); 3. render the
-    template; 4. write ``index.html`` into a new folder beside ``out_dir`` and rename it into
-    place (``staged_output``: a symbolic link planted at ``out_dir/index.html`` is replaced,
-    never followed).
+    for a cut, read it from ``audit.analysis_cuts`` (else ``ReportCutError``) and read
+    ``marts`` and ``ml`` from its schema (``MartReader`` schema map); 2. build every section,
+    and, live, read whether the latest nightly failed (the page then says so at its top,
+    with the time and watermark of the build it shows); a cut's sections name its schema and
+    the page header names the cut (``derive_cut_sections``); 3. render the template;
+    4. write ``index.html`` into a new folder beside ``out_dir`` and rename it into place
+    (``staged_output``: a symbolic link planted at ``out_dir/index.html`` is replaced, never
+    followed).
     """
     from cfz_platform.db import warehouse
 
     out_dir = Path(out_dir)
     with warehouse.connect(autocommit=True) as conn:
-        reader = MartReader(conn)
+        frozen = _read_cut(conn, cut) if cut else None
+        schemas = {"marts": frozen.marts_schema, "ml": frozen.marts_schema} if frozen else {}
+        reader = MartReader(conn, schemas=schemas)
         built = build_sections(reader)
+        if frozen:
+            built = derive_cut_sections(built, schemas)
         meta = {
             "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "warehouse": warehouse.settings().dbname,
-            "as_of": _data_as_of(reader),
+            "as_of": (
+                f"delivery {frozen.through_delivery} and clinical cutoff {frozen.cutoff}"
+                if frozen
+                else _data_as_of(reader)
+            ),
             "n_available": sum(s.unavailable is None for s in built),
             "n_sections": len(built),
-            "nightly_failure": compute_nightly_failure(reader),
+            "nightly_failure": None if frozen else compute_nightly_failure(reader),
+            "cut": _cut_meta(frozen) if frozen else None,
         }
     html = render(built, meta)
     index = out_dir / "index.html"
@@ -194,3 +257,26 @@ def build_report(out_dir: Path) -> Path:
         meta["n_sections"],
     )
     return index
+
+
+def _read_cut(conn: psycopg.Connection, name: str):
+    from cfz_platform.transform.cut import read_cut
+
+    found = read_cut(conn, name)
+    if found is None:
+        raise ReportCutError(f"there is no cut {name!r}: `cfz cut list` shows the cuts")
+    return found
+
+
+def _cut_meta(cut) -> dict:
+    """What the page header says of a cut: name, cutoff, last delivery, when made, schemas
+    and the model version that scored it."""
+    return {
+        "name": cut.name,
+        "cutoff": cut.cutoff.isoformat(),
+        "through_delivery": cut.through_delivery,
+        "made_at": f"{cut.made_at:%Y-%m-%d %H:%M %Z}" if cut.made_at else "unknown",
+        "marts_schema": cut.marts_schema,
+        "adam_schema": cut.adam_schema,
+        "model": cut.model_version or "none (no champion model when the cut was made)",
+    }

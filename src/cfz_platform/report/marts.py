@@ -7,6 +7,11 @@ The report reads ``marts.*`` (dbt models with enforced contracts, and the endpoi
 needs; a missing table, an empty one, or one built before a column existed raises
 :class:`Unavailable` with a reason a reader understands and what to run, and the page
 shows a "not available" box instead of guessing another column.
+
+A reader may be given a schema map (``{"marts": "cut_interim", "ml": "cut_interim"}``):
+every read names the logical schema (``marts``, ``ml``, ``audit``) and the reader reads the
+mapped one, so the same sections draw an analysis cut's frozen tables
+(``cfz report --cut NAME``); raw SQL asks ``qualified`` for the table's real name.
 """
 
 from __future__ import annotations
@@ -41,20 +46,32 @@ class MartReader:
     """Reads tables (or SQL over them) from the warehouse into pandas.
 
     Column lists are looked up once per table from ``information_schema``, so that a read
-    can check the contract columns it needs before it runs.
+    can check the contract columns it needs before it runs. ``schemas`` maps a logical
+    schema (``marts``, ``ml``, ``audit``) to the one read (an analysis cut's); a schema not
+    in the map is read as named.
     """
 
     conn: psycopg.Connection
+    schemas: dict[str, str] = field(default_factory=dict)
     _columns: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
+    def schema(self, schema: str) -> str:
+        """The schema really read for the logical ``schema`` (the map's, else itself)."""
+        return self.schemas.get(schema, schema)
+
+    def qualified(self, schema: str, table: str) -> sql.Composable:
+        """``schema.table`` as an SQL identifier, with the schema mapped (for raw SQL texts)."""
+        return sql.Identifier(self.schema(schema), table)
+
     def columns(self, schema: str, table: str) -> list[str]:
-        """Column names of ``schema.table`` in order; empty when the table does not exist."""
-        key = (schema, table)
+        """Column names of ``schema.table`` (schema mapped) in order; empty when the table
+        does not exist."""
+        key = (self.schema(schema), table)
         if key not in self._columns:
             rows = self.conn.execute(
                 "select column_name from information_schema.columns "
                 "where table_schema = %s and table_name = %s order by ordinal_position",
-                (schema, table),
+                key,
             ).fetchall()
             self._columns[key] = [r[0] for r in rows]
         return self._columns[key]
@@ -70,13 +87,16 @@ class MartReader:
         them and what rebuilds it).
         """
         have = self.columns(schema, table)
+        real = self.schema(schema)
         if not have:
-            raise Unavailable(f"{schema}.{table} has not been built in this warehouse")
+            raise Unavailable(f"{real}.{table} has not been built in this warehouse")
         missing = compute_missing_columns(have, columns)
         if missing:
             hint = REBUILD_HINT.get(schema, "rebuild it")
+            if real != schema:
+                hint = f"the analysis cut {real} was made before it; make a new cut"
             raise Unavailable(
-                f"{schema}.{table} has no column {', '.join(missing)}: it was built before "
+                f"{real}.{table} has no column {', '.join(missing)}: it was built before "
                 f"its contract named {'them' if len(missing) > 1 else 'it'}; {hint}"
             )
 
@@ -95,12 +115,10 @@ class MartReader:
         """
         self.require(schema, table, columns or [])
         names = sql.SQL(", ").join(map(sql.Identifier, columns)) if columns else sql.SQL("*")
-        query = sql.SQL("select {} from {}.{}").format(
-            names, sql.Identifier(schema), sql.Identifier(table)
-        )
+        query = sql.SQL("select {} from {}").format(names, self.qualified(schema, table))
         frame = self.frame(query)
         if frame.empty and not allow_empty:
-            raise Unavailable(f"{schema}.{table} has no rows for this study")
+            raise Unavailable(f"{self.schema(schema)}.{table} has no rows for this study")
         return frame
 
     def frame(self, query: sql.Composable | str, params: Iterable | None = None) -> pd.DataFrame:

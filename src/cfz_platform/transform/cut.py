@@ -15,8 +15,13 @@ How it is built (the same dbt project and gates as the live build):
   the cut (nothing is kept);
 - the ADaM XPTs are written with the cutoff as their header datetime
   (``export.adam.compute_fixed_xpt_header``), their md5 recorded;
+- the champion of the early-response model scores the cut's ``fct_ml_features`` into the
+  built marts (``ml.cut_scores``: ``early_response_predictions`` and the validation rows the
+  report shows); no champion: the cut has no scores and says so;
 - one transaction renames the built schemas to the cut's, grants ``bi_reader`` and records
-  the cut.
+  the cut (with the model version that scored it);
+- ``cfz cut create`` then writes the cut's report from the frozen schemas
+  (``report.build_report(out, cut=name)``).
 """
 
 from __future__ import annotations
@@ -60,6 +65,10 @@ create table if not exists audit.analysis_cuts (
     datasets jsonb not null  -- {"adsl": {"records": n, "md5": "..."}, ...}: the cut's XPTs
 )
 """
+#: Added after the first cuts were made: the early-response model version that scored the
+#: cut (null: no champion when it was made).
+CUTS_UPGRADE = "alter table audit.analysis_cuts add column if not exists model_version text"
+CUT_COLUMNS = "name, cutoff, through_delivery, through_file_id, made_at, datasets, model_version"
 
 
 class CutError(RuntimeError):
@@ -76,6 +85,7 @@ class Cut:
     through_file_id: int
     made_at: dt.datetime | None = None
     datasets: dict = field(default_factory=dict)
+    model_version: str | None = None
 
     @property
     def marts_schema(self) -> str:
@@ -103,17 +113,17 @@ def compute_cut_schemas(name: str) -> tuple[str, str]:
 
 
 def ensure_table(conn: psycopg.Connection) -> None:
-    """Create ``audit.analysis_cuts`` when missing."""
+    """Create ``audit.analysis_cuts`` when missing; add ``model_version`` to an older one."""
     conn.execute("create schema if not exists audit")
     conn.execute(CUTS_DDL)
+    conn.execute(CUTS_UPGRADE)
 
 
 def read_cut(conn: psycopg.Connection, name: str) -> Cut | None:
     """The recorded cut ``name``, or None."""
     ensure_table(conn)
     row = conn.execute(
-        "select name, cutoff, through_delivery, through_file_id, made_at, datasets "
-        "from audit.analysis_cuts where name = %s",
+        f"select {CUT_COLUMNS} from audit.analysis_cuts where name = %s",
         (name,),
     ).fetchone()
     return Cut(*row) if row else None
@@ -123,8 +133,7 @@ def list_cuts(conn: psycopg.Connection) -> list[Cut]:
     """Every recorded cut, oldest first."""
     ensure_table(conn)
     rows = conn.execute(
-        "select name, cutoff, through_delivery, through_file_id, made_at, datasets "
-        "from audit.analysis_cuts order by made_at, name"
+        f"select {CUT_COLUMNS} from audit.analysis_cuts order by made_at, name"
     ).fetchall()
     return [Cut(*r) for r in rows]
 
@@ -172,9 +181,14 @@ def create_cut(
     3. run the raw gate up to the watermark (as ``cfz transform`` does; a blocking failure
        raises ``QualityGateFailed``);
     4. build the cut (``build_cut``: dbt, endpoint tables, mart gate, XPT md5s);
-    5. in one transaction: rename the built schemas to ``cut_<name>`` / ``cut_<name>_adam``,
-       grant ``bi_reader`` on both, record the cut in ``audit.analysis_cuts``.
+    5. score the champion on the built ``fct_ml_features`` into the built marts, with the
+       validation rows the report shows (``ml.cut_scores.score_cut_champion``); no champion:
+       one log line, the cut has no scores;
+    6. in one transaction: rename the built schemas to ``cut_<name>`` / ``cut_<name>_adam``,
+       grant ``bi_reader`` on both, record the cut (and the model version) in
+       ``audit.analysis_cuts``.
     """
+    from cfz_platform.ml.cut_scores import score_cut_champion
     from cfz_platform.quality import QualityGateFailed
     from cfz_platform.transform.pipeline import ensure_raw, fix_watermark, gate
 
@@ -195,6 +209,18 @@ def create_cut(
     if not raw.passed:
         raise QualityGateFailed(raw)
     datasets = build_cut(cut, run_id)
+    with warehouse.connect() as conn:
+        scores = score_cut_champion(conn, BUILD_MARTS)
+        conn.commit()
+    if scores.model_version is None:
+        log.warning("cut %s is made without model scores: %s", name, scores.note)
+    else:
+        log.info(
+            "cut %s: %d subjects scored with the early-response model version %s",
+            name,
+            scores.n_scored,
+            scores.model_version,
+        )
     with warehouse.connect() as conn, conn.transaction(), conn.cursor() as cur:
         for built, final in ((BUILD_MARTS, marts_schema), (BUILD_ADAM, adam_schema)):
             cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(final)))
@@ -207,8 +233,8 @@ def create_cut(
         _drop_build_schemas(cur)
         cur.execute(
             "insert into audit.analysis_cuts (name, cutoff, through_delivery, through_file_id, "
-            "marts_schema, adam_schema, datasets) values (%s, %s, %s, %s, %s, %s, %s) "
-            "returning made_at",
+            "marts_schema, adam_schema, datasets, model_version) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s) returning made_at",
             (
                 name,
                 cutoff,
@@ -217,11 +243,12 @@ def create_cut(
                 marts_schema,
                 adam_schema,
                 json.dumps(datasets, sort_keys=True),
+                scores.model_version,
             ),
         )
         made_at = cur.fetchone()[0]
     log.info("cut %s frozen as %s and %s", name, marts_schema, adam_schema)
-    return Cut(name, cutoff, delivery, through_file_id, made_at, datasets)
+    return Cut(name, cutoff, delivery, through_file_id, made_at, datasets, scores.model_version)
 
 
 def build_cut(cut: Cut, run_id: str) -> dict:

@@ -17,7 +17,7 @@ GRADE_COLUMNS = {"low": ("btoxgrl", "atoxgrl"), "high": ("btoxgrh", "atoxgrh")}
 DIRECTION_LABELS = {"low": "low (hypo-)", "high": "high (hyper-)"}
 
 
-def _shift_counts_query(join_first_dose: bool) -> sql.Composable:
+def _shift_counts_query(labs: sql.Composable, subjects: sql.Composable | None) -> sql.Composable:
     """Subjects per test, direction, baseline grade and worst post-baseline grade.
 
     Steps (one pass over fct_lab_results; only the counts leave the database):
@@ -28,6 +28,10 @@ def _shift_counts_query(join_first_dose: bool) -> sql.Composable:
     2. one row per subject, test and direction; count the subjects per test, direction,
        baseline grade and worst grade (null: none);
     3. keep the tests and directions where some subject has a grade.
+
+    ``labs`` and ``subjects`` are the qualified names of fct_lab_results and dim_subject
+    (``MartReader.qualified``: the live marts or an analysis cut's); no ``subjects``: no
+    first-dose condition.
     """
 
     def grade(c: str) -> sql.Composable:
@@ -36,8 +40,8 @@ def _shift_counts_query(join_first_dose: bool) -> sql.Composable:
         )
 
     join, after_first = sql.SQL(""), sql.SQL("true")
-    if join_first_dose:
-        join = sql.SQL("left join marts.dim_subject s on s.usubjid = l.usubjid")
+    if subjects is not None:
+        join = sql.SQL("left join {} s on s.usubjid = l.usubjid").format(subjects)
         after_first = sql.SQL("(s.first_dose_date is null or l.lbdt > s.first_dose_date)")
     post = sql.SQL("coalesce(l.ablfl, '') <> 'Y' and {af}").format(af=after_first)
     per_subject = sql.SQL(", ").join(
@@ -63,14 +67,14 @@ def _shift_counts_query(join_first_dose: bool) -> sql.Composable:
     )
     return sql.SQL(
         "with per_subject as (select l.lbtestcd as test, {per_subject} "
-        "from marts.fct_lab_results l {join} group by l.lbtestcd, l.usubjid), "
+        "from {labs} l {join} group by l.lbtestcd, l.usubjid), "
         "by_direction as ({by_direction}), "
         "counts as (select test, direction, base_grade, worst_grade, count(*) as n_subjects, "
         "bool_or(base_grade is not null or worst_grade is not null) "
         "over (partition by test, direction) as is_graded "
         "from by_direction group by 1, 2, 3, 4) "
         "select test, direction, base_grade, worst_grade, n_subjects from counts where is_graded"
-    ).format(per_subject=per_subject, join=join, by_direction=by_direction)
+    ).format(labs=labs, per_subject=per_subject, join=join, by_direction=by_direction)
 
 
 def build_lab_shift(data: ReportData) -> Section:
@@ -83,16 +87,19 @@ def build_lab_shift(data: ReportData) -> Section:
     """
     r = data.reader
     r.require("marts", "fct_lab_results", LAB_COLUMNS)
-    with_dim = r.exists("marts", "dim_subject")
-    if with_dim:
+    labs = r.qualified("marts", "fct_lab_results")
+    source = f"{r.schema('marts')}.fct_lab_results"
+    subjects = None
+    if r.exists("marts", "dim_subject"):
         r.require("marts", "dim_subject", ["usubjid", "first_dose_date"])
-    counts = r.frame(_shift_counts_query(with_dim))
+        subjects = r.qualified("marts", "dim_subject")
+    counts = r.frame(_shift_counts_query(labs, subjects))
     if counts.empty:
-        if r.frame("select 1 from marts.fct_lab_results limit 1").empty:
-            raise Unavailable(f"{SOURCE} has no rows for this study")
-        raise Unavailable(f"{SOURCE} has no CTCAE-graded results (no btoxgr*/atoxgr* values)")
+        if r.frame(sql.SQL("select 1 from {} limit 1").format(labs)).empty:
+            raise Unavailable(f"{source} has no rows for this study")
+        raise Unavailable(f"{source} has no CTCAE-graded results (no btoxgr*/atoxgr* values)")
     names = r.frame(
-        "select lbtestcd, max(lbtest) as lbtest from marts.fct_lab_results group by lbtestcd"
+        sql.SQL("select lbtestcd, max(lbtest) as lbtest from {} group by lbtestcd").format(labs)
     )
     label = {
         code: f"{name} ({code})" if isinstance(name, str) and name else str(code)
