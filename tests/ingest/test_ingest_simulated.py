@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cfz_platform.contract.domains import DOMAINS
 from cfz_platform.ingest import run_ingest
 
 simulate = pytest.importorskip("cfz_platform.simulate.trial")
@@ -40,11 +41,8 @@ def test_simulated_feeds_reconcile_with_the_injected_errors(db, tmp_path):
     assert rejected == structural
     loaded = {
         (f, line)
-        for f, line in db.execute(
-            "select _file, _line from raw.dm union all select _file, _line from raw.lb union all "
-            "select _file, _line from raw.ex union all select _file, _line from raw.cm union all "
-            "select _file, _line from raw.ae union all select _file, _line from raw.rs union all "
-            "select _file, _line from raw.vs"
+        for f, line in db.execute(  # every domain of the registry (DS and MH included)
+            " union all ".join(f"select _file, _line from raw.{d}" for d in sorted(DOMAINS))
         )
     }
     assert semantic <= loaded

@@ -73,6 +73,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _connect_for_ddl() -> psycopg.Connection:
+    """An autocommit connection for CREATE/DROP DATABASE: to the warehouse's own database,
+    not ``postgres`` (a managed server may refuse the pipeline user that one)."""
+    return psycopg.connect(warehouse.settings().url(), autocommit=True)
+
+
 def prefect_database_url() -> str | None:
     """SQLAlchemy URL (asyncpg) of the Prefect server's own database, created when missing.
 
@@ -81,7 +87,15 @@ def prefect_database_url() -> str | None:
     """
     owner = warehouse.settings(DEFAULT_WAREHOUSE_DB)
     name = database_name()
-    with psycopg.connect(owner.url("postgres"), autocommit=True) as conn:
+    try:
+        conn = _connect_for_ddl()
+    except psycopg.OperationalError as exc:
+        log.warning(
+            "cannot check the Prefect database (%s); the Prefect server will use SQLite",
+            str(exc).strip().splitlines()[-1],
+        )
+        return None
+    with conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if not exists:
             try:
@@ -170,8 +184,7 @@ def stop(grace_seconds: float = 15.0) -> bool:
 
 def drop_database(instance: str | None = None) -> None:
     """Drop an instance's Prefect database (its server must be stopped)."""
-    owner = warehouse.settings(DEFAULT_WAREHOUSE_DB)
-    with psycopg.connect(owner.url("postgres"), autocommit=True) as conn:
+    with _connect_for_ddl() as conn:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(
                 sql.Identifier(database_name(instance))
