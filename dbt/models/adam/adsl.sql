@@ -30,6 +30,14 @@ with subjects as (
     select * from {{ ref('dim_subject') }}
 ),
 
+disposition as (
+    select * from {{ ref('fct_disposition') }}
+),
+
+performance_status as (
+    select * from {{ ref('fct_performance_status') }}
+),
+
 group_arms as (
     select
         "group",
@@ -125,8 +133,8 @@ with_disposition as (
         d.dcsreas,
         ps.ecog_baseline as ecogbl
     from final as f
-    left join {{ ref('fct_disposition') }} as d on f.usubjid = d.usubjid
-    left join {{ ref('fct_performance_status') }} as ps on f.usubjid = ps.usubjid
+    left join disposition as d on f.usubjid = d.usubjid
+    left join performance_status as ps on f.usubjid = ps.usubjid
 )
 
 select
