@@ -26,11 +26,11 @@
 
 {#-
   Latest version of a subject's record (DM: one row per subject): the newest delivery, then
-  the newest file of that delivery (a file re-sent under its delivery id has a higher file id),
-  then the last line.
+  the newest file of that delivery (a file re-sent under its delivery id has a higher file id;
+  version_order, generated in macros/current_version.sql), then the last line.
 -#}
 {% macro latest_version_rank(key_cols) -%}
-  row_number() over (partition by {{ key_cols | join(', ') }} order by _delivery_id desc, _file_id desc nulls last, _line desc)
+  row_number() over (partition by {{ key_cols | join(', ') }} order by {{ version_order() }}, _line desc)
 {%- endmacro %}
 
 {#-
@@ -55,43 +55,11 @@
   {{ return(found) }}
 {%- endmacro %}
 
-{#- A qualifier value for the key: trimmed, upper-case, an integral number without '.0'. -#}
-{% macro norm_qualifier(col) -%}
-  nullif(regexp_replace(upper(btrim({{ col }})), '^([0-9]+)\.0+$', '\1'), '')
-{%- endmacro %}
-
-{#-
-  md5 of the extended natural key: the business key (nulls kept distinct from empty strings)
-  followed by each non-empty qualifier as '|name=value'. An empty or absent qualifier adds
-  nothing, so a record keeps its key when a qualifier column first appears in raw.
--#}
-{% macro extended_natural_key(key_cols, qualifiers, alias) -%}
-  md5(concat_ws('|'{%- for c in key_cols %}, coalesce({{ c }}, '<null>'){% endfor %})
-  {%- for q in qualifiers %} || coalesce('|{{ q }}=' || {{ norm_qualifier(alias ~ '.' ~ q) }}, ''){% endfor %})
-{%- endmacro %}
-
-{#-
-  Loaded files that a newer file of the same path in the same delivery supersedes whole
-  (feeds.md "Deliveries": a file re-sent under its delivery id). Their rows stay in raw but
-  no longer count: keys only they held fall back to earlier deliveries' versions. With an
-  upper raw watermark (var raw_through_file_id), only a re-send at or below it supersedes.
--#}
-{% macro superseded_files() -%}
-  {%- set upper = watermark_var('raw_through_file_id') %}
-  select old.file_id
-  from {{ source('audit', 'ingest_files') }} old
-  where old.status = 'loaded'
-    and exists (
-        select 1 from {{ source('audit', 'ingest_files') }} newer
-        where newer.status = 'loaded' and newer.delivery_id = old.delivery_id
-          and newer.rel_path = old.rel_path and newer.file_id > old.file_id
-          {%- if upper is not none %}
-          and newer.file_id <= {{ upper | int }}  {#- a re-send the build does not read yet supersedes nothing yet #}
-          {%- endif %})
-{%- endmacro %}
-
 {#-
   The current records of a domain, from ``source_cte`` (its raw rows, see incremental_source).
+  The rule's pieces (superseded_files, extended_natural_key, version_order) are generated into
+  macros/current_version.sql from src/cfz_platform/contract/current_version.py, the one
+  definition the raw gate's SQL is built from too.
   Steps:
     1. drop the rows of superseded files (superseded_files);
     2. key each row by its extended natural key (key_cols + key_qualifiers) as _natural_key;
@@ -106,9 +74,9 @@
     select * from (
         select keyed.*,
             rank() over (partition by keyed._natural_key
-                         order by keyed._delivery_id desc, keyed._file_id desc nulls last) as version_rank,
+                         order by {{ version_order('keyed') }}) as version_rank,
             row_number() over (partition by keyed._natural_key
-                               order by keyed._delivery_id desc, keyed._file_id desc nulls last, keyed._line) as key_ordinal
+                               order by {{ version_order('keyed') }}, keyed._line) as key_ordinal
         from (
             select src.*, {{ extended_natural_key(key_cols, key_qualifiers(domain, exclude_qualifiers), 'src') }} as _natural_key
             from {{ source_cte }} src

@@ -3,22 +3,46 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import pytest
 
 from cfz_platform.config import dbt_project_dir
-from cfz_platform.contract import dbt_macros
+from cfz_platform.contract import current_version, dbt_macros
 from cfz_platform.contract.domains import DOMAINS, REGISTRY
 from cfz_platform.ingest.validation import RowChecker
 from cfz_platform.quality import raw_gate
 from cfz_platform.simulate import records
 
 
-def test_generated_dbt_macros_match_the_registry():
-    """dbt's natural keys and data_issues list are the registry's: regenerate after an edit."""
-    committed = (dbt_project_dir() / dbt_macros.MACRO_FILE).read_text(encoding="utf-8")
-    assert committed == dbt_macros.render_macros(), (
-        "dbt/macros/sdtm_domains.sql drifted from the registry: run "
+@pytest.mark.parametrize("macro_file", sorted(dbt_macros.GENERATED))
+def test_generated_dbt_macros_match_their_definition(macro_file):
+    """dbt's natural keys and data_issues list are the registry's, and its current-version
+    rule is ``contract/current_version.py``'s: regenerate after an edit, never edit by hand."""
+    committed = (dbt_project_dir() / macro_file).read_text(encoding="utf-8")
+    assert committed == dbt_macros.GENERATED[macro_file](), (
+        f"dbt/{macro_file} drifted from its definition: run "
         "`uv run python -m cfz_platform.contract.dbt_macros` and commit it"
     )
+
+
+def test_the_current_version_rule_is_defined_once():
+    """The generated macros are defined nowhere else in dbt/macros (a hand-written copy would
+    shadow or clash with them), and the raw gate's SQL is built from the same templates."""
+    generated = dbt_macros.render_current_version_macros()
+    names = re.findall(r"\{% macro (\w+)\(", generated)
+    assert names == ["superseded_files", "norm_qualifier", "extended_natural_key", "version_order"]
+    macros = dbt_project_dir() / "macros"
+    for path in sorted(macros.glob("*.sql")):
+        if path.name == Path(dbt_macros.CURRENT_VERSION_MACRO_FILE).name:
+            continue
+        defined = set(re.findall(r"\{%-?\s*macro\s+(\w+)\s*\(", path.read_text()))
+        assert not defined & set(names), (path.name, defined & set(names))
+        assert "_delivery_id desc" not in path.read_text(), path.name  # the order: version_order
+    query = raw_gate.current_query("vs", present={"vspos"})
+    assert current_version.superseded_files_sql() in query
+    assert current_version.version_order_sql("k") in query
+    assert current_version.norm_qualifier_sql("r.vspos") in query
 
 
 def test_every_staging_model_takes_its_key_from_the_registry():

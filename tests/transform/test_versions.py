@@ -8,7 +8,11 @@ A two-subject trial arrives in deliveries written as CSV files (feeds.md):
    without one record: the re-sent file supersedes the first whole (its values win, the
    dropped record falls back to the first delivery's version), the raw gate does not block,
    and both files stay in raw;
-4. dates: an AE onset decades back passes, a lab result dated long before the study blocks.
+4. a later delivery brings a VS qualifier column (VSTPTNUM) for the first time, empty on a
+   correction and '1.0' on a new record, a lab result without LBSPEC and con-meds without a
+   start date: the raw gate and staging agree, row for row, on which records are current and
+   on their extended keys (one rule, ``contract/current_version.py``);
+5. dates: an AE onset decades back passes, a lab result dated long before the study blocks.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from cfz_platform.ingest.schema import read_raw_catalog
+from cfz_platform.quality.raw_gate import current_query
 from tests.conftest import run_cfz
 
 pytestmark = pytest.mark.slow
 
 D1, D2, D3 = "20260110T020000", "20260201T020000", "20260301T020000"
+D2B = "20260215T020000"
 S1, S2 = "CFZ-01-0001", "CFZ-01-0002"
 LB_COLS = ["STUDYID", "DOMAIN", "USUBJID", "LBTESTCD", "LBSPEC", "LBORRES", "LBORRESU", "LBDTC"]
 VS_COLS = ["STUDYID", "DOMAIN", "USUBJID", "VSTESTCD", "VSPOS", "VSORRES", "VSORRESU", "VSDTC"]
@@ -188,7 +195,69 @@ def test_resent_file_supersedes_the_older_one_whole(resent, db):
     assert blocking == 0
 
 
-def test_dates_are_plausible_for_the_study_and_the_domain(resent, feed, db):
+def _gate_current(db, domain: str, direct: bool) -> list[tuple]:
+    """(file, line, extended key) of the rows the raw gate holds current in raw.<domain>,
+    with the key read directly (the batches) or through to_jsonb (the suites' fingerprint)."""
+    with db.cursor() as cur:
+        present = read_raw_catalog(cur, domain)[domain].columns if direct else None
+    query = current_query(domain, present=present)
+    return sorted(db.execute(f"select _file_id, _line, _natural_key from ({query}) c").fetchall())
+
+
+def _staged(db, domain: str) -> list[tuple]:
+    return sorted(
+        db.execute(f"select _file_id, _line, _natural_key from staging.stg_sdtm__{domain}")
+    )
+
+
+@pytest.fixture(scope="module")
+def late_qualifier(resent, feed, db):
+    landing, run = feed
+    _write(
+        landing,
+        D2B,
+        "vs",
+        [*VS_COLS, "VSTPTNUM"],
+        [
+            # VSTPTNUM arrives: empty, it adds nothing to the key, so this corrects D1's record
+            [*_vs(S1, "SYSBP", "SUPINE", "121"), ""],
+            # '1.0' reads as timepoint 1: a record of its own beside D1's two untimed pulses
+            [*_vs(S2, "PULSE", "SITTING", "75", "beats/min"), "1.0"],
+        ],
+    )
+    # no specimen: LBSPEC is part of LB's key, staged as ''
+    _write(landing, D2B, "lb", LB_COLS, [["CFZ", "LB", S2, "ALB", "", "37", "g/L", "2026-01-26"]])
+    _write(
+        landing,
+        D2B,
+        "cm",
+        ["STUDYID", "DOMAIN", "USUBJID", "CMSEQ", "CMTRT", "CMSTDTC"],
+        # no start date (a null key part): the two drugs are told apart by CMSEQ
+        [["CFZ", "CM", S1, "1", "ASPIRIN", ""], ["CFZ", "CM", S1, "2.0", "ASPIRIN", ""]],
+    )
+    run("ingest", "--landing", str(landing))
+    return run("transform", check=False)
+
+
+def test_the_raw_gate_and_staging_hold_the_same_rows_current_under_the_same_keys(
+    late_qualifier, db
+):
+    assert late_qualifier.returncode == 0, late_qualifier.stdout + late_qualifier.stderr
+    vital_signs = _vital_signs(db)
+    assert (S1, "SYSBP", "SUPINE", "121", D2B) in vital_signs
+    assert (S1, "SYSBP", "SUPINE", "120", D1) not in vital_signs
+    assert [r[3] for r in vital_signs if r[1] == "PULSE"] == ["70", "72", "75"]
+    for domain in ("vs", "lb", "cm"):  # a re-sent file, a late qualifier, a null key part
+        staged = _staged(db, domain)
+        assert staged, domain
+        assert _gate_current(db, domain, direct=True) == staged, domain
+        assert _gate_current(db, domain, direct=False) == staged, domain
+    assert len(_staged(db, "cm")) == 2  # two records, not one repeated key
+    keys = {(file, line): key for file, line, key in _staged(db, "vs")}
+    assert len(set(keys.values())) == len(keys) - 1  # only D1's two untimed pulses share one
+
+
+def test_dates_are_plausible_for_the_study_and_the_domain(late_qualifier, feed, db):
     landing, run = feed
     _write(
         landing,

@@ -92,11 +92,12 @@ class Domain:
             c for c in self.natural_key if c in self.required and c not in self.may_be_empty
         )
 
-    def key_sql(self) -> list[str]:
-        """The natural key as staging SQL expressions over the raw columns (``sdtm_key_cols``)."""
+    def key_sql(self, alias: str | None = None) -> list[str]:
+        """The natural key as staging SQL expressions over the raw columns (``sdtm_key_cols``;
+        the raw gate qualifies them with its ``alias``)."""
         out = []
         for col in self.natural_key:
-            c = col.lower()
+            c = f"{alias}.{col.lower()}" if alias else col.lower()
             norm = self.key_normalization.get(col, "trim")
             out.append(
                 {

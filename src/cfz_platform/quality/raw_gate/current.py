@@ -1,23 +1,21 @@
 """What the raw gate reads: the current-version rule, the extended-key hash, the batch table.
 
-The same rule as staging (``dbt/macros/parsing.sql`` ``current_versions``): rows of a file
-that a re-sent file of the same path and delivery superseded no longer count; each row is
-keyed by its *extended* natural key (the business key plus the qualifiers present: --TPTNUM,
---TPT, --POS, --LOC, --SPEC, --SEQ); the newest delivery, then the newest file, holding a key
-wins, with every row it holds for that key.
+The rule is defined once, in ``cfz_platform.contract.current_version`` (staging renders the
+same definition into ``dbt/macros/current_version.sql``): rows of a file that a re-sent file
+of the same path and delivery superseded no longer count; each row is keyed by its
+*extended* natural key (the business key as staging normalizes it, plus the qualifiers
+present: --TPTNUM, --TPT, --POS, --LOC, --SPEC, --SEQ); the newest delivery, then the newest
+file, holding a key wins, with every row it holds for that key.
 """
 
 from __future__ import annotations
 
-from cfz_platform.contract.domains import DOMAINS, KEY_QUALIFIER_SUFFIXES
+from cfz_platform.contract import current_version as rule
+from cfz_platform.contract.domains import DOMAINS
 from cfz_platform.contract.domains import Domain as DomainContract
 
 #: Loaded files that a newer file of the same path and delivery supersedes (feeds.md).
-SUPERSEDED_FILES = (
-    "select o.file_id from audit.ingest_files o where o.status = 'loaded' and exists ("
-    "select 1 from audit.ingest_files n where n.status = 'loaded' and n.delivery_id = o.delivery_id "
-    "and n.rel_path = o.rel_path and n.file_id > o.file_id)"
-)
+SUPERSEDED_FILES = rule.superseded_files_sql()
 #: Where a raw row came from: every failure sample lists them.
 LINEAGE = ("_delivery_id", "_file", "_line")
 #: Schema of the materialized batches (current records of the deliveries to check).
@@ -31,50 +29,35 @@ def natural_key_columns(contract: DomainContract) -> list[str]:
 
 def key_qualifiers(domain: str) -> tuple[str, ...]:
     """The qualifier columns that extend a domain's natural key (none for DM: one per subject)."""
-    if domain == "dm":
-        return ()
-    nk = set(natural_key_columns(DOMAINS[domain]))
-    return tuple(f"{domain}{s}" for s in KEY_QUALIFIER_SUFFIXES if f"{domain}{s}" not in nk)
+    return rule.key_qualifier_columns(DOMAINS[domain])
 
 
 def extended_key_sql(domain: str, alias: str = "r", present: set[str] | None = None) -> str:
-    """md5 of a raw row's extended natural key.
+    """md5 of a raw row's extended natural key (``current_version.key_hash_sql``).
 
-    Steps: the business key (nulls kept distinct from empty strings), then each non-empty
-    qualifier as ``|name=value`` (trimmed, upper-case, ``1.0`` read as ``1``). A qualifier
-    column no file has carried yet counts as empty: with ``present`` (the raw table's
-    columns, known when the query runs) such a column is left out and the others are read
-    directly; without it (the suites' fingerprint, which must not depend on a warehouse)
-    every qualifier is read through ``to_jsonb`` of the row. Both give the same key; the
-    direct form spares a JSON document per row (the 1,000-subject LB batch: 19 s -> 3 s).
+    Steps: the business key as staging normalizes it (the registry's ``key_sql``; nulls kept
+    distinct from empty strings), then each non-empty qualifier as ``|name=value`` (trimmed,
+    upper-case, ``1.0`` read as ``1``). A qualifier column no file has carried yet counts as
+    empty: with ``present`` (the raw table's columns, known when the query runs) such a
+    column is left out and the others are read directly; without it (the suites'
+    fingerprint, which must not depend on a warehouse) every qualifier is read through
+    ``to_jsonb`` of the row. Both give the same key; the direct form spares a JSON document
+    per row (the 1,000-subject LB batch: 19 s -> 3 s).
     """
-    base = ", ".join(
-        f"coalesce({alias}.{c}, '<null>')" for c in natural_key_columns(DOMAINS[domain])
-    )
-
-    def qualifier(q: str, source: str) -> str:
-        return (
-            f" || coalesce('|{q}=' || nullif(regexp_replace(upper(btrim({source})), "
-            f"'^([0-9]+)\\.0+$', '\\1'), ''), '')"
-        )
-
+    parts = DOMAINS[domain].key_sql(alias)
     if present is not None:
-        quals = "".join(
-            qualifier(q, f"{alias}.{q}") for q in key_qualifiers(domain) if q in present
-        )
-        return f"md5(concat_ws('|', {base}){quals})"
-    quals = "".join(qualifier(q, f"j.rj ->> '{q}'") for q in key_qualifiers(domain))
+        quals = [(q, f"{alias}.{q}") for q in key_qualifiers(domain) if q in present]
+        return rule.key_hash_sql(parts, quals)
+    quals = [(q, f"j.rj ->> '{q}'") for q in key_qualifiers(domain)]
     if not quals:
-        return f"md5(concat_ws('|', {base}))"
-    return f"(select md5(concat_ws('|', {base}){quals}) from (select to_jsonb({alias}) as rj) j)"
+        return rule.key_hash_sql(parts, [])
+    return f"(select {rule.key_hash_sql(parts, quals)} from (select to_jsonb({alias}) as rj) j)"
 
 
 def superseded_files_sql(through_file_id: int | None = None) -> str:
     """Loaded files that a newer loaded file of the same path and delivery supersedes; with an
     upper watermark, only a re-send at or below it counts (a later one is not read yet)."""
-    if through_file_id is None:
-        return SUPERSEDED_FILES
-    return SUPERSEDED_FILES[:-1] + f" and n.file_id <= {int(through_file_id)})"
+    return rule.superseded_files_sql(through_file_id)
 
 
 def current_query(
@@ -100,9 +83,10 @@ def current_query(
         # window sorted by the business key, so the final order only sorts each key's rows by
         # line (an incremental sort instead of a second full sort that spilled to disk; the
         # 1,000-subject LB batch: 5-6.6 s -> 2.6-3.8 s). A partition can only be finer than
-        # the hash's alone (never coarser), so every row staging holds current is current here.
+        # the hash's alone (never coarser: the raw columns tell apart what the normalized key
+        # merges, e.g. 'alb' and 'ALB'), so every row staging holds current is current here.
         f"select * from (select k.*, rank() over (partition by {', '.join('k.' + c for c in key)}, "
-        "k._natural_key order by k._delivery_id desc, k._file_id desc nulls last) as _version_rank "
+        f"k._natural_key order by {rule.version_order_sql('k')}) as _version_rank "
         f"from (select r.*, {extended_key_sql(domain, present=present)} as _natural_key "
         f"from raw.{domain} r where {cond}) k) c "
         f"where c._version_rank = 1 order by {', '.join('c.' + col for col in key)}, c._line"
