@@ -9,7 +9,7 @@ expressions, generated into ``dbt/macros/sdtm_domains.sql`` by ``dbt_macros``),
 
 Adding a domain (docs/architecture.md "Adding a domain"):
 1. add one ``Domain`` entry to ``REGISTRY``;
-2. run ``uv run python -m cfz_platform.contract.dbt_macros`` (rewrites the macro file);
+2. run ``uv run python -m cfz_platform.contract.dbt_macros`` (rewrites the macro files);
 3. write its staging model ``stg_sdtm__<domain>`` (calling ``sdtm_key_cols``) and its marts;
 4. run ``cfz validate`` to regenerate the GX suites and commit them.
 """
