@@ -39,14 +39,20 @@ BASELINE_ROWS = [
 ]
 
 
-#: dim_subject's baseline myeloma measurements; a study where every one is empty for every
-#: subject has nothing this protocol's eligibility criteria (E1-E7) can be assessed on.
-MYELOMA_BASELINE_COLUMNS = ("baseline_serum_m", "baseline_urine_m", "baseline_involved_flc")
+#: dim_subject's baseline myeloma data; a study where every one is empty for every subject
+#: has nothing this protocol's eligibility criteria (E1-E7) can be assessed on.
+MYELOMA_BASELINE_COLUMNS = (
+    "baseline_serum_m",
+    "baseline_urine_m",
+    "baseline_involved_flc",
+    "measurable_disease_type",
+)
 
 
 def compute_eligibility_assessed(dim_subject: pd.DataFrame) -> bool:
-    """Whether this protocol's eligibility was assessed in the study: some subject has a
-    baseline myeloma measurement (serum or urine M-protein, involved free light chain).
+    """Whether this protocol's eligibility was assessed in the study: some subject has
+    baseline myeloma data (serum or urine M-protein, involved free light chain, or the type
+    of measurable disease).
 
     Steps: 1. keep the columns of ``MYELOMA_BASELINE_COLUMNS`` the mart has (none: assessed,
     as before they existed); 2. assessed when any of them holds a value for any subject.
