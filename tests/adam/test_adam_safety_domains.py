@@ -88,3 +88,29 @@ def test_adsl_ecogbl_and_the_ecog_shift_follow_the_simulator(db, built_trial_tem
             expected = "worsened" if worst > base else "unchanged" if worst == base else "improved"
             assert shift == expected
     assert {r[2] for r in rows} >= {"worsened", "unchanged"}
+
+
+def test_every_discontinuation_for_an_ae_has_the_ae_that_caused_it(db, built_trial_template):
+    """The seeded trial's three stops for toxicity (DS END OF TREATMENT, ADVERSE EVENT) each
+    have an AE with AEACN DRUG WITHDRAWN starting on or before the DS date, its onset the
+    truth's withdrawal_ae_date; the mart gate's warning check found nothing to name."""
+    truth = {
+        t["usubjid"]: t["withdrawal_ae_date"]
+        for t in _truth(built_trial_template, "subjects.csv")
+        if t["stop_reason"] == "TOX"
+    }
+    rows = db.execute(
+        "select d.usubjid, d.eot_source, d.eotdt, "
+        "(select min(a.astdt) from adam.adae a where a.usubjid = d.usubjid "
+        "and a.aeacn = 'DRUG WITHDRAWN' and a.astdt <= d.eotdt) "
+        "from marts.fct_disposition d where d.dctreas = 'ADVERSE EVENT' order by 1"
+    ).fetchall()
+    assert len(rows) == 3 and {r[0] for r in rows} <= set(truth)
+    for usubjid, source, _eotdt, ae_start in rows:
+        assert source == "END OF TREATMENT"
+        assert ae_start is not None and ae_start.isoformat() == truth[usubjid], usubjid
+    checked = db.execute(
+        "select success, unexpected_count from audit.quality_results "
+        "where expectation = 'ae_discontinuation_has_its_ae'"
+    ).fetchall()
+    assert checked and all(success for success, _n in checked)

@@ -246,6 +246,29 @@ def test_mart_gate_names_the_failing_rows(conn, published, plant, suite, check, 
     assert len(rows) == 1 and named[next(iter(named))] in rows[0]
 
 
+def test_ae_discontinuation_without_its_ae_warns_and_never_blocks(conn, published):
+    """DS says the first subject stopped treatment for an AE on day 41. With the AE recorded as
+    DRUG WITHDRAWN on day 31 the check passes; with that AE starting on day 51 (after the DS
+    date) the subject is named in a warning, and nothing blocks."""
+    first = published[0][0]
+    results = {}
+    for plant in (None, "ae_after_discontinuation"):
+        with warehouse.connect() as c:
+            schema = publish.prepare_candidate(c)
+        trial.build_marts(schema, plant=plant)
+        results[plant] = run_gate("mart", marts_schema=schema, run_id=f"ae_dc_{plant}")
+    key = ("mart_gate.dim_subject", "ae_discontinuation_has_its_ae")
+    clean, planted = results[None], results["ae_after_discontinuation"]
+    assert clean.passed and key not in {(w.suite, w.check) for w in clean.warnings}
+    assert planted.passed and not planted.blocking_failures
+    warning = next(w for w in planted.warnings if (w.suite, w.check) == key)
+    assert warning.unexpected_count == 1
+    assert (warning.sample[0]["usubjid"], warning.sample[0]["eot_source"]) == (
+        first,
+        "END OF TREATMENT",
+    )
+
+
 def test_bi_reader_never_sees_a_missing_or_half_schema(conn, published):
     """A reader polls marts through a failed publish (duplicated subject) and a good one."""
     ids, _ = published

@@ -172,7 +172,8 @@ def reset_raw(conn: psycopg.Connection) -> None:
 
 MART_SQL = [
     "drop table if exists {s}.dim_subject, {s}.fct_cycles, {s}.fct_eligibility, {s}.fct_best_response, "
-    "{s}.fct_time_to_event, {s}.rpt_study_endpoints, {s}.rpt_survival_curves cascade",
+    "{s}.fct_time_to_event, {s}.rpt_study_endpoints, {s}.rpt_survival_curves, {s}.fct_disposition, "
+    "{s}.fct_adverse_events cascade",
     "create table {s}.dim_subject as select d.usubjid, case when d.armcd = 'A' then 'A' else 'B' end as \"group\", "
     "false as imid_regimen, false as group_mismatch, d.rfstdtc::date as first_dose_date, true as respevalfl "
     "from (select distinct on (usubjid) * from raw.dm order by usubjid, _delivery_id desc, _file_id desc, _line desc) d",
@@ -183,6 +184,14 @@ MART_SQL = [
     "true as is_clinical_benefit, null::date as best_response_date from {s}.dim_subject",
     "create table {s}.fct_time_to_event as select usubjid, 'TTP'::text as paramcd, 90::numeric as aval, "
     "1 as cnsr, first_dose_date as startdt, first_dose_date + 89 as adt from {s}.dim_subject",
+    # the first subject stopped treatment for an AE on day 41, recorded as DRUG WITHDRAWN on day 31
+    "create table {s}.fct_disposition as select usubjid, "
+    "case when usubjid = (select min(usubjid) from {s}.dim_subject) then 'ADVERSE EVENT' end as dctreas, "
+    "case when usubjid = (select min(usubjid) from {s}.dim_subject) then first_dose_date + 40 end as eotdt, "
+    "case when usubjid = (select min(usubjid) from {s}.dim_subject) then 'END OF TREATMENT' end as eot_source "
+    "from {s}.dim_subject",
+    "create table {s}.fct_adverse_events as select usubjid, 'DRUG WITHDRAWN'::text as aeacn, "
+    "first_dose_date + 30 as aestdt from {s}.dim_subject where usubjid = (select min(usubjid) from {s}.dim_subject)",
     "drop table if exists {s}.fct_response_assessments",
     "create table {s}.fct_response_assessments as select usubjid, 1 as assessment_seq, "
     "first_dose_date + 56 as assessment_date from {s}.dim_subject",
@@ -209,7 +218,9 @@ def build_marts(schema: str, notes: list[str] | None = None, plant: str | None =
     cycle), ``missing_criterion`` (a subject with 6 criteria), ``non_evaluable_in_tte`` (a
     subject not response-evaluable, whose time-to-event row stays in fct_time_to_event as it
     should, counted in the KM endpoint anyway: the endpoint row as the pre-issue-15 code wrote
-    it, which read the TTE rows without the population flag).
+    it, which read the TTE rows without the population flag), ``ae_after_discontinuation``
+    (the first subject's DRUG WITHDRAWN AE starts 10 days after its DS end of treatment for an
+    AE, day 41, instead of 10 days before it).
     """
     from cfz_platform.config import adam_schema_for
     from cfz_platform.stats import write_endpoint_tables
@@ -240,6 +251,10 @@ def build_marts(schema: str, notes: list[str] | None = None, plant: str | None =
                     "update {s}.dim_subject set respevalfl = false where usubjid = "
                     "(select min(usubjid) from {s}.dim_subject)"
                 ).format(s=s)
+            )
+        elif plant == "ae_after_discontinuation":
+            conn.execute(
+                sql.SQL("update {s}.fct_adverse_events set aestdt = aestdt + 20").format(s=s)
             )
         elif plant == "missing_criterion":
             conn.execute(

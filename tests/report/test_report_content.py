@@ -516,6 +516,10 @@ def test_con_meds_on_study_use_by_class_and_new_therapy(report):
     by_class = {r["Medication class"]: r for r in section.table_with("Medication class")}
     assert list(by_class) == ["antiviral", "antiemetic"]
     assert by_class["antiviral"]["Subjects, n (% of treated)"] == "2 (17%)"
+    assert (by_class["antiviral"]["Drugs"], by_class["antiemetic"]["Drugs"]) == (
+        "ACICLOVIR",
+        "ONDANSETRON",
+    )
     assert by_class["antiemetic"]["Records"] == "1"
     listing = section.table_with("Drug")
     assert [(r["Subject"], r["Drug"], r["Class"]) for r in listing] == [

@@ -7,6 +7,8 @@ the two screen failures are not.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -267,3 +269,33 @@ def test_consort_of_a_study_without_groups_has_no_group_split(db, report_marts):
         section = build_consort(ReportData(MartReader(db)))
     html = str(section.items[0])
     assert "no group" not in html and 'data-stage="treated"' in html
+
+
+def test_consort_of_a_study_without_myeloma_baseline_data_says_eligibility_not_assessed(
+    db, report_marts
+):
+    """Fixture: 14 screened, 12 enrolled. With every baseline myeloma value emptied (as in the
+    CDISC pilot) this protocol's criteria were not assessed: no 'Eligible' count, no failed
+    criteria, and the 2 screened who were not enrolled are counted; one subject's measurable
+    disease type is enough for the counts to come back."""
+    empty = (
+        "update marts.dim_subject set measurable_disease_type = null, baseline_serum_m = null, "
+        "baseline_urine_m = null, baseline_involved_flc = null"
+    )
+    with db.transaction(force_rollback=True):
+        db.execute(empty)
+        text = " ".join(
+            re.sub(r"<[^>]+>", " ", str(build_consort(ReportData(MartReader(db))).items[0])).split()
+        )
+    assert "Eligibility not assessed under this protocol" in text
+    assert "Screened 14" in text and "Screened, not enrolled: 2" in text and "Enrolled 12" in text
+    assert "Eligible" not in text.replace("Eligibility", "") and "not met" not in text
+    with db.transaction(force_rollback=True):
+        db.execute(empty)
+        db.execute(
+            "update marts.dim_subject set measurable_disease_type = 'serum' where usubjid = 'CFZ-01'"
+        )
+        text = " ".join(
+            re.sub(r"<[^>]+>", " ", str(build_consort(ReportData(MartReader(db))).items[0])).split()
+        )
+    assert "Eligible 12" in text and "not assessed" not in text

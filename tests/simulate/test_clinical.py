@@ -8,6 +8,7 @@ from datetime import date
 
 from cfz_platform.simulate import params as P
 from cfz_platform.simulate.response import RANK, ImwgAssessor, Panel, compute_best_response
+from cfz_platform.simulate.supportive_care import SUPPORTIVE_CMCAT as SUPPORTIVE
 
 from .feeds import latest, read_domain, to_standard
 
@@ -81,7 +82,7 @@ def test_prior_therapy_supports_eligibility(trial):
     """Enrolled subjects meet E1-E4 on the CM/RS data; each screen failure's data breaks its criteria."""
     cm = defaultdict(list)
     for r in read_domain(trial.landing, "cm"):
-        assert r["CMCAT"] in ("PRIOR MYELOMA THERAPY", "SUBSEQUENT MYELOMA THERAPY")
+        assert r["CMCAT"] in ("PRIOR MYELOMA THERAPY", "SUBSEQUENT MYELOMA THERAPY", SUPPORTIVE)
         if r["CMCAT"] == "PRIOR MYELOMA THERAPY":
             cm[r["USUBJID"]].append(r)
     pd_rows = {
@@ -312,7 +313,7 @@ def test_new_anti_myeloma_therapy_after_pd_or_off_study(trial):
     or after stopping for toxicity; then TTP is censored at the last assessment before it."""
     new = defaultdict(list)
     for r in read_domain(trial.landing, "cm"):
-        if r["CMCAT"] != "PRIOR MYELOMA THERAPY":
+        if r["CMCAT"] not in ("PRIOR MYELOMA THERAPY", SUPPORTIVE):
             new[r["USUBJID"]].append(r)
     assert len(new) >= 3
     rs = defaultdict(list)
@@ -503,3 +504,70 @@ def test_thrombocytopenia_nadir_days_8_to_15(trial):
             plat[r["VISIT"].split("D")[-1]].append(v)
     mean = {d: sum(v) / len(v) for d, v in plat.items()}
     assert mean["8"] < 0.8 * mean["1"] and mean["15"] < 0.8 * mean["1"]
+
+
+def test_every_discontinuation_for_an_ae_has_the_ae_that_caused_it(trial):
+    """A DS end of treatment for ADVERSE EVENT always has its AE: AEACN DRUG WITHDRAWN, started
+    on or before the DS date, on the truth's withdrawal_ae_date; only subjects stopped for
+    toxicity carry one."""
+    ae = latest(read_domain(trial.landing, "ae"), ("USUBJID", "AESPID"))
+    withdrawn = defaultdict(list)
+    for r in ae.values():
+        if r["AEACN"] == "DRUG WITHDRAWN":
+            withdrawn[r["USUBJID"]].append(r["AESTDTC"])
+    by_id = {s["usubjid"]: s for s in trial.enrolled}
+    stops = [
+        r
+        for r in read_domain(trial.landing, "ds")
+        if r["DSSCAT"] == "END OF TREATMENT" and r["DSDECOD"] == "ADVERSE EVENT"
+    ]
+    assert len(stops) >= 3
+    for r in stops:
+        u = r["USUBJID"]
+        assert [d for d in withdrawn[u] if d <= r["DSSTDTC"]] == [by_id[u]["withdrawal_ae_date"]]
+        assert by_id[u]["stop_reason"] == "TOX" and by_id[u]["last_dose_date"] <= r["DSSTDTC"]
+    assert all(by_id[u]["stop_reason"] == "TOX" for u in withdrawn)
+
+
+def test_treated_subjects_get_supportive_care_as_the_truth_lists_it(trial):
+    """Every treated subject has supportive CM rows (CMCAT SUPPORTIVE CARE), exactly those of
+    truth/concomitant_medications.csv: an antiviral for each, antithrombotics only with an
+    IMiD regimen, some with no start date (history) or no end (still given), each record
+    told apart by its natural key; on-study use follows domain.md 5."""
+    import csv
+
+    from cfz_platform.simulate.supportive_care import compute_cm_on_study
+
+    with open(trial.truth / "concomitant_medications.csv", encoding="utf-8") as fh:
+        truth = list(csv.DictReader(fh))
+    rows = [r for r in read_domain(trial.landing, "cm") if r["CMCAT"] == SUPPORTIVE]
+    assert sorted((r["USUBJID"], r["CMTRT"], r["CMSTDTC"], r["CMENDTC"]) for r in rows) == sorted(
+        (t["usubjid"], t["cmtrt"], t["cmstdtc"], t["cmendtc"]) for t in truth
+    )
+    treated = {s["usubjid"]: s for s in trial.enrolled if s["saffl"] == "true"}
+    assert {r["USUBJID"] for r in rows} == set(treated)
+    classes = defaultdict(set)
+    for t in truth:
+        classes[t["usubjid"]].add(t["cmclas"])
+        s = treated[t["usubjid"]]
+        st = _d(t["cmstdtc"]).toordinal() if t["cmstdtc"] else None
+        en = _d(t["cmendtc"]).toordinal() if t["cmendtc"] else None
+        fd, ld = (_d(s["first_dose_date"]).toordinal(), _d(s["last_dose_date"]).toordinal())
+        assert (t["is_on_study"] == "true") == compute_cm_on_study(st, en, fd, ld)
+        assert t["is_new_anti_myeloma_therapy"] == "false"
+    assert sum("antiviral" in c for c in classes.values()) >= 0.85 * len(treated)
+    assert all(
+        treated[u]["imid_regimen"] == "true" for u, c in classes.items() if "antithrombotic" in c
+    )
+    assert any(t["cmstdtc"] == "" for t in truth) and any(t["cmendtc"] == "" for t in truth)
+    assert {t["is_on_study"] for t in truth} == {"true", "false"}
+    keys = [
+        (r["USUBJID"], r["CMTRT"].upper(), r["CMSTDTC"]) for r in read_domain(trial.landing, "cm")
+    ]
+    assert all(keys.count((r["USUBJID"], r["CMTRT"].upper(), r["CMSTDTC"])) == 1 for r in rows)
+    # the on-study rule's hand-worked edges (first dose day 100, last dose day 200)
+    assert compute_cm_on_study(100, None, 100, 200) and compute_cm_on_study(230, 231, 100, 200)
+    assert not compute_cm_on_study(231, 240, 100, 200) and not compute_cm_on_study(
+        None, 99, 100, 200
+    )
+    assert compute_cm_on_study(None, None, 100, 200) and compute_cm_on_study(50, 100, 100, 200)

@@ -1,6 +1,7 @@
 """Phases of one subject's course, hand-worked: the final assessment day, the stop decision
-after a combination cycle, and the start of new anti-myeloma therapy (simulate/course.py's
-steps 4-6, each a function of its own since the split of ``simulate_subject``)."""
+after a combination cycle (and the AE a stop for toxicity records), and the start of new
+anti-myeloma therapy (simulate/course.py's steps 4-6, each a function of its own since the
+split of ``simulate_subject``)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,22 @@ from cfz_platform.simulate.end_of_treatment import compute_eot_day
 from cfz_platform.simulate.followup import draw_new_therapy_start
 from cfz_platform.simulate.response import ImwgAssessor, Panel
 from cfz_platform.simulate.safety import NONHEME, AdverseEvent
+from cfz_platform.simulate.withdrawal import WITHDRAWAL_TERMS, mark_withdrawal
 
 FD = 739_000  # an ordinal first dose
 
 
 def course(**kw) -> CourseState:
-    base = dict(fd=FD, cutoff=FD + 400, dose=36.0, esc=False, dlt_event=False, stop_cycle=0, cs=FD)
+    base = dict(
+        fd=FD,
+        cutoff=FD + 400,
+        dose=36.0,
+        esc=False,
+        dlt_event=False,
+        stop_cycle=0,
+        cs=FD,
+        withdrawal_rng=np.random.default_rng(3),
+    )
     return CourseState(**{**base, **kw})
 
 
@@ -29,9 +40,9 @@ def track(pd_confirm: int | None = None) -> ResponseTrack:
     return t
 
 
-def fatigue(day: int) -> AdverseEvent:
+def fatigue(day: int, grade: int = 3) -> AdverseEvent:
     bodsys, terms, _w = NONHEME["Fatigue"]
-    return AdverseEvent("Fatigue", terms[0], bodsys, 3, day, day + 6, "PROBABLE")
+    return AdverseEvent("Fatigue", terms[0], bodsys, grade, day, day + 6, "PROBABLE")
 
 
 def test_final_assessment_is_28_days_after_the_last_cycle_ends():
@@ -49,27 +60,32 @@ def test_stop_decision_after_a_cycle():
     c3 = FD + 2 * 28
     # death and confirmed PD stop before any dose change
     dead = course(cs=c3, death=c3 + 10)
-    assert simulate_stop_decision(rng, aux, track(), dead, Cycle(3, c3, 0.0, c3 + 9), [])
+    assert simulate_stop_decision(rng, aux, track(), dead, Cycle(3, c3, 0.0, c3 + 9), [], [])
     assert (dead.stop_reason, dead.dose) == ("DEATH", 36.0)
     progressed = course(cs=c3)
-    assert simulate_stop_decision(rng, aux, track(c3), progressed, Cycle(3, c3, 0.0, c3), [])
+    assert simulate_stop_decision(rng, aux, track(c3), progressed, Cycle(3, c3, 0.0, c3), [], [])
     assert progressed.stop_reason == "PD"
     # the next cycle would start after the cutoff
     late = course(cs=c3, cutoff=c3 + 27)
-    assert simulate_stop_decision(rng, aux, track(), late, Cycle(3, c3, 0.0, c3 + 27), [])
+    assert simulate_stop_decision(rng, aux, track(), late, Cycle(3, c3, 0.0, c3 + 27), [], [])
     assert late.stop_reason == "CUTOFF"
     # a third dose reduction stops for toxicity, the dose stays
     third = course(cs=c3, reductions=2, dose=20.0)
     held = [fatigue(c3 + 3)]
-    assert simulate_stop_decision(rng, aux, track(), third, Cycle(3, c3, 0.0, FD + 400), held)
+    events = list(held)
+    assert simulate_stop_decision(
+        rng, aux, track(), third, Cycle(3, c3, 0.0, FD + 400), held, events
+    )
     assert (third.stop_reason, third.dose, third.reductions) == ("TOX", 20.0, 3)
+    # ... and the AE that held dosing is the one that withdrew the drug
+    assert (held[0].acn, third.withdrawal_ae_day, len(events)) == ("DRUG WITHDRAWN", c3 + 3, 1)
     # the first reduction: one dose level down and the next cycle 7-14 days late
     seen = set()
     for seed in range(40):
         first = course(cs=c3)
         rng = np.random.default_rng(seed)
         stopped = simulate_stop_decision(
-            rng, aux, track(), first, Cycle(3, c3, 0.0, FD + 400), held
+            rng, aux, track(), first, Cycle(3, c3, 0.0, FD + 400), held, list(held)
         )
         assert first.dose == 27.0 and first.reductions == 1
         if not stopped:
@@ -81,8 +97,34 @@ def test_stop_decision_after_a_cycle():
         c1 = course()
         cyc = Cycle(1, FD, 0.0, FD + 400, dlt_kind="DELAY")
         rng, aux = np.random.default_rng(seed), np.random.default_rng(seed + 100)
-        assert not simulate_stop_decision(rng, aux, track(), c1, cyc, held)
+        assert not simulate_stop_decision(rng, aux, track(), c1, cyc, held, list(held))
         assert 15 <= c1.delay <= 21
+
+
+def test_a_stop_for_toxicity_records_the_ae_that_caused_it():
+    """DS will say ADVERSE EVENT: the AE behind it gets AEACN DRUG WITHDRAWN. Among the cycle's
+    AEs the worst grade >= 2 (then the earliest) is chosen; a cycle with none gets a grade 2
+    related one between its day 1 and its last dose, added to the subject's AEs."""
+    c3 = FD + 2 * 28
+    mild, worse, early = fatigue(c3 + 2, grade=1), fatigue(c3 + 9), fatigue(c3 + 5, grade=2)
+    cyc = Cycle(3, c3, 0.0, FD + 400, events=[mild, worse, early])
+    stopped = course(cs=c3, last_dose_day=c3 + 15)
+    events = list(cyc.events)
+    assert mark_withdrawal(stopped, cyc, [], events) is worse
+    assert [worse.acn, mild.acn, early.acn] == ["DRUG WITHDRAWN"] + ["DOSE NOT CHANGED"] * 2
+    assert stopped.withdrawal_ae_day == c3 + 9 and len(events) == 3
+    onsets = set()
+    for seed in range(30):
+        empty = Cycle(3, c3, 0.0, FD + 400, events=[fatigue(c3 + 1, grade=1)])
+        c = course(cs=c3, last_dose_day=c3 + 8, withdrawal_rng=np.random.default_rng(seed))
+        events = list(empty.events)
+        drawn = mark_withdrawal(c, empty, [], events)
+        assert drawn in events and drawn in empty.events and len(events) == 2
+        assert (drawn.grade, drawn.acn, drawn.related) == (2, "DRUG WITHDRAWN", True)
+        assert drawn.decod in WITHDRAWAL_TERMS and c3 <= drawn.start <= c3 + 8
+        assert c.withdrawal_ae_day == drawn.start and drawn.end is not None
+        onsets.add(drawn.start)
+    assert len(onsets) > 3
 
 
 def test_new_therapy_starts_after_pd_never_after_death_or_the_cutoff():

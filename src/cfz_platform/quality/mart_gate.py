@@ -21,6 +21,9 @@ Checks (all blocking unless marked):
 7. every endpoint row of ``rpt_study_endpoints`` names the population it counts
    (``analysis_population``: response-evaluable, DLT-evaluable);
 8. (warning) subjects whose DM.ARMCD disagrees with the derived group (domain.md 1);
+   (warning) subjects who discontinued for an adverse event (``fct_disposition.dctreas``
+   ADVERSE EVENT) without an AE recording it (AEACN DRUG WITHDRAWN, started on or before
+   ``eotdt``) in ``fct_adverse_events``: real feeds can disagree, so it never blocks;
 9. the ADaM datasets built beside the marts (``adam_candidate`` beside ``marts_candidate``,
    on the gate's search path): ADSL has one row per subject of ``dim_subject`` with the same
    TRTSDT; keys unique in ADAE (USUBJID, AESEQ, AESPID), ADEX (USUBJID, PARAMCD, SRCKEY),
@@ -49,6 +52,9 @@ ORR_FLAGS = {"ORR_PROTOCOL": "is_clinical_benefit", "ORR_CONVENTIONAL": "is_resp
 ADAM_TABLES = ("adsl", "adae", "adex", "adrs", "adtte")
 #: "The study has response data": the condition under which ADRS/ADTTE must mirror the marts.
 HAS_RESPONSE_DATA = "exists (select 1 from fct_response_assessments)"
+#: The DS reason of a discontinuation for an AE, and the AE action that records it (AEACN).
+AE_DISCONTINUATION = "ADVERSE EVENT"
+AE_WITHDRAWN = "DRUG WITHDRAWN"
 #: Tolerance when comparing a stored proportion with the counts it comes from.
 ORR_TOLERANCE = 1e-9
 
@@ -99,6 +105,18 @@ def dim_subject_suite() -> SuiteSpec:
             'select d.usubjid, d."group", d.imid_regimen from {batch} d where d.group_mismatch',
             WARNING,
             "DM.ARMCD agrees with the group derived from the prior regimen (domain.md 1)",
+        ),
+        _rows(
+            "ae_discontinuation_has_its_ae",
+            "select d.usubjid, f.eot_source, f.eotdt from {batch} d "
+            "join fct_disposition f on f.usubjid = d.usubjid "
+            f"where upper(f.dctreas) = '{AE_DISCONTINUATION}' and not exists ("
+            "select 1 from fct_adverse_events a where a.usubjid = f.usubjid "
+            f"and upper(btrim(a.aeacn)) = '{AE_WITHDRAWN}' "
+            "and (f.eotdt is null or a.aestdt <= f.eotdt))",
+            WARNING,
+            "a subject who discontinued for an adverse event (DS DSDECOD ADVERSE EVENT) has the "
+            "AE that caused it: AEACN DRUG WITHDRAWN, starting on or before the DS date",
         ),
     ]
     return SuiteSpec("mart", _asset("dim_subject"), tuple(checks))

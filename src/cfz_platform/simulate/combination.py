@@ -30,6 +30,7 @@ from cfz_platform.simulate.dosing import LOWER, dose_cycle
 from cfz_platform.simulate.safety import FATAL, AdverseEvent
 from cfz_platform.simulate.subject_sim import SubjectSim
 from cfz_platform.simulate.subjects import SubjectPlan
+from cfz_platform.simulate.withdrawal import mark_withdrawal
 
 UNSCHEDULED = "UNSCHEDULED"
 
@@ -123,7 +124,7 @@ def simulate_cycle(
     holds = simulate_cycle_dosing(sim, plan, course, cyc)
     if plan.scenario == "unscheduled-visits" and c in (2, 3):
         simulate_unscheduled_visit(sim, track, course, cyc.start + 21)
-    return simulate_stop_decision(rng, aux, track, course, cyc, holds)
+    return simulate_stop_decision(rng, aux, track, course, cyc, holds, sim.events)
 
 
 def simulate_unscheduled_visit(
@@ -201,6 +202,7 @@ def simulate_stop_decision(
     course: CourseState,
     cyc: Cycle,
     holds: list[AdverseEvent],
+    events: list[AdverseEvent],
 ) -> bool:
     """After the cycle: stop the combination (True, ``course.stop_reason``) or set the next.
 
@@ -208,7 +210,9 @@ def simulate_stop_decision(
     after the cutoff (CUTOFF); 2. AEs that held dosing: one dose level down, a third
     reduction stops (TOX), the next cycle delayed 7-21 days after a cycle-1 DLT, else 7-14;
     no hold: 80% on time, else 1-5 days late; 3. the cycle-1 DELAY DLT delays cycle 2 by
-    15-21 days (``aux``); 4. otherwise 1.5% stop for toxicity (TOX).
+    15-21 days (``aux``); 4. otherwise 1.5% stop for toxicity (TOX). A stop for toxicity
+    records the AE that caused it (``withdrawal.mark_withdrawal``: AEACN DRUG WITHDRAWN; a
+    drawn one joins ``events``, the subject's AEs).
     """
     c = cyc.number
     if course.death is not None:
@@ -224,6 +228,7 @@ def simulate_stop_decision(
         course.reductions += 1
         if course.reductions > 2:
             course.stop_reason = "TOX"
+            mark_withdrawal(course, cyc, holds, events)
             return True
         course.dose = LOWER[course.dose]
         course.delay = (
@@ -238,5 +243,6 @@ def simulate_stop_decision(
         course.delay = 15 + int(aux.integers(0, 7))  # the interrupting toxicity delays cycle 2
     if rng.random() < 0.015 and not delay_dlt:
         course.stop_reason = "TOX"
+        mark_withdrawal(course, cyc, [], events)
         return True
     return False

@@ -69,6 +69,9 @@ from cfz_platform.simulate.subject_sim import Missing, SubjectResult, SubjectSim
 from cfz_platform.simulate.subject_truth import CourseOutcome, compute_enrolled_truth, truth_base
 from cfz_platform.simulate.subjects import SubjectPlan
 
+#: The generator stream of the AE drawn for a stop for toxicity without one (withdrawal).
+WITHDRAWAL_STREAM = 27
+
 __all__ = ["Missing", "SubjectResult", "simulate_screen_failure", "simulate_subject"]
 
 
@@ -120,6 +123,7 @@ def simulate_subject(
     baseline = simulate_baseline_visit(sim, fd)
     track = ResponseTrack(ImwgAssessor(baseline.panel, sim.bmpc_base), fd, sim.ecog)
     course = draw_course_state(plan, cutoff, rng, aux)
+    course.withdrawal_rng = np.random.default_rng([seed, WITHDRAWAL_STREAM, *plan.rng_key])
     simulate_combination(sim, plan, track, course, aux)  # 3. and 4.
     simulate_final_assessment(sim, track, course)  # 5.
     if course.maint_start is not None and course.maint_start <= cutoff:

@@ -50,6 +50,10 @@ class CourseState:
     maint_start: int | None = None  # day 1 of the first maintenance cycle (planned)
     maint_first_dose: int | None = None  # the first maintenance dose given (domain.md 4)
     new_therapy: int | None = None
+    withdrawal_ae_day: int | None = None  # onset of the AE that ended treatment (TOX)
+    #: draws the AE that ended treatment when none is recorded (withdrawal.draw_withdrawal_ae):
+    #: a generator of its own, so the course's other draws stay as they were
+    withdrawal_rng: np.random.Generator | None = None
     #: scenario investigator-flags: "DTHPDFL" (death from PD told by the investigator record)
     #: or "NACTDT" (new therapy told by the investigator record only)
     flag_variant: str = ""

@@ -9,7 +9,9 @@ Steps of ``build_disposition``:
    treatment (``EOT_REASONS``) at the last dose: PD -> PROGRESSIVE DISEASE, TOX -> ADVERSE
    EVENT, DEATH, WITHDRAWN -> WITHDRAWAL BY SUBJECT, NEW THERAPY -> PHYSICIAN DECISION,
    COMPLETED (all cycles, no maintenance) -> COMPLETED; a subject still on treatment at the
-   cutoff (CUTOFF, or in maintenance) has none;
+   cutoff (CUTOFF, or in maintenance) has none; an end for toxicity is dated on the onset
+   of the AE that caused it (``withdrawal_ae_date``, AEACN DRUG WITHDRAWN) when that comes
+   after the last dose (the decision follows the event);
 3. a death ends the study (END OF STUDY, DEATH, at the death date); so does a withdrawal;
 4. each record is sent ``REPORT_LAG_DAYS`` after its date, in the first delivery after that
    day; a record due after the last delivery is not sent (still ongoing in the data);
@@ -81,7 +83,9 @@ def build_disposition(
             reason == "COMPLETED" and truth["entered_maintenance"]
         )
         if ends_treatment and stop_day is not None:
-            events.append(("END OF TREATMENT", EOT_REASONS[reason], stop_day, "TREATMENT"))
+            ae_day = _day(truth.get("withdrawal_ae_date", "")) if reason == "TOX" else None
+            eot_day = max(stop_day, ae_day or stop_day)
+            events.append(("END OF TREATMENT", EOT_REASONS[reason], eot_day, "TREATMENT"))
         death = _day(truth["death_date"])
         if death is not None:
             events.append(("END OF STUDY", "DEATH", death, "FOLLOW-UP"))

@@ -251,5 +251,8 @@ def compute_enrolled_truth(o: CourseOutcome) -> dict:
         cycles_started=course.cycles_done,
         new_therapy_date=iso(course.new_therapy) if course.new_therapy is not None else "",
         last_dose_date=iso(course.last_dose_day) if course.last_dose_day else "",
+        withdrawal_ae_date=(
+            iso(course.withdrawal_ae_day) if course.withdrawal_ae_day is not None else ""
+        ),
     )
     return truth

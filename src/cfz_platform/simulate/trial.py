@@ -31,6 +31,7 @@ from cfz_platform.simulate.mess import apply_mess, delivery_index
 from cfz_platform.simulate.scenarios import SCENARIOS
 from cfz_platform.simulate.subject_sim import Missing
 from cfz_platform.simulate.subjects import SubjectPlan, TrialPlan, plan_trial
+from cfz_platform.simulate.supportive_care import CM_TRUTH_COLUMNS, build_supportive_medications
 from cfz_platform.simulate.truth import (
     ERROR_COLUMNS,
     ESCALATION_COLUMNS,
@@ -81,16 +82,23 @@ def probe_cycle1(cfg: P.SimConfig, miss_rate: float) -> Callable[[SubjectPlan], 
     return probe
 
 
-def _write_disposition_and_history(
+def _ordinal(text: str) -> int | None:
+    """The ordinal of an ISO date text, None when empty."""
+    return date.fromisoformat(text).toordinal() if text else None
+
+
+def _write_safety_domains(
     writer: DeliveryWriter,
     cfg: P.SimConfig,
     delivery_days: list[int],
+    cutoff: int,
     s: SubjectPlan,
     truth: dict,
     safety: dict[str, list[dict]],
 ) -> None:
-    """Write a subject's DS and MH rows (untouched by the feed mess, from no shared generator:
-    the other feeds of a seeded trial stay as they were) and collect their truth."""
+    """Write a subject's DS, MH and supportive CM rows (untouched by the feed mess, from no
+    shared generator: the other feeds of a seeded trial stay as they were) and collect their
+    truth. Supportive medications go to treated subjects (a dose given)."""
     rows, ds_truth = build_disposition(truth, s.consent, delivery_days[-1])
     safety["disposition"].append(ds_truth)
     if s.first_dose is not None:
@@ -99,6 +107,20 @@ def _write_disposition_and_history(
         )
         rows += mh_rows
         safety["medical_history"] += mh_truth
+    if s.first_dose is not None and truth["saffl"]:
+        cm_rows, cm_truth = build_supportive_medications(
+            s.usubjid,
+            s.consent,
+            _ordinal(truth["first_dose_date"]) or s.first_dose,
+            _ordinal(truth["last_dose_date"]),
+            _ordinal(truth["death_date"]),
+            bool(truth["imid_regimen"]),
+            cutoff,
+            cfg.seed,
+            s.index,
+        )
+        rows += cm_rows
+        safety["concomitant_medications"] += cm_truth
     for avail, row in rows:
         writer.write(delivery_index(delivery_days, avail), row[1].lower(), row)
 
@@ -181,15 +203,20 @@ def _simulate_subjects(
     dm_late: set[int],
 ) -> tuple[list[dict], list[dict], dict[str, list[dict]]]:
     """Simulate every subject in order; return the truth rows, the injected problems and
-    the safety truth (disposition, medical history).
+    the safety truth (disposition, medical history, supportive medications, BSA).
 
     Steps, per subject (its own generators, ``_generators``): simulate its course (a screen
     failure's or an enrolled subject's); note each visit it missed as a problem; apply the
     feed mess and write each row to its delivery, noting each injected error with where it
-    landed; write its DS and MH rows.
+    landed; write its DS, MH and supportive CM rows.
     """
     counter: dict = {}
-    safety: dict[str, list[dict]] = {"disposition": [], "medical_history": [], "bsa": []}
+    safety: dict[str, list[dict]] = {
+        "disposition": [],
+        "medical_history": [],
+        "concomitant_medications": [],
+        "bsa": [],
+    }
     truths: list[dict] = []
     errors: list[dict] = []
     for s in plan.subjects:
@@ -214,7 +241,7 @@ def _simulate_subjects(
             rel, line = writer.write(o.k, o.domain, o.row)
             if o.err is not None:
                 errors.append({**o.err, "delivery_id": ids[o.k], "file": rel, "line": line})
-        _write_disposition_and_history(writer, cfg, plan.delivery_days, s, res.truth, safety)
+        _write_safety_domains(writer, cfg, plan.delivery_days, plan.cutoff, s, res.truth, safety)
     return truths, errors, safety
 
 
@@ -278,12 +305,18 @@ def _write_truth(
     study: dict,
 ) -> None:
     """Write the truth folder: subjects.csv, dose_escalation.csv, errors.csv,
-    disposition.csv, medical_history.csv, bsa.csv and study.json."""
+    disposition.csv, medical_history.csv, concomitant_medications.csv (the supportive care),
+    bsa.csv and study.json."""
     write_csv(truth_dir / "subjects.csv", SUBJECT_COLUMNS, truths)
     write_csv(truth_dir / "dose_escalation.csv", ESCALATION_COLUMNS, esc_rows)
     write_csv(truth_dir / "errors.csv", ERROR_COLUMNS, errors)
     write_csv(truth_dir / "disposition.csv", DISPOSITION_TRUTH_COLUMNS, safety["disposition"])
     write_csv(truth_dir / "medical_history.csv", MH_TRUTH_COLUMNS, safety["medical_history"])
+    write_csv(
+        truth_dir / "concomitant_medications.csv",
+        CM_TRUTH_COLUMNS,
+        safety["concomitant_medications"],
+    )
     write_csv(truth_dir / "bsa.csv", BSA_TRUTH_COLUMNS, safety["bsa"])
     write_study(truth_dir / "study.json", study)
 

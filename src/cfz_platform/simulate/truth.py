@@ -31,6 +31,8 @@ subjects.csv, one row per subject (screen failures included, is_screen_failure=t
 * death_cause: PROGRESSIVE DISEASE or ADVERSE EVENT;
 * new_therapy_date: start of a new anti-myeloma regimen (CM, CMCAT SUBSEQUENT MYELOMA THERAPY);
   every assessment dated on or after it is ignored (confirmation, PD, best response, TTP);
+* withdrawal_ae_date: onset of the AE that ended treatment (stop_reason TOX; AEACN DRUG
+  WITHDRAWN; the DS end of treatment, ADVERSE EVENT, is dated on or after it);
 * e1..e7: met / not_met / not_evaluable by ``truth_rules.compute_eligibility`` (partial dates:
   not evaluable when the outcome depends on the missing part); is_eligible: all seven met;
   criteria_not_met: the others; failed_criteria: what the plan planted (screen failures and
@@ -115,6 +117,7 @@ SUBJECT_COLUMNS = (
     "stop_reason",
     "cycles_started",
     "new_therapy_date",
+    "withdrawal_ae_date",
     "scenario",
     "e1",
     "e2",

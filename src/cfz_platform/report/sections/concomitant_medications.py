@@ -26,18 +26,23 @@ CM_COLUMNS = [
 
 
 def derive_use_by_class(cm: pd.DataFrame, n_treated: int) -> pd.DataFrame:
-    """On-study use per medication class: subjects n (% of treated) and records, most used
-    first (then by class name)."""
+    """On-study use per medication class: the drugs used (standard names, alphabetical),
+    subjects n (% of treated) and records, most used first (then by class name)."""
     on = cm[as_bool(cm["is_on_study"])]
     counts = (
         on.groupby("cmclas")
-        .agg(subjects=("usubjid", "nunique"), records=("usubjid", "size"))
+        .agg(
+            drugs=("cmdecod", lambda d: ", ".join(sorted(set(d.dropna().astype(str))))),
+            subjects=("usubjid", "nunique"),
+            records=("usubjid", "size"),
+        )
         .reset_index()
         .sort_values(["subjects", "cmclas"], ascending=[False, True])
     )
     return pd.DataFrame(
         {
             "Medication class": counts["cmclas"],
+            "Drugs": counts["drugs"],
             "Subjects, n (% of treated)": [compute_n_pct(n, n_treated) for n in counts["subjects"]],
             "Records": counts["records"],
         }
@@ -78,9 +83,10 @@ def build_concomitant_medications(data: ReportData) -> Section:
         items.append(
             Table(
                 by_class,
-                f"On-study use by class, {n_treated} treated subjects: a record other than "
-                "prior myeloma therapy started from the first dose to 30 days after the last, "
-                "or started before and not ended by the first dose.",
+                f"On-study use by class, {n_treated} treated subjects (supportive care and "
+                "anti-myeloma therapy alike): a record other than prior myeloma therapy "
+                "started from the first dose to 30 days after the last, or started before "
+                "(or with no start date) and not ended by the first dose.",
             )
         )
     listing = derive_new_therapy_listing(cm)

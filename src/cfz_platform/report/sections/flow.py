@@ -12,6 +12,11 @@ from cfz_platform.report.sections.eligibility import compute_criterion_label
 
 ELIGIBILITY = "marts.fct_eligibility"
 DISPOSITION = "marts.fct_disposition"
+#: The CONSORT's note when no subject has the data this protocol's eligibility rules read.
+NOT_ASSESSED = (
+    "Eligibility was not assessed under this protocol: no subject has baseline myeloma data "
+    "(M-protein, free light chains) for criteria E1-E7 to be applied to"
+)
 #: Baseline rows: (label, dim_subject column, kind, decimals); kind is "numeric" or "categorical".
 #: A categorical level as the baseline table names it (booleans arrive as text here).
 LEVEL_TEXT = {"True": "yes", "False": "no"}
@@ -32,6 +37,28 @@ BASELINE_ROWS = [
     ("Urine M-protein, mg/24 h, median (range)", "baseline_urine_m", "numeric", 0),
     ("Involved FLC, mg/dL, median (range)", "baseline_involved_flc", "numeric", 1),
 ]
+
+
+#: dim_subject's baseline myeloma data; a study where every one is empty for every subject
+#: has nothing this protocol's eligibility criteria (E1-E7) can be assessed on.
+MYELOMA_BASELINE_COLUMNS = (
+    "baseline_serum_m",
+    "baseline_urine_m",
+    "baseline_involved_flc",
+    "measurable_disease_type",
+)
+
+
+def compute_eligibility_assessed(dim_subject: pd.DataFrame) -> bool:
+    """Whether this protocol's eligibility was assessed in the study: some subject has
+    baseline myeloma data (serum or urine M-protein, involved free light chain, or the type
+    of measurable disease).
+
+    Steps: 1. keep the columns of ``MYELOMA_BASELINE_COLUMNS`` the mart has (none: assessed,
+    as before they existed); 2. assessed when any of them holds a value for any subject.
+    """
+    present = [c for c in MYELOMA_BASELINE_COLUMNS if c in dim_subject.columns]
+    return not present or bool(dim_subject[present].notna().to_numpy().any())
 
 
 def _exclusion_reasons(data: ReportData, ineligible: set[str]) -> str:
@@ -108,15 +135,37 @@ def build_consort(data: ReportData) -> Section:
     step; 3. when fct_eligibility exists, break the ineligible down by failed criterion;
     4. split the treated by group (none when no subject has one); 5. when fct_disposition exists, the treated subjects who
     are still on treatment (ongoing), and beside them those who discontinued it (by reason)
-    or completed it (``_status_html``).
+    or completed it (``_status_html``). A study with no baseline myeloma data at all (e.g.
+    the CDISC pilot; ``compute_eligibility_assessed``) was not assessed under this protocol's
+    criteria: its eligible stage says so (``NOT_ASSESSED``), with no count and no failed
+    criteria, and the screened who were not enrolled are counted beside it.
     """
+    eligibility = compute_eligibility_assessed(data.dim_subject)
+    return _consort_section(_flow_html(data, eligibility))
+
+
+def _consort_section(html: list[str]) -> Section:
+    return Section(
+        "consort",
+        "Subject flow (CONSORT)",
+        "marts.dim_subject (is_eligible, armcd, saffl, entered_maintenance, baseline myeloma "
+        f"measurements); exclusion reasons from {ELIGIBILITY}; treatment status from "
+        f"{DISPOSITION} (eotstt, dctreas)",
+        items=[Markup("".join(html))],
+    )
+
+
+def _flow_html(data: ReportData, eligibility: bool) -> list[str]:
+    """The CONSORT boxes and side notes (``build_consort``'s steps); without ``eligibility``
+    the eligible stage says it was not assessed under this protocol and the screened who
+    were not enrolled are counted instead."""
     s = data.subjects
     screened = len(s)
     eligible = int(s["eligible"].sum())
     enrolled = int(s["enrolled"].sum())
     treated = int(s["treated"].sum())
     maint = int((s["maintenance"] & s["treated"]).sum())
-    reasons = _exclusion_reasons(data, set(s.loc[~s["eligible"], "usubjid"]))
+    reasons = _exclusion_reasons(data, set(s.loc[~s["eligible"], "usubjid"])) if eligibility else ""
     by_group = s[s["treated"]].groupby("group")["usubjid"].count()
     # a study without this trial's groups (every subject 'no group') gets no split
     groups = " · ".join(
@@ -134,19 +183,31 @@ def build_consort(data: ReportData) -> Section:
     def side(text: str) -> str:
         return f'<div class="cside">{text}</div>'
 
+    if eligibility:
+        eligible_html = [
+            side(
+                f"Not eligible: {screened - eligible}"
+                + (
+                    f" (a subject may fail more than one criterion)<ul>{reasons}</ul>"
+                    if reasons
+                    else ""
+                )
+            ),
+            box("Eligible", eligible, "eligible"),
+            side(f"Eligible, not enrolled: {max(eligible - enrolled, 0)}"),
+        ]
+    else:
+        eligible_html = [
+            side(NOT_ASSESSED),
+            '<div class="cbox" data-stage="eligible"><span class="clabel">Eligibility</span>'
+            '<span class="cn">not assessed</span>'
+            '<span class="csub">under this protocol</span></div>',
+            side(f"Screened, not enrolled: {max(screened - enrolled, 0)}"),
+        ]
     html = [
         '<div class="consort">',
         box("Screened", screened, "screened"),
-        side(
-            f"Not eligible: {screened - eligible}"
-            + (
-                f" (a subject may fail more than one criterion)<ul>{reasons}</ul>"
-                if reasons
-                else ""
-            )
-        ),
-        box("Eligible", eligible, "eligible"),
-        side(f"Eligible, not enrolled: {max(eligible - enrolled, 0)}"),
+        *eligible_html,
         box("Enrolled", enrolled, "enrolled"),
         side(f"Enrolled, not treated: {max(enrolled - treated, 0)}"),
         box("Treated", treated, "treated", f'<span class="csub">{groups}</span>'),
@@ -155,14 +216,7 @@ def build_consort(data: ReportData) -> Section:
         *_status_html(compute_treatment_status(data, set(s.loc[s["treated"], "usubjid"])), treated),
         "</div>",
     ]
-    return Section(
-        "consort",
-        "Subject flow (CONSORT)",
-        "marts.dim_subject (is_eligible, armcd, saffl, entered_maintenance); "
-        f"exclusion reasons from {ELIGIBILITY}; treatment status from {DISPOSITION} "
-        "(eotstt, dctreas)",
-        items=[Markup("".join(html))],
-    )
+    return html
 
 
 def build_baseline(data: ReportData) -> Section:
