@@ -31,45 +31,45 @@ with current_dates as (
     from {{ ref('int_subject__reference_dates') }}
 ),
 
-{%- if is_incremental() %}
+{% if is_incremental() %}
 
-recorded as (
-    select distinct on (h.usubjid)
-        h.usubjid,
-        h.trtsdt
-    from {{ this }} as h
-    order by h.usubjid asc, h.built_through_file_id desc
-),
+    recorded as (
+        select distinct on (h.usubjid)
+            h.usubjid,
+            h.trtsdt
+        from {{ this }} as h
+        order by h.usubjid asc, h.built_through_file_id desc
+    ),
 
-to_record as (
-    select
-        usubjid,
-        c.trtsdt
-    from current_dates as c
-    full outer join recorded as r using (usubjid)
-    where r.usubjid is null or c.trtsdt is distinct from r.trtsdt
-),
-{%- else %}
+    to_record as (
+        select
+            usubjid,
+            c.trtsdt
+        from current_dates as c
+        full outer join recorded as r using (usubjid)
+        where r.usubjid is null or c.trtsdt is distinct from r.trtsdt
+    ),
+{% else %}
 
-to_record as (
-    select
-        usubjid,
-        trtsdt
-    from current_dates
-),
-{%- endif %}
+    to_record as (
+        select
+            usubjid,
+            trtsdt
+        from current_dates
+    ),
+{% endif %}
 
 watermark as (
-    {%- if through is not none %}
-    select {{ through | int }}::bigint as built_through_file_id
-    {%- else %}
+    {% if through is not none %}
+        select {{ through | int }}::bigint as built_through_file_id
+    {% else %}
         select coalesce(max(_file_id), 0)::bigint as built_through_file_id
         from (
             select _file_id from {{ source('raw', 'ex') }}
             union all
             select _file_id from {{ source('raw', 'dm') }}
         ) as read_files
-    {%- endif %}
+    {% endif %}
 )
 
 select
