@@ -1,12 +1,16 @@
 """Incremental dbt builds give exactly the tables a full build gives, and rewrite only what changed.
 
 The default simulated trial arrives one delivery at a time (each followed by a build, as the
-nightly does), then three planted deliveries exercise the lab paths by hand:
+nightly does), then planted deliveries exercise the lab paths by hand:
 - a corrected pre-dose (baseline) result: the subject is re-based, every later result of that
   test gets the new BASE and CHG;
 - a new post-baseline result of another subject: it takes its group's stored baseline and no
   other row of that subject is rewritten;
-- a result re-sent in an unknown unit: it leaves fct_lab_results.
+- a result re-sent in an unknown unit: it leaves fct_lab_results;
+- a first dose date moved a day earlier by a late EX record: the subject's every lab record
+  gets its new ADY and the baseline moves back to screening, with no lab record sent (the
+  scope compares today's TRTSDT with int_lab_results__first_dose_history as of the marts
+  watermark); with that history emptied, every subject EX touched is re-based.
 After each step the tables are compared with a full refresh of the same data.
 """
 
