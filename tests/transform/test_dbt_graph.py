@@ -6,6 +6,10 @@ Rules (issue 17):
 - a mart reads another mart only where its YAML documents it (``config.meta.reads_marts``,
   with the reason beside it), and every documented exception is a real dependency;
 - dim_subject is built from intermediate models only: it reads no fct_* (nor any other mart);
+- no model or macro looks a built relation up behind dbt's graph (``adapter.get_relation``,
+  ``load_relation``), and no staging or intermediate model names the marts or ADaM schema:
+  a table of the schema being built or published is read through ``ref`` (or ``{{ this }}``
+  in the model's own incremental branch), so the graph above holds every read (issue 26);
 - every intermediate model and every column it has is documented (persist_docs carries the
   text to the comments of the tables in staging, which researchers query).
 """
@@ -14,10 +18,16 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 LAYERS = ("staging", "intermediate", "marts", "adam")
+DBT = Path(__file__).resolve().parents[2] / "dbt"
+#: A lookup of a built relation by name, outside dbt's graph (``load_relation`` calls it too).
+RELATION_LOOKUP = re.compile(r"adapter\s*\.\s*get_relation|\bload_relation\s*\(")
+#: A staging or intermediate model reading the marts or ADaM schema by its name.
+PUBLISHED_SCHEMA = re.compile(r"var\(\s*['\"](?:marts|adam)_schema['\"]")
 
 
 def _layer(node: dict) -> str | None:
@@ -67,11 +77,48 @@ def test_no_model_reads_a_later_layer(models):
 
 
 def test_no_intermediate_model_reads_a_mart(models):
+    """No intermediate model (in models/intermediate, or named int_* anywhere) refs a mart or
+    an ADaM model."""
     found = sorted(
-        f"{n['name']} -> {u['name']}"
-        for n, u in _edges(models)
-        if _layer(n) == "intermediate" and _layer(u) in ("marts", "adam")
+        f"{n['name']} -> {models[up]['name']}"
+        for n in models.values()
+        if _layer(n) == "intermediate" or n["name"].startswith("int_")
+        for up in n["depends_on"]["nodes"]
+        if up in models and _layer(models[up]) in ("marts", "adam")
     )
+    assert found == []
+
+
+def _dbt_files(*folders: str) -> list[Path]:
+    return sorted(
+        p for f in folders for p in (DBT / f).rglob("*") if p.suffix in (".sql", ".yml", ".jinja")
+    )
+
+
+def test_no_relation_is_looked_up_behind_the_graph():
+    """No model or macro calls ``adapter.get_relation`` (or ``load_relation``): a read of a
+    built table (a mart of the schema being built, a published one) is a dependency dbt's
+    graph, and so the layer rules above, cannot see. Static: the project's files as written."""
+    files = _dbt_files("models", "macros")
+    assert len(files) > 50
+    found = [
+        f"{p.relative_to(DBT)}:{n}"
+        for p in files
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if RELATION_LOOKUP.search(line)
+    ]
+    assert found == []
+
+
+def test_no_staging_or_intermediate_model_names_the_published_schemas():
+    """A staging or intermediate model reads a mart or ADaM table neither by ref (above) nor
+    by naming its schema (``var('marts_schema')`` / ``var('adam_schema')``)."""
+    found = [
+        f"{p.relative_to(DBT)}:{n}"
+        for p in _dbt_files("models/staging", "models/intermediate")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if PUBLISHED_SCHEMA.search(line)
+    ]
     assert found == []
 
 

@@ -1,12 +1,16 @@
 """Incremental dbt builds give exactly the tables a full build gives, and rewrite only what changed.
 
 The default simulated trial arrives one delivery at a time (each followed by a build, as the
-nightly does), then three planted deliveries exercise the lab paths by hand:
+nightly does), then planted deliveries exercise the lab paths by hand:
 - a corrected pre-dose (baseline) result: the subject is re-based, every later result of that
   test gets the new BASE and CHG;
 - a new post-baseline result of another subject: it takes its group's stored baseline and no
   other row of that subject is rewritten;
-- a result re-sent in an unknown unit: it leaves fct_lab_results.
+- a result re-sent in an unknown unit: it leaves fct_lab_results;
+- a first dose date moved a day earlier by a late EX record: the subject's every lab record
+  gets its new ADY and the baseline moves back to screening, with no lab record sent (the
+  scope compares today's TRTSDT with int_lab_results__first_dose_history as of the marts
+  watermark); with that history emptied, every subject EX touched is re-based.
 After each step the tables are compared with a full refresh of the same data.
 """
 
@@ -290,6 +294,115 @@ def test_results_waiting_for_dm_come_in_when_the_subject_arrives(trial, db):
         ).fetchone()[0]
         == 1
     )
+    _assert_same_as_full_build(db)
+
+
+#: The subject (alias r, with its trtsdt) has a carfilzomib record on its first dose day.
+DOSED_ON_TRTSDT = (
+    "exists (select 1 from raw.ex x where btrim(x.usubjid) = r.usubjid "
+    "and upper(btrim(x.extrt)) = 'CARFILZOMIB' and btrim(x.exstdtc) like r.trtsdt::text || '%%')"
+)
+
+
+def _first_dose_row(db, usubjid: str, trtsdt) -> dict:
+    """The subject's current raw EX record of carfilzomib on its first dose day."""
+    return _first_row(
+        db.execute(
+            "select * from raw.ex where btrim(usubjid) = %s and upper(btrim(extrt)) = 'CARFILZOMIB' "
+            "and btrim(exstdtc) like %s order by _delivery_id desc, _file_id desc limit 1",
+            (usubjid, trtsdt.isoformat() + "%"),
+        )
+    )
+
+
+def _rebased(db) -> set[str]:
+    """The subjects the last incremental build re-derived whole."""
+    return {
+        r[0]
+        for r in db.execute(
+            "select distinct usubjid from staging.int_lab_results__rederive_scope where is_rebased"
+        )
+    }
+
+
+def test_moved_first_dose_rebases_the_subjects_labs(trial, db):
+    """A carfilzomib dose reported late, dated the day before the first dose: TRTSDT moves a
+    day earlier, no lab record changes. Every lab record of the subject gets its new ADY, and
+    the C1D1 pre-dose results (now after the first dose) give the baseline back to screening.
+    Another subject's first dose re-sent unchanged in the same delivery moves nothing: its
+    date is the one int_lab_results__first_dose_history recorded, so it is not re-based."""
+    from datetime import timedelta
+
+    # a subject whose baseline of some test is on the first dose day, with an earlier
+    # (screening) result of that test
+    usubjid, lbtestcd, trtsdt = db.execute(
+        "select f.usubjid, f.lbtestcd, r.trtsdt from marts.fct_lab_results f "
+        "join staging.int_subject__reference_dates r using (usubjid) "
+        "where f.ablfl = 'Y' and f.lbdt = r.trtsdt and exists (select 1 from marts.fct_lab_results g "
+        "where g.usubjid = f.usubjid and g.lbtestcd = f.lbtestcd and g.lbspec = f.lbspec "
+        f"and g.lbdt < r.trtsdt - 1) and {DOSED_ON_TRTSDT} order by f.usubjid, f.lbtestcd limit 1"
+    ).fetchone()
+    first_dose = _first_dose_row(db, usubjid, trtsdt)
+    other, other_trtsdt = db.execute(
+        "select usubjid, trtsdt from staging.int_subject__reference_dates r where usubjid > %s "
+        "and exists (select 1 from marts.fct_lab_results f where f.usubjid = r.usubjid) "
+        f"and {DOSED_ON_TRTSDT} order by usubjid limit 1",
+        (usubjid,),
+    ).fetchone()
+    resent = _first_dose_row(db, other, other_trtsdt)
+    new_trtsdt = trtsdt - timedelta(days=1)
+    _, landing = trial
+    _deliver_rows(
+        landing,
+        "20260203T020000",
+        "ex",
+        [
+            {**first_dose, "exstdtc": new_trtsdt.isoformat(), "exendtc": new_trtsdt.isoformat()},
+            {**resent, "exendtc": resent.get("exendtc") or ""},
+        ],
+    )
+    _build()
+    assert (
+        db.execute(
+            "select trtsdt from staging.int_subject__reference_dates where usubjid = %s",
+            (usubjid,),
+        ).fetchone()[0]
+        == new_trtsdt
+    )
+    rows = db.execute(
+        "select lbtestcd, lbspec, lbdt, ady, ablfl from marts.fct_lab_results where usubjid = %s",
+        (usubjid,),
+    ).fetchall()
+    assert rows
+    for _, _, lbdt, ady, _ in rows:
+        assert ady == (lbdt - new_trtsdt).days + (1 if lbdt >= new_trtsdt else 0)
+    baselines = [r for r in rows if r[4] == "Y"]
+    assert baselines and all(r[2] <= new_trtsdt for r in baselines)
+    assert any(r[0] == lbtestcd and r[2] < trtsdt for r in baselines)
+    assert usubjid in _rebased(db) and other not in _rebased(db)
+    _assert_same_as_full_build(db)
+
+
+def test_first_dose_history_started_after_the_marts_build_rebases_every_touched_subject(trial, db):
+    """Cold history (as after a full refresh that the other buffer did not see): nothing was
+    recorded as of the marts schema's watermark, so a subject EX sent a row for is re-based
+    even though its first dose date did not move (the safe side), with the same result."""
+    db.execute("truncate staging.int_lab_results__first_dose_history")
+    usubjid, trtsdt = db.execute(
+        "select usubjid, trtsdt from staging.int_subject__reference_dates r "
+        "where exists (select 1 from marts.fct_lab_results f where f.usubjid = r.usubjid) "
+        f"and {DOSED_ON_TRTSDT} order by usubjid desc limit 1"
+    ).fetchone()
+    row = _first_dose_row(db, usubjid, trtsdt)
+    _, landing = trial
+    _deliver_rows(landing, "20260204T020000", "ex", [row])
+    _build()
+    assert usubjid in _rebased(db)
+    # the history holds every subject again, as of this build
+    assert db.execute(
+        "select count(distinct usubjid) = (select count(*) from staging.int_subject__reference_dates) "
+        "from staging.int_lab_results__first_dose_history"
+    ).fetchone()[0]
     _assert_same_as_full_build(db)
 
 

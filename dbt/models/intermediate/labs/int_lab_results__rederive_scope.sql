@@ -6,16 +6,18 @@
     1. changed records: staged results whose current version arrived after the watermark;
     2. re-based subjects, whose every record is derived again (their baselines may move):
        a changed record dated on or before the first dose; a first dose date different from
-       the one fct_lab_results was built with (read back from its ADY, only for subjects
-       with EX or DM rows since the watermark); a subject new to DM;
+       the one fct_lab_results was built with, only for subjects with EX or DM rows since the
+       watermark: the value int_lab_results__first_dose_history recorded as of the build
+       through the watermark (no value recorded then, as after a full refresh: re-based, the
+       safe side); a subject new to DM;
     3. scope = every record of a re-based subject (is_rebased) plus the changed records of
        the other subjects (their baseline is the one stored in fct_lab_results).
 -#}
 {%- set since = watermark_var('marts_since_file_id') %}
 {%- set lab_staging, reference_dates = ref('stg_sdtm__lb'), ref('int_subject__reference_dates') %}
+{%- set first_dose_history = ref('int_lab_results__first_dose_history') %}
 {%- set _raw_read = [source('raw', 'ex'), source('raw', 'dm')] %}{#- read by the incremental branch -#}
-{%- set built = adapter.get_relation(database=target.database, schema=var('marts_schema'), identifier='fct_lab_results') %}
-{%- if since is not none and built is not none %}
+{%- if since is not none %}
 {#- base tables are read directly, not through CTEs, so the planner keeps their statistics -#}
 with changed_records as (
     select lab_record_key, usubjid, lbdt from {{ lab_staging }} where _file_id > {{ since }}
@@ -29,11 +31,13 @@ reference_touched as (
 ),
 
 previous_reference as (
-    -- the first dose date fct_lab_results was built with: ADY = LBDT - TRTSDT (+1 on/after it)
-    select t.usubjid, max(t.lbdt - t.ady + case when t.ady > 0 then 1 else 0 end) as trtsdt
-    from {{ built }} t
+    -- the first dose date fct_lab_results was built with: the one in force at the build
+    -- through the watermark (the subject's latest value recorded up to it)
+    select distinct on (h.usubjid) h.usubjid, h.trtsdt
+    from {{ first_dose_history }} h
     join reference_touched rt using (usubjid)
-    group by t.usubjid
+    where h.built_through_file_id <= {{ since }}
+    order by h.usubjid, h.built_through_file_id desc
 ),
 
 rebased_subjects as (
@@ -41,7 +45,7 @@ rebased_subjects as (
     from reference_touched rt
     left join {{ reference_dates }} r using (usubjid)
     left join previous_reference p using (usubjid)
-    where r.trtsdt is distinct from p.trtsdt
+    where p.usubjid is null or r.trtsdt is distinct from p.trtsdt
     union
     select c.usubjid from changed_records c join {{ reference_dates }} r using (usubjid) where c.lbdt <= r.trtsdt
     union
