@@ -6,7 +6,11 @@ collection order. A long module collected last (the CDISC pilot, the end-to-end 
 would start when the other worker is nearly done and leave it idle. Steps of
 ``pytest_collection_modifyitems``: sort the items by (module not marked ``slow``, original
 position), a stable sort, so every worker computes the same order, and the ``slow`` modules
-are handed out first. ``pytest_terminal_summary`` sums each module's setup, call and teardown
+are handed out first. pytest-xdist (3.6 and later) would hand out the modules by their number
+of tests instead (``--loadscope-reorder``, on by default: the one-test demo and the four-test
+publish-integrity module went last, and one worker ran them alone while the other stood idle);
+``pytest_configure`` turns that reordering off, so the workers take the modules in the order
+computed here. ``pytest_terminal_summary`` sums each module's setup, call and teardown
 durations (module fixtures included) and prints the ten longest.
 """
 
@@ -21,6 +25,13 @@ _module_seconds: dict[str, float] = defaultdict(float)
 
 def _is_slow(item: pytest.Item) -> bool:
     return item.get_closest_marker("slow") is not None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the collection order under ``--dist loadfile``/``loadscope`` (no reordering by
+    number of tests: ``--no-loadscope-reorder``)."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
