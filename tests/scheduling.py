@@ -11,12 +11,17 @@ of tests instead (``--loadscope-reorder``, on by default: the one-test demo and 
 publish-integrity module went last, and one worker ran them alone while the other stood idle);
 ``pytest_configure`` turns that reordering off, so the workers take the modules in the order
 computed here. ``pytest_terminal_summary`` sums each module's setup, call and teardown
-durations (module fixtures included) and prints the ten longest.
+durations (module fixtures included) and prints the ten longest; with
+``CFZ_TEST_MODULE_SECONDS=<file>`` it also writes every module's seconds there as JSON (what
+``bench/suite_schedule.py`` replays).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +51,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_terminal_summary(terminalreporter) -> None:
     if not _module_seconds:
         return
+    if out := os.environ.get("CFZ_TEST_MODULE_SECONDS"):
+        Path(out).write_text(json.dumps(dict(sorted(_module_seconds.items())), indent=1) + "\n")
     longest = sorted(_module_seconds.items(), key=lambda kv: kv[1], reverse=True)[:10]
     terminalreporter.write_sep("-", "longest modules (setup + tests + teardown, seconds)")
     for module, seconds in longest:
