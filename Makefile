@@ -22,7 +22,7 @@ demo: setup
 
 # ruff first (seconds: a style slip stops it at once); then the suite, with sqlfluff over every
 # dbt model running beside it (scripts/test-suite.sh: it fills the CPU the two test workers
-# leave idle, where before it took 1.5-2 quiet minutes of its own ahead of the tests). The
+# leave idle, where before it took 1-1.5 quiet minutes, 143 s of CPU, ahead of the tests). The
 # embedded PostgreSQL is started here, once, before both need it.
 test: setup lint-python
 	CFZ_NEED_BROWSER=1 ./scripts/ensure-system-deps.sh
