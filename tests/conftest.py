@@ -52,6 +52,7 @@ apply_runtime_env()
 # slow modules first under xdist, and the longest modules at the end (tests/scheduling.py)
 from tests.scheduling import (  # noqa: E402, F401
     pytest_collection_modifyitems,
+    pytest_configure,
     pytest_runtest_logreport,
     pytest_terminal_summary,
 )
