@@ -233,7 +233,9 @@ slope_points as (
 log_slope as (
     select
         usubjid,
-        regr_slope(ln(result_value), study_day) as log_m_slope_per_day,
+        -- in study-day order: a float sum depends on the order of its terms, and a subject
+        -- derived alone (incremental) must get the very value a full build gives
+        regr_slope(ln(result_value), study_day order by study_day) as log_m_slope_per_day,
         count(*) as n_kinetic_points
     from slope_points
     where result_value > 0
