@@ -41,13 +41,14 @@ STAGING_TABLES = (
 
 
 def _snapshot(db) -> dict[str, tuple]:
-    """Row count and an order-independent digest of every staging model and mart table."""
+    """Row count and an order-independent digest of every staging model, mart table and ADaM
+    dataset."""
     tables = [f"staging.{t}" for t in STAGING_TABLES]
     tables += [
-        f"marts.{r[0]}"
+        f"{r[0]}.{r[1]}"
         for r in db.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE' "
-            "order by 1"
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('marts', 'adam') and table_type = 'BASE TABLE' order by 1, 2"
         )
     ]
     return {
@@ -417,26 +418,56 @@ def test_a_changed_model_or_seed_forces_a_full_refresh(trial, db):
 
 
 def test_publish_carries_the_incremental_state_with_the_schemas(trial, db):
-    """Cold candidate: a copy of marts' fct_lab_results and its state; after publish the state
-    follows the schemas; the next candidate is marts_previous, with its own state."""
+    """Cold candidate: a copy of marts' incremental tables (and adam's: the ADaM schema was
+    recorded with the marts) and their state; after publish the state follows the schemas;
+    the next candidates are marts_previous and adam_previous, with their own state."""
     from cfz_platform.transform import build_state, publish
 
     marts_state = build_state.read_state(db, "marts")
+    assert build_state.read_state(db, "adam") == marts_state
     n_labs = db.execute("select count(*) from marts.fct_lab_results").fetchone()[0]
+    n_adlb = db.execute("select count(*) from adam.adlb").fetchone()[0]
     with db.transaction():
-        db.execute("drop schema if exists marts_previous cascade")
-        db.execute("delete from audit.build_state where schema_name = 'marts_previous'")
+        for schema in ("marts_previous", "adam_previous"):
+            db.execute(f"drop schema if exists {schema} cascade")
+            db.execute("delete from audit.build_state where schema_name = %s", (schema,))
     publish.prepare_candidate(db)
     assert (
         db.execute("select count(*) from marts_candidate.fct_lab_results").fetchone()[0] == n_labs
     )
+    assert db.execute("select count(*) from adam_candidate.adlb").fetchone()[0] == n_adlb
     assert build_state.read_state(db, "marts_candidate") == marts_state
+    assert build_state.read_state(db, "adam_candidate") == marts_state
     publish.publish_candidate(db)
-    assert build_state.read_state(db, "marts") == marts_state
-    assert build_state.read_state(db, "marts_previous") == marts_state
+    for schema in ("marts", "marts_previous", "adam", "adam_previous"):
+        assert build_state.read_state(db, schema) == marts_state, schema
     assert build_state.read_state(db, "marts_candidate") is None
+    assert build_state.read_state(db, "adam_candidate") is None
     publish.prepare_candidate(db)
     assert build_state.read_state(db, "marts_candidate") == marts_state
+    assert build_state.read_state(db, "adam_candidate") == marts_state
+    assert db.execute("select count(*) from adam_candidate.adlb").fetchone()[0] == n_adlb
     assert build_state.read_state(db, "marts_previous") is None
+    assert build_state.read_state(db, "adam_previous") is None
     publish.discard_candidate(db)
     assert build_state.read_state(db, "marts_candidate") is None
+    assert build_state.read_state(db, "adam_candidate") is None
+
+
+def test_an_adam_schema_of_another_build_is_not_reused(trial, db):
+    """adam_previous whose recorded build is not marts_previous' (a publish without an ADaM
+    candidate) does not become the ADaM candidate: its datasets are built whole."""
+    from cfz_platform.transform import build_state, publish
+
+    publish.prepare_candidate(db)
+    publish.publish_candidate(db)
+    with db.transaction():
+        db.execute(
+            "update audit.build_state set through_file_id = through_file_id - 1 "
+            "where schema_name = 'adam_previous'"
+        )
+    publish.prepare_candidate(db)
+    assert build_state.read_state(db, "marts_candidate") is not None
+    assert db.execute("select to_regclass('adam_candidate.adlb')").fetchone()[0] is None
+    assert build_state.read_state(db, "adam_candidate") is None
+    publish.discard_candidate(db)

@@ -13,9 +13,13 @@
        reduced), DELAY (day-1 delay, days);
     3. per subject: TOTDOSE = sum of RECDOSE over the study-treatment records given
        (dim_subject.cumulative_dose; ADSL.CUMDOSE).
+  Incremental by subject (macros/subject_scope.sql): an incremental build derives again the
+  subjects of build_rederive_subjects only (every input below is read for them).
 -#}
+{{ subject_incremental_config() }}
 with doses as (
     select * from {{ ref('fct_exposure_records') }}
+    where {{ in_rederive_scope() }}
 ),
 
 cycles as (
@@ -23,6 +27,7 @@ cycles as (
         c.*,
         sum(c.delivered_mg_m2) over (partition by c.usubjid order by c.cycle) as cumulative_mg_m2
     from {{ ref('fct_cycles') }} as c
+    where {{ in_rederive_scope('c.usubjid') }}
 ),
 
 adsl as (
@@ -31,6 +36,7 @@ adsl as (
         usubjid,
         trtsdt
     from {{ ref('adsl') }}
+    where {{ in_rederive_scope() }}
 ),
 
 subjects as (
@@ -38,6 +44,7 @@ subjects as (
         usubjid,
         cumulative_dose
     from {{ ref('dim_subject') }}
+    where {{ in_rederive_scope() }}
 ),
 
 dose_records as (

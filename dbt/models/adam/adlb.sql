@@ -12,10 +12,17 @@
        by the median study day of its results (then its name), so visits sort in time;
        ASEQ = the record's sequence in the subject (by PARAMCD, ADT, SRCKEY), a key with
        USUBJID.
+  Incremental by subject (macros/subject_scope.sql): an incremental build derives again the
+  subjects of build_rederive_subjects only; PARAMN and AVISITN rank the whole study, so
+  its post-hook ranks them again over the whole table and rewrites the rows whose rank moved
+  (adam_study_ranks).
 -#}
+{{ subject_incremental_config() }}
+{{ config(post_hook=["{{ adam_study_ranks([('paramn', 'paramcd', none), ('avisitn', 'avisit', 'ady')]) }}"]) }}
 {%- set blood = "'" ~ var('adam_blood_specimens') | join("', '") ~ "'" %}
 with labs as (
     select * from {{ ref('fct_lab_results') }}
+    where {{ in_rederive_scope() }}
 ),
 
 adsl as (
@@ -24,6 +31,7 @@ adsl as (
         usubjid,
         trtsdt
     from {{ ref('adsl') }}
+    where {{ in_rederive_scope() }}
 ),
 
 coded as (

@@ -52,14 +52,15 @@ def build_marts(
        complete through now), full or incremental; incremental since the file ids recorded
        for ``staging`` and ``marts_schema`` when both were built with this exact dbt project,
        else a full refresh (also when ``full_refresh`` is asked for); a full refresh first
-       forgets both states, so a build that fails half-way is never taken as a baseline;
+       forgets the states of the schemas it writes (staging, the marts, their ADaM schema),
+       so a build that fails half-way is never taken as a baseline;
     3. full build only: the seeds (reference data: aliases, units, drugs, CTCAE criteria)
        load inside ``dbt build``, before the models that read them; an incremental build has
        the same seed files (they are in the fingerprint) and skips reloading them;
     4. ``dbt build`` (models and data tests in DAG order; unit tests only when asked) with the
        marts schema var and the plan's watermark vars;
-    5. on success of a whole-project build (no ``select``), record the new state of both
-       schemas (the watermark read); return the DbtResult (raises ``DbtError`` naming the
+    5. on success of a whole-project build (no ``select``), record the new state of the
+       three schemas (the watermark read); return the DbtResult (raises ``DbtError`` naming the
        failing nodes).
     dbt's connections run with JIT off and the DDL lock timeout (``_session_options``): a DDL
     statement that waits longer for a table lock fails the build with a ``DbtError`` naming
@@ -78,8 +79,8 @@ def build_marts(
         if full_refresh:
             plan = replace(plan, full_refresh=True, reason="full refresh asked for")
         if plan.full_refresh:
-            build_state.drop_state(conn, build_state.STAGING_SCHEMA)
-            build_state.drop_state(conn, marts_schema)
+            for schema in build_state.built_schemas(marts_schema):
+                build_state.drop_state(conn, schema)
     log.info(
         "dbt build of %s: %s (raw through file %d)", marts_schema, plan.reason, plan.through_file_id
     )

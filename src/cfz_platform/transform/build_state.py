@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from cfz_platform.config import dbt_project_dir
+from cfz_platform.config import adam_schema_for, dbt_project_dir
 from cfz_platform.ingest.ledger import RUN_LOCK_KEY
 
 log = logging.getLogger(__name__)
@@ -206,11 +206,17 @@ def resent_since(conn: psycopg.Connection, since: int) -> bool:
     ).fetchone()[0]
 
 
+def built_schemas(marts_schema: str) -> tuple[str, str, str]:
+    """The schemas one build of ``marts_schema`` writes: staging, the marts, their ADaM schema."""
+    return (STAGING_SCHEMA, marts_schema, adam_schema_for(marts_schema))
+
+
 def record_build(conn: psycopg.Connection, marts_schema: str, plan: BuildPlan) -> None:
-    """After a successful build: both schemas hold every file up to the plan's upper watermark
-    (the one the build read), and nothing after it."""
+    """After a successful build: staging, the marts schema and its ADaM schema (whose
+    subject-scoped tables are incremental too) hold every file up to the plan's upper
+    watermark (the one the build read), and nothing after it."""
     ensure_table(conn)
-    for schema in (STAGING_SCHEMA, marts_schema):
+    for schema in built_schemas(marts_schema):
         conn.execute(
             """
             insert into audit.build_state (schema_name, through_file_id, fingerprint, built_at)

@@ -5,7 +5,9 @@ validates here), ``marts_previous`` (the build that was published before the cur
 
 Double-buffer choice: ``prepare_candidate`` turns ``marts_previous`` into the next
 ``marts_candidate`` (instead of starting from an empty schema), so dbt's incremental models
-(``fct_lab_results``) find their previous state and only catch up on new rows; tables that
+(``fct_lab_results`` by record; ``fct_exposure_records``, ``fct_vital_signs``,
+``fct_ml_features`` by subject, ``macros/subject_scope.sql``) find their previous state and
+only catch up on what changed; tables that
 are not incremental are rebuilt by dbt anyway. When there is no ``marts_previous`` (the
 first build after the first publish, or after a failed gate) the incremental tables are
 copied from ``marts`` instead, so no nightly after the first builds them from scratch. A
@@ -23,8 +25,11 @@ The ADaM datasets (dbt ``models/adam``) are derived from the marts, so they trav
 dbt builds them into ``adam_candidate`` beside ``marts_candidate`` (``adam_schema_for``), the
 mart gate validates both, and the same transaction swaps ``adam_candidate`` in as ``adam``
 (the previous build kept as ``adam_previous``). A reader never sees ``adam`` and ``marts`` from
-different builds. ADaM tables are all rebuilt by each build (none is incremental), so
-``prepare_candidate`` only drops a leftover ``adam_candidate``.
+different builds. ``adlb`` and ``adex`` are incremental by subject, so ``adam_previous``
+becomes ``adam_candidate`` beside ``marts_previous`` (a cold candidate copies them from
+``adam``), but only when its ``audit.build_state`` row is the marts schema's: the build
+records the ADaM schema with the marts, and an ADaM schema of another build (a publish that
+had no ``adam_candidate``) is left out, so dbt derives those datasets whole.
 
 Every statement here runs with ``lock_timeout`` (``warehouse.ddl_lock_timeout``, 120 s by
 default): a BI session holding a lock on a table to drop (an open transaction that read
@@ -54,8 +59,16 @@ PREVIOUS = "marts_previous"
 ADAM_PUBLISHED = "adam"
 ADAM_CANDIDATE = "adam_candidate"
 ADAM_PREVIOUS = "adam_previous"
-#: dbt models materialized incrementally in the marts schema (copied into a cold candidate).
-INCREMENTAL_MART_TABLES = ("fct_lab_results",)
+#: dbt models materialized incrementally in the marts schema (copied into a cold candidate):
+#: fct_lab_results by record, the others by subject (macros/subject_scope.sql).
+INCREMENTAL_MART_TABLES = (
+    "fct_lab_results",
+    "fct_exposure_records",
+    "fct_vital_signs",
+    "fct_ml_features",
+)
+#: The same in the ADaM schema, which travels with the marts schema.
+INCREMENTAL_ADAM_TABLES = ("adlb", "adex")
 #: Advisory lock key serialising prepare/publish across processes.
 PUBLISH_LOCK_KEY = 7_200_417
 SCHEMAS = (PUBLISHED, CANDIDATE, PREVIOUS, ADAM_PUBLISHED, ADAM_CANDIDATE, ADAM_PREVIOUS)
@@ -108,11 +121,15 @@ def prepare_candidate(conn: psycopg.Connection) -> str:
     """Make ``marts_candidate`` ready for a dbt build; return its name.
 
     Steps (one transaction, under the publish lock):
-    1. drop a leftover candidate (a build that failed its gate or was interrupted);
-    2. if ``marts_previous`` exists, rename it to ``marts_candidate`` (double buffer); else
-       create ``marts_candidate`` and copy ``marts``' incremental tables into it (with their
-       indexes), when ``marts`` has them;
-    3. move the build state with the schema; make sure ``bi_reader`` cannot read the candidate.
+    1. drop a leftover candidate and ADaM candidate (a build that failed its gate or was
+       interrupted);
+    2. if ``marts_previous`` exists, rename it to ``marts_candidate`` (double buffer), and
+       ``adam_previous`` to ``adam_candidate`` when it is from the same build; else create
+       ``marts_candidate`` and copy ``marts``' incremental tables into it (with their
+       indexes), when ``marts`` has them, and ``adam``'s into ``adam_candidate`` when ``adam``
+       is from the same build as ``marts``;
+    3. move the build state with the schemas; make sure ``bi_reader`` cannot read the
+       candidates.
     """
     try:
         with conn.transaction(), conn.cursor() as cur:
@@ -126,45 +143,70 @@ def prepare_candidate(conn: psycopg.Connection) -> str:
 
 def _prepare(cur: psycopg.Cursor) -> None:
     """The statements of ``prepare_candidate`` (inside its transaction)."""
-    cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(CANDIDATE)))
-    cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE)))
-    build_state.drop_state(cur, CANDIDATE)
-    if _has_incremental_tables(cur, PREVIOUS):
-        cur.execute(
-            sql.SQL("alter schema {} rename to {}").format(
-                sql.Identifier(PREVIOUS), sql.Identifier(CANDIDATE)
-            )
-        )
-        build_state.rename_state(cur, PREVIOUS, CANDIDATE)
+    for schema in (CANDIDATE, ADAM_CANDIDATE):
+        cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+        build_state.drop_state(cur, schema)
+    if _has_incremental_tables(cur, PREVIOUS, INCREMENTAL_MART_TABLES):
+        _rename_schema(cur, PREVIOUS, CANDIDATE)
+        if _same_build(cur, ADAM_PREVIOUS, CANDIDATE):
+            _rename_schema(cur, ADAM_PREVIOUS, ADAM_CANDIDATE)
     else:
         # no usable previous build (none yet, or the empty schema the warehouse started with)
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS)))
         build_state.drop_state(cur, PREVIOUS)
         cur.execute(sql.SQL("create schema {}").format(sql.Identifier(CANDIDATE)))
-        if _copy_incremental_tables(cur, PUBLISHED, CANDIDATE):
+        if _copy_incremental_tables(cur, PUBLISHED, CANDIDATE, INCREMENTAL_MART_TABLES):
             build_state.copy_state(cur, PUBLISHED, CANDIDATE)
+            if _same_build(cur, ADAM_PUBLISHED, PUBLISHED):
+                cur.execute(sql.SQL("create schema {}").format(sql.Identifier(ADAM_CANDIDATE)))
+                if _copy_incremental_tables(
+                    cur, ADAM_PUBLISHED, ADAM_CANDIDATE, INCREMENTAL_ADAM_TABLES
+                ):
+                    build_state.copy_state(cur, ADAM_PUBLISHED, ADAM_CANDIDATE)
     _revoke_bi_reader(cur, CANDIDATE)
+    if _schema_exists(cur, ADAM_CANDIDATE):
+        _revoke_bi_reader(cur, ADAM_CANDIDATE)
 
 
-def _has_incremental_tables(cur: psycopg.Cursor, schema: str) -> bool:
+def _rename_schema(cur: psycopg.Cursor, old: str, new: str) -> None:
+    """Rename a schema and move its build state with it (same transaction)."""
+    cur.execute(
+        sql.SQL("alter schema {} rename to {}").format(sql.Identifier(old), sql.Identifier(new))
+    )
+    build_state.rename_state(cur, old, new)
+
+
+def _same_build(cur: psycopg.Cursor, adam_schema: str, marts_schema: str) -> bool:
+    """Whether ``adam_schema`` exists and was built by the build ``marts_schema`` records:
+    only then may its incremental ADaM tables go on from the marts' watermark. (Otherwise
+    the ADaM candidate starts empty and dbt derives those tables whole.)"""
+    if not _schema_exists(cur, adam_schema) or not build_state._table_exists(cur):
+        return False
+    adam = build_state.read_state(cur, adam_schema)
+    return adam is not None and adam == build_state.read_state(cur, marts_schema)
+
+
+def _has_incremental_tables(cur: psycopg.Cursor, schema: str, tables: tuple[str, ...]) -> bool:
     return all(
         cur.execute(
             "select to_regclass(%s) is not null", (sql.Identifier(schema, t).as_string(cur),)
         ).fetchone()[0]
-        for t in INCREMENTAL_MART_TABLES
+        for t in tables
     )
 
 
-def _copy_incremental_tables(cur: psycopg.Cursor, source: str, target: str) -> bool:
-    """Copy every incremental mart table of ``source`` into ``target``; False if any is missing."""
-    if not _has_incremental_tables(cur, source):
+def _copy_incremental_tables(
+    cur: psycopg.Cursor, source: str, target: str, tables: tuple[str, ...]
+) -> bool:
+    """Copy the incremental tables ``tables`` of ``source`` into ``target``; False if any is missing."""
+    if not _has_incremental_tables(cur, source, tables):
         return False
-    for name in INCREMENTAL_MART_TABLES:
+    for name in tables:
         src, dst = sql.Identifier(source, name), sql.Identifier(target, name)
         cur.execute(sql.SQL("create table {} (like {} including all)").format(dst, src))
         cur.execute(sql.SQL("insert into {} select * from {}").format(dst, src))
         cur.execute(sql.SQL("analyze {}").format(dst))
-    log.info("cold candidate: copied %s from %s", ", ".join(INCREMENTAL_MART_TABLES), source)
+    log.info("cold candidate: copied %s from %s", ", ".join(tables), source)
     return True
 
 
@@ -178,6 +220,7 @@ def discard_candidate(conn: psycopg.Connection) -> None:
             sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_CANDIDATE))
         )
         build_state.drop_state(cur, CANDIDATE)
+        build_state.drop_state(cur, ADAM_CANDIDATE)
 
 
 def _swap_adam(cur: psycopg.Cursor) -> None:
@@ -185,18 +228,11 @@ def _swap_adam(cur: psycopg.Cursor) -> None:
     if not _schema_exists(cur, ADAM_CANDIDATE):
         return
     cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(ADAM_PREVIOUS)))
+    build_state.drop_state(cur, ADAM_PREVIOUS)
     if _schema_exists(cur, ADAM_PUBLISHED):
-        cur.execute(
-            sql.SQL("alter schema {} rename to {}").format(
-                sql.Identifier(ADAM_PUBLISHED), sql.Identifier(ADAM_PREVIOUS)
-            )
-        )
+        _rename_schema(cur, ADAM_PUBLISHED, ADAM_PREVIOUS)
         _revoke_bi_reader(cur, ADAM_PREVIOUS)
-    cur.execute(
-        sql.SQL("alter schema {} rename to {}").format(
-            sql.Identifier(ADAM_CANDIDATE), sql.Identifier(ADAM_PUBLISHED)
-        )
-    )
+    _rename_schema(cur, ADAM_CANDIDATE, ADAM_PUBLISHED)
     grant_bi_reader(cur, ADAM_PUBLISHED)
 
 

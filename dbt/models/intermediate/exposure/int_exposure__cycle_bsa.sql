@@ -43,32 +43,51 @@ vital_signs as (
     where vstestcd in ('WEIGHT', 'HEIGHT')
 ),
 
+latest_weight as (
+    {#- per subject, each cycle's weights on or before its day 1, the latest first: an equi-join
+        on the subject (hash) then a window, so the work grows with the subjects, not their square -#}
+    select
+        c.usubjid,
+        c.cycle,
+        v.vsdt,
+        v.aval,
+        row_number() over (partition by c.usubjid, c.cycle order by v.vsdt desc, v.aval desc) as pick
+    from cycles as c
+    inner join vital_signs as v
+        on c.usubjid = v.usubjid and v.vstestcd = 'WEIGHT' and c.cycle_start_date >= v.vsdt
+),
+
+height_before as (
+    select
+        c.usubjid,
+        c.cycle,
+        v.aval,
+        row_number() over (partition by c.usubjid, c.cycle order by v.vsdt desc, v.aval desc) as pick
+    from cycles as c
+    inner join vital_signs as v
+        on c.usubjid = v.usubjid and v.vstestcd = 'HEIGHT' and c.cycle_start_date >= v.vsdt
+),
+
+first_height as (
+    select
+        usubjid,
+        aval,
+        row_number() over (partition by usubjid order by vsdt asc, aval desc) as pick
+    from vital_signs
+    where vstestcd = 'HEIGHT'
+),
+
 measured as (
     select
         c.usubjid,
         c.cycle,
         w.vsdt as weight_date,
         w.aval as weight_kg,
-        coalesce(h_before.aval, h_first.aval) as height_cm
+        coalesce(hb.aval, hf.aval) as height_cm
     from cycles as c
-    left join lateral (
-        select
-            v.vsdt,
-            v.aval
-        from vital_signs as v
-        where v.usubjid = c.usubjid and v.vstestcd = 'WEIGHT' and v.vsdt <= c.cycle_start_date
-        order by v.vsdt desc, v.aval desc limit 1
-    ) as w on true
-    left join lateral (
-        select v.aval from vital_signs as v
-        where v.usubjid = c.usubjid and v.vstestcd = 'HEIGHT' and v.vsdt <= c.cycle_start_date
-        order by v.vsdt desc, v.aval desc limit 1
-    ) as h_before on true
-    left join lateral (
-        select v.aval from vital_signs as v
-        where v.usubjid = c.usubjid and v.vstestcd = 'HEIGHT'
-        order by v.vsdt asc, v.aval desc limit 1
-    ) as h_first on true
+    left join latest_weight as w on c.usubjid = w.usubjid and c.cycle = w.cycle and w.pick = 1
+    left join height_before as hb on c.usubjid = hb.usubjid and c.cycle = hb.cycle and hb.pick = 1
+    left join first_height as hf on c.usubjid = hf.usubjid and hf.pick = 1
 ),
 
 with_bsa as (

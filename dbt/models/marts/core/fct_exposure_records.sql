@@ -4,9 +4,13 @@
   dose it delivered, its cycle and phase when it is a study-drug administration. The rules
   are derived in int_exposure__doses and int_exposure__study_drug_cycles (see their steps);
   this mart publishes them for BI and for ADEX.
+  Incremental by subject (macros/subject_scope.sql): an incremental build derives again the
+  subjects of build_rederive_subjects only.
 -#}
+{{ subject_incremental_config() }}
 with doses as (
     select * from {{ ref('int_exposure__doses') }}
+    where {{ in_rederive_scope() }}
 ),
 
 study_drug_cycles as (
@@ -15,6 +19,7 @@ study_drug_cycles as (
         cycle,
         phase
     from {{ ref('int_exposure__study_drug_cycles') }}
+    where {{ in_rederive_scope() }}
 )
 
 select

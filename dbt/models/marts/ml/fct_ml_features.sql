@@ -22,12 +22,16 @@
        response counts only when the response AND the assessment that confirms it
        (confirming_assessment_date) are both dated on or before the cut-off; a response
        confirmed only by a later assessment does not. >= PR / MR / VGPR.
+    Incremental by subject (macros/subject_scope.sql): an incremental build derives again the
+    subjects of build_rederive_subjects only (every input below is read for them).
 -#}
+{{ subject_incremental_config() }}
 
 with
 
 subjects as (
     select * from {{ ref('dim_subject') }}
+    where {{ in_rederive_scope() }}
 ),
 
 labs as materialized (
@@ -40,6 +44,7 @@ labs as materialized (
         lbstresn
     from {{ ref('stg_sdtm__lb') }}
     where is_usable
+        and {{ in_rederive_scope() }}
         and lbtestcd in ('MPROTEIN', 'KLCFR', 'LLCFR')
         and lbstresn is not null
         and lbdt is not null
@@ -52,12 +57,14 @@ performance_status as materialized (
         rsstresc
     from {{ ref('stg_sdtm__rs') }}
     where is_usable
+        and {{ in_rederive_scope() }}
         and rstestcd = 'ECOG'
         and rsdt is not null
 ),
 
 response_assessments as (
     select * from {{ ref('fct_response_assessments') }}
+    where {{ in_rederive_scope() }}
 ),
 
 label_cycle_visits as (
@@ -67,21 +74,21 @@ label_cycle_visits as (
         cycle_start_date as day1,
         1 as priority
     from {{ ref('fct_cycles') }}
-    where cycle = {{ var('ml_label_cycles') }}
+    where cycle = {{ var('ml_label_cycles') }} and {{ in_rederive_scope() }}
     union all
     select
         usubjid,
         lbdt,
         2
     from {{ ref('stg_sdtm__lb') }}
-    where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1'
+    where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1' and {{ in_rederive_scope() }}
     union all
     select
         usubjid,
         rsdt,
         2
     from {{ ref('stg_sdtm__rs') }}
-    where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1'
+    where is_usable and upper(visit) = 'C{{ var("ml_label_cycles") }}D1' and {{ in_rederive_scope() }}
 ),
 
 label_cycle as (
@@ -226,7 +233,9 @@ slope_points as (
 log_slope as (
     select
         usubjid,
-        regr_slope(ln(result_value), study_day) as log_m_slope_per_day,
+        -- in study-day order: a float sum depends on the order of its terms, and a subject
+        -- derived alone (incremental) must get the very value a full build gives
+        regr_slope(ln(result_value), study_day order by study_day) as log_m_slope_per_day,
         count(*) as n_kinetic_points
     from slope_points
     where result_value > 0

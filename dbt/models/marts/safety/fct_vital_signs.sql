@@ -1,10 +1,13 @@
 {#-
   fct_vital_signs: one row per usable vital-sign record in standard units, with its baseline
   and change from baseline (domain.md 5 "Vital signs and body weight"; ADVS). Derived in
-  int_safety__vital_signs.
+  int_safety__vital_signs. Incremental by subject (macros/subject_scope.sql): an incremental
+  build derives again the subjects of build_rederive_subjects only.
 -#}
+{{ subject_incremental_config() }}
 with vital_signs as (
     select * from {{ ref('int_safety__vital_signs') }}
+    where {{ in_rederive_scope() }}
 )
 
 select
