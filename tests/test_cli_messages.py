@@ -113,6 +113,24 @@ def test_a_wrong_password_says_so_and_where_to_fix_it(warehouse_db, prefect_env,
     assert owner.password not in proc.stderr and "not-the-password" not in proc.stderr
 
 
+@pytest.mark.parametrize(
+    "command", [("ingest", "--landing", "LANDING"), ("transform",), ("report", "--out", "REPORT")]
+)
+def test_a_warehouse_database_that_does_not_exist_names_how_to_create_it(
+    cluster, command, tmp_path
+):
+    (tmp_path / "landing").mkdir()
+    swap = {"LANDING": str(tmp_path / "landing"), "REPORT": str(tmp_path / "report")}
+    args = [swap.get(a, a) for a in command]
+    proc = run_cfz(*args, env={"CFZ_WAREHOUSE_DB": "cfz_never_created"}, check=False)
+    assert proc.returncode == 1
+    assert _lines(proc.stdout + proc.stderr) == [_error_line(proc)]
+    line = _error_line(proc)
+    assert "the warehouse database 'cfz_never_created' does not exist" in line, line
+    assert "create it with 'cfz db start'" in line
+    assert "OperationalError" not in line
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

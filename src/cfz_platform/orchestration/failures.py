@@ -8,6 +8,7 @@ functions let the nightly and the command line name the real cause, with the log
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 import psycopg
@@ -92,8 +93,9 @@ def compute_known_cause(exc: BaseException) -> str | None:
     """One line naming an infrastructure cause found in ``exc``'s chain, or None.
 
     Steps, first match wins: a ``PrefectApiLost`` or a ``WarehouseError`` (their messages say
-    what to do); a refused warehouse password (where to fix it); a connection error of the
-    HTTP client while the Prefect API does not answer (the API and its log)."""
+    what to do); a refused warehouse password (where to fix it); a warehouse database that
+    does not exist (how to create it); a connection error of the HTTP client while the
+    Prefect API does not answer (the API and its log)."""
     from cfz_platform.db import warehouse
 
     chain = list(_chain(exc))
@@ -106,9 +108,27 @@ def compute_known_cause(exc: BaseException) -> str | None:
                 return warehouse.compute_password_fix(warehouse.settings())
             except warehouse.WarehouseError:
                 return _first_line(item)
+    for item in chain:
+        if isinstance(item, psycopg.OperationalError) and (
+            missing := MISSING_DATABASE.search(str(item))
+        ):
+            return compute_missing_database_fix(missing.group(1))
     if is_api_lost(exc):
         return compute_api_lost_message(prefect_api_url() or "")
     return None
+
+
+#: libpq's message for a database the server does not have (SQLSTATE 3D000).
+MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
+
+
+def compute_missing_database_fix(dbname: str) -> str:
+    """What to do when the warehouse database ``dbname`` does not exist on the server."""
+    return (
+        f"the warehouse database {dbname!r} does not exist: create it with 'cfz db start' "
+        "(it creates the database CFZ_WAREHOUSE_DB names, with its schemas and roles), or set "
+        "CFZ_WAREHOUSE_DB / CFZ_DATABASE_URL to an existing one"
+    )
 
 
 def _first_line(exc: BaseException) -> str:
