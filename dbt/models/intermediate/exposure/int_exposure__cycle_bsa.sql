@@ -43,29 +43,22 @@ vital_signs as (
     where vstestcd in ('WEIGHT', 'HEIGHT')
 ),
 
-latest_weight as (
-    {#- per subject, each cycle's weights on or before its day 1, the latest first: an equi-join
-        on the subject (hash) then a window, so the work grows with the subjects, not their square -#}
+latest_before_cycle as (
+    {#- per subject, each cycle's weights and heights on or before its day 1, the latest first
+        per test: an equi-join on the subject (hash) then a window, so the work grows with the
+        subjects, not their square -#}
     select
         c.usubjid,
         c.cycle,
+        v.vstestcd,
         v.vsdt,
         v.aval,
-        row_number() over (partition by c.usubjid, c.cycle order by v.vsdt desc, v.aval desc) as pick
+        row_number() over (
+            partition by c.usubjid, c.cycle, v.vstestcd order by v.vsdt desc, v.aval desc
+        ) as pick
     from cycles as c
     inner join vital_signs as v
-        on c.usubjid = v.usubjid and v.vstestcd = 'WEIGHT' and c.cycle_start_date >= v.vsdt
-),
-
-height_before as (
-    select
-        c.usubjid,
-        c.cycle,
-        v.aval,
-        row_number() over (partition by c.usubjid, c.cycle order by v.vsdt desc, v.aval desc) as pick
-    from cycles as c
-    inner join vital_signs as v
-        on c.usubjid = v.usubjid and v.vstestcd = 'HEIGHT' and c.cycle_start_date >= v.vsdt
+        on c.usubjid = v.usubjid and c.cycle_start_date >= v.vsdt
 ),
 
 first_height as (
@@ -85,8 +78,10 @@ measured as (
         w.aval as weight_kg,
         coalesce(hb.aval, hf.aval) as height_cm
     from cycles as c
-    left join latest_weight as w on c.usubjid = w.usubjid and c.cycle = w.cycle and w.pick = 1
-    left join height_before as hb on c.usubjid = hb.usubjid and c.cycle = hb.cycle and hb.pick = 1
+    left join latest_before_cycle as w
+        on c.usubjid = w.usubjid and c.cycle = w.cycle and w.vstestcd = 'WEIGHT' and w.pick = 1
+    left join latest_before_cycle as hb
+        on c.usubjid = hb.usubjid and c.cycle = hb.cycle and hb.vstestcd = 'HEIGHT' and hb.pick = 1
     left join first_height as hf on c.usubjid = hf.usubjid and hf.pick = 1
 ),
 
