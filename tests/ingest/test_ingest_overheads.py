@@ -126,31 +126,24 @@ def test_a_new_column_in_a_later_file_of_the_same_run_is_added_and_loaded(db, tm
 
 
 def test_compute_analyze_batches_starts_the_largest_table_on_its_own_connection():
-    from cfz_platform.ingest.run import compute_analyze_batches
-    from cfz_platform.ingest.summary import FileOutcome
+    from cfz_platform.ingest.statistics import compute_analyze_batches
 
-    def loaded(domain: str | None, rows: int) -> FileOutcome:
-        return FileOutcome(f"d/{domain}.csv", domain, "loaded", rows_loaded=rows)
+    rows = {"lb": 1000, "vs": 300, "cm": 200, "ae": 0, "dm": 50}  # ae: nothing changed
 
-    outcomes = [
-        loaded("lb", 900),
-        loaded("vs", 300),
-        loaded("lb", 100),
-        loaded("cm", 200),
-        loaded("ae", 0),  # nothing new: not analysed
-        FileOutcome("d/rs.csv", "rs", "quarantined"),
-        loaded("dm", 50),
-    ]
-
-    assert compute_analyze_batches(outcomes, 2) == [["lb"], ["vs", "cm", "dm"]]
-    assert compute_analyze_batches(outcomes, 1) == [["lb", "vs", "cm", "dm"]]
-    assert compute_analyze_batches(outcomes[:1], 2) == [["lb"]]
-    assert compute_analyze_batches([], 2) == []
+    assert compute_analyze_batches(rows, 2) == [["lb"], ["vs", "cm", "dm"]]
+    assert compute_analyze_batches(rows, 1) == [["lb", "vs", "cm", "dm"]]
+    assert compute_analyze_batches({"lb": 1000}, 2) == [["lb"]]
+    assert compute_analyze_batches({}, 2) == []
 
 
-def test_every_raw_table_that_received_rows_is_analysed_over_two_connections(
+def test_the_ingestion_leaves_the_statistics_to_the_next_reader_which_analyses_what_changed(
     empty_warehouse, tmp_path, monkeypatch
 ):
+    """``cfz ingest`` loads and leaves (its peers do not analyse either); the next reader
+    (the raw gate of ``cfz transform``/``cfz validate``) analyses, over two connections,
+    every raw table that received rows, and only those."""
+    from cfz_platform.ingest.statistics import analyze_changed_raw_tables
+
     monkeypatch.setenv("CFZ_INGEST_WORKERS", "2")
     landing = tmp_path / "landing"
     d = "20250301T020000"
@@ -162,14 +155,18 @@ def test_every_raw_table_that_received_rows_is_analysed_over_two_connections(
         csv_text(DM_HEADER, [f"CFZ,DM,CFZ-{i:03d},01,A,2025-01-01,60,F" for i in range(1, 6)]),
     )
 
-    run_ingest(landing)
+    def stats() -> dict[str, tuple[bool, float]]:
+        with warehouse.connect(autocommit=True) as conn:
+            rows = conn.execute(
+                "select c.relname, s.last_analyze is not null, c.reltuples "
+                "from pg_class c join pg_stat_user_tables s on s.relid = c.oid "
+                "where s.schemaname = 'raw' and c.relname in ('lb', 'dm', 'ae')"
+            ).fetchall()
+        return {table: (analysed, reltuples) for table, analysed, reltuples in rows}
 
-    with warehouse.connect(autocommit=True) as conn:
-        rows = conn.execute(
-            "select c.relname, s.last_analyze is not null, c.reltuples "
-            "from pg_class c join pg_stat_user_tables s on s.relid = c.oid "
-            "where s.schemaname = 'raw' and c.relname in ('lb', 'dm', 'ae')"
-        ).fetchall()
-    stats = {table: (analysed, reltuples) for table, analysed, reltuples in rows}
+    run_ingest(landing)
+    assert stats() == {"lb": (False, -1), "dm": (False, -1), "ae": (False, -1)}
+
+    assert analyze_changed_raw_tables(workers=2) == ["lb", "dm"]
     # both tables that received rows know their exact row count; ae, which got none, was left
-    assert stats == {"lb": (True, 90), "dm": (True, 5), "ae": (False, -1)}
+    assert stats() == {"lb": (True, 90), "dm": (True, 5), "ae": (False, -1)}

@@ -71,3 +71,29 @@ def test_a_blocked_value_that_a_resend_makes_current_again_is_blocked_again(db, 
     failing = next(r for r in report.blocking_failures)
     assert "20260110T020000" in str(failing.sample), failing.sample
     assert current == [("3.1", "20260120T020000")]  # what the previous (passing) gate saw
+
+
+def test_the_raw_gate_plans_with_statistics_of_the_rows_just_loaded(db, gx_dir, tmp_path):
+    """The ingestion does not analyse; the raw gate (as ``cfz transform`` runs it) refreshes
+    the statistics of the raw tables that received rows before it reads them, so neither it
+    nor the dbt build after it plans "the new files' rows" as one row."""
+    landing = tmp_path / "landing"
+    write(
+        landing,
+        "20260301T020000",
+        "lb.csv",
+        csv_text(LB_HEADER, [_mprotein(2.0 + i / 10, f"2026-03-{i + 1:02d}") for i in range(20)]),
+    )
+    run_ingest(landing)
+
+    def planner_rows() -> tuple[float, int]:
+        return db.execute(
+            "select c.reltuples, (select count(*) from raw.lb) from pg_class c "
+            "where c.oid = 'raw.lb'::regclass"
+        ).fetchone()
+
+    reltuples, rows = planner_rows()
+    assert reltuples != rows  # loaded, not analysed since: the planner's count is stale
+    _gate("stats")
+    reltuples, rows = planner_rows()
+    assert reltuples == rows

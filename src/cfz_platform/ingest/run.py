@@ -26,14 +26,11 @@ Steps of ``run_ingest``:
 5. log progress per file as it completes (names escaped: a newline in a file name cannot
    forge an output line); count the skipped versions on their ledger rows
    (``ledger.mark_seen``, one statement);
-6. refresh the planner statistics of every raw table that received rows (``analyze``,
-   ``schema.analyze_raw_tables``; the tables shared out over the loader threads' number of
-   connections, the one with most new rows first: ``_analyze_in_parallel``): the raw gate and the dbt build read the new rows next,
-   and with the statistics of the night before PostgreSQL estimated one row for "the rows
-   of the new files" and chose nested loops (an incremental ``stg_sdtm__vs`` at 1,000
-   subjects: 2.0 s against 0.1 s). Autovacuum would get there, but only after the build;
-7. log the summary lines (unless the caller prints them itself) and return an
-   ``IngestSummary`` (files in discovery order).
+6. log the summary lines (unless the caller prints them itself) and return an
+   ``IngestSummary`` (files in discovery order). The planner statistics of the tables that
+   received rows are refreshed by their next reader, not here: ``cfz transform`` and
+   ``cfz validate`` analyze every raw table changed since its last ``analyze`` before the raw
+   gate (``ingest.statistics``), once however many ingests came before.
 """
 
 from __future__ import annotations
@@ -53,7 +50,7 @@ from cfz_platform.db import warehouse
 from cfz_platform.ingest import ledger
 from cfz_platform.ingest.discovery import LandingFile, compute_unread_fingerprint, discover
 from cfz_platform.ingest.loader import Quarantine, load_file
-from cfz_platform.ingest.schema import RawColumns, analyze_raw_tables, ensure_raw_layer
+from cfz_platform.ingest.schema import RawColumns, ensure_raw_layer
 from cfz_platform.ingest.snapshot import Changed, NotRegular, read_snapshot
 from cfz_platform.ingest.summary import FileOutcome, IngestSummary
 from cfz_platform.ingest.text import escape_text
@@ -105,7 +102,6 @@ def run_ingest(
             f.file_id for f in summary.files if f.status == ledger.SKIPPED and f.file_id is not None
         ]
         ledger.mark_seen(lock_conn, summary.run_id, seen)
-        _analyze_in_parallel(lock_conn, summary.files, raw_columns, compute_workers(len(files)))
     summary.seconds = time.perf_counter() - t0
     for line in summary.log_lines() if log_summary else ():
         logger.info(line)
@@ -185,56 +181,6 @@ def _ingest_files(
     if state["error"] is not None:
         raise state["error"]
     return [o for o in outcomes if o is not None]
-
-
-def compute_analyze_batches(outcomes: list[FileOutcome], workers: int) -> list[list[str]]:
-    """The raw tables that received rows, shared out over ``workers`` connections.
-
-    Steps: add up the rows loaded per domain; take the domains by rows, most first (ties by
-    name); give each to the batch with the fewest rows so far (the largest table, whose
-    ``analyze`` takes longest, starts at once on its own connection). Empty batches are left out.
-    """
-    rows: dict[str, int] = {}
-    for f in outcomes:
-        if f.rows_loaded and f.domain:
-            rows[f.domain] = rows.get(f.domain, 0) + f.rows_loaded
-    batches: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, workers))]
-    for domain in sorted(rows, key=lambda d: (-rows[d], d)):
-        k = min(range(len(batches)), key=lambda i: batches[i][0])
-        batches[k] = (batches[k][0] + rows[domain], [*batches[k][1], domain])
-    return [domains for _, domains in batches if domains]
-
-
-def _analyze_in_parallel(
-    conn: psycopg.Connection, outcomes: list[FileOutcome], raw_columns: RawColumns, workers: int
-) -> None:
-    """``analyze`` the raw tables that received rows in batches (``compute_analyze_batches``):
-    the first on ``conn``, each other on a connection of its own in a thread; the first error
-    is raised once every batch has stopped."""
-    batches = compute_analyze_batches(outcomes, workers)
-    errors: list[BaseException] = []
-
-    def analyze(domains: list[str]) -> None:
-        try:
-            with warehouse.connect(autocommit=True) as own:
-                analyze_raw_tables(own, domains, raw_columns)
-        except BaseException as exc:  # noqa: BLE001 - raised in the calling thread below
-            errors.append(exc)
-
-    threads = [
-        threading.Thread(target=analyze, args=(b,), name=f"analyze-{k}", daemon=True)
-        for k, b in enumerate(batches[1:], start=1)
-    ]
-    for t in threads:
-        t.start()
-    try:
-        if batches:
-            analyze_raw_tables(conn, batches[0], raw_columns)
-    finally:
-        for t in threads:
-            t.join()
-    if errors:
-        raise errors[0]
 
 
 def is_infrastructure_error(exc: BaseException, conn: psycopg.Connection) -> bool:

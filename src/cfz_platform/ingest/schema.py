@@ -10,7 +10,6 @@ columns were all seen needs no catalog query.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psycopg
@@ -308,33 +307,3 @@ def ensure_columns(conn: psycopg.Connection, domain: str, columns: list[str]) ->
                 )
             )
         return overflow
-
-
-#: The raw columns whose statistics a new file changes for the readers' plans: the file and
-#: delivery ids they select new rows by, and the subject they join on. The other columns'
-#: distributions move slowly and are left to autovacuum: analysing every column of the seven
-#: tables took 1.2-1.4 s at 1,000 subjects, these three 0.3 s.
-ANALYZED_RAW_COLUMNS = ("_file_id", "_delivery_id", "usubjid")
-
-
-def analyze_raw_tables(
-    conn: psycopg.Connection, domains: Iterable[str], raw_columns: RawColumns
-) -> None:
-    """Refresh the planner statistics of ``raw.<domain>`` for each of ``domains``.
-
-    Steps: for each domain in the order given, ``analyze raw.<domain> (...)`` on those of
-    ``ANALYZED_RAW_COLUMNS`` the table has (every raw table has the lineage columns; an extra
-    domain may have no USUBJID): the table's row count and those columns' histograms, from a
-    sample of at most 30,000 rows at the default statistics target (its cost does not grow
-    with the table). ``analyze`` takes a lock that does not block readers or writers.
-    """
-    with conn.cursor() as cur:
-        for domain in domains:
-            present = raw_columns.columns(domain) | {c for c, _ in _LINEAGE_DDL}
-            columns = [c for c in ANALYZED_RAW_COLUMNS if c in present]
-            cur.execute(
-                sql.SQL("analyze {} ({})").format(
-                    sql.Identifier("raw", domain),
-                    sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-                )
-            )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from cfz_platform.db import warehouse
 from cfz_platform.ingest import ensure_raw_layer
+from cfz_platform.ingest.statistics import analyze_changed_raw_tables
 from cfz_platform.quality import (
     GateReport,
     QualityGateFailed,
@@ -70,7 +71,12 @@ def gate(
 
     The raw gate checks raw up to ``through_file_id`` (the build's upper watermark). A passing
     raw gate moves the raw gate's watermark (``raw_gate.record_pass``): the next run checks
-    only deliveries and files that arrived after it."""
+    only deliveries and files that arrived after it. Before the raw gate, the raw tables
+    changed since their last ``analyze`` get fresh planner statistics
+    (``ingest.statistics.analyze_changed_raw_tables``): the gate and the dbt build after it
+    read the new rows next."""
+    if name == "raw":
+        analyze_changed_raw_tables()
     report = run_gate(
         name, marts_schema=marts_schema, run_id=run_id, through_file_id=through_file_id
     )
