@@ -50,7 +50,13 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Set to 1 to run every `cfz` of the tests as a real subprocess.
 FRESH_SWITCH = "CFZ_TEST_FRESH_PROCESSES"
 
-#: Imported once in the forkserver: third-party only, none starts a thread or a connection.
+#: Imported once in the forkserver: third-party only, none starts a Python thread or opens a
+#: connection at import (tests/test_cfz_process.py; the native threads of OpenBLAS and of
+#: pyarrow's jemalloc are fork-safe). What they read from the environment at import
+#: (TYPER_USE_RICH, PSYCOPG_WAIT_FUNC, DBT_PACKAGE_HUB_URL) is the server's, which no test sets.
+#: Not MLflow: it configures its loggers from MLFLOW_LOGGING_LEVEL at import, which the CLI
+#: sets first (cli.py), so preloaded it would log differently; with scikit-learn it would save
+#: about 1.6 s of CPU per `cfz train`/`score`/`nightly`, a few dozen in the suite.
 PRELOAD = (
     "numpy",
     "pandas",
@@ -83,7 +89,7 @@ def _fork_context() -> Any:
     Steps: take the ``forkserver`` context with ``PRELOAD``; learn once the ``sys.path`` a fresh
     interpreter has besides its script folder (one ``python -c``); start the server in the
     environment the tests started with (so what a library reads at import is the same each
-    time, not whatever a test had monkeypatched).
+    time, not whatever a test had monkeypatched); stop it at exit (``stop_server``).
     """
     global _context, _fresh_sys_path
     if _context is None:
@@ -110,8 +116,18 @@ def _fork_context() -> Any:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+        atexit.register(stop_server)
         _context = ctx
     return _context
+
+
+def stop_server() -> None:
+    """Stop this process's forkserver and wait for it (its CPU time, and its children's, then
+    counts in this process's, as a subprocess's does)."""
+    from multiprocessing import forkserver
+
+    with suppress(OSError):
+        forkserver._forkserver._stop()  # noqa: SLF001
 
 
 def server_pid() -> int | None:

@@ -142,3 +142,14 @@ def test_the_preloaded_modules_start_no_python_thread_and_open_no_socket():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path.cwd()
     )
     assert proc.stdout.split() == ["['MainThread']", "0"], proc.stdout + proc.stderr
+    # nothing printed at import either (a warning printed in the server would be missing
+    # from every forked command's stderr)
+    assert proc.stderr == ""
+
+
+def test_the_switch_makes_every_cfz_a_real_subprocess(cluster, monkeypatch):
+    monkeypatch.setenv("CFZ_TEST_FRESH_PROCESSES", "1")
+    proc = start_cfz("db", "url")
+    assert isinstance(proc, subprocess.Popen)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and out.startswith("postgresql://")
