@@ -40,6 +40,7 @@ import tempfile
 import threading
 import traceback
 import types
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -269,6 +270,8 @@ class CfzProcess:
         self._dir = tempfile.mkdtemp(prefix="cfz-out-")
         self._out = os.path.join(self._dir, "stdout")
         self._err = os.path.join(self._dir, "stderr")
+        # the folder goes once the output is read, or with this object (a test that only waited)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
         self._encoding = locale.getpreferredencoding(False)
         self._result: tuple[str, str] | None = None
         self.returncode: int | None = None
@@ -312,7 +315,7 @@ class CfzProcess:
         self.wait(timeout)
         if self._result is None:
             self._result = (self._read(self._out), self._read(self._err))
-            shutil.rmtree(self._dir, ignore_errors=True)
+            self._cleanup()
         return self._result
 
     def _read(self, path: str) -> str:
