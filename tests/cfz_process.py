@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import types
 import weakref
@@ -238,6 +239,7 @@ def _child_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN if sigint_ignored else signal.default_int_handler)
     os.environ.clear()
     os.environ.update(env)
+    time.tzset()  # a fresh interpreter reads TZ at start
     os.chdir(cwd)
     sys.path[:] = [cwd, *fresh_sys_path]
     sys.argv = ["cfz", *args]
