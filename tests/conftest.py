@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +47,8 @@ os.environ["CFZ_PREFECT_INSTANCE"] = f"prefect_test_{os.getpid()}"
 from cfz_platform.config import apply_runtime_env  # noqa: E402
 
 apply_runtime_env()
+
+from tests.cfz_process import run_cfz_process  # noqa: E402
 
 # slow modules first under xdist, and the longest modules at the end (tests/scheduling.py)
 from tests.scheduling import (  # noqa: E402, F401
@@ -170,17 +171,21 @@ def db(warehouse_db):
 
 
 def run_cfz(
-    *args: str, env: dict | None = None, check: bool = True, timeout: int = 900
+    *args: str,
+    env: dict | None = None,
+    check: bool = True,
+    timeout: int = 900,
+    fresh_process: bool = False,
 ) -> subprocess.CompletedProcess:
-    """Run the real `cfz` command line in a subprocess, as a user would."""
-    full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run(
-        [sys.executable, "-m", "cfz_platform.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
+    """Run the real `cfz` command line in a process of its own, as a user would: forked from
+    this test process's fork server (tests/cfz_process.py), or a real subprocess when
+    ``fresh_process`` (a test about process start or imports) or CFZ_TEST_FRESH_PROCESSES=1."""
+    proc = run_cfz_process(
+        *args,
+        env={**os.environ, **(env or {})},
         cwd=ROOT,
         timeout=timeout,
+        fresh_process=fresh_process,
     )
     if check and proc.returncode != 0:
         raise AssertionError(

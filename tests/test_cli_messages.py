@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from cfz_platform.db import warehouse
+from tests.cfz_process import cfz_command, run_cfz_process
 from tests.conftest import ROOT, run_cfz
 from tests.webhook import webhook_server
 
@@ -202,10 +202,6 @@ def own_prefect_home(warehouse_db, tmp_path) -> Iterator[tuple[dict, Path]]:
         warehouse.drop_database(f"{warehouse_db}_prefect")
 
 
-def _cfz(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cfz_platform.cli", *args]
-
-
 @pytest.mark.slow  # a real nightly run through the command line
 def test_a_prefect_api_that_goes_away_mid_run_is_named_at_once_with_its_log(
     own_prefect_home, db, tmp_path
@@ -219,16 +215,15 @@ def test_a_prefect_api_that_goes_away_mid_run_is_named_at_once_with_its_log(
     hook = contextlib.ExitStack()
     url, received = hook.enter_context(webhook_server())
     env["CFZ_ALERT_WEBHOOK_URL"] = url
-    started = subprocess.run(
-        _cfz("prefect", "start"), env=env, cwd=ROOT, capture_output=True, text=True
-    )
+    started = run_cfz_process("prefect", "start", env=env, cwd=ROOT)
     assert started.returncode == 0, started.stderr
     info = json.loads((home / ".cfz" / "prefect-server.json").read_text())
     landing = _blocked_landing(tmp_path)
     lines: list[str] = []
     with warehouse_lock(INGEST, holder="test"):
+        # a real subprocess: its stderr is read line by line while it runs
         proc = subprocess.Popen(
-            _cfz("nightly", "--landing", str(landing), "--no-train", "--wait", "300"),
+            cfz_command("nightly", "--landing", str(landing), "--no-train", "--wait", "300"),
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 
 from cfz_platform.db import warehouse
 from cfz_platform.ingest import run_ingest
+from tests.cfz_process import CfzProcess, start_cfz
 from tests.conftest import ROOT, run_cfz, simulate_clean_trial
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def _deliver_mprotein(landing: Path, delivery: str, subject: str, value: float, 
     return loaded[0].file_id
 
 
-_STARTED: list[subprocess.Popen] = []
+_STARTED: list[CfzProcess | subprocess.Popen] = []
 
 
 @pytest.fixture(autouse=True)
@@ -71,23 +71,16 @@ def _no_run_outlives_its_test():
             proc.communicate(timeout=60)
 
 
-def _start(*args: str, hold: Path | None = None) -> subprocess.Popen:
+def _start(*args: str, hold: Path | None = None) -> CfzProcess | subprocess.Popen:
     env = {**os.environ}
     if hold is not None:
         env["CFZ_TEST_HOLD_BUILD"] = str(hold)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cfz_platform.cli", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cfz(*args, env=env, cwd=ROOT)
     _STARTED.append(proc)
     return proc
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 600.0) -> None:
+def _wait_for(path: Path, proc: CfzProcess | subprocess.Popen, timeout: float = 600.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc.poll() is not None:
@@ -98,7 +91,7 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 600.0) -> Non
         time.sleep(0.3)
 
 
-def _finish(proc: subprocess.Popen, timeout: float = 900.0) -> tuple[int, str]:
+def _finish(proc: CfzProcess | subprocess.Popen, timeout: float = 900.0) -> tuple[int, str]:
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out + err
 

@@ -1,0 +1,155 @@
+"""The tests' fork server for `cfz` (tests/cfz_process.py, issue 29) behaves as a real process.
+
+Each `cfz` below runs both ways, forked from the server and as ``python -m cfz_platform.cli`` in
+a real subprocess (``fresh_process=True``), and the two must agree on exit code, stdout and
+stderr; the environment of one forked call must not reach the next; a timeout must kill the
+child; a new session must be a new session; the server must hold no thread or connection.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cfz_platform.orchestration.lock import WAREHOUSE, warehouse_lock
+from tests.cfz_process import PRELOAD, CfzProcess, server_pid, start_cfz
+from tests.conftest import run_cfz
+
+
+def _both(*args: str, env: dict | None = None) -> tuple[tuple, tuple]:
+    """(returncode, stdout, stderr) of ``cfz ARGS`` forked, then in a real subprocess."""
+    forked = run_cfz(*args, env=env, check=False, timeout=300)
+    fresh = run_cfz(*args, env=env, check=False, timeout=300, fresh_process=True)
+    return (
+        (forked.returncode, forked.stdout, forked.stderr),
+        (fresh.returncode, fresh.stdout, fresh.stderr),
+    )
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.fixture(autouse=True)
+def _forked_even_under_the_switch(monkeypatch):
+    """These tests are about the forked path: CFZ_TEST_FRESH_PROCESSES=1 must not bypass it."""
+    monkeypatch.delenv("CFZ_TEST_FRESH_PROCESSES", raising=False)
+
+
+def test_a_forked_cfz_is_a_child_of_the_server_not_of_the_test():
+    proc = start_cfz("db", "url")
+    assert isinstance(proc, CfzProcess)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and out.startswith("postgresql://")
+    assert proc.pid != server_pid() and server_pid() is not None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("db", "url", "--role", "bi_reader"), id="stdout-exit-0"),
+        pytest.param(("transform",), id="one-line-error-exit-1"),
+        pytest.param(("no-such-command",), id="usage-error-exit-2"),
+    ],
+)
+def test_exit_code_stdout_and_stderr_are_those_of_a_real_process(cluster, args):
+    env = {"CFZ_WAREHOUSE_DB": "cfz_never_created_fork"}
+    forked, fresh = _both(*args, env=env)
+    assert forked == fresh
+    if args == ("transform",):
+        code, _, err = forked
+        assert code == 1 and err.startswith("error: the warehouse database")
+        assert len(err.splitlines()) == 1
+
+
+def test_an_uncaught_exception_exits_1_with_the_traceback_as_python_prints_it(tmp_path):
+    """``--debug`` lets an unexpected error propagate out of the entry point: the interpreter
+    prints the traceback and exits 1, forked as in a real process."""
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    args = ("--debug", "simulate", "--patients", "2", "--out", str(blocked / "landing"))
+    forked = run_cfz(*args, check=False)
+    fresh = run_cfz(*args, check=False, fresh_process=True)
+    assert forked.returncode == fresh.returncode == 1
+    for proc in (forked, fresh):
+        assert proc.stderr.startswith("Traceback (most recent call last):")
+    assert forked.stderr.splitlines()[-1] == fresh.stderr.splitlines()[-1]
+    assert forked.stderr.splitlines()[-1].startswith("NotADirectoryError")
+
+
+def test_the_environment_and_folder_of_one_call_do_not_reach_the_next(cluster, tmp_path):
+    base = {k: v for k, v in os.environ.items() if k != "CFZ_WAREHOUSE_DB"}
+    first = run_cfz("db", "url", env={**base, "CFZ_WAREHOUSE_DB": "cfz_leak_probe"})
+    assert first.stdout.strip().endswith("/cfz_leak_probe")
+    # the whole environment is the one asked for: a variable left out is not there
+    second = start_cfz("db", "url", env=base, cwd=tmp_path)
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    assert out.strip().endswith("/cfz"), out
+    third = run_cfz("db", "url", env={**base, "CFZ_WAREHOUSE_DB": "cfz_other"})
+    assert third.stdout.strip().endswith("/cfz_other")
+
+
+def test_a_timeout_kills_the_child_and_a_new_session_is_its_own(warehouse_db):
+    """A `cfz validate --wait` blocked on the warehouse lock: past its timeout run_cfz kills it
+    and raises TimeoutExpired, as subprocess.run does; started in a new session, it leads
+    its own session and process group, as Popen(start_new_session=True) makes it."""
+    with warehouse_lock(WAREHOUSE, holder="nightly"):
+        started = time.monotonic()
+        with pytest.raises(subprocess.TimeoutExpired):
+            run_cfz("validate", "--wait", "300", check=False, timeout=3)
+        assert time.monotonic() - started < 60
+        waiting = start_cfz("validate", "--wait", "300", start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while os.getsid(waiting.pid) != waiting.pid and time.monotonic() < deadline:
+                time.sleep(0.05)  # the child calls setsid first thing, once forked
+            assert os.getsid(waiting.pid) == waiting.pid
+            assert os.getpgid(waiting.pid) == waiting.pid != os.getpgid(0)
+            with pytest.raises(subprocess.TimeoutExpired):
+                waiting.wait(timeout=1)
+            assert waiting.poll() is None
+        finally:
+            waiting.send_signal(signal.SIGTERM)
+            assert waiting.wait(timeout=60) != 0
+    assert waiting.returncode == -signal.SIGTERM
+    assert _gone(waiting.pid)
+
+
+def test_the_preloaded_modules_start_no_python_thread_and_open_no_socket():
+    """What the server imports (``PRELOAD``), imported in a fresh interpreter as the server
+    does: only the main thread, and no socket (no connection made at import)."""
+    probe = (
+        "import os, threading\n"
+        f"for name in {list(PRELOAD)!r}: __import__(name)\n"
+        "sockets = 0\n"
+        "for fd in os.listdir('/proc/self/fd'):\n"
+        "    try: sockets += os.readlink(f'/proc/self/fd/{fd}').startswith('socket:')\n"
+        "    except OSError: pass  # the listing's own fd, closed\n"
+        "print([t.name for t in threading.enumerate()], sockets)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path.cwd()
+    )
+    assert proc.stdout.split() == ["['MainThread']", "0"], proc.stdout + proc.stderr
+    # nothing printed at import either (a warning printed in the server would be missing
+    # from every forked command's stderr)
+    assert proc.stderr == ""
+
+
+def test_the_switch_makes_every_cfz_a_real_subprocess(cluster, monkeypatch):
+    monkeypatch.setenv("CFZ_TEST_FRESH_PROCESSES", "1")
+    proc = start_cfz("db", "url")
+    assert isinstance(proc, subprocess.Popen)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and out.startswith("postgresql://")
