@@ -28,9 +28,10 @@ Steps of ``run_ingest``:
    (``ledger.mark_seen``, one statement);
 6. log the summary lines (unless the caller prints them itself) and return an
    ``IngestSummary`` (files in discovery order). The planner statistics of the tables that
-   received rows are refreshed by their next reader, not here: ``cfz transform`` and
-   ``cfz validate`` analyze every raw table changed since its last ``analyze`` before the raw
-   gate (``ingest.statistics``), once however many ingests came before.
+   received rows are refreshed by their next reader, not here: the raw gate (of
+   ``cfz transform``, ``cfz validate``, ``cfz cut create``, the nightly) first analyses every
+   raw table with files loaded since its last analysis there (``ingest.statistics``), once
+   however many ingests came before.
 """
 
 from __future__ import annotations

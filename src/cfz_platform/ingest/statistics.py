@@ -3,8 +3,9 @@
 The raw gate and the dbt build select "the rows of the files after N"; with the statistics of
 the night before, PostgreSQL estimated one row for them and chose nested loops (an incremental
 ``stg_sdtm__vs`` at 1,000 subjects: 2.0 s against 0.1 s). Autovacuum gets there, but only
-after the build. So ``cfz transform`` and ``cfz validate`` call ``analyze_changed_raw_tables``
-before the raw gate: once per build however many ingests came before it, and never inside
+after the build. So the raw gate calls ``analyze_changed_raw_tables`` first
+(``transform.pipeline.gate``: ``cfz transform``, ``cfz validate``, ``cfz cut create`` and the
+nightly's raw gate step): once per build however many ingests came before it, and never inside
 ``cfz ingest`` (which loads and leaves; ingestion costs what loading costs).
 
 Steps of ``analyze_changed_raw_tables``:

@@ -72,7 +72,7 @@ def gate(
     The raw gate checks raw up to ``through_file_id`` (the build's upper watermark). A passing
     raw gate moves the raw gate's watermark (``raw_gate.record_pass``): the next run checks
     only deliveries and files that arrived after it. Before the raw gate, the raw tables
-    changed since their last ``analyze`` get fresh planner statistics
+    with files loaded since their last analysis get fresh planner statistics
     (``ingest.statistics.analyze_changed_raw_tables``): the gate and the dbt build after it
     read the new rows next."""
     if name == "raw":
