@@ -10,12 +10,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
 import psutil
 
+from tests.cfz_process import cfz_command
 from tests.conftest import ROOT
 
 
@@ -36,7 +36,7 @@ def _answers(url: str) -> bool:
 def test_sigterm_to_cfz_mlflow_ui_stops_the_mlflow_server_and_its_workers(cluster):
     port = _free_port()
     cfz = subprocess.Popen(
-        [sys.executable, "-m", "cfz_platform.cli", "mlflow-ui", "--port", str(port)],
+        cfz_command("mlflow-ui", "--port", str(port)),  # a real subprocess: signals, children
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
