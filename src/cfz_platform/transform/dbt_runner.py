@@ -103,6 +103,14 @@ def seed_only_tests() -> list[str]:
     )
 
 
+def file_log_level() -> str:
+    """dbt's level for its log file (``<profiles>/logs/dbt.log``): ``debug`` (every SQL
+    statement it sends, ~4% of a small build's CPU) under ``cfz --verbose``, else ``info``
+    (each node's start and result, warnings, errors). The SQL of every model and test is in
+    ``<target>/run`` either way; ``DBT_LOG_LEVEL_FILE`` or ``--log-level-file`` overrides."""
+    return "debug" if logging.getLogger("cfz_platform").isEnabledFor(logging.DEBUG) else "info"
+
+
 def watermark_env(name: str) -> str:
     """The environment variable carrying watermark var ``name`` (macros/incremental.sql)."""
     return f"CFZ_DBT_{name.upper()}"
@@ -148,10 +156,11 @@ def run_dbt(
     3. ``gated_build`` (the transform's build, behind its gates, and tests building their own
        warehouse) sets ``CFZ_DBT_GATED_BUILD=1`` for this call only: without it a writing
        command on the warehouse target stops in dbt's on-run-start hook;
-    4. call ``dbtRunner().invoke`` with ``--project-dir``/``--profiles-dir``/``--target-path``
+    4. dbt's log file at ``file_log_level()`` unless the caller chose one;
+    5. call ``dbtRunner().invoke`` with ``--project-dir``/``--profiles-dir``/``--target-path``
        set so parallel warehouses never share a target folder (``target_subdir``: a folder of
        its own inside it, for a command that runs beside a build of the same warehouse);
-    5. collect failing nodes (error/fail status) and raise ``DbtError`` naming them.
+    6. collect failing nodes (error/fail status) and raise ``DbtError`` naming them.
     """
     from dbt.cli.main import dbtRunner
 
@@ -179,6 +188,8 @@ def run_dbt(
             os.environ[watermark_env(name)] = str(int(value))
     if vars:
         cli += ["--vars", json.dumps(vars, sort_keys=True)]
+    if "--log-level-file" not in args and not os.environ.get("DBT_LOG_LEVEL_FILE"):
+        cli += ["--log-level-file", file_log_level()]
     log.info("dbt %s", " ".join(args))
     if gated_build:
         os.environ[GATED_BUILD_ENV] = "1"
