@@ -93,7 +93,10 @@ previous_baseline as (
 labs as (
     select s.* from staged as s
     {%- if since is not none %}
-    join scope using (lab_record_key)
+    -- the scope table itself, not the scope CTE: with the table's statistics the planner
+    -- hashes the scope and streams staging past it (joined to the CTE it hashed all of
+    -- staging, 2.8M rows in 16 batches on disk at 10,000 subjects: 12.8 -> 10.0 s)
+    join {{ scope_model }} as sc using (lab_record_key)
     {%- endif %}
     where s.is_usable and s.lbdt is not null
 ),
