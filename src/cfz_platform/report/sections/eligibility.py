@@ -21,6 +21,22 @@ def compute_criterion_label(row: pd.Series) -> str:
     return f"{cid}: {text}" if isinstance(text, str) and text.strip() else cid
 
 
+def derive_criterion_label(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (rows of fct_eligibility) with ``criterion_id`` replaced by its label
+    (``compute_criterion_label``).
+
+    Steps: 1. the distinct (criterion_id, criterion) pairs, a few dozen whatever the trial's
+    size; 2. each pair's label; 3. mapped back onto every row by a left merge, in the frame's
+    order (row by row it took 8 s of the report at 10,000 subjects).
+    """
+    keys = [c for c in ("criterion_id", "criterion") if c in frame.columns]
+    pairs = frame[keys].drop_duplicates()
+    pairs = pairs.assign(_label=[compute_criterion_label(r) for _, r in pairs.iterrows()])
+    labelled = frame.merge(pairs, on=keys, how="left", sort=False)
+    labelled.index = frame.index
+    return labelled.assign(criterion_id=labelled.pop("_label"))
+
+
 def build_eligibility(data: ReportData) -> Section:
     """Eligibility: counts per criterion and status, and the listing of every failure.
 
@@ -32,7 +48,7 @@ def build_eligibility(data: ReportData) -> Section:
         "marts", "fct_eligibility", ["usubjid", "criterion_id", "status", "evidence"]
     )
     e = data.reader.table("marts", "fct_eligibility")
-    described = e.assign(criterion_id=[compute_criterion_label(r) for _, r in e.iterrows()])
+    described = derive_criterion_label(e)
     summary = described.pivot_table(
         index="criterion_id", columns="status", values="usubjid", aggfunc="count", fill_value=0
     ).reset_index()

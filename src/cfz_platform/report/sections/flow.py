@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 from cfz_platform.report.data import ReportData
 from cfz_platform.report.items import Section, Table, compute_median_range, compute_n_pct
 from cfz_platform.report.marts import Unavailable
-from cfz_platform.report.sections.eligibility import compute_criterion_label
+from cfz_platform.report.sections.eligibility import derive_criterion_label
 
 ELIGIBILITY = "marts.fct_eligibility"
 DISPOSITION = "marts.fct_disposition"
@@ -73,9 +73,7 @@ def _exclusion_reasons(data: ReportData, ineligible: set[str]) -> str:
         [c for c in ("usubjid", "criterion_id", "criterion", "status") if c in present],
         allow_empty=True,
     )
-    e = e.assign(
-        criterion_id=[compute_criterion_label(r) for _, r in e.iterrows()] if len(e) else []
-    )
+    e = derive_criterion_label(e)
     failed = e[(e["status"].astype(str) != "met") & e["usubjid"].isin(ineligible)]
     counts = failed.groupby(["criterion_id", "status"])["usubjid"].nunique().reset_index()
     return "".join(
