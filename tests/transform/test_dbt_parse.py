@@ -61,15 +61,18 @@ def test_dbt_log_file_holds_debug_lines_only_under_verbose(warehouse_db):
 
     log = write_profiles() / "logs" / "dbt.log"
 
-    def levels_written() -> set[str]:
+    def levels_written(*options: str) -> set[str]:
         start = log.stat().st_size if log.exists() else 0
-        run_dbt(["parse"], vars=BASE_VARS)
+        run_dbt(["parse", *options], vars=BASE_VARS)
         with open(log, "rb") as fh:
             fh.seek(start)
             text = fh.read().decode("utf-8", "replace")
         return {lvl for lvl in ("[debug]", "[info ]") if lvl in text}
 
     assert levels_written() == {"[info ]"}
+    # the caller's own choice stands, in either spelling
+    assert levels_written("--log-level-file=debug") == {"[debug]", "[info ]"}
+    assert levels_written("--log-level-file", "debug") == {"[debug]", "[info ]"}
     platform = logging.getLogger("cfz_platform")
     before = platform.level
     platform.setLevel(logging.DEBUG)

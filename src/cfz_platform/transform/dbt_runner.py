@@ -188,7 +188,8 @@ def run_dbt(
             os.environ[watermark_env(name)] = str(int(value))
     if vars:
         cli += ["--vars", json.dumps(vars, sort_keys=True)]
-    if "--log-level-file" not in args and not os.environ.get("DBT_LOG_LEVEL_FILE"):
+    chose_level = any(a == "--log-level-file" or a.startswith("--log-level-file=") for a in args)
+    if not chose_level and not os.environ.get("DBT_LOG_LEVEL_FILE"):
         cli += ["--log-level-file", file_log_level()]
     log.info("dbt %s", " ".join(args))
     if gated_build:
