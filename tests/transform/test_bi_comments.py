@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+import yaml
 
+from cfz_platform.config import project_root
 from cfz_platform.db import warehouse
 from cfz_platform.ml.scoring import ensure_predictions_table
 
@@ -74,3 +76,37 @@ def test_every_readable_relation_and_column_has_a_comment(readable):
     assert bare_tables == []
     assert bare_columns == []
     assert sum(n for *_, n in readable) > 300  # the columns of every mart, dataset and table
+
+
+def _declared_not_null() -> set[tuple[str, str]]:
+    """(model, column) pairs a contract-enforced dbt model declares NOT NULL, read from the
+    project's YAML (not from dbt: what the project promises)."""
+    declared = set()
+    for path in (project_root() / "dbt" / "models").rglob("*.yml"):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []:
+            if not ((model.get("config") or {}).get("contract") or {}).get("enforced"):
+                continue
+            for column in model.get("columns") or []:
+                if {"type": "not_null"} in (column.get("constraints") or []):
+                    declared.add((model["name"], column["name"]))
+    return declared
+
+
+def test_declared_not_null_columns_are_not_null_in_the_catalog(db):
+    """A BI tool reads the column's nullability from the catalog, and PostgreSQL refuses a
+    null on every write there: the contract's not_null is the database's constraint, not a
+    query run after the build (these were dbt not_null tests before issue 29)."""
+    declared = _declared_not_null()
+    assert len(declared) >= 35  # subject keys, record keys, vital-sign values, dates...
+    nullable = db.execute(
+        "select table_name, column_name, is_nullable from information_schema.columns "
+        "where table_schema in ('marts', 'adam') and (table_name, column_name) in "
+        "(select * from unnest(%s::text[], %s::text[]))",
+        ([m for m, _ in declared], [c for _, c in declared]),
+    ).fetchall()
+    found = {(t, c): n for t, c, n in nullable}
+    assert set(found) == declared
+    assert {k for k, n in found.items() if n != "NO"} == set()
+    # and a null is refused on the published table itself
+    with pytest.raises(psycopg.errors.NotNullViolation), db.transaction():
+        db.execute("insert into marts.fct_lab_results (lab_record_key) values (null)")

@@ -130,7 +130,7 @@ def test_delivery_by_delivery_equals_full_build(trial, db):
     seed_tests = set(seed_only_tests())
     assert len(seed_tests) > 10 and seed_tests <= _tests_run(first)
     assert _tests_run(result) and not seed_tests & _tests_run(result)
-    assert "not_null_fct_lab_results_lab_record_key" in _tests_run(result)
+    assert "no_day_zero_fct_lab_results_ady" in _tests_run(result)
     _assert_same_as_full_build(db)
 
 
