@@ -152,7 +152,7 @@ def _seed_and_build(
 ) -> DbtResult:
     """``dbt build`` (seeds first, in DAG order, on a full build); an incremental build (same
     project fingerprint, hence the same seed files) leaves the loaded seeds alone, and the
-    data tests on seeds alone (22 of 63, which the full build ran on those very rows). (A
+    data tests on seeds alone (22 of 72, which the full build ran on those very rows). (A
     separate ``dbt seed`` before the full build loaded every seed twice: one more dbt
     start-up.)"""
     excluded = [] if unit_tests else ["unit_test"]

@@ -20,6 +20,7 @@ import yaml
 
 from cfz_platform.config import dbt_project_dir, state_dir
 from cfz_platform.db import warehouse
+from cfz_platform.transform.dbt_sessions import sessions_kept_open
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,11 @@ def run_dbt(
     else:
         os.environ.pop(GATED_BUILD_ENV, None)
     try:
-        res = dbtRunner().invoke(cli)
+        if os.environ.get("CFZ_DBT_SESSION_PER_NODE"):  # dbt's own behaviour (bench/debugging)
+            res = dbtRunner().invoke(cli)
+        else:
+            with sessions_kept_open():
+                res = dbtRunner().invoke(cli)
     finally:
         os.environ.pop(GATED_BUILD_ENV, None)
     failures: list[str] = []
