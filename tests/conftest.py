@@ -12,6 +12,8 @@ trial; ``pilot_warehouse``: the CDISC pilot), cloned from a template database
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,37 +70,16 @@ def cluster():
 
 
 def module_db_name(request: pytest.FixtureRequest, suffix: str = "") -> str:
-    """``t_<pid><suffix>``: the warehouse database of this process's current test module.
-
-    The modules a process (xdist worker) runs one after another reuse the same name: each
-    drops and recreates the database, and dbt's partial parse in ``.cfz/dbt/<name>`` (which
-    dbt only reuses for the same database name) carries over, so only a process's first module
-    parses the dbt project whole (~7 s of CPU per target folder). ``request`` is kept for the
-    callers' symmetry; the module's name would break the reuse."""
-    del request
-    return f"t_{os.getpid()}{suffix}"[:55]
-
-
-def _keep_only_partial_parse(dbt_dir: Path) -> None:
-    """Empty ``dbt_dir`` (``.cfz/dbt/<warehouse>``) but for dbt's ``partial_parse.msgpack``
-    files: no manifest, run result, published state or log of one module reaches the next."""
-    if not dbt_dir.is_dir():
-        return
-    for path in sorted(dbt_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if path.is_dir() and not path.is_symlink():
-            if not any(path.iterdir()):
-                path.rmdir()
-        elif path.name != "partial_parse.msgpack":
-            path.unlink()
+    """``t_<module><suffix>_<pid>``: one database per test module and process."""
+    module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.split(".")[-1].lower())
+    return f"t_{module}{suffix}_{os.getpid()}"[:55]
 
 
 @contextmanager
 def scratch_warehouse(name: str, template: str | None = None) -> Iterator[str]:
     """A warehouse database ``name`` (empty, or a copy of ``template``) that CFZ_WAREHOUSE_DB
-    points at until the block ends; dropped then, and its dbt folder (``.cfz/dbt/<name>``)
-    emptied but for dbt's partial parse (``module_db_name``), unless CFZ_KEEP_TEST_DB is set
-    (the next module of the process drops a kept database of the same name: run the module
-    alone to keep its database)."""
+    points at until the block ends; dropped then with its dbt folder (``.cfz/dbt/<name>``),
+    unless CFZ_KEEP_TEST_DB is set."""
     from cfz_platform.config import state_dir
     from cfz_platform.db import warehouse
 
@@ -114,7 +95,7 @@ def scratch_warehouse(name: str, template: str | None = None) -> Iterator[str]:
         mp.undo()
         if not os.environ.get("CFZ_KEEP_TEST_DB"):
             warehouse.drop_database(name)
-            _keep_only_partial_parse(state_dir() / "dbt" / name)
+            shutil.rmtree(state_dir() / "dbt" / name, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -157,22 +138,6 @@ def pilot_warehouse(built_pilot_template, request) -> Iterator[str]:
     """This module's copy of the published CDISC pilot; used as ``trial_warehouse`` is."""
     with scratch_warehouse(module_db_name(request), template=built_pilot_template.dbname) as name:
         yield name
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _drop_kept_partial_parse() -> Iterator[None]:
-    """At the end of the session, remove the dbt folders this process's warehouses kept for
-    their partial parse (``module_db_name``)."""
-    yield
-    import shutil
-
-    from cfz_platform.config import state_dir
-
-    if not os.environ.get("CFZ_KEEP_TEST_DB"):
-        mine = f"t_{os.getpid()}"
-        for folder in (state_dir() / "dbt").glob(f"{mine}*"):
-            if folder.name == mine or folder.name.startswith(mine + "_"):
-                shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
