@@ -50,14 +50,22 @@ def test_inside_a_flow_run_the_report_is_a_markdown_artifact(prefect_harness):
     from prefect.client.orchestration import get_client
 
     @flow(name="gate-artifact-test")
-    def gate_flow() -> str | None:
-        return publish_artifact(_report("in-flow"))
+    def gate_flow() -> tuple[str | None, str]:
+        from prefect.runtime import flow_run
 
-    assert gate_flow() == "quality-raw-gate"
+        return publish_artifact(_report("in-flow")), flow_run.id
+
+    key, run_id = gate_flow()
+    assert key == "quality-raw-gate"
 
     async def latest() -> str:
+        # this run's artifact: the session's server also holds the nightly runs' gate reports
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
         async with get_client() as client:
-            arts = await client.read_artifacts()
+            arts = await client.read_artifacts(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+            )
         return next(a.data for a in arts if a.key == "quality-raw-gate")
 
     assert "lab_value_physically_possible" in asyncio.run(latest())
