@@ -55,3 +55,23 @@ def test_a_dbt_command_opens_one_session_per_thread_not_per_node(warehouse_db, d
     assert nodes == nodes_again >= 25  # 8 seeds and their data tests
     assert per_node >= nodes  # dbt's own behaviour: a backend per node (the measure sees it)
     assert kept <= 4 + 2  # the 4 threads' sessions, dbt's main one, and one spare
+
+
+def test_a_node_that_fails_leaves_the_kept_session_usable_for_the_next(warehouse_db, db):
+    """One thread, one session: a data test whose table is gone fails mid-transaction, and
+    every later test on that session still runs and passes. (dbt's own error handling already
+    rolls such a transaction back; this guards the outcome, not the rollback in ``release``.)"""
+    run_dbt(["seed"], gated_build=True)
+    db.execute("drop table staging.ctcae_unit_synonyms")
+    before = _sessions(db, warehouse_db)
+    result = run_dbt(
+        ["test", "--select", "resource_type:seed", "--threads", "1"], raise_on_failure=False
+    )
+    opened = _sessions(db, warehouse_db) - before
+
+    status = {r.node.name: str(r.status) for r in result.results if r.node.resource_type == "test"}
+    broken = {n for n in status if "ctcae_unit_synonyms" in n}
+    assert broken and {status[n] for n in broken} == {"error"}
+    others = {n: s for n, s in status.items() if n not in broken}
+    assert len(others) >= 15 and set(others.values()) == {"pass"}
+    assert opened <= 3  # the one thread's session and dbt's main one

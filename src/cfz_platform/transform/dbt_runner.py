@@ -198,11 +198,8 @@ def run_dbt(
     else:
         os.environ.pop(GATED_BUILD_ENV, None)
     try:
-        if os.environ.get("CFZ_DBT_SESSION_PER_NODE"):  # dbt's own behaviour (bench/debugging)
+        with sessions_kept_open():
             res = dbtRunner().invoke(cli)
-        else:
-            with sessions_kept_open():
-                res = dbtRunner().invoke(cli)
     finally:
         os.environ.pop(GATED_BUILD_ENV, None)
     failures: list[str] = []

@@ -23,8 +23,12 @@ ends: at the end of the command instead of the end of their node).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+#: Set (to anything) to get dbt's own behaviour back: a session per node (benches, debugging).
+PER_NODE_ENV = "CFZ_DBT_SESSION_PER_NODE"
 
 
 def _release_keeping_session(self) -> None:
@@ -33,9 +37,11 @@ def _release_keeping_session(self) -> None:
         conn = self.get_if_exists()
     if conn is None or conn.state != "open":
         return
+    from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+
     try:
         handle = conn.handle
-        if handle.get_transaction_status() != 0:  # psycopg2: 0 = idle, outside a transaction
+        if handle.get_transaction_status() != TRANSACTION_STATUS_IDLE:
             handle.rollback()
         conn.transaction_open = False
     except Exception:
@@ -45,16 +51,19 @@ def _release_keeping_session(self) -> None:
 
 @contextmanager
 def sessions_kept_open() -> Iterator[None]:
-    """While the block runs, dbt-postgres keeps each thread's session open between nodes."""
+    """While the block runs, dbt-postgres keeps each thread's session open between nodes
+    (unless ``CFZ_DBT_SESSION_PER_NODE`` is set)."""
+    if os.environ.get(PER_NODE_ENV):
+        yield
+        return
     from dbt.adapters.postgres.connections import PostgresConnectionManager
 
-    had_own = "release" in PostgresConnectionManager.__dict__
-    original = PostgresConnectionManager.__dict__.get("release")
+    own = PostgresConnectionManager.__dict__.get("release")  # else inherited from the base
     PostgresConnectionManager.release = _release_keeping_session
     try:
         yield
     finally:
-        if had_own:
-            PostgresConnectionManager.release = original
+        if own is not None:
+            PostgresConnectionManager.release = own
         else:
             del PostgresConnectionManager.release
