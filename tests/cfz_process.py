@@ -59,6 +59,8 @@ FRESH_SWITCH = "CFZ_TEST_FRESH_PROCESSES"
 #: Not MLflow: it configures its loggers from MLFLOW_LOGGING_LEVEL at import, which the CLI
 #: sets first (cli.py), so preloaded it would log differently; with scikit-learn it would save
 #: about 1.6 s of CPU per `cfz train`/`score`/`nightly`, a few dozen in the suite.
+#: Last, ``tests.dbt_warmup``: two offline ``dbt parse`` runs of the project, so that the code
+#: dbt generates on first use (4 s of CPU in a process's first build) is generated once here.
 PRELOAD = (
     "numpy",
     "pandas",
@@ -68,6 +70,7 @@ PRELOAD = (
     "great_expectations",
     "dbt.cli.main",
     "dbt.adapters.postgres",
+    "tests.dbt_warmup",
 )
 
 _server_env = dict(os.environ)  # the environment the forkserver starts in (conftest's, at import)

@@ -147,6 +147,30 @@ def test_the_preloaded_modules_start_no_python_thread_and_open_no_socket():
     assert proc.stderr == ""
 
 
+def test_the_dbt_warmup_starts_no_native_thread():
+    """``tests.dbt_warmup`` (the last preloaded name) runs dbt in the server: it must leave no
+    thread of any kind behind. A native one (dbt's static parser is Rust with a thread pool)
+    does not survive a fork, and every forked ``cfz transform`` then hung in its first parse.
+    The server's threads (``/proc/self/task``) are counted with and without it."""
+    probe = (
+        "import os, sys\n"
+        "for name in sys.argv[1:]: __import__(name)\n"
+        "print(len(os.listdir('/proc/self/task')))\n"
+    )
+    assert PRELOAD[-1] == "tests.dbt_warmup"
+    counts = [
+        subprocess.run(
+            [sys.executable, "-c", probe, *names],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path.cwd(),
+        ).stdout.strip()
+        for names in (PRELOAD[:-1], PRELOAD)
+    ]
+    assert counts[0] == counts[1], counts
+
+
 def test_the_switch_makes_every_cfz_a_real_subprocess(cluster, monkeypatch):
     monkeypatch.setenv("CFZ_TEST_FRESH_PROCESSES", "1")
     proc = start_cfz("db", "url")
