@@ -10,8 +10,16 @@ platform's, and counts the sessions PostgreSQL saw open (``pg_stat_database.sess
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import pytest
+import yaml
+
+from cfz_platform.db import warehouse
 from cfz_platform.transform.dbt_runner import run_dbt
+from cfz_platform.transform.dbt_sessions import sessions_kept_open
+
+PROBE_PROJECT = Path(__file__).parent / "dbt_txn_probe"
 
 SEEDS_AND_THEIR_TESTS = [
     "build",
@@ -75,3 +83,52 @@ def test_a_node_that_fails_leaves_the_kept_session_usable_for_the_next(warehouse
     others = {n: s for n, s in status.items() if n not in broken}
     assert len(others) >= 15 and set(others.values()) == {"pass"}
     assert opened <= 3  # the one thread's session and dbt's main one
+
+
+@pytest.mark.parametrize("per_node", [False, True], ids=["kept-session", "session-per-node"])
+def test_each_node_runs_in_its_own_transaction_on_a_kept_session(
+    warehouse_db, db, tmp_path, monkeypatch, per_node
+):
+    """On one thread, three models in a chain share the kept session. The middle one's
+    ``set local`` pre-hook holds for its own select (the hook and the model ran in one
+    transaction: with the session kept as dbt-postgres left it, psycopg2 sent every statement
+    after the first node's COMMIT without a transaction, and PostgreSQL ignored the hook), and
+    the next model sees the server's default again. The same with dbt's session per node."""
+    if per_node:
+        monkeypatch.setenv("CFZ_DBT_SESSION_PER_NODE", "1")
+    s = warehouse.settings()
+    output = {
+        "type": "postgres",
+        "host": s.host,
+        "port": s.port,
+        "user": s.user,
+        "password": s.password,
+        "dbname": s.dbname,
+        "schema": "txn_probe",
+        "threads": 1,
+    }
+    profile = {"txn_probe": {"target": "probe", "outputs": {"probe": output}}}
+    (tmp_path / "profiles.yml").write_text(yaml.safe_dump(profile))
+    from dbt.cli.main import dbtRunner
+
+    with sessions_kept_open():
+        res = dbtRunner().invoke(
+            [
+                "run",
+                "--project-dir",
+                str(PROBE_PROJECT),
+                "--profiles-dir",
+                str(tmp_path),
+                "--target-path",
+                str(tmp_path / "target"),
+                "--log-path",
+                str(tmp_path / "logs"),
+            ]
+        )
+    assert res.success, res.exception
+    default = db.execute("select current_setting('statement_timeout')").fetchone()[0]
+    seen = {
+        model: db.execute(f"select statement_timeout from txn_probe.{model}").fetchone()[0]
+        for model in ("probe_a", "probe_b", "probe_c")
+    }
+    assert seen == {"probe_a": default, "probe_b": "123s", "probe_c": default}

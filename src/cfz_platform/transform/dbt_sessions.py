@@ -11,7 +11,12 @@ already reuses a thread's connection that is still open (``set_connection_name``
 command runs. Steps of the replacement:
 1. no connection on this thread, or one never opened: nothing to do;
 2. the session's transaction, if any is open or failed, is rolled back (what closing did), and
-   the connection is left open for the thread's next node;
+   psycopg2 is left ready, as a new connection is: dbt-postgres sends no BEGIN (psycopg2
+   opens the node's transaction before its first statement) but ends it with a COMMIT
+   statement, after which psycopg2 still counts a transaction open and would send the next
+   node's statements without one (each its own transaction: ``set local`` hooks ignored, a
+   delete and its insert no longer atomic). The connection is left open for the thread's
+   next node;
 3. if that rollback fails, the connection is closed as dbt would have closed it.
 
 dbt still closes every session at the end of the command (``cleanup_all``). What a session could
@@ -37,12 +42,16 @@ def _release_keeping_session(self) -> None:
         conn = self.get_if_exists()
     if conn is None or conn.state != "open":
         return
-    from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+    from psycopg2.extensions import STATUS_READY, TRANSACTION_STATUS_IDLE
 
     try:
         handle = conn.handle
-        if handle.get_transaction_status() != TRANSACTION_STATUS_IDLE:
-            handle.rollback()
+        if handle.get_transaction_status() == TRANSACTION_STATUS_IDLE and handle.status != STATUS_READY:
+            # psycopg2 still counts the transaction dbt's COMMIT statement ended as open: open
+            # one for it to roll back, so that both sides are idle without a warning
+            with handle.cursor() as cursor:
+                cursor.execute("begin")
+        handle.rollback()  # nothing sent when psycopg2 already stands ready
         conn.transaction_open = False
     except Exception:
         self.close(conn)

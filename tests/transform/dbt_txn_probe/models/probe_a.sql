@@ -1,0 +1,1 @@
+select current_setting('statement_timeout') as statement_timeout

@@ -1,0 +1,2 @@
+select current_setting('statement_timeout') as statement_timeout
+from {{ ref('probe_b') }}
