@@ -46,7 +46,10 @@ def _release_keeping_session(self) -> None:
 
     try:
         handle = conn.handle
-        if handle.get_transaction_status() == TRANSACTION_STATUS_IDLE and handle.status != STATUS_READY:
+        if (
+            handle.get_transaction_status() == TRANSACTION_STATUS_IDLE
+            and handle.status != STATUS_READY
+        ):
             # psycopg2 still counts the transaction dbt's COMMIT statement ended as open: open
             # one for it to roll back, so that both sides are idle without a warning
             with handle.cursor() as cursor:
