@@ -5,6 +5,8 @@ backend per node (fork, SCRAM authentication, cold catalog caches), ~2 s of the 
 a small full build. The test builds the seeds and their data tests (~30 nodes, 4 threads) on a
 fresh warehouse twice, with dbt's own behaviour (``CFZ_DBT_SESSION_PER_NODE=1``) and with the
 platform's, and counts the sessions PostgreSQL saw open (``pg_stat_database.sessions``).
+A kept session must still give each node a transaction of its own: a three-model project
+(``dbt_txn_probe/``) on one thread checks that a ``set local`` hook holds for its node only.
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from cfz_platform.db import warehouse
-from cfz_platform.transform.dbt_runner import run_dbt
+from cfz_platform.transform.dbt_runner import run_dbt, write_profiles
 from cfz_platform.transform.dbt_sessions import sessions_kept_open
 
 PROBE_PROJECT = Path(__file__).parent / "dbt_txn_probe"
@@ -96,19 +96,7 @@ def test_each_node_runs_in_its_own_transaction_on_a_kept_session(
     the next model sees the server's default again. The same with dbt's session per node."""
     if per_node:
         monkeypatch.setenv("CFZ_DBT_SESSION_PER_NODE", "1")
-    s = warehouse.settings()
-    output = {
-        "type": "postgres",
-        "host": s.host,
-        "port": s.port,
-        "user": s.user,
-        "password": s.password,
-        "dbname": s.dbname,
-        "schema": "txn_probe",
-        "threads": 1,
-    }
-    profile = {"txn_probe": {"target": "probe", "outputs": {"probe": output}}}
-    (tmp_path / "profiles.yml").write_text(yaml.safe_dump(profile))
+    profiles = write_profiles(threads=1)  # the warehouse target: schema staging
     from dbt.cli.main import dbtRunner
 
     with sessions_kept_open():
@@ -118,7 +106,7 @@ def test_each_node_runs_in_its_own_transaction_on_a_kept_session(
                 "--project-dir",
                 str(PROBE_PROJECT),
                 "--profiles-dir",
-                str(tmp_path),
+                str(profiles),
                 "--target-path",
                 str(tmp_path / "target"),
                 "--log-path",
@@ -128,7 +116,7 @@ def test_each_node_runs_in_its_own_transaction_on_a_kept_session(
     assert res.success, res.exception
     default = db.execute("select current_setting('statement_timeout')").fetchone()[0]
     seen = {
-        model: db.execute(f"select statement_timeout from txn_probe.{model}").fetchone()[0]
+        model: db.execute(f"select statement_timeout from staging.{model}").fetchone()[0]
         for model in ("probe_a", "probe_b", "probe_c")
     }
     assert seen == {"probe_a": default, "probe_b": "123s", "probe_c": default}
