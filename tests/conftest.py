@@ -70,45 +70,86 @@ def cluster():
 
 
 def module_db_name(request: pytest.FixtureRequest, suffix: str = "") -> str:
-    """``t_<module><suffix>_<pid>``: one database per test module and process."""
+    """``t_<pid><suffix>``: the warehouse database of this process's current test module.
+
+    The modules a process (xdist worker) runs one after another reuse the name: each drops
+    and creates the database again, and dbt's partial parse in ``.cfz/dbt/<name>`` (which dbt
+    keeps only for the same database name: it is in the profile's hash and in every node)
+    carries over, so only a process's first module parses the dbt project whole (~6 s of CPU
+    per module). ``request`` is kept for the callers' symmetry."""
+    del request
+    return f"t_{os.getpid()}{suffix}"[:55]
+
+
+def module_mlflow_db_name(request: pytest.FixtureRequest, suffix: str = "") -> str:
+    """``t_<module><suffix>_<pid>_mlflow``: the MLflow database of this test module, a name of
+    its own per module (``CFZ_MLFLOW_DB``). MLflow keeps a tracking store per URI for the life
+    of the process: a database dropped and created again under the same name would be read
+    through a store that had created its tables in the old one."""
     module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.split(".")[-1].lower())
-    return f"t_{module}{suffix}_{os.getpid()}"[:55]
+    return f"t_{module}{suffix}_{os.getpid()}"[:55] + "_mlflow"
+
+
+def _keep_only_partial_parse(dbt_dir: Path) -> None:
+    """Empty ``dbt_dir`` (``.cfz/dbt/<warehouse>``) but for dbt's ``partial_parse.msgpack``
+    files: no manifest, run result, published state or log of one module reaches the next."""
+    if not dbt_dir.is_dir():
+        return
+    for path in sorted(dbt_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif path.name != "partial_parse.msgpack":
+            path.unlink()
 
 
 @contextmanager
-def scratch_warehouse(name: str, template: str | None = None) -> Iterator[str]:
+def scratch_warehouse(
+    name: str, template: str | None = None, mlflow_db: str | None = None
+) -> Iterator[str]:
     """A warehouse database ``name`` (empty, or a copy of ``template``) that CFZ_WAREHOUSE_DB
-    points at until the block ends; dropped then with its dbt folder (``.cfz/dbt/<name>``),
-    unless CFZ_KEEP_TEST_DB is set."""
+    points at until the block ends, with its MLflow database (``mlflow_db``, through
+    CFZ_MLFLOW_DB; when not given, the caller's CFZ_MLFLOW_DB or ``<name>_mlflow``). Both are
+    dropped then, and the dbt folder
+    (``.cfz/dbt/<name>``) emptied but for dbt's partial parse (``module_db_name``), unless
+    CFZ_KEEP_TEST_DB is set (the process's next module drops a kept warehouse of the same
+    name: run the module alone to keep its database)."""
     from cfz_platform.config import state_dir
     from cfz_platform.db import warehouse
 
-    warehouse.drop_database(name)
+    warehouse.drop_database(name, mlflow_db)
+    _keep_only_partial_parse(state_dir() / "dbt" / name)
     if template:
         warehouse.clone_database(template, name)
     mp = pytest.MonkeyPatch()
     mp.setenv("CFZ_WAREHOUSE_DB", name)
+    if mlflow_db:
+        mp.setenv("CFZ_MLFLOW_DB", mlflow_db)
     warehouse.ensure_warehouse(name)  # a clone gets its database-level grants here
     try:
         yield name
     finally:
         mp.undo()
         if not os.environ.get("CFZ_KEEP_TEST_DB"):
-            warehouse.drop_database(name)
-            shutil.rmtree(state_dir() / "dbt" / name, ignore_errors=True)
+            warehouse.drop_database(name, mlflow_db)
+            _keep_only_partial_parse(state_dir() / "dbt" / name)
 
 
 @pytest.fixture(scope="module")
 def warehouse_db(cluster, request) -> Iterator[str]:
     """A fresh warehouse database for this test module; CFZ_WAREHOUSE_DB points at it."""
-    with scratch_warehouse(module_db_name(request)) as name:
+    with scratch_warehouse(
+        module_db_name(request), mlflow_db=module_mlflow_db_name(request)
+    ) as name:
         yield name
 
 
 @pytest.fixture
 def empty_warehouse(cluster, request) -> Iterator[str]:
     """A fresh, empty warehouse for one test (in a module whose own warehouse is a built trial)."""
-    with scratch_warehouse(module_db_name(request, "_empty")) as name:
+    with scratch_warehouse(
+        module_db_name(request, "_empty"), mlflow_db=module_mlflow_db_name(request, "_empty")
+    ) as name:
         yield name
 
 
@@ -129,15 +170,37 @@ def trial_warehouse(built_trial_template, request) -> Iterator[str]:
     """This module's copy of the built trial (published marts and ADaM); CFZ_WAREHOUSE_DB
     points at it. A module makes it its warehouse (and ``db``'s) by overriding
     ``warehouse_db`` with a module fixture that returns ``trial_warehouse``."""
-    with scratch_warehouse(module_db_name(request), template=built_trial_template.dbname) as name:
+    with scratch_warehouse(
+        module_db_name(request),
+        template=built_trial_template.dbname,
+        mlflow_db=module_mlflow_db_name(request),
+    ) as name:
         yield name
 
 
 @pytest.fixture(scope="module")
 def pilot_warehouse(built_pilot_template, request) -> Iterator[str]:
     """This module's copy of the published CDISC pilot; used as ``trial_warehouse`` is."""
-    with scratch_warehouse(module_db_name(request), template=built_pilot_template.dbname) as name:
+    with scratch_warehouse(
+        module_db_name(request),
+        template=built_pilot_template.dbname,
+        mlflow_db=module_mlflow_db_name(request),
+    ) as name:
         yield name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_kept_partial_parse() -> Iterator[None]:
+    """At the end of the session, remove the dbt folders this process's warehouses kept for
+    their partial parse (``module_db_name``)."""
+    yield
+    from cfz_platform.config import state_dir
+
+    if not os.environ.get("CFZ_KEEP_TEST_DB"):
+        mine = f"t_{os.getpid()}"
+        for folder in (state_dir() / "dbt").glob(f"{mine}*"):
+            if folder.name == mine or folder.name.startswith(mine + "_"):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -146,6 +146,7 @@ def _build_trial(build_db: str, folder: Path) -> None:
     with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as gx:
         mp.setenv("CFZ_WAREHOUSE_DB", build_db)
         mp.setenv("CFZ_GX_PROJECT_DIR", gx)
+        mp.delenv("CFZ_MLFLOW_DB", raising=False)  # a module's, when it asked for the template
         summary = run_ingest(folder / "landing")
         assert summary.files_quarantined == 0, summary.log_lines()
         result = run_transform(run_id="template")
@@ -165,7 +166,8 @@ def _build_pilot(build_db: str, folder: Path) -> None:
     delivery.mkdir(parents=True)
     for path in sorted(_pilot_dir().iterdir()):
         shutil.copyfile(path, delivery / path.name)
-    with tempfile.TemporaryDirectory() as gx:
+    with tempfile.TemporaryDirectory() as gx, pytest.MonkeyPatch.context() as mp:
+        mp.delenv("CFZ_MLFLOW_DB", raising=False)  # a module's, when it asked for the template
         env = {"CFZ_WAREHOUSE_DB": build_db, "CFZ_GX_PROJECT_DIR": gx}
         run_cfz("ingest", "--landing", str(folder / "landing"), env=env)
         run_cfz("transform", env=env, timeout=1800)

@@ -80,3 +80,26 @@ def test_dbt_log_file_holds_debug_lines_only_under_verbose(warehouse_db):
         assert levels_written() == {"[debug]", "[info ]"}
     finally:
         platform.setLevel(before)
+
+
+def test_the_next_module_of_a_process_keeps_the_partial_parse(warehouse_db, request):
+    """The modules a test process runs one after another get the same warehouse name
+    (``tests.conftest.module_db_name``): the next module's database is dropped and created
+    again, its dbt folder emptied but for the partial parse, and its first ``dbt parse`` reads
+    no file again. Each module has an MLflow database of its own."""
+    from tests.conftest import module_db_name, module_mlflow_db_name, scratch_warehouse
+
+    assert warehouse_db == module_db_name(request) == f"t_{os.getpid()}"
+    assert os.environ["CFZ_MLFLOW_DB"] == module_mlflow_db_name(request)
+    assert "test_dbt_parse" in os.environ["CFZ_MLFLOW_DB"]
+
+    name = module_db_name(request, "_next")
+    with scratch_warehouse(name):  # one module
+        _parse()
+    with scratch_warehouse(name):  # the next one, in the same process
+        folder = write_profiles()
+        left = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        assert left == ["profiles.yml", "target/partial_parse.msgpack"], left
+        log = _parse()
+    assert "Unable to do partial parsing" not in log, log[-2000:]
+    assert "0 files deleted, 0 files added, 0 files changed" in log, log[-2000:]

@@ -82,7 +82,7 @@ def settings(dbname: str | None = None) -> DatabaseSettings:
         dbname=name,
         user=OWNER_ROLE,
         password=info.owner_password,
-        mlflow_dbname=f"{name}_mlflow",
+        mlflow_dbname=os.environ.get("CFZ_MLFLOW_DB") or f"{name}_mlflow",
     )
 
 
@@ -436,11 +436,12 @@ def grant_bi_reader(cur: psycopg.Cursor, schema: str = "marts") -> None:
     )
 
 
-def drop_database(name: str) -> None:
-    """Drop a database (and its MLflow twin) in the embedded cluster; used by test fixtures."""
+def drop_database(name: str, mlflow_dbname: str | None = None) -> None:
+    """Drop a database and its MLflow twin (``<name>_mlflow`` unless named) in the embedded
+    cluster; used by test fixtures."""
     admin = admin_settings()
     with psycopg.connect(admin.conninfo, autocommit=True) as conn, conn.cursor() as cur:
-        for db in (name, f"{name}_mlflow"):
+        for db in (name, mlflow_dbname or f"{name}_mlflow"):
             cur.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db))
             )
