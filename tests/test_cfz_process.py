@@ -8,6 +8,7 @@ child; a new session must be a new session; the server must hold no thread or co
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -126,49 +127,61 @@ def test_a_timeout_kills_the_child_and_a_new_session_is_its_own(warehouse_db):
     assert _gone(waiting.pid)
 
 
-def test_the_preloaded_modules_start_no_python_thread_and_open_no_socket():
-    """What the server imports (``PRELOAD``), imported in a fresh interpreter as the server
-    does: only the main thread, and no socket (no connection made at import)."""
+@pytest.fixture(scope="module")
+def preload_probe() -> dict:
+    """What the server's imports (``PRELOAD``) leave in a fresh interpreter that imports them
+    as the server does, in one process: the native threads (``/proc/self/task``) before and
+    after the last name (``tests.dbt_warmup``, which runs dbt), the Python threads, the open
+    sockets, and what was printed."""
     probe = (
-        "import os, threading\n"
-        f"for name in {list(PRELOAD)!r}: __import__(name)\n"
+        "import json, os, sys, threading\n"
+        "tasks = lambda: len(os.listdir('/proc/self/task'))\n"
+        "names = sys.argv[1:]\n"
+        "for name in names[:-1]: __import__(name)\n"
+        "before = tasks()\n"
+        "__import__(names[-1])\n"
+        "after = tasks()\n"
         "sockets = 0\n"
         "for fd in os.listdir('/proc/self/fd'):\n"
         "    try: sockets += os.readlink(f'/proc/self/fd/{fd}').startswith('socket:')\n"
         "    except OSError: pass  # the listing's own fd, closed\n"
-        "print([t.name for t in threading.enumerate()], sockets)\n"
+        "threads = [t.name for t in threading.enumerate()]\n"
+        "print(json.dumps([before, after, threads, sockets]))\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path.cwd()
+        [sys.executable, "-c", probe, *PRELOAD],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path.cwd(),
     )
-    assert proc.stdout.split() == ["['MainThread']", "0"], proc.stdout + proc.stderr
+    before, after, threads, sockets = json.loads(proc.stdout)
+    return {
+        "tasks_before_warmup": before,
+        "tasks_after_warmup": after,
+        "threads": threads,
+        "sockets": sockets,
+        "stderr": proc.stderr,
+    }
+
+
+def test_the_preloaded_modules_start_no_python_thread_and_open_no_socket(preload_probe):
+    """What the server imports (``PRELOAD``), imported in a fresh interpreter as the server
+    does: only the main thread, and no socket (no connection made at import)."""
+    assert preload_probe["threads"] == ["MainThread"], preload_probe
+    assert preload_probe["sockets"] == 0, preload_probe
     # nothing printed at import either (a warning printed in the server would be missing
     # from every forked command's stderr)
-    assert proc.stderr == ""
+    assert preload_probe["stderr"] == ""
 
 
-def test_the_dbt_warmup_starts_no_native_thread():
+def test_the_dbt_warmup_starts_no_native_thread(preload_probe):
     """``tests.dbt_warmup`` (the last preloaded name) runs dbt in the server: it must leave no
     thread of any kind behind. A native one (dbt's static parser is Rust with a thread pool)
     does not survive a fork, and every forked ``cfz transform`` then hung in its first parse.
-    The server's threads (``/proc/self/task``) are counted with and without it."""
-    probe = (
-        "import os, sys\n"
-        "for name in sys.argv[1:]: __import__(name)\n"
-        "print(len(os.listdir('/proc/self/task')))\n"
-    )
+    The server's threads (``/proc/self/task``) are counted before and after it."""
     assert PRELOAD[-1] == "tests.dbt_warmup"
-    counts = [
-        subprocess.run(
-            [sys.executable, "-c", probe, *names],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path.cwd(),
-        ).stdout.strip()
-        for names in (PRELOAD[:-1], PRELOAD)
-    ]
-    assert counts[0] == counts[1], counts
+    assert preload_probe["tasks_after_warmup"] == preload_probe["tasks_before_warmup"]
 
 
 def test_the_switch_makes_every_cfz_a_real_subprocess(cluster, monkeypatch):
