@@ -110,10 +110,9 @@ def scratch_warehouse(
     """A warehouse database ``name`` (empty, or a copy of ``template``) that CFZ_WAREHOUSE_DB
     points at until the block ends, with its MLflow database (``mlflow_db``, through
     CFZ_MLFLOW_DB; when not given, the caller's CFZ_MLFLOW_DB or ``<name>_mlflow``). Both are
-    dropped then, and the dbt folder
-    (``.cfz/dbt/<name>``) emptied but for dbt's partial parse (``module_db_name``), unless
-    CFZ_KEEP_TEST_DB is set (the process's next module drops a kept warehouse of the same
-    name: run the module alone to keep its database)."""
+    dropped then, and the dbt folder (``.cfz/dbt/<name>``) emptied but for dbt's partial parse
+    (``module_db_name``), unless CFZ_KEEP_TEST_DB is set (the process's next module drops a
+    kept warehouse of the same name: run the module alone to keep its database)."""
     from cfz_platform.config import state_dir
     from cfz_platform.db import warehouse
 

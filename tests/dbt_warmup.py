@@ -13,9 +13,10 @@ unpack code). The forkserver's children inherit the generated code.
 What it must not leave behind (checked by tests/test_cfz_process.py): a thread, Python or
 native, an open connection, a file in the project. dbt's static parser (``dbt_extractor``,
 Rust) starts a thread pool on first use, which a fork does not carry over: a child's first
-parse then waited forever for it. So the warmup parses with ``--no-static-parser``. The profile points at a port nobody listens on: ``dbt
-parse`` never connects, and if it ever did it would fail here and not in a test. The project
-folder is read, never written (``--target-path``, ``--log-path`` in the temporary folder).
+parse then waited forever for it. So the warmup parses with ``--no-static-parser``. The
+profile points at a port nobody listens on: ``dbt parse`` never connects, and if it ever did
+it would fail here and not in a test. The project folder is read, never written
+(``--target-path``, ``--log-path`` in the temporary folder).
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def warm_dbt() -> None:
 
     Steps: a profile in a temporary folder; the CFZ_DBT_* variables the project reads unset
     for the call (the server's environment is the tests', which sets none, but a developer's
-    shell might); two parses with ``--no-send-anonymous-usage-stats --no-static-parser``, dbt's console output
-    swallowed; the folder removed and the environment restored.
+    shell might); two parses with ``--no-send-anonymous-usage-stats --no-static-parser``,
+    dbt's console output swallowed; the folder removed and the environment restored.
     """
     from dbt.cli.main import dbtRunner
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from cfz_platform.db import warehouse
 from cfz_platform.transform.dbt_runner import WATERMARK_VARS, run_dbt, watermark_env, write_profiles
 
 BASE_VARS = {"marts_schema": "marts", "adam_schema": "adam"}
@@ -82,7 +83,7 @@ def test_dbt_log_file_holds_debug_lines_only_under_verbose(warehouse_db):
         platform.setLevel(before)
 
 
-def test_the_next_module_of_a_process_keeps_the_partial_parse(warehouse_db, request):
+def test_the_next_module_of_a_process_keeps_the_partial_parse(warehouse_db, db, request):
     """The modules a test process runs one after another get the same warehouse name
     (``tests.conftest.module_db_name``): the next module's database is dropped and created
     again, its dbt folder emptied but for the partial parse, and its first ``dbt parse`` reads
@@ -92,6 +93,10 @@ def test_the_next_module_of_a_process_keeps_the_partial_parse(warehouse_db, requ
     assert warehouse_db == module_db_name(request) == f"t_{os.getpid()}"
     assert os.environ["CFZ_MLFLOW_DB"] == module_mlflow_db_name(request)
     assert "test_dbt_parse" in os.environ["CFZ_MLFLOW_DB"]
+    # the embedded cluster's settings name it, and the warehouse's setup created it
+    mlflow_db = warehouse.settings().mlflow_dbname
+    assert mlflow_db == os.environ["CFZ_MLFLOW_DB"]
+    assert db.execute("select 1 from pg_database where datname = %s", (mlflow_db,)).fetchone()
 
     name = module_db_name(request, "_next")
     with scratch_warehouse(name):  # one module
