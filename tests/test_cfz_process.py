@@ -132,7 +132,8 @@ def preload_probe() -> dict:
     """What the server's imports (``PRELOAD``) leave in a fresh interpreter that imports them
     as the server does, in one process: the native threads (``/proc/self/task``) before and
     after the last name (``tests.dbt_warmup``, which runs dbt), the Python threads, the open
-    sockets, and what was printed."""
+    sockets, the macro templates dbt-common holds compiled against those the warmup compiled,
+    and what was printed."""
     probe = (
         "import json, os, sys, threading\n"
         "tasks = lambda: len(os.listdir('/proc/self/task'))\n"
@@ -146,7 +147,9 @@ def preload_probe() -> dict:
         "    try: sockets += os.readlink(f'/proc/self/fd/{fd}').startswith('socket:')\n"
         "    except OSError: pass  # the listing's own fd, closed\n"
         "threads = [t.name for t in threading.enumerate()]\n"
-        "print(json.dumps([before, after, threads, sockets]))\n"
+        "from dbt_common.clients.jinja import template_cache\n"
+        "macros = [len(template_cache.file_cache), sys.modules[names[-1]].warmed_macros]\n"
+        "print(json.dumps([before, after, threads, sockets, macros]))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", probe, *PRELOAD],
@@ -155,8 +158,10 @@ def preload_probe() -> dict:
         check=True,
         cwd=Path.cwd(),
     )
-    before, after, threads, sockets = json.loads(proc.stdout)
+    before, after, threads, sockets, (cached, warmed) = json.loads(proc.stdout)
     return {
+        "macro_templates_cached": cached,
+        "macros_warmed": warmed,
         "tasks_before_warmup": before,
         "tasks_after_warmup": after,
         "threads": threads,
@@ -182,6 +187,14 @@ def test_the_dbt_warmup_starts_no_native_thread(preload_probe):
     The server's threads (``/proc/self/task``) are counted before and after it."""
     assert PRELOAD[-1] == "tests.dbt_warmup"
     assert preload_probe["tasks_after_warmup"] == preload_probe["tasks_before_warmup"]
+
+
+def test_the_dbt_warmup_leaves_every_macro_compiled(preload_probe):
+    """A forked ``cfz`` finds each macro of the project's manifest (dbt's, the adapter's, the
+    project's) compiled: dbt-common's template cache holds exactly the warmed templates, one
+    per distinct macro text, and there are hundreds."""
+    assert preload_probe["macros_warmed"] > 100, preload_probe
+    assert preload_probe["macro_templates_cached"] == preload_probe["macros_warmed"]
 
 
 def test_the_switch_makes_every_cfz_a_real_subprocess(cluster, monkeypatch):
