@@ -20,6 +20,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from cfz_platform.ml.concordance import compute_bootstrap_c_indexes, compute_c_index
 from cfz_platform.ml.cox import compute_cox_fit
 from cfz_platform.ml.spec import ModelSpec
 
@@ -149,10 +150,11 @@ def cross_validate_cox(
     1. per repeat, stratified (by event) K-fold splits from the seed; every model is fitted on
        each training fold and scores its test fold (``compute_risk_scores``);
     2. each subject's out-of-fold risk score is averaged over the repeats;
-    3. Harrell's C-index of the averaged scores (higher risk, earlier progression);
-    4. its 95% CI: percentile bootstrap of subjects (``n_boot`` replicates, the seed).
+    3. Harrell's C-index of the averaged scores (higher risk, earlier progression;
+       ``concordance.compute_c_index``, lifelines' definition);
+    4. its 95% CI: percentile bootstrap of subjects (``n_boot`` replicates, the seed; every
+       replicate's C-index in one sweep, ``concordance.compute_bootstrap_c_indexes``).
     """
-    from lifelines.utils import concordance_index
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     splitter = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
@@ -167,10 +169,8 @@ def cross_validate_cox(
     results = {}
     for name, numeric in feature_sets.items():
         risk = scores[name] / n_repeats
-        c = float(concordance_index(duration, -risk, event))
-        replicates = [
-            concordance_index(duration[b], -risk[b], event[b]) for b in boots if event[b].any()
-        ]
+        c = compute_c_index(duration, -risk, event)
+        replicates = compute_bootstrap_c_indexes(duration, -risk, event, boots)
         low, high = np.percentile(replicates, [2.5, 97.5])
         results[name] = CoxCvResult(
             name, [*numeric, *categorical], c, float(low), float(high), len(frame), int(event.sum())
