@@ -92,9 +92,12 @@ def warm_dbt() -> None:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             for _ in range(2):
                 result = dbtRunner().invoke(args)
-        for macro in result.result.macros.values():
+        # a project that does not parse warms nothing more: the tests' own dbt commands then
+        # say why, not the fork server failing at import
+        macros = list(result.result.macros.values()) if result.success else []
+        for macro in macros:
             template_cache.get_node_template(macro)
-        warmed_macros = len({macro.macro_sql for macro in result.result.macros.values()})
+        warmed_macros = len({macro.macro_sql for macro in macros})
     finally:
         os.environ.clear()
         os.environ.update(saved)

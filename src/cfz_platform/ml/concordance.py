@@ -13,9 +13,9 @@ A bootstrap resample of subjects is the same data with each subject weighted by 
 times it was drawn (a subject paired with its own copy is never comparable: same time, same
 event status). So one sweep over the subjects, carrying a weight per resample, gives every
 resample's C-index. lifelines computes one resample at a time in pure Python (a binary tree
-per call): 2 x 1,000 resamples of 8,700 subjects took 70 s of a 10,000-subject nightly's
-training; this module's sweep takes about a second. ``tests/ml/test_concordance.py`` checks it
-against lifelines, ties and censoring included.
+per call): with it, the TTP cross-validation of a 10,000-subject trial (2 models x 1,000
+resamples of 8,737 subjects) took 63 s of CPU; with this module's sweep, 3.4 s.
+``tests/ml/test_concordance.py`` checks it against lifelines, ties and censoring included.
 """
 
 from __future__ import annotations
