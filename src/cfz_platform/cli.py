@@ -421,6 +421,9 @@ def ingest(
     files (listed; every other file loaded); 75 another ingest holds the lock; 1 the run could
     not start or stopped (warehouse).
     """
+    # the loader's numpy does no linear algebra: OpenBLAS's worker threads, started at import,
+    # would cost 0.1 s of CPU for nothing
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import psycopg
 
     from cfz_platform.ingest import IngestError
