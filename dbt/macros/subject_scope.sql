@@ -62,7 +62,9 @@
   again over the whole table and rewrite only the rows whose rank moved (a new parameter or
   visit, a median study day that moved). ``ranks``: (rank column, the ranked column, the
   study-day column whose median orders the ranked values first, or none: by value only),
-  computed as the model's select computes them on a full build.
+  computed as the model's select computes them on a full build. Nothing runs when no
+  subject was derived again (an empty scope leaves the table, and so its ranks, as the
+  last build left them): the scope test is a one-time filter, evaluated before any scan.
 -#}
 {% macro adam_study_ranks(ranks) -%}
   {%- if subject_scope_active() -%}
@@ -70,18 +72,18 @@
     update {{ this }} as t
     set {{ rank_column }} = r.study_rank
     from (
+        {%- if by_day %}
+        {{ ranks_by_median_day(this, ranked, by_day) }}
+        {%- else %}
         select
             {{ ranked }},
-            dense_rank() over (
-                order by {% if by_day %}percentile_disc(0.5) within group (order by {{ by_day }}), {% endif %}{{ ranked }}
-            ) as study_rank
+            dense_rank() over (order by {{ ranked }}) as study_rank
         from {{ this }}
-        {%- if by_day %}
-        where {{ ranked }} is not null
-        {%- endif %}
         group by {{ ranked }}
+        {%- endif %}
     ) as r
-    where t.{{ ranked }} = r.{{ ranked }} and t.{{ rank_column }} is distinct from r.study_rank;
+    where t.{{ ranked }} = r.{{ ranked }} and t.{{ rank_column }} is distinct from r.study_rank
+      and exists (select 1 from {{ ref('build_rederive_subjects') }});
     {%- endfor %}
   {%- endif -%}
 {%- endmacro %}

@@ -48,12 +48,7 @@ coded as (
 ),
 
 visits as (
-    select
-        visit,
-        dense_rank() over (order by percentile_disc(0.5) within group (order by ady), visit) as avisitn
-    from coded
-    where visit is not null
-    group by visit
+    {{ ranks_by_median_day('coded', 'visit', 'ady', rank_column='avisitn') }}
 ),
 
 params as (

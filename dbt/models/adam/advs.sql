@@ -109,13 +109,7 @@ with_subject as (
 ),
 
 visit_order as (
-    select
-        avisit,
-        row_number() over (
-            order by percentile_disc(0.5) within group (order by ady), avisit
-        ) as avisitn
-    from with_subject
-    group by avisit
+    {{ ranks_by_median_day('with_subject', 'avisit', 'ady', rank_column='avisitn', keep_null=true) }}
 ),
 
 sequenced as (
