@@ -62,3 +62,33 @@ def test_committed_suites_match_the_code(tmp_path):
     build_context(tmp_path)
     committed = suite_files(project_root() / "expectations")
     assert committed == suite_files(tmp_path)
+
+
+def test_a_custom_sql_check_runs_its_query_once_and_counts_every_row(db, tmp_path):
+    """GX's UnexpectedRowsExpectation evaluated its query twice (the count, then up to 200
+    rows); the platform's UnexpectedRowCountExpectation evaluates it once. A sequence that the
+    query advances for every row it reads counts the evaluations: 250 rows, 250 calls."""
+    import great_expectations as gx
+
+    from cfz_platform.db import warehouse
+    from cfz_platform.quality.expectations import UnexpectedRowCountExpectation
+
+    db.execute("create table public.gx_once (k integer)")
+    db.execute("insert into public.gx_once select generate_series(1, 250)")
+    db.execute("create sequence public.gx_once_reads")
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_postgres(
+        "once", connection_string=warehouse.settings().sqlalchemy_url
+    )
+    asset = source.add_table_asset("gx_once", table_name="gx_once", schema_name="public")
+    batch = asset.add_batch_definition_whole_table("all").get_batch()
+    check = UnexpectedRowCountExpectation(
+        unexpected_rows_query="select * from {batch} where nextval('public.gx_once_reads') > 0",
+        description="every row is unexpected",
+    )
+
+    result = batch.validate(check, result_format="SUMMARY")
+
+    assert not result.success
+    assert result.result["observed_value"] == 250
+    assert db.execute("select last_value from public.gx_once_reads").fetchone()[0] == 250

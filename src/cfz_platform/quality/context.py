@@ -81,9 +81,9 @@ def datasource_name(spec: SuiteSpec) -> str:
 
 
 def _expectation(spec: SuiteSpec, check) -> Any:
-    import great_expectations.expectations as gxe
+    from cfz_platform.quality.expectations import expectation_class
 
-    cls = getattr(gxe, check.expectation)
+    cls = expectation_class(check.expectation)
     return cls(
         **check.kwargs,
         description=check.description,
@@ -178,6 +178,8 @@ def build_context(root: Path | None = None, suites: list[SuiteSpec] | None = Non
        ids), validation definition, each only rewritten when it differs.
     """
     import great_expectations as gx
+
+    import cfz_platform.quality.expectations  # noqa: F401 - registers the platform's expectation
 
     silence_gx()
     os.environ.setdefault(RAW_URL_VAR, "postgresql+psycopg://unset@localhost/unset")

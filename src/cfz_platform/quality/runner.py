@@ -21,7 +21,13 @@ from cfz_platform.config import adam_schema_for
 from cfz_platform.db import warehouse
 from cfz_platform.quality import context as gx_context
 from cfz_platform.quality.results import CheckResult, GateReport
-from cfz_platform.quality.specs import Check, SuiteSpec, sql_list, substitute_batch
+from cfz_platform.quality.specs import (
+    CUSTOM_SQL_EXPECTATION,
+    Check,
+    SuiteSpec,
+    sql_list,
+    substitute_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +70,7 @@ def _listing_sql(spec: SuiteSpec, check: Check, asset_query: str | None = None) 
     asset_query = asset_query or spec.asset.query
     base = f"select b.* from ({asset_query}) b"
     col = kw.get("column")
-    if check.expectation == "UnexpectedRowsExpectation":
+    if check.expectation == CUSTOM_SQL_EXPECTATION:
         return substitute_batch(kw["unexpected_rows_query"], asset_query)
     if check.expectation == "ExpectColumnValuesToNotBeNull":
         return f"{base} where b.{col} is null"
@@ -130,7 +136,7 @@ def _to_result(
         )
     body = res.result or {}
     error = _error_message(res)
-    if check.expectation == "UnexpectedRowsExpectation":
+    if check.expectation == CUSTOM_SQL_EXPECTATION:
         count = body.get("observed_value")
         sample: list[Any] = []
     else:
@@ -143,7 +149,7 @@ def _to_result(
     listing = None
     if not res.success and error is None:
         listing = _listing_sql(spec, check)
-        if check.expectation == "UnexpectedRowsExpectation" and listing:
+        if check.expectation == CUSTOM_SQL_EXPECTATION and listing:
             try:
                 sample = _sample_rows(conn, listing)  # over the batch: cheap
             except psycopg.Error as exc:  # the listing is for people; never hide the failure itself

@@ -100,11 +100,17 @@ def substitute_batch(query: str, asset_query: str) -> str:
     return query.replace("{batch}", batch)
 
 
+#: The custom-SQL check's expectation (``quality/expectations.py``: GX's
+#: ``UnexpectedRowsExpectation`` with its query run once).
+CUSTOM_SQL_EXPECTATION = "UnexpectedRowCountExpectation"
+
+
 def rows_check(key: str, query: str, severity: Severity, description: str) -> Check:
-    """A custom-SQL check (GX ``UnexpectedRowsExpectation``): every row it returns is a failure."""
+    """A custom-SQL check (``UnexpectedRowCountExpectation``, quality/expectations.py): every
+    row it returns is a failure."""
     return Check(
         key,
-        "UnexpectedRowsExpectation",
+        CUSTOM_SQL_EXPECTATION,
         {"unexpected_rows_query": bind_batch(query)},
         severity,
         description,
