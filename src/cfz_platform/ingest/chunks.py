@@ -64,24 +64,21 @@ def _crlf_only(a: np.ndarray, nl: np.ndarray) -> bool:
     return len(cr) == len(nl) and bool(np.all(cr == nl - 1))
 
 
-def _undecodable_offsets(chunk: bytes) -> Iterator[int]:
-    """Offsets in ``chunk`` of the bytes UTF-8 cannot decode (where each failure starts).
+def _undecodable_lines(a: np.ndarray, nl: np.ndarray, lines: list[bytes]) -> list[int]:
+    """Indexes of the lines UTF-8 cannot decode, in a chunk that did not decode whole.
 
-    Steps: decode; on a failure, report where it starts and decode again from the next line
-    break after it (a line is rejected whole, so the rest of a bad line is not looked at).
+    Steps: the lines holding a byte over 0x7F (numpy, over the line-break positions ``nl``);
+    each of those decoded alone (a line of ASCII bytes always decodes). Linear in the chunk
+    however many lines are bad (a Latin-1 file has a bad byte on nearly every line).
     """
-    start = 0
-    while True:
+    holding = np.searchsorted(nl, np.flatnonzero(a > 0x7F))
+    bad = []
+    for i in holding[np.diff(holding, prepend=-1) != 0].tolist():
         try:
-            str(memoryview(chunk)[start:], "utf-8")
-            return
-        except UnicodeDecodeError as exc:
-            bad = start + exc.start
-            yield bad
-            nxt = chunk.find(b"\n", bad)
-            if nxt < 0:
-                return
-            start = nxt + 1
+            lines[i].decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(i)
+    return bad
 
 
 def row_hash(values: list[str]) -> str:
@@ -296,8 +293,10 @@ class ChunkedCsv:
             if present:
                 special[np.searchsorted(nl, np.flatnonzero(a == byte))] = True
         if not chunk.isascii():
-            for bad in _undecodable_offsets(chunk):
-                special[np.searchsorted(nl, bad)] = True
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                special[_undecodable_lines(a, nl, lines)] = True
         ok = (counts == n - 1) & (ends > starts) & ~special
         # empty natural-key fields ("" quoted or nothing at all), from the delimiter positions
         if sink._key_pos and ok.any():
