@@ -131,7 +131,32 @@ def test_delivery_by_delivery_equals_full_build(trial, db):
     assert len(seed_tests) > 10 and seed_tests <= _tests_run(first)
     assert _tests_run(result) and not seed_tests & _tests_run(result)
     assert "no_day_zero_fct_lab_results_ady" in _tests_run(result)
+    _assert_rebuild_with_nothing_new_keeps_incremental_statistics(db)
     _assert_same_as_full_build(db)
+
+
+def _last_analyze(db, tables: tuple[str, ...]) -> dict:
+    return {
+        t: db.execute(
+            "select last_analyze from pg_stat_user_tables where relid = %s::regclass", (t,)
+        ).fetchone()[0]
+        for t in tables
+    }
+
+
+def _assert_rebuild_with_nothing_new_keeps_incremental_statistics(db) -> None:
+    """A build with nothing new derives no subject again: the incremental tables keep the
+    planner statistics of their last analyse (macros/analyze.sql), while every table model,
+    built anew, is analysed (the full build after it then checks the tables are unchanged)."""
+    incremental = ("staging.stg_sdtm__lb", "marts.fct_lab_results", "adam.adlb", "adam.adex")
+    rebuilt = ("marts.dim_subject", "adam.adsl", "adam.advs")
+    before = _last_analyze(db, incremental)
+    (started,) = db.execute("select now()").fetchone()
+    _build()
+    assert db.execute("select count(*) from staging.build_rederive_subjects").fetchone()[0] == 0
+    assert _last_analyze(db, incremental) == before
+    assert all(when is not None for when in before.values())
+    assert all(when > started for when in _last_analyze(db, rebuilt).values())
 
 
 def _tests_run(result) -> set[str]:
